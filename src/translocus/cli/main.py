@@ -1,0 +1,117 @@
+"""The ``translocus`` command: one typer app, with each engine's commands registered in."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from translocus import __version__
+from translocus.core.errors import InputError
+
+app = typer.Typer(
+    name="translocus",
+    help="Mouse-model data to human disease answers: cause, progression, treatment, translation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+
+#: Engine CLI modules; each exposes ``register(app)``.
+ENGINE_COMMANDS = (
+    "translocus.cli.foundation",
+    "translocus.cli.genetics",
+    "translocus.cli.progression",
+    "translocus.cli.survival",
+    "translocus.cli.treatment",
+    "translocus.cli.translate",
+)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        console.print(f"translocus {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def info(
+    cross: Path = typer.Argument(
+        ..., help="R/qtl2 control file (.json/.yaml), its folder or a .zip."
+    ),
+    intersection: bool = typer.Option(
+        False, "--intersection", help="Keep only phenotyped individuals that are genotyped."
+    ),
+) -> None:
+    """Summarise a cross, like R/qtl2's summary().
+
+    Example: translocus info ../shared/data/qtl2/DO_Recla/recla.zip
+    """
+    from translocus.core.qtl2io import read_cross
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            obj = read_cross(cross, individuals="intersection" if intersection else "strict")
+        except InputError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    for w in caught:
+        console.print(f"[yellow]warning:[/yellow] {w.message}")
+    summary = obj.summary()
+    table = Table(title=f"{cross}", show_header=False)
+    labels = {
+        "crosstype": "cross type",
+        "individuals": "individuals (genotyped)",
+        "individuals_phenotyped": "individuals (phenotyped)",
+        "individuals_both": "individuals (both)",
+        "females": "females",
+        "males": "males",
+        "chromosomes": "chromosomes",
+        "markers": "markers",
+        "phenotypes": "phenotypes",
+        "covariates": "covariates",
+        "phenotype_covariates": "phenotype covariates",
+        "founders": "founders",
+        "missing_genotypes": "missing genotypes (fraction)",
+        "total_cM": "total map length (cM)",
+    }
+    for key, label in labels.items():
+        value = summary[key]
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    per_chr = obj.markers_per_chromosome()
+    console.print(
+        "markers per chromosome: " + "  ".join(f"{c}:{n}" for c, n in per_chr.items()),
+        highlight=False,
+    )
+
+
+def _register_engines() -> None:
+    for module_name in ENGINE_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_engines()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

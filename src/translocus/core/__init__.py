@@ -1,0 +1,1 @@
+"""Core layer: data model, readers and writers, provenance, store, simulator."""

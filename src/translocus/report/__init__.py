@@ -1,0 +1,1 @@
+"""Report layer: self-contained HTML reports assembled from engine results."""
