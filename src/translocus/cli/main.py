@@ -95,6 +95,22 @@ def info(
     )
 
 
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("demo"), "--out", help="Folder for the study and report.html."),
+    n: int = typer.Option(300, "--n", help="Number of simulated Diversity Outbred mice."),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the simulated study."),
+    full: bool = typer.Option(False, "--full", help="Full-size analyses instead of quick ones."),
+) -> None:
+    """Simulate a study, run every engine and write a self-contained report.html.
+
+    Example: translocus demo --out demo --n 300 --seed 1
+    """
+    from translocus.pipelines.demo import run_demo
+
+    run_demo(out, n=n, seed=seed, quick=not full, console=console)
+
+
 def _register_engines() -> None:
     for module_name in ENGINE_COMMANDS:
         try:
