@@ -62,7 +62,7 @@ def info(
         try:
             obj = read_cross(cross, individuals="intersection" if intersection else "strict")
         except InputError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            _print_error(exc)
             raise typer.Exit(2) from None
     for w in caught:
         console.print(f"[yellow]warning:[/yellow] {w.message}")
@@ -125,8 +125,17 @@ def _register_engines() -> None:
 _register_engines()
 
 
+def _print_error(exc: Exception) -> None:
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    app()
+    """Console entry point: bad input ends with one clear line, not a stack trace."""
+    try:
+        app()
+    except InputError as exc:
+        _print_error(exc)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
