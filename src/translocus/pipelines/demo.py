@@ -10,6 +10,7 @@ import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -85,12 +86,10 @@ def run_demo(
                 )
             )
             continue
-        module = importlib.import_module(spec.module)
+        build = importlib.import_module(spec.module).build_section
         workdir = out / spec.title.lower().split()[0]
         workdir.mkdir(parents=True, exist_ok=True)
-        sections.append(
-            step(spec.title, lambda m=module, w=workdir: m.build_section(w, quick=quick))
-        )
+        sections.append(step(spec.title, partial(build, workdir, quick=quick)))
     report = write_report(
         out / "report.html", sections, title="translocus demo report", with_plotly=True
     )
