@@ -272,3 +272,17 @@ def test_write_cross_leaves_previous_output_on_failure(shared_data, tmp_path, mo
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert control.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_write_cross_never_replaces_a_folder_of_other_files(shared_data, tmp_path):
+    cross = _read(shared_data / "qtl2" / "iron" / "iron.zip")
+    (tmp_path / "notes.txt").write_text("my notes")
+    with pytest.raises(InputError, match=r"not empty and holds no earlier 'iron.json'"):
+        write_cross(cross, tmp_path, name="iron")
+    assert (tmp_path / "notes.txt").read_text() == "my notes"
+
+
+def test_shared_crosses_carry_their_catalogued_licence(shared_data):
+    cross = _read(shared_data / "qtl2" / "iron" / "iron.zip")
+    assert cross.provenance.name == "iron"
+    assert cross.provenance.license == "GPL-3.0-only"

@@ -567,8 +567,15 @@ def _build_cross(
         x_chr=str(control["x_chr"]) if control.get("x_chr") is not None else None,
         founders=founders,
         description=str(description),
-        provenance=provenance or Provenance(name=name, source=str(path)),
+        provenance=provenance or _provenance_for(path, name),
     )
+
+
+def _provenance_for(path: Path, name: str) -> Provenance:
+    """The catalogued licence of a shared dataset, else an unknown-licence record."""
+    from translocus.datasets import provenance_for_path
+
+    return provenance_for_path(path) or Provenance(name=name, source=str(path))
 
 
 # --------------------------------------------------------------------------------------
@@ -583,10 +590,20 @@ def write_cross(cross: Cross, directory: str | Path, *, name: str = "cross") -> 
 
     The folder is written atomically: either every file is there or, if the write is
     interrupted, the previous folder is left as it was. Returns the control file's path.
-    ``read_cross`` of that path gives back an equal cross.
+    ``read_cross`` of that path gives back an equal cross. A non-empty folder is replaced
+    only when it holds an earlier ``write_cross`` output of the same ``name``, so a user's
+    other files are never deleted.
     """
     directory = Path(directory)
-    decode = {v: k for k, v in cross.genotypes.items()}
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / f"{name}.json").is_file():
+            raise InputError(
+                f"{directory}: the folder is not empty and holds no earlier '{name}.json'; "
+                "write the cross to a new or empty folder"
+            )
+    labels = np.full(max(cross.genotypes.values(), default=0) + 1, "-", dtype=object)
+    for label, code in cross.genotypes.items():
+        labels[code] = label
     with atomic_dir(directory) as tmp:
         control: dict[str, Any] = {
             "description": cross.description,
@@ -604,7 +621,7 @@ def write_cross(cross: Cross, directory: str | Path, *, name: str = "cross") -> 
             control["x_chr"] = cross.x_chr
         markers = cross.marker_names
         codes = np.concatenate([cross.geno[c] for c in cross.chromosomes], axis=1)
-        table = np.vectorize(lambda v: decode.get(int(v), "-"), otypes=[object])(codes.T)
+        table = labels[codes.T]
         geno_df = pd.DataFrame(
             table, index=pd.Index(markers, name="marker"), columns=cross.individuals
         )
@@ -617,7 +634,7 @@ def write_cross(cross: Cross, directory: str | Path, *, name: str = "cross") -> 
             control["founder_geno"] = f"{name}_foundergeno.csv"
             control["founder_geno_transposed"] = True
             fcodes = np.concatenate([cross.founder_geno[c] for c in cross.chromosomes], axis=1)
-            ftable = np.vectorize(lambda v: decode.get(int(v), "-"), otypes=[object])(fcodes.T)
+            ftable = labels[fcodes.T]
             pd.DataFrame(
                 ftable, index=pd.Index(markers, name="marker"), columns=cross.founders
             ).to_csv(tmp / f"{name}_foundergeno.csv")

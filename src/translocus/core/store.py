@@ -1,0 +1,502 @@
+"""The project store: a folder of zarr v3 arrays and parquet tables, queried with DuckDB.
+
+Layout (nothing to start, nothing to configure)::
+
+    project/
+      translocus-store.json          marks the folder as a store (format, version)
+      items/<name>/CURRENT           which version of the item is current (JSON)
+      items/<name>/<version>/        one complete version:
+          meta.json                  kind, creation time, provenance, attributes
+          data.zarr | data.parquet   the payload
+
+Writes are atomic: a new version is written into a hidden temporary folder, renamed into
+place, and only then does ``CURRENT`` (itself replaced atomically) point to it. A writer
+killed at any moment leaves the previous version current and intact; its leftovers are
+removed by the next write of that item.
+
+Examples
+--------
+>>> import tempfile, pandas as pd
+>>> store = Store(tempfile.mkdtemp())
+>>> _ = store.write_table("peaks", pd.DataFrame({"chrom": ["1", "2"], "lod": [7.5, 3.1]}))
+>>> store.query("SELECT chrom FROM peaks WHERE lod > 5")["chrom"].tolist()
+['1']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from translocus.core.atomic import atomic_write_text
+from translocus.core.errors import InputError
+from translocus.core.model import GenoProbs
+from translocus.core.provenance import Provenance
+
+__all__ = ["STORE_FORMAT", "ItemInfo", "Store"]
+
+STORE_FORMAT = "translocus-store"
+_MARKER = "translocus-store.json"
+_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What the store knows about one item (without reading its data)."""
+
+    name: str
+    kind: str  # "array", "dataset", "table" or "genoprobs"
+    created: str
+    version: str
+    path: Path
+    provenance: Provenance | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _strings_to_object(ds: xr.Dataset) -> xr.Dataset:
+    """Fixed-width unicode has no zarr v3 spec; variable-length strings do."""
+    out = ds.copy()
+    for name, var in list(out.variables.items()):
+        if var.dtype.kind == "U":
+            out[name] = var.astype(object)
+    return out
+
+
+def _strings_from_zarr(ds: xr.Dataset) -> xr.Dataset:
+    """Variable-length strings come back as numpy ``StringDType``; give plain ``<U``."""
+    out = ds.copy()
+    for name, var in ds.variables.items():
+        if var.dtype.kind in ("T", "O"):
+            values = np.asarray(var.values.tolist(), dtype=str)
+            if values.shape != var.shape:
+                continue
+            replacement = xr.Variable(var.dims, values, attrs=var.attrs)
+            if name in ds.coords:
+                out = out.assign_coords({name: replacement})
+            else:
+                out[name] = replacement
+    return out
+
+
+class Store:
+    """A project folder holding arrays (zarr v3) and tables (parquet) with provenance.
+
+    Parameters
+    ----------
+    path
+        The store folder. A missing or empty folder becomes a new store (unless
+        ``create=False``); an existing non-empty folder must already be a store.
+    create
+        Make a new store when ``path`` does not hold one yet.
+
+    Raises
+    ------
+    InputError
+        ``path`` is a file, or a non-empty folder that is not a store, or (with
+        ``create=False``) holds no store.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        self.path = Path(path)
+        marker = self.path / _MARKER
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(
+                f"{self.path}: is a file, not a store folder; give a folder path (new or empty)"
+            )
+        if marker.is_file():
+            try:
+                meta = json.loads(marker.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise InputError(
+                    f"{marker}: the store's marker file is not valid JSON ({exc}); restore it "
+                    f'as {{"format": "{STORE_FORMAT}", "version": {_VERSION}}}'
+                ) from exc
+            if meta.get("format") != STORE_FORMAT:
+                raise InputError(
+                    f"{marker}: format is {meta.get('format')!r}, not {STORE_FORMAT!r}; "
+                    "this folder belongs to another tool, choose another folder"
+                )
+            return
+        if self.path.is_dir() and any(self.path.iterdir()):
+            raise InputError(
+                f"{self.path}: not a translocus store (no {_MARKER}) and not empty; "
+                "give a new or empty folder, or the folder of an existing store"
+            )
+        if not create:
+            raise InputError(
+                f"{self.path}: no translocus store here (no {_MARKER}); create one with "
+                "Store(path) or give the folder of an existing store"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            marker,
+            json.dumps({"format": STORE_FORMAT, "version": _VERSION, "created": _now()}) + "\n",
+        )
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- items ----------------------------------------------------------------------------
+    def _item_dir(self, name: str) -> Path:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InputError(
+                f"item name {name!r} is not allowed; use letters, digits, '_', '-' or '.' "
+                "(starting with a letter or digit, at most 128 characters)"
+            )
+        return self.path / "items" / name
+
+    def _current(self, name: str) -> Path | None:
+        pointer = self._item_dir(name) / "CURRENT"
+        if not pointer.is_file():
+            return None
+        version = json.loads(pointer.read_text(encoding="utf-8"))["version"]
+        return self._item_dir(name) / version
+
+    def __contains__(self, name: object) -> bool:
+        return (
+            isinstance(name, str)
+            and _NAME.match(name) is not None
+            and (self._current(name) is not None)
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def names(self) -> list[str]:
+        """Names of the items, sorted."""
+        items = self.path / "items"
+        if not items.is_dir():
+            return []
+        return sorted(p.name for p in items.iterdir() if (p / "CURRENT").is_file())
+
+    def info(self, name: str) -> ItemInfo:
+        """Kind, creation time, provenance and attributes of item ``name``."""
+        folder = self._current(name)
+        if folder is None:
+            known = ", ".join(self.names()) or "none"
+            raise InputError(
+                f"{self.path}: no item named {name!r} in the store (items: {known}); "
+                "check the name or write it first"
+            )
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        prov = meta.get("provenance")
+        return ItemInfo(
+            name=name,
+            kind=meta["kind"],
+            created=meta["created"],
+            version=folder.name,
+            path=folder,
+            provenance=Provenance.from_dict(prov) if prov else None,
+            attrs=meta.get("attrs", {}),
+        )
+
+    def provenance(self, name: str) -> Provenance | None:
+        """The provenance saved with item ``name`` (``None`` if none was given)."""
+        return self.info(name).provenance
+
+    def list(self) -> pd.DataFrame:
+        """One row per item: name, kind, created, licence, dataset and size on disk (bytes)."""
+        rows = []
+        for name in self.names():
+            info = self.info(name)
+            size = sum(p.stat().st_size for p in info.path.rglob("*") if p.is_file())
+            rows.append(
+                {
+                    "name": name,
+                    "kind": info.kind,
+                    "created": info.created,
+                    "license": info.provenance.license if info.provenance else "",
+                    "dataset": info.provenance.name if info.provenance else "",
+                    "bytes": size,
+                }
+            )
+        columns = ["name", "kind", "created", "license", "dataset", "bytes"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def delete(self, name: str) -> None:
+        """Remove item ``name`` (its pointer first, so readers never see half an item)."""
+        folder = self._item_dir(name)
+        if self._current(name) is None:
+            raise InputError(f"{self.path}: no item named {name!r} to delete")
+        (folder / "CURRENT").unlink()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    # -- the atomic write protocol --------------------------------------------------------
+    def _write(
+        self,
+        name: str,
+        kind: str,
+        writer: Any,
+        *,
+        provenance: Provenance | None,
+        attrs: Mapping[str, Any] | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ItemInfo:
+        item = self._item_dir(name)
+        item.mkdir(parents=True, exist_ok=True)
+        version = f"v{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
+        tmp = item / f"{_TMP_PREFIX}{os.getpid()}-{version}"
+        tmp.mkdir()
+        try:
+            writer(tmp)
+            meta = {
+                "name": name,
+                "kind": kind,
+                "created": _now(),
+                "provenance": provenance.to_dict() if provenance is not None else None,
+                "attrs": _jsonable(dict(attrs or {})),
+                **dict(extra or {}),
+            }
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, item / version)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        atomic_write_text(item / "CURRENT", json.dumps({"version": version}) + "\n")
+        self._clean(item, keep=version)
+        return self.info(name)
+
+    def _clean(self, item: Path, *, keep: str) -> None:
+        """Remove superseded versions and leftovers of writers that are no longer running."""
+        for child in item.iterdir():
+            if child.name in (keep, "CURRENT") or not child.is_dir():
+                continue
+            if child.name.startswith(_TMP_PREFIX):
+                pid_text = child.name[len(_TMP_PREFIX) :].split("-", 1)[0]
+                if pid_text.isdigit() and _pid_alive(int(pid_text)):
+                    continue  # another writer at work
+            shutil.rmtree(child, ignore_errors=True)
+
+    # -- arrays ---------------------------------------------------------------------------
+    def write_array(
+        self,
+        name: str,
+        data: xr.DataArray | xr.Dataset,
+        *,
+        provenance: Provenance | None = None,
+        attrs: Mapping[str, Any] | None = None,
+        chunks: Mapping[str, int] | None = None,
+    ) -> ItemInfo:
+        """Save an ``xr.DataArray`` or ``xr.Dataset`` as zarr v3 (atomically).
+
+        ``chunks`` gives the chunk length along named dimensions (for example
+        ``{"marker": 1000}``); dimensions not named are kept whole.
+        """
+        if isinstance(data, xr.DataArray):
+            variable = str(data.name) if data.name is not None else "__values__"
+            dataset = data.to_dataset(name=variable)
+            kind, extra = "array", {"variable": variable, "array_name": data.name}
+        elif isinstance(data, xr.Dataset):
+            dataset, kind, extra = data, "dataset", {}
+        else:
+            raise InputError(
+                f"write_array({name!r}): got {type(data).__name__}; give an xarray DataArray "
+                "or Dataset (use write_table for data frames)"
+            )
+        dataset = _strings_to_object(dataset)
+        encoding = {}
+        if chunks:
+            unknown = [d for d in chunks if d not in dataset.dims]
+            if unknown:
+                raise InputError(
+                    f"write_array({name!r}): chunks name dimensions {unknown} that the data "
+                    f"do not have; use some of {list(dataset.dims)}"
+                )
+            for var_name, var in dataset.data_vars.items():
+                encoding[var_name] = {
+                    "chunks": tuple(
+                        min(int(chunks.get(str(d), n)), n) or 1
+                        for d, n in zip(var.dims, var.shape, strict=True)
+                    )
+                }
+
+        def writer(folder: Path) -> None:
+            dataset.to_zarr(
+                folder / "data.zarr",
+                mode="w",
+                zarr_format=3,
+                consolidated=False,
+                encoding=encoding,
+            )
+
+        return self._write(name, kind, writer, provenance=provenance, attrs=attrs, extra=extra)
+
+    def read_array(self, name: str) -> xr.DataArray | xr.Dataset:
+        """Load an array item into memory (``DataArray`` or ``Dataset`` as written)."""
+        info = self._expect(name, ("array", "dataset"))
+        with xr.open_zarr(info.path / "data.zarr", zarr_format=3, consolidated=False) as ds:
+            loaded = _strings_from_zarr(ds.load())
+        if info.kind == "dataset":
+            return loaded
+        meta = json.loads((info.path / "meta.json").read_text(encoding="utf-8"))
+        array = loaded[meta["variable"]]
+        return array.rename(meta.get("array_name"))
+
+    def _expect(self, name: str, kinds: tuple[str, ...]) -> ItemInfo:
+        info = self.info(name)
+        if info.kind not in kinds:
+            raise InputError(
+                f"{self.path}: item {name!r} is a {info.kind}, not a {' or '.join(kinds)}; "
+                f"read it with read_{'table' if info.kind == 'table' else info.kind}"
+                if info.kind in ("table", "genoprobs")
+                else f"{self.path}: item {name!r} is a {info.kind}; read it with read_array"
+            )
+        return info
+
+    # -- tables ---------------------------------------------------------------------------
+    def write_table(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        *,
+        provenance: Provenance | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> ItemInfo:
+        """Save a ``pd.DataFrame`` as parquet (atomically); query it by ``name`` in SQL."""
+        if not isinstance(table, pd.DataFrame):
+            raise InputError(
+                f"write_table({name!r}): got {type(table).__name__}; give a pandas DataFrame"
+            )
+        frame = table.copy()
+        frame.columns = [str(c) for c in frame.columns]
+
+        def writer(folder: Path) -> None:
+            frame.to_parquet(folder / "data.parquet", engine="pyarrow")
+
+        return self._write(name, "table", writer, provenance=provenance, attrs=attrs)
+
+    def read_table(self, name: str) -> pd.DataFrame:
+        """Load a table item (index and dtypes as written)."""
+        info = self._expect(name, ("table",))
+        return pd.read_parquet(info.path / "data.parquet", engine="pyarrow")
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run DuckDB SQL over the store's tables (each is a view named like the item).
+
+        Views are made at call time from the current versions, so a query sees every
+        table as it was when the query started.
+        """
+        import duckdb
+
+        con = duckdb.connect()
+        try:
+            for name in self.names():
+                info = self.info(name)
+                if info.kind != "table":
+                    continue
+                parquet = str(info.path / "data.parquet").replace("'", "''")
+                view = name.replace('"', '""')
+                con.execute(f"CREATE VIEW \"{view}\" AS SELECT * FROM read_parquet('{parquet}')")
+            try:
+                return con.execute(sql).df()
+            except duckdb.Error as exc:
+                tables = ", ".join(n for n in self.names() if self.info(n).kind == "table")
+                raise InputError(
+                    f"{self.path}: query failed ({exc}); tables: {tables or 'none'}"
+                ) from exc
+        finally:
+            con.close()
+
+    # -- genotype probabilities -----------------------------------------------------------
+    def write_genoprobs(
+        self,
+        name: str,
+        probs: GenoProbs,
+        *,
+        provenance: Provenance | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> ItemInfo:
+        """Save :class:`~translocus.core.model.GenoProbs` (one zarr group per chromosome)."""
+        if not isinstance(probs, GenoProbs):
+            raise InputError(
+                f"write_genoprobs({name!r}): got {type(probs).__name__}, not GenoProbs"
+            )
+        chromosomes = list(probs.chromosomes)
+
+        def writer(folder: Path) -> None:
+            target = folder / "data.zarr"
+            for i, chrom in enumerate(chromosomes):
+                arr = probs[chrom]
+                ds = _strings_to_object(arr.to_dataset(name="probs"))
+                ds.to_zarr(
+                    target,
+                    group=f"chr{i:03d}",
+                    mode="w" if i == 0 else "a",
+                    zarr_format=3,
+                    consolidated=False,
+                )
+
+        extra = {
+            "chromosomes": chromosomes,
+            "crosstype": probs.crosstype,
+            "alleles": list(probs.alleles),
+            "x_chr": probs.x_chr,
+            "probs_kind": probs.kind,
+            "array_names": [probs[c].name for c in chromosomes],
+        }
+        return self._write(
+            name, "genoprobs", writer, provenance=provenance, attrs=attrs, extra=extra
+        )
+
+    def read_genoprobs(self, name: str) -> GenoProbs:
+        """Load :class:`~translocus.core.model.GenoProbs` saved by :meth:`write_genoprobs`."""
+        info = self._expect(name, ("genoprobs",))
+        meta = json.loads((info.path / "meta.json").read_text(encoding="utf-8"))
+        out: dict[str, xr.DataArray] = {}
+        for i, chrom in enumerate(meta["chromosomes"]):
+            with xr.open_zarr(
+                info.path / "data.zarr", group=f"chr{i:03d}", zarr_format=3, consolidated=False
+            ) as ds:
+                arr = _strings_from_zarr(ds.load())["probs"]
+            out[chrom] = arr.rename(meta["array_names"][i])
+        return GenoProbs(
+            probs=out,
+            crosstype=meta["crosstype"],
+            alleles=tuple(meta["alleles"]),
+            x_chr=meta["x_chr"],
+            kind=meta["probs_kind"],
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
