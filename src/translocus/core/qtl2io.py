@@ -595,12 +595,12 @@ def write_cross(cross: Cross, directory: str | Path, *, name: str = "cross") -> 
     other files are never deleted.
     """
     directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()):
-        if not (directory / f"{name}.json").is_file():
-            raise InputError(
-                f"{directory}: the folder is not empty and holds no earlier '{name}.json'; "
-                "write the cross to a new or empty folder"
-            )
+    replaceable = not directory.exists() or (directory / f"{name}.json").is_file()
+    if not replaceable and any(directory.iterdir()):
+        raise InputError(
+            f"{directory}: the folder is not empty and holds no earlier '{name}.json'; "
+            "write the cross to a new or empty folder"
+        )
     labels = np.full(max(cross.genotypes.values(), default=0) + 1, "-", dtype=object)
     for label, code in cross.genotypes.items():
         labels[code] = label
