@@ -1,0 +1,397 @@
+"""Readers that turn lifespan studies into one time-to-event table with a licence attached.
+
+Every reader returns a :class:`LifespanTable`: one row per animal with ``animal``,
+``time`` (age in **days** at death or censoring), ``event`` (1 death, 0 censored), the
+study's grouping columns, and the dataset's
+:class:`~translocus.core.provenance.Provenance`.
+
+- :func:`read_slam_lifespans` — NIA SLAM census (birth dates, strain, sex, cohort, cage)
+  joined to its survival file (death/censoring date, cause). Animals without a survival
+  record were alive when the data were frozen; they are censored at their last
+  observation (last NMR or glucose visit) by default.
+- :func:`read_itp_lifespans` — NIA Interventions Testing Program (UM-HET3) lifespans from
+  the GeneNetwork export: age at death, sex, site, cohort year and the treatment group,
+  parsed into an ``arm`` code, a ``drug`` name, whether the animal is a control, and
+  whether the group belongs to the main lifespan study.
+
+Examples
+--------
+>>> import pandas as pd
+>>> raw = pd.DataFrame({"animal": ["a", "b"], "time": [700.0, 800.0], "event": [1, 0]})
+>>> LifespanTable(raw, Provenance(name="toy", license="CC0-1.0")).n_animals
+2
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from translocus.core.errors import InputError
+from translocus.core.paths import data_dir
+from translocus.core.provenance import Provenance
+
+__all__ = [
+    "ITP_PROVENANCE",
+    "SLAM_LIFESPAN_PROVENANCE",
+    "LifespanTable",
+    "itp_drug_name",
+    "read_itp_lifespans",
+    "read_slam_lifespans",
+]
+
+SLAM_LIFESPAN_PROVENANCE = Provenance(
+    name="slam_lifespan",
+    license="MIT",
+    source="wfmueller29/SLAM @ c79b9c0 (data_SLAM_census, data_SLAM_surv)",
+    citation="Palliyaguru et al. 2021 Cell Metab 33:2189",
+    description="NIA Study of Longitudinal Aging in Mice: C57BL/6J and UM-HET3 lifespans "
+    "with censoring and cause of death",
+)
+
+ITP_PROVENANCE = Provenance(
+    name="itp_lifespan",
+    license="GPL-3.0-only",
+    source="DannyArends/UM-HET3 @ ad65e28 (GeneNetwork HET3-ITPPublish export)",
+    citation="Arends et al. 2025 bioRxiv 10.1101/2025.04.27.649857; NIA ITP papers",
+    description="NIA Interventions Testing Program UM-HET3 lifespans (age at death in days) "
+    "with sex, site, cohort year and treatment group",
+)
+
+#: ITP site letter at the end of a group code -> site.
+_ITP_SITES = {"j": "JL", "m": "UM", "t": "UT"}
+
+#: Known ITP arm-code prefixes -> drug (longest prefix wins); other arms keep their code.
+_ITP_DRUGS = {
+    "aca": "acarbose",
+    "rapa": "rapamycin",
+    "r09": "rapamycin (2009 doses)",
+    "metrapa": "metformin + rapamycin",
+    "raac": "rapamycin + acarbose",
+    "met": "metformin",
+    "cana": "canagliflozin",
+    "est": "17-alpha-estradiol",
+    "ndga": "nordihydroguaiaretic acid",
+    "nd": "nordihydroguaiaretic acid",
+    "aspirin": "aspirin",
+    "asp": "aspirin",
+    "res": "resveratrol",
+    "sim": "simvastatin",
+    "cape": "caffeic acid phenethyl ester",
+    "enal": "enalapril",
+    "gly": "glycine",
+    "mb": "methylene blue",
+    "cur": "curcumin",
+    "gte": "green tea extract",
+    "oaa": "oxaloacetic acid",
+    "ua": "ursolic acid",
+    "prot": "Protandim",
+    "mitoq": "MitoQ",
+    "nr": "nicotinamide riboside",
+    "fis": "fisetin",
+    "cont": "control",
+}
+
+#: Arm codes written two ways in the export (same arm, same cohort).
+_ITP_ARM_ALIASES = {"rapaonoff": "rapa20onoff"}
+
+
+@dataclass(frozen=True)
+class LifespanTable:
+    """A time-to-event table (one row per animal) with its provenance.
+
+    Attributes
+    ----------
+    data
+        Columns ``animal``, ``time`` (days), ``event`` (1 death, 0 censored) and the
+        study's group columns.
+    provenance
+        Source and licence.
+    source
+        The file(s) read, for messages.
+    notes
+        What the reader changed or dropped, in words.
+    """
+
+    data: pd.DataFrame
+    provenance: Provenance
+    source: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def n_animals(self) -> int:
+        return int(len(self.data))
+
+    @property
+    def n_deaths(self) -> int:
+        return int(self.data["event"].sum())
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(
+            f"{path}: file not found; set TRANSLOCUS_DATA to the folder holding the shared "
+            "datasets or pass the path explicitly."
+        )
+    return path
+
+
+def read_slam_lifespans(
+    folder: Path | None = None,
+    *,
+    censor_alive: str = "last_seen",
+) -> LifespanTable:
+    """Read the SLAM census and survival files into a time-to-event table.
+
+    Parameters
+    ----------
+    folder
+        Folder holding ``data_SLAM_census_c79b9c0.csv`` and ``data_SLAM_surv_c79b9c0.csv``
+        (default: ``data_dir() / "slam"``).
+    censor_alive
+        How to treat animals with no survival record: ``"last_seen"`` censors them at their
+        last NMR or glucose visit (a date they are known to be alive); ``"freeze"`` censors
+        them at the last date of the survival file; ``"drop"`` leaves them out.
+
+    Returns
+    -------
+    LifespanTable
+        Columns ``animal`` (tag), ``animal_id``, ``idno``, ``cohort``, ``strain``
+        (``B6``/``HET3``), ``sex``, ``cage``, ``birth_date``, ``end_date``, ``time`` (days),
+        ``event``, ``cause`` (the file's cause text, ``"alive"`` when censored alive) and
+        ``competing_cause`` (``0`` censored, ``"found dead"`` or ``"euthanised"``).
+    """
+    if censor_alive not in ("last_seen", "freeze", "drop"):
+        raise InputError(
+            f"censor_alive={censor_alive!r} is not known; use 'last_seen', 'freeze' or 'drop'."
+        )
+    base = Path(folder) if folder is not None else data_dir() / "slam"
+    census_path = _need(base / "data_SLAM_census_c79b9c0.csv")
+    surv_path = _need(base / "data_SLAM_surv_c79b9c0.csv")
+    census = pd.read_csv(census_path, dtype=str)
+    surv = pd.read_csv(surv_path, dtype=str)
+    notes: list[str] = []
+    for frame, path, cols in (
+        (census, census_path, ("tag", "sex", "strain", "dob", "cohort")),
+        (surv, surv_path, ("tag", "died", "dead_censor")),
+    ):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {missing}; is this the SLAM export?")
+    dup = surv["tag"].duplicated(keep=False)
+    if dup.any():
+        raise InputError(
+            f"{surv_path}, column 'tag': {int(surv['tag'].duplicated().sum())} animals have "
+            f"two survival records (first {surv.loc[dup, 'tag'].iloc[0]!r}); keep one per animal."
+        )
+    # survival tags that are not current census tags may be former tags (taghistory)
+    history: dict[str, str] = {}
+    for tag, hist in zip(
+        census["tag"], census.get("taghistory", pd.Series(dtype=str)), strict=False
+    ):
+        if isinstance(hist, str):
+            for old in re.split(r"[,;\s]+", hist):
+                if old and old != tag:
+                    history.setdefault(old, tag)
+    known = set(census["tag"])
+    mapped = surv["tag"].map(lambda t: t if t in known else history.get(t))
+    unmatched = surv.loc[mapped.isna(), "tag"].tolist()
+    if unmatched:
+        notes.append(
+            f"{len(unmatched)} survival records match no census tag and were dropped: "
+            f"{', '.join(unmatched)}"
+        )
+    surv = surv.assign(tag=mapped).dropna(subset=["tag"])
+    surv = surv.drop_duplicates("tag")
+    table = census.merge(surv, on="tag", how="left")
+    table["birth_date"] = pd.to_datetime(table["dob"], errors="coerce")
+    table["end_date"] = pd.to_datetime(table["died"], errors="coerce")
+    has_record = table["died"].notna()
+    event = pd.to_numeric(table["dead_censor"], errors="coerce")
+    table["event"] = np.where(has_record, event, 0.0)
+    table["cause"] = np.where(has_record, table["cod"].fillna("undefined"), "alive")
+    alive = ~has_record
+    if censor_alive == "last_seen":
+        visits = []
+        for name in ("data_SLAM_nmr_c79b9c0.csv", "data_SLAM_gluc_c79b9c0.csv"):
+            p = base / name
+            if p.exists():
+                visits.append(pd.read_csv(p, usecols=["idno", "date"], dtype=str))
+        last = (
+            pd.concat(visits).dropna().groupby("idno")["date"].max()
+            if visits
+            else pd.Series(dtype=str)
+        )
+        table.loc[alive, "end_date"] = pd.to_datetime(table.loc[alive, "idno"].map(last))
+    elif censor_alive == "freeze":
+        table.loc[alive, "end_date"] = pd.to_datetime(surv["died"]).max()
+    else:
+        table = table[~alive]
+        notes.append(f"{int(alive.sum())} animals without a survival record were left out")
+    no_birth = table["birth_date"].isna()
+    if no_birth.any():
+        notes.append(
+            f"{int(no_birth.sum())} animals without a birth date were dropped (cohorts "
+            f"{', '.join(sorted(table.loc[no_birth, 'cohort'].astype(str).unique()))})"
+        )
+    no_end = table["end_date"].isna() & ~no_birth
+    if no_end.any():
+        notes.append(f"{int(no_end.sum())} animals alive with no visit date were dropped")
+    table = table[~no_birth & ~no_end].copy()
+    before = table["end_date"] < table["birth_date"]
+    if before.any():
+        raise InputError(
+            f"{surv_path}: {int(before.sum())} animals die before they are born (first tag "
+            f"{table.loc[before, 'tag'].iloc[0]!r}); fix the dates."
+        )
+    table["time"] = (table["end_date"] - table["birth_date"]).dt.days.astype(float)
+    table = table[table["time"] > 0]
+    bad = ~table["event"].isin([0.0, 1.0])
+    if bad.any():
+        raise InputError(
+            f"{surv_path}, column 'dead_censor': {int(bad.sum())} values are not 0/1; code "
+            "deaths 1 and censored animals 0."
+        )
+    found = table["cause"].str.lower().str.startswith("found dead")
+    competing = pd.Series(
+        np.where(found, "found dead", "euthanised"), index=table.index, dtype=object
+    )
+    competing[table["event"] == 0] = 0
+    table["competing_cause"] = competing
+    out = pd.DataFrame(
+        {
+            "animal": table["tag"].to_numpy(),
+            "animal_id": table["animal_id"].to_numpy(),
+            "idno": table["idno"].to_numpy(),
+            "cohort": pd.to_numeric(table["cohort"]).astype(int).to_numpy(),
+            "strain": table["strain"].to_numpy(),
+            "sex": table["sex"].to_numpy(),
+            "cage": table["cage"].to_numpy(),
+            "birth_date": table["birth_date"].to_numpy(),
+            "end_date": table["end_date"].to_numpy(),
+            "time": table["time"].to_numpy(),
+            "event": table["event"].astype(float).to_numpy(),
+            "cause": table["cause"].to_numpy(),
+            "competing_cause": table["competing_cause"].to_numpy(),
+        }
+    )
+    return LifespanTable(
+        out, SLAM_LIFESPAN_PROVENANCE, f"{census_path} + {surv_path}", tuple(notes)
+    )
+
+
+def itp_drug_name(arm: str) -> str:
+    """Drug name of an ITP arm code (longest known prefix), or the code itself.
+
+    >>> itp_drug_name("aca16"), itp_drug_name("rapa05"), itp_drug_name("metrapa")
+    ('acarbose', 'rapamycin', 'metformin + rapamycin')
+    """
+    best = ""
+    for prefix in _ITP_DRUGS:
+        if arm.startswith(prefix) and len(prefix) > len(best):
+            best = prefix
+    return _ITP_DRUGS[best] if best else arm
+
+
+def _find_header(path: Path) -> int:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for i, line in enumerate(fh):
+            if line.startswith("Index,Name,"):
+                return i
+            if i > 50:
+                break
+    raise InputError(
+        f"{path}: no 'Index,Name,...' table header in the first 50 lines; is this the "
+        "GeneNetwork HET3-ITPPublish export?"
+    )
+
+
+def read_itp_lifespans(path: Path | None = None) -> LifespanTable:
+    """Read the ITP UM-HET3 GeneNetwork export into a time-to-event table.
+
+    The export starts with metadata lines (11 in the shared copy; one field spans two
+    lines in some exports), found by looking for the ``Index,Name,...`` header. Every
+    animal in the export has an age at death, so ``event`` is 1 throughout (the export
+    does not mark censored animals); rows without an age are dropped (counted in notes).
+
+    Group codes such as ``Rapa05_M`` or ``Cont_09_T`` are parsed into ``site`` (from the
+    final letter: J = JL, M = UM, T = UT), ``arm`` (the rest, lower case, without
+    separators: ``rapa05``, ``cont09``), ``drug`` (:func:`itp_drug_name`), ``control``
+    (``cont<yy>``) and ``main_study`` (False for groups tagged ``CIP``, ``ho``/``HO`` or
+    ``XS18``: cross-sectional pathology or hold-out animals outside the lifespan analysis).
+
+    Returns
+    -------
+    LifespanTable
+        Columns ``animal``, ``sex``, ``site``, ``cohort`` (year), ``group`` (the export's
+        code), ``arm``, ``drug``, ``control``, ``main_study``, ``birth_date``,
+        ``death_date``, ``time`` (age at death, days), ``event``.
+    """
+    p = _need(
+        Path(path) if path is not None else data_dir() / "itp" / "bodyweights" / "ITP_10003.csv"
+    )
+    header = _find_header(p)
+    # skip the metadata block by physical lines: a quoted field in it may span two lines
+    with p.open(encoding="utf-8", errors="replace") as fh:
+        lines = fh.readlines()[header:]
+    raw = pd.read_csv(io.StringIO("".join(lines)), dtype=str)
+    needed = ["Name", "Sex", "Age", "Drug/Site", "Year"]
+    missing = [c for c in needed if c not in raw.columns]
+    if missing:
+        raise InputError(f"{p}: missing column(s) {missing}; is this the ITP export?")
+    notes = []
+    age = pd.to_numeric(raw["Age"], errors="coerce")
+    no_age = age.isna()
+    if no_age.any():
+        notes.append(f"{int(no_age.sum())} animals without an age at death were dropped")
+    raw = raw[~no_age].copy()
+    raw["time"] = age[~no_age].astype(float)
+    group = raw["Drug/Site"].fillna("").str.replace(r"\s+", "", regex=True)
+    tokens = group.str.lower().str.split(r"[_\-]+", regex=True)
+    site = tokens.map(lambda t: _ITP_SITES.get(t[-1], "") if t else "")
+    bad_site = site == ""
+    if bad_site.any():
+        notes.append(f"{int(bad_site.sum())} animals with a group code without site were dropped")
+    arm = tokens.map(lambda t: "".join(t[:-1]))
+    arm = arm.map(lambda a: _ITP_ARM_ALIASES.get(a, a))
+    special = tokens.map(lambda t: bool({"cip", "ho"} & set(t)) or (t[0].startswith("xs")))
+    dup = raw["Name"].duplicated(keep=False)
+    if dup.any():
+        raise InputError(
+            f"{p}, column 'Name': {int(raw['Name'].duplicated().sum())} animals appear twice "
+            f"(first {raw.loc[dup, 'Name'].iloc[0]!r}); keep one row per animal."
+        )
+    out = pd.DataFrame(
+        {
+            "animal": raw["Name"].to_numpy(),
+            "sex": raw["Sex"].str.strip().to_numpy(),
+            "site": site.to_numpy(),
+            "cohort": pd.to_numeric(raw["Year"], errors="coerce").astype("Int64").to_numpy(),
+            "group": group.to_numpy(),
+            "arm": arm.to_numpy(),
+            "drug": arm.map(itp_drug_name).to_numpy(),
+            "control": arm.str.fullmatch(r"cont\d\d").to_numpy() & ~special.to_numpy(),
+            "main_study": ~special.to_numpy(),
+            "birth_date": pd.to_datetime(raw["DOB"], format="%m/%d/%y", errors="coerce").to_numpy()
+            if "DOB" in raw
+            else pd.NaT,
+            "death_date": pd.to_datetime(raw["DOD"], format="%m/%d/%y", errors="coerce").to_numpy()
+            if "DOD" in raw
+            else pd.NaT,
+            "time": raw["time"].to_numpy(),
+            "event": 1.0,
+        }
+    )
+    out = out[~bad_site.to_numpy()].reset_index(drop=True)
+    neg = out["time"] < 0
+    if neg.any():
+        raise InputError(
+            f"{p}, column 'Age': {int(neg.sum())} negative ages at death (first animal "
+            f"{out.loc[neg, 'animal'].iloc[0]!r}); fix the ages."
+        )
+    return LifespanTable(out, ITP_PROVENANCE, str(p), tuple(notes))
