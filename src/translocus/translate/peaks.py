@@ -1,0 +1,316 @@
+"""Translating the cause engine's QTL peaks: support interval → human candidates.
+
+A peaks table (``peaks.parquet`` or ``peaks.csv`` written by ``translocus scan``) has
+columns ``lodindex, lodcolumn, chr, pos, lod, ci_lo, ci_hi`` with positions in Mbp on the
+physical map. Each peak's support interval ``[ci_lo, ci_hi]`` is translated with a
+:class:`~translocus.translate.interval.TranslationEngine`; a peak without a support
+interval uses ``pos ± flank_mbp``.
+
+An optional founder-allele effects table (``effects.parquet|csv`` or
+``founder_effects.parquet|csv`` in the same folder) gives, per peak, one numeric column per
+founder (wide: keyed by ``lodindex`` or by ``lodcolumn`` + ``chr``), or long rows
+``lodcolumn, chr, founder, effect``. Each peak's effects become a pattern string: founders
+more than 0.75 SD above the mean of the eight effects are ``high``, more than 0.75 SD
+below ``low`` (DO/CC letters A–H are named AJ, B6, 129, NOD, NZO, CAST, PWK, WSB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from translocus.core.errors import InputError
+from translocus.core.provenance import Provenance
+from translocus.translate._chromosomes import CHROMOSOME_LENGTHS, normalize_chr
+from translocus.translate.interval import TranslationEngine, default_engine
+
+__all__ = [
+    "FOUNDER_NAMES",
+    "PeakTranslation",
+    "founder_pattern",
+    "read_peaks",
+    "translate_peaks",
+]
+
+#: Short names of the eight DO/CC founder strains, by their R/qtl2 letters.
+FOUNDER_NAMES: dict[str, str] = {
+    "A": "AJ",
+    "B": "B6",
+    "C": "129",
+    "D": "NOD",
+    "E": "NZO",
+    "F": "CAST",
+    "G": "PWK",
+    "H": "WSB",
+}
+
+_KEYS = {"lodindex", "lodcolumn", "chr", "pos", "lod", "ci_lo", "ci_hi", "marker", "peak"}
+
+
+def founder_pattern(effects: pd.Series, *, threshold_sd: float = 0.75) -> str:
+    """Summarise founder-allele effects as ``"high: CAST, PWK; low: AJ"``.
+
+    >>> founder_pattern(pd.Series({"A": 1.0, "B": 0.0, "C": 0.0, "D": 0.0,
+    ...                            "E": 0.0, "F": -1.0, "G": 0.0, "H": 0.0}))
+    'high: AJ; low: CAST'
+    """
+    values = pd.to_numeric(effects, errors="coerce").dropna()
+    if len(values) < 2:
+        return ""
+    centred = values - values.mean()
+    sd = float(centred.std(ddof=0))
+    if sd == 0.0:
+        return "no difference between founders"
+    names = [FOUNDER_NAMES.get(str(k), str(k)) for k in values.index]
+    z = centred.to_numpy() / sd
+    order = np.argsort(-z, kind="stable")
+    high = [names[i] for i in order if z[i] > threshold_sd]
+    low = [names[i] for i in order[::-1] if z[i] < -threshold_sd]
+    parts = []
+    if high:
+        parts.append("high: " + ", ".join(high))
+    if low:
+        parts.append("low: " + ", ".join(low))
+    return "; ".join(parts) if parts else "graded (no founder stands out)"
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"chr": str})
+
+
+def read_peaks(source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """Read ``peaks`` (and founder ``effects`` when present) from a scan output folder.
+
+    Returns ``(peaks, effects_or_None, peaks_path)``. Raises
+    :class:`~translocus.core.errors.InputError` when no peaks table is found or a
+    required column is missing.
+    """
+    source = Path(source)
+    if source.is_dir():
+        candidates = [source / "peaks.parquet", source / "peaks.csv"]
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is None:
+            raise InputError(
+                f"{source} holds no peaks.parquet or peaks.csv; run `translocus scan` with an "
+                "output folder first, or pass the peaks file itself."
+            )
+        folder = source
+    elif source.is_file():
+        path, folder = source, source.parent
+    else:
+        raise InputError(f"{source} does not exist; give the folder written by `translocus scan`.")
+    peaks = _read_table(path)
+    missing = [c for c in ("chr", "pos") if c not in peaks.columns]
+    if missing:
+        raise InputError(
+            f"{path}: column(s) {', '.join(missing)} missing; a peaks table needs chr, pos "
+            "(Mbp) and, for support intervals, ci_lo and ci_hi."
+        )
+    effects = None
+    for name in ("effects", "founder_effects"):
+        for suffix in (".parquet", ".csv"):
+            candidate = folder / f"{name}{suffix}"
+            if candidate.is_file():
+                effects = _read_table(candidate)
+                break
+        if effects is not None:
+            break
+    return peaks, effects, str(path)
+
+
+def _effect_patterns(peaks: pd.DataFrame, effects: pd.DataFrame | None) -> list[str]:
+    if effects is None or effects.empty:
+        return [""] * len(peaks)
+    effects = effects.copy()
+    if "chr" in effects.columns:
+        effects["chr"] = effects["chr"].map(normalize_chr)
+    if {"founder", "effect"} <= set(effects.columns):  # long form
+        keys = [c for c in ("lodindex", "lodcolumn", "chr") if c in effects.columns]
+        if not keys:
+            raise InputError(
+                "founder effects table: long form needs lodindex or lodcolumn to name the peak."
+            )
+        effects = effects.pivot_table(
+            index=keys, columns="founder", values="effect", aggfunc="first"
+        ).reset_index()
+    founders = [
+        c for c in effects.columns if c not in _KEYS and pd.api.types.is_numeric_dtype(effects[c])
+    ]
+    if not founders:
+        raise InputError(
+            "founder effects table has no numeric founder columns (A-H or strain names)."
+        )
+    if "lodindex" in effects.columns and "lodindex" in peaks.columns:
+        keys = ["lodindex"] + (["chr"] if "chr" in effects.columns else [])
+    elif "lodcolumn" in effects.columns and "lodcolumn" in peaks.columns:
+        keys = ["lodcolumn"] + (["chr"] if "chr" in effects.columns else [])
+    elif len(effects) == len(peaks):
+        return [founder_pattern(row[founders]) for _, row in effects.iterrows()]
+    else:
+        raise InputError(
+            "founder effects table cannot be matched to the peaks: give lodindex or lodcolumn "
+            "(and chr) columns in both."
+        )
+    lookup = effects.drop_duplicates(keys).set_index(keys)[founders]
+    out = []
+    for _, peak in peaks.iterrows():
+        key = tuple(peak[k] for k in keys)
+        key_value = key if len(key) > 1 else key[0]
+        if key_value in lookup.index:
+            out.append(founder_pattern(lookup.loc[key_value]))
+        else:
+            out.append("")
+    return out
+
+
+@dataclass
+class PeakTranslation:
+    """Human translation of every QTL peak.
+
+    Attributes
+    ----------
+    peaks
+        One row per peak: the peak columns plus ``start_mbp, end_mbp`` (the interval used),
+        ``n_genes, n_one2one, n_near_locus``, ``top_candidate`` and ``founder_pattern``.
+    candidates
+        Candidate rows of all peaks (see
+        :data:`~translocus.translate.interval.CANDIDATE_COLUMNS`) with ``peak`` (row number
+        of the peak), ``lodcolumn`` and ``founder_pattern``.
+    messages
+        Sentences for the user (unit conversions, build warnings, empty results).
+    """
+
+    peaks: pd.DataFrame
+    candidates: pd.DataFrame
+    messages: list[str] = field(default_factory=list)
+    provenance: tuple[Provenance, ...] = ()
+
+    @property
+    def hits(self) -> pd.DataFrame:
+        return self.candidates[self.candidates["near_locus"]].reset_index(drop=True)
+
+
+def translate_peaks(
+    peaks: pd.DataFrame,
+    *,
+    effects: pd.DataFrame | None = None,
+    engine: TranslationEngine | None = None,
+    flank_mbp: float = 1.0,
+) -> PeakTranslation:
+    """Translate each peak's support interval to ranked human candidates.
+
+    Parameters
+    ----------
+    peaks
+        Cause-engine peaks (``chr, pos`` and ideally ``ci_lo, ci_hi``, Mbp).
+    effects
+        Optional founder-allele effects per peak (see the module notes).
+    engine
+        A :class:`TranslationEngine` (default: :func:`default_engine`).
+    flank_mbp
+        Half-width used when a peak has no support interval.
+    """
+    engine = engine or default_engine()
+    if peaks.empty:
+        raise InputError("the peaks table is empty: the scan found no peak above its threshold.")
+    peaks = peaks.reset_index(drop=True).copy()
+    messages: list[str] = []
+    if "map" in peaks.columns:
+        physical = peaks["map"].astype(str).str.contains("Mbp|pmap", case=False, regex=True)
+        if not physical.any():
+            raise InputError(
+                "peaks table, column 'map': every peak is on the genetic map (cM); translation "
+                "needs physical positions (Mbp): rerun the scan on the physical map."
+            )
+        if not physical.all():
+            messages.append(
+                f"{int((~physical).sum())} peak(s) on the genetic map (cM) left out; "
+                "translated the physical-map (Mbp) peaks only."
+            )
+            peaks = peaks[physical].reset_index(drop=True)
+    pos = pd.to_numeric(peaks["pos"], errors="coerce")
+    lo = pd.to_numeric(peaks.get("ci_lo", pd.Series(np.nan, index=peaks.index)), errors="coerce")
+    hi = pd.to_numeric(peaks.get("ci_hi", pd.Series(np.nan, index=peaks.index)), errors="coerce")
+    if pos.isna().any():
+        bad = ", ".join(str(i) for i in np.flatnonzero(pos.isna().to_numpy())[:5])
+        raise InputError(f"peaks table, column 'pos': values are not numbers (rows {bad}).")
+    if float(pos.max()) > 10_000:
+        messages.append("peak positions are above 10,000: read as bp and converted to Mbp.")
+        pos, lo, hi = pos / 1e6, lo / 1e6, hi / 1e6
+    no_ci = lo.isna() | hi.isna()
+    if no_ci.any():
+        messages.append(
+            f"{int(no_ci.sum())} peak(s) have no support interval; used pos ± {flank_mbp:g} Mbp."
+        )
+    lo = lo.where(~no_ci, (pos - flank_mbp).clip(lower=0.0))
+    hi = hi.where(~no_ci, pos + flank_mbp)
+    patterns = _effect_patterns(peaks, effects)
+    rows = []
+    tables = []
+    for i, peak in peaks.iterrows():
+        chr_ = normalize_chr(peak["chr"])
+        start, end = float(lo[i]), float(hi[i])
+        length = CHROMOSOME_LENGTHS[engine.mouse_assembly].get(chr_)
+        if length is not None and end * 1e6 > length >= start * 1e6:
+            other = "GRCm38" if engine.mouse_assembly == "GRCm39" else "GRCm39"
+            other_length = CHROMOSOME_LENGTHS[other].get(chr_, 0)
+            hint = (
+                f"; it fits {other} ({other_length / 1e6:.3f} Mbp): are these {other} "
+                f"coordinates? (--assembly {other})"
+                if end * 1e6 <= other_length
+                else ""
+            )
+            messages.append(
+                f"peak {i} ({chr_}:{float(pos[i]):.2f}): support interval ends at "
+                f"{end:.3f} Mbp, past the {engine.mouse_assembly} chromosome end "
+                f"({length / 1e6:.3f} Mbp){hint}; clipped."
+            )
+            end = length / 1e6
+        result = engine.interval(chr=chr_, start_mbp=start, end_mbp=end)
+        label = str(peak.get("lodcolumn", i))
+        messages.extend(
+            f"peak {i} ({label}, {chr_}): {m}"
+            for m in result.messages
+            if not m.startswith("no human ortholog of the genes")
+        )
+        hits = result.hits
+        top = hits.iloc[0] if len(hits) else None
+        rows.append(
+            {
+                "start_mbp": start,
+                "end_mbp": end,
+                "n_genes": result.n_genes,
+                "n_one2one": result.n_one2one,
+                "n_near_locus": result.n_near_locus,
+                "top_candidate": (
+                    f"{top['human_symbol']} ({top['distance_kb']:.0f} kb from {top['locus_name']})"
+                    if top is not None
+                    else ""
+                ),
+                "founder_pattern": patterns[i],
+            }
+        )
+        table = result.candidates.assign(peak=i, lodcolumn=label, founder_pattern=patterns[i])
+        tables.append(table)
+    summary = pd.concat([peaks, pd.DataFrame(rows)], axis=1)
+    n_none = int((summary["n_near_locus"] == 0).sum())
+    if n_none:
+        messages.append(
+            f"{n_none} of {len(summary)} peak(s) have no protein-coding human ortholog within "
+            f"{engine.window_kb:g} kb of a locus in {engine.loci.name}."
+        )
+    candidates = pd.concat(tables, ignore_index=True)
+    order = ["peak", "lodcolumn"] + [
+        c for c in candidates.columns if c not in ("peak", "lodcolumn")
+    ]
+    return PeakTranslation(
+        peaks=summary,
+        candidates=candidates[order],
+        messages=messages,
+        provenance=engine.provenance,
+    )
