@@ -38,13 +38,10 @@ __all__ = [
 CROSS_TYPES: dict[str, int] = {
     "do": 8,
     "risib8": 8,
-    "riself8": 8,
     "risib": 2,
     "riself": 2,
     "f2": 2,
     "bc": 2,
-    "dh": 2,
-    "haploid": 2,
 }
 
 

@@ -1,0 +1,248 @@
+"""Compiled forward-backward kernels for genotype probabilities.
+
+Both kernels work in scaled probability space: each forward and backward vector is
+normalised to sum 1 at every position, which is exact for conditional probabilities (the
+scale factors cancel) and avoids the log/exp of a log-space implementation. Individuals are
+processed in parallel (``prange``); each writes only its own rows of ``out``.
+
+Observed genotype codes index the emission tables directly (``emit[marker, code, state]``);
+positions with ``marker_index < 0`` are pseudomarkers without data.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+__all__ = ["forward_backward_dense", "forward_backward_do"]
+
+# allele pair (a <= b) of each of the 36 unphased DO genotypes, in R/qtl2 order, and the
+# position of each ordered pair (i, j) of the 8 x 8 haplotype-pair layout in that order
+_PAIR_A = np.array([a for b in range(8) for a in range(b + 1)], dtype=np.int64)
+_PAIR_B = np.array([b for b in range(8) for a in range(b + 1)], dtype=np.int64)
+_PAIR_MULT = np.where(_PAIR_A == _PAIR_B, 1.0, 2.0)
+DO_ORDERED = np.empty(64, dtype=np.int64)
+for _k, (_a, _b) in enumerate(zip(_PAIR_A, _PAIR_B, strict=True)):
+    DO_ORDERED[8 * _a + _b] = DO_ORDERED[8 * _b + _a] = _k
+
+
+def do_ordered_tables(emit: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Emission ``[marker, code, 36]`` and prior ``[36]`` in the ordered 8 x 8 pair layout.
+
+    A heterozygote's prior is split equally between its two phases; emissions do not depend
+    on phase.
+    """
+    emit64 = np.ascontiguousarray(emit[:, :, DO_ORDERED])
+    split = np.where(_PAIR_A == _PAIR_B, 1.0, 0.5)
+    init64 = np.ascontiguousarray((init * split)[DO_ORDERED])
+    return emit64, init64
+
+
+@numba.njit(parallel=True, cache=True)
+def forward_backward_dense(geno, rows, marker_index, emit, init, trans, out, cols):  # noqa: PLR0913
+    """Forward-backward with a dense transition matrix per interval.
+
+    Parameters
+    ----------
+    geno : int8 ``[individual, marker]`` observed codes of the chromosome.
+    rows : int64 ``[k]`` individuals to process (rows of ``geno`` and of ``out``).
+    marker_index : int64 ``[position]`` column of ``geno`` at each position, or -1.
+    emit : float64 ``[marker, code, state]`` emission probabilities.
+    init : float64 ``[state]`` prior at the first position.
+    trans : float64 ``[position - 1, state, state]`` ``Pr(right | left)``.
+    out : float64 ``[position, individual, genotype]``, written at ``cols`` of each row.
+    cols : int64 ``[state]`` genotype column of each state.
+    """
+    n_pos = marker_index.shape[0]
+    n_state = init.shape[0]
+    for ii in prange(rows.shape[0]):
+        ind = rows[ii]
+        alpha = np.empty((n_pos, n_state))
+        # forward pass, normalised at every position
+        total = 0.0
+        m = marker_index[0]
+        for s in range(n_state):
+            v = init[s]
+            if m >= 0:
+                v *= emit[m, geno[ind, m], s]
+            alpha[0, s] = v
+            total += v
+        for s in range(n_state):
+            alpha[0, s] /= total
+        for p in range(1, n_pos):
+            m = marker_index[p]
+            total = 0.0
+            for s in range(n_state):
+                v = 0.0
+                for q in range(n_state):
+                    v += alpha[p - 1, q] * trans[p - 1, q, s]
+                if m >= 0:
+                    v *= emit[m, geno[ind, m], s]
+                alpha[p, s] = v
+                total += v
+            for s in range(n_state):
+                alpha[p, s] /= total
+        # backward pass; combine with alpha on the fly
+        beta = np.ones(n_state)
+        nxt = np.empty(n_state)
+        for s in range(n_state):
+            out[n_pos - 1, ind, cols[s]] = alpha[n_pos - 1, s]
+        for p in range(n_pos - 2, -1, -1):
+            m = marker_index[p + 1]
+            for s in range(n_state):
+                nxt[s] = beta[s]
+                if m >= 0:
+                    nxt[s] *= emit[m, geno[ind, m], s]
+            bsum = 0.0
+            for s in range(n_state):
+                v = 0.0
+                for q in range(n_state):
+                    v += trans[p, s, q] * nxt[q]
+                beta[s] = v
+                bsum += v
+            total = 0.0
+            for s in range(n_state):
+                beta[s] /= bsum
+                total += alpha[p, s] * beta[s]
+            for s in range(n_state):
+                out[p, ind, cols[s]] = alpha[p, s] * beta[s] / total
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def forward_backward_do(geno, rows, marker_index, emit64, init64, stay, move, out, col0):
+    """Forward-backward for the 36 unphased DO genotypes (autosome or female X).
+
+    Each haplotype follows ``t = stay I + move J`` (``stay = 1 - 8R/7``, ``move = R/7``) and the
+    pair of haplotypes follows ``t (x) t``. Held as a symmetric 8 x 8 matrix ``X`` over ordered
+    haplotype pairs (a heterozygote's mass split between its phases), one step is
+    ``X' = t X t = stay^2 X + stay move (r 1' + 1 r') + move^2 sum(X) 11'`` with ``r`` the row
+    sums: 64 multiply-adds instead of a 36 x 36 matrix-vector product. The backward step is the
+    same map applied to the (unsplit) backward variables.
+
+    Parameters
+    ----------
+    geno, rows, marker_index, out
+        As in :func:`forward_backward_dense`.
+    emit64 : float64 ``[marker, code, 64]``, init64 : float64 ``[64]``
+        From :func:`do_ordered_tables`.
+    stay, move : float64 ``[position - 1]``.
+    col0 : int
+        Column of ``out`` holding genotype AA; the 36 genotypes are contiguous.
+    """
+    n_pos = marker_index.shape[0]
+    for ii in prange(rows.shape[0]):
+        ind = rows[ii]
+        alpha = np.empty((n_pos, 64))
+        x = np.empty(64)
+        y = np.empty(64)
+        r = np.empty(8)
+        # forward pass. The step coefficients divide by the sum of the previous vector, so
+        # every vector is normalised before it is propagated without a separate pass over it.
+        m = marker_index[0]
+        for k in range(64):
+            v = init64[k]
+            if m >= 0:
+                v *= emit64[m, geno[ind, m], k]
+            x[k] = v
+            alpha[0, k] = v
+        for p in range(1, n_pos):
+            a2, c = _pair_step_coefficients(x, stay[p - 1], move[p - 1], r)
+            m = marker_index[p]
+            if m >= 0:
+                g = geno[ind, m]
+                for i in range(8):
+                    ri = r[i] + c
+                    for j in range(8):
+                        k = 8 * i + j
+                        x[k] = (a2 * x[k] + ri + r[j]) * emit64[m, g, k]
+            else:
+                for i in range(8):
+                    ri = r[i] + c
+                    for j in range(8):
+                        k = 8 * i + j
+                        x[k] = a2 * x[k] + ri + r[j]
+            for k in range(64):
+                alpha[p, k] = x[k]
+        # backward pass: x now holds the backward variables, combined with alpha on the fly
+        tot = 0.0
+        for k in range(64):
+            tot += alpha[n_pos - 1, k]
+        inv = 1.0 / tot
+        for k in range(36):
+            out[n_pos - 1, ind, col0 + k] = alpha[n_pos - 1, 8 * _PAIR_A[k] + _PAIR_B[k]] * (
+                _PAIR_MULT[k] * inv
+            )
+        for k in range(64):
+            x[k] = 1.0
+        for p in range(n_pos - 2, -1, -1):
+            m = marker_index[p + 1]
+            if m >= 0:
+                g = geno[ind, m]
+                for k in range(64):
+                    y[k] = x[k] * emit64[m, g, k]
+            else:
+                for k in range(64):
+                    y[k] = x[k]
+            a2, c = _pair_step_coefficients(y, stay[p], move[p], r)
+            tot = 0.0
+            for i in range(8):
+                ri = r[i] + c
+                for j in range(8):
+                    k = 8 * i + j
+                    v = a2 * y[k] + ri + r[j]
+                    x[k] = v
+                    y[k] = alpha[p, k] * v
+                    tot += y[k]
+            inv = 1.0 / tot
+            for k in range(36):
+                out[p, ind, col0 + k] = y[8 * _PAIR_A[k] + _PAIR_B[k]] * (_PAIR_MULT[k] * inv)
+
+
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _pair_step_coefficients(x, stay, move, r):
+    """Coefficients of ``t x t / sum(x)`` for the symmetric 8 x 8 ``x``.
+
+    Writes the row sums of ``x`` times ``stay * move / sum(x)`` into ``r`` and returns
+    ``stay^2 / sum(x)`` and ``move^2``; then ``(t x t)[i, j] / sum(x) =
+    a2 x[i, j] + r[i] + r[j] + c``.
+    """
+    for i in range(8):
+        r[i] = 0.0
+    for j in range(8):  # column sums, contiguous; equal to row sums by symmetry
+        for i in range(8):
+            r[i] += x[8 * j + i]
+    total = 0.0
+    for i in range(8):
+        total += r[i]
+    scale = 1.0 / total
+    ab = stay * move * scale
+    for i in range(8):
+        r[i] *= ab
+    return stay * stay * scale, move * move
+
+
+@numba.njit(parallel=True, cache=True)
+def collapse_states(values, target, weight, n_out):
+    """``out[..., t] = sum over states s with target[s, e] == t of weight[s, e] * values[..., s]``.
+
+    A sparse ``[position * individual, state] @ [state, allele]`` product: each genotype adds to
+    at most ``target.shape[1]`` alleles (a DO genotype ``ab`` adds 1/2 to ``a`` and to ``b``).
+
+    Parameters
+    ----------
+    values : float64 ``[row, state]``
+    target : int64 ``[state, entries]`` output column of each entry, -1 for none.
+    weight : float64 ``[state, entries]``
+    n_out : int
+    """
+    n_row, n_state = values.shape
+    out = np.zeros((n_row, n_out))
+    for row in prange(n_row):
+        for s in range(n_state):
+            v = values[row, s]
+            for e in range(target.shape[1]):
+                t = target[s, e]
+                if t >= 0:
+                    out[row, t] += weight[s, e] * v
+    return out

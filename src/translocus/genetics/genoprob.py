@@ -1,0 +1,541 @@
+"""Genotype probabilities by a hidden Markov model, as R/qtl2's ``calc_genoprob``.
+
+For each chromosome and individual the forward-backward equations give
+``Pr(genotype at position | all marker data on the chromosome)`` under the cross's model
+(:mod:`translocus.genetics.crosstypes`). Individuals that share sex and cross information
+share their initial, emission and transition probabilities, which are computed once per
+group. Diversity Outbred autosomes and female X chromosomes use a kernel that exploits the
+Kronecker structure of the 36-genotype transition matrix.
+
+Examples
+--------
+A two-marker backcross: with no errors the second marker's genotype follows the first one's
+with probability ``1 - r``.
+
+>>> import numpy as np, pandas as pd
+>>> from translocus.core.model import Cross
+>>> cross = Cross(crosstype="bc", individuals=("a",),
+...               geno={"1": np.array([[1, 0]], dtype=np.int8)},
+...               gmap={"1": pd.Series([0.0, 10.0], index=["m1", "m2"])},
+...               alleles=("A", "B"), x_chr=None)
+>>> pr = calc_genoprob(cross, error_prob=0.0, map_function="morgan")
+>>> pr["1"].sel(marker="m2", sample="a").values.round(6).tolist()
+[0.9, 0.1]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+import numba
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from translocus.core.errors import InputError
+from translocus.core.model import Cross, GenoProbs
+from translocus.genetics._hmm_numba import (
+    collapse_states,
+    do_ordered_tables,
+    forward_backward_dense,
+    forward_backward_do,
+)
+from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel, get_cross_model
+from translocus.genetics.crosstypes.do import DiversityOutbred
+from translocus.genetics.mapfunctions import MAP_FUNCTIONS, interval_rf
+
+__all__ = [
+    "calc_genoprob",
+    "genoprob_to_alleleprob",
+    "insert_pseudomarkers",
+]
+
+
+# -- pseudomarker grids ---------------------------------------------------------------------
+def _r_seq(start: float, stop: float, by: float) -> np.ndarray:
+    """R's ``seq(start, stop, by=by)``."""
+    n = math.floor((stop - start) / by + 1e-10)
+    return start + np.arange(n + 1) * by
+
+
+def _format_position(x: float, digits: int) -> str:
+    text = f"{round(x, digits):.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _pseudomarker_names(pos: np.ndarray, step: float, stem: str) -> list[str]:
+    digits = max(0, math.ceil(-math.log10(step)))
+    while True:
+        names = [stem + _format_position(float(p), digits) for p in pos]
+        if len(set(names)) == len(names) or digits > 15:
+            return names
+        digits += 1
+
+
+def insert_pseudomarkers(
+    gmap: pd.Series,
+    *,
+    step: float = 0.0,
+    off_end: float = 0.0,
+    stepwidth: str = "fixed",
+    tol: float = 0.01,
+    chromosome: str = "",
+) -> pd.Series:
+    """Marker positions with pseudomarkers added, as R/qtl2's ``insert_pseudomarkers``.
+
+    Parameters
+    ----------
+    gmap
+        Marker positions (cM) of one chromosome, indexed by marker name, sorted.
+    step
+        Grid spacing in cM; ``0`` returns the markers unchanged.
+    off_end
+        Distance (cM) to extend the grid beyond the terminal markers.
+    stepwidth
+        ``"fixed"``: a grid from the first marker - ``off_end`` in steps of ``step``, dropping
+        grid points within ``tol`` of a marker. ``"max"``: the fewest pseudomarkers so that no
+        gap exceeds ``step``.
+    tol
+        Grid points closer than this to a marker are omitted.
+    chromosome
+        Chromosome name, used to name pseudomarkers ``c{chromosome}.loc{position}``.
+
+    Returns
+    -------
+    pandas.Series
+        Positions (cM) indexed by marker/pseudomarker name, in increasing order.
+
+    Examples
+    --------
+    >>> m = pd.Series([0.0, 2.5], index=["a", "b"])
+    >>> insert_pseudomarkers(m, step=1.0, chromosome="1").index.tolist()
+    ['a', 'c1.loc1', 'c1.loc2', 'b']
+    """
+    if step < 0 or off_end < 0 or tol < 0:
+        raise InputError("insert_pseudomarkers: step, off_end and tol must be >= 0")
+    if step == 0 or len(gmap) == 0:
+        return gmap.astype(float)
+    if tol >= step:
+        raise InputError(f"insert_pseudomarkers: tol={tol} must be much smaller than step={step}")
+    pos = gmap.to_numpy(dtype=float)
+    stem = f"c{chromosome}.loc"
+    if stepwidth == "fixed":
+        grid = _r_seq(pos.min() - off_end, pos.max() + off_end, step)
+        nearest = np.min(np.abs(pos[:, None] - grid[None, :]), axis=0)
+        grid = grid[nearest >= tol]
+    elif stepwidth == "max":
+        if np.any(np.diff(pos) < 0):
+            raise InputError("insert_pseudomarkers: marker positions must be sorted")
+        left: Any = _r_seq(pos.min(), pos.min() - off_end, -step)[1:] if off_end > 0 else []
+        right: Any = _r_seq(pos.max(), pos.max() + off_end, step)[1:] if off_end > 0 else []
+        parts = [np.asarray(left, dtype=float), np.asarray(right, dtype=float)]
+        for i in np.flatnonzero(np.diff(pos) > step):
+            n = math.ceil((pos[i + 1] - pos[i]) / step) + 1
+            parts.append(np.linspace(pos[i], pos[i + 1], n)[1:-1])
+        grid = np.concatenate(parts)
+    else:
+        raise InputError(f"stepwidth={stepwidth!r} is not known; use 'fixed' or 'max'")
+    if grid.size == 0:
+        return gmap.astype(float)
+    names = _pseudomarker_names(grid, step, stem)
+    clash = set(names) & set(gmap.index)
+    if clash:
+        raise InputError(f"pseudomarker names clash with marker names: {sorted(clash)[:3]}")
+    allpos = np.concatenate([pos, grid])
+    order = np.argsort(allpos, kind="stable")
+    return pd.Series(allpos[order], index=np.asarray([*gmap.index, *names], dtype=object)[order])
+
+
+# -- helpers ----------------------------------------------------------------------------------
+@contextmanager
+def _threads(cores: int | None):
+    if cores is None:
+        yield
+        return
+    if cores < 1:
+        raise InputError(f"cores={cores} must be >= 1")
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(int(cores), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]:
+    ids = list(cross.individuals)
+    if len(cross.is_female):
+        missing = [i for i in ids if i not in cross.is_female.index]
+        if missing:
+            raise InputError(f"is_female has no value for individuals {missing[:5]}; add them")
+        fem = cross.is_female.reindex(ids)
+        if fem.isna().any():
+            bad = fem.index[fem.isna()].tolist()[:5]
+            raise InputError(f"is_female is missing for individuals {bad}; fill in the sex")
+        is_female = fem.to_numpy(dtype=bool)
+    else:
+        is_female = np.zeros(len(ids), dtype=bool)
+    if cross.cross_info is not None and cross.cross_info.shape[1] > 0:
+        ci = cross.cross_info.reindex(ids)
+        if ci.isna().to_numpy().any():
+            bad = ci.index[ci.isna().any(axis=1)].tolist()[:5]
+            raise InputError(f"cross_info is missing for individuals {bad}; fill it in")
+        cross_info = ci.to_numpy(dtype=np.int64)
+    else:
+        cross_info = np.zeros((len(ids), 0), dtype=np.int64)
+    return is_female, cross_info
+
+
+def _groups(keys: list[Any]) -> list[tuple[Any, np.ndarray]]:
+    index: dict[Any, list[int]] = {}
+    for i, k in enumerate(keys):
+        index.setdefault(k, []).append(i)
+    return [(k, np.asarray(v, dtype=np.int64)) for k, v in index.items()]
+
+
+def _interp_pmap(gmap: pd.Series, pmap: pd.Series, positions: pd.Series) -> np.ndarray:
+    """Physical positions of (pseudo)markers by linear interpolation of the two maps."""
+    g = gmap.to_numpy(dtype=float)
+    p = pmap.reindex(gmap.index).to_numpy(dtype=float)
+    x = positions.to_numpy(dtype=float)
+    known = positions.index.isin(gmap.index)
+    out = np.empty(x.size)
+    lookup = pd.Series(p, index=gmap.index)
+    out[known] = lookup.reindex(positions.index[known]).to_numpy()
+    if (~known).any():
+        if g.size >= 2 and g[-1] > g[0]:
+            slope = (p[-1] - p[0]) / (g[-1] - g[0])
+            inner = np.interp(x[~known], g, p)
+            inner = np.where(x[~known] < g[0], p[0] + (x[~known] - g[0]) * slope, inner)
+            inner = np.where(x[~known] > g[-1], p[-1] + (x[~known] - g[-1]) * slope, inner)
+            out[~known] = inner
+        else:
+            out[~known] = np.nan
+    return out
+
+
+def _check_codes(geno: np.ndarray, chrom: str) -> None:
+    if geno.size and (geno.min() < 0 or geno.max() >= N_OBS_CODES):
+        bad = np.argwhere((geno < 0) | (geno >= N_OBS_CODES))[0]
+        raise InputError(
+            f"genotypes of chromosome {chrom}: code {int(geno[tuple(bad)])} at individual row "
+            f"{int(bad[0])}, marker column {int(bad[1])} is not in 0-5; recode the genotypes"
+        )
+
+
+# -- main entry point ------------------------------------------------------------------------
+def calc_genoprob(
+    cross: Cross,
+    *,
+    error_prob: float = 0.002,
+    map_function: str = "haldane",
+    step: float = 0.0,
+    off_end: float = 0.0,
+    stepwidth: str = "fixed",
+    chromosomes: Sequence[str] | None = None,
+    cores: int | None = None,
+) -> GenoProbs:
+    """Conditional genotype probabilities given all marker data (R/qtl2 ``calc_genoprob``).
+
+    Parameters
+    ----------
+    cross
+        The cross (``do``, ``risib``, ``risib8``, ``riself``, ``f2`` or ``bc``).
+    error_prob
+        Genotyping error probability, in ``[0, 1)``.
+    map_function
+        ``"haldane"``, ``"kosambi"``, ``"c-f"`` (Carter-Falconer) or ``"morgan"``; converts
+        the genetic map (cM) to recombination fractions.
+    step, off_end, stepwidth
+        Pseudomarker grid (see :func:`insert_pseudomarkers`); ``step=0`` means markers only.
+    chromosomes
+        Subset of chromosomes, in the order given; default all.
+    cores
+        Number of threads; default numba's setting. Results do not depend on it.
+
+    Returns
+    -------
+    GenoProbs
+        Per chromosome an ``xr.DataArray`` ``[marker, sample, genotype]`` of float64
+        probabilities summing to 1 over ``genotype``, with coordinates ``pos_cM`` (and
+        ``pos_Mbp`` when the cross has a physical map) on ``marker``. X chromosomes carry
+        both the female and male genotype columns, zero where they do not apply.
+
+    Notes
+    -----
+    A marker genotyped in nobody, or a pseudomarker, gets the probabilities implied by its
+    neighbours and the transition model; a chromosome with one marker gets the prior
+    times that marker's emission probabilities; a chromosome with no markers gets an empty
+    array.
+
+    Examples
+    --------
+    See the module docstring.
+    """
+    model: CrossModel = get_cross_model(cross.crosstype)
+    if not 0.0 <= float(error_prob) < 1.0:
+        raise InputError(f"error_prob={error_prob} must be in [0, 1)")
+    if map_function not in MAP_FUNCTIONS:
+        raise InputError(
+            f"map_function={map_function!r} is not known; use one of {', '.join(MAP_FUNCTIONS)}"
+        )
+    chroms = list(cross.chromosomes) if chromosomes is None else [str(c) for c in chromosomes]
+    unknown = [c for c in chroms if c not in cross.gmap]
+    if unknown:
+        raise InputError(f"chromosomes {unknown} are not in the cross's genetic map")
+    if model.needs_founder_geno and not cross.founder_geno:
+        raise InputError(f"a {cross.crosstype} cross needs founder genotypes; add founder_geno")
+    any_x = model.handles_x and any(cross.is_x(c) for c in chroms)
+    is_female, cross_info = _individual_info(cross, any_x)
+    model.check_cross_info(cross_info, any_x=any_x)
+    alleles = tuple(cross.alleles) or tuple("ABCDEFGH"[: model.n_alleles])
+    samples = pd.Index(list(cross.individuals), dtype=object, name="sample")
+
+    layouts = {
+        chrom: _layout(cross, chrom, step=float(step), off_end=float(off_end),
+                       stepwidth=stepwidth, map_function=map_function)
+        for chrom in chroms
+    }  # fmt: skip
+    recombinant = _RecombinantCache(model, layouts, cross, handles_x=model.handles_x)
+    out: dict[str, xr.DataArray] = {}
+    with _threads(cores):
+        for chrom in chroms:
+            out[chrom] = _genoprob_chromosome(
+                cross,
+                chrom,
+                model,
+                layouts[chrom],
+                recombinant,
+                is_female=is_female,
+                cross_info=cross_info,
+                error_prob=float(error_prob),
+                alleles=alleles,
+                samples=samples,
+            )
+    return GenoProbs(
+        probs=out,
+        crosstype=cross.crosstype,
+        alleles=alleles,
+        x_chr=cross.x_chr if model.handles_x else None,
+        kind="genotype",
+    )
+
+
+class _Layout(NamedTuple):
+    positions: pd.Series  # cM, indexed by (pseudo)marker name
+    marker_index: np.ndarray  # column of the genotype matrix at each position, or -1
+    rf: np.ndarray  # recombination fraction of each interval
+
+
+def _layout(
+    cross: Cross, chrom: str, *, step: float, off_end: float, stepwidth: str, map_function: str
+) -> _Layout:
+    gmap = cross.gmap[chrom]
+    if gmap.isna().any():
+        raise InputError(f"genetic map of chromosome {chrom} has missing positions; fill them")
+    if np.any(np.diff(gmap.to_numpy(dtype=float)) < 0):
+        raise InputError(f"genetic map of chromosome {chrom} is not sorted by position; sort it")
+    positions = insert_pseudomarkers(
+        gmap, step=step, off_end=off_end, stepwidth=stepwidth, chromosome=chrom
+    )
+    marker_col = pd.Series(np.arange(len(gmap)), index=gmap.index)
+    marker_index = marker_col.reindex(positions.index).fillna(-1).to_numpy(dtype=np.int64)
+    rf = interval_rf(positions.to_numpy(), map_function=map_function)
+    return _Layout(positions, marker_index, rf)
+
+
+class _RecombinantCache:
+    """DO haplotype recombination probabilities, computed once per (chromosome kind, ngen)
+    over all chromosomes of that kind together."""
+
+    def __init__(
+        self, model: CrossModel, layouts: dict[str, _Layout], cross: Cross, *, handles_x: bool
+    ) -> None:
+        self.model = model
+        self.layouts = layouts
+        self.is_x = {c: handles_x and cross.is_x(c) for c in layouts}
+        self.cache: dict[tuple[bool, bool, tuple[int, ...]], dict[str, np.ndarray]] = {}
+
+    def get(self, chrom: str, *, is_female: bool, cross_info: np.ndarray) -> np.ndarray:
+        is_x = self.is_x[chrom]
+        key = (is_x, is_female and is_x, tuple(int(v) for v in cross_info))
+        if key not in self.cache:
+            chroms = [c for c in self.layouts if self.is_x[c] == is_x]
+            rf = np.concatenate([self.layouts[c].rf for c in chroms])
+            assert isinstance(self.model, DiversityOutbred)
+            rec = self.model.recombinant(rf, is_x=is_x, is_female=is_female, cross_info=cross_info)
+            bounds = np.cumsum([0] + [self.layouts[c].rf.size for c in chroms])
+            self.cache[key] = {c: rec[bounds[i] : bounds[i + 1]] for i, c in enumerate(chroms)}
+        return self.cache[key][chrom]
+
+
+def _genoprob_chromosome(
+    cross: Cross,
+    chrom: str,
+    model: CrossModel,
+    layout: _Layout,
+    recombinant: _RecombinantCache,
+    *,
+    is_female: np.ndarray,
+    cross_info: np.ndarray,
+    error_prob: float,
+    alleles: tuple[str, ...],
+    samples: pd.Index,
+) -> xr.DataArray:
+    gmap = cross.gmap[chrom]
+    geno = np.ascontiguousarray(cross.geno[chrom], dtype=np.int8)
+    n_ind = len(samples)
+    if geno.shape != (n_ind, len(gmap)):
+        raise InputError(
+            f"genotypes of chromosome {chrom} have shape {geno.shape}, expected "
+            f"({n_ind} individuals, {len(gmap)} markers in the map); fix the genotype file"
+        )
+    _check_codes(geno, chrom)
+    is_x = model.handles_x and cross.is_x(chrom)
+    positions, marker_index, rf = layout
+    n_pos = len(positions)
+    n_geno = model.n_genotypes(is_x)
+    probs = np.zeros((n_pos, n_ind, n_geno))
+    founder = None
+    if cross.founder_geno is not None and chrom in cross.founder_geno:
+        founder = np.asarray(cross.founder_geno[chrom])
+        if model.needs_founder_geno and founder.shape[0] != model.n_alleles:
+            raise InputError(
+                f"founder genotypes of chromosome {chrom} have {founder.shape[0]} founders, "
+                f"a {model.name} cross has {model.n_alleles}; fix the founder genotype file"
+            )
+        if founder.shape[1] != len(gmap):
+            raise InputError(
+                f"founder genotypes of chromosome {chrom} have {founder.shape[1]} markers, "
+                f"the map has {len(gmap)}; fix the founder genotype file"
+            )
+    if n_pos > 0 and n_ind > 0:
+        keys: list[tuple[Any, ...]]
+        if is_x:
+            keys = [
+                (bool(f), tuple(c)) for f, c in zip(is_female, cross_info.tolist(), strict=True)
+            ]
+        else:
+            keys = [((), tuple(c)) for c in cross_info.tolist()]
+        emissions: dict[Any, np.ndarray] = {}
+        ordered: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        for _key, rows in _groups(keys):
+            female = bool(is_female[rows[0]])
+            info = cross_info[rows[0]]
+            args = {"is_x": is_x, "is_female": female, "cross_info": info}
+            ekey = (female if is_x else None, tuple(info) if is_x else ())
+            if ekey not in emissions:
+                emissions[ekey] = np.ascontiguousarray(
+                    model.emission(
+                        error_prob=error_prob, founder_geno=founder, n_markers=len(gmap), **args
+                    )
+                )
+            emit = emissions[ekey]
+            init = model.init(**args)
+            if isinstance(model, DiversityOutbred) and not model.is_haploid(
+                is_x=is_x, is_female=female
+            ):
+                rec = recombinant.get(chrom, is_female=female, cross_info=info)
+                stay = np.ascontiguousarray(1.0 - 8.0 * rec / 7.0)
+                move = np.ascontiguousarray(rec / 7.0)
+                if ekey not in ordered:
+                    ordered[ekey] = do_ordered_tables(emit[:, :, :36], init[:36])
+                emit64, init64 = ordered[ekey]
+                forward_backward_do(
+                    geno, rows, marker_index, emit64, init64, stay, move, probs, 0
+                )  # fmt: skip
+                continue
+            poss = np.asarray(model.possible(**args), dtype=np.int64)
+            trans = np.ascontiguousarray(model.transition(rf, **args)[:, poss][:, :, poss])
+            forward_backward_dense(
+                geno, rows, marker_index, np.ascontiguousarray(emit[:, :, poss]),
+                np.ascontiguousarray(init[poss]), trans, probs, poss,
+            )  # fmt: skip
+    coords: dict[str, Any] = {
+        "marker": pd.Index(positions.index, dtype=object, name="marker"),
+        "pos_cM": ("marker", positions.to_numpy(dtype=float)),
+        "sample": samples,
+        "genotype": pd.Index(model.genotype_names(alleles, is_x), dtype=object, name="genotype"),
+    }
+    if cross.pmap is not None and chrom in cross.pmap:
+        coords["pos_Mbp"] = ("marker", _interp_pmap(gmap, cross.pmap[chrom], positions))
+    return xr.DataArray(
+        probs, dims=("marker", "sample", "genotype"), coords=coords, name=f"genoprob_{chrom}"
+    )
+
+
+# -- allele dosages ---------------------------------------------------------------------------
+def genoprob_to_alleleprob(probs: GenoProbs) -> GenoProbs:
+    """Founder-allele probabilities from genotype probabilities (R/qtl2 ``genoprob_to_alleleprob``).
+
+    Genotype ``ab`` contributes 1/2 to allele ``a`` and 1/2 to ``b``; a male X genotype ``aY``
+    contributes 1 to ``a``. Crosses whose genotypes are already single alleles (RI lines) are
+    relabelled only.
+
+    Parameters
+    ----------
+    probs
+        Genotype probabilities from :func:`calc_genoprob`. Allele probabilities are returned
+        unchanged.
+
+    Returns
+    -------
+    GenoProbs
+        ``kind="allele"``, arrays ``[marker, sample, founder]``; rows sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from translocus.core.model import Cross
+    >>> cross = Cross(crosstype="f2", individuals=("a",),
+    ...               geno={"1": np.array([[2]], dtype=np.int8)},
+    ...               gmap={"1": pd.Series([0.0], index=["m1"])}, alleles=("A", "B"), x_chr=None)
+    >>> ap = genoprob_to_alleleprob(calc_genoprob(cross, error_prob=0.0))
+    >>> ap["1"].values[0, 0].tolist()
+    [0.5, 0.5]
+    """
+    if probs.kind == "allele":
+        return probs
+    model = get_cross_model(probs.crosstype)
+    alleles = tuple(probs.alleles) or tuple("ABCDEFGH"[: model.n_alleles])
+    names = model.allele_names(alleles)
+    out: dict[str, xr.DataArray] = {}
+    for chrom, arr in probs.probs.items():
+        is_x = model.handles_x and probs.is_x(chrom)
+        weights = model.allele_matrix(is_x)
+        values = arr.values
+        if weights.shape[0] != values.shape[2]:
+            raise InputError(
+                f"genotype probabilities of chromosome {chrom} have {values.shape[2]} columns, "
+                f"a {probs.crosstype} cross has {weights.shape[0]}; recompute them"
+            )
+        if weights.shape[0] == weights.shape[1] and np.array_equal(weights, np.eye(len(weights))):
+            allele_values = values.copy()
+        else:
+            n_pos, n_ind, n_geno = values.shape
+            n_entries = max(1, int((weights != 0).sum(axis=1).max()))
+            target = np.full((n_geno, n_entries), -1, dtype=np.int64)
+            share = np.zeros((n_geno, n_entries))
+            for g in range(n_geno):
+                cols = np.flatnonzero(weights[g])
+                target[g, : cols.size] = cols
+                share[g, : cols.size] = weights[g, cols]
+            flat = np.ascontiguousarray(values, dtype=np.float64).reshape(n_pos * n_ind, n_geno)
+            allele_values = collapse_states(flat, target, share, weights.shape[1]).reshape(
+                n_pos, n_ind, weights.shape[1]
+            )
+        coords = {k: v for k, v in arr.coords.items() if k != "genotype"}
+        out[chrom] = xr.DataArray(
+            allele_values,
+            dims=("marker", "sample", "founder"),
+            coords={**coords, "founder": names},
+            name=f"alleleprob_{chrom}",
+        )
+    return GenoProbs(
+        probs=out, crosstype=probs.crosstype, alleles=alleles, x_chr=probs.x_chr, kind="allele"
+    )
