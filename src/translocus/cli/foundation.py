@@ -12,7 +12,10 @@ from translocus.core.errors import InputError
 
 __all__ = ["register"]
 
-console = Console()
+
+def _console() -> Console:
+    """A console sized to the terminal at call time (not at import)."""
+    return Console()
 
 
 class CrossChoice(StrEnum):
@@ -22,7 +25,7 @@ class CrossChoice(StrEnum):
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+    _console().print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
     raise typer.Exit(2)
 
 
@@ -61,9 +64,9 @@ def licenses(
     if not entries:
         _fail(InputError(f"{path}: no datasets found; give a data folder or a Croissant file"))
     report = license_report(entries, policy, purpose=purpose)
-    console.print(license_table(report, title=f"Datasets in {path}"))
+    _console().print(license_table(report, title=f"Datasets in {path}"))
     n_ok = int((report["training"] == "allowed").sum())
-    console.print(
+    _console().print(
         f"{n_ok} of {len(report)} datasets may be used for {purpose}; "
         f"{len(report) - n_ok} refused.",
         highlight=False,
@@ -104,14 +107,14 @@ def simulate(
     except InputError as exc:
         _fail(exc)
     summary = sim.cross.summary()
-    console.print(
+    _console().print(
         f"simulated {cross.value.upper()}: {summary['individuals']} "
         f"{'strains' if cross.value == 'bxd' else 'animals'}, {summary['markers']} markers on "
         f"{summary['chromosomes']} chromosomes, {summary['phenotypes']} phenotypes",
         highlight=False,
     )
-    console.print(f"control file: {control}", highlight=False)
-    console.print(f"truth: {Path(out) / 'truth.csv'}", highlight=False)
+    _console().print(f"control file: {control}", highlight=False)
+    _console().print(f"truth: {Path(out) / 'truth.csv'}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
