@@ -286,3 +286,14 @@ def test_shared_crosses_carry_their_catalogued_licence(shared_data):
     cross = _read(shared_data / "qtl2" / "iron" / "iron.zip")
     assert cross.provenance.name == "iron"
     assert cross.provenance.license == "GPL-3.0-only"
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    import os
+
+    from translocus.core.atomic import atomic_write_text
+
+    atomic_write_text(tmp_path / "a.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -1,0 +1,140 @@
+"""Response prediction: AUC against scikit-learn, the licence gate, model-held-out folds,
+and a synthetic panel whose signal the model must find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from translocus.core.provenance import LicenseRefusedError, Provenance
+from translocus.treatment.predict import (
+    MolecularProfile,
+    ResponsePredictor,
+    _auc,
+    _group_folds,
+    _platt,
+    cross_validate_response,
+    read_xeva_drug_targets,
+    read_xeva_molecular,
+    response_table,
+)
+
+OPEN = Provenance(name="synthetic", license="CC0-1.0")
+
+
+def _synthetic(seed: int = 0, n_models: int = 40) -> tuple[pd.DataFrame, MolecularProfile]:
+    rng = np.random.default_rng(seed)
+    models = [f"P{i:02d}" for i in range(n_models)]
+    genes = ["EGFR", "KRAS", "TP53", "MYC"]
+    feats = pd.DataFrame(
+        rng.standard_normal((n_models, 4)), index=models, columns=[f"expr:{g}" for g in genes]
+    )
+    profile = MolecularProfile(
+        feats,
+        pd.Series({c: c.split(":")[1] for c in feats.columns}),
+        pd.Series("expression", index=feats.columns),
+        OPEN,
+    )
+    rows = []
+    for m in models:
+        for drug, shift in (("d1", 0.0), ("d2", 1.0), ("d3", -1.0)):
+            score = 2.5 * feats.loc[m, "expr:EGFR"] + shift + 0.5 * rng.standard_normal()
+            rows.append(
+                {
+                    "model": m,
+                    "drug": drug,
+                    "responder": int(score > 0.5),
+                    "best_avg_response": -10 * score,
+                }
+            )
+    return pd.DataFrame(rows), profile
+
+
+def test_auc_matches_sklearn() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    p = np.round(rng.random(200), 1)  # with ties
+    assert _auc(y, p) == pytest.approx(roc_auc_score(y, p))
+
+
+def test_folds_hold_out_whole_models() -> None:
+    groups = np.repeat([f"m{i}" for i in range(11)], 4)
+    folds = _group_folds(groups, 5, np.random.default_rng(0))
+    seen = []
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])
+        seen += list(test)
+    assert sorted(seen) == list(range(len(groups)))
+
+
+def test_platt_recovers_logistic_link() -> None:
+    rng = np.random.default_rng(2)
+    s = rng.standard_normal(20000)
+    y = (rng.random(20000) < 1 / (1 + np.exp(-(2.0 * s - 1.0)))).astype(int)
+    a, b = _platt(s, y)
+    assert a == pytest.approx(2.0, abs=0.1) and b == pytest.approx(-1.0, abs=0.1)
+
+
+def test_cross_validation_finds_signal_and_gene() -> None:
+    table, profile = _synthetic()
+    cv = cross_validate_response(table, profile, provenance=OPEN, n_repeats=1, n_boot=100, C=1.0)
+    scores = cv.scores.set_index("features")["auc"]
+    assert scores["drug + molecular"] > 0.85 > scores["drug only"]
+    assert cv.comparisons.iloc[0]["ci_low"] > 0
+    assert cv.importance.iloc[0]["gene"] == "EGFR"
+    assert cv.n_models == 40 and cv.calibration["n"].sum() == len(table)
+
+
+def test_predictor_fit_predict_and_importance() -> None:
+    table, profile = _synthetic(seed=3)
+    model = ResponsePredictor(feature_sets=("drug", "molecular"), C=1.0).fit(
+        table, profile, provenance=OPEN
+    )
+    p = model.predict(table)
+    assert ((p > 0) & (p < 1)).all()
+    assert model.gene_importance().iloc[0]["gene"] == "EGFR"
+    reg = ResponsePredictor(task="regress", feature_sets=("drug", "molecular")).fit(
+        table, profile, provenance=OPEN
+    )
+    assert np.corrcoef(reg.predict(table), table["best_avg_response"])[0, 1] > 0.8
+
+
+def test_training_refused_without_open_licence() -> None:
+    table, profile = _synthetic()
+    closed = Provenance(name="closed", license="NOASSERTION")
+    with pytest.raises(LicenseRefusedError, match="closed"):
+        ResponsePredictor().fit(table, profile, provenance=closed)
+    restricted = MolecularProfile(
+        profile.features, profile.gene, profile.kind, Provenance(name="ad", license="LicenseRef-x")
+    )
+    with pytest.raises(LicenseRefusedError, match="ad"):
+        ResponsePredictor(feature_sets=("drug", "molecular")).fit(
+            table, restricted, provenance=OPEN
+        )
+
+
+def test_xeva_panel_and_response_table(pdx_dir: Path, pdxe_metrics: pd.DataFrame) -> None:
+    profile = read_xeva_molecular(pdx_dir / "xeva_brca")
+    kinds = profile.kind.value_counts().to_dict()
+    assert kinds == {"expression": 22, "copy_number": 20, "mutation": 9}
+    assert profile.provenance.license == "GPL-3.0-only"
+    assert set(np.unique(profile.features.filter(like="mut:").to_numpy())) <= {0.0, 1.0}
+    targets = read_xeva_drug_targets(pdx_dir / "xeva_brca")
+    assert targets["LEE011"] == ["CDK4", "CDK6"] and targets["LLM871"] == ["FGFR2", "FGFR4"]
+    table = response_table(pdxe_metrics.loc[pdxe_metrics["tumor_type"] == "BRCA"])
+    assert "untreated" not in set(table["drug"])
+    assert (
+        table["responder"].sum() == ((table["mrecist"] == "CR") | (table["mrecist"] == "PR")).sum()
+    )
+
+
+def test_platt_stays_finite_on_separable_scores() -> None:
+    scores = np.r_[np.full(50, -1.0), np.full(50, 1.0)]
+    y = np.r_[np.zeros(50, int), np.ones(50, int)]
+    a, b = _platt(scores, y)
+    # Smoothed targets (1/52 and 51/52) bound the slope: a = logit(51/52) exactly.
+    assert a == pytest.approx(np.log(51), rel=1e-6) and b == pytest.approx(0.0, abs=1e-6)
