@@ -26,12 +26,14 @@ class _SectionSpec:
     module: str
     title: str
     needs_shared_data: bool
+    analyses_study: bool = False  # the section is given the simulated cross
 
 
 #: Engine sections, in report order; each module exposes ``build_section(workdir, *, quick)``.
 DEMO_SECTIONS: tuple[_SectionSpec, ...] = (
-    _SectionSpec("translocus.report.sections.cause", "Cause", False),
+    _SectionSpec("translocus.report.sections.cause", "Cause", False, analyses_study=True),
     _SectionSpec("translocus.report.sections.progression", "Progression", True),
+    _SectionSpec("translocus.report.sections.onset", "Onset loci", False),
     _SectionSpec("translocus.report.sections.lifespan", "Lifespan and survival", True),
     _SectionSpec("translocus.report.sections.treatment", "Treatment", True),
     _SectionSpec("translocus.report.sections.translation", "Human relevance", True),
@@ -64,7 +66,7 @@ def run_demo(
         console.print(f"[green]✓[/green] {title} ({timings[title]:.1f} s)")
         return section
 
-    sim = simulate_cross("do", n=n, seed=seed)
+    sim = simulate_cross(cross_type="do", n=n, seed=seed)
     from translocus.core.qtl2io import write_cross
 
     control = write_cross(sim.cross, out / "study", name="demo_do")
@@ -89,7 +91,8 @@ def run_demo(
         build = importlib.import_module(spec.module).build_section
         workdir = out / spec.title.lower().split()[0]
         workdir.mkdir(parents=True, exist_ok=True)
-        sections.append(step(spec.title, partial(build, workdir, quick=quick)))
+        extra = {"cross": sim.cross} if spec.analyses_study else {}
+        sections.append(step(spec.title, partial(build, workdir, quick=quick, **extra)))
     report = write_report(
         out / "report.html", sections, title="translocus demo report", with_plotly=True
     )

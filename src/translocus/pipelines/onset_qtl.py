@@ -28,6 +28,7 @@ import pandas as pd
 
 from translocus.core.model import Cross
 from translocus.core.simulate import QTL, SimulatedCross, simulate_cross
+from translocus.genetics.results import ScanResult
 from translocus.progression.data import MeasureTable, from_frame
 
 __all__ = [
@@ -166,7 +167,7 @@ class OnsetQTLResult:
     """
 
     effects: pd.DataFrame
-    lod: object
+    lod: ScanResult
     peaks: pd.DataFrame
     recovered: pd.DataFrame
     onset_correlation: float

@@ -1,0 +1,189 @@
+"""GEMM-shaped kernels of the genome scan: residualise once, then all traits per chromosome.
+
+Haley-Knott
+    Per chromosome and missing-data batch, the genotype blocks are residualised on the
+    covariates and each marker's block gets an orthonormal basis (pivoted, R/qtl2's rank rule)
+    in one numba pass. The explained sums of squares of *all* traits (or permutation columns)
+    are then one matrix product ``basis' @ residual phenotypes``.
+
+Linear mixed model
+    The genotype blocks are rotated by the kinship eigenvectors once per chromosome (and
+    missing-data group), not once per trait. The trait-specific weights ``1/(h²λ + 1 - h²)``
+    enter through weighted moments, each a matrix product over all traits at once: the packed
+    outer products of the rotated genotype columns give every marker's ``X'WX``, and
+    ``C'WX``/``X'Wy`` follow likewise. Small per-(trait, marker) systems are then solved in
+    numba; entries where the moment form would lose accuracy are recomputed with pivoted QR.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from translocus.genetics._scan_numba import (
+    basis_batch,
+    basis_single,
+    exact_rss_weighted,
+    rss_from_moments,
+    weighted_null_rss,
+)
+
+__all__ = [
+    "covariate_basis",
+    "null_rss_weighted",
+    "explained_hk",
+    "hk_rss",
+    "lmm_rss",
+    "pair_index",
+    "rotate_columns",
+    "resid_on_basis",
+]
+
+#: Relative accuracy guard of the moment solves (see ``rss_from_moments``).
+MOMENT_GUARD = 1e-7
+#: Fits with RSS1 below this fraction of RSS0 are recomputed directly (cancellation guard).
+CANCEL_GUARD = 1e-7
+
+
+def covariate_basis(c: np.ndarray, tol: float = 1e-12) -> np.ndarray:
+    """Orthonormal basis (``n x r``) of the columns of ``c`` (pivoted, rank rule ``tol``)."""
+    return basis_single(np.ascontiguousarray(c, dtype=float), tol)
+
+
+def resid_on_basis(q: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Residuals of the columns of ``a`` (``n x k``) after projection on orthonormal ``q``."""
+    if q.shape[1] == 0:
+        return a.copy()
+    return a - q @ (q.T @ a)
+
+
+def pair_index(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(a, b)`` with ``a <= b`` packing a symmetric ``p x p`` matrix."""
+    ia, ib = np.triu_indices(p)
+    return ia.astype(np.int64), ib.astype(np.int64)
+
+
+def explained_hk(basis: np.ndarray, resid_y: np.ndarray) -> np.ndarray:
+    """``||Q_m' r_t||²`` for all markers ``m`` and columns ``t``: one matrix product.
+
+    ``basis`` is ``[M, n, p]``, ``resid_y`` is ``[n, T]``; returns ``[M, T]``.
+    """
+    m_count, n, p = basis.shape
+    flat = basis.transpose(0, 2, 1).reshape(m_count * p, n)
+    proj = flat @ resid_y
+    return np.einsum("mpt,mpt->mt", proj.reshape(m_count, p, -1), proj.reshape(m_count, p, -1))
+
+
+def hk_rss(
+    geno: np.ndarray, cov_q: np.ndarray, resid_y: np.ndarray, rss_alt0: np.ndarray, tol: float
+) -> np.ndarray:
+    """Alternative-model RSS ``[M, T]`` of a Haley-Knott scan of one chromosome.
+
+    Parameters
+    ----------
+    geno
+        ``[M, n, p]`` genotype blocks (first column and empty X columns already dropped,
+        weights already applied).
+    cov_q
+        ``[n, c]`` orthonormal basis of the covariates (intercept included).
+    resid_y
+        ``[n, T]`` phenotypes residualised on the covariates.
+    rss_alt0
+        ``[T]`` ``||resid_y||²``.
+    """
+    m_count, n, p = geno.shape
+    if cov_q.shape[1]:
+        coef = np.einsum("nc,mnp->mcp", cov_q, geno)
+        rx = geno - np.einsum("nc,mcp->mnp", cov_q, coef)
+    else:
+        rx = geno
+    basis, _ = basis_batch(np.ascontiguousarray(rx), tol)
+    rss = rss_alt0[None, :] - explained_hk(basis, resid_y)
+    bad = rss <= CANCEL_GUARD * rss_alt0[None, :]
+    if np.any(bad):
+        for m, t in zip(*np.nonzero(bad), strict=True):
+            r = resid_y[:, t] - basis[m] @ (basis[m].T @ resid_y[:, t])
+            rss[m, t] = float(r @ r)
+    return rss
+
+
+def lmm_rss(
+    xp: np.ndarray,
+    outer: np.ndarray,
+    cov_r: np.ndarray,
+    y_r: np.ndarray,
+    weights: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray],
+    tol: float,
+) -> np.ndarray:
+    """Alternative-model weighted RSS ``[T, M]`` of an LMM scan of one chromosome.
+
+    Parameters
+    ----------
+    xp
+        ``[n, p, M]`` rotated genotype columns.
+    outer
+        ``[n, npair, M]`` products ``xp[:, a] * xp[:, b]`` for the packed pairs ``a <= b``.
+    cov_r
+        ``[n, c]`` rotated covariates of the alternative model (intercept included).
+    y_r
+        ``[n, T]`` rotated phenotypes.
+    weights
+        ``[T, n]`` LMM weights ``1/(h²λ + 1 - h²)`` of each trait.
+    """
+    n, p, m_count = xp.shape
+    n_trait = y_r.shape[1]
+    c = cov_r.shape[1]
+    npair = outer.shape[1]
+    flat = xp.reshape(n, p * m_count)
+    gram = (weights @ outer.reshape(n, npair * m_count)).reshape(n_trait, npair, m_count)
+    wc = (weights[:, None, :] * cov_r.T[None, :, :]).reshape(n_trait * c, n)
+    cross = (wc @ flat).reshape(n_trait, c, p, m_count)
+    wy = weights * y_r.T
+    xty = (wy @ flat).reshape(n_trait, p, m_count)
+    cov_gram = np.einsum("tn,nc,nd->tcd", weights, cov_r, cov_r)
+    cov_y = wy @ cov_r
+    yty = np.einsum("tn,nt->t", wy, y_r)
+    rss, ok = rss_from_moments(
+        np.ascontiguousarray(gram.transpose(0, 2, 1)),
+        np.ascontiguousarray(cross.transpose(0, 1, 3, 2)),
+        np.ascontiguousarray(xty.transpose(0, 2, 1)),
+        np.ascontiguousarray(cov_gram),
+        np.ascontiguousarray(cov_y),
+        np.ascontiguousarray(yty),
+        pairs[0],
+        pairs[1],
+        MOMENT_GUARD,
+    )
+    if not np.all(ok):
+        for t in np.unique(np.nonzero(~ok)[0]):
+            sw = np.sqrt(weights[t])
+            q = covariate_basis(cov_r * sw[:, None], tol)
+            ry = resid_on_basis(q, (y_r[:, t] * sw)[:, None])[:, 0]
+            for m in np.nonzero(~ok[t])[0]:
+                rss[t, m] = exact_rss_weighted(
+                    np.ascontiguousarray(xp[:, :, m]), sw, np.ascontiguousarray(q), ry, tol
+                )
+    return rss
+
+
+def rotate_columns(vectors_t: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate ``[M, n, p]`` genotype blocks: returns ``xp [n, p, M]`` and packed products.
+
+    One matrix product ``U' X`` for the whole chromosome; the products ``xp[:, a] * xp[:, b]``
+    (``a <= b``, ``[n, npair, M]``) feed every trait's ``X'WX`` by a further matrix product.
+    """
+    m_count, n, p = block.shape
+    cols = np.ascontiguousarray(block.transpose(1, 2, 0)).reshape(n, p * m_count)
+    xp = (vectors_t @ cols).reshape(n, p, m_count)
+    pa, pb = pair_index(p)
+    outer = xp[:, pa, :] * xp[:, pb, :]
+    return xp, outer
+
+
+def null_rss_weighted(
+    c_r: np.ndarray, y_r: np.ndarray, weights: np.ndarray, tol: float
+) -> np.ndarray:
+    """Null RSS ``[T]`` of each trait in its own LMM metric (pivoted QR of the weighted design)."""
+    return weighted_null_rss(
+        np.ascontiguousarray(c_r), np.ascontiguousarray(y_r), np.ascontiguousarray(weights), tol
+    )

@@ -1,0 +1,789 @@
+"""Loop-heavy kernels of the genome scan (numba): small pivoted QRs, batched solves, Brent.
+
+Conventions
+-----------
+- A "basis" of a design block ``A`` (``n x p``) is an ``n x p`` array whose first ``rank``
+  columns are an orthonormal basis of the span of the columns R/qtl2 keeps: columns are taken
+  in column-pivoted order (largest remaining norm first) and a column is kept while its
+  remaining norm exceeds ``tol`` times the first (largest) one. This is the rank rule of
+  Eigen's ``ColPivHouseholderQR`` with ``setThreshold(tol)`` that R/qtl2 uses, so residual sums
+  of squares agree with R/qtl2 on rank-deficient designs too. Unused columns are zero.
+- The Brent minimiser is R's ``optimize`` (``fmin``) algorithm, so heritabilities follow the
+  same path of evaluations as R/qtl2's ``fitLMM``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "basis_batch",
+    "basis_single",
+    "weighted_null_rss",
+    "brent_fit_lmm",
+    "calc_loglik",
+    "exact_rss_weighted",
+    "rss_from_moments",
+]
+
+
+@njit(cache=True, error_model="numpy")
+def _basis_one(a: np.ndarray, out: np.ndarray, tol: float) -> int:
+    """Orthonormal basis of ``a`` (``n x p``, overwritten) into ``out``; returns the rank."""
+    n, p = a.shape
+    used = np.zeros(p, dtype=np.bool_)
+    rank = 0
+    maxpiv = 0.0
+    for k in range(p):
+        best = -1
+        bestn = -1.0
+        for j in range(p):
+            if used[j]:
+                continue
+            s = 0.0
+            for i in range(n):
+                s += a[i, j] * a[i, j]
+            s = math.sqrt(s)
+            if s > bestn:
+                bestn = s
+                best = j
+        if best < 0:
+            break
+        if k == 0:
+            maxpiv = bestn
+        if bestn == 0.0 or bestn <= tol * maxpiv:
+            break
+        used[best] = True
+        q = a[:, best] / bestn
+        # re-orthogonalise twice against the kept directions ("twice is enough")
+        for _ in range(2):
+            for r in range(rank):
+                d = 0.0
+                for i in range(n):
+                    d += out[i, r] * q[i]
+                for i in range(n):
+                    q[i] -= d * out[i, r]
+        s = 0.0
+        for i in range(n):
+            s += q[i] * q[i]
+        s = math.sqrt(s)
+        if s == 0.0:
+            break
+        for i in range(n):
+            out[i, rank] = q[i] / s
+        # project the new direction out of the remaining columns
+        for j in range(p):
+            if used[j]:
+                continue
+            d = 0.0
+            for i in range(n):
+                d += out[i, rank] * a[i, j]
+            for i in range(n):
+                a[i, j] -= d * out[i, rank]
+        rank += 1
+    return rank
+
+
+@njit(cache=True, error_model="numpy")
+def _basis_batch_serial(x: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Serial version of :func:`basis_batch` (no thread start-up for small stacks)."""
+    m_count, n, p = x.shape
+    q = np.zeros((m_count, n, p))
+    rank = np.zeros(m_count, dtype=np.int64)
+    for m in range(m_count):
+        a = x[m].copy()
+        rank[m] = _basis_one(a, q[m], tol)
+    return q, rank
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _basis_batch_parallel(x: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Parallel version of :func:`basis_batch`."""
+    m_count, n, p = x.shape
+    q = np.zeros((m_count, n, p))
+    rank = np.zeros(m_count, dtype=np.int64)
+    for m in prange(m_count):
+        a = x[m].copy()
+        rank[m] = _basis_one(a, q[m], tol)
+    return q, rank
+
+
+def basis_batch(x: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Orthonormal bases of a stack of design blocks ``x[m]`` (``[M, n, p]``).
+
+    Returns ``(q, rank)`` with ``q`` of shape ``[M, n, p]`` (zero columns beyond the rank).
+    Small stacks run serially: starting threads would cost more than the work.
+    """
+    m_count, n, p = x.shape
+    if m_count * n * p * p < 4_000_000:
+        return _basis_batch_serial(x, tol)  # type: ignore[no-any-return]
+    return _basis_batch_parallel(x, tol)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, error_model="numpy")
+def basis_single(x: np.ndarray, tol: float) -> np.ndarray:
+    """Orthonormal basis (``n x rank``) of the columns of one matrix ``x`` (serial)."""
+    n, p = x.shape
+    q = np.zeros((n, p))
+    rank = _basis_one(x.copy(), q, tol)
+    return q[:, :rank].copy()
+
+
+@njit(cache=True, error_model="numpy")
+def weighted_null_rss(c: np.ndarray, y: np.ndarray, w: np.ndarray, tol: float) -> np.ndarray:
+    """RSS of ``y[:, t] ~ c`` with row weights ``w[t]`` (pivoted QR), for every column ``t``."""
+    n, k = c.shape
+    n_trait = y.shape[1]
+    out = np.empty(n_trait)
+    a = np.empty((n, k))
+    for t in range(n_trait):
+        for i in range(n):
+            sw = math.sqrt(w[t, i])
+            for j in range(k):
+                a[i, j] = c[i, j] * sw
+        q = np.zeros((n, k))
+        rank = _basis_one(a, q, tol)
+        r = np.empty(n)
+        for i in range(n):
+            r[i] = y[i, t] * math.sqrt(w[t, i])
+        for j in range(rank):
+            d = 0.0
+            for i in range(n):
+                d += q[i, j] * r[i]
+            for i in range(n):
+                r[i] -= d * q[i, j]
+        s = 0.0
+        for i in range(n):
+            s += r[i] * r[i]
+        out[t] = s
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def _chol_solve_quad(g: np.ndarray, b: np.ndarray, min_pivot: float) -> tuple[float, bool]:
+    """``b' G^-1 b`` by a Cholesky factorisation; flags a pivot below ``min_pivot``."""
+    p = g.shape[0]
+    low = np.zeros((p, p))
+    for j in range(p):
+        s = g[j, j]
+        for k in range(j):
+            s -= low[j, k] * low[j, k]
+        if s <= min_pivot:
+            return 0.0, False
+        ljj = math.sqrt(s)
+        low[j, j] = ljj
+        for i in range(j + 1, p):
+            t = g[i, j]
+            for k in range(j):
+                t -= low[i, k] * low[j, k]
+            low[i, j] = t / ljj
+    z = np.zeros(p)
+    quad = 0.0
+    for i in range(p):
+        t = b[i]
+        for k in range(i):
+            t -= low[i, k] * z[k]
+        z[i] = t / low[i, i]
+        quad += z[i] * z[i]
+    return quad, True
+
+
+@njit(cache=True, error_model="numpy")
+def _rss_from_moments_serial(
+    gram: np.ndarray,
+    cross: np.ndarray,
+    xty: np.ndarray,
+    cov_gram: np.ndarray,
+    cov_y: np.ndarray,
+    yty: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    rel_tol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residual sums of squares of many small weighted regressions from their moments.
+
+    For trait ``t`` and marker ``m`` the model is ``y_t ~ C b + X_m g`` in a metric that
+    depends on ``t``. The inputs are the moments in that metric:
+
+    gram
+        ``[T, M, npair]``: ``X_m' W_t X_m`` packed over ``(pair_a, pair_b)``.
+    cross
+        ``[T, c, M, p]``: ``C' W_t X_m``.
+    xty
+        ``[T, M, p]``: ``X_m' W_t y_t``.
+    cov_gram, cov_y, yty
+        ``[T, c, c]``, ``[T, c]``, ``[T]``: ``C' W_t C``, ``C' W_t y_t``, ``y_t' W_t y_t``.
+
+    The covariates are absorbed by a Schur complement and the ``p x p`` system is solved after
+    Jacobi scaling. Where that would lose accuracy (a genotype column nearly explained by the
+    covariates or by the other columns, or a near-perfect fit) ``ok`` is ``False`` and the
+    caller recomputes that entry with pivoted QR.
+
+    Returns ``(rss, ok)``, both ``[T, M]``.
+    """
+    n_trait, m_count, _ = gram.shape
+    c = cov_gram.shape[1]
+    p = xty.shape[2]
+    rss = np.zeros((n_trait, m_count))
+    ok = np.ones((n_trait, m_count), dtype=np.bool_)
+    for t in range(n_trait):
+        # Cholesky of the covariate Gram (full rank by construction)
+        low = np.zeros((c, c))
+        singular = False
+        for j in range(c):
+            s = cov_gram[t, j, j]
+            for k in range(j):
+                s -= low[j, k] * low[j, k]
+            if not (s > 1e-10 * cov_gram[t, j, j]):
+                singular = True  # covariates dependent for this trait: exact path
+                s = max(abs(cov_gram[t, j, j]), 1e-300)
+            low[j, j] = math.sqrt(s)
+            for i in range(j + 1, c):
+                u = cov_gram[t, i, j]
+                for k in range(j):
+                    u -= low[i, k] * low[j, k]
+                low[i, j] = u / low[j, j]
+        # z = L^-1 C'Wy, rss0 = y'Wy - z'z
+        z = np.zeros(c)
+        for i in range(c):
+            u = cov_y[t, i]
+            for k in range(i):
+                u -= low[i, k] * z[k]
+            z[i] = u / low[i, i]
+        rss0 = yty[t]
+        for i in range(c):
+            rss0 -= z[i] * z[i]
+        h = np.zeros((c, p))
+        g = np.zeros((p, p))
+        bb = np.zeros(p)
+        if singular:
+            for m in range(m_count):
+                ok[t, m] = False
+            continue
+        for m in range(m_count):
+            # H = L^-1 F
+            for j in range(p):
+                for i in range(c):
+                    u = cross[t, i, m, j]
+                    for k in range(i):
+                        u -= low[i, k] * h[k, j]
+                    h[i, j] = u / low[i, i]
+            for q in range(pair_a.shape[0]):
+                a = pair_a[q]
+                b = pair_b[q]
+                g[a, b] = gram[t, m, q]
+                g[b, a] = gram[t, m, q]
+            good = True
+            for a in range(p):
+                raw = g[a, a]
+                for b in range(a, p):
+                    u = g[a, b]
+                    for k in range(c):
+                        u -= h[k, a] * h[k, b]
+                    g[a, b] = u
+                    g[b, a] = u
+                if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
+                    good = False
+                u = xty[t, m, a]
+                for k in range(c):
+                    u -= h[k, a] * z[k]
+                bb[a] = u
+            if not good:
+                ok[t, m] = False
+                continue
+            for a in range(p):
+                bb[a] /= math.sqrt(g[a, a])
+            for a in range(p):
+                for b in range(p):
+                    if a != b:
+                        g[a, b] /= math.sqrt(g[a, a] * g[b, b])
+            for a in range(p):
+                g[a, a] = 1.0
+            quad, fine = _chol_solve_quad(g, bb, rel_tol)
+            r1 = rss0 - quad
+            if not fine or not (r1 > rel_tol * rss0):
+                ok[t, m] = False
+                continue
+            rss[t, m] = r1
+    return rss, ok
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _rss_from_moments_parallel(
+    gram: np.ndarray,
+    cross: np.ndarray,
+    xty: np.ndarray,
+    cov_gram: np.ndarray,
+    cov_y: np.ndarray,
+    yty: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    rel_tol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residual sums of squares of many small weighted regressions from their moments.
+
+    For trait ``t`` and marker ``m`` the model is ``y_t ~ C b + X_m g`` in a metric that
+    depends on ``t``. The inputs are the moments in that metric:
+
+    gram
+        ``[T, M, npair]``: ``X_m' W_t X_m`` packed over ``(pair_a, pair_b)``.
+    cross
+        ``[T, c, M, p]``: ``C' W_t X_m``.
+    xty
+        ``[T, M, p]``: ``X_m' W_t y_t``.
+    cov_gram, cov_y, yty
+        ``[T, c, c]``, ``[T, c]``, ``[T]``: ``C' W_t C``, ``C' W_t y_t``, ``y_t' W_t y_t``.
+
+    The covariates are absorbed by a Schur complement and the ``p x p`` system is solved after
+    Jacobi scaling. Where that would lose accuracy (a genotype column nearly explained by the
+    covariates or by the other columns, or a near-perfect fit) ``ok`` is ``False`` and the
+    caller recomputes that entry with pivoted QR.
+
+    Returns ``(rss, ok)``, both ``[T, M]``.
+    """
+    n_trait, m_count, _ = gram.shape
+    c = cov_gram.shape[1]
+    p = xty.shape[2]
+    rss = np.zeros((n_trait, m_count))
+    ok = np.ones((n_trait, m_count), dtype=np.bool_)
+    for t in prange(n_trait):
+        # Cholesky of the covariate Gram (full rank by construction)
+        low = np.zeros((c, c))
+        singular = False
+        for j in range(c):
+            s = cov_gram[t, j, j]
+            for k in range(j):
+                s -= low[j, k] * low[j, k]
+            if not (s > 1e-10 * cov_gram[t, j, j]):
+                singular = True  # covariates dependent for this trait: exact path
+                s = max(abs(cov_gram[t, j, j]), 1e-300)
+            low[j, j] = math.sqrt(s)
+            for i in range(j + 1, c):
+                u = cov_gram[t, i, j]
+                for k in range(j):
+                    u -= low[i, k] * low[j, k]
+                low[i, j] = u / low[j, j]
+        # z = L^-1 C'Wy, rss0 = y'Wy - z'z
+        z = np.zeros(c)
+        for i in range(c):
+            u = cov_y[t, i]
+            for k in range(i):
+                u -= low[i, k] * z[k]
+            z[i] = u / low[i, i]
+        rss0 = yty[t]
+        for i in range(c):
+            rss0 -= z[i] * z[i]
+        h = np.zeros((c, p))
+        g = np.zeros((p, p))
+        bb = np.zeros(p)
+        if singular:
+            for m in range(m_count):
+                ok[t, m] = False
+            continue
+        for m in range(m_count):
+            # H = L^-1 F
+            for j in range(p):
+                for i in range(c):
+                    u = cross[t, i, m, j]
+                    for k in range(i):
+                        u -= low[i, k] * h[k, j]
+                    h[i, j] = u / low[i, i]
+            for q in range(pair_a.shape[0]):
+                a = pair_a[q]
+                b = pair_b[q]
+                g[a, b] = gram[t, m, q]
+                g[b, a] = gram[t, m, q]
+            good = True
+            for a in range(p):
+                raw = g[a, a]
+                for b in range(a, p):
+                    u = g[a, b]
+                    for k in range(c):
+                        u -= h[k, a] * h[k, b]
+                    g[a, b] = u
+                    g[b, a] = u
+                if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
+                    good = False
+                u = xty[t, m, a]
+                for k in range(c):
+                    u -= h[k, a] * z[k]
+                bb[a] = u
+            if not good:
+                ok[t, m] = False
+                continue
+            for a in range(p):
+                bb[a] /= math.sqrt(g[a, a])
+            for a in range(p):
+                for b in range(p):
+                    if a != b:
+                        g[a, b] /= math.sqrt(g[a, a] * g[b, b])
+            for a in range(p):
+                g[a, a] = 1.0
+            quad, fine = _chol_solve_quad(g, bb, rel_tol)
+            r1 = rss0 - quad
+            if not fine or not (r1 > rel_tol * rss0):
+                ok[t, m] = False
+                continue
+            rss[t, m] = r1
+    return rss, ok
+
+
+def rss_from_moments(
+    gram: np.ndarray,
+    cross: np.ndarray,
+    xty: np.ndarray,
+    cov_gram: np.ndarray,
+    cov_y: np.ndarray,
+    yty: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    rel_tol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residual sums of squares of many small weighted regressions from their moments.
+
+    For trait ``t`` and marker ``m`` the model is ``y_t ~ C b + X_m g`` in a metric that
+    depends on ``t``. The inputs are the moments in that metric:
+
+    gram
+        ``[T, M, npair]``: ``X_m' W_t X_m`` packed over ``(pair_a, pair_b)``.
+    cross
+        ``[T, c, M, p]``: ``C' W_t X_m``.
+    xty
+        ``[T, M, p]``: ``X_m' W_t y_t``.
+    cov_gram, cov_y, yty
+        ``[T, c, c]``, ``[T, c]``, ``[T]``: ``C' W_t C``, ``C' W_t y_t``, ``y_t' W_t y_t``.
+
+    The covariates are absorbed by a Schur complement and the ``p x p`` system is solved after
+    Jacobi scaling. Where that would lose accuracy (a genotype column nearly explained by the
+    covariates or by the other columns, or a near-perfect fit) ``ok`` is ``False`` and the
+    caller recomputes that entry with pivoted QR.
+
+    Returns ``(rss, ok)``, both ``[T, M]``.
+    """
+    args = (gram, cross, xty, cov_gram, cov_y, yty, pair_a, pair_b, rel_tol)
+    if gram.shape[0] > 1 and gram.size * xty.shape[2] > 2_000_000:
+        return _rss_from_moments_parallel(*args)  # type: ignore[no-any-return]
+    return _rss_from_moments_serial(*args)  # type: ignore[no-any-return]
+
+
+@njit(cache=True, error_model="numpy")
+def exact_rss_weighted(
+    x: np.ndarray, sqrt_w: np.ndarray, cov_basis: np.ndarray, resid_y: np.ndarray, tol: float
+) -> float:
+    """RSS of one weighted regression by pivoted QR (R/qtl2's rank rule).
+
+    ``x`` is the ``n x p`` genotype block before weighting, ``sqrt_w`` the row weights,
+    ``cov_basis`` an orthonormal basis (``n x c``) of the weighted covariates and ``resid_y``
+    the weighted phenotype already residualised on them.
+    """
+    n, p = x.shape
+    a = np.empty((n, p))
+    for i in range(n):
+        for j in range(p):
+            a[i, j] = x[i, j] * sqrt_w[i]
+    c = cov_basis.shape[1]
+    for k in range(c):
+        for j in range(p):
+            d = 0.0
+            for i in range(n):
+                d += cov_basis[i, k] * a[i, j]
+            for i in range(n):
+                a[i, j] -= d * cov_basis[i, k]
+    q = np.zeros((n, p))
+    rank = _basis_one(a, q, tol)
+    r = resid_y.copy()
+    for k in range(rank):
+        d = 0.0
+        for i in range(n):
+            d += q[i, k] * r[i]
+        for i in range(n):
+            r[i] -= d * q[i, k]
+    s = 0.0
+    for i in range(n):
+        s += r[i] * r[i]
+    return s
+
+
+@njit(cache=True, error_model="numpy")
+def calc_loglik(
+    hsq: float,
+    lam: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    reml: bool,
+    logdet_xpx: float,
+    n_extra: int,
+) -> tuple[float, float, float]:
+    """Profile log-likelihood of the null LMM at ``hsq`` (R/qtl2's ``calcLL``).
+
+    ``lam`` are the eigenvalues of 2K; ``y`` and ``x`` are rotated by the eigenvectors.
+    ``n_extra`` further directions with eigenvalue 0 and no data rows of their own (their
+    sums are carried by the rows given) count in ``n`` and in ``log |V|``.
+    Returns ``(loglik, rss, sigmasq)`` with constants dropped as R/qtl2 does.
+    """
+    n = lam.shape[0] + n_extra
+    p = x.shape[1]
+    m = lam.shape[0]
+    s = np.empty(m)
+    logdet_v = 0.0
+    if n_extra > 0:
+        logdet_v = n_extra * math.log(1.0 - hsq) if hsq < 1.0 else math.nan
+    for i in range(m):
+        d = hsq * lam[i] + 1.0 - hsq
+        s[i] = 1.0 / d
+        logdet_v += math.log(d) if d > 0.0 else math.nan
+    xsx = np.zeros((p, p))
+    xsy = np.zeros(p)
+    ysy = 0.0
+    for i in range(m):
+        w = s[i]
+        ysy += y[i] * y[i] * w
+        for a in range(p):
+            xa = x[i, a] * w
+            xsy[a] += xa * y[i]
+            for b in range(a + 1):
+                xsx[a, b] += xa * x[i, b]
+    low = np.zeros((p, p))
+    logdet_xsx = 0.0
+    for j in range(p):
+        u = xsx[j, j]
+        for k in range(j):
+            u -= low[j, k] * low[j, k]
+        if not (u > 0.0):
+            return math.nan, math.nan, math.nan
+        low[j, j] = math.sqrt(u)
+        logdet_xsx += 2.0 * math.log(low[j, j])
+        for i in range(j + 1, p):
+            v = xsx[i, j]
+            for k in range(j):
+                v -= low[i, k] * low[j, k]
+            low[i, j] = v / low[j, j]
+    z = np.zeros(p)
+    quad = 0.0
+    for i in range(p):
+        v = xsy[i]
+        for k in range(i):
+            v -= low[i, k] * z[k]
+        z[i] = v / low[i, i]
+        quad += z[i] * z[i]
+    rss = ysy - quad
+    sigmasq = rss / (n - p if reml else n)
+    loglik = -0.5 * (n * math.log(rss) + logdet_v)
+    if reml:
+        loglik += 0.5 * (p * math.log(2.0 * math.pi * sigmasq) + logdet_xpx - logdet_xsx)
+    return loglik, rss, sigmasq
+
+
+@njit(cache=True, error_model="numpy")
+def _brent_min(lam, y, x, reml, logdet_xpx, tol, n_extra):  # type: ignore[no-untyped-def]
+    """R's ``optimize``/``fmin`` on ``-loglik(hsq)`` over ``[0, 1]``."""
+    c = (3.0 - math.sqrt(5.0)) * 0.5
+    eps = math.sqrt(2.220446049250313e-16)
+    a = 0.0
+    b = 1.0
+    v = a + c * (b - a)
+    w = v
+    x0 = v
+    d = 0.0
+    e = 0.0
+    fx = -calc_loglik(x0, lam, y, x, reml, logdet_xpx, n_extra)[0]
+    fv = fx
+    fw = fx
+    tol3 = tol / 3.0
+    for _ in range(10000):
+        xm = (a + b) * 0.5
+        tol1 = eps * abs(x0) + tol3
+        t2 = tol1 * 2.0
+        if abs(x0 - xm) <= t2 - (b - a) * 0.5:
+            break
+        p = 0.0
+        q = 0.0
+        r = 0.0
+        if abs(e) > tol1:
+            r = (x0 - w) * (fx - fv)
+            q = (x0 - v) * (fx - fw)
+            p = (x0 - v) * q - (x0 - w) * r
+            q = (q - r) * 2.0
+            if q > 0.0:
+                p = -p
+            else:
+                q = -q
+            r = e
+            e = d
+        if abs(p) >= abs(q * 0.5 * r) or p <= q * (a - x0) or p >= q * (b - x0):
+            e = (b - x0) if x0 < xm else (a - x0)
+            d = c * e
+        else:
+            d = p / q
+            u = x0 + d
+            if u - a < t2 or b - u < t2:
+                d = tol1
+                if x0 >= xm:
+                    d = -d
+        if abs(d) >= tol1:
+            u = x0 + d
+        elif d > 0.0:
+            u = x0 + tol1
+        else:
+            u = x0 - tol1
+        fu = -calc_loglik(u, lam, y, x, reml, logdet_xpx, n_extra)[0]
+        if fu <= fx:
+            if u < x0:
+                b = x0
+            else:
+                a = x0
+            v = w
+            w = x0
+            x0 = u
+            fv = fw
+            fw = fx
+            fx = fu
+        else:
+            if u < x0:
+                a = u
+            else:
+                b = u
+            if fu <= fw or w == x0:
+                v = w
+                fv = fw
+                w = u
+                fw = fu
+            elif fu <= fv or v == x0 or v == w:  # noqa: SIM109 (numba)
+                v = u
+                fv = fu
+    return x0
+
+
+@njit(cache=True, error_model="numpy")
+def brent_fit_lmm(
+    lam: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+    reml: bool,
+    logdet_xpx: float,
+    tol: float,
+    check_boundary: bool,
+    n_extra: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Null LMM fits of the columns of ``y`` (``[n, T]``) as R/qtl2's ``fitLMM``.
+
+    Returns ``(hsq, loglik_ml, sigmasq, rss)``, each ``[T]``: the REML (or ML) estimate of h²,
+    the ML log-likelihood at that h² (what the LOD uses), the residual variance from the
+    fitting criterion, and the weighted RSS.
+    """
+    n_trait = y.shape[1]
+    hsq = np.empty(n_trait)
+    loglik = np.empty(n_trait)
+    sigmasq = np.empty(n_trait)
+    rss = np.empty(n_trait)
+    for t in range(n_trait):
+        yt = y[:, t].copy()
+        h = _brent_min(lam, yt, x, reml, logdet_xpx, tol, n_extra)
+        best, r, s2 = calc_loglik(h, lam, yt, x, reml, logdet_xpx, n_extra)
+        if check_boundary:
+            for hb in (0.0, 1.0):
+                llb, rb, sb = calc_loglik(hb, lam, yt, x, reml, logdet_xpx, n_extra)
+                if llb > best:
+                    best = llb
+                    h = hb
+                    r = rb
+                    s2 = sb
+        hsq[t] = h
+        sigmasq[t] = s2
+        rss[t] = r
+        loglik[t] = calc_loglik(h, lam, yt, x, False, logdet_xpx, n_extra)[0]
+    return hsq, loglik, sigmasq, rss
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def perm_rss_rotated(
+    zt: np.ndarray,
+    sq: np.ndarray,
+    cov_basis: np.ndarray,
+    resid_y: np.ndarray,
+    rss_alt0: float,
+    rel_tol: float,
+    tol: float,
+) -> np.ndarray:
+    """Weighted RSS of one trait against many rotated genotype blocks (LMM permutations).
+
+    ``zt`` is ``[K, p, n]``: block ``k``'s rotated genotype columns (rows of ``U' X``);
+    ``sq`` the square-root LMM weights, ``cov_basis`` an orthonormal basis (``n x c``) of the
+    weighted covariates and ``resid_y`` the weighted phenotype residualised on them. Each
+    block's ``p x p`` system is solved from its moments after Jacobi scaling; blocks where
+    that would lose accuracy are solved by pivoted QR instead (R/qtl2's rank rule).
+    """
+    n_block, p, n = zt.shape
+    c = cov_basis.shape[1]
+    out = np.empty(n_block)
+    for k in prange(n_block):
+        z = np.empty((p, n))
+        for a in range(p):
+            for i in range(n):
+                z[a, i] = zt[k, a, i] * sq[i]
+        # residualise on the covariate basis
+        for j in range(c):
+            for a in range(p):
+                d = 0.0
+                for i in range(n):
+                    d += cov_basis[i, j] * z[a, i]
+                for i in range(n):
+                    z[a, i] -= d * cov_basis[i, j]
+        g = np.empty((p, p))
+        b = np.empty(p)
+        good = True
+        for a in range(p):
+            d = 0.0
+            for i in range(n):
+                d += z[a, i] * resid_y[i]
+            b[a] = d
+            for a2 in range(a + 1):
+                s = 0.0
+                for i in range(n):
+                    s += z[a, i] * z[a2, i]
+                g[a, a2] = s
+                g[a2, a] = s
+        raw = np.empty(p)
+        for a in range(p):
+            raw[a] = 0.0
+            for i in range(n):
+                v = zt[k, a, i] * sq[i]
+                raw[a] += v * v
+            if not (g[a, a] > rel_tol * raw[a]):
+                good = False
+        r1 = 0.0
+        if good:
+            for a in range(p):
+                b[a] /= math.sqrt(g[a, a])
+            for a in range(p):
+                for a2 in range(p):
+                    if a != a2:
+                        g[a, a2] /= math.sqrt(g[a, a] * g[a2, a2])
+            for a in range(p):
+                g[a, a] = 1.0
+            quad, fine = _chol_solve_quad(g, b, rel_tol)
+            r1 = rss_alt0 - quad
+            if not fine or not (r1 > rel_tol * rss_alt0):
+                good = False
+        if not good:
+            a_mat = np.empty((n, p))
+            for i in range(n):
+                for a in range(p):
+                    a_mat[i, a] = z[a, i]
+            q = np.zeros((n, p))
+            rank = _basis_one(a_mat, q, tol)
+            r = resid_y.copy()
+            for j in range(rank):
+                d = 0.0
+                for i in range(n):
+                    d += q[i, j] * r[i]
+                for i in range(n):
+                    r[i] -= d * q[i, j]
+            r1 = 0.0
+            for i in range(n):
+                r1 += r[i] * r[i]
+        out[k] = r1
+    return out

@@ -1,0 +1,293 @@
+"""QTL effects along a chromosome and single-position fits (R/qtl2 ``scan1coef``,
+``scan1blup``, ``fit1``).
+
+- :func:`scan1coef` regresses the trait on *all* genotype/allele columns (no intercept, none
+  dropped) plus covariates at each position; with ``zerosum`` the allele effects are centred
+  and their mean is reported as ``intercept`` (its SE is the root mean square of the allele
+  SEs). With a kinship matrix, h² is estimated once under the null (REML) and the fit is
+  generalised least squares in the rotated, weighted space.
+- :func:`scan1blup` treats the allele effects as random, with kinship ``Z Z'`` at each position
+  (an LMM per position), and returns their BLUPs and the fixed covariate effects.
+- :func:`fit1` fits one position and returns LOD, coefficients, SEs, fitted values and
+  residuals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from translocus.core.errors import InputError
+from translocus.core.model import GenoProbs
+from translocus.genetics._scan_numba import brent_fit_lmm
+from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
+from translocus.genetics.scan import _as_frame, drop_depcols
+
+__all__ = ["Fit1Result", "fit1", "scan1blup", "scan1coef"]
+
+
+def _one_chromosome(probs: GenoProbs | xr.DataArray, chrom: str | None) -> xr.DataArray:
+    if isinstance(probs, xr.DataArray):
+        return probs
+    if chrom is None:
+        if len(probs.probs) != 1:
+            raise InputError("probs has several chromosomes; say which one with chrom=")
+        chrom = probs.chromosomes[0]
+    if chrom not in probs.probs:
+        raise InputError(f"chromosome {chrom!r} is not in the probabilities")
+    return probs[chrom]
+
+
+def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
+           ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame | None,
+                      pd.DataFrame | None, str]:  # fmt: skip
+    samples = [str(s) for s in arr.coords["sample"].values]
+    ph = _as_frame(pheno, "pheno", samples)
+    if ph is None or ph.shape[1] == 0:
+        raise InputError("pheno has no phenotype column")
+    trait = str(ph.columns[0])
+    ac = _as_frame(addcovar, "addcovar", samples)
+    kin = as_kinship_frame(kinship, samples) if kinship is not None else None
+    keep = [s for s in samples if s in ph.index and np.isfinite(ph.at[s, trait])]
+    if ac is not None:
+        ok = set(ac.dropna().index)
+        keep = [s for s in keep if s in ok]
+    if kin is not None:
+        keep = [s for s in keep if s in kin.index]
+    if len(keep) <= 2:
+        raise InputError(f"only {len(keep)} individuals have the phenotype and the genotypes")
+    rows = np.array([samples.index(s) for s in keep])
+    geno = np.asarray(arr.values, dtype=float)[:, rows, :]  # [M, n, k]
+    y = ph.loc[keep, trait].to_numpy(dtype=float)
+    ac = drop_depcols(ac.loc[keep] if ac is not None else None, add_intercept=True)
+    return keep, geno, y, ac, kin.loc[keep, keep] if kin is not None else None, trait
+
+
+def _ols_batch(x: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and SEs of ``y ~ x[m]`` for a stack ``x`` ``[M, n, q]`` (``y`` ``[M, n]``).
+
+    Rank-deficient positions get NaN for the coefficients pivoted QR drops (as R/qtl2).
+    """
+    m_count, n, q = x.shape
+    coef = np.full((m_count, q), np.nan)
+    se = np.full((m_count, q), np.nan)
+    qmat, rmat = np.linalg.qr(x)
+    diag = np.abs(np.einsum("mii->mi", rmat))
+    full = diag.min(axis=1) > tol * diag.max(axis=1) * 1e4
+    if np.any(full):
+        r = rmat[full]
+        qty = np.einsum("mnq,mn->mq", qmat[full], y[full])
+        beta = np.linalg.solve(r, qty[..., None])[..., 0]
+        resid = y[full] - np.einsum("mnq,mq->mn", x[full], beta)
+        sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
+        rinv = np.linalg.inv(r)
+        coef[full] = beta
+        se[full] = sigma[:, None] * np.sqrt(np.sum(rinv**2, axis=2))
+    for m in np.flatnonzero(~full):
+        xm = x[m]
+        norms = np.linalg.norm(xm, axis=0)
+        order = np.argsort(-norms, kind="stable")
+        kept: list[int] = []
+        for j in order:
+            trial = kept + [int(j)]
+            sv = np.linalg.svd(xm[:, trial], compute_uv=False)
+            if sv[-1] > tol * sv[0] * 1e4:
+                kept = trial
+        sub = xm[:, kept]
+        beta, *_ = np.linalg.lstsq(sub, y[m], rcond=None)
+        resid = y[m] - sub @ beta
+        sigma = np.sqrt(float(resid @ resid) / (n - len(kept)))
+        cov = np.linalg.inv(sub.T @ sub)
+        coef[m, kept] = beta
+        se[m, kept] = sigma * np.sqrt(np.diag(cov))
+    return coef, se
+
+
+def scan1coef(
+    pheno: Any,
+    probs: GenoProbs | xr.DataArray,
+    *,
+    chrom: str | None = None,
+    kinship: Any = None,
+    addcovar: Any = None,
+    se: bool = True,
+    zerosum: bool = True,
+    reml: bool = True,
+    tol: float = 1e-12,
+) -> pd.DataFrame:
+    """Estimated QTL effects at each position of one chromosome.
+
+    Parameters
+    ----------
+    pheno
+        One trait (Series, or the first column of a table).
+    probs
+        Genotype/allele probabilities; ``chrom`` picks the chromosome.
+    kinship
+        Optional kinship matrix (e.g. the LOCO matrix of this chromosome) for the LMM.
+    se
+        Also return standard errors (columns ``SE_<coef>``).
+    zerosum
+        Centre the genotype effects and add their mean as ``intercept``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``[marker, coefficient]``: one column per genotype/allele, then the covariates, then
+        ``intercept`` (with ``zerosum``), then the ``SE_`` columns.
+    """
+    arr = _one_chromosome(probs, chrom)
+    keep, geno, y, ac, kin, _ = _align(arr, pheno, addcovar, kinship)
+    m_count, n, k = geno.shape
+    states = [str(s) for s in arr.coords[arr.dims[2]].values]
+    cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
+    design = np.concatenate([geno, np.broadcast_to(cov, (m_count, n, cov.shape[1]))], axis=2)
+    yy = np.broadcast_to(y, (m_count, n))
+    if kin is not None:
+        eig = decompose_kinship(kin)
+        x0 = np.column_stack([np.ones(n), cov])
+        fit = fit_null_lmm(eig, y[:, None], x0, reml=reml, tol=tol)
+        h = float(fit.hsq[0])
+        sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+        q = design.shape[2]
+        flat = design.transpose(1, 0, 2).reshape(n, m_count * q)
+        design = (eig.vectors_t @ flat).reshape(n, m_count, q).transpose(1, 0, 2)
+        design = design * sw[None, :, None]
+        yy = np.broadcast_to((eig.vectors_t @ y) * sw, (m_count, n))
+    coef, ses = _ols_batch(np.ascontiguousarray(design), np.ascontiguousarray(yy), tol)
+    names = states + ([] if ac is None else list(ac.columns))
+    out = pd.DataFrame(coef, index=[str(m) for m in arr.coords["marker"].values], columns=names)
+    se_out = pd.DataFrame(ses, index=out.index, columns=names)
+    if zerosum:
+        mu = np.nanmean(coef[:, :k], axis=1)
+        out[states] = coef[:, :k] - mu[:, None]
+        out["intercept"] = mu
+        se_out["intercept"] = np.sqrt(np.nanmean(ses[:, :k] ** 2, axis=1))
+    if se:
+        se_out.columns = [f"SE_{c}" for c in se_out.columns]
+        out = pd.concat([out, se_out], axis=1)
+    out.attrs["sample_size"] = n
+    return out
+
+
+def scan1blup(
+    pheno: Any,
+    probs: GenoProbs | xr.DataArray,
+    *,
+    chrom: str | None = None,
+    addcovar: Any = None,
+    reml: bool = True,
+    tol: float = 1e-12,
+) -> pd.DataFrame:
+    """BLUPs of the genotype effects at each position (random effects with kinship ``ZZ'``).
+
+    Returns ``[marker, coefficient]``: the genotype/allele BLUPs, then ``intercept`` and the
+    covariate effects (fixed).
+    """
+    arr = _one_chromosome(probs, chrom)
+    keep, geno, y, ac, _, _ = _align(arr, pheno, addcovar, None)
+    m_count, n, k = geno.shape
+    x = np.ones((n, 1)) if ac is None else np.column_stack([np.ones(n), ac.to_numpy(float)])
+    c = x.shape[1]
+    xy = np.column_stack([x, y])
+    ldx = logdet_xpx(x)
+    coef = np.zeros((m_count, k + c))
+    for m in range(m_count):
+        z = geno[m]
+        u, s, _ = np.linalg.svd(z, full_matrices=False)
+        lam_top = s**2
+        # the eigen-directions of ZZ' with eigenvalue 0 are represented by the projection of
+        # [X, y] on the orthogonal complement of Z: QR rows carry exactly their sums
+        top = u.T @ xy
+        resid = xy - u @ top
+        _, r = np.linalg.qr(resid)
+        rows = np.vstack([top, r])
+        lam = np.concatenate([lam_top, np.zeros(r.shape[0])])
+        n_extra = n - rows.shape[0]
+        hsq, _, _, _ = brent_fit_lmm(lam, np.ascontiguousarray(rows[:, [c]]),
+                                     np.ascontiguousarray(rows[:, :c]), bool(reml), ldx,
+                                     float(tol), True, int(n_extra))  # fmt: skip
+        h = float(hsq[0])
+        sv = 1.0 / (h * lam + 1.0 - h)
+        xs = rows[:, :c] * sv[:, None]
+        beta = np.linalg.solve(xs.T @ rows[:, :c], xs.T @ rows[:, c])
+        rr = top[:, c] - top[:, :c] @ beta
+        w = h / (h * lam_top + 1.0 - h)
+        zrot = u.T @ z
+        coef[m, :k] = zrot.T @ (rr * w)
+        coef[m, k:] = beta
+    states = [str(s) for s in arr.coords[arr.dims[2]].values]
+    names = states + ["intercept"] + ([] if ac is None else list(ac.columns))
+    out = pd.DataFrame(coef, index=[str(mk) for mk in arr.coords["marker"].values], columns=names)
+    out.attrs["sample_size"] = n
+    return out
+
+
+@dataclass(frozen=True)
+class Fit1Result:
+    """Fit of the single-QTL model at one position."""
+
+    lod: float
+    coef: pd.Series
+    se: pd.Series
+    fitted: pd.Series
+    resid: pd.Series
+    hsq: float | None
+    n: int
+
+
+def fit1(
+    pheno: Any,
+    probs: xr.DataArray,
+    *,
+    kinship: Any = None,
+    addcovar: Any = None,
+    reml: bool = True,
+    tol: float = 1e-12,
+) -> Fit1Result:
+    """Fit the QTL model at one position (R/qtl2 ``fit1``).
+
+    ``probs`` is ``[sample, genotype]`` (one marker, e.g. ``probs["2"].sel(marker=m)``).
+    The LOD is the Haley-Knott (or, with ``kinship``, the LMM at the null h²) likelihood
+    ratio; coefficients are for all genotype columns plus covariates (no intercept).
+    """
+    if probs.ndim != 2:
+        raise InputError("fit1 needs the probabilities at one position: [sample, genotype]")
+    arr = probs.expand_dims(marker=["position"]).transpose("marker", "sample", probs.dims[1])
+    keep, geno, y, ac, kin, _ = _align(arr, pheno, addcovar, kinship)
+    n = len(keep)
+    cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
+    x_alt = np.column_stack([geno[0], cov])
+    x_null = np.column_stack([np.ones(n), cov])
+    h: float | None = None
+    if kin is not None:
+        eig = decompose_kinship(kin)
+        fit = fit_null_lmm(eig, y[:, None], x_null, reml=reml, tol=tol)
+        h = float(fit.hsq[0])
+        sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+        rot = eig.vectors_t * sw[:, None]
+    else:
+        rot = np.eye(n)
+    ya, xa, xn = rot @ y, rot @ x_alt, rot @ x_null
+    coef, ses = _ols_batch(xa[None], ya[None], tol)
+    beta = np.nan_to_num(coef[0])
+    rss1 = float(np.sum((ya - xa @ beta) ** 2))
+    b0, *_ = np.linalg.lstsq(xn, ya, rcond=None)
+    rss0 = float(np.sum((ya - xn @ b0) ** 2))
+    names = [str(s) for s in arr.coords[arr.dims[2]].values] + (
+        [] if ac is None else list(ac.columns)
+    )
+    fitted = x_alt @ beta
+    return Fit1Result(
+        lod=n / 2 * np.log10(rss0 / rss1),
+        coef=pd.Series(coef[0], index=names),
+        se=pd.Series(ses[0], index=names),
+        fitted=pd.Series(fitted, index=keep),
+        resid=pd.Series(y - fitted, index=keep),
+        hsq=h,
+        n=n,
+    )

@@ -1,0 +1,214 @@
+"""Linear mixed model pieces shared by the scan, the heritability and the effects.
+
+The model is R/qtl2's: ``y = X b + g + e`` with ``Var(y) = s² [h² (2K) + (1 - h²) I]``, where
+``K`` is the kinship matrix as :func:`~translocus.genetics.kinship.calc_kinship` returns it (the
+model uses twice that, Almasy & Blangero 1998). ``2K = U diag(λ) U'``; everything is rotated by
+``U'`` so that the covariance is diagonal. h² is estimated by REML (or ML) with R's Brent
+minimiser on ``[0, 1]`` plus a check of both boundaries, and the log-likelihood kept for LOD
+scores is the ML one evaluated at that h².
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(1)
+>>> g = rng.random((30, 60))
+>>> kin = g @ g.T / 60
+>>> eig = decompose_kinship(kin)
+>>> bool(np.allclose((eig.vectors_t.T * eig.values) @ eig.vectors_t, 2 * kin))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from threadpoolctl import threadpool_limits
+
+from translocus.core.errors import InputError
+from translocus.genetics._scan_numba import brent_fit_lmm
+
+__all__ = [
+    "KinshipEigen",
+    "NullFit",
+    "as_kinship_frame",
+    "decompose_kinship",
+    "fit_null_lmm",
+    "logdet_xpx",
+]
+
+#: Relative size of a negative eigenvalue (vs the largest) that is treated as rounding.
+PSD_TOL = 1e-8
+
+
+@dataclass(frozen=True)
+class KinshipEigen:
+    """Eigen-decomposition of ``2K`` for a set of samples.
+
+    Attributes
+    ----------
+    values
+        ``[n]`` eigenvalues of 2K (ascending).
+    vectors_t
+        ``[n, n]`` transposed eigenvectors (``U'``): rotate data with ``vectors_t @ data``.
+    samples
+        Sample IDs, the row/column order of the kinship matrix used.
+    """
+
+    values: np.ndarray
+    vectors_t: np.ndarray
+    samples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NullFit:
+    """Null-model LMM fits for the columns of a phenotype matrix (each ``[T]``)."""
+
+    hsq: np.ndarray
+    loglik: np.ndarray
+    sigmasq: np.ndarray
+    rss: np.ndarray
+
+
+def as_kinship_frame(
+    kinship: Any, samples: Sequence[str] | None = None, *, label: str = "kinship"
+) -> pd.DataFrame:
+    """A kinship matrix as a square DataFrame indexed by sample ID on both axes.
+
+    Accepts a DataFrame, a 2-D ``xr.DataArray`` (both dims carrying sample IDs) or a numpy array
+    (then ``samples`` gives its order).
+    """
+    if isinstance(kinship, pd.DataFrame):
+        frame = kinship.copy()
+    elif isinstance(kinship, xr.DataArray):
+        if kinship.ndim != 2:
+            raise InputError(f"{label}: expected a 2-D matrix, got dims {kinship.dims}")
+        d0, d1 = kinship.dims
+        frame = pd.DataFrame(
+            kinship.values,
+            index=[str(s) for s in kinship.coords[d0].values] if d0 in kinship.coords else samples,
+            columns=[str(s) for s in kinship.coords[d1].values]
+            if d1 in kinship.coords
+            else samples,
+        )
+    else:
+        arr = np.asarray(kinship, dtype=float)
+        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise InputError(f"{label}: expected a square matrix, got shape {arr.shape}")
+        if samples is None or len(samples) != arr.shape[0]:
+            raise InputError(
+                f"{label}: a bare array needs one sample ID per row; pass a DataFrame with IDs"
+            )
+        frame = pd.DataFrame(arr, index=list(samples), columns=list(samples))
+    frame.index = [str(i) for i in frame.index]
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[0] != frame.shape[1] or list(frame.index) != list(frame.columns):
+        if set(frame.index) == set(frame.columns) and frame.shape[0] == frame.shape[1]:
+            frame = frame.loc[:, list(frame.index)]
+        else:
+            raise InputError(f"{label}: rows and columns must hold the same sample IDs")
+    values = frame.to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"{label}: contains missing or infinite values; recompute the kinship")
+    if not np.allclose(values, values.T, rtol=1e-8, atol=1e-10):
+        raise InputError(f"{label}: the matrix is not symmetric; pass calc_kinship's output")
+    return frame.astype(float)
+
+
+def decompose_kinship(kinship: Any, *, label: str = "kinship") -> KinshipEigen:
+    """Eigen-decompose ``2K`` (R/qtl2 doubles the kinship matrix before its LMM).
+
+    Raises :class:`InputError` when the matrix is not positive semi-definite (an eigenvalue
+    below ``-1e-8`` times the largest), since the likelihood is then undefined.
+    """
+    samples = None
+    if isinstance(kinship, np.ndarray) and kinship.ndim == 2:
+        samples = [str(i) for i in range(kinship.shape[0])]  # positions stand in for IDs
+    frame = as_kinship_frame(kinship, samples, label=label)
+    # LAPACK's threaded eigensolver is slower than one thread at these sizes (and far slower on
+    # a busy machine), so decompose with a single BLAS thread
+    with threadpool_limits(limits=1, user_api="blas"):
+        values, vectors = np.linalg.eigh(2.0 * frame.to_numpy(dtype=float))
+    top = max(float(np.max(np.abs(values))), 1e-300)
+    if values[0] < -PSD_TOL * top:
+        raise InputError(
+            f"{label}: the matrix is not positive semi-definite (smallest eigenvalue "
+            f"{values[0] / 2:.3g}); use a kinship from calc_kinship or fix the input matrix"
+        )
+    return KinshipEigen(
+        values=values, vectors_t=np.ascontiguousarray(vectors.T), samples=tuple(frame.index)
+    )
+
+
+def logdet_xpx(x: np.ndarray) -> float:
+    """``log |X'X|`` of the unrotated null design (a REML constant, as R/qtl2 computes it)."""
+    ev = np.linalg.eigvalsh(x.T @ x)
+    return float(np.sum(np.log(ev)))
+
+
+def fit_null_lmm(
+    eig: KinshipEigen,
+    y: np.ndarray,
+    x: np.ndarray,
+    *,
+    reml: bool = True,
+    tol: float = 1e-12,
+    check_boundary: bool = True,
+    rotated: bool = False,
+    xpx_logdet: float | None = None,
+    n_extra: int = 0,
+) -> NullFit:
+    """Fit the null LMM ``y ~ X`` for each column of ``y`` (R/qtl2 ``fitLMM``).
+
+    Parameters
+    ----------
+    eig
+        Decomposition of 2K for the rows of ``y``.
+    y
+        ``[n, T]`` phenotypes (no missing values).
+    x
+        ``[n, c]`` covariates including the intercept (full column rank).
+    rotated
+        Whether ``y`` and ``x`` are already multiplied by ``eig.vectors_t``.
+    xpx_logdet
+        ``log |X'X|`` of the *unrotated* design; computed from ``x`` when not rotated.
+    """
+    y2 = np.asarray(y, dtype=float)
+    if y2.ndim == 1:
+        y2 = y2[:, None]
+    x2 = np.asarray(x, dtype=float)
+    if xpx_logdet is None:
+        xpx_logdet = logdet_xpx(x2)  # the rotation is orthogonal: X'X is unchanged
+    if not rotated:
+        y2 = eig.vectors_t @ y2
+        x2 = eig.vectors_t @ x2
+    hsq, loglik, sigmasq, rss = brent_fit_lmm(
+        np.ascontiguousarray(eig.values),
+        np.ascontiguousarray(y2),
+        np.ascontiguousarray(x2),
+        bool(reml),
+        float(xpx_logdet),
+        float(tol),
+        bool(check_boundary),
+        int(n_extra),
+    )
+    return NullFit(hsq=hsq, loglik=loglik, sigmasq=sigmasq, rss=rss)
+
+
+def kinship_ids(kinship: Any) -> set[str] | None:
+    """Sample IDs of a kinship matrix (or the common IDs of a LOCO dict); ``None`` if unknown."""
+    if kinship is None:
+        return None
+    if isinstance(kinship, Mapping):
+        sets = [kinship_ids(k) for k in kinship.values()]
+        known = [s for s in sets if s is not None]
+        return set.intersection(*known) if known else None
+    if isinstance(kinship, pd.DataFrame):
+        return {str(i) for i in kinship.index}
+    if isinstance(kinship, xr.DataArray) and kinship.dims[0] in kinship.coords:
+        return {str(i) for i in kinship.coords[kinship.dims[0]].values}
+    return None

@@ -1,0 +1,422 @@
+"""Permutation tests for the genome scan (R/qtl2 ``scan1perm``): genome-wide LOD thresholds.
+
+Each permutation yields the maximum LOD over all positions; the ``1 - alpha`` quantiles of
+these maxima are the significance thresholds. Semantics follow R/qtl2 exactly, so a given
+permutation matrix reproduces R/qtl2's maxima:
+
+- Haley-Knott without covariates, weights or missing values permutes the *phenotypes*
+  (``y[perm]``); otherwise the rows of the genotype probabilities are permuted
+  (``probs[perm]``) while phenotypes and covariates stay in place.
+- The LMM permutes the rows of the genotype probabilities and keeps the kinship matrix and the
+  null-model h² fixed (estimated once).
+- ``perm_strata`` permutes within strata (by default the rows of ``Xcovar``, i.e. within sex);
+  ``perm_Xsp`` gives separate autosome and X thresholds, with ``n_perm * L_A / L_X`` X-chromosome
+  permutations (R/qtl2's rule).
+
+Speed: Haley-Knott permutations that reduce to permuted phenotypes are one matrix product of the
+per-marker bases against all permuted columns. LMM permutations rotate the permuted genotype
+blocks of many permutations in one matrix product per chromosome.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd, xarray as xr
+>>> from translocus.core.model import GenoProbs
+>>> rng = np.random.default_rng(0)
+>>> ids = [f"m{i}" for i in range(30)]
+>>> g = rng.integers(0, 2, size=(30, 4)).astype(float)
+>>> arr = xr.DataArray(np.stack([1 - g.T, g.T], -1), dims=("marker", "sample", "founder"),
+...                    coords={"marker": list("abcd"), "sample": ids, "founder": ["B", "D"],
+...                            "pos_cM": ("marker", [0.0, 1, 2, 3])})
+>>> probs = GenoProbs(probs={"1": arr}, crosstype="risib", alleles=("B", "D"), kind="allele")
+>>> y = pd.DataFrame({"y": rng.normal(size=30)}, index=ids)
+>>> perm = scan_perm(y, probs, n_perm=20, seed=1)
+>>> perm.maxlod.shape
+(20, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from translocus.core.errors import InputError
+from translocus.core.model import GenoProbs
+from translocus.genetics._scan_kernels import (
+    MOMENT_GUARD,
+    covariate_basis,
+    explained_hk,
+    resid_on_basis,
+)
+from translocus.genetics._scan_numba import basis_batch, perm_rss_rotated
+from translocus.genetics.lmm import KinshipEigen, fit_null_lmm, logdet_xpx
+from translocus.genetics.results import PermutationResult
+from translocus.genetics.scan import (
+    Prepared,
+    _hk,
+    _kinship_for,
+    _set_for_chrom,
+    design,
+    expand_intcovar,
+    hsq_sets,
+    prepare,
+)
+
+__all__ = ["permutation_matrix", "scan_perm"]
+
+#: Bytes of rotated genotype blocks held at once by the LMM permutations.
+LMM_CHUNK_BYTES = 256 * 2**20
+
+
+def permutation_matrix(
+    n: int, n_perm: int, *, strata: np.ndarray | None = None, seed: int | None = None
+) -> np.ndarray:
+    """``[n, n_perm]`` 0-based permutations of ``range(n)``, within strata when given.
+
+    >>> p = permutation_matrix(6, 3, strata=np.array([0, 0, 0, 1, 1, 1]), seed=2)
+    >>> bool(np.all(np.sort(p[:3], axis=0) == np.arange(3)[:, None]))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, n_perm), dtype=np.int64)
+    if strata is None:
+        for j in range(n_perm):
+            out[:, j] = rng.permutation(n)
+        return out
+    groups = [np.flatnonzero(strata == s) for s in pd.unique(strata)]
+    for j in range(n_perm):
+        for idx in groups:
+            out[idx, j] = idx[rng.permutation(idx.size)]
+    return out
+
+
+def _check_perms(perms: np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(perms)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise InputError(
+            f"the permutation matrix must have one row per analysed individual ({n}); "
+            f"got shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise InputError("the permutation matrix must hold integer row indices (0-based)")
+    srt = np.sort(arr, axis=0)
+    if not np.all(srt == np.arange(n)[:, None]):
+        bad = int(np.flatnonzero(~np.all(srt == np.arange(n)[:, None], axis=0))[0])
+        raise InputError(
+            f"column {bad} of the permutation matrix is not a permutation of 0..{n - 1} "
+            "(indices are 0-based; subtract 1 from R's)"
+        )
+    return arr.astype(np.int64)
+
+
+def _invariant(mat: np.ndarray | None, perms: np.ndarray) -> bool:
+    if mat is None:
+        return True
+    return all(np.array_equal(mat[perms[:, j]], mat) for j in range(perms.shape[1]))
+
+
+def _max_by_region(prep: Prepared, lod_fn: Callable[[str], np.ndarray], n_cols: int
+                   ) -> np.ndarray:  # fmt: skip
+    best = np.full(n_cols, -np.inf)
+    for chrom in prep.chroms:
+        lod = lod_fn(chrom)  # [M, cols]
+        if lod.size:
+            best = np.maximum(best, np.nanmax(lod, axis=0))
+    return best
+
+
+def _hk_fast(prep: Prepared, y_cols: np.ndarray) -> np.ndarray:
+    """Max LOD of many phenotype columns (no missing values) over all positions."""
+    n = y_cols.shape[0]
+    rows = np.arange(n)
+    c_alt = design(prep, rows, with_x=False)
+    q_alt = covariate_basis(c_alt, prep.tol)
+    ry = resid_on_basis(q_alt, y_cols)
+    rss_alt0 = np.einsum("nt,nt->t", ry, ry)
+    rss_x0 = rss_alt0
+    if prep.xcovar is not None:
+        r0 = resid_on_basis(covariate_basis(design(prep, rows, with_x=True), prep.tol), y_cols)
+        rss_x0 = np.einsum("nt,nt->t", r0, r0)
+
+    def lod_fn(chrom: str) -> np.ndarray:
+        block = expand_intcovar(prep.geno[chrom], prep.intcovar)
+        if block.shape[0] == 0:
+            return np.zeros((0, y_cols.shape[1]))
+        coef = np.einsum("nc,mnp->mcp", q_alt, block)
+        rx = block - np.einsum("nc,mcp->mnp", q_alt, coef)
+        basis, _ = basis_batch(np.ascontiguousarray(rx), prep.tol)
+        rss1 = rss_alt0[None, :] - explained_hk(basis, ry)
+        rss0 = rss_x0 if prep.is_x[chrom] else rss_alt0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return n / 2 * (np.log10(rss0)[None, :] - np.log10(rss1))
+
+    return _max_by_region(prep, lod_fn, y_cols.shape[1])
+
+
+def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] | None
+             ) -> np.ndarray:  # fmt: skip
+    n_trait = len(prep.traits)
+    n_perm = perms.shape[1]
+    out = np.full((n_perm, n_trait), np.nan)
+    complete = np.all(np.isfinite(prep.pheno), axis=0)
+    plain = prep.addcovar is None and prep.xcovar is None and prep.intcovar is None \
+        and prep.sqrt_w is None  # fmt: skip
+    invariant = (
+        _invariant(prep.addcovar, perms)
+        and _invariant(prep.xcovar, perms)
+        and _invariant(prep.intcovar, perms)
+        and _invariant(prep.sqrt_w, perms)
+    )
+    fast_traits = np.flatnonzero(complete) if (np.all(complete) and (plain or invariant)) \
+        else np.zeros(0, dtype=np.int64)  # fmt: skip
+    if fast_traits.size:
+        # R/qtl2 permutes the phenotype itself when there are no covariates; with covariates it
+        # permutes the probabilities, which equals the inverse permutation of the phenotype
+        # because the covariates are unchanged by these permutations.
+        index = perms if plain else np.argsort(perms, axis=0)
+        chunk = max(1, 2000 // max(1, fast_traits.size))
+        for start in range(0, n_perm, chunk):
+            cols = np.arange(start, min(n_perm, start + chunk))
+            y_cols = np.column_stack([prep.pheno[index[:, j]][:, fast_traits] for j in cols])
+            best = _hk_fast(prep, y_cols).reshape(len(cols), fast_traits.size)
+            out[np.ix_(cols, fast_traits)] = best
+            if progress is not None:
+                progress(len(cols))
+    slow = np.setdiff1d(np.arange(n_trait), fast_traits)
+    if slow.size:
+        sub = replace(prep, traits=[prep.traits[j] for j in slow], pheno=prep.pheno[:, slow])
+        from translocus.genetics.scan import batch_by_missing
+
+        sub.batches = batch_by_missing(sub.pheno)
+        for j in range(n_perm):
+            geno = {c: np.ascontiguousarray(g[:, perms[:, j], :]) for c, g in prep.geno.items()}
+            lod, _ = _hk(replace(sub, geno=geno))
+            out[j, slow] = np.nanmax(lod, axis=0)
+            if progress is not None and not fast_traits.size:
+                progress(1)
+    return out
+
+
+def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,
+              progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+    sets = hsq_sets(prep)
+    n_all = len(prep.samples)
+    n_perm = perms.shape[1]
+    out = np.full((n_perm, len(prep.traits)), -np.inf)
+    for batch in prep.batches:
+        rows = np.setdiff1d(np.arange(n_all), batch.omit)
+        if rows.size <= 2:
+            out[:, batch.cols] = np.nan
+            continue
+        n_b = rows.size
+        y = prep.pheno[np.ix_(rows, batch.cols)]
+        sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
+        eigs: dict[str, KinshipEigen] = {}
+        hsq = np.zeros((len(sets), batch.cols.size))
+        for si, (name, with_x) in enumerate(sets):
+            key = name if prep.loco else "overall"
+            if key not in eigs:
+                eigs[key] = _kinship_for(prep, key, rows)
+            c0 = design(prep, rows, with_x=with_x)
+            yw = y
+            if sw is not None:
+                c0 = c0 * sw[:, None]
+                yw = y * sw[:, None]
+            hsq[si] = fit_null_lmm(eigs[key], yw, c0, reml=reml, tol=prep.tol,
+                                   xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+        yw = y if sw is None else y * sw[:, None]
+        ic = prep.intcovar[rows] if prep.intcovar is not None else None
+        setup = {}
+        for chrom in prep.chroms:
+            si = _set_for_chrom(prep, chrom, sets)
+            eig = eigs[sets[si][0] if prep.loco else "overall"]
+            c_alt = design(prep, rows, with_x=False)
+            c_null = design(prep, rows, with_x=prep.is_x[chrom])
+            if sw is not None:
+                c_alt = c_alt * sw[:, None]
+                c_null = c_null * sw[:, None]
+            ca_r = eig.vectors_t @ c_alt
+            cn_r = eig.vectors_t @ c_null
+            y_r = eig.vectors_t @ yw
+            per_trait = []
+            for t in range(batch.cols.size):
+                h = hsq[si, t]
+                sq = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+                qa = covariate_basis(ca_r * sq[:, None], prep.tol)
+                ry = resid_on_basis(qa, (y_r[:, t] * sq)[:, None])
+                r0 = resid_on_basis(covariate_basis(cn_r * sq[:, None], prep.tol),
+                                    (y_r[:, t] * sq)[:, None])  # fmt: skip
+                per_trait.append((sq, qa, ry, float(np.sum(ry**2)), float(np.sum(r0**2))))
+            setup[chrom] = (eig, per_trait)
+        by_sample = {c: np.ascontiguousarray(g.transpose(1, 0, 2)) for c, g in prep.geno.items()}
+        widest = max(g.shape[0] * g.shape[2] for g in prep.geno.values())
+        p_mult = 1 + (0 if ic is None else ic.shape[1])
+        chunk = max(1, int(LMM_CHUNK_BYTES // max(1, widest * p_mult * n_b * 8 * 3)))
+        for start in range(0, n_perm, chunk):
+            cols = np.arange(start, min(n_perm, start + chunk))
+            idx = perms[:, cols][rows, :]  # probs[perm] over the analysed individuals, then rows
+            for chrom in prep.chroms:
+                eig, per_trait = setup[chrom]
+                block_all = prep.geno[chrom]
+                m_count, _, p0 = block_all.shape
+                if m_count == 0:
+                    continue
+                if ic is None and sw is None:
+                    flat = by_sample[chrom][idx].reshape(n_b, -1)  # [n_b, B * M * p0]
+                    p = p0
+                else:
+                    blk = np.moveaxis(block_all[:, idx, :], 2, 0)  # [B, M, n_b, p0]
+                    blk = expand_intcovar(blk, ic)
+                    if sw is not None:
+                        blk = blk * sw[None, None, :, None]
+                    p = blk.shape[-1]
+                    flat = np.ascontiguousarray(np.moveaxis(blk, 2, 0)).reshape(n_b, -1)
+                # rows of U'X for every (permutation, marker) block: [B*M, p, n]
+                zt = (flat.T @ eig.vectors_t.T).reshape(cols.size * m_count, p, n_b)
+                for t, (sq, qa, ry, rss_a, rss_n) in enumerate(per_trait):
+                    rss1 = perm_rss_rotated(zt, sq, np.ascontiguousarray(qa),
+                                            np.ascontiguousarray(ry[:, 0]), rss_a,
+                                            MOMENT_GUARD, prep.tol)  # fmt: skip
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        lod = n_b / 2 * (math.log10(rss_n) - np.log10(rss1))
+                    best = np.nanmax(lod.reshape(cols.size, m_count), axis=1)
+                    j = batch.cols[t]
+                    out[cols, j] = np.maximum(out[cols, j], best)
+            if progress is not None and len(prep.batches) == 1:
+                progress(cols.size)
+    return out
+
+
+def _chr_lengths(probs: GenoProbs, chr_lengths: Mapping[str, float] | None) -> dict[str, float]:
+    lengths: dict[str, float] = {"A": 0.0, "X": 0.0}
+    for chrom in probs.chromosomes:
+        if chr_lengths is not None and chrom in chr_lengths:
+            length = float(chr_lengths[chrom])
+        else:
+            pos = np.asarray(probs[chrom].coords["pos_cM"].values, dtype=float)
+            length = float(pos.max() - pos.min()) if pos.size else 0.0
+        lengths["X" if probs.is_x(chrom) else "A"] += length
+    return lengths
+
+
+def scan_perm(
+    pheno: Any,
+    probs: GenoProbs,
+    *,
+    kinship: Any = None,
+    addcovar: Any = None,
+    Xcovar: Any = None,
+    intcovar: Any = None,
+    weights: Any = None,
+    reml: bool = True,
+    n_perm: int = 1000,
+    perm_strata: Any = None,
+    perm_Xsp: bool = False,
+    chr_lengths: Mapping[str, float] | None = None,
+    perms: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
+    seed: int | None = None,
+    tol: float = 1e-12,
+    progress: Callable[[int], None] | None = None,
+) -> PermutationResult:
+    """Permutation maxima of the genome scan (arguments as :func:`~.scan.scan`).
+
+    Parameters
+    ----------
+    n_perm
+        Number of permutations (autosomes, with ``perm_Xsp``).
+    perm_strata
+        Per-sample stratum labels (Series or one-column table); permutations stay within
+        strata. Defaults to the distinct rows of ``Xcovar`` when that is given.
+    perm_Xsp
+        Separate autosome and X-chromosome maxima; X gets ``ceil(n_perm * L_A / L_X)``
+        permutations, ``L`` being total lengths in cM (from the probabilities' ``pos_cM`` or
+        ``chr_lengths``).
+    perms
+        A given permutation matrix ``[n_individuals_analysed, n_perm]`` of 0-based row indices
+        into the analysed individuals (in the probabilities' sample order), or a pair
+        ``(autosome, X)`` with ``perm_Xsp``. Overrides ``n_perm`` and ``seed``.
+    seed
+        Seed of the permutations.
+    progress
+        Called with the number of permutations completed since the last call.
+    """
+    if perm_Xsp:
+        auto = [c for c in probs.chromosomes if not probs.is_x(c)]
+        xs = [c for c in probs.chromosomes if probs.is_x(c)]
+        if not auto or not xs:
+            raise InputError("perm_Xsp needs both autosomes and an X chromosome in probs")
+        lengths = _chr_lengths(probs, chr_lengths)
+        if lengths["A"] < 1e-12 or lengths["X"] < 1e-12:
+            raise InputError("perm_Xsp needs autosomes and X of positive length; skip perm_Xsp")
+        n_perm_x = math.ceil(n_perm * lengths["A"] / lengths["X"])
+        pa, px = perms if perms is not None else (None, None)
+        rng = np.random.default_rng(seed)
+        seeds = rng.integers(0, 2**31 - 1, size=2)
+        res_a = scan_perm(pheno, probs.subset(chromosomes=auto), kinship=_sub_kin(kinship, auto),
+                          addcovar=addcovar, Xcovar=None, intcovar=intcovar, weights=weights,
+                          reml=reml, n_perm=n_perm, perm_strata=_default_strata(perm_strata,
+                                                                                Xcovar),
+                          perms=pa, seed=int(seeds[0]), tol=tol, progress=progress)  # fmt: skip
+        res_x = scan_perm(pheno, probs.subset(chromosomes=xs), kinship=_sub_kin(kinship, xs),
+                          addcovar=addcovar, Xcovar=Xcovar, intcovar=intcovar, weights=weights,
+                          reml=reml, n_perm=n_perm_x, perm_strata=perm_strata, perms=px,
+                          seed=int(seeds[1]), tol=tol, progress=progress)  # fmt: skip
+        return PermutationResult(maxlod=res_a.maxlod, maxlod_x=res_x.maxlod,
+                                 chr_lengths=lengths, method=res_a.method)  # fmt: skip
+
+    if n_perm < 1 and perms is None:
+        raise InputError("n_perm must be a positive integer")
+    strata_in = _default_strata(perm_strata, Xcovar)
+    prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
+                   intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
+    strata = None
+    if strata_in is not None:
+        frame = _as_strata(strata_in, prep.samples)
+        strata = frame
+    n = len(prep.samples)
+    if perms is None:
+        mat = permutation_matrix(n, int(n_perm), strata=strata, seed=seed)
+    else:
+        mat = _check_perms(np.asarray(perms), n)
+    if prep.kinship is None:
+        maxlod = _hk_perm(prep, mat, progress)
+        method = "hk"
+    else:
+        maxlod = _lmm_perm(prep, mat, reml, progress)
+        method = "lmm"
+    maxlod[~np.isfinite(maxlod)] = np.nan
+    return PermutationResult(maxlod=pd.DataFrame(maxlod, columns=prep.traits), method=method)
+
+
+def _default_strata(perm_strata: Any, xcovar: Any) -> Any:
+    if perm_strata is not None:
+        return perm_strata
+    return xcovar
+
+
+def _as_strata(strata: Any, samples: list[str]) -> np.ndarray:
+    if isinstance(strata, pd.DataFrame | pd.Series):
+        frame = strata.to_frame() if isinstance(strata, pd.Series) else strata
+        frame = frame.copy()
+        frame.index = [str(i) for i in frame.index]
+        missing = [s for s in samples if s not in frame.index]
+        if missing:
+            raise InputError(f"perm_strata has no value for samples {missing[:3]}; add them")
+        labels = frame.loc[samples].astype(str).agg("|".join, axis=1).to_numpy()
+    else:
+        arr = np.asarray(strata)
+        if arr.shape[0] != len(samples):
+            raise InputError("perm_strata must have one value per analysed sample; pass a Series")
+        labels = arr.astype(str) if arr.ndim == 1 else np.array(["|".join(r) for r in
+                                                                 arr.astype(str)])  # fmt: skip
+    return pd.factorize(labels)[0]
+
+
+def _sub_kin(kinship: Any, chroms: list[str]) -> Any:
+    if isinstance(kinship, Mapping):
+        return {c: kinship[c] for c in chroms if c in kinship}
+    return kinship

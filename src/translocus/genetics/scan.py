@@ -1,0 +1,840 @@
+"""Single-QTL genome scan: Haley-Knott regression or a linear mixed model (R/qtl2 ``scan1``).
+
+The LOD score at a position compares the model with the genotype (allele) probabilities there
+to the null model with covariates only:
+
+- Haley-Knott: ``LOD = n/2 (log10 RSS0 - log10 RSS1)``.
+- LMM (kinship given): the same with RSS weighted by the null model's ``1/(h²λ + 1 - h²)``
+  after rotating by the eigenvectors of 2K; h² is estimated once per trait (and per chromosome
+  for a LOCO kinship) by REML, as R/qtl2 does. This equals R/qtl2's ML log-likelihood ratio.
+
+Data handling follows R/qtl2 exactly: individuals common to all inputs with complete covariates
+and at least one phenotype; phenotypes batched by their pattern of missing values, each batch
+analysed on its own complete subset; dependent covariate columns dropped; X covariates only in
+the null model of the X chromosome; all-zero X genotype columns and then the first genotype
+column dropped; rank-deficient positions handled with pivoted QR (``tol``).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd, xarray as xr
+>>> from translocus.core.model import GenoProbs
+>>> rng = np.random.default_rng(0)
+>>> ids = [f"m{i}" for i in range(40)]
+>>> g = rng.integers(0, 2, size=(40, 3)).astype(float)
+>>> arr = xr.DataArray(np.stack([1 - g.T, g.T], axis=-1), dims=("marker", "sample", "founder"),
+...                    coords={"marker": ["a", "b", "c"], "sample": ids,
+...                            "founder": ["B", "D"], "pos_cM": ("marker", [0.0, 5.0, 10.0])})
+>>> probs = GenoProbs(probs={"1": arr}, crosstype="risib", alleles=("B", "D"), kind="allele")
+>>> pheno = pd.DataFrame({"y": 2.0 * g[:, 1] + rng.normal(size=40)}, index=ids)
+>>> out = scan(pheno, probs)
+>>> out.lod["y"].idxmax()
+'b'
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from translocus.core.errors import InputError
+from translocus.core.model import Cross, GenoProbs
+from translocus.genetics._scan_kernels import (
+    covariate_basis,
+    hk_rss,
+    lmm_rss,
+    null_rss_weighted,
+    pair_index,
+    resid_on_basis,
+    rotate_columns,
+)
+from translocus.genetics.lmm import (
+    KinshipEigen,
+    as_kinship_frame,
+    decompose_kinship,
+    fit_null_lmm,
+    kinship_ids,
+    logdet_xpx,
+)
+from translocus.genetics.results import ScanResult
+
+__all__ = [
+    "TraitSkippedWarning",
+    "batch_by_missing",
+    "drop_depcols",
+    "scan",
+    "x_covar",
+]
+
+#: Genotype columns of the X chromosome whose mean probability is below this are dropped.
+X_COL_TOL = 1e-8
+#: A batch may use dummy covariates for its missing individuals (sharing the rotation of the
+#: complete data) when it lacks at most this many individuals (and at most 10% of them).
+MAX_DUMMY = 16
+
+
+class TraitSkippedWarning(UserWarning):
+    """Some traits could not be scanned (too few observations or no variance)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# input normalisation
+
+
+def _as_frame(obj: Any, label: str, samples: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """A numeric ``[sample, column]`` DataFrame indexed by string IDs (``None`` passes)."""
+    if obj is None:
+        return None
+    if isinstance(obj, pd.Series):
+        frame = obj.to_frame(name=obj.name if obj.name is not None else label)
+    elif isinstance(obj, pd.DataFrame):
+        frame = obj.copy()
+    elif isinstance(obj, xr.DataArray):
+        if obj.ndim == 1:
+            frame = obj.to_series().to_frame(name=obj.name or label)
+        elif obj.ndim == 2:
+            frame = obj.to_pandas()
+            if "sample" in obj.dims and obj.dims[0] != "sample":
+                frame = frame.T
+        else:
+            raise InputError(f"{label}: expected 1-D or 2-D data, got dims {obj.dims}")
+    else:
+        arr = np.asarray(obj)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if samples is None or arr.shape[0] != len(samples):
+            raise InputError(
+                f"{label}: a bare array needs one row per sample in the probabilities' order; "
+                "pass a DataFrame indexed by sample ID"
+            )
+        frame = pd.DataFrame(arr, index=list(samples),
+                             columns=[f"{label}{i + 1}" for i in range(arr.shape[1])])  # fmt: skip
+    frame.index = [str(i) for i in frame.index]
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][0]
+        raise InputError(f"{label}: sample ID {dup!r} appears more than once; make IDs unique")
+    frame.columns = [str(c) for c in frame.columns]
+    bad = [c for c, dt in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
+    if bad:
+        converted = frame[bad].apply(pd.to_numeric, errors="coerce")
+        lost = converted.isna() & frame[bad].notna()
+        if lost.to_numpy().any():
+            col = lost.any(axis=0).idxmax()
+            rows = list(frame.index[lost[col]])[:3]
+            raise InputError(
+                f"{label}, column {col!r}: values are not numbers (samples {rows}); "
+                "encode them as numbers (e.g. sex as 0/1) first"
+            )
+        frame[bad] = converted
+    return frame.astype(float)
+
+
+def x_covar(cross: Cross) -> pd.DataFrame | None:
+    """The X-chromosome covariates R/qtl2's ``get_x_covar`` builds for a cross.
+
+    A sex indicator (``1`` = male) when both sexes are present; for an F2, the cross direction
+    among females too (``sex``, ``direction``). ``None`` when nothing varies.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from translocus.core.model import Cross
+    >>> c = Cross(crosstype="do", individuals=("a", "b"), geno={}, gmap={},
+    ...           is_female=pd.Series([True, False], index=["a", "b"]))
+    >>> x_covar(c)["sex"].tolist()
+    [0.0, 1.0]
+    """
+    if len(cross.is_female) == 0:
+        return None
+    ids = [str(i) for i in cross.is_female.index]
+    female = cross.is_female.to_numpy(dtype=bool)
+    n_female = int(female.sum())
+    sex = (~female).astype(float)
+    if cross.crosstype != "f2":
+        if n_female in (0, len(female)):
+            return None
+        return pd.DataFrame({"sex": sex}, index=ids)
+    info = (cross.cross_info.iloc[:, 0].reindex(cross.is_female.index).to_numpy()
+            if cross.cross_info.shape[1] else np.zeros(len(female)))  # fmt: skip
+    n_forward = int(np.sum(info == 0))
+    one_direction = n_forward in (0, len(female))
+    if n_female == 0:
+        return None
+    if n_female == len(female):
+        if one_direction:
+            return None
+        return pd.DataFrame({"direction": (info != 0).astype(float)}, index=ids)
+    if one_direction:
+        return pd.DataFrame({"sex": sex}, index=ids)
+    direction = (female & (info == 1)).astype(float)
+    return pd.DataFrame({"sex": sex, "direction": direction}, index=ids)
+
+
+def _independent_columns(x: np.ndarray, tol: float) -> list[int]:
+    """Greedy left-to-right set of linearly independent columns (LINPACK ``dqrdc2`` rule)."""
+    keep: list[int] = []
+    basis = np.zeros((x.shape[0], 0))
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        norm0 = float(np.linalg.norm(col))
+        if norm0 == 0.0:
+            continue
+        r = col - basis @ (basis.T @ col)
+        r = r - basis @ (basis.T @ r)
+        norm = float(np.linalg.norm(r))
+        if norm > tol * norm0 and norm > 1e-7 * norm0:
+            keep.append(j)
+            basis = np.column_stack([basis, r / norm])
+    return keep
+
+
+def drop_depcols(
+    covar: pd.DataFrame | None, *, add_intercept: bool = True, tol: float = 1e-12
+) -> pd.DataFrame | None:
+    """Drop covariate columns that are linear combinations of earlier ones (and the intercept).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"a": [0.0, 1, 0, 1], "one": [1.0, 1, 1, 1], "b": [0.0, 2, 0, 2]})
+    >>> list(drop_depcols(c).columns)
+    ['a']
+    """
+    if covar is None or covar.shape[1] == 0:
+        return None
+    complete = covar.dropna()
+    x = complete.to_numpy(dtype=float)
+    if add_intercept:
+        x = np.column_stack([np.ones(len(x)), x])
+    keep = _independent_columns(x, tol)
+    if add_intercept:
+        keep = [k - 1 for k in keep if k > 0]
+    if not keep:
+        return None
+    return covar.iloc[:, keep]
+
+
+def _drop_matching(base: pd.DataFrame | None, extra: pd.DataFrame | None,
+                   tol: float) -> pd.DataFrame | None:  # fmt: skip
+    """Drop columns of ``extra`` equal (within ``tol``) to a column of ``base``."""
+    if extra is None or base is None:
+        return extra
+    ids = base.dropna().index.intersection(extra.dropna().index)
+    keep = []
+    for col in extra.columns:
+        v = extra.loc[ids, col].to_numpy()
+        same = any(np.max(np.abs(v - base.loc[ids, b].to_numpy()), initial=0.0) < tol
+                   for b in base.columns)  # fmt: skip
+        if not same:
+            keep.append(col)
+    return extra[keep] if keep else None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Phenotype columns sharing one pattern of missing values (``omit``: row positions)."""
+
+    cols: np.ndarray
+    omit: np.ndarray
+
+
+def batch_by_missing(pheno: np.ndarray) -> list[Batch]:
+    """Group phenotype columns by missing-value pattern, as R/qtl2's ``batch_cols``.
+
+    Columns without missing values first, then one batch per single missing position, then one
+    per distinct multi-value pattern (in order of first appearance).
+
+    >>> y = np.array([[1.0, np.nan, 2.0], [2.0, 3.0, np.nan], [3.0, 1.0, 1.0]])
+    >>> [(b.cols.tolist(), b.omit.tolist()) for b in batch_by_missing(y)]
+    [([0], []), ([1], [0]), ([2], [1])]
+    """
+    miss = ~np.isfinite(pheno)
+    n_na = miss.sum(axis=0)
+    out: list[Batch] = []
+    none = np.flatnonzero(n_na == 0)
+    if none.size:
+        out.append(Batch(cols=none, omit=np.zeros(0, dtype=np.int64)))
+    one = np.flatnonzero(n_na == 1)
+    if one.size:
+        where = np.array([np.flatnonzero(miss[:, j])[0] for j in one])
+        for pos in np.unique(where):
+            out.append(Batch(cols=one[where == pos], omit=np.array([pos], dtype=np.int64)))
+    patterns: dict[bytes, list[int]] = {}
+    for j in np.flatnonzero(n_na > 1):
+        patterns.setdefault(np.packbits(miss[:, j]).tobytes() + bytes([0]) +
+                            str(miss.shape[0]).encode(), []).append(int(j))  # fmt: skip
+    for cols in patterns.values():
+        out.append(Batch(cols=np.array(cols, dtype=np.int64),
+                         omit=np.flatnonzero(miss[:, cols[0]]).astype(np.int64)))  # fmt: skip
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# prepared data shared by scan, permutations and effects
+
+
+@dataclass
+class Prepared:
+    """Inputs aligned to the analysed individuals (internal to the genetics engine)."""
+
+    samples: list[str]
+    traits: list[str]
+    pheno: np.ndarray  # [n, T], NaN = missing
+    addcovar: np.ndarray | None
+    addcovar_names: list[str]
+    xcovar: np.ndarray | None
+    intcovar: np.ndarray | None
+    sqrt_w: np.ndarray | None
+    chroms: list[str]
+    is_x: dict[str, bool]
+    geno: dict[str, np.ndarray]  # [M, n, p]: first and empty X columns dropped
+    markers: dict[str, list[str]]
+    coords: dict[str, dict[str, np.ndarray]]
+    batches: list[Batch]
+    x_chr: str | None
+    kinship: dict[str, pd.DataFrame] | pd.DataFrame | None = None
+    loco: bool = False
+    tol: float = 1e-12
+    notes: list[str] = field(default_factory=list)
+
+
+def _probs_block(arr: xr.DataArray, rows: np.ndarray, is_x: bool) -> np.ndarray:
+    """``[M, n, p]`` block of one chromosome: empty X columns and the first column dropped."""
+    values = np.asarray(arr.values, dtype=float)
+    if values.ndim != 3:
+        raise InputError(
+            f"genotype probabilities must be [marker, sample, genotype]; got {arr.dims}"
+        )
+    if not np.all(np.isfinite(values)):
+        raise InputError("genotype probabilities contain missing values; recompute them")
+    cols = np.arange(values.shape[2])
+    if is_x and values.shape[0]:
+        means = values.mean(axis=(0, 1))
+        cols = cols[means >= X_COL_TOL]
+    cols = cols[1:]
+    return np.ascontiguousarray(values[:, rows, :][:, :, cols])
+
+
+def prepare(
+    pheno: Any,
+    probs: GenoProbs,
+    *,
+    kinship: Any = None,
+    addcovar: Any = None,
+    Xcovar: Any = None,
+    intcovar: Any = None,
+    weights: Any = None,
+    tol: float = 1e-12,
+) -> Prepared:
+    """Align and clean the scan inputs exactly as R/qtl2's ``scan1`` does."""
+    if not isinstance(probs, GenoProbs):
+        raise InputError("probs must be a GenoProbs object (from calc_genoprob)")
+    if len(probs.probs) == 0:
+        raise InputError("probs has no chromosomes; compute genotype probabilities first")
+    if not (np.isfinite(tol) and tol > 0):
+        raise InputError(f"tol={tol} must be a positive number")
+    samples_all = [str(s) for s in probs.samples]
+    ph = _as_frame(pheno, "pheno", samples_all)
+    if ph is None or ph.shape[1] == 0:
+        raise InputError("pheno has no phenotype columns; pass a [sample, trait] table")
+    ac = _as_frame(addcovar, "addcovar", samples_all)
+    xc = _as_frame(Xcovar, "Xcovar", samples_all)
+    ic = _as_frame(intcovar, "intcovar", samples_all)
+    wt = _as_frame(weights, "weights", samples_all)
+    if wt is not None:
+        w = wt.iloc[:, 0]
+        if np.any(w.dropna() <= 0):
+            raise InputError("weights must all be positive; drop or fix the non-positive ones")
+
+    loco = isinstance(kinship, Mapping)
+    kin: dict[str, pd.DataFrame] | pd.DataFrame | None
+    if kinship is None:
+        kin = None
+    elif loco:
+        kin = {str(c): as_kinship_frame(k, samples_all, label=f"kinship[{c!r}]")
+               for c, k in kinship.items()}  # fmt: skip
+        missing = [c for c in probs.chromosomes if c not in kin]
+        if missing:
+            raise InputError(
+                f"the LOCO kinship has no matrix for chromosomes {missing}; "
+                "compute it with calc_kinship(probs, type='loco')"
+            )
+    else:
+        kin = as_kinship_frame(kinship, samples_all, label="kinship")
+
+    keep = pd.Index(samples_all)
+    keep = keep[keep.isin(ph.index[np.isfinite(ph.to_numpy()).any(axis=1)])]
+    for frame in (ac, xc, ic, wt):
+        if frame is not None:
+            keep = keep[keep.isin(frame.dropna().index)]
+    ids = kinship_ids(kin if not isinstance(kin, pd.DataFrame) else kin)
+    if ids is not None:
+        keep = keep[keep.isin(list(ids))]
+    samples = [str(s) for s in keep]
+    if len(samples) <= 2:
+        raise InputError(
+            f"only {len(samples)} individuals have genotype probabilities, a phenotype and "
+            "complete covariates; check that the sample IDs match across inputs"
+        )
+
+    ac = drop_depcols(ac.loc[samples] if ac is not None else None, add_intercept=True, tol=tol)
+    if ic is not None:
+        ic = ic.loc[samples]
+        ic = drop_depcols(ic, add_intercept=True, tol=tol)
+        if ic is not None:
+            extra = _drop_matching(ac, ic, tol) if ac is not None else ic
+            if extra is not None:
+                ac = extra if ac is None else pd.concat([ac, extra], axis=1)
+    xc = _drop_matching(ac, xc.loc[samples] if xc is not None else None, tol)
+
+    index_all = {s: i for i, s in enumerate(samples_all)}
+    rows = np.array([index_all[s] for s in samples], dtype=np.int64)
+    geno: dict[str, np.ndarray] = {}
+    markers: dict[str, list[str]] = {}
+    coords: dict[str, dict[str, np.ndarray]] = {}
+    is_x: dict[str, bool] = {}
+    for chrom in probs.chromosomes:
+        arr = probs[chrom]
+        is_x[chrom] = bool(probs.is_x(chrom))
+        geno[chrom] = _probs_block(arr, rows, is_x[chrom])
+        markers[chrom] = [str(m) for m in arr.coords["marker"].values]
+        coords[chrom] = {
+            name: np.asarray(arr.coords[name].values, dtype=float)
+            for name in ("pos_cM", "pos_Mbp")
+            if name in arr.coords
+        }
+    y = ph.reindex(samples).to_numpy(dtype=float)
+    y[~np.isfinite(y)] = np.nan
+    sqrt_w = None
+    if wt is not None:
+        wv = wt.loc[samples].iloc[:, 0].to_numpy(dtype=float)
+        if not np.all(np.abs(wv - 1.0) < 1e-12):
+            sqrt_w = np.sqrt(wv)
+    return Prepared(
+        samples=samples,
+        traits=list(ph.columns),
+        pheno=y,
+        addcovar=None if ac is None else ac.to_numpy(dtype=float),
+        addcovar_names=[] if ac is None else list(ac.columns),
+        xcovar=None if xc is None else xc.to_numpy(dtype=float),
+        intcovar=None if ic is None else ic.to_numpy(dtype=float),
+        sqrt_w=sqrt_w,
+        chroms=list(probs.chromosomes),
+        is_x=is_x,
+        geno=geno,
+        markers=markers,
+        coords=coords,
+        batches=batch_by_missing(y),
+        x_chr=probs.x_chr,
+        kinship=kin,
+        loco=loco,
+        tol=tol,
+    )
+
+
+def expand_intcovar(block: np.ndarray, intcovar: np.ndarray | None) -> np.ndarray:
+    """Append genotype x interactive-covariate columns to ``[.., n, p]`` blocks."""
+    if intcovar is None:
+        return block
+    parts = [block] + [block * intcovar[:, j][None, :, None] for j in range(intcovar.shape[1])]
+    return np.ascontiguousarray(np.concatenate(parts, axis=-1))
+
+
+def design(prep: Prepared, rows: np.ndarray, *, with_x: bool) -> np.ndarray:
+    """``[1, addcovar(, Xcovar)]`` for some rows, independent columns only."""
+    parts = [np.ones((rows.size, 1))]
+    if prep.addcovar is not None:
+        parts.append(prep.addcovar[rows])
+    if with_x and prep.xcovar is not None:
+        parts.append(prep.xcovar[rows])
+    c = np.column_stack(parts)
+    if c.shape[1] > 1:
+        keep = _independent_columns(c, prep.tol)
+        if 0 not in keep:
+            keep = [0] + keep
+        c = c[:, keep]
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
+# Haley-Knott
+
+
+def _hk(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    n_all = len(prep.samples)
+    total = sum(len(prep.markers[c]) for c in prep.chroms)
+    lod = np.full((total, len(prep.traits)), np.nan)
+    sizes = np.zeros(len(prep.traits), dtype=np.int64)
+    # the moment form suits few genotype columns; with many (36 genotypes) per-batch QR is faster
+    width = max(g.shape[2] for g in prep.geno.values()) * (
+        1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
+    )
+    by_qr = [b for b in prep.batches if b.omit.size == 0 or width > 12]
+    partial = [b for b in prep.batches if b.omit.size and width <= 12]
+    for batch in prep.batches:
+        sizes[batch.cols] = n_all - batch.omit.size
+    for batch in by_qr:
+        if n_all - batch.omit.size > 2:
+            _hk_batch_qr(prep, batch, lod)
+    partial = [b for b in partial if n_all - b.omit.size > 2]
+    if partial:
+        _hk_partial(prep, partial, lod)
+    return lod, sizes
+
+
+def _hk_batch_qr(prep: Prepared, batch: Batch, lod: np.ndarray) -> None:
+    """One batch on its own rows: a pivoted-QR basis per marker, one matrix product."""
+    rows = np.setdiff1d(np.arange(len(prep.samples)), batch.omit)
+    sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
+    y = prep.pheno[np.ix_(rows, batch.cols)]
+    c_alt = design(prep, rows, with_x=False)
+    if sw is not None:
+        y = y * sw[:, None]
+        c_alt = c_alt * sw[:, None]
+    q_alt = covariate_basis(c_alt, prep.tol)
+    ry = resid_on_basis(q_alt, y)
+    rss_alt0 = np.einsum("nt,nt->t", ry, ry)
+    rss_x0 = rss_alt0
+    if prep.xcovar is not None and any(prep.is_x.values()):
+        c0 = design(prep, rows, with_x=True)
+        if sw is not None:
+            c0 = c0 * sw[:, None]
+        r0 = resid_on_basis(covariate_basis(c0, prep.tol), y)
+        rss_x0 = np.einsum("nt,nt->t", r0, r0)
+    start = 0
+    full = rows.size == len(prep.samples)
+    for chrom in prep.chroms:
+        m_count = len(prep.markers[chrom])
+        block = prep.geno[chrom] if full else prep.geno[chrom][:, rows, :]
+        ic = None if prep.intcovar is None else prep.intcovar[rows]
+        block = expand_intcovar(block, ic)
+        if sw is not None:
+            block = block * sw[None, :, None]
+        if m_count and block.shape[2]:
+            rss1 = hk_rss(np.ascontiguousarray(block), q_alt, ry, rss_alt0, prep.tol)
+        else:
+            rss1 = np.repeat(rss_alt0[None, :], m_count, axis=0)
+        rss0 = rss_x0 if prep.is_x[chrom] else rss_alt0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lod[start : start + m_count, batch.cols] = (
+                rows.size / 2 * (np.log10(rss0)[None, :] - np.log10(rss1))
+            )
+        start += m_count
+
+
+def _hk_partial(prep: Prepared, batches: list[Batch], lod: np.ndarray) -> None:
+    """Traits with missing values, all batches at once.
+
+    Leaving individuals out is a 0/1 weight on their rows, so each trait's moments
+    ``X'W X``, ``C'W X``, ``X'W y`` come from the same matrix products over all traits (the
+    LMM kernel with no rotation); entries the moments would get inaccurate are recomputed by
+    pivoted QR on the trait's own rows.
+    """
+    n_all = len(prep.samples)
+    cols = np.concatenate([b.cols for b in batches])
+    weights = np.ones((cols.size, n_all))
+    k = 0
+    for b in batches:
+        weights[k : k + b.cols.size, b.omit] = 0.0
+        k += b.cols.size
+    if prep.sqrt_w is not None:
+        weights = weights * (prep.sqrt_w**2)[None, :]
+    y = np.nan_to_num(prep.pheno[:, cols], nan=0.0)
+    rows = np.arange(n_all)
+    c_alt = design(prep, rows, with_x=False)
+    rss_alt0 = null_rss_weighted(c_alt, y, weights, prep.tol)
+    rss_x0 = rss_alt0
+    if prep.xcovar is not None and any(prep.is_x.values()):
+        rss_x0 = null_rss_weighted(design(prep, rows, with_x=True), y, weights, prep.tol)
+    n_obs = weights.astype(bool).sum(axis=1)
+    start = 0
+    for chrom in prep.chroms:
+        m_count = len(prep.markers[chrom])
+        block = expand_intcovar(prep.geno[chrom], prep.intcovar)
+        if m_count and block.shape[2]:
+            m, n, p = block.shape
+            xp = np.ascontiguousarray(block.transpose(1, 2, 0))
+            pa, pb = pair_index(p)
+            outer = xp[:, pa, :] * xp[:, pb, :]
+            rss1 = lmm_rss(xp, outer, c_alt, y, weights, (pa, pb), prep.tol).T
+        else:
+            rss1 = np.repeat(rss_alt0[None, :], m_count, axis=0)
+        rss0 = rss_x0 if prep.is_x[chrom] else rss_alt0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lod[start : start + m_count, cols] = (
+                n_obs / 2 * (np.log10(rss0)[None, :] - np.log10(rss1))
+            )
+        start += m_count
+
+
+# ---------------------------------------------------------------------------------------------
+# linear mixed model
+
+
+@dataclass
+class _Group:
+    """Individuals sharing one eigen-decomposition; batches analysed within it."""
+
+    rows: np.ndarray
+    batches: list[tuple[Batch, np.ndarray]]  # (batch, positions of its missing rows in `rows`)
+
+
+def _lmm_groups(prep: Prepared, reml: bool) -> list[_Group]:
+    n_all = len(prep.samples)
+    full = _Group(rows=np.arange(n_all), batches=[])
+    groups = [full]
+    for batch in prep.batches:
+        d = batch.omit.size
+        if n_all - d <= 2:
+            continue
+        if d == 0 or (reml and d <= MAX_DUMMY and d <= 0.1 * n_all):
+            full.batches.append((batch, batch.omit))
+        else:
+            rows = np.setdiff1d(np.arange(n_all), batch.omit)
+            groups.append(_Group(rows=rows, batches=[(batch, np.zeros(0, dtype=np.int64))]))
+    return [g for g in groups if g.batches]
+
+
+def _kinship_for(prep: Prepared, key: str, rows: np.ndarray) -> KinshipEigen:
+    kin = prep.kinship[key] if isinstance(prep.kinship, dict) else prep.kinship
+    assert isinstance(kin, pd.DataFrame)
+    ids = [prep.samples[i] for i in rows]
+    k = kin.loc[ids, ids].to_numpy(dtype=float)
+    if prep.sqrt_w is not None:
+        sw = prep.sqrt_w[rows]
+        k = k * np.outer(sw, sw)
+    label = f"kinship for chromosome {key}" if prep.loco else "kinship"
+    return decompose_kinship(pd.DataFrame(k, index=ids, columns=ids), label=label)
+
+
+def hsq_sets(prep: Prepared) -> list[tuple[str, bool]]:
+    """The null models needing an h²: ``(name, with_Xcovar)`` in R/qtl2's row order."""
+    if prep.loco:
+        return [(c, prep.is_x[c] and prep.xcovar is not None) for c in prep.chroms]
+    has_x = any(prep.is_x.values())
+    has_a = not all(prep.is_x.values())
+    if prep.xcovar is not None and has_x and has_a:
+        return [("autosomes", False), (str(prep.x_chr), True)]
+    return [("overall", prep.xcovar is not None and has_x and not has_a)]
+
+
+def _set_for_chrom(prep: Prepared, chrom: str, sets: list[tuple[str, bool]]) -> int:
+    if prep.loco:
+        return prep.chroms.index(chrom)
+    if len(sets) == 2:
+        return 1 if prep.is_x[chrom] else 0
+    return 0
+
+
+def _batch_design(prep: Prepared, group: _Group, missing: np.ndarray, with_x: bool) -> np.ndarray:
+    c = design(prep, group.rows, with_x=with_x)
+    if missing.size:
+        dummy = np.zeros((group.rows.size, missing.size))
+        dummy[missing, np.arange(missing.size)] = 1.0
+        c = np.column_stack([c, dummy])
+    if prep.sqrt_w is not None:
+        c = c * prep.sqrt_w[group.rows][:, None]
+    return c
+
+
+def _lmm(
+    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sets = hsq_sets(prep)
+    total = sum(len(prep.markers[c]) for c in prep.chroms)
+    n_trait = len(prep.traits)
+    lod = np.full((total, n_trait), np.nan)
+    hsq = np.full((len(sets), n_trait), np.nan)
+    sizes = np.zeros(n_trait, dtype=np.int64)
+    offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
+    for batch in prep.batches:
+        sizes[batch.cols] = len(prep.samples) - batch.omit.size
+    for group in _lmm_groups(prep, reml):
+        sw = prep.sqrt_w[group.rows] if prep.sqrt_w is not None else None
+        n_g = group.rows.size
+        # y with zeros at missing entries (their dummies absorb them)
+        ys = []
+        for batch, missing in group.batches:
+            y = prep.pheno[np.ix_(group.rows, batch.cols)].copy()
+            y[missing, :] = 0.0
+            if sw is not None:
+                y = y * sw[:, None]
+            ys.append(y)
+        # eigen-decompositions and null fits, per h² set
+        eig_cache: dict[str, KinshipEigen] = {}
+        fits: dict[tuple[int, int], np.ndarray] = {}
+        for si, (name, with_x) in enumerate(sets):
+            key = name if prep.loco else "overall"
+            if key not in eig_cache:
+                eig_cache[key] = _kinship_for(prep, key, group.rows)
+            eig = eig_cache[key]
+            for bi, (batch, missing) in enumerate(group.batches):
+                if n_g - missing.size <= 2:
+                    continue
+                c0 = _batch_design(prep, group, missing, with_x)
+                if hsq_fixed is not None:
+                    h = hsq_fixed[si, batch.cols]
+                else:
+                    fit = fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
+                                       xpx_logdet=logdet_xpx(c0))  # fmt: skip
+                    h = fit.hsq
+                fits[(si, bi)] = h
+                hsq[si, batch.cols] = h
+        # the scan, chromosome by chromosome
+        for ci, chrom in enumerate(prep.chroms):
+            si = _set_for_chrom(prep, chrom, sets)
+            key = sets[si][0] if prep.loco else "overall"
+            eig = eig_cache[key]
+            block = prep.geno[chrom][:, group.rows, :]
+            block = expand_intcovar(
+                block, None if prep.intcovar is None else prep.intcovar[group.rows]
+            )
+            if sw is not None:
+                block = block * sw[None, :, None]
+            m_count, _, p = block.shape
+            if m_count == 0:
+                continue
+            xp, outer = rotate_columns(eig.vectors_t, block)
+            pairs = pair_index(p)
+            for bi, (batch, missing) in enumerate(group.batches):
+                if (si, bi) not in fits:
+                    continue
+                n_obs = n_g - missing.size
+                h = fits[(si, bi)]
+                w = 1.0 / (h[:, None] * eig.values[None, :] + 1.0 - h[:, None])
+                c_alt = eig.vectors_t @ _batch_design(prep, group, missing, False)
+                y_r = eig.vectors_t @ ys[bi]
+                rss1 = lmm_rss(xp, outer, c_alt, y_r, w, pairs, prep.tol)
+                c_null = c_alt
+                if prep.is_x[chrom] and prep.xcovar is not None:
+                    c_null = eig.vectors_t @ _batch_design(prep, group, missing, True)
+                rss0 = null_rss_weighted(c_null, y_r, w, prep.tol)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    lod[offsets[ci] : offsets[ci + 1], batch.cols] = (
+                        n_obs / 2 * (np.log10(rss0)[:, None] - np.log10(rss1))
+                    ).T
+    return lod, sizes, hsq
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry point
+
+
+def _result(prep: Prepared, lod: np.ndarray, sizes: np.ndarray, *, method: str,
+            kinship: str, reml: bool, hsq: np.ndarray | None) -> ScanResult:  # fmt: skip
+    markers = [m for c in prep.chroms for m in prep.markers[c]]
+    chrom = np.concatenate([[c] * len(prep.markers[c]) for c in prep.chroms]).astype(str)
+    coords: dict[str, Any] = {"marker": markers, "trait": prep.traits, "chr": ("marker", chrom)}
+    for name in ("pos_cM", "pos_Mbp"):
+        if all(name in prep.coords[c] for c in prep.chroms):
+            coords[name] = ("marker", np.concatenate([prep.coords[c][name] for c in prep.chroms]))
+    skipped = []
+    for j, trait in enumerate(prep.traits):
+        col = lod[:, j]
+        if sizes[j] <= 2 or not np.all(np.isfinite(col)):
+            lod[:, j] = np.nan
+            skipped.append(trait)
+    data_vars: dict[str, Any] = {
+        "lod": (("marker", "trait"), lod),
+        "sample_size": (("trait",), sizes.astype(np.int64)),
+    }
+    if hsq is not None:
+        sets = [s for s, _ in hsq_sets(prep)]
+        data_vars["hsq"] = (("hsq_set", "trait"), hsq)
+        coords["hsq_set"] = sets
+    data = xr.Dataset(data_vars, coords=coords)
+    data.attrs.update(method=method, kinship=kinship, reml=int(reml), x_chr=prep.x_chr or "",
+                      covariates=",".join(prep.addcovar_names))  # fmt: skip
+    if skipped:
+        warnings.warn(
+            f"{len(skipped)} trait(s) could not be scanned (fewer than 3 observations or no "
+            f"variance after the covariates): {skipped[:10]}; their LOD is missing. Drop them "
+            "or check their values.",
+            TraitSkippedWarning,
+            stacklevel=3,
+        )
+    return ScanResult(data=data, skipped=tuple(skipped))
+
+
+def _check_variance(prep: Prepared) -> None:
+    """Mark constant phenotypes as missing everywhere (they cannot be scanned)."""
+    for j in range(prep.pheno.shape[1]):
+        col = prep.pheno[:, j]
+        fin = col[np.isfinite(col)]
+        if fin.size and np.ptp(fin) <= 1e-12 * max(1.0, float(np.max(np.abs(fin)))):
+            prep.notes.append(prep.traits[j])
+
+
+def scan(
+    pheno: Any,
+    probs: GenoProbs,
+    *,
+    kinship: Any = None,
+    addcovar: Any = None,
+    Xcovar: Any = None,
+    intcovar: Any = None,
+    weights: Any = None,
+    reml: bool = True,
+    tol: float = 1e-12,
+) -> ScanResult:
+    """Genome scan with a single-QTL model (R/qtl2 ``scan1``).
+
+    Parameters
+    ----------
+    pheno
+        ``[sample, trait]`` numeric table (DataFrame indexed by sample ID, Series or
+        ``xr.DataArray``). Each trait keeps its own non-missing individuals.
+    probs
+        Genotype or allele probabilities (:class:`~translocus.core.model.GenoProbs`).
+    kinship
+        ``None`` for Haley-Knott regression; a kinship matrix (samples x samples, as from
+        ``calc_kinship``) for an LMM with one h² (two with ``Xcovar``); or a mapping
+        ``chromosome -> matrix`` (``calc_kinship(type="loco")``) for LOCO with one h² per
+        chromosome.
+    addcovar
+        ``[sample, covariate]`` numeric additive covariates (e.g. sex as 0/1).
+    Xcovar
+        Covariates added to the null model of the X chromosome only (e.g. :func:`x_covar`).
+    intcovar
+        Interactive covariates (genotype x covariate terms in the alternative model); they are
+        also added to ``addcovar``.
+    weights
+        Positive per-sample weights (residual variance ``∝ 1/weight``).
+    reml
+        Estimate h² by REML (default, as R/qtl2) or ML.
+    tol
+        Rank tolerance of the pivoted QR and of the dependent-covariate check.
+
+    Returns
+    -------
+    ScanResult
+        ``lod [marker, trait]`` with ``chr``/``pos_cM``/``pos_Mbp`` coordinates,
+        ``sample_size [trait]`` and, for the LMM, ``hsq [hsq_set, trait]``.
+
+    Raises
+    ------
+    InputError
+        Mismatched or malformed inputs (non-numeric covariates, a kinship that is not
+        positive semi-definite or lacks a LOCO chromosome, fewer than 3 usable individuals).
+    """
+    prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
+                   intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
+    observed = np.sum(np.isfinite(prep.pheno), axis=0)
+    _check_variance(prep)
+    if prep.notes:
+        idx = [prep.traits.index(t) for t in prep.notes]
+        prep.pheno[:, idx] = np.nan
+        prep.batches = batch_by_missing(prep.pheno)
+    if prep.kinship is None:
+        lod, sizes = _hk(prep)
+        sizes = np.where(sizes > 0, sizes, observed)
+        return _result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
+    lod, sizes, hsq = _lmm(prep, reml)
+    sizes = np.where(sizes > 0, sizes, observed)
+    return _result(prep, lod, sizes, method="lmm", kinship="loco" if prep.loco else "overall",
+                   reml=reml, hsq=hsq)  # fmt: skip

@@ -1,0 +1,144 @@
+"""Permutation tests: R/qtl2's semantics with its own permutation matrix, and thresholds.
+
+Reference (``scripts/01_do_recla.R``, trait ``OF_immobile_pct``)::
+
+    set.seed(20260101); perms <- qtl2:::gen_strat_perm(1000, ind2keep, NULL)  # perm_indices_*
+    scan1perm(apr, ph1, n_perm=1000)            # perm_hk_*_1000 (permutes the phenotype)
+    scan1perm(apr, ph1, k_loco, n_perm=100)     # perm_lmm_loco_*_100 (permutes probs rows)
+    summary(perm, alpha=c(0.2, 0.1, 0.05, 0.01))  # perm_thresholds_*
+
+The whole-genome maxima are compared in ``test_scan_genome.py``; here each permutation's maximum
+on chromosomes 19 and X is checked against a direct scan of the permuted data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from translocus.core.errors import InputError
+from translocus.core.model import GenoProbs
+from translocus.genetics.permute import permutation_matrix, scan_perm
+from translocus.genetics.results import PermutationResult
+from translocus.genetics.scan import scan
+
+
+def _scan_refs():
+    """The shared reference readers (tests/genetics/scan_refs.py)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "translocus_tests_scan_refs"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("scan_refs.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+ref_path = _scan_refs().ref_path
+TRAIT = "OF_immobile_pct"
+
+
+@pytest.fixture(scope="module")
+def ref_perms() -> np.ndarray:
+    idx = pd.read_csv(ref_path("DO_Recla", "perm_indices_1000_seed20260101.csv.gz"))
+    return idx.pivot(index="row", columns="perm", values="index").to_numpy() - 1
+
+
+@pytest.fixture(scope="module")
+def small_probs(do_ref_probs) -> GenoProbs:
+    return do_ref_probs.subset(chromosomes=["19", "X"])
+
+
+def _permuted_probs(probs: GenoProbs, order: np.ndarray) -> GenoProbs:
+    samples = list(probs.samples)
+    arrays = {c: probs[c].isel(sample=order).assign_coords(sample=samples)
+              for c in probs.chromosomes}  # fmt: skip
+    return GenoProbs(probs=arrays, crosstype=probs.crosstype, alleles=probs.alleles,
+                     x_chr=probs.x_chr, kind=probs.kind)  # fmt: skip
+
+
+def test_individual_order_matches_reference(do_ref_probs):
+    keep = ref_path("DO_Recla", "perm_ind2keep.txt").read_text().split()
+    assert keep == list(do_ref_probs.samples)
+
+
+def test_hk_permutes_the_phenotype(small_probs, do_ref_pheno, ref_perms):
+    y = do_ref_pheno[[TRAIT]]
+    perm = scan_perm(y, small_probs, perms=ref_perms[:, :12])
+    for j in (0, 1, 11):
+        yp = y.copy()
+        yp[TRAIT] = y[TRAIT].to_numpy()[ref_perms[:, j]]
+        assert abs(perm.maxlod.iloc[j, 0] - scan(yp, small_probs).lod.max().iloc[0]) < 1e-9
+
+
+def test_hk_with_covariates_permutes_probabilities(small_probs, do_ref_pheno, do_ref_sex):
+    y = do_ref_pheno[[TRAIT, "LD_light_pct"]]  # the second has missing values (slow path)
+    mat = permutation_matrix(len(small_probs.samples), 3, seed=4)
+    perm = scan_perm(y, small_probs, addcovar=do_ref_sex, Xcovar=do_ref_sex, perms=mat)
+    for j in range(3):
+        direct = scan(y, _permuted_probs(small_probs, mat[:, j]), addcovar=do_ref_sex,
+                      Xcovar=do_ref_sex).lod.max()  # fmt: skip
+        np.testing.assert_allclose(perm.maxlod.iloc[j].to_numpy(), direct.to_numpy(), atol=1e-9)
+
+
+def test_lmm_permutes_probabilities_with_fixed_hsq(small_probs, do_ref_pheno,
+                                                   do_ref_kinship_loco, ref_perms):  # fmt: skip
+    y = do_ref_pheno[[TRAIT]]
+    kin = {c: do_ref_kinship_loco[c] for c in ("19", "X")}
+    perm = scan_perm(y, small_probs, kinship=kin, perms=ref_perms[:, :3])
+    for j in range(3):
+        direct = scan(y, _permuted_probs(small_probs, ref_perms[:, j]), kinship=kin)
+        assert abs(perm.maxlod.iloc[j, 0] - direct.lod.max().iloc[0]) < 1e-7
+
+
+def test_thresholds_match_qtl2_summary():
+    hk = pd.read_csv(ref_path("DO_Recla", f"perm_hk_{TRAIT}_1000.csv"))
+    lmm = pd.read_csv(ref_path("DO_Recla", f"perm_lmm_loco_{TRAIT}_100.csv"))
+    ref = pd.read_csv(ref_path("DO_Recla", f"perm_thresholds_{TRAIT}.csv"))
+    alphas = ref["alpha"].to_numpy()
+    ours_hk = PermutationResult(maxlod=hk[["maxlod"]]).thresholds(alphas)["maxlod"]
+    ours_lmm = PermutationResult(maxlod=lmm[["maxlod"]]).thresholds(alphas)["maxlod"]
+    np.testing.assert_allclose(ours_hk, ref["hk_1000"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ours_lmm, ref["lmm_loco_100"], rtol=0, atol=1e-12)
+
+
+def test_x_specific_permutations(small_probs, do_ref_pheno, do_ref_sex):
+    y = do_ref_pheno[[TRAIT]]
+    perm = scan_perm(y, small_probs, addcovar=do_ref_sex, Xcovar=do_ref_sex, n_perm=6,
+                     perm_Xsp=True, seed=3)  # fmt: skip
+    la = float(np.ptp(small_probs["19"].coords["pos_cM"].values))
+    lx = float(np.ptp(small_probs["X"].coords["pos_cM"].values))
+    assert perm.maxlod_x is not None
+    assert perm.maxlod.shape[0] == 6
+    assert perm.maxlod_x.shape[0] == math.ceil(6 * la / lx)
+    thr = perm.thresholds([0.05])
+    level_a = 1 - 0.95 ** (la / (la + lx))
+    expected = np.quantile(perm.maxlod[TRAIT], 1 - level_a)
+    assert abs(thr.loc[thr["region"] == "A", TRAIT].iloc[0] - expected) < 1e-12
+
+
+def test_stratified_permutation_matrix():
+    strata = np.array([0, 0, 1, 1, 1, 2])
+    mat = permutation_matrix(6, 50, strata=strata, seed=1)
+    assert np.all(strata[mat] == strata[:, None])
+    assert len({tuple(c) for c in mat.T}) > 1
+
+
+def test_bad_permutation_matrix(small_probs, do_ref_pheno):
+    y = do_ref_pheno[[TRAIT]]
+    n = len(small_probs.samples)
+    with pytest.raises(InputError, match="one row per analysed individual"):
+        scan_perm(y, small_probs, perms=np.zeros((n - 1, 2), dtype=int))
+    bad = np.tile(np.arange(n)[:, None], (1, 2))
+    bad[0, 1] = 1
+    with pytest.raises(InputError, match="not a permutation"):
+        scan_perm(y, small_probs, perms=bad)

@@ -1,0 +1,98 @@
+"""Whole-genome checks with the project's own genotype probabilities and kinship.
+
+DO_Recla from its parsed inputs -> ``calc_genoprob`` (c-f, error 0.002) -> allele dosages ->
+``calc_kinship`` -> scans, peaks and permutations, compared with R/qtl2's whole-genome outputs
+(``scripts/01_do_recla.R``, ``scripts/02_bxd.R``). The genotype probabilities are computed once
+per test session (shared fixture).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from translocus.genetics.kinship import calc_kinship
+from translocus.genetics.peaks import find_peaks
+from translocus.genetics.permute import scan_perm
+from translocus.genetics.scan import scan
+
+
+def _scan_refs():
+    """The shared reference readers (tests/genetics/scan_refs.py)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "translocus_tests_scan_refs"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("scan_refs.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+read_ref_lod = _scan_refs().read_ref_lod
+ref_path = _scan_refs().ref_path
+TOL = 1e-5
+TRAIT = "OF_immobile_pct"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def loco(do_recla_alleleprob):
+    return calc_kinship(do_recla_alleleprob, type="loco")
+
+
+@pytest.fixture(scope="module")
+def lmm_scan(do_recla_alleleprob, do_ref_pheno, loco):
+    return scan(do_ref_pheno, do_recla_alleleprob, kinship=loco)
+
+
+def _maxdiff(result, name: str) -> float:
+    ref = read_ref_lod("DO_Recla", name)
+    ours = result.lod
+    return float(np.abs(ours.to_numpy() - ref.loc[ours.index, ours.columns].to_numpy()).max())
+
+
+def test_whole_genome_hk_and_lmm_loco(do_recla_alleleprob, do_ref_pheno, lmm_scan):
+    assert _maxdiff(scan(do_ref_pheno, do_recla_alleleprob), "lod_hk.csv.gz") < TOL
+    assert _maxdiff(lmm_scan, "lod_lmm_loco.csv.gz") < TOL
+    hsq = pd.read_csv(ref_path("DO_Recla", "hsq_lmm_loco.csv"), dtype={"chr": str})
+    hsq = hsq.set_index("chr").loc[lmm_scan.hsq.index, lmm_scan.traits]
+    assert np.abs(lmm_scan.hsq.to_numpy() - hsq.to_numpy()).max() < TOL
+
+
+def test_whole_genome_peaks_identical(lmm_scan):
+    ref = pd.read_csv(ref_path("DO_Recla", "peaks.csv"), dtype={"chr": str})
+    ref = ref[(ref["scan"] == "lmm_loco") & (ref["map"] == "pmap_Mbp")].reset_index(drop=True)
+    ours = find_peaks(lmm_scan, map_name="pos_Mbp", threshold=6, drop=1.5)
+    assert ours[["lodcolumn", "chr"]].values.tolist() == ref[["lodcolumn", "chr"]].values.tolist()
+    for col in ("pos", "ci_lo", "ci_hi"):
+        np.testing.assert_allclose(ours[col], ref[col], atol=1e-10)
+    np.testing.assert_allclose(ours["lod"], ref["lod"], atol=TOL)
+
+
+@pytest.fixture(scope="module")
+def ref_perms() -> np.ndarray:
+    idx = pd.read_csv(ref_path("DO_Recla", "perm_indices_1000_seed20260101.csv.gz"))
+    return idx.pivot(index="row", columns="perm", values="index").to_numpy() - 1
+
+
+def test_hk_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_pheno, ref_perms):
+    perm = scan_perm(do_ref_pheno[[TRAIT]], do_recla_alleleprob, perms=ref_perms)
+    ref = pd.read_csv(ref_path("DO_Recla", f"perm_hk_{TRAIT}_1000.csv"))
+    assert np.abs(perm.maxlod[TRAIT].to_numpy() - ref["maxlod"].to_numpy()).max() < TOL
+
+
+def test_lmm_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_pheno, loco,
+                                                  ref_perms):  # fmt: skip
+    n = 6  # each LMM permutation rotates the whole genome; a few keep the test lean
+    perm = scan_perm(do_ref_pheno[[TRAIT]], do_recla_alleleprob, kinship=loco,
+                     perms=ref_perms[:, :n])  # fmt: skip
+    ref = pd.read_csv(ref_path("DO_Recla", f"perm_lmm_loco_{TRAIT}_100.csv"))
+    assert np.abs(perm.maxlod[TRAIT].to_numpy() - ref["maxlod"].to_numpy()[:n]).max() < TOL
