@@ -261,7 +261,7 @@ def wide_phenotypes(
 
     >>> long = pd.DataFrame({"sample": ["a", "a", "b"], "measure": ["x", "y", "x"],
     ...                      "value": [1.0, 2.0, 3.0]})
-    >>> wide_phenotypes(long).loc["b", "x"]
+    >>> float(wide_phenotypes(long).loc["b", "x"])
     3.0
     """
     dup = long.duplicated([sample, measure])

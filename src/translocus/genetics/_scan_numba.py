@@ -27,10 +27,13 @@ __all__ = [
     "calc_loglik",
     "exact_rss_weighted",
     "rss_from_moments",
+    "rss_from_moment_rows",
+    "pair_products",
+    "gather_columns",
 ]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _basis_one(a: np.ndarray, out: np.ndarray, tol: float) -> int:
     """Orthonormal basis of ``a`` (``n x p``, overwritten) into ``out``; returns the rank."""
     n, p = a.shape
@@ -123,7 +126,7 @@ def basis_batch(x: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     return _basis_batch_parallel(x, tol)  # type: ignore[no-any-return]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def basis_single(x: np.ndarray, tol: float) -> np.ndarray:
     """Orthonormal basis (``n x rank``) of the columns of one matrix ``x`` (serial)."""
     n, p = x.shape
@@ -132,7 +135,7 @@ def basis_single(x: np.ndarray, tol: float) -> np.ndarray:
     return q[:, :rank].copy()
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def weighted_null_rss(c: np.ndarray, y: np.ndarray, w: np.ndarray, tol: float) -> np.ndarray:
     """RSS of ``y[:, t] ~ c`` with row weights ``w[t]`` (pivoted QR), for every column ``t``."""
     n, k = c.shape
@@ -162,7 +165,7 @@ def weighted_null_rss(c: np.ndarray, y: np.ndarray, w: np.ndarray, tol: float) -
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _chol_solve_quad(g: np.ndarray, b: np.ndarray, min_pivot: float) -> tuple[float, bool]:
     """``b' G^-1 b`` by a Cholesky factorisation; flags a pivot below ``min_pivot``."""
     p = g.shape[0]
@@ -469,7 +472,7 @@ def rss_from_moments(
     return _rss_from_moments_serial(*args)  # type: ignore[no-any-return]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def exact_rss_weighted(
     x: np.ndarray, sqrt_w: np.ndarray, cov_basis: np.ndarray, resid_y: np.ndarray, tol: float
 ) -> float:
@@ -507,7 +510,7 @@ def exact_rss_weighted(
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def calc_loglik(
     hsq: float,
     lam: np.ndarray,
@@ -577,7 +580,7 @@ def calc_loglik(
     return loglik, rss, sigmasq
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _brent_min(lam, y, x, reml, logdet_xpx, tol, n_extra):  # type: ignore[no-untyped-def]
     """R's ``optimize``/``fmin`` on ``-loglik(hsq)`` over ``[0, 1]``."""
     c = (3.0 - math.sqrt(5.0)) * 0.5
@@ -657,7 +660,7 @@ def _brent_min(lam, y, x, reml, logdet_xpx, tol, n_extra):  # type: ignore[no-un
     return x0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def brent_fit_lmm(
     lam: np.ndarray,
     y: np.ndarray,
@@ -787,3 +790,180 @@ def perm_rss_rotated(
                 r1 += r[i] * r[i]
         out[k] = r1
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gather_columns(x: np.ndarray, rows: np.ndarray, m0: int, out: np.ndarray) -> None:
+    """``out[j, a, i] = x[m0 + j, rows[i], a]``: genotype columns of a chunk of markers.
+
+    ``x`` is ``[M, n_all, p]`` (any strides); ``out`` is ``[mc, p, n]``, so that
+    ``out.reshape(mc * p, n) @ U`` rotates the whole chunk in one matrix product. Reads are
+    sequential in ``x`` and the writes stay within one marker's block.
+    """
+    mc, p, n = out.shape
+    for j in range(mc):
+        m = m0 + j
+        for i in range(n):
+            r = rows[i]
+            for a in range(p):
+                out[j, a, i] = x[m, r, a]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pair_products(xr: np.ndarray, out: np.ndarray) -> None:
+    """``out[j, q, i] = xr[j, a_q, i] * xr[j, b_q, i]`` over the packed pairs ``a_q <= b_q``.
+
+    ``xr`` is ``[mc, p, n]`` (rotated genotype columns of a chunk of markers); ``out`` is
+    ``[mc, p (p + 1) / 2, n]`` in the order of ``pair_index`` (row-major upper triangle). With
+    the LMM weights ``W`` (``[n, T]``), ``out.reshape(-1, n) @ W`` is every trait's packed
+    ``X_m' W_t X_m`` in one matrix product.
+    """
+    mc, p, n = xr.shape
+    for j in range(mc):
+        q = 0
+        for a in range(p):
+            for b in range(a, p):
+                for i in range(n):
+                    out[j, q, i] = xr[j, a, i] * xr[j, b, i]
+                q += 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rss_from_moment_rows(
+    gram: np.ndarray,
+    fx: np.ndarray,
+    m0: int,
+    cov_row: np.ndarray,
+    cov_cnt: np.ndarray,
+    y_row: np.ndarray,
+    cov_gram: np.ndarray,
+    cov_y: np.ndarray,
+    yty: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    rel_tol: float,
+    rss: np.ndarray,
+    ok: np.ndarray,
+) -> None:
+    """Alternative-model RSS of many weighted regressions from their moments (one chunk).
+
+    Trait ``t`` and marker ``m`` fit ``y_t ~ C_t b + X_m g`` in the metric ``W_t``; the
+    moments are
+
+    gram
+        ``[mc, npair, T]``: packed ``X_m' W_t X_m`` of markers ``m0 .. m0 + mc - 1``.
+    fx
+        ``[mc, p, K]``: entries ``cov_row[t] .. cov_row[t] + cov_cnt[t] - 1`` of the last axis
+        hold ``C_t' W_t X_m`` and entry ``y_row[t]`` holds ``X_m' W_t y_t``.
+    cov_gram, cov_y, yty
+        ``[T, cmax, cmax]``, ``[T, cmax]``, ``[T]``: ``C_t' W_t C_t``, ``C_t' W_t y_t``,
+        ``y_t' W_t y_t`` (the first ``cov_cnt[t]`` entries used).
+
+    The covariates are absorbed by a Schur complement and the ``p x p`` system is solved by
+    Cholesky after Jacobi scaling. Where that would lose accuracy (a genotype column nearly
+    explained by the covariates or the other columns, or a near-perfect fit) ``ok`` is set
+    ``False`` so that the caller recomputes the entry with pivoted QR. Writes
+    ``rss[t, m0 + j]`` and ``ok[t, m0 + j]``.
+    """
+    mc, _, n_trait = gram.shape
+    p = fx.shape[1]
+    cmax = max(cov_gram.shape[1], 1)
+    npair = pair_a.shape[0]
+    low = np.zeros((cmax, cmax))
+    z = np.zeros(cmax)
+    h = np.zeros((cmax, p))
+    g = np.zeros((p, p))
+    lg = np.zeros((p, p))
+    bb = np.zeros(p)
+    zz = np.zeros(p)
+    dscale = np.zeros(p)
+    for t in range(n_trait):
+        c = cov_cnt[t]
+        r0 = cov_row[t]
+        ry = y_row[t]
+        singular = False
+        for j in range(c):
+            s = cov_gram[t, j, j]
+            for k in range(j):
+                s -= low[j, k] * low[j, k]
+            if not (s > 1e-10 * cov_gram[t, j, j]):
+                singular = True
+                s = max(abs(cov_gram[t, j, j]), 1e-300)
+            low[j, j] = math.sqrt(s)
+            for i in range(j + 1, c):
+                u = cov_gram[t, i, j]
+                for k in range(j):
+                    u -= low[i, k] * low[j, k]
+                low[i, j] = u / low[j, j]
+        if singular:
+            for j in range(mc):
+                ok[t, m0 + j] = False
+            continue
+        for i in range(c):
+            u = cov_y[t, i]
+            for k in range(i):
+                u -= low[i, k] * z[k]
+            z[i] = u / low[i, i]
+        rss0 = yty[t]
+        for i in range(c):
+            rss0 -= z[i] * z[i]
+        for j in range(mc):
+            m = m0 + j
+            for a in range(p):
+                for i in range(c):
+                    u = fx[j, a, r0 + i]
+                    for k in range(i):
+                        u -= low[i, k] * h[k, a]
+                    h[i, a] = u / low[i, i]
+            for q in range(npair):
+                v = gram[j, q, t]
+                g[pair_a[q], pair_b[q]] = v
+                g[pair_b[q], pair_a[q]] = v
+            good = True
+            for a in range(p):
+                raw = g[a, a]
+                for b in range(a, p):
+                    u = g[a, b]
+                    for k in range(c):
+                        u -= h[k, a] * h[k, b]
+                    g[a, b] = u
+                    g[b, a] = u
+                if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
+                    good = False
+                u = fx[j, a, ry]
+                for k in range(c):
+                    u -= h[k, a] * z[k]
+                bb[a] = u
+            if not good:
+                ok[t, m] = False
+                continue
+            for a in range(p):
+                dscale[a] = 1.0 / math.sqrt(g[a, a])
+            # Cholesky of the scaled Schur complement (unit diagonal) and b' G^-1 b
+            quad = 0.0
+            fine = True
+            for a in range(p):
+                s = 1.0
+                for k in range(a):
+                    s -= lg[a, k] * lg[a, k]
+                if s <= rel_tol:
+                    fine = False
+                    break
+                la = math.sqrt(s)
+                lg[a, a] = la
+                for i in range(a + 1, p):
+                    u = g[i, a] * dscale[i] * dscale[a]
+                    for k in range(a):
+                        u -= lg[i, k] * lg[a, k]
+                    lg[i, a] = u / la
+                u = bb[a] * dscale[a]
+                for k in range(a):
+                    u -= lg[a, k] * zz[k]
+                zz[a] = u / la
+                quad += zz[a] * zz[a]
+            r1 = rss0 - quad
+            if not fine or not (r1 > rel_tol * rss0):
+                ok[t, m] = False
+                continue
+            rss[t, m] = r1
+            ok[t, m] = True

@@ -45,21 +45,29 @@ import xarray as xr
 from translocus.core.errors import InputError
 from translocus.core.model import Cross, GenoProbs
 from translocus.genetics._scan_kernels import (
+    MOMENT_GUARD,
     covariate_basis,
     hk_rss,
     lmm_rss,
     null_rss_weighted,
     pair_index,
     resid_on_basis,
-    rotate_columns,
+)
+from translocus.genetics._scan_numba import (
+    exact_rss_weighted,
+    gather_columns,
+    pair_products,
+    rss_from_moment_rows,
 )
 from translocus.genetics.lmm import (
     KinshipEigen,
     as_kinship_frame,
-    decompose_kinship,
+    eigen_2k,
     fit_null_lmm,
     kinship_ids,
     logdet_xpx,
+    parallel_map,
+    worker_count,
 )
 from translocus.genetics.results import ScanResult
 
@@ -304,20 +312,29 @@ class Prepared:
 
 
 def _probs_block(arr: xr.DataArray, rows: np.ndarray, is_x: bool) -> np.ndarray:
-    """``[M, n, p]`` block of one chromosome: empty X columns and the first column dropped."""
+    """``[M, n, p]`` block of one chromosome: empty X columns and the first column dropped.
+
+    A view of the probabilities (no copy) when all individuals are kept; the kernels that
+    need another layout copy it themselves.
+    """
     values = np.asarray(arr.values, dtype=float)
     if values.ndim != 3:
         raise InputError(
             f"genotype probabilities must be [marker, sample, genotype]; got {arr.dims}"
         )
-    if not np.all(np.isfinite(values)):
+    # one pass (a sum is not finite when any value is not), the full check only to be sure
+    if not np.isfinite(np.sum(values)) and not np.all(np.isfinite(values)):
         raise InputError("genotype probabilities contain missing values; recompute them")
     cols = np.arange(values.shape[2])
     if is_x and values.shape[0]:
         means = values.mean(axis=(0, 1))
         cols = cols[means >= X_COL_TOL]
     cols = cols[1:]
-    return np.ascontiguousarray(values[:, rows, :][:, :, cols])
+    if rows.size != values.shape[1] or not np.array_equal(rows, np.arange(rows.size)):
+        values = values[:, rows, :]
+    if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
+        return values[:, :, cols[0] : cols[0] + cols.size]
+    return values[:, :, cols]
 
 
 def prepare(
@@ -604,12 +621,16 @@ def _kinship_for(prep: Prepared, key: str, rows: np.ndarray) -> KinshipEigen:
     kin = prep.kinship[key] if isinstance(prep.kinship, dict) else prep.kinship
     assert isinstance(kin, pd.DataFrame)
     ids = [prep.samples[i] for i in rows]
-    k = kin.loc[ids, ids].to_numpy(dtype=float)
+    pos = kin.index.get_indexer(ids)
+    if np.any(pos < 0):  # prepare() keeps only individuals the kinship has
+        lacking = [i for i, q in zip(ids, pos, strict=True) if q < 0][:3]
+        raise InputError(f"kinship {key!r} lacks samples {lacking}; compute it for all of them")
+    k = kin.to_numpy(dtype=float)[np.ix_(pos, pos)]
     if prep.sqrt_w is not None:
         sw = prep.sqrt_w[rows]
         k = k * np.outer(sw, sw)
     label = f"kinship for chromosome {key}" if prep.loco else "kinship"
-    return decompose_kinship(pd.DataFrame(k, index=ids, columns=ids), label=label)
+    return eigen_2k(k, tuple(ids), label=label)
 
 
 def hsq_sets(prep: Prepared) -> list[tuple[str, bool]]:
@@ -642,6 +663,132 @@ def _batch_design(prep: Prepared, group: _Group, missing: np.ndarray, with_x: bo
     return c
 
 
+#: Markers per chunk: the chunk's genotype columns, their rotation and packed products stay
+#: in cache through the matrix products that use them.
+MARKER_CHUNK = 32
+
+
+def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
+               out: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied)."""
+    block = prep.geno[chrom]
+    shape = (m1 - m0, block.shape[2], rows.size)
+    res = out[: shape[0] * shape[1] * shape[2]].reshape(shape)
+    gather_columns(block, rows, m0, res)
+    if prep.intcovar is not None:
+        ic = prep.intcovar[rows]
+        res = np.concatenate([res] + [res * ic[:, j][None, None, :]
+                                      for j in range(ic.shape[1])], axis=1)  # fmt: skip
+    if prep.sqrt_w is not None:
+        res = res * prep.sqrt_w[rows][None, None, :]
+    return res
+
+
+@dataclass
+class _Part:
+    """One missing-data batch within a group, ready for the scan of one chromosome."""
+
+    batch: Batch
+    n_obs: int
+    hsq: np.ndarray  # [T_b]
+    y: np.ndarray  # [n_g, T_b] weighted phenotypes, zeros at missing entries
+    c_alt: np.ndarray  # [n_g, c] weighted alternative-model design (dummies included)
+    c_null: np.ndarray  # [n_g, c'] weighted null design of this chromosome
+
+
+def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
+               parts: list[_Part]) -> np.ndarray:  # fmt: skip
+    """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
+
+    Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
+    metrics enter through two more products over all traits: the weighted covariates and
+    phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
+    the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
+    systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
+    """
+    tol = prep.tol
+    m_count = len(prep.markers[chrom])
+    n = rows.size
+    vt = eig.vectors_t
+    lam = eig.values
+    hsq = np.concatenate([part.hsq for part in parts])
+    n_trait = hsq.size
+    w = 1.0 / (hsq[None, :] * lam[:, None] + 1.0 - hsq[None, :])  # [n, T]
+    wt = np.ascontiguousarray(w.T)  # [T, n]
+    y_r = vt @ np.column_stack([part.y for part in parts])
+    wy = w * y_r
+    cmax = max(part.c_alt.shape[1] for part in parts)
+    cov_gram = np.zeros((n_trait, cmax, cmax))
+    cov_y = np.zeros((n_trait, cmax))
+    cov_cnt = np.zeros(n_trait, dtype=np.int64)
+    cov_row = np.zeros(n_trait, dtype=np.int64)
+    trait_cov = []
+    blocks = []
+    rss0 = np.empty(n_trait)
+    n_obs = np.empty(n_trait)
+    t0 = 0
+    row = 0
+    for part in parts:
+        tb = part.hsq.size
+        sl = slice(t0, t0 + tb)
+        ca = vt @ part.c_alt
+        trait_cov.extend([ca] * tb)
+        c = ca.shape[1]
+        blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
+        cov_gram[sl, :c, :c] = np.einsum("nt,nc,nd->tcd", w[:, sl], ca, ca)
+        cov_y[sl, :c] = wy[:, sl].T @ ca
+        cov_cnt[sl] = c
+        cov_row[sl] = row + c * np.arange(tb)
+        cn = ca if part.c_null is part.c_alt else vt @ part.c_null
+        rss0[sl] = null_rss_weighted(cn, y_r[:, sl], wt[sl], tol)
+        n_obs[sl] = part.n_obs
+        row += tb * c
+        t0 += tb
+    y_row = row + np.arange(n_trait, dtype=np.int64)
+    yty = np.einsum("nt,nt->t", wy, y_r)
+    lhs = np.concatenate(blocks + [wy], axis=1)  # [n, K]
+    n_rows = lhs.shape[1]
+    chunk = max(1, min(m_count, MARKER_CHUNK))
+    p = prep.geno[chrom].shape[2] * (1 + (0 if prep.intcovar is None else prep.intcovar.shape[1]))
+    pa, pb = pair_index(p)
+    npair = pa.size
+    rows64 = np.ascontiguousarray(rows, dtype=np.int64)
+    geno_buf = np.empty(chunk * p * n)
+    rot_buf = np.empty(chunk * p * n)
+    fx_buf = np.empty(chunk * p * n_rows)
+    pair_buf = np.empty(chunk * npair * n)
+    gram_buf = np.empty(chunk * npair * n_trait)
+    rss1 = np.zeros((n_trait, m_count))
+    ok = np.zeros((n_trait, m_count), dtype=np.bool_)
+    fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    u_mat = vt.T  # rows of U' X are (columns of X)' U
+    for m0 in range(0, m_count, chunk):
+        mc = min(chunk, m_count - m0)
+        geno = _columns_t(prep, chrom, rows64, m0, m0 + mc, geno_buf)
+        xr = rot_buf[: mc * p * n].reshape(mc * p, n)
+        np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
+        fx = fx_buf[: mc * p * n_rows].reshape(mc * p, n_rows)
+        np.dot(xr, lhs, out=fx)
+        xr3 = xr.reshape(mc, p, n)
+        pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
+        pair_products(xr3, pairs)
+        gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
+        np.dot(pairs.reshape(mc * npair, n), w, out=gram)
+        rss_from_moment_rows(gram.reshape(mc, npair, n_trait), fx.reshape(mc, p, n_rows), m0,
+                             cov_row, cov_cnt, y_row, cov_gram, cov_y, yty, pa, pb,
+                             MOMENT_GUARD, rss1, ok)  # fmt: skip
+        bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
+        for t, j in zip(bad_t, bad_m, strict=True):
+            if t not in fallback:
+                sw = np.sqrt(w[:, t])
+                q = np.ascontiguousarray(covariate_basis(trait_cov[t] * sw[:, None], tol))
+                fallback[t] = (sw, q, resid_on_basis(q, (y_r[:, t] * sw)[:, None])[:, 0])
+            sw, q, ry = fallback[t]
+            rss1[t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q, ry, tol)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ((n_obs / 2)[:, None] * (np.log10(rss0)[:, None] - np.log10(rss1))).T
+
+
 def _lmm(
     prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -654,6 +801,8 @@ def _lmm(
     offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
     for batch in prep.batches:
         sizes[batch.cols] = len(prep.samples) - batch.omit.size
+    workers = worker_count()
+    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
     for group in _lmm_groups(prep, reml):
         sw = prep.sqrt_w[group.rows] if prep.sqrt_w is not None else None
         n_g = group.rows.size
@@ -665,59 +814,56 @@ def _lmm(
             if sw is not None:
                 y = y * sw[:, None]
             ys.append(y)
-        # eigen-decompositions and null fits, per h² set
-        eig_cache: dict[str, KinshipEigen] = {}
-        fits: dict[tuple[int, int], np.ndarray] = {}
-        for si, (name, with_x) in enumerate(sets):
-            key = name if prep.loco else "overall"
-            if key not in eig_cache:
-                eig_cache[key] = _kinship_for(prep, key, group.rows)
-            eig = eig_cache[key]
-            for bi, (batch, missing) in enumerate(group.batches):
-                if n_g - missing.size <= 2:
-                    continue
-                c0 = _batch_design(prep, group, missing, with_x)
-                if hsq_fixed is not None:
-                    h = hsq_fixed[si, batch.cols]
-                else:
-                    fit = fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
-                                       xpx_logdet=logdet_xpx(c0))  # fmt: skip
-                    h = fit.hsq
-                fits[(si, bi)] = h
-                hsq[si, batch.cols] = h
-        # the scan, chromosome by chromosome
-        for ci, chrom in enumerate(prep.chroms):
+        designs = {(bi, with_x): _batch_design(prep, group, missing, with_x)
+                   for bi, (_, missing) in enumerate(group.batches)
+                   for with_x in {False, any(wx for _, wx in sets)}}  # fmt: skip
+        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows),
+                                           keys, workers), strict=True))  # fmt: skip
+        # null fits, per h² set and batch
+        tasks = [(si, bi) for si in range(len(sets))
+                 for bi, (_, missing) in enumerate(group.batches)
+                 if n_g - missing.size > 2]  # fmt: skip
+
+        def null_fit(task: tuple[int, int]) -> np.ndarray:
+            si, bi = task
+            name, with_x = sets[si]
+            batch = group.batches[bi][0]
+            if hsq_fixed is not None:
+                return np.asarray(hsq_fixed[si, batch.cols], dtype=float)
+            c0 = designs[(bi, with_x)]
+            eig = eigs[name if prep.loco else "overall"]
+            return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
+                                xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+
+        fits = dict(zip(tasks, parallel_map(null_fit, tasks, workers), strict=True))
+        for (si, bi), h in fits.items():
+            hsq[si, group.batches[bi][0].cols] = h
+        # the scan, whole chromosomes in parallel (largest first)
+        order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
+        order = [ci for ci in order if len(prep.markers[prep.chroms[ci]])]
+
+        def chrom_scan(ci: int) -> tuple[np.ndarray, np.ndarray] | None:
+            chrom = prep.chroms[ci]
             si = _set_for_chrom(prep, chrom, sets)
-            key = sets[si][0] if prep.loco else "overall"
-            eig = eig_cache[key]
-            block = prep.geno[chrom][:, group.rows, :]
-            block = expand_intcovar(
-                block, None if prep.intcovar is None else prep.intcovar[group.rows]
-            )
-            if sw is not None:
-                block = block * sw[None, :, None]
-            m_count, _, p = block.shape
-            if m_count == 0:
-                continue
-            xp, outer = rotate_columns(eig.vectors_t, block)
-            pairs = pair_index(p)
+            eig = eigs[sets[si][0] if prep.loco else "overall"]
+            with_x = prep.is_x[chrom] and prep.xcovar is not None
+            parts = []
             for bi, (batch, missing) in enumerate(group.batches):
                 if (si, bi) not in fits:
                     continue
-                n_obs = n_g - missing.size
-                h = fits[(si, bi)]
-                w = 1.0 / (h[:, None] * eig.values[None, :] + 1.0 - h[:, None])
-                c_alt = eig.vectors_t @ _batch_design(prep, group, missing, False)
-                y_r = eig.vectors_t @ ys[bi]
-                rss1 = lmm_rss(xp, outer, c_alt, y_r, w, pairs, prep.tol)
-                c_null = c_alt
-                if prep.is_x[chrom] and prep.xcovar is not None:
-                    c_null = eig.vectors_t @ _batch_design(prep, group, missing, True)
-                rss0 = null_rss_weighted(c_null, y_r, w, prep.tol)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    lod[offsets[ci] : offsets[ci + 1], batch.cols] = (
-                        n_obs / 2 * (np.log10(rss0)[:, None] - np.log10(rss1))
-                    ).T
+                c_alt = designs[(bi, False)]
+                parts.append(_Part(batch=batch, n_obs=n_g - missing.size, hsq=fits[(si, bi)],
+                                   y=ys[bi], c_alt=c_alt,
+                                   c_null=designs[(bi, True)] if with_x else c_alt))  # fmt: skip
+            if not parts:
+                return None
+            cols = np.concatenate([part.batch.cols for part in parts])
+            return cols, _lmm_chrom(prep, chrom, group.rows, eig, parts)
+
+        for ci, res in zip(order, parallel_map(chrom_scan, order, workers), strict=True):
+            if res is not None:
+                cols, block = res
+                lod[offsets[ci] : offsets[ci + 1], cols] = block
     return lod, sizes, hsq
 
 

@@ -1,6 +1,25 @@
-"""Progression engine: how disease and ageing unfold over age, per strain, sex and animal."""
+"""Progression engine: how disease and ageing unfold over age, per strain, sex and animal.
 
-# survival analysis of lifespans (shared with the treatment engine)
+- :class:`AgeTrajectoryModel`: cross-sectional-by-age data (each animal measured once):
+  smooth mean curves per group, effect sizes against the matched control, onset ages.
+- :class:`DiseaseCourseModel`: repeated measures: a latent disease age per animal (time
+  shift and speed) shared by several measures, personalised forecasts, virtual cohorts.
+- :mod:`translocus.progression.forecast`: held-out splits, reference forecasters and
+  interval calibration.
+- survival analysis of lifespans (Kaplan-Meier, Cox, parametric, competing risks).
+"""
+
+# age trajectories and disease courses; survival analysis of lifespans (shared with the
+# treatment engine)
+from translocus.progression.course import DiseaseCourseModel
+from translocus.progression.data import MeasureTable, read_long_csv, read_model_ad, read_slam
+from translocus.progression.forecast import (
+    LinearMixedModel,
+    forecast_metrics,
+    horizon_split,
+    last_value_forecast,
+    select_by_forecast,
+)
 from translocus.progression.lifespan_data import (
     LifespanTable,
     read_itp_lifespans,
@@ -21,6 +40,7 @@ from translocus.progression.survival import (
     logrank_test,
     survival_table,
 )
+from translocus.progression.trajectory import AgeTrajectoryModel
 
 # modules appending exports below extend __all__ with ``__all__ += [...]``
 __all__ = [
@@ -40,4 +60,15 @@ __all__ = [
     "read_itp_lifespans",
     "read_slam_lifespans",
     "survival_table",
+    "AgeTrajectoryModel",
+    "DiseaseCourseModel",
+    "LinearMixedModel",
+    "MeasureTable",
+    "forecast_metrics",
+    "horizon_split",
+    "last_value_forecast",
+    "read_long_csv",
+    "read_model_ad",
+    "read_slam",
+    "select_by_forecast",
 ]
