@@ -1,42 +1,52 @@
-"""Genetics engine: genotype probabilities, kinship and genome scans."""
+"""Cause engine: genotype probabilities, kinship, genome scans, permutations and effects.
 
+Reproduces R/qtl2 0.43-5 (see ``docs/architecture.md``); the scale-out paths
+(:func:`scan_distributed`, :func:`scan_accelerated`) give the same answers on Dask
+clusters and on torch devices.
+"""
+
+from translocus.genetics.accelerated import scan_accelerated
+from translocus.genetics.distributed import (
+    StoredProbs,
+    permutations_distributed,
+    scan_distributed,
+)
+from translocus.genetics.effects import Fit1Result, fit1, scan1blup, scan1coef
 from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob, insert_pseudomarkers
+from translocus.genetics.herit import est_herit
 from translocus.genetics.kinship import calc_kinship
 from translocus.genetics.mapfunctions import map_to_rf, rf_to_map
+from translocus.genetics.peaks import bayes_int, find_peaks, lod_int
+from translocus.genetics.permute import permutation_matrix, scan_perm
+from translocus.genetics.plot import plot_lod, plot_lod_interactive
+from translocus.genetics.results import PermutationResult, ScanResult
+from translocus.genetics.scan import scan, x_covar
 
 __all__ = [
-    "calc_genoprob",
-    "calc_kinship",
-    "genoprob_to_alleleprob",
-    "insert_pseudomarkers",
-    "map_to_rf",
-    "rf_to_map",
-]
-
-# genome scan (cause engine)
-from translocus.genetics.effects import Fit1Result, fit1, scan1blup, scan1coef  # noqa: E402
-from translocus.genetics.herit import est_herit  # noqa: E402
-from translocus.genetics.peaks import bayes_int, find_peaks, lod_int  # noqa: E402
-from translocus.genetics.permute import permutation_matrix, scan_perm  # noqa: E402
-from translocus.genetics.plot import plot_lod, plot_lod_interactive  # noqa: E402
-from translocus.genetics.results import PermutationResult, ScanResult  # noqa: E402
-from translocus.genetics.scan import scan, x_covar  # noqa: E402
-
-__all__ += [
     "Fit1Result",
     "PermutationResult",
     "ScanResult",
+    "StoredProbs",
     "bayes_int",
+    "calc_genoprob",
+    "calc_kinship",
     "est_herit",
     "find_peaks",
     "fit1",
+    "genoprob_to_alleleprob",
+    "insert_pseudomarkers",
     "lod_int",
+    "map_to_rf",
     "permutation_matrix",
+    "permutations_distributed",
     "plot_lod",
     "plot_lod_interactive",
+    "rf_to_map",
     "scan",
     "scan1blup",
     "scan1coef",
+    "scan_accelerated",
+    "scan_distributed",
     "scan_perm",
     "x_covar",
 ]
