@@ -534,10 +534,24 @@ def calc_loglik(
     logdet_v = 0.0
     if n_extra > 0:
         logdet_v = n_extra * math.log(1.0 - hsq) if hsq < 1.0 else math.nan
+    # log |V| = sum log d_i, taking one log per product of up to 8 moderate factors (the logs
+    # dominate the cost of an evaluation); extreme or non-positive factors go one by one
+    prod = 1.0
+    count = 0
     for i in range(m):
         d = hsq * lam[i] + 1.0 - hsq
         s[i] = 1.0 / d
-        logdet_v += math.log(d) if d > 0.0 else math.nan
+        if 1e-30 < d < 1e30:
+            prod *= d
+            count += 1
+            if count == 8:
+                logdet_v += math.log(prod)
+                prod = 1.0
+                count = 0
+        else:
+            logdet_v += math.log(d) if d > 0.0 else math.nan
+    if count:
+        logdet_v += math.log(prod)
     xsx = np.zeros((p, p))
     xsy = np.zeros(p)
     ysy = 0.0
@@ -869,25 +883,20 @@ def rss_from_moment_rows(
     p = fx.shape[1]
     cmax = max(cov_gram.shape[1], 1)
     npair = pair_a.shape[0]
-    low = np.zeros((cmax, cmax))
-    z = np.zeros(cmax)
-    h = np.zeros((cmax, p))
-    g = np.zeros((p, p))
-    lg = np.zeros((p, p))
-    bb = np.zeros(p)
-    zz = np.zeros(p)
-    dscale = np.zeros(p)
+    # the covariate part of each trait first: Cholesky of C'WC, z = L^-1 C'Wy, null RSS
+    lows = np.zeros((n_trait, cmax, cmax))
+    zs = np.zeros((n_trait, cmax))
+    rss0s = np.zeros(n_trait)
+    usable = np.ones(n_trait, dtype=np.bool_)
     for t in range(n_trait):
         c = cov_cnt[t]
-        r0 = cov_row[t]
-        ry = y_row[t]
-        singular = False
+        low = lows[t]
         for j in range(c):
             s = cov_gram[t, j, j]
             for k in range(j):
                 s -= low[j, k] * low[j, k]
             if not (s > 1e-10 * cov_gram[t, j, j]):
-                singular = True
+                usable[t] = False  # covariates dependent for this trait: exact path
                 s = max(abs(cov_gram[t, j, j]), 1e-300)
             low[j, j] = math.sqrt(s)
             for i in range(j + 1, c):
@@ -895,20 +904,31 @@ def rss_from_moment_rows(
                 for k in range(j):
                     u -= low[i, k] * low[j, k]
                 low[i, j] = u / low[j, j]
-        if singular:
-            for j in range(mc):
-                ok[t, m0 + j] = False
-            continue
         for i in range(c):
             u = cov_y[t, i]
             for k in range(i):
-                u -= low[i, k] * z[k]
-            z[i] = u / low[i, i]
-        rss0 = yty[t]
+                u -= low[i, k] * zs[t, k]
+            zs[t, i] = u / low[i, i]
+        r = yty[t]
         for i in range(c):
-            rss0 -= z[i] * z[i]
-        for j in range(mc):
-            m = m0 + j
+            r -= zs[t, i] * zs[t, i]
+        rss0s[t] = r
+    h = np.zeros((cmax, p))
+    g = np.zeros((p, p))
+    lg = np.zeros((p, p))
+    bb = np.zeros(p)
+    zz = np.zeros(p)
+    dscale = np.zeros(p)
+    # markers outer, traits inner: the chunk's moments are read in memory order
+    for j in range(mc):
+        m = m0 + j
+        for t in range(n_trait):
+            if not usable[t]:
+                ok[t, m] = False
+                continue
+            c = cov_cnt[t]
+            r0 = cov_row[t]
+            low = lows[t]
             for a in range(p):
                 for i in range(c):
                     u = fx[j, a, r0 + i]
@@ -930,9 +950,9 @@ def rss_from_moment_rows(
                     g[b, a] = u
                 if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
                     good = False
-                u = fx[j, a, ry]
+                u = fx[j, a, y_row[t]]
                 for k in range(c):
-                    u -= h[k, a] * z[k]
+                    u -= h[k, a] * zs[t, k]
                 bb[a] = u
             if not good:
                 ok[t, m] = False
@@ -961,8 +981,8 @@ def rss_from_moment_rows(
                     u -= lg[a, k] * zz[k]
                 zz[a] = u / la
                 quad += zz[a] * zz[a]
-            r1 = rss0 - quad
-            if not fine or not (r1 > rel_tol * rss0):
+            r1 = rss0s[t] - quad
+            if not fine or not (r1 > rel_tol * rss0s[t]):
                 ok[t, m] = False
                 continue
             rss[t, m] = r1

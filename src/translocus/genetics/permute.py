@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -47,17 +48,24 @@ import pandas as pd
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics._scan_kernels import (
-    MOMENT_GUARD,
     covariate_basis,
     explained_hk,
     resid_on_basis,
 )
-from translocus.genetics._scan_numba import basis_batch, perm_rss_rotated
-from translocus.genetics.lmm import KinshipEigen, fit_null_lmm, logdet_xpx
+from translocus.genetics._scan_numba import basis_batch
+from translocus.genetics.lmm import (
+    KinshipEigen,
+    fit_null_lmm,
+    logdet_xpx,
+    parallel_map,
+    worker_count,
+)
 from translocus.genetics.results import PermutationResult
 from translocus.genetics.scan import (
     Prepared,
     _hk,
+    _lmm_chrom,
+    _Part,
     _kinship_for,
     _set_for_chrom,
     design,
@@ -203,91 +211,64 @@ def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] 
 
 def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,
               progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+    """Maxima of LMM scans with permuted genotype rows (h² fixed at the null estimates).
+
+    Each permutation and chromosome is the scan's own kernel (``_lmm_chrom``) with the
+    probabilities of the permuted individuals; permutations x chromosomes run in parallel.
+    """
     sets = hsq_sets(prep)
     n_all = len(prep.samples)
     n_perm = perms.shape[1]
     out = np.full((n_perm, len(prep.traits)), -np.inf)
+    workers = worker_count()
+    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
+    chroms = sorted((ci for ci, c in enumerate(prep.chroms) if len(prep.markers[c])),
+                    key=lambda ci: -len(prep.markers[prep.chroms[ci]]))  # fmt: skip
     for batch in prep.batches:
         rows = np.setdiff1d(np.arange(n_all), batch.omit)
         if rows.size <= 2:
             out[:, batch.cols] = np.nan
             continue
-        n_b = rows.size
         y = prep.pheno[np.ix_(rows, batch.cols)]
         sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
-        eigs: dict[str, KinshipEigen] = {}
+        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, rows), keys,
+                                           workers), strict=True))  # fmt: skip
+        yw = y if sw is None else y * sw[:, None]
+        designs = {}
+        for with_x in (False, True):
+            c = design(prep, rows, with_x=with_x)
+            designs[with_x] = c if sw is None else c * sw[:, None]
         hsq = np.zeros((len(sets), batch.cols.size))
         for si, (name, with_x) in enumerate(sets):
-            key = name if prep.loco else "overall"
-            if key not in eigs:
-                eigs[key] = _kinship_for(prep, key, rows)
-            c0 = design(prep, rows, with_x=with_x)
-            yw = y
-            if sw is not None:
-                c0 = c0 * sw[:, None]
-                yw = y * sw[:, None]
-            hsq[si] = fit_null_lmm(eigs[key], yw, c0, reml=reml, tol=prep.tol,
-                                   xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
-        yw = y if sw is None else y * sw[:, None]
-        ic = prep.intcovar[rows] if prep.intcovar is not None else None
-        setup = {}
-        for chrom in prep.chroms:
+            c0 = designs[with_x]
+            hsq[si] = fit_null_lmm(eigs[name if prep.loco else "overall"], yw, c0, reml=reml,
+                                   tol=prep.tol, xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+        setup: dict[int, tuple[KinshipEigen, _Part]] = {}
+        for ci in chroms:
+            chrom = prep.chroms[ci]
             si = _set_for_chrom(prep, chrom, sets)
-            eig = eigs[sets[si][0] if prep.loco else "overall"]
-            c_alt = design(prep, rows, with_x=False)
-            c_null = design(prep, rows, with_x=prep.is_x[chrom])
-            if sw is not None:
-                c_alt = c_alt * sw[:, None]
-                c_null = c_null * sw[:, None]
-            ca_r = eig.vectors_t @ c_alt
-            cn_r = eig.vectors_t @ c_null
-            y_r = eig.vectors_t @ yw
-            per_trait = []
-            for t in range(batch.cols.size):
-                h = hsq[si, t]
-                sq = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
-                qa = covariate_basis(ca_r * sq[:, None], prep.tol)
-                ry = resid_on_basis(qa, (y_r[:, t] * sq)[:, None])
-                r0 = resid_on_basis(covariate_basis(cn_r * sq[:, None], prep.tol),
-                                    (y_r[:, t] * sq)[:, None])  # fmt: skip
-                per_trait.append((sq, qa, ry, float(np.sum(ry**2)), float(np.sum(r0**2))))
-            setup[chrom] = (eig, per_trait)
-        by_sample = {c: np.ascontiguousarray(g.transpose(1, 0, 2)) for c, g in prep.geno.items()}
-        widest = max(g.shape[0] * g.shape[2] for g in prep.geno.values())
-        p_mult = 1 + (0 if ic is None else ic.shape[1])
-        chunk = max(1, int(LMM_CHUNK_BYTES // max(1, widest * p_mult * n_b * 8 * 3)))
-        for start in range(0, n_perm, chunk):
-            cols = np.arange(start, min(n_perm, start + chunk))
-            idx = perms[:, cols][rows, :]  # probs[perm] over the analysed individuals, then rows
-            for chrom in prep.chroms:
-                eig, per_trait = setup[chrom]
-                block_all = prep.geno[chrom]
-                m_count, _, p0 = block_all.shape
-                if m_count == 0:
-                    continue
-                if ic is None and sw is None:
-                    flat = by_sample[chrom][idx].reshape(n_b, -1)  # [n_b, B * M * p0]
-                    p = p0
-                else:
-                    blk = np.moveaxis(block_all[:, idx, :], 2, 0)  # [B, M, n_b, p0]
-                    blk = expand_intcovar(blk, ic)
-                    if sw is not None:
-                        blk = blk * sw[None, None, :, None]
-                    p = blk.shape[-1]
-                    flat = np.ascontiguousarray(np.moveaxis(blk, 2, 0)).reshape(n_b, -1)
-                # rows of U'X for every (permutation, marker) block: [B*M, p, n]
-                zt = (flat.T @ eig.vectors_t.T).reshape(cols.size * m_count, p, n_b)
-                for t, (sq, qa, ry, rss_a, rss_n) in enumerate(per_trait):
-                    rss1 = perm_rss_rotated(zt, sq, np.ascontiguousarray(qa),
-                                            np.ascontiguousarray(ry[:, 0]), rss_a,
-                                            MOMENT_GUARD, prep.tol)  # fmt: skip
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        lod = n_b / 2 * (math.log10(rss_n) - np.log10(rss1))
-                    best = np.nanmax(lod.reshape(cols.size, m_count), axis=1)
-                    j = batch.cols[t]
-                    out[cols, j] = np.maximum(out[cols, j], best)
+            with_x = prep.is_x[chrom] and prep.xcovar is not None
+            part = _Part(batch=batch, n_obs=rows.size, hsq=hsq[si], y=yw, c_alt=designs[False],
+                         c_null=designs[True] if with_x else designs[False])  # fmt: skip
+            setup[ci] = (eigs[sets[si][0] if prep.loco else "overall"], part)
+        idx = perms[rows, :]  # probs[perm] over the analysed individuals, then rows
+        step = max(1, 4 * workers // max(1, len(chroms)))
+        for start in range(0, n_perm, step):
+            cols = range(start, min(n_perm, start + step))
+            tasks = [(j, ci) for j in cols for ci in chroms]
+
+            def max_lod(task: tuple[int, int]) -> np.ndarray:
+                j, ci = task
+                eig, part = setup[ci]
+                lod = _lmm_chrom(prep, prep.chroms[ci], rows, eig, [part], geno_rows=idx[:, j])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                    return np.asarray(np.nanmax(lod, axis=0))
+
+            for (j, _), best in zip(tasks, parallel_map(max_lod, tasks, workers), strict=True):
+                out[j, batch.cols] = np.maximum(out[j, batch.cols], best)
             if progress is not None and len(prep.batches) == 1:
-                progress(cols.size)
+                progress(len(cols))
     return out
 
 

@@ -669,12 +669,16 @@ MARKER_CHUNK = 32
 
 
 def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
-               out: np.ndarray) -> np.ndarray:  # fmt: skip
-    """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied)."""
+               out: np.ndarray, geno_rows: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied).
+
+    The probabilities come from ``geno_rows`` (the individuals ``rows`` themselves, or a
+    permutation of them); the interactive covariates and weights from ``rows``.
+    """
     block = prep.geno[chrom]
     shape = (m1 - m0, block.shape[2], rows.size)
     res = out[: shape[0] * shape[1] * shape[2]].reshape(shape)
-    gather_columns(block, rows, m0, res)
+    gather_columns(block, geno_rows, m0, res)
     if prep.intcovar is not None:
         ic = prep.intcovar[rows]
         res = np.concatenate([res] + [res * ic[:, j][None, None, :]
@@ -697,8 +701,11 @@ class _Part:
 
 
 def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
-               parts: list[_Part]) -> np.ndarray:  # fmt: skip
+               parts: list[_Part], geno_rows: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
+
+    ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
+    whose genotype probabilities take their places (a permutation, for permutation tests).
 
     Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
     metrics enter through two more products over all traits: the weighted covariates and
@@ -752,7 +759,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
     p = prep.geno[chrom].shape[2] * (1 + (0 if prep.intcovar is None else prep.intcovar.shape[1]))
     pa, pb = pair_index(p)
     npair = pa.size
-    rows64 = np.ascontiguousarray(rows, dtype=np.int64)
+    rows64 = np.ascontiguousarray(rows if geno_rows is None else geno_rows, dtype=np.int64)
     geno_buf = np.empty(chunk * p * n)
     rot_buf = np.empty(chunk * p * n)
     fx_buf = np.empty(chunk * p * n_rows)
@@ -764,7 +771,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
     u_mat = vt.T  # rows of U' X are (columns of X)' U
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
-        geno = _columns_t(prep, chrom, rows64, m0, m0 + mc, geno_buf)
+        geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64)
         xr = rot_buf[: mc * p * n].reshape(mc * p, n)
         np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
         fx = fx_buf[: mc * p * n_rows].reshape(mc * p, n_rows)
