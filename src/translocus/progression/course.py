@@ -1,0 +1,961 @@
+"""Disease-course model for repeated measures: a shared latent disease age per animal.
+
+Each animal ``i`` has a time shift ``tau_i`` (months; positive = later onset) and a speed
+``alpha_i = exp(xi_i)`` that map its age ``t`` to a latent disease age
+
+    psi_i(t) = t0 + alpha_i * (t - t0 - tau_i),
+
+shared by all its measures (as in Leaspy's mixed-effects disease-course models). On the
+analysis scale (log for positive measures, standardised per measure) measure ``k`` of
+animal ``i`` at visit ``t`` is
+
+    y = f_k(psi_i(t)) + x_i' delta_k + b_ik + c_ik (t - t0) + u_ik(t) + e,
+
+with ``f_k`` a cubic B-spline with a second-difference penalty (the population course),
+``x_i`` the animal's group covariates (model, strain, sex, treatment; treatment coding),
+``(b_ik, c_ik)`` a correlated random level and slope per animal and measure, ``u_ik`` an
+Ornstein-Uhlenbeck drift (covariance ``s_u^2 exp(-|t - t'| / ell)``) that lets an animal
+wander from its course and widens forecast intervals with the horizon, and
+``e ~ N(0, sigma_k^2)``; all variances are per measure. The covariates move onset and speed inside the model:
+``tau_i ~ N(x_i' gamma_tau, sigma_tau^2)`` and ``xi_i ~ N(x_i' gamma_xi, sigma_xi^2)``.
+
+Fitting alternates closed-form and vectorised steps (seconds for thousands of animals):
+the per-animal modes of ``(tau_i, xi_i)`` by batched Gauss-Newton with a Laplace
+approximation of their posterior, the course coefficients and level effects by
+generalised least squares, the variance components by L-BFGS on the Gaussian marginal
+likelihood with analytic gradients, and ``gamma``/``sigma`` of the random effects by
+their Laplace-EM updates. A new animal is personalised from its first visits without
+refitting (:meth:`DiseaseCourseModel.personalize`), and virtual cohorts are drawn from
+the fitted model (:meth:`DiseaseCourseModel.simulate`).
+
+Training goes through the licence gate: :meth:`DiseaseCourseModel.fit` calls
+:func:`~translocus.core.provenance.require_training_allowed` on the data's provenance.
+
+Examples
+--------
+>>> model = DiseaseCourseModel(max_iter=3)
+>>> cohort = model.example_cohort(n_animals=40, random_state=1)
+>>> fitted = model.fit(cohort, measures=["a", "b"], covariates=["sex"])
+>>> fitted.animal_effects_().shape[0]
+40
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from translocus.core.errors import InputError
+from translocus.core.provenance import (
+    LicenseDecision,
+    LicensePolicy,
+    Provenance,
+    require_training_allowed,
+)
+from translocus.progression._course_numba import covariance_inverse, loglik_gradient
+from translocus.progression.data import MeasureTable, from_frame
+from translocus.progression.trajectory import bspline_basis
+
+__all__ = ["DiseaseCourseModel"]
+
+
+@dataclass
+class _Batch:
+    """Visits of many animals, per measure, padded ``[animal, measure, visit]``."""
+
+    animals: np.ndarray  # [A] animal ids
+    y: np.ndarray  # [A, K, T] standardised analysis-scale values (0 where padded)
+    t: np.ndarray  # [A, K, T] ages in months (padded visits repeat the last age)
+    mask: np.ndarray  # [A, K, T] True for real observations
+    x: np.ndarray  # [A, q] covariate design (no intercept)
+
+
+class DiseaseCourseModel:
+    """Latent disease age per animal (time shift and speed) shared by several measures.
+
+    Parameters
+    ----------
+    scale
+        ``"auto"`` (log for measures whose values are all positive), ``"log"`` or
+        ``"linear"``.
+    n_knots
+        Knots of each measure's course over disease age.
+    smoothing
+        Weight of the second-difference penalty on the course coefficients.
+    max_iter
+        Outer iterations of the alternating fit.
+    tol
+        Stop when the relative change of the objective is below ``tol``.
+    level
+        Default interval level of forecasts.
+    latent_time
+        Estimate the per-animal time shift and speed; ``False`` fixes them at their group
+        means (a mixed model over age with the same course and covariance, for ablation).
+    random_slope
+        Give each animal and measure a random slope over age (besides its random level);
+        ``False`` leaves individual rates to the speed of the latent disease age.
+    onset_sd, speed_sd
+        Prior SD across animals of the time shift (months) and of the log speed, i.e. how
+        far an animal's course may move from its group's. ``None`` estimates them by
+        Laplace-EM; a number fixes them (stronger shrinkage of per-animal estimates, chosen
+        for example by :func:`translocus.progression.forecast.select_by_forecast`).
+    random_state
+        Seed used by :meth:`simulate` (fitting is deterministic).
+    """
+
+    def __init__(
+        self,
+        *,
+        scale: str = "auto",
+        n_knots: int = 10,
+        smoothing: float = 1.0,
+        max_iter: int = 8,
+        tol: float = 1e-4,
+        level: float = 0.9,
+        latent_time: bool = True,
+        random_slope: bool = True,
+        onset_sd: float | None = None,
+        speed_sd: float | None = None,
+        random_state: int = 0,
+    ) -> None:
+        self.scale = scale
+        self.onset_sd = onset_sd
+        self.speed_sd = speed_sd
+        self.latent_time = latent_time
+        self.random_slope = random_slope
+        self.n_knots = n_knots
+        self.smoothing = smoothing
+        self.max_iter = max_iter
+        self.tol = tol
+        self.level = level
+        self.random_state = random_state
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyper-parameters given to ``__init__`` (scikit-learn convention)."""
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    # ------------------------------------------------------------------ data
+    def _prepare(self, table: MeasureTable, *, training: bool) -> tuple[_Batch, pd.DataFrame]:
+        frame = table.data
+        source = table.source or table.provenance.name
+        frame = frame[frame["measure"].isin(self.measures_)].copy()
+        if frame.empty:
+            raise InputError(
+                f"{source}, column 'measure': none of {', '.join(self.measures_)} found."
+            )
+        missing = [c for c in self.covariates_ if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"{source}: covariate column(s) {', '.join(missing)} not found; columns are "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+        dup = frame.duplicated(["animal", "age", "measure"])
+        if dup.any():
+            raise InputError(
+                f"{source}: {int(dup.sum())} duplicated visits (same animal, age and measure); "
+                "read the table with duplicates='mean' or remove them."
+            )
+        y = np.empty(len(frame))
+        for k, measure in enumerate(self.measures_):
+            sel = (frame["measure"] == measure).to_numpy()
+            values = frame.loc[sel, "value"].to_numpy(dtype=float)
+            if training:
+                scale = self.scale
+                if scale == "auto":
+                    scale = "log" if np.all(values > 0) else "linear"
+                if scale not in ("log", "linear"):
+                    raise InputError(f"scale={self.scale!r}; use 'auto', 'log' or 'linear'.")
+                self.scales_[measure] = scale
+            if self.scales_[measure] == "log":
+                if np.any(values <= 0):
+                    bad = int(np.sum(values <= 0))
+                    raise InputError(
+                        f"{source}, column 'value': {bad} values of {measure!r} are zero or "
+                        "negative and cannot be log-transformed; use scale='linear' or remove "
+                        "them."
+                    )
+                values = np.log(values)
+            if training:
+                self.center_[k] = float(np.mean(values))
+                self.spread_[k] = float(np.std(values)) or 1.0
+            y[sel] = (values - self.center_[k]) / self.spread_[k]
+        frame["_y"] = y
+        frame["_m"] = frame["measure"].map({m: i for i, m in enumerate(self.measures_)})
+        frame = frame.sort_values(["animal", "_m", "age"])
+        animals_frame = frame.groupby("animal", sort=True).first()
+        x = self._design(animals_frame, source, training=training)
+        a_idx = pd.Index(animals_frame.index).get_indexer(frame["animal"])
+        m_idx = frame["_m"].to_numpy()
+        n_animals, k = len(animals_frame), len(self.measures_)
+        cell = a_idx * k + m_idx
+        sizes = np.bincount(cell, minlength=n_animals * k)
+        starts = np.cumsum(sizes) - sizes
+        pos = np.arange(len(frame)) - starts[cell]
+        t_max = max(int(sizes.max()), 1)
+        batch = _Batch(
+            animals=animals_frame.index.to_numpy(),
+            y=np.zeros((n_animals, k, t_max)),
+            t=np.zeros((n_animals, k, t_max)),
+            mask=np.zeros((n_animals, k, t_max), dtype=bool),
+            x=x,
+        )
+        batch.y[a_idx, m_idx, pos] = frame["_y"].to_numpy()
+        batch.t[a_idx, m_idx, pos] = frame["age"].to_numpy(dtype=float)
+        batch.mask[a_idx, m_idx, pos] = True
+        # padded visits repeat the last real age of the animal so differences stay finite
+        last_age = frame.groupby("animal", sort=True)["age"].max().to_numpy()
+        batch.t = np.where(batch.mask, batch.t, last_age[:, None, None])
+        return batch, animals_frame
+
+    def _design(self, animals: pd.DataFrame, source: str, *, training: bool) -> np.ndarray:
+        if training:
+            self.levels_: dict[str, list[str]] = {}
+            for column in self.covariates_:
+                values = sorted(map(str, animals[column].dropna().unique()))
+                if len(values) < 2:
+                    raise InputError(
+                        f"{source}, column {column!r}: one value only ({values}); a covariate "
+                        "needs at least two groups, drop it from covariates."
+                    )
+                self.levels_[column] = values
+        columns = []
+        names = []
+        for column in self.covariates_:
+            values = animals[column].astype(str).to_numpy()
+            unknown = sorted(set(values) - set(self.levels_[column]))
+            if unknown:
+                raise InputError(
+                    f"{source}, column {column!r}: value(s) {', '.join(unknown)} were not seen "
+                    f"in training ({', '.join(self.levels_[column])})."
+                )
+            for level in self.levels_[column][1:]:
+                columns.append((values == level).astype(float))
+                names.append(f"{column}={level}")
+        if training:
+            self.covariate_names_ = names
+        if not columns:
+            return np.zeros((len(animals), 0))
+        return np.stack(columns, axis=1)
+
+    # ------------------------------------------------------------------ covariance
+    def _unpack(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-measure variance components from the unconstrained parameters.
+
+        Rows of ``params.reshape(6, K)``: log l11, l21, log l22 (Cholesky factor of the
+        intercept/slope covariance), log drift SD, log noise SD, log drift time scale.
+        """
+        k = len(self.measures_)
+        p = params.reshape(6, k)
+        l11, l21, l22 = np.exp(p[0]), p[1], np.exp(p[2])
+        return {
+            "l11": l11,
+            "l21": l21,
+            "l22": l22,
+            "sb2": l11**2,
+            "cbs": l11 * l21,
+            "ss2": l21**2 + l22**2,
+            "su2": np.exp(2 * p[3]),
+            "se2": np.exp(2 * p[4]),
+            "ell": np.exp(p[5]),
+        }
+
+    def _block(
+        self, v: dict[str, np.ndarray], k: np.ndarray, t1: np.ndarray, t2: np.ndarray
+    ) -> np.ndarray:
+        """Covariance of animal deviations of measure(s) ``k`` at ages t1 and t2 (no noise)."""
+        s1, s2 = t1 - self.t0_, t2 - self.t0_
+        return np.asarray(
+            v["sb2"][k]
+            + v["cbs"][k] * (s1 + s2)
+            + v["ss2"][k] * s1 * s2
+            + v["su2"][k] * np.exp(-np.abs(t1 - t2) / v["ell"][k])
+        )
+
+    def _covariance(self, batch: _Batch, params: np.ndarray) -> np.ndarray:
+        """Residual covariance ``[A, K, T, T]`` (unit diagonal at padded visits)."""
+        v = self._unpack(params)
+        kk = np.arange(len(self.measures_))[None, :, None, None]
+        cov = self._block(v, kk, batch.t[..., :, None], batch.t[..., None, :])
+        t_max = batch.t.shape[2]
+        idx = np.arange(t_max)
+        cov[..., idx, idx] += v["se2"][None, :, None]
+        pair = batch.mask[..., :, None] & batch.mask[..., None, :]
+        cov = np.where(pair, cov, 0.0)
+        cov[..., idx, idx] = np.where(batch.mask, cov[..., idx, idx], 1.0)
+        return np.asarray(cov)
+
+    def _inverse(self, batch: _Batch, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse ``[A, K, T, T]`` and log-determinant ``[A, K]`` of the residual covariance."""
+        v = self._unpack(params)
+        inv, logdet = covariance_inverse(
+            batch.t,
+            batch.mask,
+            self.t0_,
+            v["sb2"],
+            v["cbs"],
+            v["ss2"],
+            v["su2"],
+            v["se2"],
+            v["ell"],
+        )
+        return np.asarray(inv), np.asarray(logdet)
+
+    def _neg_loglik_and_grad(
+        self,
+        params: np.ndarray,
+        batch: _Batch,
+        resid: np.ndarray,
+        jac: np.ndarray | None = None,
+        prior_prec: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """Negative Laplace log marginal likelihood and its analytic gradient.
+
+        With ``jac`` (d mean / d (tau, xi) at the animals' modes) the term
+        ``-1/2 log |J' V^-1 J + P^-1|`` integrates each animal's (tau, xi) out; without it
+        (no latent time) this is the Gaussian likelihood of the residuals. Omitting the
+        term would fit the variances to residuals that the modes have already shrunk,
+        and the forecast intervals would be too narrow.
+        """
+        v = self._unpack(params)
+        k_meas = len(self.measures_)
+        laplace = jac is not None and prior_prec is not None
+        loglik, raw = loglik_gradient(
+            batch.t,
+            batch.mask,
+            resid,
+            jac if jac is not None else np.zeros((*batch.t.shape, 2)),
+            prior_prec if prior_prec is not None else np.ones(2),
+            laplace,
+            self.t0_,
+            v["sb2"],
+            v["cbs"],
+            v["ss2"],
+            v["su2"],
+            v["se2"],
+            v["ell"],
+        )
+        g_j, g_s, g_p, g_u, g_e, g_ell = raw
+        l11, l21, l22 = v["l11"], v["l21"], v["l22"]
+        grad = np.concatenate(
+            [
+                (2 * l11 * g_j + l21 * g_s) * l11,
+                l11 * g_s + 2 * l21 * g_p,
+                2 * l22 * g_p * l22,
+                g_u * 2 * v["su2"],
+                g_e * 2 * v["se2"],
+                g_ell * v["ell"],
+            ]
+        )
+        loglik = float(loglik)
+        if not self.random_slope:
+            grad[k_meas : 3 * k_meas] = 0.0
+        return -loglik, -grad
+
+    # ------------------------------------------------------------------ course
+    def _psi(self, t: np.ndarray, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        shape = (-1,) + (1,) * (t.ndim - 1)
+        return np.asarray(
+            self.t0_ + np.exp(xi).reshape(shape) * (t - self.t0_ - tau.reshape(shape))
+        )
+
+    def _course_design(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        """Design ``[A, K, T, P]``: B-spline of disease age, then covariates (per measure)."""
+        psi = self._psi(batch.t, tau, xi)
+        basis = bspline_basis(psi.ravel(), self.knots_).reshape(*psi.shape, -1)
+        q = batch.x.shape[1]
+        if q:
+            cov = np.broadcast_to(batch.x[:, None, None, :], (*psi.shape, q))
+            basis = np.concatenate([basis, cov], axis=3)
+        return np.asarray(basis * batch.mask[..., None])
+
+    def _mean(
+        self, batch: _Batch, tau: np.ndarray, xi: np.ndarray, beta: np.ndarray | None = None
+    ) -> np.ndarray:
+        coef = self.beta_ if beta is None else beta  # [K, P]
+        return np.asarray(np.einsum("aktp,kp->akt", self._course_design(batch, tau, xi), coef))
+
+    def _slope(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        """d f_k / d psi at every visit ``[A, K, T]`` (central differences of the spline)."""
+        h = 1e-3 * (self.knots_[1] - self.knots_[0])
+        step = h / np.exp(xi)
+        up = self._mean(batch, tau - step, xi)
+        down = self._mean(batch, tau + step, xi)
+        return np.asarray((up - down) / (2 * h))
+
+    def _jacobian(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        """d mean / d (tau, xi) at every visit ``[A, K, T, 2]``."""
+        slope = self._slope(batch, tau, xi) * batch.mask
+        alpha = np.exp(xi)[:, None, None]
+        # psi = t0 + alpha (t - t0 - tau): d psi/d tau = -alpha, d psi/d xi = psi - t0
+        j_tau = -slope * alpha
+        j_xi = slope * alpha * (batch.t - self.t0_ - tau[:, None, None])
+        return np.stack([j_tau, j_xi], axis=3)
+
+    def _modes(
+        self,
+        batch: _Batch,
+        inv: np.ndarray,
+        tau: np.ndarray,
+        xi: np.ndarray,
+        n_steps: int = 8,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior modes of (tau, xi) per animal and their Laplace covariances [A, 2, 2]."""
+        mu_tau = batch.x @ self.gamma_tau_
+        mu_xi = batch.x @ self.gamma_xi_
+        prec = np.array([1.0 / self.sigma_tau_**2, 1.0 / self.sigma_xi_**2])
+        limit = 0.5 * (self.knots_[-1] - self.knots_[0])
+
+        def objective(tau_: np.ndarray, xi_: np.ndarray) -> np.ndarray:
+            r = (batch.y - self._mean(batch, tau_, xi_)) * batch.mask
+            quad = np.sum((inv @ r[..., None])[..., 0] * r, axis=(1, 2))
+            return np.asarray(
+                0.5 * quad
+                + 0.5 * prec[0] * (tau_ - mu_tau) ** 2
+                + 0.5 * prec[1] * (xi_ - mu_xi) ** 2
+            )
+
+        current = objective(tau, xi)
+        hess = np.zeros((len(tau), 2, 2))
+        damping = np.full(len(tau), 1e-3)
+        if not self.latent_time:
+            # no per-animal time: the animal sits at its group mean, without uncertainty
+            return mu_tau, mu_xi, np.zeros((len(tau), 2, 2))
+        for _ in range(n_steps):
+            r = (batch.y - self._mean(batch, tau, xi)) * batch.mask
+            jac = self._jacobian(batch, tau, xi)
+            vj = inv @ jac
+            hess = np.einsum("aknp,aknq->apq", jac, vj, optimize=True)
+            hess[:, 0, 0] += prec[0]
+            hess[:, 1, 1] += prec[1]
+            grad = -np.einsum("aknp,akn->ap", vj, r, optimize=True)
+            grad[:, 0] += prec[0] * (tau - mu_tau)
+            grad[:, 1] += prec[1] * (xi - mu_xi)
+            scale = np.trace(hess, axis1=1, axis2=2)[:, None, None]
+            lhs = hess + damping[:, None, None] * scale * np.eye(2)
+            step = np.linalg.solve(lhs, grad[..., None])[..., 0]
+            step[:, 0] = np.clip(step[:, 0], -limit, limit)
+            step[:, 1] = np.clip(step[:, 1], -0.5, 0.5)
+            new_tau, new_xi = tau - step[:, 0], xi - step[:, 1]
+            new = objective(new_tau, new_xi)
+            better = new <= current
+            tau = np.where(better, new_tau, tau)
+            xi = np.where(better, new_xi, xi)
+            current = np.where(better, new, current)
+            damping = np.where(better, damping * 0.3, damping * 10.0)
+        return tau, xi, np.linalg.inv(hess)
+
+    def _gls(self, batch: _Batch, inv: np.ndarray, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        """Course and covariate coefficients ``[K, P]``: one penalised GLS per measure."""
+        design = self._course_design(batch, tau, xi)
+        vd = inv @ design
+        lhs = np.einsum("aknp,aknq->kpq", design, vd, optimize=True) + self._penalty[None]
+        rhs = np.einsum("aknp,akn->kp", vd, batch.y * batch.mask, optimize=True)
+        return np.asarray(np.linalg.solve(lhs, rhs[..., None])[..., 0])
+
+    # ------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        data: MeasureTable | pd.DataFrame,
+        *,
+        measures: Sequence[str] | None = None,
+        covariates: Sequence[str] = (),
+        policy: LicensePolicy | None = None,
+    ) -> DiseaseCourseModel:
+        """Fit the model to repeated measures of many animals.
+
+        Parameters
+        ----------
+        data
+            Long table (``animal``, ``age`` in months, ``measure``, ``value`` and the
+            covariate columns); a :class:`~translocus.progression.data.MeasureTable` keeps
+            its licence, a bare frame is treated as data of unknown licence.
+        measures
+            Measures modelled jointly (default: all in the table).
+        covariates
+            Columns whose groups shift onset, speed and level (``strain``, ``sex``, ...).
+        policy
+            Licence policy for the training gate (default: open licences only).
+        """
+        table = data if isinstance(data, MeasureTable) else from_frame(data, name="data")
+        self.licence_decision_: LicenseDecision = require_training_allowed(
+            table.provenance, policy, purpose="training a disease-course model"
+        )
+        self.provenance_: Provenance = table.provenance
+        source = table.source or table.provenance.name
+        available = sorted(table.data["measure"].unique())
+        self.measures_ = list(measures) if measures is not None else available
+        unknown = sorted(set(self.measures_) - set(available))
+        if unknown:
+            raise InputError(
+                f"{source}, column 'measure': no measure(s) {', '.join(unknown)}; available: "
+                f"{', '.join(available)}."
+            )
+        self.covariates_ = list(covariates)
+        k = len(self.measures_)
+        self.scales_: dict[str, str] = {}
+        self.center_ = np.zeros(k)
+        self.spread_ = np.ones(k)
+        batch, animals = self._prepare(table, training=True)
+        n_animals = len(batch.animals)
+        if n_animals < 3:
+            raise InputError(f"{source}: {n_animals} animals; at least 3 are needed.")
+        ages = batch.t[batch.mask]
+        self.t0_ = float(np.median(ages))
+        span = float(ages.max() - ages.min()) or 1.0
+        self.knots_ = np.linspace(ages.min() - 0.3 * span, ages.max() + 0.3 * span, self.n_knots)
+        nb = self.n_knots + 2
+        q = batch.x.shape[1]
+        d2 = np.diff(np.eye(nb), n=2, axis=0)
+        pen = np.zeros((nb + q, nb + q))
+        pen[:nb, :nb] = self.smoothing * d2.T @ d2
+        self._penalty = pen + 1e-8 * np.eye(nb + q)
+        self.gamma_tau_ = np.zeros(q)
+        self.gamma_xi_ = np.zeros(q)
+        self.sigma_tau_ = float(self.onset_sd) if self.onset_sd else 0.25 * span
+        self.sigma_xi_ = float(self.speed_sd) if self.speed_sd else 0.3
+        tau = np.zeros(n_animals)
+        xi = np.zeros(n_animals)
+        t_max = batch.t.shape[2]
+        eye = np.broadcast_to(np.eye(t_max), (n_animals, k, t_max, t_max))
+        self.beta_ = self._gls(batch, eye * batch.mask[..., None], tau, xi)
+        resid = (batch.y - self._mean(batch, tau, xi)) * batch.mask
+        var = np.array([np.var(resid[:, j][batch.mask[:, j]]) for j in range(k)]) + 1e-6
+        slope_sd = 0.02 * np.sqrt(var) if self.random_slope else np.full(k, 1e-8)
+        self._params = np.concatenate(
+            [
+                0.5 * np.log(0.5 * var),
+                np.zeros(k),
+                np.log(slope_sd),
+                0.5 * np.log(0.1 * var),
+                0.5 * np.log(0.2 * var),
+                np.full(k, np.log(0.1 * span)),
+            ]
+        )
+        previous = np.inf
+        self.history_: list[float] = []
+        post = np.zeros((n_animals, 2, 2))
+        for _ in range(self.max_iter):
+            resid = (batch.y - self._mean(batch, tau, xi)) * batch.mask
+            if self.latent_time:
+                jac: np.ndarray | None = self._jacobian(batch, tau, xi)
+                prior_prec: np.ndarray | None = np.array(
+                    [1.0 / self.sigma_tau_**2, 1.0 / self.sigma_xi_**2]
+                )
+            else:
+                jac = prior_prec = None
+            res = optimize.minimize(
+                self._neg_loglik_and_grad,
+                self._params,
+                args=(batch, resid, jac, prior_prec),
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": 25},
+            )
+            self._params = res.x
+            inv, _ = self._inverse(batch, self._params)
+            tau, xi, post = self._modes(batch, inv, tau, xi)
+            self.beta_ = self._gls(batch, inv, tau, xi)
+            tau, xi, post = self._modes(batch, inv, tau, xi, n_steps=3)
+            self._update_random_effects(batch, tau, xi, post)
+            objective = float(res.fun)
+            self.history_.append(objective)
+            if abs(previous - objective) < self.tol * abs(objective):
+                break
+            previous = objective
+        self.n_iter_ = len(self.history_)
+        self.interval_scale_ = np.ones(k)
+        self._tau, self._xi, self._post = tau, xi, post
+        self._animals = animals
+        self._batch = batch
+        return self
+
+    def _update_random_effects(
+        self, batch: _Batch, tau: np.ndarray, xi: np.ndarray, post: np.ndarray
+    ) -> None:
+        x = batch.x
+        for name, values, var_index in (("tau", tau, 0), ("xi", xi, 1)):
+            if x.shape[1]:
+                gamma = np.linalg.lstsq(x - x.mean(axis=0), values - values.mean(), rcond=None)[0]
+            else:
+                gamma = np.zeros(0)
+            centre = values - x @ gamma
+            # The reference group's mean stays at zero (absorbed by the course), so the
+            # residual mean is not removed before the variance update.
+            sigma2 = float(np.mean(centre**2 + post[:, var_index, var_index]))
+            floor = 1e-3 if name == "xi" else 1e-2
+            if name == "tau":
+                self.gamma_tau_ = gamma
+                fixed = self.onset_sd
+                self.sigma_tau_ = float(fixed) if fixed else max(np.sqrt(sigma2), floor)
+            else:
+                self.gamma_xi_ = gamma
+                fixed = self.speed_sd
+                self.sigma_xi_ = float(fixed) if fixed else max(np.sqrt(sigma2), floor)
+
+    # ------------------------------------------------------------------ prediction
+    def personalize(self, data: MeasureTable | pd.DataFrame) -> pd.DataFrame:
+        """Estimate onset shift and speed of new animals from their visits, without refitting.
+
+        Returns one row per animal: ``tau`` (months), ``tau_sd``, ``xi``, ``xi_sd``,
+        ``speed`` (``exp(xi)``), ``n_observations``.
+        """
+        self._check_fitted()
+        table = data if isinstance(data, MeasureTable) else from_frame(data, name="data")
+        batch, _ = self._prepare(table, training=False)
+        tau, xi, post, _ = self._personalize_batch(batch)
+        return self._effects_frame(batch, tau, xi, post)
+
+    def _personalize_batch(
+        self, batch: _Batch
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        inv, _ = self._inverse(batch, self._params)
+        tau0 = batch.x @ self.gamma_tau_
+        xi0 = batch.x @ self.gamma_xi_
+        tau, xi, post = self._modes(batch, inv, tau0, xi0, n_steps=12)
+        return tau, xi, post, inv
+
+    def _effects_frame(
+        self, batch: _Batch, tau: np.ndarray, xi: np.ndarray, post: np.ndarray
+    ) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "animal": batch.animals,
+                "tau": tau,
+                "tau_sd": np.sqrt(post[:, 0, 0]),
+                "xi": xi,
+                "xi_sd": np.sqrt(post[:, 1, 1]),
+                "speed": np.exp(xi),
+                "n_observations": batch.mask.sum(axis=(1, 2)),
+            }
+        )
+
+    def animal_effects_(self) -> pd.DataFrame:
+        """Per training animal: onset shift ``tau`` (months, positive = later), speed
+        ``exp(xi)``, their posterior SDs and the animal's covariates."""
+        self._check_fitted()
+        frame = self._effects_frame(self._batch, self._tau, self._xi, self._post)
+        covs = self._animals[self.covariates_].reset_index(drop=True) if self.covariates_ else None
+        return pd.concat([frame, covs], axis=1) if covs is not None else frame
+
+    def forecast(
+        self,
+        history: MeasureTable | pd.DataFrame,
+        targets: pd.DataFrame,
+        *,
+        level: float | Sequence[float] | None = None,
+    ) -> pd.DataFrame:
+        """Forecast measures of animals at new ages from their past visits (no refitting).
+
+        Parameters
+        ----------
+        history
+            Past visits of the animals (the fit's columns).
+        targets
+            Rows with ``animal``, ``age`` (months) and ``measure`` to forecast.
+        level
+            Interval level(s); default the model's ``level``. For each level ``L`` the
+            columns ``lower_L`` and ``upper_L`` are added (original scale).
+
+        Returns
+        -------
+        ``targets`` with ``mean`` and ``sd`` (analysis scale, standardised), ``median``
+        (original scale) and the interval columns.
+        """
+        self._check_fitted()
+        table = history if isinstance(history, MeasureTable) else from_frame(history, name="data")
+        batch, _ = self._prepare(table, training=False)
+        tau, xi, post, inv = self._personalize_batch(batch)
+        index = {a: i for i, a in enumerate(batch.animals)}
+        targets = targets.reset_index(drop=True)
+        missing = sorted(set(targets["animal"].astype(str)) - set(index))
+        if missing:
+            raise InputError(
+                f"targets: animal(s) {', '.join(missing[:5])} have no visits in the history."
+            )
+        rows = targets["animal"].astype(str).map(index).to_numpy()
+        unknown = sorted(set(targets["measure"]) - set(self.measures_))
+        if unknown:
+            raise InputError(f"targets, column 'measure': unknown measure(s) {unknown}.")
+        meas = targets["measure"].map({m: i for i, m in enumerate(self.measures_)}).to_numpy()
+        ages = targets["age"].to_numpy(dtype=float)
+        mean, var = self._conditional(batch, inv, tau, xi, post, rows, ages, meas)
+        out = targets.copy()
+        out["mean"] = mean
+        out["sd"] = np.sqrt(var) * self.interval_scale_[meas]
+        levels = (
+            [self.level]
+            if level is None
+            else ([level] if isinstance(level, float | int) else list(level))
+        )
+        for lev in levels:
+            z = stats.norm.ppf(0.5 + lev / 2)
+            lo = self._to_original(mean - z * out["sd"].to_numpy(), meas)
+            hi = self._to_original(mean + z * out["sd"].to_numpy(), meas)
+            out[f"lower_{lev:g}"] = lo
+            out[f"upper_{lev:g}"] = hi
+        out["median"] = self._to_original(mean, meas)
+        return out
+
+    def calibrate(
+        self, history: MeasureTable | pd.DataFrame, targets: pd.DataFrame, *, level: float = 0.9
+    ) -> DiseaseCourseModel:
+        """Rescale forecast SDs per measure so that held-out ``level`` intervals cover.
+
+        Split-conformal calibration: on animals not used for fitting, the factor is the
+        ``level`` quantile of ``|observed - forecast| / sd`` divided by the normal quantile
+        (1 when the model's intervals are already right). Sets ``interval_scale_``.
+        """
+        self._check_fitted()
+        self.interval_scale_ = np.ones(len(self.measures_))
+        fc = self.forecast(history, targets, level=level)
+        meas = fc["measure"].map({m: i for i, m in enumerate(self.measures_)}).to_numpy()
+        y = self.standardise(fc["value"].to_numpy(dtype=float), fc["measure"].to_numpy())
+        z = np.abs(y - fc["mean"].to_numpy()) / fc["sd"].to_numpy()
+        normal = stats.norm.ppf(0.5 + level / 2)
+        scale = np.ones(len(self.measures_))
+        for j in range(len(self.measures_)):
+            zj = z[(meas == j) & np.isfinite(z)]
+            if zj.size >= 20:
+                scale[j] = float(np.quantile(zj, level) / normal)
+        self.interval_scale_ = scale
+        return self
+
+    def standardise(self, values: np.ndarray, measures: np.ndarray) -> np.ndarray:
+        """Map raw values of the given measures to the model's standardised analysis scale."""
+        self._check_fitted()
+        index = {m: i for i, m in enumerate(self.measures_)}
+        meas = np.array([index[m] for m in measures], dtype=int)
+        values = np.asarray(values, dtype=float)
+        logs = np.array([self.scales_[m] == "log" for m in self.measures_])[meas]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(logs, np.log(values), values)
+        return np.asarray((y - self.center_[meas]) / self.spread_[meas])
+
+    def _to_original(self, standardised: np.ndarray, meas: np.ndarray) -> np.ndarray:
+        values = standardised * self.spread_[meas] + self.center_[meas]
+        logs = np.array([self.scales_[m] == "log" for m in self.measures_])[meas]
+        return np.where(logs, np.exp(values), values)
+
+    def _conditional(
+        self,
+        batch: _Batch,
+        inv: np.ndarray,
+        tau: np.ndarray,
+        xi: np.ndarray,
+        post: np.ndarray,
+        rows: np.ndarray,
+        ages: np.ndarray,
+        meas: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and variance (standardised scale) at target ages.
+
+        The course at the target's disease age plus the conditional mean of the animal's
+        level offset and drift given its past residuals (Gaussian conditioning); the
+        variance adds the uncertainty of the animal's (tau, xi) by the delta method.
+        """
+        v = self._unpack(self._params)
+        k = len(self.measures_)
+        n = len(rows)
+        target = _Batch(
+            animals=batch.animals[rows],
+            y=np.zeros((n, k, 1)),
+            t=np.broadcast_to(ages[:, None, None], (n, k, 1)).copy(),
+            mask=(np.arange(k)[None, :] == meas[:, None])[..., None],
+            x=batch.x[rows],
+        )
+        past_t = batch.t[rows, meas]  # [R, T]
+        past_mask = batch.mask[rows, meas]
+        cross = self._block(v, meas[:, None], ages[:, None], past_t) * past_mask
+        weights = np.einsum("rn,rnm->rm", cross, inv[rows, meas])
+
+        def point(tau_: np.ndarray, xi_: np.ndarray) -> np.ndarray:
+            resid = (batch.y - self._mean(batch, tau_, xi_)) * batch.mask
+            course = self._mean(target, tau_[rows], xi_[rows])[np.arange(n), meas, 0]
+            return np.asarray(course + np.sum(weights * resid[rows, meas], axis=1))
+
+        mean = point(tau, xi)
+        own = self._block(v, meas, ages, ages) + v["se2"][meas]
+        var = own - np.sum(weights * cross, axis=1)
+        h = np.array([0.05 * (self.knots_[1] - self.knots_[0]), 0.01])
+        grads = []
+        for j in range(2):
+            shift = np.zeros(2)
+            shift[j] = h[j]
+            up = point(tau + shift[0], xi + shift[1])
+            down = point(tau - shift[0], xi - shift[1])
+            grads.append((up - down) / (2 * h[j]))
+        g = np.stack(grads, axis=1)
+        var = var + np.einsum("rp,rpq,rq->r", g, post[rows], g)
+        return mean, np.maximum(var, 1e-12)
+
+    # ------------------------------------------------------------------ simulation
+    def simulate(
+        self,
+        n_animals: int,
+        ages: Sequence[float],
+        *,
+        covariates: dict[str, str] | None = None,
+        random_state: int | None = None,
+    ) -> pd.DataFrame:
+        """Draw a virtual cohort from the fitted model.
+
+        Parameters
+        ----------
+        n_animals
+            Animals to draw.
+        ages
+            Visit ages (months), the same for every animal.
+        covariates
+            The cohort's group (``{"strain": "HET3", "sex": "F"}``); default the reference
+            group.
+        random_state
+            Seed (default the model's).
+
+        Returns
+        -------
+        Long frame ``animal, age, measure, value`` (original scale) with ``tau`` and
+        ``speed`` of each virtual animal and the covariate columns.
+        """
+        self._check_fitted()
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        covariates = dict(covariates or {})
+        unknown = sorted(set(covariates) - set(self.covariates_))
+        if unknown:
+            raise InputError(f"simulate: unknown covariate(s) {unknown}; use {self.covariates_}.")
+        group = {c: covariates.get(c, self.levels_[c][0]) for c in self.covariates_}
+        frame = pd.DataFrame([group] * n_animals)
+        x = (
+            self._design(frame, "simulate", training=False)
+            if self.covariates_
+            else np.zeros((n_animals, 0))
+        )
+        tau = x @ self.gamma_tau_ + self.sigma_tau_ * rng.standard_normal(n_animals)
+        xi = x @ self.gamma_xi_ + self.sigma_xi_ * rng.standard_normal(n_animals)
+        ages_arr = np.asarray(ages, dtype=float)
+        k, n_t = len(self.measures_), len(ages_arr)
+        batch = _Batch(
+            animals=np.array([f"sim{i}" for i in range(n_animals)]),
+            y=np.zeros((n_animals, k, n_t)),
+            t=np.broadcast_to(ages_arr, (n_animals, k, n_t)).copy(),
+            mask=np.ones((n_animals, k, n_t), dtype=bool),
+            x=x,
+        )
+        cov = self._covariance(batch, self._params)
+        noise = np.einsum(
+            "aknm,akm->akn", np.linalg.cholesky(cov), rng.standard_normal(batch.t.shape)
+        )
+        y = self._mean(batch, tau, xi) + noise
+        meas = np.broadcast_to(np.arange(k)[None, :, None], y.shape)
+        out = pd.DataFrame(
+            {
+                "animal": np.repeat(batch.animals, k * n_t),
+                "age": batch.t.ravel(),
+                "measure": np.array(self.measures_)[meas.ravel()],
+                "value": self._to_original(y.ravel(), meas.ravel()),
+                "tau": np.repeat(tau, k * n_t),
+                "speed": np.repeat(np.exp(xi), k * n_t),
+            }
+        ).sort_values(["animal", "age", "measure"], ignore_index=True)
+        for column, value in group.items():
+            out[column] = value
+        return out
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> pd.DataFrame:
+        """Covariate effects on onset (months) and log speed, and variance components."""
+        self._check_fitted()
+        rows = []
+        x = self._batch.x
+        for name, gamma, sigma in (
+            ("onset_shift_months", self.gamma_tau_, self.sigma_tau_),
+            ("log_speed", self.gamma_xi_, self.sigma_xi_),
+        ):
+            if x.shape[1]:
+                xc = x - x.mean(axis=0)
+                se = sigma * np.sqrt(np.diag(np.linalg.pinv(xc.T @ xc)))
+            else:
+                se = np.zeros(0)
+            for j, cov_name in enumerate(self.covariate_names_):
+                rows.append(
+                    {"parameter": name, "term": cov_name, "estimate": gamma[j], "se": se[j]}
+                )
+            rows.append(
+                {"parameter": name, "term": "sd (animals)", "estimate": sigma, "se": np.nan}
+            )
+        v = self._unpack(self._params)
+        for j, measure in enumerate(self.measures_):
+            for name, value in (
+                ("level_sd", np.sqrt(v["sb2"][j])),
+                ("slope_sd_per_month", np.sqrt(v["ss2"][j])),
+                ("level_slope_corr", v["cbs"][j] / np.sqrt(v["sb2"][j] * v["ss2"][j])),
+                ("drift_sd", np.sqrt(v["su2"][j])),
+                ("noise_sd", np.sqrt(v["se2"][j])),
+                ("drift_timescale_months", v["ell"][j]),
+            ):
+                rows.append(
+                    {"parameter": name, "term": measure, "estimate": float(value), "se": np.nan}
+                )
+        return pd.DataFrame(rows)
+
+    def course_(self, ages: Sequence[float] | None = None) -> pd.DataFrame:
+        """Population course of every measure (reference group, tau = xi = 0), original scale."""
+        self._check_fitted()
+        grid = np.asarray(
+            ages if ages is not None else np.linspace(self.knots_[0], self.knots_[-1], 100),
+            dtype=float,
+        )
+        k = len(self.measures_)
+        batch = _Batch(
+            animals=np.array(["course"]),
+            y=np.zeros((1, k, len(grid))),
+            t=np.broadcast_to(grid, (1, k, len(grid))).copy(),
+            mask=np.ones((1, k, len(grid)), dtype=bool),
+            x=np.zeros((1, self._batch.x.shape[1])),
+        )
+        y = self._mean(batch, np.zeros(1), np.zeros(1))[0]
+        meas = np.broadcast_to(np.arange(k)[:, None], y.shape)
+        return pd.DataFrame(
+            {
+                "age": batch.t[0].ravel(),
+                "measure": np.array(self.measures_)[meas.ravel()],
+                "value": self._to_original(y.ravel(), meas.ravel()),
+            }
+        )
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Population courses with the training animals (see :mod:`translocus.progression.plot`)."""
+        from translocus.progression.plot import plot_course
+
+        return plot_course(self, **kwargs)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "beta_"):
+            raise RuntimeError("call fit() first")
+
+    # ------------------------------------------------------------------ example data
+    @staticmethod
+    def example_cohort(n_animals: int = 60, random_state: int = 0) -> MeasureTable:
+        """A small simulated cohort (two measures, two sexes) for examples and tests."""
+        rng = np.random.default_rng(random_state)
+        rows = []
+        for i in range(n_animals):
+            sex = "F" if i % 2 else "M"
+            tau = rng.normal(2.0 if sex == "F" else 0.0, 1.5)
+            speed = np.exp(rng.normal(0.0, 0.15))
+            level = rng.normal(0, 0.1, 2)
+            for age in np.arange(4.0, 22.0, 3.0) + rng.uniform(0, 1):
+                psi = 12 + speed * (age - 12 - tau)
+                a = 3.0 + 0.8 / (1 + np.exp(-(psi - 12) / 2.0)) + level[0]
+                b = 2.0 + 0.05 * psi + level[1]
+                rows.append((str(i), age, "a", np.exp(a + rng.normal(0, 0.03)), sex))
+                rows.append((str(i), age, "b", np.exp(b + rng.normal(0, 0.03)), sex))
+        frame = pd.DataFrame(rows, columns=["animal", "age", "measure", "value", "sex"])
+        return from_frame(frame, name="example", license="CC0-1.0")

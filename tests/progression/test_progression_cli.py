@@ -1,0 +1,83 @@
+"""``translocus progress`` on small files: both model kinds, outputs and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import typer
+from typer.testing import CliRunner
+
+from translocus.cli.progression import register
+from translocus.progression.course import DiseaseCourseModel
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command()
+    def other() -> None:  # a second command keeps "progress" a sub-command
+        pass
+
+    return app
+
+
+def _cross_sectional(path, control: str = "B6") -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for model in (control, "tg"):
+        for sex in ("F", "M"):
+            for age in (2, 6, 10):
+                for i in range(4):
+                    v = np.exp(1 + (0.2 * age if model == "tg" else 0) + rng.normal(0, 0.1))
+                    rows.append((f"{model}{sex}{age}{i}", age, "plaque", v, model, sex))
+    pd.DataFrame(rows, columns=["animal", "age", "measure", "value", "mouse_model", "sex"]).to_csv(
+        path, index=False
+    )
+
+
+def test_progress_trajectory(tmp_path) -> None:
+    data = tmp_path / "cs.csv"
+    _cross_sectional(data)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        _app(),
+        ["progress", str(data), "--control", "B6", "--out", str(out), "--n-boot", "20",
+         "--license", "CC0-1.0"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "trajectory" and len(summary["onsets"]) == 2
+    assert {"curves.csv", "onsets.csv", "trajectories.png"} <= {p.name for p in out.iterdir()}
+    onsets = pd.read_csv(out / "onsets.csv")
+    assert (onsets["onset_age"] < 10).all()
+
+
+def test_progress_errors(tmp_path) -> None:
+    data = tmp_path / "cs.csv"
+    _cross_sectional(data)
+    result = CliRunner().invoke(_app(), ["progress", str(data), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "control group 'C57BL/6J' is missing" in result.output
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("animal,age,measure,value\na,4 months,w,1\nb,120 d,w,2\n")
+    result = CliRunner().invoke(_app(), ["progress", str(mixed), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "mixed units" in result.output
+    assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_progress_course_needs_licence(tmp_path) -> None:
+    cohort = DiseaseCourseModel.example_cohort(n_animals=30, random_state=0).data
+    data = tmp_path / "long.csv"
+    cohort.to_csv(data, index=False)
+    out = tmp_path / "course"
+    args = ["progress", str(data), "--group", "sex", "--out", str(out)]
+    refused = CliRunner().invoke(_app(), args)
+    assert refused.exit_code == 2 and "may not be used for training" in refused.output
+    result = CliRunner().invoke(_app(), [*args, "--allow-dataset", "long"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text())["model"] == "course"
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert len(forecasts) == 30 * 2 and (forecasts["upper_0.9"] > forecasts["lower_0.9"]).all()
