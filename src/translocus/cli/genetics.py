@@ -227,7 +227,12 @@ def scan_command(
             },  # fmt: skip
             "thresholds": thresholds,
             "n_peaks": len(peaks),
+            "map": map_name,
         }
+        if map_name == "pos_Mbp":
+            from translocus.datasets import physical_map_assembly
+
+            summary["assembly"] = physical_map_assembly(crs.provenance.name)
         atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     except InputError as exc:
         _fail(exc)

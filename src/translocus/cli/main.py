@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from translocus import __version__
+from translocus.cli import foundation, genetics, progression, survival, translate, treatment
 from translocus.core.errors import InputError
 
 app = typer.Typer(
@@ -21,16 +21,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console()
-
-#: Engine CLI modules; each exposes ``register(app)``.
-ENGINE_COMMANDS = (
-    "translocus.cli.foundation",
-    "translocus.cli.genetics",
-    "translocus.cli.progression",
-    "translocus.cli.survival",
-    "translocus.cli.treatment",
-    "translocus.cli.translate",
-)
 
 
 @app.callback()
@@ -111,18 +101,8 @@ def demo(
     run_demo(out, n=n, seed=seed, quick=not full, console=console)
 
 
-def _register_engines() -> None:
-    for module_name in ENGINE_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_engines()
+for _engine in (foundation, genetics, progression, survival, treatment, translate):
+    _engine.register(app)
 
 
 def _print_error(exc: Exception) -> None:

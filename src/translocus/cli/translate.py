@@ -154,7 +154,10 @@ def translate_command(
         "mean", "--many-to-one", help="With --statistic: mean, max_abs or drop."
     ),
     assembly: str = typer.Option(
-        "GRCm39", "--assembly", help="Mouse assembly of --interval/--peaks: GRCm39 or GRCm38."
+        None,
+        "--assembly",
+        help="Mouse assembly of --interval/--peaks: GRCm39 or GRCm38 (default: the build "
+        "recorded by `translocus scan`, else GRCm39).",
     ),
     loci: str = typer.Option(
         "ad", "--loci", help="Disease loci: ad, ad_suggestive, kunkle, or a CSV/TSV (chr,pos)."
@@ -184,6 +187,10 @@ def translate_command(
                 "give exactly one of --interval, --genes, --peaks or --statistic (see "
                 "translocus translate --help)."
             )
+        if assembly is None:
+            from translocus.translate.peaks import peaks_assembly
+
+            assembly = (peaks_assembly(peaks) if peaks is not None else None) or "GRCm39"
         if assembly not in ("GRCm39", "GRCm38"):
             raise InputError(f"--assembly {assembly}: use GRCm39 or GRCm38.")
         if genes is not None:

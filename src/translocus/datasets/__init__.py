@@ -23,6 +23,8 @@ from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
 
 __all__ = [
+    "PHYSICAL_MAP_ASSEMBLY",
+    "physical_map_assembly",
     "catalog_files",
     "dataset_folder",
     "dataset_metadata",
@@ -96,3 +98,17 @@ def provenance_for_path(path: Path | str, *, root: Path | None = None) -> Proven
         if inside and (best is None or len(folder) > len(best.folder)):
             best = meta
     return best.provenance if best is not None else None
+
+
+#: Genome build of the physical maps (Mbp) of the shared crosses, from the data manifest
+#: ("DO_Recla and DOex physical maps are GRCm38 (mm10)").
+PHYSICAL_MAP_ASSEMBLY: dict[str, str] = {"DO_Recla": "GRCm38", "DOex": "GRCm38"}
+
+
+def physical_map_assembly(name: str) -> str | None:
+    """Genome build of a catalogued cross's physical map, or ``None`` when not recorded.
+
+    >>> physical_map_assembly("DO_Recla")
+    'GRCm38'
+    """
+    return PHYSICAL_MAP_ASSEMBLY.get(name)

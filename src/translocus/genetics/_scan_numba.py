@@ -30,6 +30,7 @@ __all__ = [
     "rss_from_moment_rows",
     "pair_products",
     "gather_columns",
+    "gather_permuted",
 ]
 
 
@@ -715,97 +716,6 @@ def brent_fit_lmm(
     return hsq, loglik, sigmasq, rss
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def perm_rss_rotated(
-    zt: np.ndarray,
-    sq: np.ndarray,
-    cov_basis: np.ndarray,
-    resid_y: np.ndarray,
-    rss_alt0: float,
-    rel_tol: float,
-    tol: float,
-) -> np.ndarray:
-    """Weighted RSS of one trait against many rotated genotype blocks (LMM permutations).
-
-    ``zt`` is ``[K, p, n]``: block ``k``'s rotated genotype columns (rows of ``U' X``);
-    ``sq`` the square-root LMM weights, ``cov_basis`` an orthonormal basis (``n x c``) of the
-    weighted covariates and ``resid_y`` the weighted phenotype residualised on them. Each
-    block's ``p x p`` system is solved from its moments after Jacobi scaling; blocks where
-    that would lose accuracy are solved by pivoted QR instead (R/qtl2's rank rule).
-    """
-    n_block, p, n = zt.shape
-    c = cov_basis.shape[1]
-    out = np.empty(n_block)
-    for k in prange(n_block):
-        z = np.empty((p, n))
-        for a in range(p):
-            for i in range(n):
-                z[a, i] = zt[k, a, i] * sq[i]
-        # residualise on the covariate basis
-        for j in range(c):
-            for a in range(p):
-                d = 0.0
-                for i in range(n):
-                    d += cov_basis[i, j] * z[a, i]
-                for i in range(n):
-                    z[a, i] -= d * cov_basis[i, j]
-        g = np.empty((p, p))
-        b = np.empty(p)
-        good = True
-        for a in range(p):
-            d = 0.0
-            for i in range(n):
-                d += z[a, i] * resid_y[i]
-            b[a] = d
-            for a2 in range(a + 1):
-                s = 0.0
-                for i in range(n):
-                    s += z[a, i] * z[a2, i]
-                g[a, a2] = s
-                g[a2, a] = s
-        raw = np.empty(p)
-        for a in range(p):
-            raw[a] = 0.0
-            for i in range(n):
-                v = zt[k, a, i] * sq[i]
-                raw[a] += v * v
-            if not (g[a, a] > rel_tol * raw[a]):
-                good = False
-        r1 = 0.0
-        if good:
-            for a in range(p):
-                b[a] /= math.sqrt(g[a, a])
-            for a in range(p):
-                for a2 in range(p):
-                    if a != a2:
-                        g[a, a2] /= math.sqrt(g[a, a] * g[a2, a2])
-            for a in range(p):
-                g[a, a] = 1.0
-            quad, fine = _chol_solve_quad(g, b, rel_tol)
-            r1 = rss_alt0 - quad
-            if not fine or not (r1 > rel_tol * rss_alt0):
-                good = False
-        if not good:
-            a_mat = np.empty((n, p))
-            for i in range(n):
-                for a in range(p):
-                    a_mat[i, a] = z[a, i]
-            q = np.zeros((n, p))
-            rank = _basis_one(a_mat, q, tol)
-            r = resid_y.copy()
-            for j in range(rank):
-                d = 0.0
-                for i in range(n):
-                    d += q[i, j] * r[i]
-                for i in range(n):
-                    r[i] -= d * q[i, j]
-            r1 = 0.0
-            for i in range(n):
-                r1 += r[i] * r[i]
-        out[k] = r1
-    return out
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def gather_columns(x: np.ndarray, rows: np.ndarray, m0: int, out: np.ndarray) -> None:
     """``out[j, a, i] = x[m0 + j, rows[i], a]``: genotype columns of a chunk of markers.
@@ -821,6 +731,21 @@ def gather_columns(x: np.ndarray, rows: np.ndarray, m0: int, out: np.ndarray) ->
             r = rows[i]
             for a in range(p):
                 out[j, a, i] = x[m, r, a]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gather_permuted(xt: np.ndarray, rows: np.ndarray, m0: int, out: np.ndarray) -> None:
+    """``out[j, a, i] = xt[m0 + j, a, rows[i]]`` from columns already laid out ``[M, p, n]``.
+
+    For permutations: the reads jump only within one column of one marker (a few kB), where
+    gathering from the ``[M, n, p]`` probabilities would miss the cache on every row.
+    """
+    mc, p, n = out.shape
+    for j in range(mc):
+        m = m0 + j
+        for a in range(p):
+            for i in range(n):
+                out[j, a, i] = xt[m, a, rows[i]]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -154,17 +154,18 @@ def as_kinship_frame(
     """
     if isinstance(kinship, pd.DataFrame):
         frame = kinship.copy()
+        frame.index = [str(i) for i in frame.index]
+        frame.columns = [str(c) for c in frame.columns]
     elif isinstance(kinship, xr.DataArray):
         if kinship.ndim != 2:
             raise InputError(f"{label}: expected a 2-D matrix, got dims {kinship.dims}")
         d0, d1 = kinship.dims
-        frame = pd.DataFrame(
-            kinship.values,
-            index=[str(s) for s in kinship.coords[d0].values] if d0 in kinship.coords else samples,
-            columns=[str(s) for s in kinship.coords[d1].values]
-            if d1 in kinship.coords
-            else samples,
-        )
+        index = [str(s) for s in kinship.coords[d0].values] if d0 in kinship.coords else samples
+        columns = [str(s) for s in kinship.coords[d1].values] if d1 in kinship.coords else samples
+        frame = pd.DataFrame(kinship.values, index=index, columns=columns)
+        if d0 not in kinship.coords or d1 not in kinship.coords:
+            frame.index = [str(i) for i in frame.index]
+            frame.columns = [str(c) for c in frame.columns]
     else:
         arr = np.asarray(kinship, dtype=float)
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -173,10 +174,9 @@ def as_kinship_frame(
             raise InputError(
                 f"{label}: a bare array needs one sample ID per row; pass a DataFrame with IDs"
             )
-        frame = pd.DataFrame(arr, index=list(samples), columns=list(samples))
-    frame.index = [str(i) for i in frame.index]
-    frame.columns = [str(c) for c in frame.columns]
-    if frame.shape[0] != frame.shape[1] or list(frame.index) != list(frame.columns):
+        ids = [str(s) for s in samples]
+        frame = pd.DataFrame(arr, index=ids, columns=ids)
+    if frame.shape[0] != frame.shape[1] or not frame.index.equals(frame.columns):
         if set(frame.index) == set(frame.columns) and frame.shape[0] == frame.shape[1]:
             frame = frame.loc[:, list(frame.index)]
         else:

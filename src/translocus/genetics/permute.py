@@ -14,8 +14,9 @@ permutation matrix reproduces R/qtl2's maxima:
   permutations (R/qtl2's rule).
 
 Speed: Haley-Knott permutations that reduce to permuted phenotypes are one matrix product of the
-per-marker bases against all permuted columns. LMM permutations rotate the permuted genotype
-blocks of many permutations in one matrix product per chromosome.
+per-marker bases against all permuted columns. An LMM permutation is the scan's own
+chromosome kernel on the permuted probabilities (chromosomes in parallel); its cost is the
+rotation ``U' X`` of the whole genome, which no permutation can share.
 
 Examples
 --------
@@ -62,22 +63,25 @@ from translocus.genetics.lmm import (
 )
 from translocus.genetics.results import PermutationResult
 from translocus.genetics.scan import (
+    Batch,
     Prepared,
     _hk,
+    _kinship_for,
     _lmm_chrom,
     _Part,
-    _kinship_for,
     _set_for_chrom,
     design,
     expand_intcovar,
+    genotype_columns,
     hsq_sets,
     prepare,
 )
 
 __all__ = ["permutation_matrix", "scan_perm"]
 
-#: Bytes of rotated genotype blocks held at once by the LMM permutations.
-LMM_CHUNK_BYTES = 256 * 2**20
+#: Permutations per round of the LMM permutations (each chromosome's probabilities are laid
+#: out once per round; progress is reported per round).
+PERM_BLOCK = 16
 
 
 def permutation_matrix(
@@ -214,61 +218,76 @@ def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,
     """Maxima of LMM scans with permuted genotype rows (h² fixed at the null estimates).
 
     Each permutation and chromosome is the scan's own kernel (``_lmm_chrom``) with the
-    probabilities of the permuted individuals; permutations x chromosomes run in parallel.
+    probabilities of the permuted individuals; chromosomes run in parallel.
     """
-    sets = hsq_sets(prep)
     n_all = len(prep.samples)
-    n_perm = perms.shape[1]
-    out = np.full((n_perm, len(prep.traits)), -np.inf)
-    workers = worker_count()
-    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
-    chroms = sorted((ci for ci, c in enumerate(prep.chroms) if len(prep.markers[c])),
-                    key=lambda ci: -len(prep.markers[prep.chroms[ci]]))  # fmt: skip
+    out = np.full((perms.shape[1], len(prep.traits)), -np.inf)
     for batch in prep.batches:
         rows = np.setdiff1d(np.arange(n_all), batch.omit)
         if rows.size <= 2:
             out[:, batch.cols] = np.nan
             continue
-        y = prep.pheno[np.ix_(rows, batch.cols)]
-        sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
-        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, rows), keys,
-                                           workers), strict=True))  # fmt: skip
-        yw = y if sw is None else y * sw[:, None]
-        designs = {}
-        for with_x in (False, True):
-            c = design(prep, rows, with_x=with_x)
-            designs[with_x] = c if sw is None else c * sw[:, None]
-        hsq = np.zeros((len(sets), batch.cols.size))
-        for si, (name, with_x) in enumerate(sets):
-            c0 = designs[with_x]
-            hsq[si] = fit_null_lmm(eigs[name if prep.loco else "overall"], yw, c0, reml=reml,
-                                   tol=prep.tol, xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
-        setup: dict[int, tuple[KinshipEigen, _Part]] = {}
-        for ci in chroms:
-            chrom = prep.chroms[ci]
-            si = _set_for_chrom(prep, chrom, sets)
-            with_x = prep.is_x[chrom] and prep.xcovar is not None
-            part = _Part(batch=batch, n_obs=rows.size, hsq=hsq[si], y=yw, c_alt=designs[False],
-                         c_null=designs[True] if with_x else designs[False])  # fmt: skip
-            setup[ci] = (eigs[sets[si][0] if prep.loco else "overall"], part)
-        idx = perms[rows, :]  # probs[perm] over the analysed individuals, then rows
-        step = max(1, 4 * workers // max(1, len(chroms)))
-        for start in range(0, n_perm, step):
-            cols = range(start, min(n_perm, start + step))
-            tasks = [(j, ci) for j in cols for ci in chroms]
+        report = progress if len(prep.batches) == 1 else None
+        out[:, batch.cols] = _lmm_perm_batch(prep, batch, rows, perms, reml, report)
+    return out
 
-            def max_lod(task: tuple[int, int]) -> np.ndarray:
-                j, ci = task
-                eig, part = setup[ci]
-                lod = _lmm_chrom(prep, prep.chroms[ci], rows, eig, [part], geno_rows=idx[:, j])
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-                    return np.asarray(np.nanmax(lod, axis=0))
 
-            for (j, _), best in zip(tasks, parallel_map(max_lod, tasks, workers), strict=True):
-                out[j, batch.cols] = np.maximum(out[j, batch.cols], best)
-            if progress is not None and len(prep.batches) == 1:
-                progress(len(cols))
+def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.ndarray,
+                    reml: bool, progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+    """``[n_perm, T_b]`` permutation maxima of one missing-data batch (on its own rows)."""
+    sets = hsq_sets(prep)
+    n_perm = perms.shape[1]
+    workers = worker_count()
+    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
+    chroms = sorted((ci for ci, c in enumerate(prep.chroms) if len(prep.markers[c])),
+                    key=lambda ci: -len(prep.markers[prep.chroms[ci]]))  # fmt: skip
+    y = prep.pheno[np.ix_(rows, batch.cols)]
+    sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
+    eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, rows), keys, workers),
+                    strict=True))  # fmt: skip
+    yw = y if sw is None else y * sw[:, None]
+    designs = {}
+    for with_x in (False, True):
+        c = design(prep, rows, with_x=with_x)
+        designs[with_x] = c if sw is None else c * sw[:, None]
+    hsq = np.zeros((len(sets), batch.cols.size))
+    for si, (name, with_x) in enumerate(sets):
+        c0 = designs[with_x]
+        hsq[si] = fit_null_lmm(eigs[name if prep.loco else "overall"], yw, c0, reml=reml,
+                               tol=prep.tol, xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+    setup: dict[int, tuple[KinshipEigen, _Part]] = {}
+    for ci in chroms:
+        chrom = prep.chroms[ci]
+        si = _set_for_chrom(prep, chrom, sets)
+        with_x = prep.is_x[chrom] and prep.xcovar is not None
+        part = _Part(batch=batch, n_obs=rows.size, hsq=hsq[si], y=yw, c_alt=designs[False],
+                     c_null=designs[True] if with_x else designs[False])  # fmt: skip
+        setup[ci] = (eigs[sets[si][0] if prep.loco else "overall"], part)
+    idx = np.ascontiguousarray(perms[rows, :])  # probs[perm] over the analysed, then rows
+
+    def max_lod(task: tuple[int, range]) -> np.ndarray:
+        # one chromosome, a block of permutations: its probabilities are laid out once, so
+        # each permutation's gather stays within cache-sized columns
+        ci, cols = task
+        eig, part = setup[ci]
+        chrom = prep.chroms[ci]
+        geno_t = genotype_columns(prep, chrom)
+        best = np.empty((len(cols), batch.cols.size))
+        for k, j in enumerate(cols):
+            lod = _lmm_chrom(prep, chrom, rows, eig, [part],
+                             geno_rows=np.ascontiguousarray(idx[:, j]), geno_t=geno_t)  # fmt: skip
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                best[k] = np.nanmax(lod, axis=0)
+        return best
+
+    out = np.full((n_perm, batch.cols.size), -np.inf)
+    for start in range(0, n_perm, PERM_BLOCK):
+        cols = range(start, min(n_perm, start + PERM_BLOCK))
+        for best in parallel_map(max_lod, [(ci, cols) for ci in chroms], workers):
+            out[start : start + len(cols)] = np.maximum(out[start : start + len(cols)], best)
+        if progress is not None:
+            progress(len(cols))
     return out
 
 

@@ -27,7 +27,7 @@ def write_table(df: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
         if path.suffix == ".parquet":
             df.to_parquet(tmp, index=index)
         else:
-            df.to_csv(tmp, index=index, float_format="%.17g")
+            df.to_csv(tmp, index=index)  # shortest repr: round-trips exactly
     return path
 
 

@@ -56,6 +56,7 @@ from translocus.genetics._scan_kernels import (
 from translocus.genetics._scan_numba import (
     exact_rss_weighted,
     gather_columns,
+    gather_permuted,
     pair_products,
     rss_from_moment_rows,
 )
@@ -665,20 +666,25 @@ def _batch_design(prep: Prepared, group: _Group, missing: np.ndarray, with_x: bo
 
 #: Markers per chunk: the chunk's genotype columns, their rotation and packed products stay
 #: in cache through the matrix products that use them.
-MARKER_CHUNK = 32
+MARKER_CHUNK = 48
 
 
 def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
-               out: np.ndarray, geno_rows: np.ndarray) -> np.ndarray:  # fmt: skip
+               out: np.ndarray, geno_rows: np.ndarray, geno_t: np.ndarray | None = None
+               ) -> np.ndarray:  # fmt: skip
     """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied).
 
     The probabilities come from ``geno_rows`` (the individuals ``rows`` themselves, or a
-    permutation of them); the interactive covariates and weights from ``rows``.
+    permutation of them); the interactive covariates and weights from ``rows``. ``geno_t``,
+    when given, is the chromosome's probabilities laid out ``[M, p, n_all]``.
     """
     block = prep.geno[chrom]
     shape = (m1 - m0, block.shape[2], rows.size)
     res = out[: shape[0] * shape[1] * shape[2]].reshape(shape)
-    gather_columns(block, geno_rows, m0, res)
+    if geno_t is None:
+        gather_columns(block, geno_rows, m0, res)
+    else:
+        gather_permuted(geno_t, geno_rows, m0, res)
     if prep.intcovar is not None:
         ic = prep.intcovar[rows]
         res = np.concatenate([res] + [res * ic[:, j][None, None, :]
@@ -686,6 +692,14 @@ def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
     if prep.sqrt_w is not None:
         res = res * prep.sqrt_w[rows][None, None, :]
     return res
+
+
+def genotype_columns(prep: Prepared, chrom: str) -> np.ndarray:
+    """The chromosome's probabilities (first/empty columns dropped) as ``[M, p, n_all]``."""
+    block = prep.geno[chrom]
+    out = np.empty((block.shape[0], block.shape[2], block.shape[1]))
+    gather_columns(block, np.arange(block.shape[1], dtype=np.int64), 0, out)
+    return out
 
 
 @dataclass
@@ -701,11 +715,13 @@ class _Part:
 
 
 def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
-               parts: list[_Part], geno_rows: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+               parts: list[_Part], geno_rows: np.ndarray | None = None,
+               geno_t: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
 
     ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
-    whose genotype probabilities take their places (a permutation, for permutation tests).
+    whose genotype probabilities take their places (a permutation, for permutation tests),
+    read from ``geno_t`` (see :func:`genotype_columns`) when given.
 
     Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
     metrics enter through two more products over all traits: the weighted covariates and
@@ -771,21 +787,21 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
     u_mat = vt.T  # rows of U' X are (columns of X)' U
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
-        geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64)
+        geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64, geno_t)
         xr = rot_buf[: mc * p * n].reshape(mc * p, n)
         np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
         fx = fx_buf[: mc * p * n_rows].reshape(mc * p, n_rows)
         np.dot(xr, lhs, out=fx)
         xr3 = xr.reshape(mc, p, n)
+        gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
         pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
         pair_products(xr3, pairs)
-        gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
         np.dot(pairs.reshape(mc * npair, n), w, out=gram)
         rss_from_moment_rows(gram.reshape(mc, npair, n_trait), fx.reshape(mc, p, n_rows), m0,
                              cov_row, cov_cnt, y_row, cov_gram, cov_y, yty, pa, pb,
                              MOMENT_GUARD, rss1, ok)  # fmt: skip
         bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
-        for t, j in zip(bad_t, bad_m, strict=True):
+        for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
             if t not in fallback:
                 sw = np.sqrt(w[:, t])
                 q = np.ascontiguousarray(covariate_basis(trait_cov[t] * sw[:, None], tol))
@@ -794,6 +810,86 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
             rss1[t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q, ry, tol)
     with np.errstate(divide="ignore", invalid="ignore"):
         return ((n_obs / 2)[:, None] * (np.log10(rss0)[:, None] - np.log10(rss1))).T
+
+
+def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray | None,
+               lod: np.ndarray, hsq: np.ndarray, offsets: np.ndarray) -> None:  # fmt: skip
+    """Scan the batches of one group of individuals (fills ``lod`` and ``hsq``)."""
+    sets = hsq_sets(prep)
+    workers = worker_count()
+    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
+    sw = prep.sqrt_w[group.rows] if prep.sqrt_w is not None else None
+    n_g = group.rows.size
+    # y with zeros at missing entries (their dummies absorb them)
+    ys = []
+    for batch, missing in group.batches:
+        y = prep.pheno[np.ix_(group.rows, batch.cols)].copy()
+        y[missing, :] = 0.0
+        if sw is not None:
+            y = y * sw[:, None]
+        ys.append(y)
+    designs = {(bi, with_x): _batch_design(prep, group, missing, with_x)
+               for bi, (_, missing) in enumerate(group.batches)
+               for with_x in {False, any(wx for _, wx in sets)}}  # fmt: skip
+    usable = [bi for bi, (_, missing) in enumerate(group.batches) if n_g - missing.size > 2]
+
+    def null_fit(si: int, bi: int, eig: KinshipEigen) -> np.ndarray:
+        batch = group.batches[bi][0]
+        if hsq_fixed is not None:
+            return np.asarray(hsq_fixed[si, batch.cols], dtype=float)
+        c0 = designs[(bi, sets[si][1])]
+        return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
+                            xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+
+    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+        chrom = prep.chroms[ci]
+        if not fits or not len(prep.markers[chrom]):
+            return None
+        with_x = prep.is_x[chrom] and prep.xcovar is not None
+        parts = []
+        for bi, h in fits.items():
+            batch, missing = group.batches[bi]
+            c_alt = designs[(bi, False)]
+            parts.append(_Part(batch=batch, n_obs=n_g - missing.size, hsq=h, y=ys[bi],
+                               c_alt=c_alt, c_null=designs[(bi, True)] if with_x else c_alt))  # fmt: skip
+        cols = np.concatenate([part.batch.cols for part in parts])
+        return cols, _lmm_chrom(prep, chrom, group.rows, eig, parts)
+
+    # whole chromosomes in parallel, largest first
+    order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
+    results: list[tuple[int, tuple[np.ndarray, np.ndarray] | None]] = []
+    if prep.loco:
+        # one kinship per chromosome: its decomposition, null fits and scan in one task
+
+        def loco_task(ci: int) -> tuple[dict[int, np.ndarray], Any]:
+            eig = _kinship_for(prep, prep.chroms[ci], group.rows)
+            fits = {bi: null_fit(ci, bi, eig) for bi in usable}
+            return fits, chrom_scan(ci, eig, fits)
+
+        for ci, (fits, res) in zip(order, parallel_map(loco_task, order, workers), strict=True):
+            for bi, h in fits.items():
+                hsq[ci, group.batches[bi][0].cols] = h
+            results.append((ci, res))
+    else:
+        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows), keys,
+                                           workers), strict=True))  # fmt: skip
+        tasks = [(si, bi) for si in range(len(sets)) for bi in usable]
+        fitted = parallel_map(lambda task: null_fit(task[0], task[1], eigs[keys[0]]), tasks,
+                              workers)  # fmt: skip
+        by_set: dict[int, dict[int, np.ndarray]] = {si: {} for si in range(len(sets))}
+        for (si, bi), h in zip(tasks, fitted, strict=True):
+            by_set[si][bi] = h
+            hsq[si, group.batches[bi][0].cols] = h
+        scans = parallel_map(
+            lambda ci: chrom_scan(ci, eigs[keys[0]],
+                                  by_set[_set_for_chrom(prep, prep.chroms[ci], sets)]),
+            order, workers)  # fmt: skip
+        results = list(zip(order, scans, strict=True))
+    for ci, res in results:
+        if res is not None:
+            cols, block = res
+            lod[offsets[ci] : offsets[ci + 1], cols] = block
 
 
 def _lmm(
@@ -808,69 +904,8 @@ def _lmm(
     offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
     for batch in prep.batches:
         sizes[batch.cols] = len(prep.samples) - batch.omit.size
-    workers = worker_count()
-    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
     for group in _lmm_groups(prep, reml):
-        sw = prep.sqrt_w[group.rows] if prep.sqrt_w is not None else None
-        n_g = group.rows.size
-        # y with zeros at missing entries (their dummies absorb them)
-        ys = []
-        for batch, missing in group.batches:
-            y = prep.pheno[np.ix_(group.rows, batch.cols)].copy()
-            y[missing, :] = 0.0
-            if sw is not None:
-                y = y * sw[:, None]
-            ys.append(y)
-        designs = {(bi, with_x): _batch_design(prep, group, missing, with_x)
-                   for bi, (_, missing) in enumerate(group.batches)
-                   for with_x in {False, any(wx for _, wx in sets)}}  # fmt: skip
-        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows),
-                                           keys, workers), strict=True))  # fmt: skip
-        # null fits, per h² set and batch
-        tasks = [(si, bi) for si in range(len(sets))
-                 for bi, (_, missing) in enumerate(group.batches)
-                 if n_g - missing.size > 2]  # fmt: skip
-
-        def null_fit(task: tuple[int, int]) -> np.ndarray:
-            si, bi = task
-            name, with_x = sets[si]
-            batch = group.batches[bi][0]
-            if hsq_fixed is not None:
-                return np.asarray(hsq_fixed[si, batch.cols], dtype=float)
-            c0 = designs[(bi, with_x)]
-            eig = eigs[name if prep.loco else "overall"]
-            return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
-                                xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
-
-        fits = dict(zip(tasks, parallel_map(null_fit, tasks, workers), strict=True))
-        for (si, bi), h in fits.items():
-            hsq[si, group.batches[bi][0].cols] = h
-        # the scan, whole chromosomes in parallel (largest first)
-        order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
-        order = [ci for ci in order if len(prep.markers[prep.chroms[ci]])]
-
-        def chrom_scan(ci: int) -> tuple[np.ndarray, np.ndarray] | None:
-            chrom = prep.chroms[ci]
-            si = _set_for_chrom(prep, chrom, sets)
-            eig = eigs[sets[si][0] if prep.loco else "overall"]
-            with_x = prep.is_x[chrom] and prep.xcovar is not None
-            parts = []
-            for bi, (batch, missing) in enumerate(group.batches):
-                if (si, bi) not in fits:
-                    continue
-                c_alt = designs[(bi, False)]
-                parts.append(_Part(batch=batch, n_obs=n_g - missing.size, hsq=fits[(si, bi)],
-                                   y=ys[bi], c_alt=c_alt,
-                                   c_null=designs[(bi, True)] if with_x else c_alt))  # fmt: skip
-            if not parts:
-                return None
-            cols = np.concatenate([part.batch.cols for part in parts])
-            return cols, _lmm_chrom(prep, chrom, group.rows, eig, parts)
-
-        for ci, res in zip(order, parallel_map(chrom_scan, order, workers), strict=True):
-            if res is not None:
-                cols, block = res
-                lod[offsets[ci] : offsets[ci + 1], cols] = block
+        _lmm_group(prep, group, reml, hsq_fixed, lod, hsq, offsets)
     return lod, sizes, hsq
 
 

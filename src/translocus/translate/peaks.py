@@ -16,6 +16,7 @@ below ``low`` (DO/CC letters A–H are named AJ, B6, 129, NOD, NZO, CAST, PWK, W
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,19 @@ def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype={"chr": str})
+
+
+def peaks_assembly(source: Path | str) -> str | None:
+    """Mouse genome build recorded by ``translocus scan`` beside its peaks, if any."""
+    source = Path(source)
+    summary = (source if source.is_dir() else source.parent) / "summary.json"
+    if not summary.is_file():
+        return None
+    try:
+        assembly = json.loads(summary.read_text()).get("assembly")
+    except (OSError, ValueError):
+        return None
+    return str(assembly) if assembly in ("GRCm38", "GRCm39") else None
 
 
 def read_peaks(source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -25,23 +24,6 @@ def _find_peaks(workdir: Path) -> Path | None:
         if found:
             return found[0]
     return None
-
-
-def _peaks_assembly(peaks_path: Path) -> str:
-    """GRCm38 for DO_Recla/DOex-derived scans (their physical maps are mm10), else GRCm39."""
-    summary = peaks_path.parent / "summary.json"
-    text = str(peaks_path).lower()
-    if summary.is_file():
-        try:
-            meta = json.loads(summary.read_text())
-        except (OSError, ValueError):
-            meta = {}
-        assembly = str(meta.get("assembly", meta.get("build", "")))
-        if assembly in ("GRCm38", "GRCm39"):
-            return assembly
-    if "recla" in text or "doex" in text:
-        return "GRCm38"
-    return "GRCm39"
 
 
 def _synteny_figure(candidates: pd.DataFrame, loci: pd.DataFrame, title: str) -> str:
@@ -115,7 +97,7 @@ def build_section(workdir: Path, *, quick: bool = True) -> ReportSection:
     from translocus.translate.genesets import mgi_phenotype_gene_sets, overrepresentation
     from translocus.translate.interval import TranslationEngine, default_engine
     from translocus.translate.orthology import load_orthology
-    from translocus.translate.peaks import read_peaks, translate_peaks
+    from translocus.translate.peaks import peaks_assembly, read_peaks, translate_peaks
 
     parts: list[str] = []
     orthology = load_orthology()
@@ -186,7 +168,7 @@ def build_section(workdir: Path, *, quick: bool = True) -> ReportSection:
         table = table.drop_duplicates(keys)
         if "lod" in table.columns and quick:
             table = table.sort_values("lod", ascending=False).head(5)
-        assembly = _peaks_assembly(peaks_path)
+        assembly = peaks_assembly(peaks_path) or "GRCm39"
         peak_engine = engine if assembly == "GRCm39" else TranslationEngine(mouse_assembly=assembly)
         try:
             peaks = translate_peaks(table, effects=effects, engine=peak_engine)
