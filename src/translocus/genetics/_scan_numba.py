@@ -195,6 +195,105 @@ def _chol_solve_quad(g: np.ndarray, b: np.ndarray, min_pivot: float) -> tuple[fl
     return quad, True
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rss_trait(
+    t: int,
+    gram: np.ndarray,
+    cross: np.ndarray,
+    xty: np.ndarray,
+    cov_gram: np.ndarray,
+    cov_y: np.ndarray,
+    yty: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    rel_tol: float,
+    rss: np.ndarray,
+    ok: np.ndarray,
+) -> None:
+    """Fill ``rss[t]`` and ``ok[t]`` for one trait (see :func:`rss_from_moments`)."""
+    m_count = gram.shape[1]
+    c = cov_gram.shape[1]
+    p = xty.shape[2]
+    # Cholesky of the covariate Gram (full rank by construction)
+    low = np.zeros((c, c))
+    singular = False
+    for j in range(c):
+        s = cov_gram[t, j, j]
+        for k in range(j):
+            s -= low[j, k] * low[j, k]
+        if not (s > 1e-10 * cov_gram[t, j, j]):
+            singular = True  # covariates dependent for this trait: exact path
+            s = max(abs(cov_gram[t, j, j]), 1e-300)
+        low[j, j] = math.sqrt(s)
+        for i in range(j + 1, c):
+            u = cov_gram[t, i, j]
+            for k in range(j):
+                u -= low[i, k] * low[j, k]
+            low[i, j] = u / low[j, j]
+    # z = L^-1 C'Wy, rss0 = y'Wy - z'z
+    z = np.zeros(c)
+    for i in range(c):
+        u = cov_y[t, i]
+        for k in range(i):
+            u -= low[i, k] * z[k]
+        z[i] = u / low[i, i]
+    rss0 = yty[t]
+    for i in range(c):
+        rss0 -= z[i] * z[i]
+    h = np.zeros((c, p))
+    g = np.zeros((p, p))
+    bb = np.zeros(p)
+    if singular:
+        for m in range(m_count):
+            ok[t, m] = False
+        return
+    for m in range(m_count):
+        # H = L^-1 F
+        for j in range(p):
+            for i in range(c):
+                u = cross[t, i, m, j]
+                for k in range(i):
+                    u -= low[i, k] * h[k, j]
+                h[i, j] = u / low[i, i]
+        for q in range(pair_a.shape[0]):
+            a = pair_a[q]
+            b = pair_b[q]
+            g[a, b] = gram[t, m, q]
+            g[b, a] = gram[t, m, q]
+        good = True
+        for a in range(p):
+            raw = g[a, a]
+            for b in range(a, p):
+                u = g[a, b]
+                for k in range(c):
+                    u -= h[k, a] * h[k, b]
+                g[a, b] = u
+                g[b, a] = u
+            if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
+                good = False
+            u = xty[t, m, a]
+            for k in range(c):
+                u -= h[k, a] * z[k]
+            bb[a] = u
+        if not good:
+            ok[t, m] = False
+            continue
+        for a in range(p):
+            bb[a] /= math.sqrt(g[a, a])
+        for a in range(p):
+            for b in range(p):
+                if a != b:
+                    g[a, b] /= math.sqrt(g[a, a] * g[b, b])
+        for a in range(p):
+            g[a, a] = 1.0
+        quad, fine = _chol_solve_quad(g, bb, rel_tol)
+        r1 = rss0 - quad
+        if not fine or not (r1 > rel_tol * rss0):
+            ok[t, m] = False
+            continue
+        rss[t, m] = r1
+
+
 @njit(cache=True, error_model="numpy")
 def _rss_from_moments_serial(
     gram: np.ndarray,
@@ -207,111 +306,11 @@ def _rss_from_moments_serial(
     pair_b: np.ndarray,
     rel_tol: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Residual sums of squares of many small weighted regressions from their moments.
-
-    For trait ``t`` and marker ``m`` the model is ``y_t ~ C b + X_m g`` in a metric that
-    depends on ``t``. The inputs are the moments in that metric:
-
-    gram
-        ``[T, M, npair]``: ``X_m' W_t X_m`` packed over ``(pair_a, pair_b)``.
-    cross
-        ``[T, c, M, p]``: ``C' W_t X_m``.
-    xty
-        ``[T, M, p]``: ``X_m' W_t y_t``.
-    cov_gram, cov_y, yty
-        ``[T, c, c]``, ``[T, c]``, ``[T]``: ``C' W_t C``, ``C' W_t y_t``, ``y_t' W_t y_t``.
-
-    The covariates are absorbed by a Schur complement and the ``p x p`` system is solved after
-    Jacobi scaling. Where that would lose accuracy (a genotype column nearly explained by the
-    covariates or by the other columns, or a near-perfect fit) ``ok`` is ``False`` and the
-    caller recomputes that entry with pivoted QR.
-
-    Returns ``(rss, ok)``, both ``[T, M]``.
-    """
     n_trait, m_count, _ = gram.shape
-    c = cov_gram.shape[1]
-    p = xty.shape[2]
     rss = np.zeros((n_trait, m_count))
     ok = np.ones((n_trait, m_count), dtype=np.bool_)
     for t in range(n_trait):
-        # Cholesky of the covariate Gram (full rank by construction)
-        low = np.zeros((c, c))
-        singular = False
-        for j in range(c):
-            s = cov_gram[t, j, j]
-            for k in range(j):
-                s -= low[j, k] * low[j, k]
-            if not (s > 1e-10 * cov_gram[t, j, j]):
-                singular = True  # covariates dependent for this trait: exact path
-                s = max(abs(cov_gram[t, j, j]), 1e-300)
-            low[j, j] = math.sqrt(s)
-            for i in range(j + 1, c):
-                u = cov_gram[t, i, j]
-                for k in range(j):
-                    u -= low[i, k] * low[j, k]
-                low[i, j] = u / low[j, j]
-        # z = L^-1 C'Wy, rss0 = y'Wy - z'z
-        z = np.zeros(c)
-        for i in range(c):
-            u = cov_y[t, i]
-            for k in range(i):
-                u -= low[i, k] * z[k]
-            z[i] = u / low[i, i]
-        rss0 = yty[t]
-        for i in range(c):
-            rss0 -= z[i] * z[i]
-        h = np.zeros((c, p))
-        g = np.zeros((p, p))
-        bb = np.zeros(p)
-        if singular:
-            for m in range(m_count):
-                ok[t, m] = False
-            continue
-        for m in range(m_count):
-            # H = L^-1 F
-            for j in range(p):
-                for i in range(c):
-                    u = cross[t, i, m, j]
-                    for k in range(i):
-                        u -= low[i, k] * h[k, j]
-                    h[i, j] = u / low[i, i]
-            for q in range(pair_a.shape[0]):
-                a = pair_a[q]
-                b = pair_b[q]
-                g[a, b] = gram[t, m, q]
-                g[b, a] = gram[t, m, q]
-            good = True
-            for a in range(p):
-                raw = g[a, a]
-                for b in range(a, p):
-                    u = g[a, b]
-                    for k in range(c):
-                        u -= h[k, a] * h[k, b]
-                    g[a, b] = u
-                    g[b, a] = u
-                if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
-                    good = False
-                u = xty[t, m, a]
-                for k in range(c):
-                    u -= h[k, a] * z[k]
-                bb[a] = u
-            if not good:
-                ok[t, m] = False
-                continue
-            for a in range(p):
-                bb[a] /= math.sqrt(g[a, a])
-            for a in range(p):
-                for b in range(p):
-                    if a != b:
-                        g[a, b] /= math.sqrt(g[a, a] * g[b, b])
-            for a in range(p):
-                g[a, a] = 1.0
-            quad, fine = _chol_solve_quad(g, bb, rel_tol)
-            r1 = rss0 - quad
-            if not fine or not (r1 > rel_tol * rss0):
-                ok[t, m] = False
-                continue
-            rss[t, m] = r1
+        _rss_trait(t, gram, cross, xty, cov_gram, cov_y, yty, pair_a, pair_b, rel_tol, rss, ok)
     return rss, ok
 
 
@@ -327,111 +326,11 @@ def _rss_from_moments_parallel(
     pair_b: np.ndarray,
     rel_tol: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Residual sums of squares of many small weighted regressions from their moments.
-
-    For trait ``t`` and marker ``m`` the model is ``y_t ~ C b + X_m g`` in a metric that
-    depends on ``t``. The inputs are the moments in that metric:
-
-    gram
-        ``[T, M, npair]``: ``X_m' W_t X_m`` packed over ``(pair_a, pair_b)``.
-    cross
-        ``[T, c, M, p]``: ``C' W_t X_m``.
-    xty
-        ``[T, M, p]``: ``X_m' W_t y_t``.
-    cov_gram, cov_y, yty
-        ``[T, c, c]``, ``[T, c]``, ``[T]``: ``C' W_t C``, ``C' W_t y_t``, ``y_t' W_t y_t``.
-
-    The covariates are absorbed by a Schur complement and the ``p x p`` system is solved after
-    Jacobi scaling. Where that would lose accuracy (a genotype column nearly explained by the
-    covariates or by the other columns, or a near-perfect fit) ``ok`` is ``False`` and the
-    caller recomputes that entry with pivoted QR.
-
-    Returns ``(rss, ok)``, both ``[T, M]``.
-    """
     n_trait, m_count, _ = gram.shape
-    c = cov_gram.shape[1]
-    p = xty.shape[2]
     rss = np.zeros((n_trait, m_count))
     ok = np.ones((n_trait, m_count), dtype=np.bool_)
     for t in prange(n_trait):
-        # Cholesky of the covariate Gram (full rank by construction)
-        low = np.zeros((c, c))
-        singular = False
-        for j in range(c):
-            s = cov_gram[t, j, j]
-            for k in range(j):
-                s -= low[j, k] * low[j, k]
-            if not (s > 1e-10 * cov_gram[t, j, j]):
-                singular = True  # covariates dependent for this trait: exact path
-                s = max(abs(cov_gram[t, j, j]), 1e-300)
-            low[j, j] = math.sqrt(s)
-            for i in range(j + 1, c):
-                u = cov_gram[t, i, j]
-                for k in range(j):
-                    u -= low[i, k] * low[j, k]
-                low[i, j] = u / low[j, j]
-        # z = L^-1 C'Wy, rss0 = y'Wy - z'z
-        z = np.zeros(c)
-        for i in range(c):
-            u = cov_y[t, i]
-            for k in range(i):
-                u -= low[i, k] * z[k]
-            z[i] = u / low[i, i]
-        rss0 = yty[t]
-        for i in range(c):
-            rss0 -= z[i] * z[i]
-        h = np.zeros((c, p))
-        g = np.zeros((p, p))
-        bb = np.zeros(p)
-        if singular:
-            for m in range(m_count):
-                ok[t, m] = False
-            continue
-        for m in range(m_count):
-            # H = L^-1 F
-            for j in range(p):
-                for i in range(c):
-                    u = cross[t, i, m, j]
-                    for k in range(i):
-                        u -= low[i, k] * h[k, j]
-                    h[i, j] = u / low[i, i]
-            for q in range(pair_a.shape[0]):
-                a = pair_a[q]
-                b = pair_b[q]
-                g[a, b] = gram[t, m, q]
-                g[b, a] = gram[t, m, q]
-            good = True
-            for a in range(p):
-                raw = g[a, a]
-                for b in range(a, p):
-                    u = g[a, b]
-                    for k in range(c):
-                        u -= h[k, a] * h[k, b]
-                    g[a, b] = u
-                    g[b, a] = u
-                if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
-                    good = False
-                u = xty[t, m, a]
-                for k in range(c):
-                    u -= h[k, a] * z[k]
-                bb[a] = u
-            if not good:
-                ok[t, m] = False
-                continue
-            for a in range(p):
-                bb[a] /= math.sqrt(g[a, a])
-            for a in range(p):
-                for b in range(p):
-                    if a != b:
-                        g[a, b] /= math.sqrt(g[a, a] * g[b, b])
-            for a in range(p):
-                g[a, a] = 1.0
-            quad, fine = _chol_solve_quad(g, bb, rel_tol)
-            r1 = rss0 - quad
-            if not fine or not (r1 > rel_tol * rss0):
-                ok[t, m] = False
-                continue
-            rss[t, m] = r1
+        _rss_trait(t, gram, cross, xty, cov_gram, cov_y, yty, pair_a, pair_b, rel_tol, rss, ok)
     return rss, ok
 
 
