@@ -1,5 +1,7 @@
 # translocus — set-up, demo and tests. `make demo` and `make test` work on a fresh machine.
 PYTHON ?= python3.11
+# Extras installed for the tests: dev tools, and torch (CPU build) for the accelerated path.
+TEST_EXTRAS ?= dev,gpu
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -11,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(TEST_EXTRAS)]"
 	touch $(STAMP)
 
 ## demo: set up, simulate a study, run every engine and write demo/report.html
