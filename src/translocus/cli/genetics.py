@@ -15,8 +15,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from translocus.core.atomic import atomic_write_bytes, atomic_write_text
 from translocus.core.errors import InputError
+from translocus.genetics.scan import cross_covariates
 
-__all__ = ["covariates_from_cross", "register"]
+__all__ = ["register"]
 
 console = Console(stderr=True)
 
@@ -60,40 +61,6 @@ def _genoprobs(cross: Any, error_prob: float, map_function: str) -> Any:
     probs = GenoProbs(probs=parts, crosstype=first.crosstype, alleles=first.alleles,
                       x_chr=first.x_chr, kind=first.kind)  # fmt: skip
     return probs, genoprob_to_alleleprob(probs)
-
-
-def covariates_from_cross(cross: Any, names: list[str]) -> tuple[pd.DataFrame | None,
-                                                                  pd.DataFrame | None]:  # fmt: skip
-    """Numeric additive covariates (``sex`` = male indicator) and, with sex, the X covariates."""
-    from translocus.genetics.scan import x_covar
-
-    if not names:
-        return None, None
-    cols: dict[str, pd.Series] = {}
-    xc = None
-    for name in names:
-        if name.lower() == "sex":
-            if len(cross.is_female) == 0:
-                raise InputError("--covar sex: the cross has no sex information")
-            cols["sex"] = (~cross.is_female.astype(bool)).astype(float)
-            cols["sex"].index = [str(i) for i in cols["sex"].index]
-            xc = x_covar(cross)
-            continue
-        if name not in cross.covar.columns:
-            raise InputError(
-                f"--covar {name}: not a covariate of the cross; available: "
-                f"{', '.join(['sex', *map(str, cross.covar.columns)])}"
-            )
-        col = cross.covar[name]
-        if pd.api.types.is_numeric_dtype(col):
-            cols[name] = col.astype(float)
-        else:
-            levels = pd.unique(col.dropna())
-            for level in levels[1:]:
-                cols[f"{name}={level}"] = (col == level).astype(float).where(col.notna())
-    frame = pd.DataFrame(cols)
-    frame.index = [str(i) for i in frame.index]
-    return frame, xc
 
 
 def _save_figure(fig: Any, path: Path) -> None:
@@ -183,7 +150,7 @@ def scan_command(
             _, alleles = _genoprobs(crs, error_prob, map_function)
         ph = crs.pheno[names].copy()
         ph.index = [str(i) for i in ph.index]
-        addcovar, xcovar = covariates_from_cross(crs, [c.strip() for c in covar.split(",")
+        addcovar, xcovar = cross_covariates(crs, [c.strip() for c in covar.split(",")
                                                       if c.strip()])  # fmt: skip
         kin = None if kinship == "none" else calc_kinship(alleles, type=kinship)
         with console.status("genome scan"):

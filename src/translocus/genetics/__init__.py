@@ -20,7 +20,7 @@ from translocus.genetics.peaks import bayes_int, find_peaks, lod_int
 from translocus.genetics.permute import permutation_matrix, scan_perm
 from translocus.genetics.plot import plot_lod, plot_lod_interactive
 from translocus.genetics.results import PermutationResult, ScanResult
-from translocus.genetics.scan import scan, x_covar
+from translocus.genetics.scan import cross_covariates, scan, x_covar
 
 __all__ = [
     "Fit1Result",
@@ -30,6 +30,7 @@ __all__ = [
     "bayes_int",
     "calc_genoprob",
     "calc_kinship",
+    "cross_covariates",
     "est_herit",
     "find_peaks",
     "fit1",

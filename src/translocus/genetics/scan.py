@@ -75,6 +75,7 @@ from translocus.genetics.results import ScanResult
 __all__ = [
     "TraitSkippedWarning",
     "batch_by_missing",
+    "cross_covariates",
     "drop_depcols",
     "scan",
     "x_covar",
@@ -1026,3 +1027,40 @@ def scan(
     sizes = np.where(sizes > 0, sizes, observed)
     return _result(prep, lod, sizes, method="lmm", kinship="loco" if prep.loco else "overall",
                    reml=reml, hsq=hsq)  # fmt: skip
+
+
+def cross_covariates(
+    cross: Cross, names: Sequence[str]
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Numeric additive covariates of a cross, and with ``sex`` its X covariates.
+
+    ``sex`` becomes a male indicator; a numeric covariate is used as is; a text covariate
+    becomes indicators of its levels after the first. Returns ``(addcovar, Xcovar)``.
+    """
+    if not names:
+        return None, None
+    cols: dict[str, pd.Series] = {}
+    xc = None
+    for name in names:
+        if name.lower() == "sex":
+            if len(cross.is_female) == 0:
+                raise InputError("covariate sex: the cross has no sex information; drop it")
+            cols["sex"] = (~cross.is_female.astype(bool)).astype(float)
+            cols["sex"].index = [str(i) for i in cols["sex"].index]
+            xc = x_covar(cross)
+            continue
+        if name not in cross.covar.columns:
+            raise InputError(
+                f"covariate {name!r} is not a covariate of the cross; use one of "
+                f"{', '.join(['sex', *map(str, cross.covar.columns)])}"
+            )
+        col = cross.covar[name]
+        if pd.api.types.is_numeric_dtype(col):
+            cols[name] = col.astype(float)
+        else:
+            levels = pd.unique(col.dropna())
+            for level in levels[1:]:
+                cols[f"{name}={level}"] = (col == level).astype(float).where(col.notna())
+    frame = pd.DataFrame(cols)
+    frame.index = [str(i) for i in frame.index]
+    return frame, xc

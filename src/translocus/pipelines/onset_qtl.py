@@ -179,7 +179,7 @@ def map_onset_qtl(
     """Fit the disease-course model, scan the per-animal onset shift, compare with truth."""
     from translocus.genetics import calc_genoprob, calc_kinship, genoprob_to_alleleprob
     from translocus.genetics.peaks import find_peaks
-    from translocus.genetics.scan import scan
+    from translocus.genetics.scan import cross_covariates, scan
     from translocus.progression.course import DiseaseCourseModel
 
     course = DiseaseCourseModel(max_iter=max_iter).fit(study.measurements, covariates=["sex"])
@@ -191,10 +191,7 @@ def map_onset_qtl(
     cross = study.cross
     probs = genoprob_to_alleleprob(calc_genoprob(cross, error_prob=0.002))
     kinship = calc_kinship(probs, type="loco")
-    sex = pd.DataFrame(
-        {"sex": (~cross.is_female.loc[list(cross.individuals)]).astype(float)},
-        index=list(cross.individuals),
-    )
+    sex, _ = cross_covariates(cross, ["sex"])
     pheno = effects[["tau"]].rename(columns={"tau": "onset_shift"})
     result = scan(pheno, probs, kinship=kinship, addcovar=sex)
     peaks = find_peaks(result, map_name="pos_cM", threshold=threshold, drop=1.5)

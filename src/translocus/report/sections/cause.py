@@ -49,7 +49,6 @@ def build_section(
     trait
         The phenotype to scan (default: the first).
     """
-    from translocus.cli.genetics import covariates_from_cross
     from translocus.genetics.effects import scan1coef
     from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
     from translocus.genetics.kinship import calc_kinship
@@ -57,7 +56,7 @@ def build_section(
     from translocus.genetics.permute import scan_perm
     from translocus.genetics.plot import plot_lod, plot_lod_interactive
     from translocus.genetics.results import write_table
-    from translocus.genetics.scan import scan
+    from translocus.genetics.scan import cross_covariates, scan
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +74,7 @@ def build_section(
     pheno = crs.pheno[[name]].copy()
     pheno.index = [str(i) for i in pheno.index]
     has_sex = len(crs.is_female) and 0 < int(crs.is_female.sum()) < len(crs.is_female)
-    addcovar, xcovar = covariates_from_cross(crs, ["sex"] if has_sex else [])
+    addcovar, xcovar = cross_covariates(crs, ["sex"] if has_sex else [])
     t0 = time.perf_counter()
     hk = scan(pheno, alleles, addcovar=addcovar, Xcovar=xcovar)
     timings["scan, Haley-Knott"] = time.perf_counter() - t0
