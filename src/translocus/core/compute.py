@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any
 
@@ -78,7 +79,7 @@ def available_backends() -> list[str]:
     return out
 
 
-class ArrayBackend:
+class ArrayBackend(ABC):
     """Common interface of the backends (numpy semantics; ``axis`` arguments are ints).
 
     Attributes
@@ -104,56 +105,57 @@ class ArrayBackend:
         return float(np.finfo(self.dtype_name).eps)
 
     # -- transfer ------------------------------------------------------------------------------
+    @abstractmethod
     def asarray(self, x: Any) -> Any:
         """Floating-point array on the backend's device (copies only when needed)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_numpy(self, x: Any) -> np.ndarray:
         """A numpy array (float64 for floating point) on the host."""
-        raise NotImplementedError
 
     def synchronize(self) -> None:
         """Wait for queued device work (a no-op on the CPU); for timing."""
+        return None
 
     # -- algebra -------------------------------------------------------------------------------
     def matmul(self, a: Any, b: Any) -> Any:
         """Matrix product, batched over leading dimensions (``a @ b``)."""
         return a @ b
 
-    def einsum(self, spec: str, *operands: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def einsum(self, spec: str, *operands: Any) -> Any: ...
 
-    def swapaxes(self, a: Any, i: int, j: int) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def swapaxes(self, a: Any, i: int, j: int) -> Any: ...
 
+    @abstractmethod
     def cholesky(self, a: Any) -> tuple[Any, np.ndarray]:
         """Batched lower Cholesky factors of ``[..., k, k]`` and a host mask of successes.
 
         Failed factorisations (not positive definite) are flagged ``False``; their factor is
         meaningless but finite, so the batch can be used as a whole.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def solve_triangular(self, low: Any, b: Any) -> Any:
         """``L^-1 b`` for lower-triangular ``[..., k, k]`` factors and ``[..., k, r]`` right sides."""
-        raise NotImplementedError
 
     def solve_triangular_right_t(self, x: Any, low: Any) -> Any:
         """``X L^-T`` for ``[..., n, k]`` blocks and lower-triangular ``[..., k, k]`` factors."""
         return self.swapaxes(self.solve_triangular(low, self.swapaxes(x, -1, -2)), -1, -2)
 
-    def sum(self, a: Any, axis: int) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def sum(self, a: Any, axis: int) -> Any: ...
 
-    def sqrt(self, a: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def sqrt(self, a: Any) -> Any: ...
 
+    @abstractmethod
     def diagonal(self, a: Any) -> Any:
         """Diagonals of a batch of square matrices (``[..., k, k] -> [..., k]``)."""
-        raise NotImplementedError
 
-    def where(self, cond: Any, a: Any, b: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def where(self, cond: Any, a: Any, b: Any) -> Any: ...
 
 
 class NumpyBackend(ArrayBackend):

@@ -10,6 +10,8 @@ and ``5`` (not AA); emission tables therefore have :data:`N_OBS_CODES` rows per 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from translocus.core.errors import InputError
@@ -20,7 +22,7 @@ __all__ = ["N_OBS_CODES", "CrossModel", "get_cross_model", "registered_cross_typ
 N_OBS_CODES = 6
 
 
-class CrossModel:
+class CrossModel(ABC):
     """Base class: the probability model of one cross type.
 
     Subclasses set :attr:`name`, :attr:`n_alleles` and override the methods below.
@@ -46,10 +48,11 @@ class CrossModel:
         return np.arange(self.n_genotypes(is_x))
 
     # -- probabilities ---------------------------------------------------------------------
+    @abstractmethod
     def init(self, *, is_x: bool, is_female: bool, cross_info: np.ndarray) -> np.ndarray:
         """Prior probability of each genotype at one position (zeros where impossible)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def emission(
         self,
         *,
@@ -61,13 +64,12 @@ class CrossModel:
         cross_info: np.ndarray,
     ) -> np.ndarray:
         """``Pr(observed code | genotype)``, array ``[marker, N_OBS_CODES, n_genotypes]``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def transition(
         self, rf: np.ndarray, *, is_x: bool, is_female: bool, cross_info: np.ndarray
     ) -> np.ndarray:
         """``Pr(right genotype | left genotype)``, array ``[interval, left, right]``."""
-        raise NotImplementedError
 
     def allele_matrix(self, is_x: bool) -> np.ndarray:
         """``[n_genotypes, n_alleles]`` dosage weights: genotype probs @ matrix = allele probs."""
@@ -79,6 +81,7 @@ class CrossModel:
 
     def check_cross_info(self, cross_info: np.ndarray, *, any_x: bool) -> None:
         """Raise :class:`InputError` when ``cross_info`` (``[individual, column]``) is unusable."""
+        return None
 
 
 def _default_emission(
