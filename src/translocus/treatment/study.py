@@ -470,7 +470,7 @@ def read_long_table(
     control
         Name of the control arm.
     provenance
-        Source and licence; a placeholder (``NOASSERTION``) if not given, which the
+        Source and licence; an unknown-licence record (``NOASSERTION``) if not given, which the
         licence gate refuses for training.
     defaults
         Constant values for absent key columns, e.g. ``{"model": "A375"}`` for a table of a
