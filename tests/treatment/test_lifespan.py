@@ -142,3 +142,13 @@ def test_report_section_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyP
     section = build_section(tmp_path)
     assert section.title == "Lifespan and interventions"
     assert "SLAM data not found" in section.body and "ITP data not found" in section.body
+
+
+def test_itp_reader_given_a_folder_names_the_files(shared_data):
+    from translocus.core.errors import InputError
+    from translocus.progression.lifespan_data import read_itp_lifespans
+
+    with pytest.raises(
+        InputError, match=r"is a folder; pass one ITP GeneNetwork export .*ITP_10003"
+    ):
+        read_itp_lifespans(shared_data / "itp")

@@ -335,6 +335,11 @@ def read_itp_lifespans(path: Path | None = None) -> LifespanTable:
     p = _need(
         Path(path) if path is not None else data_dir() / "itp" / "bodyweights" / "ITP_10003.csv"
     )
+    if p.is_dir():
+        found = ", ".join(str(f) for f in sorted(p.rglob("ITP_*.csv"))[:3]) or "none found"
+        raise InputError(
+            f"{p}: is a folder; pass one ITP GeneNetwork export file (ITP_*.csv: {found})."
+        )
     header = _find_header(p)
     # skip the metadata block by physical lines: a quoted field in it may span two lines
     with p.open(encoding="utf-8", errors="replace") as fh:
