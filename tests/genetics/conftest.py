@@ -106,16 +106,14 @@ def do_recla_cross() -> Cross:
 @pytest.fixture(scope="session")
 def do_ref_probs():
     """DO_Recla allele probabilities of chromosomes 1, 2, 19 and X from R/qtl2."""
-    _scan_refs_module()
-    from translocus_tests_scan_refs import load_ref_alleleprobs
+    from scan_refs import load_ref_alleleprobs
 
     return load_ref_alleleprobs("DO_Recla", ["1", "2", "19", "X"])
 
 
 @pytest.fixture(scope="session")
 def do_ref_pheno() -> pd.DataFrame:
-    _scan_refs_module()
-    from translocus_tests_scan_refs import ref_path
+    from scan_refs import ref_path
 
     df = pd.read_csv(ref_path("DO_Recla", "input_pheno.csv"), dtype={"id": str}).set_index("id")
     df.index = [str(i) for i in df.index]
@@ -125,8 +123,7 @@ def do_ref_pheno() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def do_ref_sex() -> pd.DataFrame:
     """Sex (male = 1), the covariate R/qtl2 used (``covariates_used.csv``)."""
-    _scan_refs_module()
-    from translocus_tests_scan_refs import ref_path
+    from scan_refs import ref_path
 
     df = pd.read_csv(ref_path("DO_Recla", "covariates_used.csv"), dtype={"id": str})
     return pd.DataFrame({"sex": df.iloc[:, 1].to_numpy(float)}, index=df["id"].astype(str))
@@ -135,8 +132,7 @@ def do_ref_sex() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def do_ref_kinship_loco() -> dict[str, pd.DataFrame]:
     chroms = [str(c) for c in range(1, 20)] + ["X"]
-    _scan_refs_module()
-    from translocus_tests_scan_refs import read_ref_kinship
+    from scan_refs import read_ref_kinship
 
     return {c: read_ref_kinship(ref_path("DO_Recla", "kinship_loco", f"chr{c}.csv.gz"))
             for c in chroms}  # fmt: skip
@@ -144,8 +140,7 @@ def do_ref_kinship_loco() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def do_ref_kinship_overall() -> pd.DataFrame:
-    _scan_refs_module()
-    from translocus_tests_scan_refs import read_ref_kinship
+    from scan_refs import read_ref_kinship
 
     return read_ref_kinship(ref_path("DO_Recla", "kinship_overall.csv.gz"))
 
@@ -182,23 +177,6 @@ def bxd_genoprob(bxd_cross: Cross):
     from translocus.genetics.genoprob import calc_genoprob
 
     return calc_genoprob(bxd_cross, error_prob=0.002, map_function="c-f")
-
-
-def _scan_refs_module():
-    """Load tests/genetics/scan_refs.py once (the import mode does not put it on sys.path)."""
-    import importlib.util
-    import sys
-
-    name = "translocus_tests_scan_refs"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("scan_refs.py")
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.fixture(scope="session")

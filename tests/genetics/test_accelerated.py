@@ -12,14 +12,12 @@ installed; CUDA tests are marked ``gpu`` and skip without a CUDA device.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 import xarray as xr
 
 from translocus.core.compute import available_backends, cuda_available
@@ -27,20 +25,6 @@ from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics.accelerated import scan_accelerated
 from translocus.genetics.scan import scan
-
-
-def _scan_refs():
-    """The shared reference readers (tests/genetics/scan_refs.py)."""
-    name = "translocus_tests_scan_refs"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("scan_refs.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
 
 BACKENDS = [
     "numpy",
@@ -57,19 +41,19 @@ TOL = 1e-8
 
 @pytest.fixture(scope="module")
 def ref_probs() -> GenoProbs:
-    return _scan_refs().load_ref_alleleprobs("DO_Recla", CHROMS)
+    return scan_refs.load_ref_alleleprobs("DO_Recla", CHROMS)
 
 
 @pytest.fixture(scope="module")
 def kin_loco() -> dict[str, pd.DataFrame]:
-    refs = _scan_refs()
+    refs = scan_refs
     return {c: refs.read_ref_kinship(refs.ref_path("DO_Recla", "kinship_loco", f"chr{c}.csv.gz"))
             for c in CHROMS}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def pheno() -> pd.DataFrame:
-    path = _scan_refs().ref_path("DO_Recla", "input_pheno.csv")
+    path = scan_refs.ref_path("DO_Recla", "input_pheno.csv")
     df = pd.read_csv(path, dtype={"id": str}).set_index("id")
     df.index = [str(i) for i in df.index]
     return df
@@ -77,13 +61,13 @@ def pheno() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def sex() -> pd.DataFrame:
-    df = pd.read_csv(_scan_refs().ref_path("DO_Recla", "covariates_used.csv"), dtype={"id": str})
+    df = pd.read_csv(scan_refs.ref_path("DO_Recla", "covariates_used.csv"), dtype={"id": str})
     return pd.DataFrame({"sex": df.iloc[:, 1].to_numpy(float)}, index=df["id"].astype(str))
 
 
 @pytest.fixture(scope="module")
 def synthetic() -> pd.DataFrame:
-    df = pd.read_csv(_scan_refs().ref_path("scale", "synthetic_first20.csv"), dtype={"id": str})
+    df = pd.read_csv(scan_refs.ref_path("scale", "synthetic_first20.csv"), dtype={"id": str})
     return df.set_index("id")
 
 
@@ -135,7 +119,7 @@ def test_lmm_loco_matches_cpu_scan(backend, ref_probs, pheno, sex, kin_loco, cpu
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hk_matches_qtl2_scale_reference(backend, ref_probs, synthetic):
-    ref = pd.read_csv(_scan_refs().ref_path("scale", "lod_hk_first20.csv.gz")).set_index("marker")
+    ref = pd.read_csv(scan_refs.ref_path("scale", "lod_hk_first20.csv.gz")).set_index("marker")
     acc = scan_accelerated(synthetic, ref_probs, backend=backend)
     expected = ref.loc[acc.markers, acc.traits].to_numpy()
     assert acc.lod.shape == (515, 20)
@@ -144,7 +128,7 @@ def test_hk_matches_qtl2_scale_reference(backend, ref_probs, synthetic):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_lmm_loco_matches_qtl2_scale_reference(backend, ref_probs, synthetic, kin_loco):
-    ref = pd.read_csv(_scan_refs().ref_path("scale", "lod_lmm_loco_first20.csv.gz"))
+    ref = pd.read_csv(scan_refs.ref_path("scale", "lod_lmm_loco_first20.csv.gz"))
     ref = ref.set_index("marker")
     traits = list(synthetic.columns[:5])
     acc = scan_accelerated(synthetic[traits], ref_probs, kinship=kin_loco, backend=backend)

@@ -12,30 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 
 from translocus.core.errors import InputError
 from translocus.genetics.peaks import bayes_int, find_peaks, lod_int
 
-
-def _scan_refs():
-    """The shared reference readers (tests/genetics/scan_refs.py)."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    name = "translocus_tests_scan_refs"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("scan_refs.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-read_ref_lod = _scan_refs().read_ref_lod
-ref_path = _scan_refs().ref_path
+read_ref_lod = scan_refs.read_ref_lod
+ref_path = scan_refs.ref_path
 
 SCANS = ["hk", "hk_sex", "lmm_loco", "lmm_loco_sex", "lmm_overall", "lmm_loco_ml"]
 SETTINGS = {
