@@ -39,9 +39,9 @@ import pandas as pd
 from translocus.core.atomic import atomic_write_text
 from translocus.core.paths import data_dir, reference_dir
 from translocus.core.qtl2io import read_cross
+from translocus.core.threads import worker_count
 from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
 from translocus.genetics.kinship import calc_kinship
-from translocus.genetics.lmm import worker_count
 from translocus.genetics.permute import permutation_matrix, scan_perm
 from translocus.genetics.scan import scan
 

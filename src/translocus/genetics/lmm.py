@@ -20,29 +20,22 @@ True
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
-from threadpoolctl import ThreadpoolController
 
 from translocus.core.errors import InputError
+from translocus.core.threads import blas_threads
 from translocus.genetics._scan_numba import brent_fit_lmm
 
 __all__ = [
     "KinshipEigen",
     "NullFit",
     "as_kinship_frame",
-    "blas_threads",
-    "parallel_map",
-    "worker_count",
     "decompose_kinship",
     "eigen_2k",
     "fit_null_lmm",
@@ -51,68 +44,6 @@ __all__ = [
 
 #: Relative size of a negative eigenvalue (vs the largest) that is treated as rounding.
 PSD_TOL = 1e-8
-
-T_in = TypeVar("T_in")
-T_out = TypeVar("T_out")
-
-_CONTROLLER: list[ThreadpoolController] = []
-_CONTROLLER_LOCK = threading.Lock()
-_LIMIT_DEPTH = threading.local()
-
-
-def _controller() -> ThreadpoolController:
-    # inspecting the loaded libraries costs milliseconds: do it once per process
-    with _CONTROLLER_LOCK:
-        if not _CONTROLLER:
-            _CONTROLLER.append(ThreadpoolController())
-        return _CONTROLLER[0]
-
-
-@contextlib.contextmanager
-def blas_threads(limit: int) -> Iterator[None]:
-    """Limit the BLAS thread pool within the block (nested calls inside it are free).
-
-    The limit is process-wide, so only the outermost call of a thread sets it, and the worker
-    threads of :func:`parallel_map` (which run under their caller's limit) never do.
-    """
-    depth = getattr(_LIMIT_DEPTH, "value", 0)
-    if depth:
-        yield
-        return
-    _LIMIT_DEPTH.value = 1
-    try:
-        with _controller().limit(limits=limit, user_api="blas"):
-            yield
-    finally:
-        _LIMIT_DEPTH.value = 0
-
-
-def _mark_worker() -> None:
-    _LIMIT_DEPTH.value = 1
-
-
-def parallel_map(fn: Callable[[T_in], T_out], items: Sequence[T_in], workers: int) -> list[T_out]:
-    """``[fn(x) for x in items]`` on a pool of threads, each with a single-threaded BLAS.
-
-    The scans run whole chromosomes in parallel this way: the cores are used without the
-    busy-waiting of a threaded BLAS on small products (costly on a shared machine), and the
-    eigen-decompositions, which a threaded LAPACK slows down at these sizes, run in parallel
-    too. The numba kernels called inside release the GIL.
-    """
-    workers = min(workers, len(items))
-    with blas_threads(1):
-        if workers <= 1:
-            return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=workers, initializer=_mark_worker) as pool:
-            return list(pool.map(fn, items))
-
-
-def worker_count() -> int:
-    """Number of CPU cores this process may use (its affinity mask), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - platforms without affinity masks
-        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ import pandas as pd
 
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
+from translocus.core.threads import parallel_map, worker_count
 from translocus.genetics._scan_kernels import (
     covariate_basis,
     explained_hk,
@@ -58,8 +59,6 @@ from translocus.genetics.lmm import (
     KinshipEigen,
     fit_null_lmm,
     logdet_xpx,
-    parallel_map,
-    worker_count,
 )
 from translocus.genetics.results import PermutationResult
 from translocus.genetics.scan import (

@@ -44,6 +44,7 @@ import xarray as xr
 
 from translocus.core.errors import InputError
 from translocus.core.model import Cross, GenoProbs
+from translocus.core.threads import parallel_map, worker_count
 from translocus.genetics._scan_kernels import (
     MOMENT_GUARD,
     covariate_basis,
@@ -67,8 +68,6 @@ from translocus.genetics.lmm import (
     fit_null_lmm,
     kinship_ids,
     logdet_xpx,
-    parallel_map,
-    worker_count,
 )
 from translocus.genetics.results import ScanResult
 

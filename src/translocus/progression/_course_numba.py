@@ -8,7 +8,7 @@ LAPACK call pays its per-matrix overhead.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -102,9 +102,13 @@ def covariance_inverse(
 
 
 @njit(cache=True)
-def _factor_inverse(cov: np.ndarray, n: int, inv: np.ndarray) -> float:
-    """Inverse of the leading ``n x n`` block of ``cov`` into ``inv``; returns log det."""
-    low = np.zeros((n, n))
+def _factor_inverse(
+    cov: np.ndarray, n: int, inv: np.ndarray, low: np.ndarray, linv: np.ndarray
+) -> float:
+    """Inverse of the leading ``n x n`` block of ``cov`` into ``inv``; returns log det.
+
+    ``low`` and ``linv`` are scratch of at least ``n x n``.
+    """
     ld = 0.0
     for j in range(n):
         s = cov[j, j]
@@ -118,7 +122,6 @@ def _factor_inverse(cov: np.ndarray, n: int, inv: np.ndarray) -> float:
             for p in range(j):
                 s -= low[i, p] * low[j, p]
             low[i, j] = s / d
-    linv = np.zeros((n, n))
     for j in range(n):
         linv[j, j] = 1.0 / low[j, j]
         for i in range(j + 1, n):
@@ -136,7 +139,7 @@ def _factor_inverse(cov: np.ndarray, n: int, inv: np.ndarray) -> float:
     return ld
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def loglik_gradient(
     t: np.ndarray,
     mask: np.ndarray,
@@ -156,89 +159,100 @@ def loglik_gradient(
 
     For each animal the blocks of its measures are factorised; with ``laplace`` the
     animal's (tau, xi) are integrated out through ``-1/2 log|J' V^-1 J + P^-1|``.
+    Animals are split into chunks that run in parallel; each chunk sums into its own row,
+    so the result does not depend on the number of threads' scheduling.
 
     Returns
     -------
     loglik and ``grad [6, K]``: d loglik / d (sb2, cbs, ss2, su2, se2, ell) per measure.
     """
     n_a, n_k, n_t = t.shape
-    grad = np.zeros((6, n_k))
-    total = 0.0
-    inv = np.zeros((n_k, n_t, n_t))
-    vj = np.zeros((n_k, n_t, 2))
-    alpha = np.zeros((n_k, n_t))
-    counts = np.zeros(n_k, dtype=np.int64)
-    idx = np.zeros((n_k, n_t), dtype=np.int64)
-    cov = np.zeros((n_t, n_t))
-    for a in range(n_a):
+    n_chunks = min(n_a, 64)
+    grads = np.zeros((n_chunks, 6, n_k))
+    totals = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        grad = grads[c]
+        total = 0.0
+        inv = np.zeros((n_k, n_t, n_t))
+        vj = np.zeros((n_k, n_t, 2))
+        alpha = np.zeros((n_k, n_t))
+        counts = np.zeros(n_k, dtype=np.int64)
+        idx = np.zeros((n_k, n_t), dtype=np.int64)
+        cov = np.zeros((n_t, n_t))
+        low = np.zeros((n_t, n_t))
+        linv = np.zeros((n_t, n_t))
         hess = np.zeros((2, 2))
-        hess[0, 0] = prior_prec[0]
-        hess[1, 1] = prior_prec[1]
-        for k in range(n_k):
-            n = 0
-            for i in range(n_t):
-                if mask[a, k, i]:
-                    idx[k, n] = i
-                    n += 1
-            counts[k] = n
-            if n == 0:
-                continue
-            for i in range(n):
-                ti = t[a, k, idx[k, i]] - t0
-                for j in range(i + 1):
-                    tj = t[a, k, idx[k, j]] - t0
-                    v = sb2[k] + cbs[k] * (ti + tj) + ss2[k] * ti * tj
-                    v += su2[k] * np.exp(-abs(ti - tj) / ell[k])
-                    if i == j:
-                        v += se2[k]
-                    cov[i, j] = v
-                    cov[j, i] = v
-            total -= 0.5 * _factor_inverse(cov, n, inv[k])
-            for i in range(n):
-                s = 0.0
-                for j in range(n):
-                    s += inv[k, i, j] * resid[a, k, idx[k, j]]
-                alpha[k, i] = s
-                total -= 0.5 * s * resid[a, k, idx[k, i]]
-            if laplace:
-                for i in range(n):
-                    for p in range(2):
-                        s = 0.0
-                        for j in range(n):
-                            s += inv[k, i, j] * jac[a, k, idx[k, j], p]
-                        vj[k, i, p] = s
-                for p in range(2):
-                    for q in range(2):
-                        s = 0.0
-                        for i in range(n):
-                            s += jac[a, k, idx[k, i], p] * vj[k, i, q]
-                        hess[p, q] += s
         h_inv = np.zeros((2, 2))
-        if laplace:
-            det = hess[0, 0] * hess[1, 1] - hess[0, 1] * hess[1, 0]
-            total -= 0.5 * np.log(det)
-            h_inv[0, 0] = hess[1, 1] / det
-            h_inv[1, 1] = hess[0, 0] / det
-            h_inv[0, 1] = -hess[0, 1] / det
-            h_inv[1, 0] = -hess[1, 0] / det
-        for k in range(n_k):
-            n = counts[k]
-            for i in range(n):
-                ti = t[a, k, idx[k, i]] - t0
-                for j in range(n):
-                    tj = t[a, k, idx[k, j]] - t0
-                    g = alpha[k, i] * alpha[k, j] - inv[k, i, j]
-                    if laplace:
+        for a in range(c * n_a // n_chunks, (c + 1) * n_a // n_chunks):
+            hess[0, 0] = prior_prec[0]
+            hess[1, 1] = prior_prec[1]
+            hess[0, 1] = 0.0
+            hess[1, 0] = 0.0
+            for k in range(n_k):
+                n = 0
+                for i in range(n_t):
+                    if mask[a, k, i]:
+                        idx[k, n] = i
+                        n += 1
+                counts[k] = n
+                if n == 0:
+                    continue
+                for i in range(n):
+                    ti = t[a, k, idx[k, i]] - t0
+                    for j in range(i + 1):
+                        tj = t[a, k, idx[k, j]] - t0
+                        v = sb2[k] + cbs[k] * (ti + tj) + ss2[k] * ti * tj
+                        v += su2[k] * np.exp(-abs(ti - tj) / ell[k])
+                        if i == j:
+                            v += se2[k]
+                        cov[i, j] = v
+                        cov[j, i] = v
+                total -= 0.5 * _factor_inverse(cov, n, inv[k], low, linv)
+                for i in range(n):
+                    s = 0.0
+                    for j in range(n):
+                        s += inv[k, i, j] * resid[a, k, idx[k, j]]
+                    alpha[k, i] = s
+                    total -= 0.5 * s * resid[a, k, idx[k, i]]
+                if laplace:
+                    for i in range(n):
                         for p in range(2):
-                            for q in range(2):
-                                g += vj[k, i, p] * h_inv[p, q] * vj[k, j, q]
-                    dt = abs(ti - tj)
-                    corr = np.exp(-dt / ell[k])
-                    grad[0, k] += 0.5 * g
-                    grad[1, k] += 0.5 * g * (ti + tj)
-                    grad[2, k] += 0.5 * g * ti * tj
-                    grad[3, k] += 0.5 * g * corr
-                    if i == j:
-                        grad[4, k] += 0.5 * g
-                    grad[5, k] += 0.5 * g * su2[k] * corr * dt / (ell[k] * ell[k])
-    return total, grad
+                            s = 0.0
+                            for j in range(n):
+                                s += inv[k, i, j] * jac[a, k, idx[k, j], p]
+                            vj[k, i, p] = s
+                    for p in range(2):
+                        for q in range(2):
+                            s = 0.0
+                            for i in range(n):
+                                s += jac[a, k, idx[k, i], p] * vj[k, i, q]
+                            hess[p, q] += s
+            if laplace:
+                det = hess[0, 0] * hess[1, 1] - hess[0, 1] * hess[1, 0]
+                total -= 0.5 * np.log(det)
+                h_inv[0, 0] = hess[1, 1] / det
+                h_inv[1, 1] = hess[0, 0] / det
+                h_inv[0, 1] = -hess[0, 1] / det
+                h_inv[1, 0] = -hess[1, 0] / det
+            for k in range(n_k):
+                n = counts[k]
+                for i in range(n):
+                    ti = t[a, k, idx[k, i]] - t0
+                    for j in range(n):
+                        tj = t[a, k, idx[k, j]] - t0
+                        g = alpha[k, i] * alpha[k, j] - inv[k, i, j]
+                        if laplace:
+                            for p in range(2):
+                                for q in range(2):
+                                    g += vj[k, i, p] * h_inv[p, q] * vj[k, j, q]
+                        dt = abs(ti - tj)
+                        corr = np.exp(-dt / ell[k])
+                        grad[0, k] += 0.5 * g
+                        grad[1, k] += 0.5 * g * (ti + tj)
+                        grad[2, k] += 0.5 * g * ti * tj
+                        grad[3, k] += 0.5 * g * corr
+                        if i == j:
+                            grad[4, k] += 0.5 * g
+                        grad[5, k] += 0.5 * g * su2[k] * corr * dt / (ell[k] * ell[k])
+        totals[c] = total
+    return totals.sum(), grads.sum(axis=0)

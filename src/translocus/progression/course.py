@@ -57,11 +57,47 @@ from translocus.core.provenance import (
     Provenance,
     require_training_allowed,
 )
+from translocus.core.threads import blas_threads
 from translocus.progression._course_numba import covariance_inverse, loglik_gradient
 from translocus.progression.data import MeasureTable, from_frame
 from translocus.progression.trajectory import bspline_basis
 
 __all__ = ["DiseaseCourseModel"]
+
+
+def _spline_values(
+    psi: np.ndarray, knots: np.ndarray, coef: np.ndarray, *, derivative: bool
+) -> np.ndarray:
+    """Uniform cubic spline ``sum_j coef[k, j] B_j(psi)`` (or its derivative) ``[A, K, T]``.
+
+    Same curve as ``bspline_basis(psi) @ coef[k]`` (clamped, so constant beyond the
+    knots), evaluated from the four non-zero basis functions without building a design.
+    """
+    step = float(knots[1] - knots[0])
+    inside = (psi >= knots[0]) & (psi <= knots[-1] - 1e-9 * step)
+    pos = (np.clip(psi, knots[0], knots[-1] - 1e-9 * step) - knots[0]) / step
+    j = np.minimum(np.floor(pos).astype(np.int64), len(knots) - 2)
+    u = pos - j
+    if derivative:
+        weights = (
+            -0.5 * (1 - u) ** 2,
+            (1.5 * u - 2.0) * u,
+            (-1.5 * u + 1.0) * u + 0.5,
+            0.5 * u * u,
+        )
+    else:
+        u2, u3 = u * u, u * u * u
+        weights = (
+            (1 - u) ** 3 / 6.0,
+            (3 * u3 - 6 * u2 + 4) / 6.0,
+            (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0,
+            u3 / 6.0,
+        )
+    k = np.arange(coef.shape[0]).reshape((1, -1) + (1,) * (psi.ndim - 2))
+    out = sum(w * coef[k, j + i] for i, w in enumerate(weights))
+    if derivative:
+        return np.asarray(np.where(inside, out / step, 0.0))
+    return np.asarray(out)
 
 
 @dataclass
@@ -379,16 +415,20 @@ class DiseaseCourseModel:
     def _mean(
         self, batch: _Batch, tau: np.ndarray, xi: np.ndarray, beta: np.ndarray | None = None
     ) -> np.ndarray:
+        """Course plus covariate effects at every visit ``[A, K, T]`` (0 where masked)."""
         coef = self.beta_ if beta is None else beta  # [K, P]
-        return np.asarray(np.einsum("aktp,kp->akt", self._course_design(batch, tau, xi), coef))
+        nb = self.n_knots + 2
+        psi = self._psi(batch.t, tau, xi)
+        value = _spline_values(psi, self.knots_, coef[:, :nb], derivative=False)
+        if batch.x.shape[1]:
+            value = value + (batch.x @ coef[:, nb:].T)[:, :, None]
+        return np.asarray(value * batch.mask)
 
     def _slope(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        """d f_k / d psi at every visit ``[A, K, T]`` (central differences of the spline)."""
-        h = 1e-3 * (self.knots_[1] - self.knots_[0])
-        step = h / np.exp(xi)
-        up = self._mean(batch, tau - step, xi)
-        down = self._mean(batch, tau + step, xi)
-        return np.asarray((up - down) / (2 * h))
+        """d f_k / d psi at every visit ``[A, K, T]``: the spline's derivative."""
+        psi = self._psi(batch.t, tau, xi)
+        nb = self.n_knots + 2
+        return _spline_values(psi, self.knots_, self.beta_[:, :nb], derivative=True)
 
     def _jacobian(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
         """d mean / d (tau, xi) at every visit ``[A, K, T, 2]``."""
@@ -461,6 +501,7 @@ class DiseaseCourseModel:
         return np.asarray(np.linalg.solve(lhs, rhs[..., None])[..., 0])
 
     # ------------------------------------------------------------------ fitting
+    @blas_threads(1)
     def fit(
         self,
         data: MeasureTable | pd.DataFrame,
@@ -601,6 +642,7 @@ class DiseaseCourseModel:
                 self.sigma_xi_ = float(fixed) if fixed else max(np.sqrt(sigma2), floor)
 
     # ------------------------------------------------------------------ prediction
+    @blas_threads(1)
     def personalize(self, data: MeasureTable | pd.DataFrame) -> pd.DataFrame:
         """Estimate onset shift and speed of new animals from their visits, without refitting.
 
@@ -645,6 +687,7 @@ class DiseaseCourseModel:
         covs = self._animals[self.covariates_].reset_index(drop=True) if self.covariates_ else None
         return pd.concat([frame, covs], axis=1) if covs is not None else frame
 
+    @blas_threads(1)
     def forecast(
         self,
         history: MeasureTable | pd.DataFrame,
@@ -704,6 +747,7 @@ class DiseaseCourseModel:
         out["median"] = self._to_original(mean, meas)
         return out
 
+    @blas_threads(1)
     def calibrate(
         self, history: MeasureTable | pd.DataFrame, targets: pd.DataFrame, *, level: float = 0.9
     ) -> DiseaseCourseModel:
