@@ -23,7 +23,7 @@ import xarray as xr
 
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
-from translocus.genetics._scan_numba import brent_fit_lmm
+from translocus.genetics._scan_numba import brent_fit_lmm, calc_loglik
 from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
 from translocus.genetics.scan import _as_frame, drop_depcols
 
@@ -174,6 +174,50 @@ def scan1coef(
     return out
 
 
+def blup_position(
+    z: np.ndarray,
+    xy: np.ndarray,
+    logdet_x: float,
+    *,
+    reml: bool = True,
+    tol: float = 1e-12,
+    hsq: float | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """BLUPs at one position: the genotype effects are random with covariance ``h² ZZ'``.
+
+    ``z`` is ``[n, k]`` (the probabilities), ``xy`` the covariates (intercept first) with the
+    phenotype as last column. ``hsq`` fixes h² instead of estimating it.
+
+    Returns the genotype BLUPs followed by the covariate effects, h², and the REML (or ML)
+    log-likelihood at h².
+    """
+    c = xy.shape[1] - 1
+    u, s, _ = np.linalg.svd(z, full_matrices=False)
+    lam_top = s**2
+    # the eigen-directions of ZZ' with eigenvalue 0 are represented by the projection of
+    # [X, y] on the orthogonal complement of Z: QR rows carry exactly their sums
+    top = u.T @ xy
+    _, r = np.linalg.qr(xy - u @ top)
+    rows = np.vstack([top, r])
+    lam = np.concatenate([lam_top, np.zeros(r.shape[0])])
+    n_extra = z.shape[0] - rows.shape[0]
+    y_rot = np.ascontiguousarray(rows[:, [c]])
+    x_rot = np.ascontiguousarray(rows[:, :c])
+    if hsq is None:
+        h = float(brent_fit_lmm(lam, y_rot, x_rot, bool(reml), logdet_x, float(tol), True,
+                                int(n_extra))[0][0])  # fmt: skip
+    else:
+        h = float(hsq)
+    loglik = float(calc_loglik(h, lam, y_rot[:, 0].copy(), x_rot, bool(reml), logdet_x,
+                               int(n_extra))[0])  # fmt: skip
+    sv = 1.0 / (h * lam + 1.0 - h)
+    xs = rows[:, :c] * sv[:, None]
+    beta = np.linalg.solve(xs.T @ rows[:, :c], xs.T @ rows[:, c])
+    rr = top[:, c] - top[:, :c] @ beta
+    w = h / (h * lam_top + 1.0 - h)
+    return np.concatenate([(u.T @ z).T @ (rr * w), beta]), h, loglik
+
+
 def scan1blup(
     pheno: Any,
     probs: GenoProbs | xr.DataArray,
@@ -182,11 +226,17 @@ def scan1blup(
     addcovar: Any = None,
     reml: bool = True,
     tol: float = 1e-12,
+    hsq: Any = None,
 ) -> pd.DataFrame:
     """BLUPs of the genotype effects at each position (random effects with kinship ``ZZ'``).
 
+    ``hsq`` (one value, or one per position) fixes the share of variance of the genotype
+    effects instead of estimating it by REML (or ML) at each position.
+
     Returns ``[marker, coefficient]``: the genotype/allele BLUPs, then ``intercept`` and the
-    covariate effects (fixed).
+    covariate effects (fixed). ``attrs`` carries ``sample_size``, and per position ``hsq``
+    and ``loglik`` (the REML or ML log-likelihood at that h², constants dropped as R/qtl2
+    does).
     """
     arr = _one_chromosome(probs, chrom)
     keep, geno, y, ac, _, _ = _align(arr, pheno, addcovar, None)
@@ -196,34 +246,19 @@ def scan1blup(
     xy = np.column_stack([x, y])
     ldx = logdet_xpx(x)
     coef = np.zeros((m_count, k + c))
+    fixed = None if hsq is None else np.broadcast_to(np.asarray(hsq, dtype=float), (m_count,))
+    h_all = np.empty(m_count)
+    loglik = np.empty(m_count)
     for m in range(m_count):
-        z = geno[m]
-        u, s, _ = np.linalg.svd(z, full_matrices=False)
-        lam_top = s**2
-        # the eigen-directions of ZZ' with eigenvalue 0 are represented by the projection of
-        # [X, y] on the orthogonal complement of Z: QR rows carry exactly their sums
-        top = u.T @ xy
-        resid = xy - u @ top
-        _, r = np.linalg.qr(resid)
-        rows = np.vstack([top, r])
-        lam = np.concatenate([lam_top, np.zeros(r.shape[0])])
-        n_extra = n - rows.shape[0]
-        hsq, _, _, _ = brent_fit_lmm(lam, np.ascontiguousarray(rows[:, [c]]),
-                                     np.ascontiguousarray(rows[:, :c]), bool(reml), ldx,
-                                     float(tol), True, int(n_extra))  # fmt: skip
-        h = float(hsq[0])
-        sv = 1.0 / (h * lam + 1.0 - h)
-        xs = rows[:, :c] * sv[:, None]
-        beta = np.linalg.solve(xs.T @ rows[:, :c], xs.T @ rows[:, c])
-        rr = top[:, c] - top[:, :c] @ beta
-        w = h / (h * lam_top + 1.0 - h)
-        zrot = u.T @ z
-        coef[m, :k] = zrot.T @ (rr * w)
-        coef[m, k:] = beta
+        h_m = None if fixed is None else float(fixed[m])
+        coef[m], h_all[m], loglik[m] = blup_position(geno[m], xy, ldx, reml=reml, tol=tol,
+                                                     hsq=h_m)  # fmt: skip
     states = [str(s) for s in arr.coords[arr.dims[2]].values]
     names = states + ["intercept"] + ([] if ac is None else list(ac.columns))
     out = pd.DataFrame(coef, index=[str(mk) for mk in arr.coords["marker"].values], columns=names)
     out.attrs["sample_size"] = n
+    out.attrs["hsq"] = h_all
+    out.attrs["loglik"] = loglik
     return out
 
 
