@@ -179,6 +179,7 @@ def loglik_gradient(
         counts = np.zeros(n_k, dtype=np.int64)
         idx = np.zeros((n_k, n_t), dtype=np.int64)
         cov = np.zeros((n_t, n_t))
+        corr = np.zeros((n_k, n_t, n_t))  # exp(-|t_i - t_j| / ell), reused by the gradient
         low = np.zeros((n_t, n_t))
         linv = np.zeros((n_t, n_t))
         hess = np.zeros((2, 2))
@@ -201,8 +202,10 @@ def loglik_gradient(
                     ti = t[a, k, idx[k, i]] - t0
                     for j in range(i + 1):
                         tj = t[a, k, idx[k, j]] - t0
-                        v = sb2[k] + cbs[k] * (ti + tj) + ss2[k] * ti * tj
-                        v += su2[k] * np.exp(-abs(ti - tj) / ell[k])
+                        e = np.exp(-abs(ti - tj) / ell[k])
+                        corr[k, i, j] = e
+                        corr[k, j, i] = e
+                        v = sb2[k] + cbs[k] * (ti + tj) + ss2[k] * ti * tj + su2[k] * e
                         if i == j:
                             v += se2[k]
                         cov[i, j] = v
@@ -245,14 +248,13 @@ def loglik_gradient(
                             for p in range(2):
                                 for q in range(2):
                                     g += vj[k, i, p] * h_inv[p, q] * vj[k, j, q]
-                        dt = abs(ti - tj)
-                        corr = np.exp(-dt / ell[k])
+                        e = corr[k, i, j]
                         grad[0, k] += 0.5 * g
                         grad[1, k] += 0.5 * g * (ti + tj)
                         grad[2, k] += 0.5 * g * ti * tj
-                        grad[3, k] += 0.5 * g * corr
+                        grad[3, k] += 0.5 * g * e
                         if i == j:
                             grad[4, k] += 0.5 * g
-                        grad[5, k] += 0.5 * g * su2[k] * corr * dt / (ell[k] * ell[k])
+                        grad[5, k] += 0.5 * g * su2[k] * e * abs(ti - tj) / (ell[k] * ell[k])
         totals[c] = total
     return totals.sum(), grads.sum(axis=0)
