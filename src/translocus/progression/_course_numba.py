@@ -258,3 +258,51 @@ def loglik_gradient(
                         grad[5, k] += 0.5 * g * su2[k] * e * abs(ti - tj) / (ell[k] * ell[k])
         totals[c] = total
     return totals.sum(), grads.sum(axis=0)
+
+
+@njit(cache=True)
+def spline_values(
+    psi: np.ndarray, knots0: float, step: float, n_knots: int, coef: np.ndarray, derivative: bool
+) -> np.ndarray:
+    """Uniform cubic spline of measure ``k`` at ``psi[a, k, t]`` (or its derivative in ``psi``).
+
+    ``coef`` is ``[K, n_knots + 2]``; the curve is clamped (constant beyond the knots), so the
+    derivative is zero there.
+    """
+    n_a, n_k, n_t = psi.shape
+    out = np.empty((n_a, n_k, n_t))
+    top = knots0 + (n_knots - 1) * step - 1e-9 * step
+    for a in range(n_a):
+        for k in range(n_k):
+            for i in range(n_t):
+                x = psi[a, k, i]
+                inside = x >= knots0 and x <= top
+                x = min(max(x, knots0), top)
+                pos = (x - knots0) / step
+                j = min(int(np.floor(pos)), n_knots - 2)
+                u = pos - j
+                c0 = coef[k, j]
+                c1 = coef[k, j + 1]
+                c2 = coef[k, j + 2]
+                c3 = coef[k, j + 3]
+                if derivative:
+                    if not inside:
+                        out[a, k, i] = 0.0
+                        continue
+                    v = (
+                        -0.5 * (1 - u) ** 2 * c0
+                        + (1.5 * u - 2.0) * u * c1
+                        + ((-1.5 * u + 1.0) * u + 0.5) * c2
+                        + 0.5 * u * u * c3
+                    )
+                    out[a, k, i] = v / step
+                else:
+                    u2 = u * u
+                    u3 = u2 * u
+                    out[a, k, i] = (
+                        (1 - u) ** 3 / 6.0 * c0
+                        + (3 * u3 - 6 * u2 + 4) / 6.0 * c1
+                        + (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0 * c2
+                        + u3 / 6.0 * c3
+                    )
+    return out

@@ -58,11 +58,20 @@ from translocus.core.provenance import (
     require_training_allowed,
 )
 from translocus.core.threads import blas_threads
-from translocus.progression._course_numba import covariance_inverse, loglik_gradient
+from translocus.progression._course_numba import (
+    covariance_inverse,
+    loglik_gradient,
+    spline_values,
+)
 from translocus.progression.data import MeasureTable, from_frame
 from translocus.progression.trajectory import bspline_basis
 
 __all__ = ["DiseaseCourseModel"]
+
+#: L-BFGS steps on the covariance parameters per outer iteration: a partial M-step, as
+#: the modes and course coefficients move again after it (25 steps change the SLAM forecast
+#: errors by under 1 % and take half as long again)
+_COVARIANCE_STEPS = 10
 
 
 def _spline_values(
@@ -74,30 +83,10 @@ def _spline_values(
     knots), evaluated from the four non-zero basis functions without building a design.
     """
     step = float(knots[1] - knots[0])
-    inside = (psi >= knots[0]) & (psi <= knots[-1] - 1e-9 * step)
-    pos = (np.clip(psi, knots[0], knots[-1] - 1e-9 * step) - knots[0]) / step
-    j = np.minimum(np.floor(pos).astype(np.int64), len(knots) - 2)
-    u = pos - j
-    if derivative:
-        weights = (
-            -0.5 * (1 - u) ** 2,
-            (1.5 * u - 2.0) * u,
-            (-1.5 * u + 1.0) * u + 0.5,
-            0.5 * u * u,
-        )
-    else:
-        u2, u3 = u * u, u * u * u
-        weights = (
-            (1 - u) ** 3 / 6.0,
-            (3 * u3 - 6 * u2 + 4) / 6.0,
-            (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0,
-            u3 / 6.0,
-        )
-    k = np.arange(coef.shape[0]).reshape((1, -1) + (1,) * (psi.ndim - 2))
-    out = sum(w * coef[k, j + i] for i, w in enumerate(weights))
-    if derivative:
-        return np.asarray(np.where(inside, out / step, 0.0))
-    return np.asarray(out)
+    flat = np.ascontiguousarray(psi, dtype=float).reshape(psi.shape[0], psi.shape[1], -1)
+    out = spline_values(flat, float(knots[0]), step, len(knots),
+                        np.ascontiguousarray(coef, dtype=float), derivative)  # fmt: skip
+    return np.asarray(out).reshape(psi.shape)
 
 
 @dataclass
@@ -598,7 +587,7 @@ class DiseaseCourseModel:
                 args=(batch, resid, jac, prior_prec),
                 jac=True,
                 method="L-BFGS-B",
-                options={"maxiter": 25},
+                options={"maxiter": _COVARIANCE_STEPS},
             )
             self._params = res.x
             inv, _ = self._inverse(batch, self._params)
