@@ -138,3 +138,40 @@ def test_bad_input(cohort: MeasureTable) -> None:
         DiseaseCourseModel(max_iter=1).fit(
             MeasureTable(one, cohort.provenance), measures=["a"], covariates=["sex"]
         )
+
+
+def test_compiled_spline_kernels_match_the_dense_basis():
+    """The course's compiled spline and GLS kernels against the dense B-spline design."""
+    from translocus.progression._course_numba import gls_moments
+    from translocus.progression.course import _spline_values
+    from translocus.progression.trajectory import bspline_basis
+
+    rng = np.random.default_rng(3)
+    knots = np.linspace(2.0, 30.0, 8)
+    a, k, t, q = 40, 3, 5, 2
+    psi = rng.uniform(-5.0, 36.0, size=(a, k, t))  # also beyond both ends (clamped)
+    coef = rng.normal(size=(k, len(knots) + 2))
+    dense = bspline_basis(psi.ravel(), knots).reshape(a, k, t, -1)
+    np.testing.assert_allclose(_spline_values(psi, knots, coef, derivative=False),
+                               np.einsum("aktp,kp->akt", dense, coef), atol=1e-12)  # fmt: skip
+    h = 1e-6
+    up = np.einsum(
+        "aktp,kp->akt", bspline_basis((psi + h).ravel(), knots).reshape(dense.shape), coef
+    )
+    down = np.einsum(
+        "aktp,kp->akt", bspline_basis((psi - h).ravel(), knots).reshape(dense.shape), coef
+    )
+    np.testing.assert_allclose(_spline_values(psi, knots, coef, derivative=True),
+                               (up - down) / (2 * h), atol=1e-6)  # fmt: skip
+    mask = rng.uniform(size=(a, k, t)) < 0.8
+    x = rng.normal(size=(a, q))
+    y = rng.normal(size=(a, k, t))
+    root = rng.normal(size=(a, k, t, t))
+    inv = root @ np.swapaxes(root, -1, -2) + np.eye(t)
+    design = np.concatenate([dense, np.broadcast_to(x[:, None, None, :], (a, k, t, q))], axis=3)
+    design = design * mask[..., None]
+    lhs, rhs = gls_moments(psi, mask, y, inv, x, knots[0], knots[1] - knots[0], len(knots))
+    np.testing.assert_allclose(lhs, np.einsum("aknp,aknm,akmq->kpq", design, inv, design),
+                               rtol=1e-10, atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(rhs, np.einsum("aknp,aknm,akm->kp", design, inv, y * mask),
+                               rtol=1e-10, atol=1e-9)  # fmt: skip

@@ -306,3 +306,71 @@ def spline_values(
                         + u3 / 6.0 * c3
                     )
     return out
+
+
+@njit(cache=True)
+def gls_moments(
+    psi: np.ndarray,
+    mask: np.ndarray,
+    y: np.ndarray,
+    inv: np.ndarray,
+    x: np.ndarray,
+    knots0: float,
+    step: float,
+    n_knots: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``sum_a D' V^-1 D`` and ``sum_a D' V^-1 y`` per measure for the course GLS.
+
+    ``D`` (per animal and measure) holds the clamped cubic B-spline basis of disease age
+    ``psi`` (``n_knots + 2`` columns, four non-zero per visit) then the covariates ``x[a]``;
+    masked visits are zero rows. Returns ``[K, P, P]`` and ``[K, P]``.
+    """
+    n_a, n_k, n_t = psi.shape
+    nb = n_knots + 2
+    q = x.shape[1]
+    p = nb + q
+    lhs = np.zeros((n_k, p, p))
+    rhs = np.zeros((n_k, p))
+    top = knots0 + (n_knots - 1) * step - 1e-9 * step
+    design = np.zeros((n_t, p))
+    vd = np.zeros((n_t, p))
+    for a in range(n_a):
+        for k in range(n_k):
+            design[:, :] = 0.0
+            for i in range(n_t):
+                if not mask[a, k, i]:
+                    continue
+                v = min(max(psi[a, k, i], knots0), top)
+                pos = (v - knots0) / step
+                j = min(int(np.floor(pos)), n_knots - 2)
+                u = pos - j
+                u2 = u * u
+                u3 = u2 * u
+                design[i, j] = (1 - u) ** 3 / 6.0
+                design[i, j + 1] = (3 * u3 - 6 * u2 + 4) / 6.0
+                design[i, j + 2] = (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0
+                design[i, j + 3] = u3 / 6.0
+                for c in range(q):
+                    design[i, nb + c] = x[a, c]
+            for i in range(n_t):
+                for c in range(p):
+                    s = 0.0
+                    for r in range(n_t):
+                        s += inv[a, k, i, r] * design[r, c]
+                    vd[i, c] = s
+            for c in range(p):
+                s = 0.0
+                for i in range(n_t):
+                    if mask[a, k, i]:
+                        s += vd[i, c] * y[a, k, i]
+                rhs[k, c] += s
+                for d in range(c + 1):
+                    s = 0.0
+                    for i in range(n_t):
+                        s += design[i, c] * vd[i, d]
+                    lhs[k, c, d] += s
+    for k in range(n_k):
+        for c in range(p):
+            for d in range(c):
+                lhs[k, d, c] = lhs[k, c, d]
+    return lhs, rhs

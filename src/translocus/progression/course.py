@@ -60,11 +60,11 @@ from translocus.core.provenance import (
 from translocus.core.threads import blas_threads
 from translocus.progression._course_numba import (
     covariance_inverse,
+    gls_moments,
     loglik_gradient,
     spline_values,
 )
 from translocus.progression.data import MeasureTable, from_frame
-from translocus.progression.trajectory import bspline_basis
 
 __all__ = ["DiseaseCourseModel"]
 
@@ -79,7 +79,7 @@ def _spline_values(
 ) -> np.ndarray:
     """Uniform cubic spline ``sum_j coef[k, j] B_j(psi)`` (or its derivative) ``[A, K, T]``.
 
-    Same curve as ``bspline_basis(psi) @ coef[k]`` (clamped, so constant beyond the
+    Same curve as ``trajectory.bspline_basis(psi) @ coef[k]`` (clamped, so constant beyond the
     knots), evaluated from the four non-zero basis functions without building a design.
     """
     step = float(knots[1] - knots[0])
@@ -391,16 +391,6 @@ class DiseaseCourseModel:
             self.t0_ + np.exp(xi).reshape(shape) * (t - self.t0_ - tau.reshape(shape))
         )
 
-    def _course_design(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        """Design ``[A, K, T, P]``: B-spline of disease age, then covariates (per measure)."""
-        psi = self._psi(batch.t, tau, xi)
-        basis = bspline_basis(psi.ravel(), self.knots_).reshape(*psi.shape, -1)
-        q = batch.x.shape[1]
-        if q:
-            cov = np.broadcast_to(batch.x[:, None, None, :], (*psi.shape, q))
-            basis = np.concatenate([basis, cov], axis=3)
-        return np.asarray(basis * batch.mask[..., None])
-
     def _mean(
         self, batch: _Batch, tau: np.ndarray, xi: np.ndarray, beta: np.ndarray | None = None
     ) -> np.ndarray:
@@ -483,10 +473,12 @@ class DiseaseCourseModel:
 
     def _gls(self, batch: _Batch, inv: np.ndarray, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
         """Course and covariate coefficients ``[K, P]``: one penalised GLS per measure."""
-        design = self._course_design(batch, tau, xi)
-        vd = inv @ design
-        lhs = np.einsum("aknp,aknq->kpq", design, vd, optimize=True) + self._penalty[None]
-        rhs = np.einsum("aknp,akn->kp", vd, batch.y * batch.mask, optimize=True)
+        psi = self._psi(batch.t, tau, xi)
+        step = float(self.knots_[1] - self.knots_[0])
+        lhs, rhs = gls_moments(psi, batch.mask, batch.y, np.ascontiguousarray(inv),
+                               np.ascontiguousarray(batch.x, dtype=float),
+                               float(self.knots_[0]), step, len(self.knots_))  # fmt: skip
+        lhs = lhs + self._penalty[None]
         return np.asarray(np.linalg.solve(lhs, rhs[..., None])[..., 0])
 
     # ------------------------------------------------------------------ fitting

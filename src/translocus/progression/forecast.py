@@ -94,11 +94,11 @@ def horizon_split(
         )
     test = set(rng.choice(animals, n_test, replace=False).tolist())
     train = data[~data["animal"].isin(test)]
-    history_parts, target_parts = [], []
-    visits = data[data["animal"].isin(test)].groupby("animal")
-    for _animal, rows in visits:
-        ages = np.unique(rows["age"].to_numpy())
-        best: tuple[float, float] | None = None
+    # held-out rows by animal (stable: each animal's rows keep their order)
+    held = data[data["animal"].isin(test)].sort_values("animal", kind="stable")
+    cuts: dict[object, tuple[float, float]] = {}
+    for animal, age_values in held.groupby("animal")["age"]:
+        ages = np.unique(age_values.to_numpy())
         for j in range(len(ages) - 1, min_history - 2, -1):
             if j + 1 < min_history:
                 break
@@ -106,23 +106,20 @@ def horizon_split(
                 (ages > ages[j] + horizon - tolerance) & (ages < ages[j] + horizon + tolerance)
             ]
             if later.size:
-                best = (ages[j], later[np.argmin(np.abs(later - ages[j] - horizon))])
+                cuts[animal] = (ages[j], later[np.argmin(np.abs(later - ages[j] - horizon))])
                 break
-        if best is None:
-            continue
-        cut, target_age = best
-        history_parts.append(rows[rows["age"] <= cut])
-        target = rows[rows["age"] == target_age][["animal", "age", "measure", "value"]].copy()
-        target["last_age"] = cut
-        target["horizon"] = target_age - cut
-        target_parts.append(target)
-    if not target_parts:
+    if not cuts:
         raise InputError(
             f"{table.source or table.provenance.name}: no held-out animal has visits "
             f"{horizon}±{tolerance} months apart; lower the horizon."
         )
-    history = pd.concat(history_parts, ignore_index=True)
-    targets = pd.concat(target_parts, ignore_index=True)
+    cut = held["animal"].map({a: c for a, (c, _) in cuts.items()})
+    target_age = held["animal"].map({a: t for a, (_, t) in cuts.items()})
+    history = held[held["age"] <= cut].reset_index(drop=True)
+    chosen = held["age"] == target_age
+    targets = held.loc[chosen, ["animal", "age", "measure", "value"]].copy()
+    targets["last_age"] = cut[chosen].to_numpy(dtype=float)
+    targets["horizon"] = targets["age"].to_numpy(dtype=float) - targets["last_age"].to_numpy()
     # a target measure needs at least one earlier value of the same measure
     seen = history.groupby(["animal", "measure"]).size().rename("n").reset_index()
     targets = targets.merge(seen, on=["animal", "measure"]).drop(columns="n")
