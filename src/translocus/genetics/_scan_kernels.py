@@ -22,8 +22,6 @@ import numpy as np
 from translocus.genetics._scan_numba import (
     basis_batch,
     basis_single,
-    exact_rss_weighted,
-    rss_from_moments,
     weighted_null_rss,
 )
 
@@ -32,13 +30,11 @@ __all__ = [
     "null_rss_weighted",
     "explained_hk",
     "hk_rss",
-    "lmm_rss",
     "pair_index",
-    "rotate_columns",
     "resid_on_basis",
 ]
 
-#: Relative accuracy guard of the moment solves (see ``rss_from_moments``).
+#: Relative accuracy guard of the moment solves (see ``rss_from_moment_rows``).
 MOMENT_GUARD = 1e-7
 #: Fits with RSS1 below this fraction of RSS0 are recomputed directly (cancellation guard).
 CANCEL_GUARD = 1e-7
@@ -104,80 +100,6 @@ def hk_rss(
             r = resid_y[:, t] - basis[m] @ (basis[m].T @ resid_y[:, t])
             rss[m, t] = float(r @ r)
     return rss
-
-
-def lmm_rss(
-    xp: np.ndarray,
-    outer: np.ndarray,
-    cov_r: np.ndarray,
-    y_r: np.ndarray,
-    weights: np.ndarray,
-    pairs: tuple[np.ndarray, np.ndarray],
-    tol: float,
-) -> np.ndarray:
-    """Alternative-model weighted RSS ``[T, M]`` of an LMM scan of one chromosome.
-
-    Parameters
-    ----------
-    xp
-        ``[n, p, M]`` rotated genotype columns.
-    outer
-        ``[n, npair, M]`` products ``xp[:, a] * xp[:, b]`` for the packed pairs ``a <= b``.
-    cov_r
-        ``[n, c]`` rotated covariates of the alternative model (intercept included).
-    y_r
-        ``[n, T]`` rotated phenotypes.
-    weights
-        ``[T, n]`` LMM weights ``1/(h²λ + 1 - h²)`` of each trait.
-    """
-    n, p, m_count = xp.shape
-    n_trait = y_r.shape[1]
-    c = cov_r.shape[1]
-    npair = outer.shape[1]
-    flat = xp.reshape(n, p * m_count)
-    gram = (weights @ outer.reshape(n, npair * m_count)).reshape(n_trait, npair, m_count)
-    wc = (weights[:, None, :] * cov_r.T[None, :, :]).reshape(n_trait * c, n)
-    cross = (wc @ flat).reshape(n_trait, c, p, m_count)
-    wy = weights * y_r.T
-    xty = (wy @ flat).reshape(n_trait, p, m_count)
-    cov_gram = np.einsum("tn,nc,nd->tcd", weights, cov_r, cov_r)
-    cov_y = wy @ cov_r
-    yty = np.einsum("tn,nt->t", wy, y_r)
-    rss, ok = rss_from_moments(
-        np.ascontiguousarray(gram.transpose(0, 2, 1)),
-        np.ascontiguousarray(cross.transpose(0, 1, 3, 2)),
-        np.ascontiguousarray(xty.transpose(0, 2, 1)),
-        np.ascontiguousarray(cov_gram),
-        np.ascontiguousarray(cov_y),
-        np.ascontiguousarray(yty),
-        pairs[0],
-        pairs[1],
-        MOMENT_GUARD,
-    )
-    if not np.all(ok):
-        for t in np.unique(np.nonzero(~ok)[0]):
-            sw = np.sqrt(weights[t])
-            q = covariate_basis(cov_r * sw[:, None], tol)
-            ry = resid_on_basis(q, (y_r[:, t] * sw)[:, None])[:, 0]
-            for m in np.nonzero(~ok[t])[0]:
-                rss[t, m] = exact_rss_weighted(
-                    np.ascontiguousarray(xp[:, :, m]), sw, np.ascontiguousarray(q), ry, tol
-                )
-    return rss
-
-
-def rotate_columns(vectors_t: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rotate ``[M, n, p]`` genotype blocks: returns ``xp [n, p, M]`` and packed products.
-
-    One matrix product ``U' X`` for the whole chromosome; the products ``xp[:, a] * xp[:, b]``
-    (``a <= b``, ``[n, npair, M]``) feed every trait's ``X'WX`` by a further matrix product.
-    """
-    m_count, n, p = block.shape
-    cols = np.ascontiguousarray(block.transpose(1, 2, 0)).reshape(n, p * m_count)
-    xp = (vectors_t @ cols).reshape(n, p, m_count)
-    pa, pb = pair_index(p)
-    outer = xp[:, pa, :] * xp[:, pb, :]
-    return xp, outer
 
 
 def null_rss_weighted(

@@ -49,7 +49,6 @@ from translocus.genetics._scan_kernels import (
     MOMENT_GUARD,
     covariate_basis,
     hk_rss,
-    lmm_rss,
     null_rss_weighted,
     pair_index,
     resid_on_basis,
@@ -484,24 +483,28 @@ def design(prep: Prepared, rows: np.ndarray, *, with_x: bool) -> np.ndarray:
 
 
 def _hk(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Haley-Knott LOD ``[markers, traits]`` and sample sizes.
+
+    With few genotype columns (allele dosages, F2/BC genotypes) this is the LMM kernel with the
+    identity for kinship: moments from matrix products over all traits at once, missing values
+    absorbed by dummy covariates, inaccurate entries recomputed by pivoted QR. With many
+    columns (36 DO genotypes) the moments cost more than a pivoted-QR basis per marker.
+    """
+    width = max(g.shape[2] for g in prep.geno.values()) * (
+        1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
+    )
+    if width <= 12:
+        zeros = np.zeros((len(hsq_sets(prep)), len(prep.traits)))
+        lod, sizes, _ = _lmm(prep, reml=True, hsq_fixed=zeros, identity=True)
+        return lod, sizes
     n_all = len(prep.samples)
     total = sum(len(prep.markers[c]) for c in prep.chroms)
     lod = np.full((total, len(prep.traits)), np.nan)
     sizes = np.zeros(len(prep.traits), dtype=np.int64)
-    # the moment form suits few genotype columns; with many (36 genotypes) per-batch QR is faster
-    width = max(g.shape[2] for g in prep.geno.values()) * (
-        1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
-    )
-    by_qr = [b for b in prep.batches if b.omit.size == 0 or width > 12]
-    partial = [b for b in prep.batches if b.omit.size and width <= 12]
     for batch in prep.batches:
         sizes[batch.cols] = n_all - batch.omit.size
-    for batch in by_qr:
         if n_all - batch.omit.size > 2:
             _hk_batch_qr(prep, batch, lod)
-    partial = [b for b in partial if n_all - b.omit.size > 2]
-    if partial:
-        _hk_partial(prep, partial, lod)
     return lod, sizes
 
 
@@ -541,51 +544,6 @@ def _hk_batch_qr(prep: Prepared, batch: Batch, lod: np.ndarray) -> None:
         with np.errstate(divide="ignore", invalid="ignore"):
             lod[start : start + m_count, batch.cols] = (
                 rows.size / 2 * (np.log10(rss0)[None, :] - np.log10(rss1))
-            )
-        start += m_count
-
-
-def _hk_partial(prep: Prepared, batches: list[Batch], lod: np.ndarray) -> None:
-    """Traits with missing values, all batches at once.
-
-    Leaving individuals out is a 0/1 weight on their rows, so each trait's moments
-    ``X'W X``, ``C'W X``, ``X'W y`` come from the same matrix products over all traits (the
-    LMM kernel with no rotation); entries the moments would get inaccurate are recomputed by
-    pivoted QR on the trait's own rows.
-    """
-    n_all = len(prep.samples)
-    cols = np.concatenate([b.cols for b in batches])
-    weights = np.ones((cols.size, n_all))
-    k = 0
-    for b in batches:
-        weights[k : k + b.cols.size, b.omit] = 0.0
-        k += b.cols.size
-    if prep.sqrt_w is not None:
-        weights = weights * (prep.sqrt_w**2)[None, :]
-    y = np.nan_to_num(prep.pheno[:, cols], nan=0.0)
-    rows = np.arange(n_all)
-    c_alt = design(prep, rows, with_x=False)
-    rss_alt0 = null_rss_weighted(c_alt, y, weights, prep.tol)
-    rss_x0 = rss_alt0
-    if prep.xcovar is not None and any(prep.is_x.values()):
-        rss_x0 = null_rss_weighted(design(prep, rows, with_x=True), y, weights, prep.tol)
-    n_obs = weights.astype(bool).sum(axis=1)
-    start = 0
-    for chrom in prep.chroms:
-        m_count = len(prep.markers[chrom])
-        block = expand_intcovar(prep.geno[chrom], prep.intcovar)
-        if m_count and block.shape[2]:
-            m, n, p = block.shape
-            xp = np.ascontiguousarray(block.transpose(1, 2, 0))
-            pa, pb = pair_index(p)
-            outer = xp[:, pa, :] * xp[:, pb, :]
-            rss1 = lmm_rss(xp, outer, c_alt, y, weights, (pa, pb), prep.tol).T
-        else:
-            rss1 = np.repeat(rss_alt0[None, :], m_count, axis=0)
-        rss0 = rss_x0 if prep.is_x[chrom] else rss_alt0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lod[start : start + m_count, cols] = (
-                n_obs / 2 * (np.log10(rss0)[None, :] - np.log10(rss1))
             )
         start += m_count
 
@@ -714,7 +672,7 @@ class _Part:
     c_null: np.ndarray  # [n_g, c'] weighted null design of this chromosome
 
 
-def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
+def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
                parts: list[_Part], geno_rows: np.ndarray | None = None,
                geno_t: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
@@ -728,17 +686,29 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
     phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
     the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
     systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
+
+    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and one
+    ``X_m' X_m`` shared by all traits.
     """
     tol = prep.tol
     m_count = len(prep.markers[chrom])
     n = rows.size
-    vt = eig.vectors_t
-    lam = eig.values
     hsq = np.concatenate([part.hsq for part in parts])
     n_trait = hsq.size
-    w = 1.0 / (hsq[None, :] * lam[:, None] + 1.0 - hsq[None, :])  # [n, T]
+    if eig is None:
+        w = np.ones((n, n_trait))
+
+        def rotate(a: np.ndarray) -> np.ndarray:
+            return a
+    else:
+        vt = eig.vectors_t
+        w = 1.0 / (hsq[None, :] * eig.values[:, None] + 1.0 - hsq[None, :])  # [n, T]
+
+        def rotate(a: np.ndarray) -> np.ndarray:
+            return np.asarray(vt @ a)
+
     wt = np.ascontiguousarray(w.T)  # [T, n]
-    y_r = vt @ np.column_stack([part.y for part in parts])
+    y_r = rotate(np.column_stack([part.y for part in parts]))
     wy = w * y_r
     cmax = max(part.c_alt.shape[1] for part in parts)
     cov_gram = np.zeros((n_trait, cmax, cmax))
@@ -754,7 +724,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
     for part in parts:
         tb = part.hsq.size
         sl = slice(t0, t0 + tb)
-        ca = vt @ part.c_alt
+        ca = rotate(part.c_alt)
         trait_cov.extend([ca] * tb)
         c = ca.shape[1]
         blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
@@ -762,7 +732,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
         cov_y[sl, :c] = wy[:, sl].T @ ca
         cov_cnt[sl] = c
         cov_row[sl] = row + c * np.arange(tb)
-        cn = ca if part.c_null is part.c_alt else vt @ part.c_null
+        cn = ca if part.c_null is part.c_alt else rotate(part.c_null)
         rss0[sl] = null_rss_weighted(cn, y_r[:, sl], wt[sl], tol)
         n_obs[sl] = part.n_obs
         row += tb * c
@@ -784,19 +754,25 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
     rss1 = np.zeros((n_trait, m_count))
     ok = np.zeros((n_trait, m_count), dtype=np.bool_)
     fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    u_mat = vt.T  # rows of U' X are (columns of X)' U
+    u_mat = None if eig is None else eig.vectors_t.T  # rows of U' X are (columns of X)' U
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
         geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64, geno_t)
-        xr = rot_buf[: mc * p * n].reshape(mc * p, n)
-        np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
+        if u_mat is None:
+            xr = np.ascontiguousarray(geno.reshape(mc * p, n))
+        else:
+            xr = rot_buf[: mc * p * n].reshape(mc * p, n)
+            np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
         fx = fx_buf[: mc * p * n_rows].reshape(mc * p, n_rows)
         np.dot(xr, lhs, out=fx)
         xr3 = xr.reshape(mc, p, n)
         gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
         pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
         pair_products(xr3, pairs)
-        np.dot(pairs.reshape(mc * npair, n), w, out=gram)
+        if u_mat is None:  # unit weights: one X_m' X_m for every trait
+            gram[:] = pairs.reshape(mc * npair, n).sum(axis=1)[:, None]
+        else:
+            np.dot(pairs.reshape(mc * npair, n), w, out=gram)
         rss_from_moment_rows(gram.reshape(mc, npair, n_trait), fx.reshape(mc, p, n_rows), m0,
                              cov_row, cov_cnt, y_row, cov_gram, cov_y, yty, pa, pb,
                              MOMENT_GUARD, rss1, ok)  # fmt: skip
@@ -813,8 +789,13 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen,
 
 
 def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray | None,
-               lod: np.ndarray, hsq: np.ndarray, offsets: np.ndarray) -> None:  # fmt: skip
-    """Scan the batches of one group of individuals (fills ``lod`` and ``hsq``)."""
+               lod: np.ndarray, hsq: np.ndarray, offsets: np.ndarray,
+               identity: bool = False) -> None:  # fmt: skip
+    """Scan the batches of one group of individuals (fills ``lod`` and ``hsq``).
+
+    ``identity`` replaces the kinship by the identity (Haley-Knott regression; give
+    ``hsq_fixed`` zeros).
+    """
     sets = hsq_sets(prep)
     workers = worker_count()
     keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
@@ -833,15 +814,16 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
                for with_x in {False, any(wx for _, wx in sets)}}  # fmt: skip
     usable = [bi for bi, (_, missing) in enumerate(group.batches) if n_g - missing.size > 2]
 
-    def null_fit(si: int, bi: int, eig: KinshipEigen) -> np.ndarray:
+    def null_fit(si: int, bi: int, eig: KinshipEigen | None) -> np.ndarray:
         batch = group.batches[bi][0]
         if hsq_fixed is not None:
             return np.asarray(hsq_fixed[si, batch.cols], dtype=float)
         c0 = designs[(bi, sets[si][1])]
+        assert eig is not None
         return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
                             xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
 
-    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, np.ndarray]
+    def chrom_scan(ci: int, eig: KinshipEigen | None, fits: dict[int, np.ndarray]
                    ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
         chrom = prep.chroms[ci]
         if not fits or not len(prep.markers[chrom]):
@@ -872,8 +854,10 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
                 hsq[ci, group.batches[bi][0].cols] = h
             results.append((ci, res))
     else:
-        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows), keys,
-                                           workers), strict=True))  # fmt: skip
+        eigs: dict[str, KinshipEigen | None] = (
+            dict.fromkeys(keys) if identity else
+            dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows), keys,
+                                        workers), strict=True)))  # fmt: skip
         tasks = [(si, bi) for si in range(len(sets)) for bi in usable]
         fitted = parallel_map(lambda task: null_fit(task[0], task[1], eigs[keys[0]]), tasks,
                               workers)  # fmt: skip
@@ -893,7 +877,7 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
 
 
 def _lmm(
-    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None
+    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None, identity: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sets = hsq_sets(prep)
     total = sum(len(prep.markers[c]) for c in prep.chroms)
@@ -905,7 +889,7 @@ def _lmm(
     for batch in prep.batches:
         sizes[batch.cols] = len(prep.samples) - batch.omit.size
     for group in _lmm_groups(prep, reml):
-        _lmm_group(prep, group, reml, hsq_fixed, lod, hsq, offsets)
+        _lmm_group(prep, group, reml, hsq_fixed, lod, hsq, offsets, identity)
     return lod, sizes, hsq
 
 
