@@ -487,16 +487,14 @@ def _hk(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
 
     With few genotype columns (allele dosages, F2/BC genotypes) this is the LMM kernel with the
     identity for kinship: moments from matrix products over all traits at once, missing values
-    absorbed by dummy covariates, inaccurate entries recomputed by pivoted QR. With many
+    left out by 0/1 weights, inaccurate entries recomputed by pivoted QR. With many
     columns (36 DO genotypes) the moments cost more than a pivoted-QR basis per marker.
     """
     width = max(g.shape[2] for g in prep.geno.values()) * (
         1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
     )
     if width <= 12:
-        zeros = np.zeros((len(hsq_sets(prep)), len(prep.traits)))
-        lod, sizes, _ = _lmm(prep, reml=True, hsq_fixed=zeros, identity=True)
-        return lod, sizes
+        return _hk_moments(prep)
     n_all = len(prep.samples)
     total = sum(len(prep.markers[c]) for c in prep.chroms)
     lod = np.full((total, len(prep.traits)), np.nan)
@@ -505,6 +503,57 @@ def _hk(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
         sizes[batch.cols] = n_all - batch.omit.size
         if n_all - batch.omit.size > 2:
             _hk_batch_qr(prep, batch, lod)
+    return lod, sizes
+
+
+def _hk_moments(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Haley-Knott scan of all traits in one group: the LMM kernel with the identity kinship.
+
+    A missing value is a 0 weight on its row (exactly the regression on the trait's own rows),
+    so however many missing-data patterns there are, each chromosome takes one pass.
+    """
+    n_all = len(prep.samples)
+    rows = np.arange(n_all)
+    sizes = np.zeros(len(prep.traits), dtype=np.int64)
+    offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
+    lod = np.full((int(offsets[-1]), len(prep.traits)), np.nan)
+    sw = prep.sqrt_w
+    designs = {}
+    for with_x in {False, prep.xcovar is not None and any(prep.is_x.values())}:
+        c = design(prep, rows, with_x=with_x)
+        designs[with_x] = c if sw is None else c * sw[:, None]
+    parts: dict[bool, list[_Part]] = {with_x: [] for with_x in designs}
+    for batch in prep.batches:
+        sizes[batch.cols] = n_all - batch.omit.size
+        if n_all - batch.omit.size <= 2:
+            continue
+        y = prep.pheno[:, batch.cols].copy()
+        y[batch.omit, :] = 0.0
+        if sw is not None:
+            y = y * sw[:, None]
+        present = None
+        if batch.omit.size:
+            present = np.ones((n_all, batch.cols.size))
+            present[batch.omit, :] = 0.0
+        for with_x, c_null in designs.items():
+            parts[with_x].append(_Part(batch=batch, n_obs=n_all - batch.omit.size,
+                                       hsq=np.zeros(batch.cols.size), y=y, c_alt=designs[False],
+                                       c_null=c_null, present=present))  # fmt: skip
+    if not parts[False]:
+        return lod, sizes
+    cols = np.concatenate([part.batch.cols for part in parts[False]])
+
+    def chrom_scan(ci: int) -> np.ndarray | None:
+        chrom = prep.chroms[ci]
+        if not len(prep.markers[chrom]):
+            return None
+        with_x = prep.is_x[chrom] and prep.xcovar is not None
+        return _lmm_chrom(prep, chrom, rows, None, parts[with_x])
+
+    order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
+    for ci, block in zip(order, parallel_map(chrom_scan, order, worker_count()), strict=True):
+        if block is not None:
+            lod[offsets[ci] : offsets[ci + 1], cols] = block
     return lod, sizes
 
 
@@ -670,6 +719,8 @@ class _Part:
     y: np.ndarray  # [n_g, T_b] weighted phenotypes, zeros at missing entries
     c_alt: np.ndarray  # [n_g, c] weighted alternative-model design (dummies included)
     c_null: np.ndarray  # [n_g, c'] weighted null design of this chromosome
+    #: [n_g, T_b] 0/1 weights leaving missing values out (identity kinship only; None: all 1)
+    present: np.ndarray | None = None
 
 
 def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
@@ -687,8 +738,9 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
     systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
 
-    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and one
-    ``X_m' X_m`` shared by all traits.
+    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation, one
+    ``X_m' X_m`` shared by the traits without missing values and the parts' ``present``
+    weights (0 at a missing value) for the others.
     """
     tol = prep.tol
     m_count = len(prep.markers[chrom])
@@ -696,7 +748,9 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     hsq = np.concatenate([part.hsq for part in parts])
     n_trait = hsq.size
     if eig is None:
-        w = np.ones((n, n_trait))
+        w = np.column_stack([np.ones((n, part.hsq.size)) if part.present is None
+                             else part.present for part in parts])  # fmt: skip
+        weighted = np.nonzero(np.any(w != 1.0, axis=0))[0]
 
         def rotate(a: np.ndarray) -> np.ndarray:
             return a
@@ -769,8 +823,11 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
         gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
         pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
         pair_products(xr3, pairs)
-        if u_mat is None:  # unit weights: one X_m' X_m for every trait
-            gram[:] = pairs.reshape(mc * npair, n).sum(axis=1)[:, None]
+        if u_mat is None:  # unit weights: one X_m' X_m for every complete trait
+            flat = pairs.reshape(mc * npair, n)
+            gram[:] = flat.sum(axis=1)[:, None]
+            if weighted.size:
+                gram[:, weighted] = flat @ w[:, weighted]
         else:
             np.dot(pairs.reshape(mc * npair, n), w, out=gram)
         rss_from_moment_rows(gram.reshape(mc, npair, n_trait), fx.reshape(mc, p, n_rows), m0,
@@ -789,13 +846,8 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
 
 
 def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray | None,
-               lod: np.ndarray, hsq: np.ndarray, offsets: np.ndarray,
-               identity: bool = False) -> None:  # fmt: skip
-    """Scan the batches of one group of individuals (fills ``lod`` and ``hsq``).
-
-    ``identity`` replaces the kinship by the identity (Haley-Knott regression; give
-    ``hsq_fixed`` zeros).
-    """
+               lod: np.ndarray, hsq: np.ndarray, offsets: np.ndarray) -> None:  # fmt: skip
+    """Scan the batches of one group of individuals (fills ``lod`` and ``hsq``)."""
     sets = hsq_sets(prep)
     workers = worker_count()
     keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
@@ -814,16 +866,15 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
                for with_x in {False, any(wx for _, wx in sets)}}  # fmt: skip
     usable = [bi for bi, (_, missing) in enumerate(group.batches) if n_g - missing.size > 2]
 
-    def null_fit(si: int, bi: int, eig: KinshipEigen | None) -> np.ndarray:
+    def null_fit(si: int, bi: int, eig: KinshipEigen) -> np.ndarray:
         batch = group.batches[bi][0]
         if hsq_fixed is not None:
             return np.asarray(hsq_fixed[si, batch.cols], dtype=float)
         c0 = designs[(bi, sets[si][1])]
-        assert eig is not None
         return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
                             xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
 
-    def chrom_scan(ci: int, eig: KinshipEigen | None, fits: dict[int, np.ndarray]
+    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, np.ndarray]
                    ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
         chrom = prep.chroms[ci]
         if not fits or not len(prep.markers[chrom]):
@@ -854,10 +905,8 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
                 hsq[ci, group.batches[bi][0].cols] = h
             results.append((ci, res))
     else:
-        eigs: dict[str, KinshipEigen | None] = (
-            dict.fromkeys(keys) if identity else
-            dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows), keys,
-                                        workers), strict=True)))  # fmt: skip
+        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, group.rows), keys,
+                                           workers), strict=True))  # fmt: skip
         tasks = [(si, bi) for si in range(len(sets)) for bi in usable]
         fitted = parallel_map(lambda task: null_fit(task[0], task[1], eigs[keys[0]]), tasks,
                               workers)  # fmt: skip
@@ -877,7 +926,7 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
 
 
 def _lmm(
-    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None, identity: bool = False
+    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sets = hsq_sets(prep)
     total = sum(len(prep.markers[c]) for c in prep.chroms)
@@ -889,7 +938,7 @@ def _lmm(
     for batch in prep.batches:
         sizes[batch.cols] = len(prep.samples) - batch.omit.size
     for group in _lmm_groups(prep, reml):
-        _lmm_group(prep, group, reml, hsq_fixed, lod, hsq, offsets, identity)
+        _lmm_group(prep, group, reml, hsq_fixed, lod, hsq, offsets)
     return lod, sizes, hsq
 
 
