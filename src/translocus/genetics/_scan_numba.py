@@ -475,6 +475,7 @@ def rss_from_moment_rows(
     rel_tol: float,
     rss: np.ndarray,
     ok: np.ndarray,
+    share: np.ndarray,
 ) -> None:
     """Alternative-model RSS of many weighted regressions from their moments (one chunk).
 
@@ -495,6 +496,10 @@ def rss_from_moment_rows(
     explained by the covariates or the other columns, or a near-perfect fit) ``ok`` is set
     ``False`` so that the caller recomputes the entry with pivoted QR. Writes
     ``rss[t, m0 + j]`` and ``ok[t, m0 + j]``.
+
+    ``share[t]`` says that trait ``t`` has the same ``X'WX``, ``C'WX`` and ``C'WC`` as trait
+    ``t - 1`` (Haley-Knott traits with one missing-data pattern): the factorisation of the
+    previous trait is reused and only the phenotype's right-hand side is solved.
     """
     mc, _, n_trait = gram.shape
     p = fx.shape[1]
@@ -533,73 +538,76 @@ def rss_from_moment_rows(
     h = np.zeros((cmax, p))
     g = np.zeros((p, p))
     lg = np.zeros((p, p))
-    bb = np.zeros(p)
     zz = np.zeros(p)
     dscale = np.zeros(p)
     # markers outer, traits inner: the chunk's moments are read in memory order
     for j in range(mc):
         m = m0 + j
+        state = 0  # previous trait's factorisation: 0 none, 1 ready, 2 failed
         for t in range(n_trait):
             if not usable[t]:
                 ok[t, m] = False
+                state = 0
                 continue
             c = cov_cnt[t]
-            r0 = cov_row[t]
-            low = lows[t]
+            if not (share[t] and state):
+                state = 1
+                r0 = cov_row[t]
+                low = lows[t]
+                for a in range(p):
+                    for i in range(c):
+                        u = fx[j, a, r0 + i]
+                        for k in range(i):
+                            u -= low[i, k] * h[k, a]
+                        h[i, a] = u / low[i, i]
+                for q in range(npair):
+                    v = gram[j, q, t]
+                    g[pair_a[q], pair_b[q]] = v
+                    g[pair_b[q], pair_a[q]] = v
+                for a in range(p):
+                    raw = g[a, a]
+                    for b in range(a, p):
+                        u = g[a, b]
+                        for k in range(c):
+                            u -= h[k, a] * h[k, b]
+                        g[a, b] = u
+                        g[b, a] = u
+                    if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
+                        state = 2
+                if state == 1:
+                    for a in range(p):
+                        dscale[a] = 1.0 / math.sqrt(g[a, a])
+                    # Cholesky of the scaled Schur complement (unit diagonal)
+                    for a in range(p):
+                        s = 1.0
+                        for k in range(a):
+                            s -= lg[a, k] * lg[a, k]
+                        if s <= rel_tol:
+                            state = 2
+                            break
+                        la = math.sqrt(s)
+                        lg[a, a] = la
+                        for i in range(a + 1, p):
+                            u = g[i, a] * dscale[i] * dscale[a]
+                            for k in range(a):
+                                u -= lg[i, k] * lg[a, k]
+                            lg[i, a] = u / la
+            if state == 2:
+                ok[t, m] = False
+                continue
+            # b = X'Wy - H'z, then b' G^-1 b by forward substitution
+            quad = 0.0
             for a in range(p):
-                for i in range(c):
-                    u = fx[j, a, r0 + i]
-                    for k in range(i):
-                        u -= low[i, k] * h[k, a]
-                    h[i, a] = u / low[i, i]
-            for q in range(npair):
-                v = gram[j, q, t]
-                g[pair_a[q], pair_b[q]] = v
-                g[pair_b[q], pair_a[q]] = v
-            good = True
-            for a in range(p):
-                raw = g[a, a]
-                for b in range(a, p):
-                    u = g[a, b]
-                    for k in range(c):
-                        u -= h[k, a] * h[k, b]
-                    g[a, b] = u
-                    g[b, a] = u
-                if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
-                    good = False
                 u = fx[j, a, y_row[t]]
                 for k in range(c):
                     u -= h[k, a] * zs[t, k]
-                bb[a] = u
-            if not good:
-                ok[t, m] = False
-                continue
-            for a in range(p):
-                dscale[a] = 1.0 / math.sqrt(g[a, a])
-            # Cholesky of the scaled Schur complement (unit diagonal) and b' G^-1 b
-            quad = 0.0
-            fine = True
-            for a in range(p):
-                s = 1.0
-                for k in range(a):
-                    s -= lg[a, k] * lg[a, k]
-                if s <= rel_tol:
-                    fine = False
-                    break
-                la = math.sqrt(s)
-                lg[a, a] = la
-                for i in range(a + 1, p):
-                    u = g[i, a] * dscale[i] * dscale[a]
-                    for k in range(a):
-                        u -= lg[i, k] * lg[a, k]
-                    lg[i, a] = u / la
-                u = bb[a] * dscale[a]
+                u *= dscale[a]
                 for k in range(a):
                     u -= lg[a, k] * zz[k]
-                zz[a] = u / la
+                zz[a] = u / lg[a, a]
                 quad += zz[a] * zz[a]
             r1 = rss0s[t] - quad
-            if not fine or not (r1 > rel_tol * rss0s[t]):
+            if not (r1 > rel_tol * rss0s[t]):
                 ok[t, m] = False
                 continue
             rss[t, m] = r1

@@ -738,19 +738,25 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
     systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
 
-    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation, one
-    ``X_m' X_m`` shared by the traits without missing values and the parts' ``present``
-    weights (0 at a missing value) for the others.
+    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and
+    the parts' ``present`` weights (0 at a missing value). The traits of a part then share
+    ``X_m' X_m`` and ``C' X_m``: both are computed once per part and the small systems are
+    factorised once per part and marker.
     """
     tol = prep.tol
     m_count = len(prep.markers[chrom])
     n = rows.size
     hsq = np.concatenate([part.hsq for part in parts])
     n_trait = hsq.size
+    identity = eig is None
+    share = np.zeros(n_trait, dtype=np.bool_)
     if eig is None:
         w = np.column_stack([np.ones((n, part.hsq.size)) if part.present is None
                              else part.present for part in parts])  # fmt: skip
-        weighted = np.nonzero(np.any(w != 1.0, axis=0))[0]
+        # one weight column per part, and each trait's part
+        part_w = np.column_stack([np.ones(n) if part.present is None else part.present[:, 0]
+                                  for part in parts])  # fmt: skip
+        part_of = np.repeat(np.arange(len(parts)), [part.hsq.size for part in parts])
 
         def rotate(a: np.ndarray) -> np.ndarray:
             return a
@@ -781,15 +787,19 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
         ca = rotate(part.c_alt)
         trait_cov.extend([ca] * tb)
         c = ca.shape[1]
-        blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
+        if identity:  # one block for the part: its traits share weights and covariates
+            blocks.append(w[:, t0, None] * ca)
+            share[t0 + 1 : t0 + tb] = True
+        else:
+            blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
         cov_gram[sl, :c, :c] = np.einsum("nt,nc,nd->tcd", w[:, sl], ca, ca)
         cov_y[sl, :c] = wy[:, sl].T @ ca
         cov_cnt[sl] = c
-        cov_row[sl] = row + c * np.arange(tb)
+        cov_row[sl] = row if identity else row + c * np.arange(tb)
         cn = ca if part.c_null is part.c_alt else rotate(part.c_null)
         rss0[sl] = null_rss_weighted(cn, y_r[:, sl], wt[sl], tol)
         n_obs[sl] = part.n_obs
-        row += tb * c
+        row += c if identity else tb * c
         t0 += tb
     y_row = row + np.arange(n_trait, dtype=np.int64)
     yty = np.einsum("nt,nt->t", wy, y_r)
@@ -823,16 +833,13 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
         gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
         pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
         pair_products(xr3, pairs)
-        if u_mat is None:  # unit weights: one X_m' X_m for every complete trait
-            flat = pairs.reshape(mc * npair, n)
-            gram[:] = flat.sum(axis=1)[:, None]
-            if weighted.size:
-                gram[:, weighted] = flat @ w[:, weighted]
+        if identity:  # one X_m' X_m per part
+            np.take(pairs.reshape(mc * npair, n) @ part_w, part_of, axis=1, out=gram)
         else:
             np.dot(pairs.reshape(mc * npair, n), w, out=gram)
         rss_from_moment_rows(gram.reshape(mc, npair, n_trait), fx.reshape(mc, p, n_rows), m0,
                              cov_row, cov_cnt, y_row, cov_gram, cov_y, yty, pa, pb,
-                             MOMENT_GUARD, rss1, ok)  # fmt: skip
+                             MOMENT_GUARD, rss1, ok, share)  # fmt: skip
         bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
         for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
             if t not in fallback:
