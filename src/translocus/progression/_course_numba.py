@@ -45,11 +45,13 @@ def covariance_inverse(
     n_a, n_k, n_t = t.shape
     inv = np.zeros((n_a, n_k, n_t, n_t))
     logdet = np.zeros((n_a, n_k))
+    cov = np.zeros((n_t, n_t))
+    block = np.zeros((n_t, n_t))
+    low = np.zeros((n_t, n_t))
+    linv = np.zeros((n_t, n_t))
+    idx = np.empty(n_t, dtype=np.int64)
     for a in range(n_a):
-        low = np.zeros((n_t, n_t))
-        cov = np.zeros((n_t, n_t))
         for k in range(n_k):
-            idx = np.empty(n_t, dtype=np.int64)
             n = 0
             for i in range(n_t):
                 if mask[a, k, i]:
@@ -58,46 +60,19 @@ def covariance_inverse(
             if n == 0:
                 continue
             for i in range(n):
+                ti = t[a, k, idx[i]] - t0
                 for j in range(i + 1):
-                    ti = t[a, k, idx[i]] - t0
                     tj = t[a, k, idx[j]] - t0
-                    dt = abs(ti - tj)
                     v = sb2[k] + cbs[k] * (ti + tj) + ss2[k] * ti * tj
-                    v += su2[k] * np.exp(-dt / ell[k])
+                    v += su2[k] * np.exp(-abs(ti - tj) / ell[k])
                     if i == j:
                         v += se2[k]
                     cov[i, j] = v
-            # Cholesky factor (lower)
-            ld = 0.0
-            for j in range(n):
-                s = cov[j, j]
-                for p in range(j):
-                    s -= low[j, p] * low[j, p]
-                d = np.sqrt(max(s, 1e-300))
-                low[j, j] = d
-                ld += 2.0 * np.log(d)
-                for i in range(j + 1, n):
-                    s = cov[i, j]
-                    for p in range(j):
-                        s -= low[i, p] * low[j, p]
-                    low[i, j] = s / d
-            logdet[a, k] = ld
-            # inverse of the factor, then inv = L^-T L^-1
-            linv = np.zeros((n, n))
-            for j in range(n):
-                linv[j, j] = 1.0 / low[j, j]
-                for i in range(j + 1, n):
-                    s = 0.0
-                    for p in range(j, i):
-                        s -= low[i, p] * linv[p, j]
-                    linv[i, j] = s / low[i, i]
+                    cov[j, i] = v
+            logdet[a, k] = _factor_inverse(cov, n, block, low, linv)
             for i in range(n):
-                for j in range(i + 1):
-                    s = 0.0
-                    for p in range(i, n):
-                        s += linv[p, i] * linv[p, j]
-                    inv[a, k, idx[i], idx[j]] = s
-                    inv[a, k, idx[j], idx[i]] = s
+                for j in range(n):
+                    inv[a, k, idx[i], idx[j]] = block[i, j]
     return inv, logdet
 
 
