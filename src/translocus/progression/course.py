@@ -469,6 +469,8 @@ class DiseaseCourseModel:
             xi = np.where(better, new_xi, xi)
             current = np.where(better, new, current)
             damping = np.where(better, damping * 0.3, damping * 10.0)
+            if np.all(better) and np.abs(step).max() < 1e-8:
+                break  # every animal at its mode
         return tau, xi, np.linalg.inv(hess)
 
     def _gls(self, batch: _Batch, inv: np.ndarray, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
