@@ -1061,7 +1061,7 @@ class CoxPH:
         ax.errorbar(
             coef,
             y,
-            xerr=[coef - s["coef lower"].to_numpy(), s["coef upper"].to_numpy() - coef],
+            xerr=np.vstack([coef - s["coef lower"].to_numpy(), s["coef upper"].to_numpy() - coef]),
             fmt="s",
             color="k",
             capsize=3,
