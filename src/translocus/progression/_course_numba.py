@@ -236,6 +236,36 @@ def loglik_gradient(
 
 
 @njit(cache=True)
+def _cubic_basis(
+    x: float, knots0: float, step: float, n_knots: int, derivative: bool, w: np.ndarray
+) -> int:
+    """The four non-zero uniform cubic B-splines at ``x`` (clamped to the knots) into ``w``.
+
+    Returns the index of the first of them; ``derivative`` gives their derivatives in ``x``
+    instead (zero beyond the knots, where the curve is constant).
+    """
+    top = knots0 + (n_knots - 1) * step - 1e-9 * step
+    inside = x >= knots0 and x <= top
+    pos = (min(max(x, knots0), top) - knots0) / step
+    j = min(int(np.floor(pos)), n_knots - 2)
+    u = pos - j
+    if derivative:
+        scale = 1.0 / step if inside else 0.0
+        w[0] = -0.5 * (1 - u) ** 2 * scale
+        w[1] = (1.5 * u - 2.0) * u * scale
+        w[2] = ((-1.5 * u + 1.0) * u + 0.5) * scale
+        w[3] = 0.5 * u * u * scale
+    else:
+        u2 = u * u
+        u3 = u2 * u
+        w[0] = (1 - u) ** 3 / 6.0
+        w[1] = (3 * u3 - 6 * u2 + 4) / 6.0
+        w[2] = (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0
+        w[3] = u3 / 6.0
+    return j
+
+
+@njit(cache=True)
 def spline_values(
     psi: np.ndarray, knots0: float, step: float, n_knots: int, coef: np.ndarray, derivative: bool
 ) -> np.ndarray:
@@ -246,40 +276,17 @@ def spline_values(
     """
     n_a, n_k, n_t = psi.shape
     out = np.empty((n_a, n_k, n_t))
-    top = knots0 + (n_knots - 1) * step - 1e-9 * step
+    w = np.empty(4)
     for a in range(n_a):
         for k in range(n_k):
             for i in range(n_t):
-                x = psi[a, k, i]
-                inside = x >= knots0 and x <= top
-                x = min(max(x, knots0), top)
-                pos = (x - knots0) / step
-                j = min(int(np.floor(pos)), n_knots - 2)
-                u = pos - j
-                c0 = coef[k, j]
-                c1 = coef[k, j + 1]
-                c2 = coef[k, j + 2]
-                c3 = coef[k, j + 3]
-                if derivative:
-                    if not inside:
-                        out[a, k, i] = 0.0
-                        continue
-                    v = (
-                        -0.5 * (1 - u) ** 2 * c0
-                        + (1.5 * u - 2.0) * u * c1
-                        + ((-1.5 * u + 1.0) * u + 0.5) * c2
-                        + 0.5 * u * u * c3
-                    )
-                    out[a, k, i] = v / step
-                else:
-                    u2 = u * u
-                    u3 = u2 * u
-                    out[a, k, i] = (
-                        (1 - u) ** 3 / 6.0 * c0
-                        + (3 * u3 - 6 * u2 + 4) / 6.0 * c1
-                        + (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0 * c2
-                        + u3 / 6.0 * c3
-                    )
+                j = _cubic_basis(psi[a, k, i], knots0, step, n_knots, derivative, w)
+                out[a, k, i] = (
+                    w[0] * coef[k, j]
+                    + w[1] * coef[k, j + 1]
+                    + w[2] * coef[k, j + 2]
+                    + w[3] * coef[k, j + 3]
+                )
     return out
 
 
@@ -306,25 +313,18 @@ def gls_moments(
     p = nb + q
     lhs = np.zeros((n_k, p, p))
     rhs = np.zeros((n_k, p))
-    top = knots0 + (n_knots - 1) * step - 1e-9 * step
     design = np.zeros((n_t, p))
     vd = np.zeros((n_t, p))
+    w = np.empty(4)
     for a in range(n_a):
         for k in range(n_k):
             design[:, :] = 0.0
             for i in range(n_t):
                 if not mask[a, k, i]:
                     continue
-                v = min(max(psi[a, k, i], knots0), top)
-                pos = (v - knots0) / step
-                j = min(int(np.floor(pos)), n_knots - 2)
-                u = pos - j
-                u2 = u * u
-                u3 = u2 * u
-                design[i, j] = (1 - u) ** 3 / 6.0
-                design[i, j + 1] = (3 * u3 - 6 * u2 + 4) / 6.0
-                design[i, j + 2] = (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0
-                design[i, j + 3] = u3 / 6.0
+                j = _cubic_basis(psi[a, k, i], knots0, step, n_knots, False, w)
+                for r in range(4):
+                    design[i, j + r] = w[r]
                 for c in range(q):
                     design[i, nb + c] = x[a, c]
             for i in range(n_t):
