@@ -3,7 +3,7 @@
 References (qtl2 0.43-5)::
 
     # scripts/02_bxd.R: 5,806 traits, 908 missing-data patterns
-    scan1(apr, pheno)            # lod_hk_subset50 (50 traits), maxlod_all_phenos
+    scan1(apr, pheno)            # lod_hk_subset50 (50 traits)
     scan1(apr, pheno, k_loco)    # lod_lmm_loco_subset50, hsq_lmm_loco_all
     # scripts/03_f2.R: iron (Haldane, error 0.002)
     scan1(pr, pheno, Xcovar=get_x_covar(cr))   # lod_hk
