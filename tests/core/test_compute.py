@@ -51,6 +51,8 @@ def test_operations_match_numpy(name):
     d = be.asarray(np.array([0.0, 4.0]))
     np.testing.assert_array_equal(be.to_numpy(be.where(d > 0, be.sqrt(d), 7.0)), [7.0, 2.0])
     assert be.to_numpy(da).dtype == np.float64 and be.eps == np.finfo(np.float64).eps
+    index = np.array([[3, 0, 3], [1, 2, 0]])
+    np.testing.assert_array_equal(be.to_numpy(be.take_rows(da, index)), a[index])
 
 
 @pytest.mark.parametrize("name", BACKENDS)

@@ -126,6 +126,10 @@ class ArrayBackend(ABC):
     def einsum(self, spec: str, *operands: Any) -> Any: ...
 
     @abstractmethod
+    def take_rows(self, a: Any, index: np.ndarray) -> Any:
+        """``a[index]`` for a host integer array ``index`` of any shape (a gather)."""
+
+    @abstractmethod
     def swapaxes(self, a: Any, i: int, j: int) -> Any: ...
 
     @abstractmethod
@@ -177,6 +181,9 @@ class NumpyBackend(ArrayBackend):
 
     def einsum(self, spec: str, *operands: Any) -> np.ndarray:
         return np.einsum(spec, *operands, optimize=True)
+
+    def take_rows(self, a: Any, index: np.ndarray) -> np.ndarray:
+        return np.asarray(a)[np.asarray(index, dtype=np.int64)]
 
     def swapaxes(self, a: Any, i: int, j: int) -> np.ndarray:
         return np.swapaxes(a, i, j)
@@ -269,6 +276,10 @@ class TorchBackend(ArrayBackend):
 
     def einsum(self, spec: str, *operands: Any) -> Any:
         return self._torch.einsum(spec, *operands)
+
+    def take_rows(self, a: Any, index: np.ndarray) -> Any:
+        idx = self._torch.as_tensor(np.asarray(index, dtype=np.int64), device=a.device)
+        return a[idx]
 
     def swapaxes(self, a: Any, i: int, j: int) -> Any:
         return a.transpose(i, j)

@@ -35,7 +35,15 @@ import numpy as np
 from translocus.core.compute import ArrayBackend
 from translocus.genetics._scan_numba import basis_batch, basis_single, exact_rss_weighted
 
-__all__ = ["hk_rss_backend", "lmm_rss_backend", "packed_pairs", "rotate_blocks", "unpack_matrix"]
+__all__ = [
+    "exact_rss_entries",
+    "hk_rss_backend",
+    "lmm_rss_backend",
+    "moment_rss_backend",
+    "packed_pairs",
+    "rotate_blocks",
+    "unpack_matrix",
+]
 
 #: A column whose norm after the covariates falls below this fraction is recomputed on the host.
 COL_GUARD = 1e-6
@@ -148,6 +156,71 @@ def rotate_blocks(
     return xr, outer
 
 
+def moment_rss_backend(
+    be: ArrayBackend, flat: Any, outer: Any, cov: Any, w: Any, y: Any, unpack: Any, p: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted RSS from the moments, batched over leading genotype blocks (device arrays).
+
+    ``flat`` ``[B, n, M * p]`` and ``outer`` ``[B, n, M * npair]`` are ``B`` rotated genotype
+    blocks and their packed column products (one block for a scan, one per permutation for a
+    permutation test); ``cov`` ``[n, c]``, ``w`` ``[t, n]`` and ``y`` ``[t, n]`` the rotated
+    covariates, the traits' weights and rotated phenotypes. Returns the host arrays
+    ``rss [B, t, M]`` and ``ok [B, t, M]`` (``False`` where the moments could lose accuracy:
+    recompute those entries by pivoted QR).
+    """
+    n_block, n, width = flat.shape
+    m_count = width // p
+    t = w.shape[0]
+    c = cov.shape[1]
+    gram = be.matmul(be.matmul(w, outer).reshape(n_block, t * m_count, -1), unpack)
+    gram = gram.reshape(n_block, t, m_count, p, p)
+    wc = (w[:, None, :] * be.swapaxes(cov, 0, 1)[None, :, :]).reshape(t * c, n)
+    cross = be.matmul(wc, flat).reshape(n_block, t, c, m_count * p)
+    wy = w * y
+    xty = be.matmul(wy, flat).reshape(n_block, t, m_count, p)
+    cov_gram = be.einsum("tcn,nd->tcd", wc.reshape(t, c, n), cov)  # [t, c, c]
+    cov_y = be.matmul(wy, cov)  # [t, c]
+    yty = be.sum(wy * y, axis=1)
+    low_c, _ = be.cholesky(cov_gram)
+    z = be.solve_triangular(low_c, cov_y[:, :, None])[:, :, 0]
+    rss0 = yty - be.sum(z * z, axis=1)  # [t]
+    h = be.solve_triangular(low_c[None], cross).reshape(n_block, t, c, m_count, p)
+    schur = gram - be.einsum("ktcma,ktcmb->ktmab", h, h)
+    raw = be.diagonal(gram)
+    sd = be.diagonal(schur)
+    ok = np.all((be.to_numpy(sd) > MOMENT_GUARD * be.to_numpy(raw))
+                & (be.to_numpy(raw) > 0), axis=-1)  # fmt: skip
+    bb = xty - be.einsum("ktcma,tc->ktma", h, z)
+    d = be.sqrt(be.where(sd > 0, sd, 1.0))
+    scaled = schur / (d[..., :, None] * d[..., None, :])
+    low, ok_chol = be.cholesky(scaled)
+    piv = np.min(be.to_numpy(be.diagonal(low)) ** 2, axis=-1)
+    zz = be.solve_triangular(low, (bb / d)[..., None])[..., 0]
+    rss0_h = be.to_numpy(rss0)[None, :, None]
+    rss = rss0_h - be.to_numpy(be.sum(zz * zz, axis=-1))
+    ok &= ok_chol & (piv > MOMENT_GUARD) & (rss > MOMENT_GUARD * rss0_h)
+    return rss, ok
+
+
+def exact_rss_entries(xr_h: np.ndarray, cov_r: np.ndarray, y_r: np.ndarray,
+                      weights: np.ndarray, entries: np.ndarray, tol: float) -> np.ndarray:  # fmt: skip
+    """Host RSS by pivoted QR (R/qtl2's rank rule) of ``(trait, marker)`` ``entries [k, 2]``.
+
+    ``xr_h`` is the rotated genotype block ``[n, M, p]``; the rest as in
+    :func:`lmm_rss_backend`.
+    """
+    out = np.empty(len(entries))
+    for t in np.unique(entries[:, 0]):
+        sw = np.sqrt(weights[t])
+        q = basis_single(np.ascontiguousarray(cov_r * sw[:, None]), tol)
+        ry = y_r[:, t] * sw
+        ry = ry - q @ (q.T @ ry)
+        for k in np.flatnonzero(entries[:, 0] == t):
+            x = np.ascontiguousarray(xr_h[:, entries[k, 1], :])
+            out[k] = exact_rss_weighted(x, sw, q, ry, tol)
+    return out
+
+
 def lmm_rss_backend(
     be: ArrayBackend,
     xr: Any,
@@ -180,7 +253,8 @@ def lmm_rss_backend(
     n, m_count, p = xr.shape
     n_trait = y_r.shape[1]
     c = cov_r.shape[1]
-    flat = xr.reshape(n, m_count * p)
+    flat = xr.reshape(1, n, m_count * p)
+    outer_b = outer[None]
     cov = be.asarray(cov_r)
     rss = np.empty((n_trait, m_count))
     good = np.ones((n_trait, m_count), dtype=bool)
@@ -188,43 +262,10 @@ def lmm_rss_backend(
     for sl in _chunks(n_trait, chunk_bytes // per_trait):
         w = be.asarray(weights[sl])
         y = be.asarray(np.ascontiguousarray(y_r[:, sl].T))  # [t, n]
-        t = w.shape[0]
-        gram = be.matmul(be.matmul(w, outer).reshape(t * m_count, -1), unpack)
-        gram = gram.reshape(t, m_count, p, p)
-        wc = (w[:, None, :] * be.swapaxes(cov, 0, 1)[None, :, :]).reshape(t * c, n)
-        cross = be.matmul(wc, flat).reshape(t, c, m_count * p)
-        wy = w * y
-        xty = be.matmul(wy, flat).reshape(t, m_count, p)
-        cov_gram = be.einsum("tcn,nd->tcd", wc.reshape(t, c, n), cov)  # [t, c, c]
-        cov_y = be.matmul(wy, cov)  # [t, c]
-        yty = be.sum(wy * y, axis=1)
-        low_c, _ = be.cholesky(cov_gram)
-        z = be.solve_triangular(low_c, cov_y[:, :, None])[:, :, 0]
-        rss0 = yty - be.sum(z * z, axis=1)  # [t]
-        h = be.solve_triangular(low_c, cross).reshape(t, c, m_count, p)
-        schur = gram - be.einsum("tcma,tcmb->tmab", h, h)
-        raw = be.diagonal(gram)
-        sd = be.diagonal(schur)
-        ok = np.all((be.to_numpy(sd) > MOMENT_GUARD * be.to_numpy(raw))
-                    & (be.to_numpy(raw) > 0), axis=2)  # fmt: skip
-        bb = xty - be.einsum("tcma,tc->tma", h, z)
-        d = be.sqrt(be.where(sd > 0, sd, 1.0))
-        scaled = schur / (d[..., :, None] * d[..., None, :])
-        low, ok_chol = be.cholesky(scaled)
-        piv = np.min(be.to_numpy(be.diagonal(low)) ** 2, axis=2)
-        zz = be.solve_triangular(low, (bb / d)[..., None])[..., 0]
-        r1 = be.to_numpy(rss0[:, None] - be.sum(zz * zz, axis=2))
-        rss0_h = be.to_numpy(rss0)
-        ok &= ok_chol & (piv > MOMENT_GUARD) & (r1 > MOMENT_GUARD * rss0_h[:, None])
-        rss[sl] = r1
-        good[sl] = ok
+        r1, ok = moment_rss_backend(be, flat, outer_b, cov, w, y, unpack, p)
+        rss[sl] = r1[0]
+        good[sl] = ok[0]
     if not np.all(good):
-        xr_h = host_blocks()
-        for t in np.flatnonzero(~np.all(good, axis=1)):
-            sw = np.sqrt(weights[t])
-            q = basis_single(np.ascontiguousarray(cov_r * sw[:, None]), tol)
-            ry = y_r[:, t] * sw
-            ry = ry - q @ (q.T @ ry)
-            for m in np.flatnonzero(~good[t]):
-                rss[t, m] = exact_rss_weighted(np.ascontiguousarray(xr_h[:, m, :]), sw, q, ry, tol)
+        entries = np.argwhere(~good)
+        rss[~good] = exact_rss_entries(host_blocks(), cov_r, y_r, weights, entries, tol)
     return rss
