@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 
+from translocus.core.compute import available_backends, get_backend
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics.permute import permutation_matrix, scan_perm
@@ -81,6 +82,62 @@ def test_lmm_permutes_probabilities_with_fixed_hsq(small_probs, do_ref_pheno,
     for j in range(3):
         direct = scan(y, _permuted_probs(small_probs, ref_perms[:, j]), kinship=kin)
         assert abs(perm.maxlod.iloc[j, 0] - direct.lod.max().iloc[0]) < 1e-7
+
+
+BACKENDS = [
+    "numpy",
+    pytest.param(
+        "torch",
+        marks=pytest.mark.skipif(
+            "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_permutations_equal_the_cpu_path(small_probs, do_ref_pheno, do_ref_sex,
+                                                 do_ref_kinship_loco, backend):  # fmt: skip
+    # traits with 0, 3 and 2 missing values (separate batches); covariates, X covariates,
+    # interactive covariates, weights, ML, and permutations within sex
+    y = do_ref_pheno[[TRAIT, "LD_light_pct", do_ref_pheno.columns[22]]]
+    kin = {c: do_ref_kinship_loco[c] for c in ("19", "X")}
+    weights = pd.Series(np.linspace(0.5, 2.0, len(small_probs.samples)),
+                        index=list(small_probs.samples))  # fmt: skip
+    mat = permutation_matrix(
+        len(small_probs.samples),
+        5,
+        seed=7,
+        strata=do_ref_sex.loc[list(small_probs.samples)].to_numpy()[:, 0],
+    )
+    device = "cpu" if backend == "torch" else None
+    cases = [{}, {"addcovar": do_ref_sex, "Xcovar": do_ref_sex, "intcovar": do_ref_sex},
+             {"weights": weights}, {"kinship": kin}, {"kinship": kin, "reml": False},
+             {"kinship": kin, "addcovar": do_ref_sex, "Xcovar": do_ref_sex,
+              "intcovar": do_ref_sex, "weights": weights}]  # fmt: skip
+    for kwargs in cases:
+        cpu = scan_perm(y, small_probs, perms=mat, **kwargs).maxlod
+        acc = scan_perm(
+            y, small_probs, perms=mat, backend=backend, device=device, chunk_bytes=2**21, **kwargs
+        ).maxlod  # small blocks: several per run
+        np.testing.assert_allclose(
+            acc.to_numpy(), cpu.to_numpy(), rtol=0, atol=1e-9, err_msg=str(sorted(kwargs))
+        )
+
+
+def test_backend_permutations_x_specific_and_errors(small_probs, do_ref_pheno, do_ref_sex):
+    y = do_ref_pheno[[TRAIT]]
+    kwargs = {"addcovar": do_ref_sex, "Xcovar": do_ref_sex, "n_perm": 4, "perm_Xsp": True,
+              "seed": 5}  # fmt: skip
+    cpu = scan_perm(y, small_probs, **kwargs)
+    acc = scan_perm(y, small_probs, backend="numpy", **kwargs)
+    assert acc.maxlod_x is not None and cpu.maxlod_x is not None
+    np.testing.assert_allclose(acc.maxlod.to_numpy(), cpu.maxlod.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(acc.maxlod_x.to_numpy(), cpu.maxlod_x.to_numpy(), atol=1e-9)
+    with pytest.raises(InputError, match="float64"):
+        scan_perm(y, small_probs, n_perm=2, backend=get_backend("numpy", dtype="float32"))
+    with pytest.raises(InputError, match="unknown compute backend"):
+        scan_perm(y, small_probs, n_perm=2, backend="nonsense")
 
 
 def test_thresholds_match_qtl2_summary():

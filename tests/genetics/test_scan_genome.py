@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 
+from translocus.core.compute import available_backends, cuda_available
 from translocus.genetics.kinship import calc_kinship
 from translocus.genetics.peaks import find_peaks
 from translocus.genetics.permute import scan_perm
@@ -79,3 +80,38 @@ def test_lmm_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_ph
                      perms=ref_perms[:, :n])  # fmt: skip
     ref = pd.read_csv(ref_path("DO_Recla", f"perm_lmm_loco_{TRAIT}_100.csv"))
     assert np.abs(perm.maxlod[TRAIT].to_numpy() - ref["maxlod"].to_numpy()[:n]).max() < TOL
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "numpy",
+        pytest.param(
+            "torch",
+            marks=pytest.mark.skipif(
+                "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
+            ),
+        ),
+    ],
+)
+def test_backend_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_pheno, loco,
+                                                     ref_perms, backend):  # fmt: skip
+    # the batched path on the CPU: Haley-Knott (R/qtl2 permutes the phenotype there) and LMM
+    y = do_ref_pheno[[TRAIT]]
+    hk = scan_perm(y, do_recla_alleleprob, perms=ref_perms[:, :4], backend=backend,
+                   device="cpu" if backend == "torch" else None)  # fmt: skip
+    ref = pd.read_csv(ref_path("DO_Recla", f"perm_hk_{TRAIT}_1000.csv"))["maxlod"].to_numpy()
+    assert np.abs(hk.maxlod[TRAIT].to_numpy() - ref[:4]).max() < TOL
+    lmm = scan_perm(y, do_recla_alleleprob, kinship=loco, perms=ref_perms[:, :2],
+                    backend=backend, device="cpu" if backend == "torch" else None)  # fmt: skip
+    ref = pd.read_csv(ref_path("DO_Recla", f"perm_lmm_loco_{TRAIT}_100.csv"))["maxlod"]
+    assert np.abs(lmm.maxlod[TRAIT].to_numpy() - ref.to_numpy()[:2]).max() < TOL
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason="needs torch with a CUDA device")
+def test_cuda_lmm_permutations_match_qtl2(do_recla_alleleprob, do_ref_pheno, loco, ref_perms):
+    perm = scan_perm(do_ref_pheno[[TRAIT]], do_recla_alleleprob, kinship=loco,
+                     perms=ref_perms[:, :100], backend="torch", device="cuda")  # fmt: skip
+    ref = pd.read_csv(ref_path("DO_Recla", f"perm_lmm_loco_{TRAIT}_100.csv"))
+    assert np.abs(perm.maxlod[TRAIT].to_numpy() - ref["maxlod"].to_numpy()).max() < TOL

@@ -16,7 +16,8 @@ permutation matrix reproduces R/qtl2's maxima:
 Speed: Haley-Knott permutations that reduce to permuted phenotypes are one matrix product of the
 per-marker bases against all permuted columns. An LMM permutation is the scan's own
 chromosome kernel on the permuted probabilities (chromosomes in parallel); its cost is the
-rotation ``U' X`` of the whole genome, which no permutation can share.
+rotation ``U' X`` of the whole genome, which no permutation can share. With ``backend=`` (torch
+on a GPU) blocks of permutations are gathered, rotated and solved as batched matrix products.
 
 Examples
 --------
@@ -40,21 +41,30 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from translocus.core.compute import ArrayBackend, get_backend
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.core.threads import parallel_map, worker_count
 from translocus.genetics._scan_kernels import (
     covariate_basis,
     explained_hk,
+    null_rss_weighted,
     resid_on_basis,
 )
 from translocus.genetics._scan_numba import basis_batch
+from translocus.genetics._scan_torch import (
+    CHUNK_BYTES,
+    exact_rss_entries,
+    moment_rss_backend,
+    packed_pairs,
+    unpack_matrix,
+)
 from translocus.genetics.lmm import (
     KinshipEigen,
     fit_null_lmm,
@@ -81,6 +91,8 @@ __all__ = ["permutation_matrix", "scan_perm"]
 #: Permutations per round of the LMM permutations (each chromosome's probabilities are laid
 #: out once per round; progress is reported per round).
 PERM_BLOCK = 16
+#: Default bytes of one block's temporaries for permutations on a CUDA device.
+CUDA_CHUNK_BYTES = 4 * 2**30
 
 
 def permutation_matrix(
@@ -213,11 +225,14 @@ def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] 
 
 
 def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,
-              progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+              progress: Callable[[int], None] | None, be: ArrayBackend | None = None,
+              chunk_bytes: int = CHUNK_BYTES) -> np.ndarray:  # fmt: skip
     """Maxima of LMM scans with permuted genotype rows (h² fixed at the null estimates).
 
-    Each permutation and chromosome is the scan's own kernel (``_lmm_chrom``) with the
-    probabilities of the permuted individuals; chromosomes run in parallel.
+    On the CPU (``be=None``) each permutation and chromosome is the scan's own kernel
+    (``_lmm_chrom``) with the probabilities of the permuted individuals, chromosomes in
+    parallel; on an array backend, blocks of permutations at once (:func:`_perm_batch_backend`;
+    without a kinship that is Haley-Knott regression).
     """
     n_all = len(prep.samples)
     out = np.full((perms.shape[1], len(prep.traits)), -np.inf)
@@ -227,54 +242,85 @@ def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,
             out[:, batch.cols] = np.nan
             continue
         report = progress if len(prep.batches) == 1 else None
-        out[:, batch.cols] = _lmm_perm_batch(prep, batch, rows, perms, reml, report)
+        if be is None:
+            out[:, batch.cols] = _lmm_perm_batch(prep, batch, rows, perms, reml, report)
+        else:
+            ps = _perm_setup(prep, batch, rows, perms, reml)
+            out[:, batch.cols] = _perm_batch_backend(prep, ps, be, chunk_bytes, report)
     return out
 
 
-def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.ndarray,
-                    reml: bool, progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
-    """``[n_perm, T_b]`` permutation maxima of one missing-data batch (on its own rows)."""
-    sets = hsq_sets(prep)
-    n_perm = perms.shape[1]
-    workers = worker_count()
-    keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
+@dataclass
+class _PermSetup:
+    """One missing-data batch ready for permutation: null models fitted, chromosomes ordered."""
+
+    rows: np.ndarray  # the batch's individuals (positions in prep.samples)
+    idx: np.ndarray  # [n, n_perm] source individual of each analysed row, per permutation
+    chroms: list[int]  # chromosomes with markers, largest first
+    chrom: dict[int, tuple[KinshipEigen, _Part]]
+
+
+def _identity_eigen(n: int) -> KinshipEigen:
+    """The identity "kinship" of Haley-Knott regression (every h² is zero)."""
+    return KinshipEigen(values=np.zeros(n), vectors_t=np.eye(n), samples=tuple(map(str, range(n))))
+
+
+def _perm_setup(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.ndarray,
+                reml: bool) -> _PermSetup:  # fmt: skip
+    """Null models of one batch (h² by REML/ML with the LMM; zero for Haley-Knott)."""
+    sets = hsq_sets(prep) if prep.kinship is not None else [("overall", False)]
     chroms = sorted((ci for ci, c in enumerate(prep.chroms) if len(prep.markers[c])),
                     key=lambda ci: -len(prep.markers[prep.chroms[ci]]))  # fmt: skip
     y = prep.pheno[np.ix_(rows, batch.cols)]
     sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
-    eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, rows), keys, workers),
-                    strict=True))  # fmt: skip
     yw = y if sw is None else y * sw[:, None]
     designs = {}
     for with_x in (False, True):
         c = design(prep, rows, with_x=with_x)
         designs[with_x] = c if sw is None else c * sw[:, None]
     hsq = np.zeros((len(sets), batch.cols.size))
-    for si, (name, with_x) in enumerate(sets):
-        c0 = designs[with_x]
-        hsq[si] = fit_null_lmm(eigs[name if prep.loco else "overall"], yw, c0, reml=reml,
-                               tol=prep.tol, xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+    if prep.kinship is None:
+        eigs = {"overall": _identity_eigen(rows.size)}
+    else:
+        keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
+        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, rows), keys,
+                                           worker_count()), strict=True))  # fmt: skip
+        for si, (name, with_x) in enumerate(sets):
+            c0 = designs[with_x]
+            hsq[si] = fit_null_lmm(eigs[name if prep.loco else "overall"], yw, c0, reml=reml,
+                                   tol=prep.tol, xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
     setup: dict[int, tuple[KinshipEigen, _Part]] = {}
     for ci in chroms:
         chrom = prep.chroms[ci]
-        si = _set_for_chrom(prep, chrom, sets)
+        si = _set_for_chrom(prep, chrom, sets) if prep.kinship is not None else 0
         with_x = prep.is_x[chrom] and prep.xcovar is not None
         part = _Part(batch=batch, n_obs=rows.size, hsq=hsq[si], y=yw, c_alt=designs[False],
                      c_null=designs[True] if with_x else designs[False])  # fmt: skip
         setup[ci] = (eigs[sets[si][0] if prep.loco else "overall"], part)
-    idx = np.ascontiguousarray(perms[rows, :])  # probs[perm] over the analysed, then rows
+    # probs[perm] over the analysed individuals, then the batch's rows
+    return _PermSetup(rows=rows, idx=np.ascontiguousarray(perms[rows, :]), chroms=chroms,
+                      chrom=setup)  # fmt: skip
+
+
+def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.ndarray,
+                    reml: bool, progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+    """``[n_perm, T_b]`` permutation maxima of one missing-data batch (on its own rows)."""
+    n_perm = perms.shape[1]
+    workers = worker_count()
+    ps = _perm_setup(prep, batch, rows, perms, reml)
 
     def max_lod(task: tuple[int, range]) -> np.ndarray:
         # one chromosome, a block of permutations: its probabilities are laid out once, so
         # each permutation's gather stays within cache-sized columns
         ci, cols = task
-        eig, part = setup[ci]
+        eig, part = ps.chrom[ci]
         chrom = prep.chroms[ci]
         geno_t = genotype_columns(prep, chrom)
         best = np.empty((len(cols), batch.cols.size))
         for k, j in enumerate(cols):
             lod = _lmm_chrom(prep, chrom, rows, eig, [part],
-                             geno_rows=np.ascontiguousarray(idx[:, j]), geno_t=geno_t)  # fmt: skip
+                             geno_rows=np.ascontiguousarray(ps.idx[:, j]),
+                             geno_t=geno_t)  # fmt: skip
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
                 best[k] = np.nanmax(lod, axis=0)
@@ -283,11 +329,101 @@ def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.nd
     out = np.full((n_perm, batch.cols.size), -np.inf)
     for start in range(0, n_perm, PERM_BLOCK):
         cols = range(start, min(n_perm, start + PERM_BLOCK))
-        for best in parallel_map(max_lod, [(ci, cols) for ci in chroms], workers):
+        for best in parallel_map(max_lod, [(ci, cols) for ci in ps.chroms], workers):
             out[start : start + len(cols)] = np.maximum(out[start : start + len(cols)], best)
         if progress is not None:
             progress(len(cols))
     return out
+
+
+def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_bytes: int,
+                        progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+    """``[n_perm, T_b]`` maxima of one batch: blocks of permutations, all chromosomes each.
+
+    Per chromosome the probabilities ``[n_all, M, p]`` stay on the device. A block of ``B``
+    permutations gathers its rows (``[B, n, M, p]``) and rotates them in one batched product
+    by ``U'`` (stacked with ``U' diag(covariate)`` for interactive covariates; weights folded
+    in the same way); :func:`moment_rss_backend` then gives every permutation's RSS.
+    """
+    rows, n_perm = ps.rows, ps.idx.shape[1]
+    n = rows.size
+    ic = None if prep.intcovar is None else prep.intcovar[rows]
+    sw = None if prep.sqrt_w is None else prep.sqrt_w[rows]
+    scales = [np.ones(n)] + ([ic[:, j] for j in range(ic.shape[1])] if ic is not None else [])
+    if sw is not None:
+        scales = [s * sw for s in scales]
+    n_trait = ps.chrom[ps.chroms[0]][1].hsq.size
+    chrom_data = []
+    widest = 1
+    for ci in ps.chroms:
+        eig, part = ps.chrom[ci]
+        block = prep.geno[prep.chroms[ci]]  # [M, n_all, p0]
+        m_count, _, p0 = block.shape
+        p = p0 * len(scales)
+        hsq = part.hsq
+        w = 1.0 / (hsq[:, None] * eig.values[None, :] + 1.0 - hsq[:, None])  # [T, n]
+        y_r = eig.vectors_t @ part.y
+        c_r = eig.vectors_t @ part.c_alt
+        c_null = c_r if part.c_null is part.c_alt else eig.vectors_t @ part.c_null
+        rss0 = null_rss_weighted(c_null, y_r, w, prep.tol)
+        pairs = packed_pairs(p)
+        chrom_data.append({
+            "m": m_count, "p0": p0, "p": p, "pairs": pairs, "n_obs": part.n_obs, "w": w,
+            "y_r": y_r, "c_r": c_r, "rss0": rss0,
+            "rss_none": null_rss_weighted(c_r, y_r, w, prep.tol),
+            "geno": be.asarray(np.ascontiguousarray(block.transpose(1, 0, 2))) if p0 else None,
+            "rot": be.asarray(np.concatenate([eig.vectors_t * s[None, :] for s in scales])),
+            "cov": be.asarray(c_r), "w_dev": be.asarray(w),
+            "y_dev": be.asarray(np.ascontiguousarray(y_r.T)),
+            "unpack": be.asarray(unpack_matrix(p, pairs)),
+        })  # fmt: skip
+        per_perm = (
+            8
+            * m_count
+            * (
+                n * (p0 + 3 * p + 2 * pairs[0].size)
+                + n_trait * (6 * p * p + 2 * p * part.c_alt.shape[1])
+            )
+        )
+        widest = max(widest, per_perm)
+    block_size = max(1, int(chunk_bytes) // widest)
+    out = np.full((n_perm, n_trait), -np.inf)
+    for start in range(0, n_perm, block_size):
+        cols = np.arange(start, min(n_perm, start + block_size))
+        for d in chrom_data:
+            if d["geno"] is None:  # no genotype columns: the null fit at every position
+                rss1 = np.broadcast_to(d["rss_none"][None, :, None], (cols.size, n_trait, d["m"]))
+            else:
+                rss1 = _rss_perm_block(be, d, ps.idx[:, cols].T, n, prep.tol)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lod = d["n_obs"] / 2 * (np.log10(d["rss0"])[None, :, None] - np.log10(rss1))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+                out[cols] = np.maximum(out[cols], np.nanmax(lod, axis=2))
+        if progress is not None:
+            progress(cols.size)
+    return out
+
+
+def _rss_perm_block(be: ArrayBackend, d: dict[str, Any], index: np.ndarray, n: int,
+                    tol: float) -> np.ndarray:  # fmt: skip
+    """``[B, T, M]`` alternative-model RSS of one chromosome for the permutations ``index``."""
+    n_block = index.shape[0]
+    m_count, p0, p = d["m"], d["p0"], d["p"]
+    x = be.take_rows(d["geno"], index).reshape(n_block, n, m_count * p0)
+    xr = be.matmul(d["rot"], x)  # [B, J n, M p0]
+    if p != p0:  # [B, J, n, M, p0] -> [B, n, M, J, p0]: interaction columns after the main
+        xr = be.swapaxes(be.swapaxes(xr.reshape(n_block, p // p0, n, m_count, p0), 1, 2), 2, 3)
+    xr = xr.reshape(n_block, n, m_count, p)
+    pa, pb = d["pairs"]
+    outer = (xr[..., pa] * xr[..., pb]).reshape(n_block, n, -1)
+    rss, ok = moment_rss_backend(be, xr.reshape(n_block, n, m_count * p), outer, d["cov"],
+                                 d["w_dev"], d["y_dev"], d["unpack"], p)  # fmt: skip
+    for b in np.flatnonzero(~np.all(ok, axis=(1, 2))):
+        entries = np.argwhere(~ok[b])
+        rss[b][~ok[b]] = exact_rss_entries(be.to_numpy(xr[b]), d["c_r"], d["y_r"], d["w"],
+                                           entries, tol)  # fmt: skip
+    return rss
 
 
 def _chr_lengths(probs: GenoProbs, chr_lengths: Mapping[str, float] | None) -> dict[str, float]:
@@ -320,6 +456,9 @@ def scan_perm(
     seed: int | None = None,
     tol: float = 1e-12,
     progress: Callable[[int], None] | None = None,
+    backend: str | ArrayBackend | None = None,
+    device: str | None = None,
+    chunk_bytes: int | None = None,
 ) -> PermutationResult:
     """Permutation maxima of the genome scan (arguments as :func:`~.scan.scan`).
 
@@ -342,6 +481,15 @@ def scan_perm(
         Seed of the permutations.
     progress
         Called with the number of permutations completed since the last call.
+    backend, device
+        Run the permutations on an array backend (``"torch"``, on a CUDA device when there is
+        one, or ``"numpy"``; see :func:`translocus.core.compute.get_backend`) instead of the
+        CPU kernels: blocks of permutations are gathered, rotated and solved as batched matrix
+        products. The maxima equal the CPU path's to rounding (float64; entries the fast
+        algebra could get inaccurate are recomputed on the host by pivoted QR).
+    chunk_bytes
+        With a backend, the approximate size of one block's largest temporaries (more bytes,
+        more permutations per block). Default: 256 MiB on the CPU, 4 GiB on a CUDA device.
     """
     if perm_Xsp:
         auto = [c for c in probs.chromosomes if not probs.is_x(c)]
@@ -359,16 +507,23 @@ def scan_perm(
                           addcovar=addcovar, Xcovar=None, intcovar=intcovar, weights=weights,
                           reml=reml, n_perm=n_perm, perm_strata=_default_strata(perm_strata,
                                                                                 Xcovar),
-                          perms=pa, seed=int(seeds[0]), tol=tol, progress=progress)  # fmt: skip
+                          perms=pa, seed=int(seeds[0]), tol=tol, progress=progress,
+                          backend=backend, device=device, chunk_bytes=chunk_bytes)  # fmt: skip
         res_x = scan_perm(pheno, probs.subset(chromosomes=xs), kinship=_sub_kin(kinship, xs),
                           addcovar=addcovar, Xcovar=Xcovar, intcovar=intcovar, weights=weights,
                           reml=reml, n_perm=n_perm_x, perm_strata=perm_strata, perms=px,
-                          seed=int(seeds[1]), tol=tol, progress=progress)  # fmt: skip
+                          seed=int(seeds[1]), tol=tol, progress=progress, backend=backend,
+                          device=device, chunk_bytes=chunk_bytes)  # fmt: skip
         return PermutationResult(maxlod=res_a.maxlod, maxlod_x=res_x.maxlod,
                                  chr_lengths=lengths, method=res_a.method)  # fmt: skip
 
     if n_perm < 1 and perms is None:
         raise InputError("n_perm must be a positive integer")
+    be = None if backend is None else get_backend(backend, device)
+    if be is not None and be.dtype_name != "float64":
+        raise InputError("scan_perm computes in float64; pass a float64 backend")
+    if chunk_bytes is None:
+        chunk_bytes = CUDA_CHUNK_BYTES if be is not None and be.device != "cpu" else CHUNK_BYTES
     strata_in = _default_strata(perm_strata, Xcovar)
     prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
                    intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
@@ -381,12 +536,18 @@ def scan_perm(
         mat = permutation_matrix(n, int(n_perm), strata=strata, seed=seed)
     else:
         mat = _check_perms(np.asarray(perms), n)
-    if prep.kinship is None:
+    if prep.kinship is None and be is None:
         maxlod = _hk_perm(prep, mat, progress)
-        method = "hk"
+    elif prep.kinship is None:
+        # R/qtl2 permutes the phenotypes when there are no covariates (see _hk_perm); that is
+        # the inverse permutation of the genotype rows
+        plain = prep.addcovar is None and prep.xcovar is None and prep.intcovar is None \
+            and prep.sqrt_w is None and bool(np.all(np.isfinite(prep.pheno)))  # fmt: skip
+        maxlod = _lmm_perm(prep, np.argsort(mat, axis=0) if plain else mat, reml, progress,
+                           be, chunk_bytes)  # fmt: skip
     else:
-        maxlod = _lmm_perm(prep, mat, reml, progress)
-        method = "lmm"
+        maxlod = _lmm_perm(prep, mat, reml, progress, be, chunk_bytes)
+    method = "hk" if prep.kinship is None else "lmm"
     maxlod[~np.isfinite(maxlod)] = np.nan
     return PermutationResult(maxlod=pd.DataFrame(maxlod, columns=prep.traits), method=method)
 
