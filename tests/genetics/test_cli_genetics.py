@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from translocus.cli.genetics import register
+from translocus.core.compute import available_backends
 from translocus.core.paths import data_dir
 
 DOEX = data_dir() / "qtl2" / "DOex" / "DOex.zip"
@@ -53,6 +55,18 @@ def test_genoprob_then_scan_with_permutations(app, tmp_path):
     assert summary["max_lod"]["OF_immobile_pct"] > 9
     peaks = pd.read_csv(out / "peaks.csv", dtype={"chr": str})
     assert "2" in set(peaks["chr"])
+    # the same run on the array backend (torch: CUDA when present, else its CPU build)
+    if "torch" in available_backends():
+        out_t = tmp_path / "scan_torch"
+        result = runner.invoke(app, ["scan", str(DOEX), "--probs", str(store), "--pheno",
+                                     "OF_immobile_pct", "--kinship", "none", "--covar", "sex",
+                                     "--perms", "20", "--backend", "torch", "--out",
+                                     str(out_t)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        for name in ("lod.csv", "permutations.csv"):
+            a, b = pd.read_csv(out / name), pd.read_csv(out_t / name)
+            num = a.select_dtypes("number").columns
+            np.testing.assert_allclose(b[num].to_numpy(), a[num].to_numpy(), atol=1e-9)
 
 
 def test_bad_options_give_one_line_errors(app, tmp_path):
@@ -60,6 +74,9 @@ def test_bad_options_give_one_line_errors(app, tmp_path):
     result = runner.invoke(app, ["scan", str(DOEX), "--kinship", "both", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "use loco, overall or none" in result.output
+    result = runner.invoke(app, ["scan", str(DOEX), "--backend", "gpu", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "use cpu or torch" in result.output
     result = runner.invoke(app, ["scan", str(DOEX), "--pheno", "nope", "--kinship", "none",
                                  "--out", str(tmp_path)])  # fmt: skip
     assert result.exit_code == 2

@@ -120,12 +120,20 @@ def scan_command(
     ),  # fmt: skip
     error_prob: float = typer.Option(0.002, "--error-prob", help="Genotyping error probability."),
     map_function: str = typer.Option("c-f", "--map-function", help="Map function of the HMM."),
+    backend: str = typer.Option(
+        "cpu",
+        "--backend",
+        help="cpu (compiled kernels) or torch (scan and permutations as batched products on a "
+        "CUDA device when there is one; needs the 'gpu' extra).",
+    ),  # fmt: skip
 ) -> None:
     """Genome scan (Haley-Knott or LMM) with permutation thresholds, peaks and plots.
 
     Example: translocus scan ../shared/data/qtl2/DOex/DOex.zip --pheno OF_immobile_pct
     --kinship loco --covar sex --perms 100 --out results/doex_scan
     """
+    from translocus.core.compute import get_backend
+    from translocus.genetics.accelerated import scan_accelerated
     from translocus.genetics.kinship import calc_kinship
     from translocus.genetics.peaks import find_peaks
     from translocus.genetics.permute import scan_perm
@@ -136,6 +144,9 @@ def scan_command(
     try:
         if kinship not in ("loco", "overall", "none"):
             raise InputError(f"--kinship {kinship}: use loco, overall or none")
+        if backend not in ("cpu", "torch"):
+            raise InputError(f"--backend {backend}: use cpu or torch")
+        array_backend = None if backend == "cpu" else get_backend(backend)
         crs = _read_cross(cross)
         names = [p.strip() for p in pheno.split(",") if p.strip()] or list(crs.pheno.columns)
         missing = [p for p in names if p not in crs.pheno.columns]
@@ -154,7 +165,11 @@ def scan_command(
                                                       if c.strip()])  # fmt: skip
         kin = None if kinship == "none" else calc_kinship(alleles, type=kinship)
         with console.status("genome scan"):
-            result = scan(ph, alleles, kinship=kin, addcovar=addcovar, Xcovar=xcovar)
+            if array_backend is None:
+                result = scan(ph, alleles, kinship=kin, addcovar=addcovar, Xcovar=xcovar)
+            else:
+                result = scan_accelerated(ph, alleles, kinship=kin, addcovar=addcovar,
+                                          Xcovar=xcovar, backend=array_backend)  # fmt: skip
         out.mkdir(parents=True, exist_ok=True)
         write_table(result.to_frame(), out / "lod.parquet")
         write_table(result.to_frame(), out / "lod.csv")
@@ -166,7 +181,7 @@ def scan_command(
             with _progress() as bar:
                 task = bar.add_task("permutations", total=perms)
                 perm = scan_perm(ph, alleles, kinship=kin, addcovar=addcovar, Xcovar=xcovar,
-                                 n_perm=perms, seed=seed,
+                                 n_perm=perms, seed=seed, backend=array_backend,
                                  progress=lambda k: bar.advance(task, k))  # fmt: skip
             thr = perm.thresholds([alpha])
             write_table(perm.thresholds(), out / "thresholds.csv")
