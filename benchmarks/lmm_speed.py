@@ -17,8 +17,12 @@ The machine may be shared: the load average before and after is recorded, and on
 machine the wall times are those of a process that got a share of the cores; the CPU seconds
 are the better measure of the work done then.
 
+With ``--backend torch`` the scans run through ``scan_accelerated`` and the permutations through
+``scan_perm(backend=...)`` (a CUDA device when present, else torch's CPU build); the first
+permutation maxima are compared with R/qtl2's (``perm_lmm_loco_*_100.csv``) either way.
+
 Run: python benchmarks/lmm_speed.py [--out benchmarks/results/lmm_speed.json] [--repeat 3]
-     [--perms 20]
+     [--perms 20] [--backend cpu|torch] [--device cuda]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import platform
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +42,11 @@ import numpy as np
 import pandas as pd
 
 from translocus.core.atomic import atomic_write_text
+from translocus.core.compute import get_backend
 from translocus.core.paths import data_dir, reference_dir
 from translocus.core.qtl2io import read_cross
 from translocus.core.threads import worker_count
+from translocus.genetics.accelerated import scan_accelerated
 from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
 from translocus.genetics.kinship import calc_kinship
 from translocus.genetics.permute import permutation_matrix, scan_perm
@@ -85,11 +92,22 @@ def _permutations(n_samples: int, n_perm: int) -> tuple[np.ndarray, str]:
     return permutation_matrix(n_samples, n_perm, seed=20260101), "seeded permutations"
 
 
+def _perm_diff_vs_r(maxlod: np.ndarray, source: str) -> float | None:
+    path = reference_dir() / "qtl2" / "DO_Recla" / f"perm_lmm_loco_{TRAIT}_100.csv"
+    if not path.exists() or not source.startswith("R/qtl2"):
+        return None
+    ref = pd.read_csv(path)["maxlod"].to_numpy()
+    k = min(ref.size, maxlod.size)
+    return float(np.abs(maxlod[:k] - ref[:k]).max())
+
+
 def run(
     json_path: str | Path | None = "benchmarks/results/lmm_speed.json",
     *,
     repeat: int = 3,
     n_perm: int = 20,
+    backend: str = "cpu",
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; return the results (and write them as JSON unless ``None``)."""
     load_before = os.getloadavg()
@@ -100,7 +118,13 @@ def run(
     pheno.index = [str(i) for i in pheno.index]
     apr = genoprob_to_alleleprob(calc_genoprob(cross, error_prob=0.002, map_function="c-f"))
     k_loco = calc_kinship(apr, type="loco")
-    scan(pheno.iloc[:, :2], apr.subset(chromosomes=["19", "X"]), kinship=k_loco)  # compile
+    if backend == "cpu":
+        be = None
+        scan_fn: Callable[..., Any] = scan
+    else:
+        be = get_backend(backend, device)
+        scan_fn = partial(scan_accelerated, backend=be)
+    scan_fn(pheno.iloc[:, :2], apr.subset(chromosomes=["19", "X"]), kinship=k_loco)  # warm up
 
     rows: list[dict[str, Any]] = []
 
@@ -112,25 +136,30 @@ def run(
                      "ratio_cpu_vs_r_cores1": (r1 / cpu) if r1 else None,
                      "note": note})  # fmt: skip
 
-    wall, cpu, _ = _time(lambda: scan(pheno, apr), repeat)
+    wall, cpu, _ = _time(lambda: scan_fn(pheno, apr), repeat)
     add("scan HK (26 traits)", wall, cpu)
-    wall, cpu, lmm = _time(lambda: scan(pheno, apr, kinship=k_loco), repeat)
+    wall, cpu, lmm = _time(lambda: scan_fn(pheno, apr, kinship=k_loco), repeat)
     add("scan LMM LOCO (26 traits)", wall, cpu)
     max_diff = _max_diff_vs_r(lmm)
 
     perms, note = _permutations(len(apr.samples), n_perm)
     trait = pheno[[TRAIT]]
     scan_perm(trait, apr.subset(chromosomes=["19"]), kinship={"19": k_loco["19"]},
-              perms=perms[:, :1])  # fmt: skip
-    wall, cpu, _ = _time(lambda: scan_perm(trait, apr, kinship=k_loco, perms=perms), 1)
+              perms=perms[:, :2], backend=be)  # fmt: skip
+    wall, cpu, perm = _time(lambda: scan_perm(trait, apr, kinship=k_loco, perms=perms,
+                                              backend=be), 1)  # fmt: skip
     add(f"scan_perm LMM LOCO {perms.shape[1]} (1 trait)", wall, cpu, note)
-    add("scan_perm LMM LOCO 1000 (1 trait)", wall * 1000 / perms.shape[1],
-        cpu * 1000 / perms.shape[1], f"scaled from {perms.shape[1]} permutations")  # fmt: skip
+    if perms.shape[1] != 1000:
+        add("scan_perm LMM LOCO 1000 (1 trait)", wall * 1000 / perms.shape[1],
+            cpu * 1000 / perms.shape[1], f"scaled from {perms.shape[1]} permutations")  # fmt: skip
+    perm_diff = _perm_diff_vs_r(perm.maxlod[TRAIT].to_numpy(), note)
 
     result = {
         "dataset": "DO_Recla (261 mice, 6,394 markers, 8 alleles, 26 phenotypes, LOCO kinship)",
         "rows": rows,
         "lmm_max_abs_lod_diff_vs_r": max_diff,
+        "perm_max_abs_diff_vs_r": perm_diff,
+        "backend": "cpu" if be is None else f"{be.name} ({be.device})",
         "workers": worker_count(),
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
@@ -158,7 +187,10 @@ def _print(result: dict[str, Any]) -> None:
     diff = result["lmm_max_abs_lod_diff_vs_r"]
     print(f"LMM LOCO max |LOD - R/qtl2| = {diff:.2e}" if diff is not None else
           "LMM LOCO: R/qtl2 reference not found")  # fmt: skip
-    print(f"workers {result['workers']}; load average before {result['load_average_before']}, "
+    pdiff = result["perm_max_abs_diff_vs_r"]
+    if pdiff is not None:
+        print(f"permutation maxima: max |ours - R/qtl2| = {pdiff:.2e} (R/qtl2's first 100)")
+    print(f"backend {result['backend']}; workers {result['workers']}; load average before {result['load_average_before']}, "
           f"after {result['load_average_after']}")  # fmt: skip
 
 
@@ -167,8 +199,11 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/lmm_speed.json")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--perms", type=int, default=20)
+    parser.add_argument("--backend", default="cpu", choices=["cpu", "torch"])
+    parser.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
     args = parser.parse_args()
-    _print(run(args.out, repeat=args.repeat, n_perm=args.perms))
+    _print(run(args.out, repeat=args.repeat, n_perm=args.perms, backend=args.backend,
+               device=args.device))  # fmt: skip
 
 
 if __name__ == "__main__":

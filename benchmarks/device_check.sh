@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# GPU checks of the cause engine in one run: the CUDA tests, then the LMM benchmark on the torch
+# backend (26-trait LOCO scan and 1,000 LOCO permutations with R/qtl2's permutation matrix,
+# compared with R/qtl2's timings and maxima). Results go to $OUT (default benchmarks/results).
+#
+# Needs a python3 with torch (CUDA), numba, numpy, pandas, xarray, scipy, typer, rich,
+# matplotlib and pyarrow, and the DO_Recla data and references under $TRANSLOCUS_DATA and
+# $TRANSLOCUS_REF (default ../shared/data and ../shared/ref). Only these are read:
+#   data: qtl2/DO_Recla/recla.zip
+#   ref:  qtl2/DO_Recla/{perm_indices_1000_seed20260101.csv.gz, perm_lmm_loco_OF_immobile_pct_100.csv,
+#         lod_lmm_loco.csv.gz} and the files the selected tests read
+#
+# Run from the repository root: bash benchmarks/device_check.sh
+set -euo pipefail
+OUT=${OUT:-benchmarks/results}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+python3 -m pytest -q -p no:cacheprovider -m gpu \
+    tests/core/test_compute.py tests/genetics/test_accelerated.py \
+    tests/genetics/test_scan_genome.py 2>&1 | tee "$OUT/device_tests.log"
+python3 benchmarks/lmm_speed.py --backend torch --device cuda --repeat 5 --perms 1000 \
+    --out "$OUT/lmm_speed_cuda.json" 2>&1 | tee "$OUT/lmm_speed_cuda.log"
