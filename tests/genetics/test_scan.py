@@ -85,6 +85,17 @@ def test_lmm_loco_sex_matches_qtl2(do_ref_probs, do_ref_pheno, do_ref_sex, loco)
     assert np.abs(out.hsq.to_numpy() - hsq[out.traits].to_numpy()).max() < TOL
 
 
+@pytest.mark.parametrize("ref_name", ["lod_hk.csv.gz", "lod_lmm_loco.csv.gz"])
+def test_few_traits_one_pass_moments_match_qtl2(do_ref_probs, do_ref_pheno, loco, ref_name):
+    # up to FUSED_TRAITS traits take the compiled one-pass moments, not the matrix products
+    traits = ["OF_immobile_pct", "LD_light_pct", str(do_ref_pheno.columns[22])]  # 0, 3, 2 NA
+    kinship = loco if "lmm" in ref_name else None
+    assert _compare(scan(do_ref_pheno[traits], do_ref_probs, kinship=kinship), ref_name) < TOL
+    for trait in traits[:2]:
+        out = scan(do_ref_pheno[[trait]], do_ref_probs, kinship=kinship)
+        assert _compare(out, ref_name) < TOL
+
+
 def test_lmm_overall_matches_qtl2(do_ref_probs, do_ref_pheno, do_ref_kinship_overall):
     out = scan(do_ref_pheno, do_ref_probs, kinship=do_ref_kinship_overall)
     assert _compare(out, "lod_lmm_overall.csv.gz") < TOL

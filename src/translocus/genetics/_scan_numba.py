@@ -28,6 +28,7 @@ __all__ = [
     "exact_rss_weighted",
     "rss_from_moment_rows",
     "pair_products",
+    "weighted_moments",
     "gather_columns",
     "gather_permuted",
 ]
@@ -456,6 +457,40 @@ def pair_products(xr: np.ndarray, out: np.ndarray) -> None:
             for b in range(a, p):
                 for i in range(n):
                     out[j, q, i] = xr[j, a, i] * xr[j, b, i]
+                q += 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def weighted_moments(
+    xr: np.ndarray, block: int, wt: np.ndarray, lhs_t: np.ndarray, gram: np.ndarray,
+    fx: np.ndarray,
+) -> None:  # fmt: skip
+    """Every trait's packed ``X_m' W_t X_m`` and ``X_m' lhs`` of a chunk, in one pass.
+
+    ``xr[:, :, block, :]`` holds the rotated genotype columns ``[mc, p, n]`` (``xr`` is a
+    C-contiguous ``[mc, p, B, n]``, so the inner loops run over contiguous memory), ``wt``
+    ``[T, n]`` the weights, ``lhs_t`` ``[K, n]`` the weighted covariates and phenotypes; writes
+    ``gram`` ``[mc, p (p + 1) / 2, T]`` (pairs in the order of ``pair_index``) and ``fx``
+    ``[mc, p, K]``. For a few traits this beats the pair products and matrix products of the
+    general path: each marker's columns are read from cache once, nothing is written between.
+    """
+    mc, p, _, n = xr.shape
+    n_trait = wt.shape[0]
+    n_lhs = lhs_t.shape[0]
+    for j in range(mc):
+        q = 0
+        for a in range(p):
+            for k in range(n_lhs):
+                s = 0.0
+                for i in range(n):
+                    s += xr[j, a, block, i] * lhs_t[k, i]
+                fx[j, a, k] = s
+            for b in range(a, p):
+                for t in range(n_trait):
+                    s = 0.0
+                    for i in range(n):
+                        s += xr[j, a, block, i] * xr[j, b, block, i] * wt[t, i]
+                    gram[j, q, t] = s
                 q += 1
 
 

@@ -310,21 +310,17 @@ def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.nd
     ps = _perm_setup(prep, batch, rows, perms, reml)
 
     def max_lod(task: tuple[int, range]) -> np.ndarray:
-        # one chromosome, a block of permutations: its probabilities are laid out once, so
-        # each permutation's gather stays within cache-sized columns
+        # one chromosome, a block of permutations rotated together (see _lmm_chrom)
         ci, cols = task
         eig, part = ps.chrom[ci]
         chrom = prep.chroms[ci]
         geno_t = genotype_columns(prep, chrom)
-        best = np.empty((len(cols), batch.cols.size))
-        for k, j in enumerate(cols):
-            lod = _lmm_chrom(prep, chrom, rows, eig, [part],
-                             geno_rows=np.ascontiguousarray(ps.idx[:, j]),
-                             geno_t=geno_t)  # fmt: skip
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-                best[k] = np.nanmax(lod, axis=0)
-        return best
+        lod = _lmm_chrom(prep, chrom, rows, eig, [part],
+                         geno_rows=np.ascontiguousarray(ps.idx[:, cols].T),
+                         geno_t=geno_t)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            return np.nanmax(lod, axis=1)  # type: ignore[no-any-return]
 
     out = np.full((n_perm, batch.cols.size), -np.inf)
     for start in range(0, n_perm, PERM_BLOCK):

@@ -59,6 +59,7 @@ from translocus.genetics._scan_numba import (
     gather_permuted,
     pair_products,
     rss_from_moment_rows,
+    weighted_moments,
 )
 from translocus.genetics.lmm import (
     KinshipEigen,
@@ -674,6 +675,10 @@ def _batch_design(prep: Prepared, group: _Group, missing: np.ndarray, with_x: bo
 #: Markers per chunk: the chunk's genotype columns, their rotation and packed products stay
 #: in cache through the matrix products that use them.
 MARKER_CHUNK = 48
+#: Up to this many traits and genotype columns the moments of a chunk come from one compiled
+#: pass (``weighted_moments``); beyond, from pair products and matrix products over all traits.
+FUSED_TRAITS = 3
+FUSED_COLUMNS = 8
 
 
 def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
@@ -730,13 +735,18 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
 
     ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
     whose genotype probabilities take their places (a permutation, for permutation tests),
-    read from ``geno_t`` (see :func:`genotype_columns`) when given.
+    read from ``geno_t`` (see :func:`genotype_columns`) when given. ``geno_rows`` may also be
+    ``[B, n]``, a block of permutations (``geno_t`` needed): the LOD is then ``[B, M, T]``, and
+    one product per chunk rotates the unpermuted probabilities for all ``B`` at once
+    (:func:`_permuted_rotation`).
 
     Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
     metrics enter through two more products over all traits: the weighted covariates and
     phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
     the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
     systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
+    With few traits and columns (``FUSED_TRAITS``, ``FUSED_COLUMNS``) one compiled pass
+    gives the moments instead.
 
     ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and
     the parts' ``present`` weights (0 at a missing value). The traits of a part then share
@@ -805,51 +815,110 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     yty = np.einsum("nt,nt->t", wy, y_r)
     lhs = np.concatenate(blocks + [wy], axis=1)  # [n, K]
     n_rows = lhs.shape[1]
+    lhs_t = np.ascontiguousarray(lhs.T)
     chunk = max(1, min(m_count, MARKER_CHUNK))
-    p = prep.geno[chrom].shape[2] * (1 + (0 if prep.intcovar is None else prep.intcovar.shape[1]))
+    p0 = prep.geno[chrom].shape[2]
+    n_scale = 1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
+    p = p0 * n_scale
     pa, pb = pair_index(p)
     npair = pa.size
-    rows64 = np.ascontiguousarray(rows if geno_rows is None else geno_rows, dtype=np.int64)
+    fused = n_trait <= FUSED_TRAITS and p <= FUSED_COLUMNS
+    perm = None if geno_rows is None else np.atleast_2d(np.asarray(geno_rows, dtype=np.int64))
+    n_block = 1 if perm is None else perm.shape[0]
+    rot = None
+    if perm is not None and geno_t is not None:
+        rot = _permuted_rotation(prep, rows, eig, perm)
+        big_buf = np.empty(chunk * p0 * rot.shape[1])
+    elif n_block != 1:
+        raise ValueError("several permutations need the probabilities laid out (geno_t)")
+    rows64 = np.ascontiguousarray(rows if perm is None else perm[0], dtype=np.int64)
     geno_buf = np.empty(chunk * p * n)
     rot_buf = np.empty(chunk * p * n)
     fx_buf = np.empty(chunk * p * n_rows)
-    pair_buf = np.empty(chunk * npair * n)
+    pair_buf = np.empty(0 if fused else chunk * npair * n)
     gram_buf = np.empty(chunk * npair * n_trait)
-    rss1 = np.zeros((n_trait, m_count))
-    ok = np.zeros((n_trait, m_count), dtype=np.bool_)
+    rss1 = np.zeros((n_block, n_trait, m_count))
+    ok = np.zeros((n_block, n_trait, m_count), dtype=np.bool_)
     fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     u_mat = None if eig is None else eig.vectors_t.T  # rows of U' X are (columns of X)' U
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
-        geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64, geno_t)
-        if u_mat is None:
-            xr = np.ascontiguousarray(geno.reshape(mc * p, n))
+        if rot is not None:  # every permutation of the block in one product
+            assert geno_t is not None
+            big = big_buf[: mc * p0 * rot.shape[1]].reshape(mc * p0, rot.shape[1])
+            np.dot(geno_t[m0 : m0 + mc].reshape(mc * p0, -1), rot, out=big)
+            big5 = big.reshape(mc, p0, n_block, n_scale, n)
         else:
-            xr = rot_buf[: mc * p * n].reshape(mc * p, n)
-            np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
-        fx = fx_buf[: mc * p * n_rows].reshape(mc * p, n_rows)
-        np.dot(xr, lhs, out=fx)
-        xr3 = xr.reshape(mc, p, n)
-        gram = gram_buf[: mc * npair * n_trait].reshape(mc * npair, n_trait)
-        pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
-        pair_products(xr3, pairs)
-        if identity:  # one X_m' X_m per part
-            np.take(pairs.reshape(mc * npair, n) @ part_w, part_of, axis=1, out=gram)
-        else:
-            np.dot(pairs.reshape(mc * npair, n), w, out=gram)
-        rss_from_moment_rows(gram.reshape(mc, npair, n_trait), fx.reshape(mc, p, n_rows), m0,
-                             cov_row, cov_cnt, y_row, cov_gram, cov_y, yty, pa, pb,
-                             MOMENT_GUARD, rss1, ok, share)  # fmt: skip
-        bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
-        for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
-            if t not in fallback:
-                sw = np.sqrt(w[:, t])
-                q = np.ascontiguousarray(covariate_basis(trait_cov[t] * sw[:, None], tol))
-                fallback[t] = (sw, q, resid_on_basis(q, (y_r[:, t] * sw)[:, None])[:, 0])
-            sw, q, ry = fallback[t]
-            rss1[t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q, ry, tol)
+            geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64, geno_t)
+            if u_mat is None:
+                xr = np.ascontiguousarray(geno.reshape(mc * p, n))
+            else:
+                xr = rot_buf[: mc * p * n].reshape(mc * p, n)
+                np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
+        gram = gram_buf[: mc * npair * n_trait].reshape(mc, npair, n_trait)
+        fx = fx_buf[: mc * p * n_rows].reshape(mc, p, n_rows)
+        for bi in range(n_block):
+            if rot is None:
+                xr4, at = xr.reshape(mc, p, 1, n), 0
+            elif n_scale == 1:
+                xr4, at = big5.reshape(mc, p, n_block, n), bi
+            else:  # interaction columns after the main ones
+                xr4 = np.ascontiguousarray(big5[:, :, bi].transpose(0, 2, 1, 3)).reshape(
+                    mc, p, 1, n)  # fmt: skip
+                at = 0
+            xr3 = xr4[:, :, at, :]
+            if fused:
+                weighted_moments(xr4, at, wt, lhs_t, gram, fx)
+            else:
+                xr2 = np.ascontiguousarray(xr3).reshape(mc * p, n)
+                np.dot(xr2, lhs, out=fx.reshape(mc * p, n_rows))
+                pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
+                pair_products(xr2.reshape(mc, p, n), pairs)
+                if identity:  # one X_m' X_m per part
+                    np.take(pairs.reshape(mc * npair, n) @ part_w, part_of, axis=1,
+                            out=gram.reshape(mc * npair, n_trait))  # fmt: skip
+                else:
+                    np.dot(pairs.reshape(mc * npair, n), w, out=gram.reshape(mc * npair, n_trait))
+            rss_from_moment_rows(gram, fx, m0, cov_row, cov_cnt, y_row, cov_gram, cov_y, yty,
+                                 pa, pb, MOMENT_GUARD, rss1[bi], ok[bi], share)  # fmt: skip
+            bad_t, bad_m = np.nonzero(~ok[bi, :, m0 : m0 + mc])
+            for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
+                if t not in fallback:
+                    sw = np.sqrt(w[:, t])
+                    q = np.ascontiguousarray(covariate_basis(trait_cov[t] * sw[:, None], tol))
+                    fallback[t] = (sw, q, resid_on_basis(q, (y_r[:, t] * sw)[:, None])[:, 0])
+                sw, q, ry = fallback[t]
+                rss1[bi, t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q,
+                                                         ry, tol)  # fmt: skip
     with np.errstate(divide="ignore", invalid="ignore"):
-        return ((n_obs / 2)[:, None] * (np.log10(rss0)[:, None] - np.log10(rss1))).T
+        lod = (n_obs / 2)[None, :, None] * (np.log10(rss0)[None, :, None] - np.log10(rss1))
+    lod = lod.transpose(0, 2, 1)  # [B, M, T]
+    return lod if geno_rows is not None and np.ndim(geno_rows) == 2 else lod[0]
+
+
+def _permuted_rotation(prep: Prepared, rows: np.ndarray, eig: KinshipEigen | None,
+                       perm: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[n_all, B * J * n]``: the rotation of each permutation's genotype columns.
+
+    Block ``(b, j)`` maps the probabilities of all individuals (``[.., n_all]``) to the rotated
+    columns of permutation ``b`` (``U' P_b X``, scaled by interactive covariate ``j - 1`` and
+    the weights): row ``perm[b, i]`` holds ``s_j[i] U[i, :]``. So one product of the unpermuted
+    probabilities with it rotates a whole block of permutations, with no gather.
+    """
+    n = rows.size
+    n_all = len(prep.samples)
+    u = np.eye(n) if eig is None else eig.vectors_t.T
+    scales = [np.ones(n)]
+    if prep.intcovar is not None:
+        scales += [prep.intcovar[rows, j] for j in range(prep.intcovar.shape[1])]
+    if prep.sqrt_w is not None:
+        scales = [s * prep.sqrt_w[rows] for s in scales]
+    n_block, n_scale = perm.shape[0], len(scales)
+    out = np.zeros((n_all, n_block, n_scale, n))
+    for bi in range(n_block):
+        for j, sc in enumerate(scales):
+            out[perm[bi], bi, j, :] = sc[:, None] * u
+    return out.reshape(n_all, n_block * n_scale * n)
 
 
 def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray | None,
