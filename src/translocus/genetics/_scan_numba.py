@@ -30,7 +30,6 @@ __all__ = [
     "pair_products",
     "weighted_moments",
     "gather_columns",
-    "gather_permuted",
 ]
 
 
@@ -424,21 +423,6 @@ def gather_columns(x: np.ndarray, rows: np.ndarray, m0: int, out: np.ndarray) ->
             r = rows[i]
             for a in range(p):
                 out[j, a, i] = x[m, r, a]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def gather_permuted(xt: np.ndarray, rows: np.ndarray, m0: int, out: np.ndarray) -> None:
-    """``out[j, a, i] = xt[m0 + j, a, rows[i]]`` from columns already laid out ``[M, p, n]``.
-
-    For permutations: the reads jump only within one column of one marker (a few kB), where
-    gathering from the ``[M, n, p]`` probabilities would miss the cache on every row.
-    """
-    mc, p, n = out.shape
-    for j in range(mc):
-        m = m0 + j
-        for a in range(p):
-            for i in range(n):
-                out[j, a, i] = xt[m, a, rows[i]]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -16,7 +16,9 @@ permutation matrix reproduces R/qtl2's maxima:
 Speed: Haley-Knott permutations that reduce to permuted phenotypes are one matrix product of the
 per-marker bases against all permuted columns. An LMM permutation is the scan's own
 chromosome kernel on the permuted probabilities (chromosomes in parallel); its cost is the
-rotation ``U' X`` of the whole genome, which no permutation can share. With ``backend=`` (torch
+rotation ``U' P X`` of the whole genome, which no permutation can share. A block of
+permutations is rotated by one product of the unpermuted probabilities with the stacked
+``P' U`` (no gather), at about the machine's matrix-product speed. With ``backend=`` (torch
 on a GPU) blocks of permutations are gathered, rotated and solved as batched matrix products.
 
 Examples
@@ -81,7 +83,6 @@ from translocus.genetics.scan import (
     _set_for_chrom,
     design,
     expand_intcovar,
-    genotype_columns,
     hsq_sets,
     prepare,
 )
@@ -313,11 +314,8 @@ def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.nd
         # one chromosome, a block of permutations rotated together (see _lmm_chrom)
         ci, cols = task
         eig, part = ps.chrom[ci]
-        chrom = prep.chroms[ci]
-        geno_t = genotype_columns(prep, chrom)
-        lod = _lmm_chrom(prep, chrom, rows, eig, [part],
-                         geno_rows=np.ascontiguousarray(ps.idx[:, cols].T),
-                         geno_t=geno_t)  # fmt: skip
+        lod = _lmm_chrom(prep, prep.chroms[ci], rows, eig, [part],
+                         geno_rows=np.ascontiguousarray(ps.idx[:, cols].T))  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             return np.nanmax(lod, axis=1)  # type: ignore[no-any-return]

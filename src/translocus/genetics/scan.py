@@ -56,7 +56,6 @@ from translocus.genetics._scan_kernels import (
 from translocus.genetics._scan_numba import (
     exact_rss_weighted,
     gather_columns,
-    gather_permuted,
     pair_products,
     rss_from_moment_rows,
     weighted_moments,
@@ -682,21 +681,12 @@ FUSED_COLUMNS = 8
 
 
 def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
-               out: np.ndarray, geno_rows: np.ndarray, geno_t: np.ndarray | None = None
-               ) -> np.ndarray:  # fmt: skip
-    """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied).
-
-    The probabilities come from ``geno_rows`` (the individuals ``rows`` themselves, or a
-    permutation of them); the interactive covariates and weights from ``rows``. ``geno_t``,
-    when given, is the chromosome's probabilities laid out ``[M, p, n_all]``.
-    """
+               out: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied)."""
     block = prep.geno[chrom]
     shape = (m1 - m0, block.shape[2], rows.size)
     res = out[: shape[0] * shape[1] * shape[2]].reshape(shape)
-    if geno_t is None:
-        gather_columns(block, geno_rows, m0, res)
-    else:
-        gather_permuted(geno_t, geno_rows, m0, res)
+    gather_columns(block, rows, m0, res)
     if prep.intcovar is not None:
         ic = prep.intcovar[rows]
         res = np.concatenate([res] + [res * ic[:, j][None, None, :]
@@ -734,11 +724,11 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
 
     ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
-    whose genotype probabilities take their places (a permutation, for permutation tests),
-    read from ``geno_t`` (see :func:`genotype_columns`) when given. ``geno_rows`` may also be
-    ``[B, n]``, a block of permutations (``geno_t`` needed): the LOD is then ``[B, M, T]``, and
-    one product per chunk rotates the unpermuted probabilities for all ``B`` at once
-    (:func:`_permuted_rotation`).
+    whose genotype probabilities take their places (a permutation, for permutation tests), or
+    ``[B, n]``, a block of permutations: the LOD is then ``[B, M, T]``. One product per chunk
+    rotates the unpermuted probabilities for all of them at once (:func:`_permuted_rotation`);
+    ``geno_t`` is the chromosome's probabilities as laid out by :func:`genotype_columns`
+    (computed when not given).
 
     Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
     metrics enter through two more products over all traits: the weighted covariates and
@@ -826,12 +816,12 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     perm = None if geno_rows is None else np.atleast_2d(np.asarray(geno_rows, dtype=np.int64))
     n_block = 1 if perm is None else perm.shape[0]
     rot = None
-    if perm is not None and geno_t is not None:
+    if perm is not None:
+        if geno_t is None:
+            geno_t = genotype_columns(prep, chrom)
         rot = _permuted_rotation(prep, rows, eig, perm)
         big_buf = np.empty(chunk * p0 * rot.shape[1])
-    elif n_block != 1:
-        raise ValueError("several permutations need the probabilities laid out (geno_t)")
-    rows64 = np.ascontiguousarray(rows if perm is None else perm[0], dtype=np.int64)
+    rows64 = np.ascontiguousarray(rows, dtype=np.int64)
     geno_buf = np.empty(chunk * p * n)
     rot_buf = np.empty(chunk * p * n)
     fx_buf = np.empty(chunk * p * n_rows)
@@ -849,7 +839,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
             np.dot(geno_t[m0 : m0 + mc].reshape(mc * p0, -1), rot, out=big)
             big5 = big.reshape(mc, p0, n_block, n_scale, n)
         else:
-            geno = _columns_t(prep, chrom, rows, m0, m0 + mc, geno_buf, rows64, geno_t)
+            geno = _columns_t(prep, chrom, rows64, m0, m0 + mc, geno_buf)
             if u_mat is None:
                 xr = np.ascontiguousarray(geno.reshape(mc * p, n))
             else:
