@@ -90,13 +90,16 @@ def as_kinship_frame(
     elif isinstance(kinship, xr.DataArray):
         if kinship.ndim != 2:
             raise InputError(f"{label}: expected a 2-D matrix, got dims {kinship.dims}")
-        d0, d1 = kinship.dims
-        index = [str(s) for s in kinship.coords[d0].values] if d0 in kinship.coords else samples
-        columns = [str(s) for s in kinship.coords[d1].values] if d1 in kinship.coords else samples
-        frame = pd.DataFrame(kinship.values, index=index, columns=columns)
-        if d0 not in kinship.coords or d1 not in kinship.coords:
-            frame.index = [str(i) for i in frame.index]
-            frame.columns = [str(c) for c in frame.columns]
+        axes = []
+        for dim in kinship.dims:
+            if dim in kinship.indexes:
+                ids = kinship.indexes[dim]
+            else:  # no IDs on this axis: the given samples, else positions
+                ids = (
+                    pd.Index(samples) if samples is not None else pd.RangeIndex(kinship.sizes[dim])
+                )
+            axes.append(ids.astype(str))
+        frame = pd.DataFrame(kinship.values, index=axes[0], columns=axes[1])
     else:
         arr = np.asarray(kinship, dtype=float)
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
@@ -115,10 +118,15 @@ def as_kinship_frame(
     values = frame.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
         raise InputError(f"{label}: contains missing or infinite values; recompute the kinship")
-    # np.allclose(values, values.T, rtol=1e-8, atol=1e-10) without its temporaries
-    if not np.all(np.abs(values - values.T) <= 1e-10 + 1e-8 * np.abs(values.T)):
+    # |K - K'| <= 1e-10 + 1e-8 |K| (np.allclose's rule), with two temporaries
+    diff = values - values.T
+    np.abs(diff, out=diff)
+    bound = np.abs(values)
+    bound *= 1e-8
+    bound += 1e-10
+    if not np.all(diff <= bound):
         raise InputError(f"{label}: the matrix is not symmetric; pass calc_kinship's output")
-    return frame.astype(float)
+    return frame if (frame.dtypes == np.float64).all() else frame.astype(float)
 
 
 def decompose_kinship(kinship: Any, *, label: str = "kinship") -> KinshipEigen:

@@ -419,7 +419,8 @@ def prepare(
         arr = probs[chrom]
         is_x[chrom] = bool(probs.is_x(chrom))
         geno[chrom] = _probs_block(arr, rows, is_x[chrom])
-        markers[chrom] = [str(m) for m in arr.coords["marker"].values]
+        markers[chrom] = (arr.indexes["marker"] if "marker" in arr.indexes
+                          else pd.Index(arr.coords["marker"].values)).astype(str).tolist()  # fmt: skip
         coords[chrom] = {
             name: np.asarray(arr.coords[name].values, dtype=float)
             for name in ("pos_cM", "pos_Mbp")
