@@ -95,28 +95,32 @@ BACKENDS = [
 ]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_backend_permutations_equal_the_cpu_path(small_probs, do_ref_pheno, do_ref_sex,
-                                                 do_ref_kinship_loco, backend):  # fmt: skip
-    # traits with 0, 3 and 2 missing values (separate batches); covariates, X covariates,
-    # interactive covariates, weights, ML, and permutations within sex
+@pytest.fixture(scope="module")
+def backend_cases(small_probs, do_ref_pheno, do_ref_sex, do_ref_kinship_loco):
+    """Inputs and CPU-path maxima: traits with 0, 3 and 2 missing values (separate batches);
+    covariates, X covariates, interactive covariates, weights, ML, permutations within sex."""
     y = do_ref_pheno[[TRAIT, "LD_light_pct", do_ref_pheno.columns[22]]]
     kin = {c: do_ref_kinship_loco[c] for c in ("19", "X")}
     weights = pd.Series(np.linspace(0.5, 2.0, len(small_probs.samples)),
                         index=list(small_probs.samples))  # fmt: skip
     mat = permutation_matrix(
         len(small_probs.samples),
-        5,
+        3,
         seed=7,
         strata=do_ref_sex.loc[list(small_probs.samples)].to_numpy()[:, 0],
     )
-    device = "cpu" if backend == "torch" else None
-    cases = [{}, {"addcovar": do_ref_sex, "Xcovar": do_ref_sex, "intcovar": do_ref_sex},
+    cases = [{}, {"addcovar": do_ref_sex, "Xcovar": do_ref_sex},
              {"weights": weights}, {"kinship": kin}, {"kinship": kin, "reml": False},
              {"kinship": kin, "addcovar": do_ref_sex, "Xcovar": do_ref_sex,
               "intcovar": do_ref_sex, "weights": weights}]  # fmt: skip
-    for kwargs in cases:
-        cpu = scan_perm(y, small_probs, perms=mat, **kwargs).maxlod
+    return y, mat, [(kw, scan_perm(y, small_probs, perms=mat, **kw).maxlod) for kw in cases]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_backend_permutations_equal_the_cpu_path(small_probs, backend_cases, backend):
+    y, mat, cases = backend_cases
+    device = "cpu" if backend == "torch" else None
+    for kwargs, cpu in cases:
         acc = scan_perm(
             y, small_probs, perms=mat, backend=backend, device=device, chunk_bytes=2**21, **kwargs
         ).maxlod  # small blocks: several per run
