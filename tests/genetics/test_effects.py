@@ -98,3 +98,31 @@ def test_fit1_reproduces_scan_lod_and_coefficients(do_ref_probs, do_ref_pheno):
 def test_effects_need_one_chromosome(do_ref_probs, do_ref_pheno):
     with pytest.raises(InputError, match="chrom="):
         scan1coef(do_ref_pheno[TRAIT], do_ref_probs)
+
+
+def test_scan1coef_ill_conditioned_and_rank_deficient_positions():
+    # position 0: well conditioned (normal equations); 1: two nearly equal columns (QR);
+    # 2: a column that is zero (pivoted QR drops it: NaN, as R/qtl2); each against lstsq
+    import xarray as xr
+
+    rng = np.random.default_rng(11)
+    n = 60
+    base = rng.dirichlet(np.ones(3), size=(3, n))  # [marker, sample, 3]
+    base[1, :, 2] = base[1, :, 1] + 1e-5 * rng.normal(size=n)
+    base[2, :, 2] = 0.0
+    ids = [f"s{i}" for i in range(n)]
+    arr = xr.DataArray(base, dims=("marker", "sample", "allele"),
+                       coords={"marker": ["m0", "m1", "m2"], "sample": ids,
+                               "allele": ["A", "B", "C"]})  # fmt: skip
+    y = pd.Series(base[0] @ [1.0, -2.0, 0.5] + rng.normal(size=n), index=ids, name="y")
+    out = scan1coef(y, arr, zerosum=False)
+    for m, cols in ((0, [0, 1, 2]), (1, [0, 1, 2]), (2, [0, 1])):
+        x = base[m][:, cols]
+        beta, *_ = np.linalg.lstsq(x, y.to_numpy(), rcond=None)
+        resid = y.to_numpy() - x @ beta
+        se = np.sqrt(resid @ resid / (n - len(cols)) * np.diag(np.linalg.inv(x.T @ x)))
+        got = out.iloc[m]
+        np.testing.assert_allclose(got[["A", "B", "C"]].to_numpy()[cols], beta, rtol=1e-7)
+        np.testing.assert_allclose(got[["SE_A", "SE_B", "SE_C"]].to_numpy()[cols], se,
+                                   rtol=1e-7)  # fmt: skip
+    assert np.isnan(out.loc["m2", "C"]) and np.isnan(out.loc["m2", "SE_C"])

@@ -52,7 +52,8 @@ def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
     trait = str(ph.columns[0])
     ac = _as_frame(addcovar, "addcovar", samples)
     kin = as_kinship_frame(kinship, samples) if kinship is not None else None
-    keep = [s for s in samples if s in ph.index and np.isfinite(ph.at[s, trait])]
+    values = ph[trait].reindex(samples).to_numpy(dtype=float)
+    keep = [s for s, v in zip(samples, values, strict=True) if np.isfinite(v)]
     if ac is not None:
         ok = set(ac.dropna().index)
         keep = [s for s in keep if s in ok]
@@ -60,50 +61,86 @@ def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
         keep = [s for s in keep if s in kin.index]
     if len(keep) <= 2:
         raise InputError(f"only {len(keep)} individuals have the phenotype and the genotypes")
-    rows = np.array([samples.index(s) for s in keep])
-    geno = np.asarray(arr.values, dtype=float)[:, rows, :]  # [M, n, k]
+    position = {s: i for i, s in enumerate(samples)}
+    rows = np.array([position[s] for s in keep], dtype=np.int64)
+    geno = np.asarray(arr.values, dtype=float)  # [M, n, k]
+    if rows.size != geno.shape[1]:  # (keep follows the probabilities' order)
+        geno = geno[:, rows, :]
     y = ph.loc[keep, trait].to_numpy(dtype=float)
     ac = drop_depcols(ac.loc[keep] if ac is not None else None, add_intercept=True)
     return keep, geno, y, ac, kin.loc[keep, keep] if kin is not None else None, trait
 
 
-def _ols_batch(x: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients and SEs of ``y ~ x[m]`` for a stack ``x`` ``[M, n, q]`` (``y`` ``[M, n]``).
+#: Positions whose unit-diagonal Gram matrix has a condition number below this are solved by
+#: the normal equations (relative error about ``1e-16 * cond``); the others by QR.
+GRAM_COND = 1e8
 
-    Rank-deficient positions get NaN for the coefficients pivoted QR drops (as R/qtl2).
+
+def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and SEs of ``y ~ x_m`` for a stack of transposed designs ``xt`` ``[M, q, n]``
+    and one response ``y`` ``[n]``.
+
+    Well-conditioned positions go through the normal equations (batched products), the rest
+    through QR; rank-deficient positions get NaN for the coefficients pivoted QR drops (as
+    R/qtl2).
     """
-    m_count, n, q = x.shape
+    m_count, q, n = xt.shape
     coef = np.full((m_count, q), np.nan)
     se = np.full((m_count, q), np.nan)
-    qmat, rmat = np.linalg.qr(x)
-    diag = np.abs(np.einsum("mii->mi", rmat))
-    full = diag.min(axis=1) > tol * diag.max(axis=1) * 1e4
-    if np.any(full):
-        r = rmat[full]
-        qty = np.einsum("mnq,mn->mq", qmat[full], y[full])
-        beta = np.linalg.solve(r, qty[..., None])[..., 0]
-        resid = y[full] - np.einsum("mnq,mq->mn", x[full], beta)
+    gram = xt @ xt.transpose(0, 2, 1)
+    xty = xt @ y
+    d = np.sqrt(np.einsum("mii->mi", gram))
+    d = np.where(d > 0, d, 1.0)  # a zero column: left as it is, found by the eigenvalues
+    ev = np.linalg.eigvalsh(gram / (d[:, :, None] * d[:, None, :]))
+    easy = ev[:, 0] * GRAM_COND > ev[:, -1]
+    pick = slice(None) if easy.all() else easy
+    if np.any(easy):
+        inv = np.linalg.inv(gram[pick])
+        beta = (inv @ xty[pick][..., None])[..., 0]
+        resid = y[None, :] - (beta[:, None, :] @ xt[pick])[:, 0, :]
         sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
-        rinv = np.linalg.inv(r)
-        coef[full] = beta
-        se[full] = sigma[:, None] * np.sqrt(np.sum(rinv**2, axis=2))
-    for m in np.flatnonzero(~full):
-        xm = x[m]
-        norms = np.linalg.norm(xm, axis=0)
-        order = np.argsort(-norms, kind="stable")
-        kept: list[int] = []
-        for j in order:
-            trial = kept + [int(j)]
-            sv = np.linalg.svd(xm[:, trial], compute_uv=False)
-            if sv[-1] > tol * sv[0] * 1e4:
-                kept = trial
-        sub = xm[:, kept]
-        beta, *_ = np.linalg.lstsq(sub, y[m], rcond=None)
-        resid = y[m] - sub @ beta
-        sigma = np.sqrt(float(resid @ resid) / (n - len(kept)))
-        cov = np.linalg.inv(sub.T @ sub)
-        coef[m, kept] = beta
-        se[m, kept] = sigma * np.sqrt(np.diag(cov))
+        coef[pick] = beta
+        se[pick] = sigma[:, None] * np.sqrt(np.einsum("mii->mi", inv))
+    hard = np.flatnonzero(~easy)
+    if hard.size:
+        x = xt[hard].transpose(0, 2, 1)
+        qmat, rmat = np.linalg.qr(x)
+        diag = np.abs(np.einsum("mii->mi", rmat))
+        full = diag.min(axis=1) > tol * diag.max(axis=1) * 1e4
+        if np.any(full):
+            r = rmat[full]
+            qty = qmat[full].transpose(0, 2, 1) @ y
+            beta = np.linalg.solve(r, qty[..., None])[..., 0]
+            resid = y[None, :] - (x[full] @ beta[..., None])[..., 0]
+            sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
+            rinv = np.linalg.inv(r)
+            coef[hard[full]] = beta
+            se[hard[full]] = sigma[:, None] * np.sqrt(np.sum(rinv**2, axis=2))
+        for i in np.flatnonzero(~full):
+            coef[hard[i]], se[hard[i]] = _ols_pivoted(x[i], y, tol)
+    return coef, se
+
+
+def _ols_pivoted(xm: np.ndarray, ym: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """One rank-deficient position: columns kept in order of norm while they add rank."""
+    n, q = xm.shape
+    coef = np.full(q, np.nan)
+    se = np.full(q, np.nan)
+    norms = np.linalg.norm(xm, axis=0)
+    order = np.argsort(-norms, kind="stable")
+    kept: list[int] = []
+    for j in order:
+        trial = kept + [int(j)]
+        sv = np.linalg.svd(xm[:, trial], compute_uv=False)
+        if sv[-1] > tol * sv[0] * 1e4:
+            kept = trial
+    sub = xm[:, kept]
+    beta, *_ = np.linalg.lstsq(sub, ym, rcond=None)
+    resid = ym - sub @ beta
+    sigma = np.sqrt(float(resid @ resid) / (n - len(kept)))
+    cov = np.linalg.inv(sub.T @ sub)
+    coef[kept] = beta
+    se[kept] = sigma * np.sqrt(np.diag(cov))
     return coef, se
 
 
@@ -145,20 +182,20 @@ def scan1coef(
     m_count, n, k = geno.shape
     states = [str(s) for s in arr.coords[arr.dims[2]].values]
     cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
-    design = np.concatenate([geno, np.broadcast_to(cov, (m_count, n, cov.shape[1]))], axis=2)
-    yy = np.broadcast_to(y, (m_count, n))
-    if kin is not None:
+    q = k + cov.shape[1]
+    design_t = np.empty((m_count, q, n))  # [M, q, n]: each position's design, transposed
+    design_t[:, :k, :] = geno.transpose(0, 2, 1)
+    design_t[:, k:, :] = cov.T[None, :, :]
+    if kin is not None:  # generalised least squares: rotate and weight the rows
         eig = decompose_kinship(kin)
         x0 = np.column_stack([np.ones(n), cov])
         fit = fit_null_lmm(eig, y[:, None], x0, reml=reml, tol=tol)
         h = float(fit.hsq[0])
         sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
-        q = design.shape[2]
-        flat = design.transpose(1, 0, 2).reshape(n, m_count * q)
-        design = (eig.vectors_t @ flat).reshape(n, m_count, q).transpose(1, 0, 2)
-        design = design * sw[None, :, None]
-        yy = np.broadcast_to((eig.vectors_t @ y) * sw, (m_count, n))
-    coef, ses = _ols_batch(np.ascontiguousarray(design), np.ascontiguousarray(yy), tol)
+        rot = eig.vectors_t.T * sw[None, :]  # rows of (W^1/2 U' X)' are X' U W^1/2
+        design_t = (design_t.reshape(m_count * q, n) @ rot).reshape(m_count, q, n)
+        y = y @ rot
+    coef, ses = _ols_batch(design_t, y, tol)
     names = states + ([] if ac is None else list(ac.columns))
     out = pd.DataFrame(coef, index=[str(m) for m in arr.coords["marker"].values], columns=names)
     se_out = pd.DataFrame(ses, index=out.index, columns=names)
@@ -308,7 +345,7 @@ def fit1(
     else:
         rot = np.eye(n)
     ya, xa, xn = rot @ y, rot @ x_alt, rot @ x_null
-    coef, ses = _ols_batch(xa[None], ya[None], tol)
+    coef, ses = _ols_batch(np.ascontiguousarray(xa.T)[None], ya, tol)
     beta = np.nan_to_num(coef[0])
     rss1 = float(np.sum((ya - xa @ beta) ** 2))
     b0, *_ = np.linalg.lstsq(xn, ya, rcond=None)
