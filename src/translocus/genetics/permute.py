@@ -83,6 +83,7 @@ from translocus.genetics.scan import (
     _set_for_chrom,
     design,
     expand_intcovar,
+    genotype_scales,
     hsq_sets,
     prepare,
 )
@@ -341,11 +342,7 @@ def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_
     """
     rows, n_perm = ps.rows, ps.idx.shape[1]
     n = rows.size
-    ic = None if prep.intcovar is None else prep.intcovar[rows]
-    sw = None if prep.sqrt_w is None else prep.sqrt_w[rows]
-    scales = [np.ones(n)] + ([ic[:, j] for j in range(ic.shape[1])] if ic is not None else [])
-    if sw is not None:
-        scales = [s * sw for s in scales]
+    scales = genotype_scales(prep, rows)
     n_trait = ps.chrom[ps.chroms[0]][1].hsq.size
     chrom_data = []
     widest = 1

@@ -688,13 +688,9 @@ def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
     shape = (m1 - m0, block.shape[2], rows.size)
     res = out[: shape[0] * shape[1] * shape[2]].reshape(shape)
     gather_columns(block, rows, m0, res)
-    if prep.intcovar is not None:
-        ic = prep.intcovar[rows]
-        res = np.concatenate([res] + [res * ic[:, j][None, None, :]
-                                      for j in range(ic.shape[1])], axis=1)  # fmt: skip
-    if prep.sqrt_w is not None:
-        res = res * prep.sqrt_w[rows][None, None, :]
-    return res
+    if prep.intcovar is None and prep.sqrt_w is None:
+        return res
+    return np.concatenate([res * s[None, None, :] for s in genotype_scales(prep, rows)], axis=1)
 
 
 def genotype_columns(prep: Prepared, chrom: str) -> np.ndarray:
@@ -720,16 +716,14 @@ class _Part:
 
 
 def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
-               parts: list[_Part], geno_rows: np.ndarray | None = None,
-               geno_t: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+               parts: list[_Part], geno_rows: np.ndarray | None = None
+               ) -> np.ndarray:  # fmt: skip
     """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
 
     ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
     whose genotype probabilities take their places (a permutation, for permutation tests), or
     ``[B, n]``, a block of permutations: the LOD is then ``[B, M, T]``. One product per chunk
-    rotates the unpermuted probabilities for all of them at once (:func:`_permuted_rotation`);
-    ``geno_t`` is the chromosome's probabilities as laid out by :func:`genotype_columns`
-    (computed when not given).
+    rotates the unpermuted probabilities for all of them at once (:func:`_permuted_rotation`).
 
     Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
     metrics enter through two more products over all traits: the weighted covariates and
@@ -818,8 +812,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     n_block = 1 if perm is None else perm.shape[0]
     rot = None
     if perm is not None:
-        if geno_t is None:
-            geno_t = genotype_columns(prep, chrom)
+        geno_t = genotype_columns(prep, chrom)
         rot = _permuted_rotation(prep, rows, eig, perm)
         big_buf = np.empty(chunk * p0 * rot.shape[1])
     rows64 = np.ascontiguousarray(rows, dtype=np.int64)
@@ -835,7 +828,6 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
         if rot is not None:  # every permutation of the block in one product
-            assert geno_t is not None
             big = big_buf[: mc * p0 * rot.shape[1]].reshape(mc * p0, rot.shape[1])
             np.dot(geno_t[m0 : m0 + mc].reshape(mc * p0, -1), rot, out=big)
             big5 = big.reshape(mc, p0, n_block, n_scale, n)
@@ -887,6 +879,17 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     return lod if geno_rows is not None and np.ndim(geno_rows) == 2 else lod[0]
 
 
+def genotype_scales(prep: Prepared, rows: np.ndarray) -> list[np.ndarray]:
+    """Row scales of the genotype columns: ``[1, ic_1, ...]`` for the main columns and each
+    interactive covariate, times the square-root weights."""
+    scales = [np.ones(rows.size)]
+    if prep.intcovar is not None:
+        scales += [prep.intcovar[rows, j] for j in range(prep.intcovar.shape[1])]
+    if prep.sqrt_w is not None:
+        scales = [s * prep.sqrt_w[rows] for s in scales]
+    return scales
+
+
 def _permuted_rotation(prep: Prepared, rows: np.ndarray, eig: KinshipEigen | None,
                        perm: np.ndarray) -> np.ndarray:  # fmt: skip
     """``[n_all, B * J * n]``: the rotation of each permutation's genotype columns.
@@ -899,11 +902,7 @@ def _permuted_rotation(prep: Prepared, rows: np.ndarray, eig: KinshipEigen | Non
     n = rows.size
     n_all = len(prep.samples)
     u = np.eye(n) if eig is None else eig.vectors_t.T
-    scales = [np.ones(n)]
-    if prep.intcovar is not None:
-        scales += [prep.intcovar[rows, j] for j in range(prep.intcovar.shape[1])]
-    if prep.sqrt_w is not None:
-        scales = [s * prep.sqrt_w[rows] for s in scales]
+    scales = genotype_scales(prep, rows)
     n_block, n_scale = perm.shape[0], len(scales)
     out = np.zeros((n_all, n_block, n_scale, n))
     for bi in range(n_block):
