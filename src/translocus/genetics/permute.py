@@ -331,6 +331,28 @@ def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.nd
     return out
 
 
+@dataclass
+class _DeviceChrom:
+    """One chromosome's permutation-invariant pieces, host and device (see below)."""
+
+    m: int  # markers
+    p0: int  # probability columns
+    p: int  # genotype columns with interactions
+    pairs: tuple[np.ndarray, np.ndarray]
+    n_obs: int
+    w: np.ndarray  # [T, n] LMM weights
+    y_r: np.ndarray  # [n, T] rotated phenotypes
+    c_r: np.ndarray  # [n, c] rotated covariates
+    rss0: np.ndarray  # [T] null RSS of the LOD (X covariates on the X chromosome)
+    rss_none: np.ndarray  # [T] RSS with no genotype columns
+    geno: Any  # device [n_all, M, p0], None without columns
+    rot: Any  # device [J n, n]: U' diag(scale_j) stacked
+    cov: Any
+    w_dev: Any
+    y_dev: Any  # device [T, n]
+    unpack: Any
+
+
 def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_bytes: int,
                         progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
     """``[n_perm, T_b]`` maxima of one batch: blocks of permutations, all chromosomes each.
@@ -344,7 +366,7 @@ def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_
     n = rows.size
     scales = genotype_scales(prep, rows)
     n_trait = ps.chrom[ps.chroms[0]][1].hsq.size
-    chrom_data = []
+    chroms = []
     widest = 1
     for ci in ps.chroms:
         eig, part = ps.chrom[ci]
@@ -356,38 +378,31 @@ def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_
         y_r = eig.vectors_t @ part.y
         c_r = eig.vectors_t @ part.c_alt
         c_null = c_r if part.c_null is part.c_alt else eig.vectors_t @ part.c_null
-        rss0 = null_rss_weighted(c_null, y_r, w, prep.tol)
         pairs = packed_pairs(p)
-        chrom_data.append({
-            "m": m_count, "p0": p0, "p": p, "pairs": pairs, "n_obs": part.n_obs, "w": w,
-            "y_r": y_r, "c_r": c_r, "rss0": rss0,
-            "rss_none": null_rss_weighted(c_r, y_r, w, prep.tol),
-            "geno": be.asarray(np.ascontiguousarray(block.transpose(1, 0, 2))) if p0 else None,
-            "rot": be.asarray(np.concatenate([eig.vectors_t * s[None, :] for s in scales])),
-            "cov": be.asarray(c_r), "w_dev": be.asarray(w),
-            "y_dev": be.asarray(np.ascontiguousarray(y_r.T)),
-            "unpack": be.asarray(unpack_matrix(p, pairs)),
-        })  # fmt: skip
-        per_perm = (
-            8
-            * m_count
-            * (
-                n * (p0 + 3 * p + 2 * pairs[0].size)
-                + n_trait * (6 * p * p + 2 * p * part.c_alt.shape[1])
-            )
-        )
-        widest = max(widest, per_perm)
+        chroms.append(_DeviceChrom(
+            m=m_count, p0=p0, p=p, pairs=pairs, n_obs=part.n_obs, w=w, y_r=y_r, c_r=c_r,
+            rss0=null_rss_weighted(c_null, y_r, w, prep.tol),
+            rss_none=null_rss_weighted(c_r, y_r, w, prep.tol),
+            geno=be.asarray(np.ascontiguousarray(block.transpose(1, 0, 2))) if p0 else None,
+            rot=be.asarray(np.concatenate([eig.vectors_t * s[None, :] for s in scales])),
+            cov=be.asarray(c_r), w_dev=be.asarray(w),
+            y_dev=be.asarray(np.ascontiguousarray(y_r.T)),
+            unpack=be.asarray(unpack_matrix(p, pairs)),
+        ))  # fmt: skip
+        # largest temporaries of one permutation, in float64 cells
+        cells = n * (p0 + 3 * p + 2 * pairs[0].size) + n_trait * (6 * p * p + 2 * p * c_r.shape[1])
+        widest = max(widest, 8 * m_count * cells)
     block_size = max(1, int(chunk_bytes) // widest)
     out = np.full((n_perm, n_trait), -np.inf)
     for start in range(0, n_perm, block_size):
         cols = np.arange(start, min(n_perm, start + block_size))
-        for d in chrom_data:
-            if d["geno"] is None:  # no genotype columns: the null fit at every position
-                rss1 = np.broadcast_to(d["rss_none"][None, :, None], (cols.size, n_trait, d["m"]))
+        for d in chroms:
+            if d.geno is None:  # no genotype columns: the null fit at every position
+                rss1 = np.broadcast_to(d.rss_none[None, :, None], (cols.size, n_trait, d.m))
             else:
                 rss1 = _rss_perm_block(be, d, ps.idx[:, cols].T, n, prep.tol)
             with np.errstate(divide="ignore", invalid="ignore"):
-                lod = d["n_obs"] / 2 * (np.log10(d["rss0"])[None, :, None] - np.log10(rss1))
+                lod = d.n_obs / 2 * (np.log10(d.rss0)[None, :, None] - np.log10(rss1))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
                 out[cols] = np.maximum(out[cols], np.nanmax(lod, axis=2))
@@ -396,24 +411,22 @@ def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_
     return out
 
 
-def _rss_perm_block(be: ArrayBackend, d: dict[str, Any], index: np.ndarray, n: int,
+def _rss_perm_block(be: ArrayBackend, d: _DeviceChrom, index: np.ndarray, n: int,
                     tol: float) -> np.ndarray:  # fmt: skip
     """``[B, T, M]`` alternative-model RSS of one chromosome for the permutations ``index``."""
     n_block = index.shape[0]
-    m_count, p0, p = d["m"], d["p0"], d["p"]
-    x = be.take_rows(d["geno"], index).reshape(n_block, n, m_count * p0)
-    xr = be.matmul(d["rot"], x)  # [B, J n, M p0]
-    if p != p0:  # [B, J, n, M, p0] -> [B, n, M, J, p0]: interaction columns after the main
-        xr = be.swapaxes(be.swapaxes(xr.reshape(n_block, p // p0, n, m_count, p0), 1, 2), 2, 3)
-    xr = xr.reshape(n_block, n, m_count, p)
-    pa, pb = d["pairs"]
+    x = be.take_rows(d.geno, index).reshape(n_block, n, d.m * d.p0)
+    xr = be.matmul(d.rot, x)  # [B, J n, M p0]
+    if d.p != d.p0:  # [B, J, n, M, p0] -> [B, n, M, J, p0]: interaction columns after the main
+        xr = be.swapaxes(be.swapaxes(xr.reshape(n_block, d.p // d.p0, n, d.m, d.p0), 1, 2), 2, 3)
+    xr = xr.reshape(n_block, n, d.m, d.p)
+    pa, pb = d.pairs
     outer = (xr[..., pa] * xr[..., pb]).reshape(n_block, n, -1)
-    rss, ok = moment_rss_backend(be, xr.reshape(n_block, n, m_count * p), outer, d["cov"],
-                                 d["w_dev"], d["y_dev"], d["unpack"], p)  # fmt: skip
+    rss, ok = moment_rss_backend(be, xr.reshape(n_block, n, d.m * d.p), outer, d.cov, d.w_dev,
+                                 d.y_dev, d.unpack, d.p)  # fmt: skip
     for b in np.flatnonzero(~np.all(ok, axis=(1, 2))):
         entries = np.argwhere(~ok[b])
-        rss[b][~ok[b]] = exact_rss_entries(be.to_numpy(xr[b]), d["c_r"], d["y_r"], d["w"],
-                                           entries, tol)  # fmt: skip
+        rss[b][~ok[b]] = exact_rss_entries(be.to_numpy(xr[b]), d.c_r, d.y_r, d.w, entries, tol)
     return rss
 
 
