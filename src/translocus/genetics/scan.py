@@ -517,7 +517,8 @@ def _hk_moments(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(n_all)
     sizes = np.zeros(len(prep.traits), dtype=np.int64)
     offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
-    lod = np.full((int(offsets[-1]), len(prep.traits)), np.nan)
+    # written once: each column is scanned below or set to NaN
+    lod = np.empty((int(offsets[-1]), len(prep.traits)))
     sw = prep.sqrt_w
     designs = {}
     for with_x in {False, prep.xcovar is not None and any(prep.is_x.values())}:
@@ -540,16 +541,20 @@ def _hk_moments(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
             parts[with_x].append(_Part(batch=batch, n_obs=n_all - batch.omit.size,
                                        hsq=np.zeros(batch.cols.size), y=y, c_alt=designs[False],
                                        c_null=c_null, present=present))  # fmt: skip
+    cols = np.concatenate([part.batch.cols for part in parts[False]] + [np.zeros(0, np.int64)])
+    lod[:, np.setdiff1d(np.arange(len(prep.traits)), cols)] = np.nan
     if not parts[False]:
         return lod, sizes
-    cols = np.concatenate([part.batch.cols for part in parts[False]])
+    # the trait side is the same on every chromosome (but the X one's null model)
+    needed = {prep.is_x[c] and prep.xcovar is not None for c in prep.chroms if prep.markers[c]}
+    sides = {with_x: _trait_side(prep, None, parts[with_x]) for with_x in needed}
 
     def chrom_scan(ci: int) -> np.ndarray | None:
         chrom = prep.chroms[ci]
         if not len(prep.markers[chrom]):
             return None
         with_x = prep.is_x[chrom] and prep.xcovar is not None
-        return _lmm_chrom(prep, chrom, rows, None, parts[with_x])
+        return _lmm_chrom(prep, chrom, rows, None, parts[with_x], side=sides[with_x])
 
     order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
     for ci, block in zip(order, parallel_map(chrom_scan, order, worker_count()), strict=True):
@@ -715,36 +720,40 @@ class _Part:
     present: np.ndarray | None = None
 
 
-def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
-               parts: list[_Part], geno_rows: np.ndarray | None = None
-               ) -> np.ndarray:  # fmt: skip
-    """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
+@dataclass
+class _TraitSide:
+    """The trait side of a chromosome scan (no genotypes): each trait's weights, the moments
+    of its covariates and phenotype, its null RSS and the matrix the genotype chunks meet."""
 
-    ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
-    whose genotype probabilities take their places (a permutation, for permutation tests), or
-    ``[B, n]``, a block of permutations: the LOD is then ``[B, M, T]``. One product per chunk
-    rotates the unpermuted probabilities for all of them at once (:func:`_permuted_rotation`).
+    w: np.ndarray  # [n, T] weights
+    wt: np.ndarray  # [T, n]
+    part_w: np.ndarray | None  # [n, parts] one weight column per part (identity only)
+    part_of: np.ndarray | None  # [T] each trait's part (identity only)
+    y_r: np.ndarray  # [n, T] rotated phenotypes
+    trait_cov: list[np.ndarray]  # each trait's rotated covariates
+    cov_gram: np.ndarray  # [T, c, c]
+    cov_y: np.ndarray  # [T, c]
+    cov_cnt: np.ndarray
+    cov_row: np.ndarray
+    y_row: np.ndarray
+    yty: np.ndarray
+    rss0: np.ndarray  # [T] null RSS of the LOD
+    n_obs: np.ndarray
+    lhs: np.ndarray  # [n, K] weighted covariates and phenotypes of all traits
+    lhs_t: np.ndarray
+    share: np.ndarray
 
-    Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
-    metrics enter through two more products over all traits: the weighted covariates and
-    phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
-    the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
-    systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
-    With few traits and columns (``FUSED_TRAITS``, ``FUSED_COLUMNS``) one compiled pass
-    gives the moments instead.
 
-    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and
-    the parts' ``present`` weights (0 at a missing value). The traits of a part then share
-    ``X_m' X_m`` and ``C' X_m``: both are computed once per part and the small systems are
-    factorised once per part and marker.
-    """
+def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[_Part]) -> _TraitSide:
+    """Everything of :func:`_lmm_chrom` that does not involve the genotypes (for Haley-Knott,
+    the same on every chromosome of one null model, so computed once)."""
     tol = prep.tol
-    m_count = len(prep.markers[chrom])
-    n = rows.size
+    n = parts[0].y.shape[0]
     hsq = np.concatenate([part.hsq for part in parts])
     n_trait = hsq.size
     identity = eig is None
     share = np.zeros(n_trait, dtype=np.bool_)
+    part_w = part_of = None
     if eig is None:
         w = np.column_stack([np.ones((n, part.hsq.size)) if part.present is None
                              else part.present for part in parts])  # fmt: skip
@@ -796,11 +805,46 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
         n_obs[sl] = part.n_obs
         row += c if identity else tb * c
         t0 += tb
-    y_row = row + np.arange(n_trait, dtype=np.int64)
-    yty = np.einsum("nt,nt->t", wy, y_r)
     lhs = np.concatenate(blocks + [wy], axis=1)  # [n, K]
+    return _TraitSide(w=w, wt=wt, part_w=part_w, part_of=part_of, y_r=y_r,
+                      trait_cov=trait_cov, cov_gram=cov_gram, cov_y=cov_y, cov_cnt=cov_cnt,
+                      cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
+                      yty=np.einsum("nt,nt->t", wy, y_r), rss0=rss0, n_obs=n_obs, lhs=lhs,
+                      lhs_t=np.ascontiguousarray(lhs.T), share=share)  # fmt: skip
+
+
+def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
+               parts: list[_Part], geno_rows: np.ndarray | None = None,
+               side: _TraitSide | None = None) -> np.ndarray:  # fmt: skip
+    """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
+
+    ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
+    whose genotype probabilities take their places (a permutation, for permutation tests), or
+    ``[B, n]``, a block of permutations: the LOD is then ``[B, M, T]``. One product per chunk
+    rotates the unpermuted probabilities for all of them at once (:func:`_permuted_rotation`).
+
+    Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
+    metrics enter through two more products over all traits: the weighted covariates and
+    phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
+    the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
+    systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
+    With few traits and columns (``FUSED_TRAITS``, ``FUSED_COLUMNS``) one compiled pass
+    gives the moments instead.
+
+    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and
+    the parts' ``present`` weights (0 at a missing value). The traits of a part then share
+    ``X_m' X_m`` and ``C' X_m``: both are computed once per part and the small systems are
+    factorised once per part and marker. ``side`` is :func:`_trait_side` of ``eig`` and
+    ``parts`` when already computed.
+    """
+    tol = prep.tol
+    m_count = len(prep.markers[chrom])
+    n = rows.size
+    ts = side if side is not None else _trait_side(prep, eig, parts)
+    w, wt, part_w, part_of = ts.w, ts.wt, ts.part_w, ts.part_of
+    y_r, trait_cov, share, lhs, lhs_t = ts.y_r, ts.trait_cov, ts.share, ts.lhs, ts.lhs_t
+    n_trait = wt.shape[0]
     n_rows = lhs.shape[1]
-    lhs_t = np.ascontiguousarray(lhs.T)
     chunk = max(1, min(m_count, MARKER_CHUNK))
     p0 = prep.geno[chrom].shape[2]
     n_scale = 1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
@@ -857,13 +901,14 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
                 np.dot(xr2, lhs, out=fx.reshape(mc * p, n_rows))
                 pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
                 pair_products(xr2.reshape(mc, p, n), pairs)
-                if identity:  # one X_m' X_m per part
+                if part_w is not None and part_of is not None:  # one X_m' X_m per part
                     np.take(pairs.reshape(mc * npair, n) @ part_w, part_of, axis=1,
                             out=gram.reshape(mc * npair, n_trait))  # fmt: skip
                 else:
                     np.dot(pairs.reshape(mc * npair, n), w, out=gram.reshape(mc * npair, n_trait))
-            rss_from_moment_rows(gram, fx, m0, cov_row, cov_cnt, y_row, cov_gram, cov_y, yty,
-                                 pa, pb, MOMENT_GUARD, rss1[bi], ok[bi], share)  # fmt: skip
+            rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
+                                 ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
+                                 share)  # fmt: skip
             bad_t, bad_m = np.nonzero(~ok[bi, :, m0 : m0 + mc])
             for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
                 if t not in fallback:
@@ -873,8 +918,10 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
                 sw, q, ry = fallback[t]
                 rss1[bi, t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q,
                                                          ry, tol)  # fmt: skip
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lod = (n_obs / 2)[None, :, None] * (np.log10(rss0)[None, :, None] - np.log10(rss1))
+    with np.errstate(divide="ignore", invalid="ignore"):  # in place: no temporaries
+        lod = np.log10(rss1, out=rss1)
+        lod -= np.log10(ts.rss0)[None, :, None]
+        lod *= -(ts.n_obs / 2)[None, :, None]
     lod = lod.transpose(0, 2, 1)  # [B, M, T]
     return lod if geno_rows is not None and np.ndim(geno_rows) == 2 else lod[0]
 
@@ -1020,12 +1067,9 @@ def _result(prep: Prepared, lod: np.ndarray, sizes: np.ndarray, *, method: str,
     for name in ("pos_cM", "pos_Mbp"):
         if all(name in prep.coords[c] for c in prep.chroms):
             coords[name] = ("marker", np.concatenate([prep.coords[c][name] for c in prep.chroms]))
-    skipped = []
-    for j, trait in enumerate(prep.traits):
-        col = lod[:, j]
-        if sizes[j] <= 2 or not np.all(np.isfinite(col)):
-            lod[:, j] = np.nan
-            skipped.append(trait)
+    bad = (sizes <= 2) | ~np.isfinite(lod).all(axis=0)
+    lod[:, bad] = np.nan
+    skipped = [trait for trait, b in zip(prep.traits, bad, strict=True) if b]
     data_vars: dict[str, Any] = {
         "lod": (("marker", "trait"), lod),
         "sample_size": (("trait",), sizes.astype(np.int64)),
