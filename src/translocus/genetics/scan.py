@@ -987,20 +987,26 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
         return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
                             xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
 
-    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, np.ndarray]
-                   ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
-        chrom = prep.chroms[ci]
-        if not fits or not len(prep.markers[chrom]):
-            return None
-        with_x = prep.is_x[chrom] and prep.xcovar is not None
+    def chrom_parts(with_x: bool, fits: dict[int, np.ndarray]) -> list[_Part]:
         parts = []
         for bi, h in fits.items():
             batch, missing = group.batches[bi]
             c_alt = designs[(bi, False)]
             parts.append(_Part(batch=batch, n_obs=n_g - missing.size, hsq=h, y=ys[bi],
                                c_alt=c_alt, c_null=designs[(bi, True)] if with_x else c_alt))  # fmt: skip
+        return parts
+
+    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, np.ndarray],
+                   sides: dict[tuple[int, bool], _TraitSide] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+        chrom = prep.chroms[ci]
+        if not fits or not len(prep.markers[chrom]):
+            return None
+        with_x = prep.is_x[chrom] and prep.xcovar is not None
+        parts = chrom_parts(with_x, fits)
+        side = None if sides is None else sides[(_set_for_chrom(prep, chrom, sets), with_x)]
         cols = np.concatenate([part.batch.cols for part in parts])
-        return cols, _lmm_chrom(prep, chrom, group.rows, eig, parts)
+        return cols, _lmm_chrom(prep, chrom, group.rows, eig, parts, side=side)
 
     # whole chromosomes in parallel, largest first
     order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
@@ -1027,9 +1033,15 @@ def _lmm_group(prep: Prepared, group: _Group, reml: bool, hsq_fixed: np.ndarray 
         for (si, bi), h in zip(tasks, fitted, strict=True):
             by_set[si][bi] = h
             hsq[si, group.batches[bi][0].cols] = h
+        # one kinship for all chromosomes: the trait side once per null model
+        sides = {}
+        for chrom in prep.chroms:
+            key = (_set_for_chrom(prep, chrom, sets), prep.is_x[chrom] and prep.xcovar is not None)
+            if key not in sides and by_set[key[0]] and len(prep.markers[chrom]):
+                sides[key] = _trait_side(prep, eigs[keys[0]], chrom_parts(key[1], by_set[key[0]]))
         scans = parallel_map(
             lambda ci: chrom_scan(ci, eigs[keys[0]],
-                                  by_set[_set_for_chrom(prep, prep.chroms[ci], sets)]),
+                                  by_set[_set_for_chrom(prep, prep.chroms[ci], sets)], sides),
             order, workers)  # fmt: skip
         results = list(zip(order, scans, strict=True))
     for ci, res in results:
