@@ -17,6 +17,8 @@ Linear mixed model
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from translocus.genetics._scan_numba import (
@@ -52,10 +54,13 @@ def resid_on_basis(q: np.ndarray, a: np.ndarray) -> np.ndarray:
     return a - q @ (q.T @ a)
 
 
+@functools.lru_cache(maxsize=64)
 def pair_index(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs ``(a, b)`` with ``a <= b`` packing a symmetric ``p x p`` matrix."""
-    ia, ib = np.triu_indices(p)
-    return ia.astype(np.int64), ib.astype(np.int64)
+    """Index pairs ``(a, b)`` with ``a <= b`` packing a symmetric ``p x p`` matrix (cached,
+    read-only)."""
+    ia, ib = (a.astype(np.int64) for a in np.triu_indices(p))
+    ia.flags.writeable = ib.flags.writeable = False
+    return ia, ib
 
 
 def explained_hk(basis: np.ndarray, resid_y: np.ndarray) -> np.ndarray:

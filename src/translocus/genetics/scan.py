@@ -309,6 +309,8 @@ class Prepared:
     loco: bool = False
     tol: float = 1e-12
     notes: list[str] = field(default_factory=list)
+    #: each kinship as an array and the position of every analysed sample in it
+    kinship_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def _probs_block(arr: xr.DataArray, rows: np.ndarray, is_x: bool) -> np.ndarray:
@@ -450,6 +452,7 @@ def prepare(
         batches=batch_by_missing(y),
         x_chr=probs.x_chr,
         kinship=kin,
+        kinship_arrays=_kinship_arrays(kin, samples),
         loco=loco,
         tol=tol,
     )
@@ -631,15 +634,21 @@ def _lmm_groups(prep: Prepared, reml: bool) -> list[_Group]:
     return [g for g in groups if g.batches]
 
 
+def _kinship_arrays(kin: dict[str, pd.DataFrame] | pd.DataFrame | None, samples: list[str]
+                    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    frames = {} if kin is None else kin if isinstance(kin, dict) else {"overall": kin}
+    return {key: (frame.to_numpy(dtype=float), frame.index.get_indexer(samples))
+            for key, frame in frames.items()}  # fmt: skip
+
+
 def _kinship_for(prep: Prepared, key: str, rows: np.ndarray) -> KinshipEigen:
-    kin = prep.kinship[key] if isinstance(prep.kinship, dict) else prep.kinship
-    assert isinstance(kin, pd.DataFrame)
+    values, position = prep.kinship_arrays[key if prep.loco else "overall"]
     ids = [prep.samples[i] for i in rows]
-    pos = kin.index.get_indexer(ids)
+    pos = position[rows]
     if np.any(pos < 0):  # prepare() keeps only individuals the kinship has
         lacking = [i for i, q in zip(ids, pos, strict=True) if q < 0][:3]
         raise InputError(f"kinship {key!r} lacks samples {lacking}; compute it for all of them")
-    k = kin.to_numpy(dtype=float)[np.ix_(pos, pos)]
+    k = values[np.ix_(pos, pos)]
     if prep.sqrt_w is not None:
         sw = prep.sqrt_w[rows]
         k = k * np.outer(sw, sw)
@@ -677,9 +686,13 @@ def _batch_design(prep: Prepared, group: _Group, missing: np.ndarray, with_x: bo
     return c
 
 
-#: Markers per chunk: the chunk's genotype columns, their rotation and packed products stay
-#: in cache through the matrix products that use them.
+#: Markers per chunk (at least): the chunk's genotype columns, their rotation and packed
+#: products stay in cache through the matrix products that use them.
 MARKER_CHUNK = 48
+#: Cache budget of a chunk in values per marker times markers (48 DO markers of 7 columns and
+#: 261 individuals): small problems (few individuals, columns and traits) take larger chunks,
+#: so that a chromosome is a few calls rather than many small ones.
+CHUNK_CELLS = 48 * 7 * 261
 #: Up to this many traits and genotype columns the moments of a chunk come from one compiled
 #: pass (``weighted_moments``); beyond, from pair products and matrix products over all traits.
 FUSED_TRAITS = 3
@@ -845,12 +858,13 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     y_r, trait_cov, share, lhs, lhs_t = ts.y_r, ts.trait_cov, ts.share, ts.lhs, ts.lhs_t
     n_trait = wt.shape[0]
     n_rows = lhs.shape[1]
-    chunk = max(1, min(m_count, MARKER_CHUNK))
     p0 = prep.geno[chrom].shape[2]
     n_scale = 1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
     p = p0 * n_scale
     pa, pb = pair_index(p)
     npair = pa.size
+    per_marker = p * n + npair * n_trait + p * n_rows
+    chunk = max(1, min(m_count, max(MARKER_CHUNK, CHUNK_CELLS // max(per_marker, 1))))
     fused = n_trait <= FUSED_TRAITS and p <= FUSED_COLUMNS
     perm = None if geno_rows is None else np.atleast_2d(np.asarray(geno_rows, dtype=np.int64))
     n_block = 1 if perm is None else perm.shape[0]
@@ -909,6 +923,8 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
             rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
                                  ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
                                  share)  # fmt: skip
+            if ok[bi, :, m0 : m0 + mc].all():
+                continue
             bad_t, bad_m = np.nonzero(~ok[bi, :, m0 : m0 + mc])
             for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
                 if t not in fallback:
