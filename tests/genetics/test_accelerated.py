@@ -20,21 +20,13 @@ import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 import xarray as xr
 
-from translocus.core.compute import available_backends, cuda_available
+from translocus.core.compute import cuda_available
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics.accelerated import scan_accelerated
 from translocus.genetics.scan import scan
 
-BACKENDS = [
-    "numpy",
-    pytest.param(
-        "torch",
-        marks=pytest.mark.skipif(
-            "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
-        ),  # fmt: skip
-    ),
-]
+BACKENDS = scan_refs.BACKENDS
 CHROMS = ["19", "X"]
 TOL = 1e-8
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 
-from translocus.core.compute import available_backends, get_backend
+from translocus.core.compute import get_backend
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics.permute import permutation_matrix, scan_perm
@@ -84,15 +84,7 @@ def test_lmm_permutes_probabilities_with_fixed_hsq(small_probs, do_ref_pheno,
         assert abs(perm.maxlod.iloc[j, 0] - direct.lod.max().iloc[0]) < 1e-7
 
 
-BACKENDS = [
-    "numpy",
-    pytest.param(
-        "torch",
-        marks=pytest.mark.skipif(
-            "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
-        ),
-    ),
-]
+BACKENDS = scan_refs.BACKENDS
 
 
 @pytest.fixture(scope="module")

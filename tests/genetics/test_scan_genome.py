@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 
-from translocus.core.compute import available_backends, cuda_available
+from translocus.core.compute import cuda_available
 from translocus.genetics.kinship import calc_kinship
 from translocus.genetics.peaks import find_peaks
 from translocus.genetics.permute import scan_perm
@@ -82,18 +82,7 @@ def test_lmm_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_ph
     assert np.abs(perm.maxlod[TRAIT].to_numpy() - ref["maxlod"].to_numpy()[:n]).max() < TOL
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "numpy",
-        pytest.param(
-            "torch",
-            marks=pytest.mark.skipif(
-                "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", scan_refs.BACKENDS)
 def test_backend_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_pheno, loco,
                                                      ref_perms, backend):  # fmt: skip
     # the batched path on the CPU: Haley-Knott (R/qtl2 permutes the phenotype there) and LMM
