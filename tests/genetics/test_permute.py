@@ -74,6 +74,18 @@ def test_hk_with_covariates_permutes_probabilities(small_probs, do_ref_pheno, do
         np.testing.assert_allclose(perm.maxlod.iloc[j].to_numpy(), direct.to_numpy(), atol=1e-9)
 
 
+def test_hk_with_covariates_complete_traits_in_one_pass(small_probs, do_ref_pheno, do_ref_sex):
+    # complete traits: each permutation becomes a pseudo-trait with reordered covariates
+    y = do_ref_pheno[[TRAIT, str(do_ref_pheno.columns[1])]]
+    assert y.notna().all().all()
+    mat = permutation_matrix(len(small_probs.samples), 3, seed=9)
+    perm = scan_perm(y, small_probs, addcovar=do_ref_sex, Xcovar=do_ref_sex, perms=mat)
+    for j in range(3):
+        direct = scan(y, _permuted_probs(small_probs, mat[:, j]), addcovar=do_ref_sex,
+                      Xcovar=do_ref_sex).lod.max()  # fmt: skip
+        np.testing.assert_allclose(perm.maxlod.iloc[j].to_numpy(), direct.to_numpy(), atol=1e-9)
+
+
 def test_lmm_permutes_probabilities_with_fixed_hsq(small_probs, do_ref_pheno,
                                                    do_ref_kinship_loco, ref_perms):  # fmt: skip
     y = do_ref_pheno[[TRAIT]]

@@ -40,6 +40,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -81,6 +82,8 @@ from translocus.genetics.scan import (
     _lmm_chrom,
     _Part,
     _set_for_chrom,
+    _trait_side,
+    _TraitSide,
     design,
     expand_intcovar,
     genotype_scales,
@@ -212,6 +215,10 @@ def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] 
             if progress is not None:
                 progress(len(cols))
     slow = np.setdiff1d(np.arange(n_trait), fast_traits)
+    width = max(g.shape[2] for g in prep.geno.values())
+    if slow.size == n_trait and np.all(complete) and prep.intcovar is None \
+            and prep.sqrt_w is None and width <= 12:  # fmt: skip
+        return _hk_perm_moved(prep, perms, progress)
     if slow.size:
         sub = replace(prep, traits=[prep.traits[j] for j in slow], pheno=prep.pheno[:, slow])
         from translocus.genetics.scan import batch_by_missing
@@ -224,6 +231,62 @@ def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] 
             if progress is not None and not fast_traits.size:
                 progress(1)
     return out
+
+
+#: Permutations per pass of :func:`_hk_perm_moved` (each is a pseudo-trait of the pass).
+HK_PERM_BLOCK = 128
+
+
+def _hk_perm_moved(prep: Prepared, perms: np.ndarray,
+                   progress: Callable[[int], None] | None) -> np.ndarray:  # fmt: skip
+    """Haley-Knott maxima with covariates that permutations move (complete traits).
+
+    Permuting the probabilities' rows by ``perm`` gives the fit of the phenotypes and
+    covariates reordered by its inverse against the probabilities as they are. So each
+    permutation is a pseudo-trait with its own covariates, all against the same genotypes:
+    a pass of the scan kernel (shared ``X'X``, one product for every ``C_b'X`` and ``X'y_b``)
+    covers a block of permutations.
+    """
+    n, n_perm, n_trait = len(prep.samples), perms.shape[1], len(prep.traits)
+    inv = np.argsort(perms, axis=0)
+    rows = np.arange(n)
+    with_x_needed = prep.xcovar is not None and any(prep.is_x[c] for c in prep.chroms)
+    c_alt = design(prep, rows, with_x=False)
+    c_x = design(prep, rows, with_x=True) if with_x_needed else c_alt
+    chroms = [ci for ci, c in enumerate(prep.chroms) if len(prep.markers[c])]
+    batch = Batch(cols=np.arange(n_trait), omit=np.zeros(0, dtype=np.int64))
+    out = np.full((n_perm, n_trait), -np.inf)
+    for start in range(0, n_perm, HK_PERM_BLOCK):
+        cols = range(start, min(n_perm, start + HK_PERM_BLOCK))
+        parts: dict[bool, list[_Part]] = {False: [], True: []}
+        for j in cols:
+            idx = inv[:, j]
+            y = prep.pheno[idx]
+            for with_x in parts:
+                parts[with_x].append(_Part(batch=batch, n_obs=n, hsq=np.zeros(n_trait), y=y,
+                                           c_alt=c_alt[idx],
+                                           c_null=(c_x if with_x else c_alt)[idx]))  # fmt: skip
+        sides = {with_x: _trait_side(prep, None, parts[with_x])
+                 for with_x in ({False, True} if with_x_needed else {False})}  # fmt: skip
+        block = out[start : start + len(cols)]
+        task = functools.partial(_moved_max_lod, prep, parts, sides)
+        for best in parallel_map(task, chroms, worker_count()):
+            np.maximum(block, best.reshape(len(cols), n_trait), out=block)
+        if progress is not None:
+            progress(len(cols))
+    return out
+
+
+def _moved_max_lod(prep: Prepared, parts: dict[bool, list[_Part]],
+                   sides: dict[bool, _TraitSide], ci: int) -> np.ndarray:  # fmt: skip
+    """Maximum LOD of one chromosome for every pseudo-trait of :func:`_hk_perm_moved`."""
+    chrom = prep.chroms[ci]
+    with_x = prep.is_x[chrom] and prep.xcovar is not None
+    lod = _lmm_chrom(prep, chrom, np.arange(len(prep.samples)), None, parts[with_x],
+                     side=sides[with_x])  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        return np.nanmax(lod, axis=0)  # type: ignore[no-any-return]
 
 
 def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,

@@ -770,10 +770,13 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[_Part]) ->
     if eig is None:
         w = np.column_stack([np.ones((n, part.hsq.size)) if part.present is None
                              else part.present for part in parts])  # fmt: skip
-        # one weight column per part, and each trait's part
-        part_w = np.column_stack([np.ones(n) if part.present is None else part.present[:, 0]
-                                  for part in parts])  # fmt: skip
-        part_of = np.repeat(np.arange(len(parts)), [part.hsq.size for part in parts])
+        # one weight column per part (one for all when nothing is missing), each trait's part
+        if all(part.present is None for part in parts):
+            part_w, part_of = np.ones((n, 1)), np.zeros(n_trait, dtype=np.int64)
+        else:
+            part_w = np.column_stack([np.ones(n) if part.present is None
+                                      else part.present[:, 0] for part in parts])  # fmt: skip
+            part_of = np.repeat(np.arange(len(parts)), [part.hsq.size for part in parts])
 
         def rotate(a: np.ndarray) -> np.ndarray:
             return a
