@@ -14,7 +14,9 @@ permutation matrix reproduces R/qtl2's maxima:
   permutations (R/qtl2's rule).
 
 Speed: Haley-Knott permutations that reduce to permuted phenotypes are one matrix product of the
-per-marker bases against all permuted columns. An LMM permutation is the scan's own
+per-marker bases against all permuted columns; with covariates the permutations move, each
+permutation of complete traits is a pseudo-trait (phenotypes and covariates reordered by its
+inverse) and a pass of the scan kernel covers a block of them. An LMM permutation is the scan's own
 chromosome kernel on the permuted probabilities (chromosomes in parallel); its cost is the
 rotation ``U' P X`` of the whole genome, which no permutation can share. A block of
 permutations is rotated by one product of the unpermuted probabilities with the stacked
