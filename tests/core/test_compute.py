@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import backends  # tests/backends.py (on the pytest pythonpath)
 from translocus.core import compute
 from translocus.core.compute import available_backends, cuda_available, get_backend
 from translocus.core.errors import InputError
 
-BACKENDS = [
-    "numpy",
-    pytest.param(
-        "torch",
-        marks=pytest.mark.skipif(
-            "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
-        ),  # fmt: skip
-    ),
-]
+BACKENDS = backends.BACKENDS
 
 
 def _spd(rng: np.random.Generator, batch: int, k: int) -> np.ndarray:

@@ -1,5 +1,4 @@
-"""Readers of the R/qtl2 reference files used by the genome-scan tests, and the compute
-backends those tests run on."""
+"""Readers of the R/qtl2 reference files used by the genome-scan tests."""
 
 from __future__ import annotations
 
@@ -9,21 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from translocus.core.compute import available_backends
 from translocus.core.paths import reference_dir
 
 QTL2_REF = reference_dir() / "qtl2"
-
-#: The array backends to check: numpy always, torch (on its CPU) when installed.
-BACKENDS = [
-    "numpy",
-    pytest.param(
-        "torch",
-        marks=pytest.mark.skipif(
-            "torch" not in available_backends(), reason="torch is not installed (extra 'gpu')"
-        ),  # fmt: skip
-    ),
-]
 
 
 def ref_path(*parts: str) -> Path:

@@ -20,13 +20,14 @@ import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 import xarray as xr
 
+import backends  # tests/backends.py (on the pytest pythonpath)
 from translocus.core.compute import cuda_available
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics.accelerated import scan_accelerated
 from translocus.genetics.scan import scan
 
-BACKENDS = scan_refs.BACKENDS
+BACKENDS = backends.BACKENDS
 CHROMS = ["19", "X"]
 TOL = 1e-8
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 
+import backends  # tests/backends.py (on the pytest pythonpath)
 from translocus.core.compute import cuda_available
 from translocus.genetics.kinship import calc_kinship
 from translocus.genetics.peaks import find_peaks
@@ -82,7 +83,7 @@ def test_lmm_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_ph
     assert np.abs(perm.maxlod[TRAIT].to_numpy() - ref["maxlod"].to_numpy()[:n]).max() < TOL
 
 
-@pytest.mark.parametrize("backend", scan_refs.BACKENDS)
+@pytest.mark.parametrize("backend", backends.BACKENDS)
 def test_backend_permutation_maxima_with_qtl2_indices(do_recla_alleleprob, do_ref_pheno, loco,
                                                      ref_perms, backend):  # fmt: skip
     # the batched path on the CPU: Haley-Knott (R/qtl2 permutes the phenotype there) and LMM

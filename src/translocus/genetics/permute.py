@@ -89,6 +89,7 @@ from translocus.genetics.scan import (
     design,
     expand_intcovar,
     genotype_scales,
+    hk_uses_moments,
     hsq_sets,
     prepare,
 )
@@ -187,14 +188,19 @@ def _hk_fast(prep: Prepared, y_cols: np.ndarray) -> np.ndarray:
     return _max_by_region(prep, lod_fn, y_cols.shape[1])
 
 
+def _no_covariates(prep: Prepared) -> bool:
+    """No covariates of any kind and no weights: R/qtl2 then permutes the phenotypes."""
+    return prep.addcovar is None and prep.xcovar is None and prep.intcovar is None \
+        and prep.sqrt_w is None  # fmt: skip
+
+
 def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] | None
              ) -> np.ndarray:  # fmt: skip
     n_trait = len(prep.traits)
     n_perm = perms.shape[1]
     out = np.full((n_perm, n_trait), np.nan)
     complete = np.all(np.isfinite(prep.pheno), axis=0)
-    plain = prep.addcovar is None and prep.xcovar is None and prep.intcovar is None \
-        and prep.sqrt_w is None  # fmt: skip
+    plain = _no_covariates(prep)
     invariant = (
         _invariant(prep.addcovar, perms)
         and _invariant(prep.xcovar, perms)
@@ -217,9 +223,8 @@ def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] 
             if progress is not None:
                 progress(len(cols))
     slow = np.setdiff1d(np.arange(n_trait), fast_traits)
-    width = max(g.shape[2] for g in prep.geno.values())
     if slow.size == n_trait and np.all(complete) and prep.intcovar is None \
-            and prep.sqrt_w is None and width <= 12:  # fmt: skip
+            and prep.sqrt_w is None and hk_uses_moments(prep):  # fmt: skip
         return _hk_perm_moved(prep, perms, progress)
     if slow.size:
         sub = replace(prep, traits=[prep.traits[j] for j in slow], pheno=prep.pheno[:, slow])
@@ -610,8 +615,7 @@ def scan_perm(
     elif prep.kinship is None:
         # R/qtl2 permutes the phenotypes when there are no covariates (see _hk_perm); that is
         # the inverse permutation of the genotype rows
-        plain = prep.addcovar is None and prep.xcovar is None and prep.intcovar is None \
-            and prep.sqrt_w is None and bool(np.all(np.isfinite(prep.pheno)))  # fmt: skip
+        plain = _no_covariates(prep) and bool(np.all(np.isfinite(prep.pheno)))
         maxlod = _lmm_perm(prep, np.argsort(mat, axis=0) if plain else mat, reml, progress,
                            be, chunk_bytes)  # fmt: skip
     else:

@@ -486,6 +486,19 @@ def design(prep: Prepared, rows: np.ndarray, *, with_x: bool) -> np.ndarray:
 # Haley-Knott
 
 
+#: Haley-Knott takes the moment kernel up to this many genotype columns (with interactions);
+#: beyond, a pivoted-QR basis per marker costs less.
+HK_MOMENT_COLUMNS = 12
+
+
+def hk_uses_moments(prep: Prepared) -> bool:
+    """Whether Haley-Knott goes through the moment kernel (:func:`_hk_moments`)."""
+    width = max(g.shape[2] for g in prep.geno.values()) * (
+        1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
+    )
+    return width <= HK_MOMENT_COLUMNS
+
+
 def _hk(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """Haley-Knott LOD ``[markers, traits]`` and sample sizes.
 
@@ -494,10 +507,7 @@ def _hk(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     left out by 0/1 weights, inaccurate entries recomputed by pivoted QR. With many
     columns (36 DO genotypes) the moments cost more than a pivoted-QR basis per marker.
     """
-    width = max(g.shape[2] for g in prep.geno.values()) * (
-        1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
-    )
-    if width <= 12:
+    if hk_uses_moments(prep):
         return _hk_moments(prep)
     n_all = len(prep.samples)
     total = sum(len(prep.markers[c]) for c in prep.chroms)
