@@ -88,6 +88,7 @@ from translocus.genetics.scan import (
     _TraitSide,
     design,
     expand_intcovar,
+    genotype_columns,
     genotype_scales,
     hk_uses_moments,
     hsq_sets,
@@ -380,13 +381,17 @@ def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.nd
     n_perm = perms.shape[1]
     workers = worker_count()
     ps = _perm_setup(prep, batch, rows, perms, reml)
+    # each chromosome's probabilities laid out once for all blocks of permutations
+    layouts = dict(zip(ps.chroms, parallel_map(lambda ci: genotype_columns(prep, prep.chroms[ci]),
+                                               ps.chroms, workers), strict=True))  # fmt: skip
 
     def max_lod(task: tuple[int, range]) -> np.ndarray:
         # one chromosome, a block of permutations rotated together (see _lmm_chrom)
         ci, cols = task
         eig, part = ps.chrom[ci]
         lod = _lmm_chrom(prep, prep.chroms[ci], rows, eig, [part],
-                         geno_rows=np.ascontiguousarray(ps.idx[:, cols].T))  # fmt: skip
+                         geno_rows=np.ascontiguousarray(ps.idx[:, cols].T),
+                         geno_t=layouts[ci])  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             return np.nanmax(lod, axis=1)  # type: ignore[no-any-return]

@@ -841,7 +841,8 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[_Part]) ->
 
 def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
                parts: list[_Part], geno_rows: np.ndarray | None = None,
-               side: _TraitSide | None = None) -> np.ndarray:  # fmt: skip
+               side: _TraitSide | None = None, geno_t: np.ndarray | None = None
+               ) -> np.ndarray:  # fmt: skip
     """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
 
     ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
@@ -861,7 +862,8 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     the parts' ``present`` weights (0 at a missing value). The traits of a part then share
     ``X_m' X_m`` and ``C' X_m``: both are computed once per part and the small systems are
     factorised once per part and marker. ``side`` is :func:`_trait_side` of ``eig`` and
-    ``parts`` when already computed.
+    ``parts``, and ``geno_t`` :func:`genotype_columns` of the chromosome, when already
+    computed.
     """
     tol = prep.tol
     m_count = len(prep.markers[chrom])
@@ -883,7 +885,8 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     n_block = 1 if perm is None else perm.shape[0]
     rot = None
     if perm is not None:
-        geno_t = genotype_columns(prep, chrom)
+        if geno_t is None:
+            geno_t = genotype_columns(prep, chrom)
         rot = _permuted_rotation(prep, rows, eig, perm)
         big_buf = np.empty(chunk * p0 * rot.shape[1])
     rows64 = np.ascontiguousarray(rows, dtype=np.int64)
@@ -899,6 +902,7 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
         if rot is not None:  # every permutation of the block in one product
+            assert geno_t is not None
             big = big_buf[: mc * p0 * rot.shape[1]].reshape(mc * p0, rot.shape[1])
             np.dot(geno_t[m0 : m0 + mc].reshape(mc * p0, -1), rot, out=big)
             big5 = big.reshape(mc, p0, n_block, n_scale, n)
