@@ -38,9 +38,9 @@ def test_licenses_on_the_shared_data_folder(shared_data: Path) -> None:
     assert rows["DO_Recla"] == "refused"  # NOASSERTION
     assert rows["slam"] == "allowed"
     assert rows["iron"] == "allowed"
-    assert len(rows) == 16
+    assert len(rows) == 21
     assert "LicenseRef-AD-Knowledge-Portal-Terms" in result.output
-    assert "10 of 16 datasets may be used for training" in " ".join(result.output.split())
+    assert "11 of 21 datasets may be used for training" in " ".join(result.output.split())
 
 
 def test_licenses_allow_option_and_single_file() -> None:

@@ -144,6 +144,11 @@ EXPECTED_LICENCES = {
     "orthology": "MIT",
     "genes": "GPL-3.0-only",
     "gwas": "NOASSERTION",
+    "DO_Gatti2014": "NOASSERTION",
+    "CC": "NOASSERTION",
+    "ArabMAGIC": "NOASSERTION",
+    "Gough": "NOASSERTION",
+    "variants": "GPL-3.0-only",
 }
 
 
