@@ -6,18 +6,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import typer
-from typer.testing import CliRunner
 
-from translocus.cli.foundation import register
-
-runner = CliRunner()
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-    return app
+from clirun import assert_complete_run, assert_user_error, invoke, snapshot
 
 
 def _rows(output: str) -> dict[str, str]:
@@ -31,7 +21,7 @@ def _rows(output: str) -> dict[str, str]:
 
 
 def test_licenses_on_the_shared_data_folder(shared_data: Path) -> None:
-    result = runner.invoke(_app(), ["licenses", str(shared_data)], env={"COLUMNS": "200"})
+    result = invoke(["licenses", str(shared_data)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     rows = _rows(result.output)
     assert rows["model_ad"] == "refused"
@@ -47,32 +37,30 @@ def test_licenses_allow_option_and_single_file() -> None:
     from translocus.datasets import catalog_files
 
     ad = next(p for p in catalog_files() if p.name == "model_ad.croissant.json")
-    result = runner.invoke(_app(), ["licenses", str(ad)], env={"COLUMNS": "200"})
+    result = invoke(["licenses", str(ad)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert _rows(result.output) == {"model_ad": "refused"}
-    result = runner.invoke(
-        _app(), ["licenses", str(ad), "--allow", "model_ad"], env={"COLUMNS": "200"}
-    )
+    result = invoke(["licenses", str(ad), "--allow", "model_ad"], env={"COLUMNS": "200"})
     assert _rows(result.output) == {"model_ad": "allowed"}
 
 
 def test_licenses_without_licence_is_one_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "x.croissant.json"
     bad.write_text(json.dumps({"@type": "sc:Dataset", "name": "x"}))
-    result = runner.invoke(_app(), ["licenses", str(bad)], env={"COLUMNS": "300"})
+    result = invoke(["licenses", str(bad)], env={"COLUMNS": "300"})
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "has no licence" in text and 'add a "license" property' in text
     assert "x.croissant.json" in text
     assert "Traceback" not in result.output
-    result = runner.invoke(_app(), ["licenses", str(tmp_path / "missing")])
+    result = invoke(["licenses", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "no such file or folder" in result.output
 
 
 def test_simulate_writes_qtl2_files_and_truth(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     args = ["simulate", "--cross", "f2", "--n", "40", "--seed", "3", "--markers", "100"]
-    result = runner.invoke(_app(), [*args, "--out", str(out)])
+    result = invoke([*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     control = json.loads((out / "sim.json").read_text())
     assert control["crosstype"] == "f2"
@@ -83,29 +71,30 @@ def test_simulate_writes_qtl2_files_and_truth(tmp_path: Path) -> None:
     assert {"chrom", "pos_cM", "effect_A", "effect_B"} <= set(truth.columns)
     # same seed, same files
     again = tmp_path / "again"
-    assert runner.invoke(_app(), [*args, "--out", str(again)]).exit_code == 0
+    assert invoke([*args, "--out", str(again)]).exit_code == 0
     assert (again / "sim_pheno.csv").read_text() == (out / "sim_pheno.csv").read_text()
+    record = assert_complete_run(out)
+    assert record["command"] == "simulate" and record["options"]["n"] == 40
+    # an earlier run folder is replaced as a whole
+    assert invoke([*args, "--traits", "1", "--out", str(out)]).exit_code == 0
+    assert assert_complete_run(out)["options"]["traits"] == 1
 
 
 def test_simulate_bad_input(tmp_path: Path) -> None:
-    result = runner.invoke(
-        _app(), ["simulate", "--cross", "f2", "--n", "10", "--error-rate", "0.9", "--out", "x"]
-    )
-    assert result.exit_code == 2
-    assert "error_rate=0.9" in result.output
-    result = runner.invoke(_app(), ["simulate", "--cross", "cc", "--out", str(tmp_path)])
-    assert result.exit_code == 2
+    before = snapshot(tmp_path)
+    args = ["simulate", "--cross", "f2", "--n", "10", "--error-rate", "0.9", "--out"]
+    assert_user_error(invoke([*args, tmp_path / "x"]), before, tmp_path, expect="--error-rate 0.9")
+    result = invoke(["simulate", "--cross", "cc", "--out", str(tmp_path / "x")])
+    assert_user_error(result, before, tmp_path, expect="--cross cc")
     # a folder with other content is never replaced
     (tmp_path / "keep.txt").write_text("precious")
+    before = snapshot(tmp_path)
     args = ["simulate", "--cross", "f2", "--n", "10", "--markers", "60", "--out", str(tmp_path)]
-    result = runner.invoke(_app(), args)
-    assert result.exit_code == 2
-    assert "give a new or empty folder" in " ".join(result.output.split())
-    assert (tmp_path / "keep.txt").read_text() == "precious"
+    assert_user_error(invoke(args), before, tmp_path, expect="give a new or empty folder")
 
 
 def test_help_shows_an_example() -> None:
     for command in ("licenses", "simulate"):
-        result = runner.invoke(_app(), [command, "--help"])
+        result = invoke([command, "--help"])
         assert result.exit_code == 0
         assert "Example: translocus " + command in " ".join(result.output.split())

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from translocus.core.errors import InputError
+from translocus.cli.contract import out, run_pipeline
+from translocus.core.errors import InputError, OptionError
 
 __all__ = ["register"]
-
-
-def _console() -> Console:
-    """A console sized to the terminal at call time (not at import)."""
-    return Console()
-
-
-class CrossChoice(StrEnum):
-    do = "do"
-    bxd = "bxd"
-    f2 = "f2"
-
-
-def _fail(exc: Exception) -> None:
-    _console().print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
-    raise typer.Exit(2)
 
 
 def licenses(
@@ -41,7 +24,9 @@ def licenses(
     allow_license: list[str] = typer.Option(
         [], "--allow-license", help="Extra SPDX licence key to allow (e.g. CC-BY-NC-4.0)."
     ),
-    purpose: str = typer.Option("training", "--purpose", help="Use the decision is about."),
+    purpose: str = typer.Option(
+        "training", "--purpose", help="Use the decision is about: training (the licence gate)."
+    ),
 ) -> None:
     """List datasets, their licences and whether model training on them is allowed.
 
@@ -51,33 +36,52 @@ def licenses(
     Example: translocus licenses ../shared/data --allow model_ad
     """
     from translocus.core.licenses import discover_datasets, license_report, license_table
-    from translocus.core.provenance import DEFAULT_ALLOWED_LICENSES, LicensePolicy
+    from translocus.core.provenance import DEFAULT_ALLOWED_LICENSES, LicensePolicy, parse_license
 
-    policy = LicensePolicy(
-        allowed=DEFAULT_ALLOWED_LICENSES | frozenset(allow_license),
-        allowed_datasets=frozenset(allow),
-    )
-    try:
-        entries = discover_datasets(path)
-    except InputError as exc:
-        _fail(exc)
+    if purpose != "training":
+        raise OptionError(
+            "purpose",
+            purpose,
+            "the licence gate decides training only (describing data is analysis: recorded, "
+            "never refused); use training",
+        )
+    keys: set[str] = set()
+    for expression in allow_license:
+        try:
+            keys.update(parse_license(expression))
+        except ValueError:
+            raise OptionError(
+                "allow_license", expression, "is not an SPDX licence expression, e.g. CC-BY-4.0"
+            ) from None
+    entries = discover_datasets(path)
     if not entries:
-        _fail(InputError(f"{path}: no datasets found; give a data folder or a Croissant file"))
+        raise InputError(f"{path}: no datasets found; give a data folder or a Croissant file")
+    names = {e.name for e in entries}
+    unknown = [name for name in allow if name not in names]
+    if unknown:
+        raise OptionError(
+            "allow",
+            unknown[0],
+            f"no dataset of that name in {path}; datasets are {', '.join(sorted(names))}",
+        )
+    policy = LicensePolicy(
+        allowed=DEFAULT_ALLOWED_LICENSES | frozenset(keys), allowed_datasets=frozenset(allow)
+    )
     report = license_report(entries, policy, purpose=purpose)
-    _console().print(license_table(report, title=f"Datasets in {path}"))
+    out.print(license_table(report, title=f"Datasets in {path}"))
     n_ok = int((report["training"] == "allowed").sum())
-    _console().print(
-        f"{n_ok} of {len(report)} datasets may be used for {purpose}; "
-        f"{len(report) - n_ok} refused.",
-        highlight=False,
+    out.print(
+        f"{n_ok} of {len(report)} datasets may be used for {purpose}; {len(report) - n_ok} refused."
     )
 
 
 def simulate(
-    cross: CrossChoice = typer.Option(CrossChoice.do, "--cross", help="Design to simulate."),
+    cross: str = typer.Option("do", "--cross", help="Design to simulate: do, bxd or f2."),
     n: int = typer.Option(500, "--n", help="Animals (DO, F2) or strains (BXD)."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same data."),
-    out: Path = typer.Option(..., "--out", help="Folder for the R/qtl2 files and truth.csv."),
+    out_dir: Path = typer.Option(
+        ..., "--out", "-o", help="Run folder for the R/qtl2 files and truth.csv."
+    ),
     markers: int = typer.Option(2000, "--markers", help="Markers over the 20 chromosomes."),
     error_rate: float = typer.Option(0.002, "--error-rate", help="Genotyping error rate."),
     ngen: int = typer.Option(12, "--ngen", help="DO generation of the simulated mice."),
@@ -87,34 +91,24 @@ def simulate(
     """Simulate a DO, BXD or F2 cross with known QTL and write it as R/qtl2 files.
 
     Writes <name>.json (control file), genotype, map, phenotype and covariate CSVs, plus
-    truth.csv (QTL positions and founder-allele effects) and traits.csv.
+    truth.csv (QTL positions and founder-allele effects), traits.csv and run.json.
 
     Example: translocus simulate --cross do --n 500 --seed 1 --out sim_do
     """
-    from translocus.core.simulate import simulate_cross, write_simulated
+    from translocus.pipelines.simulate import SimulateRequest, run_simulate
 
-    try:
-        sim = simulate_cross(
-            cross_type=cross.value,  # type: ignore[arg-type]
-            n=n,
-            seed=seed,
-            n_markers=markers,
-            error_rate=error_rate,
-            ngen=ngen,
-            n_traits=traits,
-        )
-        control = write_simulated(sim, out, name=name)
-    except InputError as exc:
-        _fail(exc)
-    summary = sim.cross.summary()
-    _console().print(
-        f"simulated {cross.value.upper()}: {summary['individuals']} "
-        f"{'strains' if cross.value == 'bxd' else 'animals'}, {summary['markers']} markers on "
-        f"{summary['chromosomes']} chromosomes, {summary['phenotypes']} phenotypes",
-        highlight=False,
+    request = SimulateRequest(
+        cross=cross, n=n, seed=seed, markers=markers, error_rate=error_rate, ngen=ngen,
+        traits=traits, name=name,
+    )  # fmt: skip
+    output, _, folder = run_pipeline("simulate", request, run_simulate, out_dir=out_dir)
+    s = output.summary()
+    unit = "strains" if cross == "bxd" else "animals"
+    out.print(
+        f"simulated {cross.upper()}: {s['individuals']:,} {unit}, {s['markers']:,} markers on "
+        f"{s['chromosomes']} chromosomes, {s['phenotypes']} phenotypes ({s['qtl']} QTL)"
     )
-    _console().print(f"control file: {control}", highlight=False)
-    _console().print(f"truth: {Path(out) / 'truth.csv'}", highlight=False)
+    out.print(f"control file: {folder}/{s['control_file']}   truth: {folder}/truth.csv")
 
 
 def register(app: typer.Typer) -> None:

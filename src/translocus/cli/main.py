@@ -1,35 +1,61 @@
-"""The ``translocus`` command: one typer app, with each engine's commands registered in."""
+"""The ``translocus`` command: one typer app, with each engine's commands registered in.
+
+:func:`main` is the console entry point and :func:`run_cli` the same call for tests: it
+applies the command-line contract (:mod:`translocus.cli.contract`) to every command — exit
+0 on success, 2 with one line for a user's mistake, 1 with one line and a log path for an
+unexpected error, and no raw traceback or Python warning on the terminal.
+"""
 
 from __future__ import annotations
 
+import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import click
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from translocus import __version__
-from translocus.cli import foundation, genetics, progression, survival, translate, treatment
-from translocus.core.errors import InputError
+from translocus.cli import contract, foundation, genetics, progression, survival, translate
+from translocus.cli import treatment as treatment_cli
+from translocus.cli.contract import err, out, user_error_line
+from translocus.core.errors import UserError
+
+__all__ = ["app", "main", "run_cli"]
+
+_typer_click: Any
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
 
 app = typer.Typer(
     name="translocus",
     help="Mouse-model data to human disease answers: cause, progression, treatment, translation.",
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"translocus {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
 ) -> None:
-    if version:
-        console.print(f"translocus {__version__}")
-        raise typer.Exit()
+    """Mouse-model data to human disease answers: cause, progression, treatment, translation."""
 
 
 @app.command()
@@ -41,21 +67,17 @@ def info(
         False, "--intersection", help="Keep only phenotyped individuals that are genotyped."
     ),
 ) -> None:
-    """Summarise a cross, like R/qtl2's summary().
+    """Summarise a cross, like R/qtl2's summary(), with the names --pheno and --covar take.
 
     Example: translocus info ../shared/data/qtl2/DO_Recla/recla.zip
     """
     from translocus.core.qtl2io import read_cross
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            obj = read_cross(cross, individuals="intersection" if intersection else "strict")
-        except InputError as exc:
-            _print_error(exc)
-            raise typer.Exit(2) from None
-    for w in caught:
-        console.print(f"[yellow]warning:[/yellow] {w.message}")
+    if not cross.exists():
+        raise contract.fail(
+            f"{cross}: not found; give an R/qtl2 control file, its folder or a .zip"
+        )
+    obj = read_cross(cross, individuals="intersection" if intersection else "strict")
     summary = obj.summary()
     table = Table(title=f"{cross}", show_header=False)
     labels = {
@@ -77,45 +99,103 @@ def info(
     for key, label in labels.items():
         value = summary[key]
         table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
-    console.print(table)
+    out.print(table)
     per_chr = obj.markers_per_chromosome()
-    console.print(
-        "markers per chromosome: " + "  ".join(f"{c}:{n}" for c, n in per_chr.items()),
-        highlight=False,
-    )
+    out.print("markers per chromosome: " + "  ".join(f"{c}:{n}" for c, n in per_chr.items()))
+    out.print("phenotypes (--pheno): " + _names(obj.pheno.columns))
+    covar_names = list(obj.covar.columns) if obj.covar is not None else []
+    out.print("covariates (--covar): " + (_names(covar_names) if covar_names else "none"))
 
 
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("demo"), "--out", help="Folder for the study and report.html."),
-    n: int = typer.Option(300, "--n", help="Number of simulated Diversity Outbred mice."),
-    seed: int = typer.Option(1, "--seed", help="Random seed of the simulated study."),
-    full: bool = typer.Option(False, "--full", help="Full-size analyses instead of quick ones."),
-) -> None:
-    """Simulate a study, run every engine and write a self-contained report.html.
-
-    Example: translocus demo --out demo --n 300 --seed 1
-    """
-    from translocus.pipelines.demo import run_demo
-
-    run_demo(out, n=n, seed=seed, quick=not full, console=console)
+def _names(names: Sequence[object], limit: int = 60) -> str:
+    shown = ", ".join(escape(str(n)) for n in list(names)[:limit])
+    more = len(names) - limit
+    return shown + (f", ... ({more:,} more)" if more > 0 else "")
 
 
-for _engine in (foundation, genetics, progression, survival, treatment, translate):
+for _engine in (foundation, genetics, progression, survival, treatment_cli, translate):
     _engine.register(app)
 
 
-def _print_error(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``) and return its exit code.
+
+    Nothing escapes as a traceback: user errors print one ``error:`` line (exit 2),
+    unexpected errors one line with the path of a log file holding the traceback (exit 1),
+    and Python warnings are recorded, then printed one line each.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    contract.ARGV[:] = ["translocus", *args]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = _dispatch(args)
+        seen: set[str] = set()
+        for item in caught:
+            line = " ".join(str(item.message).split())
+            if line and line not in seen:
+                seen.add(line)
+                err.print(f"[yellow]warning:[/yellow] {escape(line)}")
+    return code
+
+
+def _both(name: str) -> tuple[type[BaseException], ...]:
+    found = {getattr(m, name, None) for m in (click.exceptions, _typer_click)}
+    return tuple(c for c in found if isinstance(c, type))
+
+
+_NO_ARGS = _both("NoArgsIsHelpError")
+_USAGE = _both("UsageError")
+_CLICK = _both("ClickException")
+_ABORT = _both("Abort")
+_EXIT = _both("Exit")
+
+
+def _dispatch(args: list[str]) -> int:
+    try:
+        result = app(args=args, prog_name="translocus", standalone_mode=False)
+    except BaseException as exc:  # the contract: every outcome is an exit code and one line
+        return _outcome(exc)
+    return int(result) if isinstance(result, int) else 0
+
+
+def _outcome(exc: BaseException) -> int:
+    """The exit code for an exception, after printing its one line (or the help)."""
+    problem: Any = exc
+    if isinstance(exc, _NO_ARGS):
+        problem.show()
+        return 0
+    if isinstance(exc, UserError):
+        err.print(f"[red]error:[/red] {escape(user_error_line(exc))}")
+        return 2
+    if isinstance(exc, _USAGE):
+        ctx = problem.ctx
+        hint = f" (see translocus {ctx.info_name} --help)" if ctx and ctx.parent else ""
+        err.print(f"[red]error:[/red] {escape(' '.join(problem.format_message().split()))}{hint}")
+        return 2
+    if isinstance(exc, _CLICK):
+        err.print(f"[red]error:[/red] {escape(' '.join(problem.format_message().split()))}")
+        return int(problem.exit_code)
+    if isinstance(exc, (KeyboardInterrupt, *_ABORT)):
+        err.print("[red]error:[/red] interrupted; the output folder is as it was before this run")
+        return 130
+    if isinstance(exc, (typer.Exit, SystemExit, *_EXIT)):
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        return int(code or 0) if not isinstance(code, str) else 1
+    if isinstance(exc, BrokenPipeError):
+        return 1
+    path = contract.log_crash(exc, contract.ARGV)
+    where = f"; the traceback is in {path}" if path else ""
+    first = " ".join(str(exc).split())[:200]
+    err.print(
+        f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(first)}{where} "
+        "(please report it with that file)"
+    )
+    return 1
 
 
 def main() -> None:  # pragma: no cover - console entry point
-    """Console entry point: bad input ends with one clear line, not a stack trace."""
-    try:
-        app()
-    except InputError as exc:
-        _print_error(exc)
-        raise SystemExit(2) from None
+    """Console entry point: the exit code of :func:`run_cli`."""
+    sys.exit(run_cli())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,8 @@ from typing import Any
 
 from license_expression import ExpressionError, get_spdx_licensing
 
+from translocus.core.errors import UserError
+
 __all__ = [
     "DEFAULT_ALLOWED_LICENSES",
     "LicenseDecision",
@@ -134,7 +136,7 @@ class LicenseDecision:
     timestamp: str
 
 
-class LicenseRefusedError(PermissionError):
+class LicenseRefusedError(UserError, PermissionError):
     """Training was asked for on data whose licence the policy does not allow."""
 
 

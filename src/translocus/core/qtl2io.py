@@ -41,7 +41,13 @@ from translocus.core.errors import InputError
 from translocus.core.model import CROSS_TYPES, Cross
 from translocus.core.provenance import Provenance
 
-__all__ = ["UndeclaredGenotypeWarning", "read_control", "read_cross", "write_cross"]
+__all__ = [
+    "UndeclaredGenotypeWarning",
+    "read_control",
+    "read_cross",
+    "write_cross",
+    "write_cross_files",
+]
 
 
 class UndeclaredGenotypeWarning(UserWarning):
@@ -585,6 +591,71 @@ def _fmt(x: float) -> str:
     return repr(float(x)) if np.isfinite(x) else "NA"
 
 
+def write_cross_files(cross: Cross, folder: Path, *, name: str = "cross") -> Path:
+    """Write the R/qtl2 files of ``cross`` straight into an existing ``folder``.
+
+    The building block of :func:`write_cross` (which adds the atomic replace) and of run
+    folders (which are swapped in whole). Returns the control file's path.
+    """
+    tmp = Path(folder)
+    labels = np.full(max(cross.genotypes.values(), default=0) + 1, "-", dtype=object)
+    for label, code in cross.genotypes.items():
+        labels[code] = label
+    control: dict[str, Any] = {
+        "description": cross.description,
+        "crosstype": cross.crosstype,
+        "sep": ",",
+        "na.strings": ["-", "NA"],
+        "comment.char": "#",
+        "geno": f"{name}_geno.csv",
+        "gmap": f"{name}_gmap.csv",
+        "alleles": list(cross.alleles),
+        "genotypes": dict(cross.genotypes),
+        "geno_transposed": True,
+    }
+    if cross.x_chr is not None:
+        control["x_chr"] = cross.x_chr
+    markers = cross.marker_names
+    codes = np.concatenate([cross.geno[c] for c in cross.chromosomes], axis=1)
+    table = labels[codes.T]
+    geno_df = pd.DataFrame(table, index=pd.Index(markers, name="marker"), columns=cross.individuals)
+    geno_df.to_csv(tmp / f"{name}_geno.csv")
+    _write_map(cross.gmap, tmp / f"{name}_gmap.csv")
+    if cross.pmap is not None:
+        control["pmap"] = f"{name}_pmap.csv"
+        _write_map(cross.pmap, tmp / f"{name}_pmap.csv")
+    if cross.founder_geno is not None:
+        control["founder_geno"] = f"{name}_foundergeno.csv"
+        control["founder_geno_transposed"] = True
+        fcodes = np.concatenate([cross.founder_geno[c] for c in cross.chromosomes], axis=1)
+        ftable = labels[fcodes.T]
+        pd.DataFrame(ftable, index=pd.Index(markers, name="marker"), columns=cross.founders).to_csv(
+            tmp / f"{name}_foundergeno.csv"
+        )
+    if cross.pheno.shape[1]:
+        control["pheno"] = f"{name}_pheno.csv"
+        cross.pheno.rename_axis("id").to_csv(
+            tmp / f"{name}_pheno.csv", na_rep="NA", float_format="%.17g"
+        )
+    if cross.covar.shape[1]:
+        control["covar"] = f"{name}_covar.csv"
+        cross.covar.rename_axis("id").to_csv(tmp / f"{name}_covar.csv", na_rep="NA")
+    if cross.phenocovar is not None:
+        control["phenocovar"] = f"{name}_phenocovar.csv"
+        cross.phenocovar.rename_axis("pheno").to_csv(tmp / f"{name}_phenocovar.csv", na_rep="NA")
+    if len(cross.is_female):
+        control["sex"] = {"file": f"{name}_sex.csv", "female": "female", "male": "male"}
+        sex = np.where(cross.is_female.to_numpy(), "female", "male")
+        pd.DataFrame({"sex": sex}, index=pd.Index(cross.is_female.index, name="id")).to_csv(
+            tmp / f"{name}_sex.csv"
+        )
+    if cross.cross_info.shape[1]:
+        control["cross_info"] = {"file": f"{name}_crossinfo.csv"}
+        cross.cross_info.rename_axis("id").to_csv(tmp / f"{name}_crossinfo.csv")
+    (tmp / f"{name}.json").write_text(json.dumps(control, indent=2) + "\n", encoding="utf-8")
+    return tmp / f"{name}.json"
+
+
 def write_cross(cross: Cross, directory: str | Path, *, name: str = "cross") -> Path:
     """Write ``cross`` as an R/qtl2 control file (JSON) plus CSV tables.
 
@@ -601,66 +672,8 @@ def write_cross(cross: Cross, directory: str | Path, *, name: str = "cross") -> 
             f"{directory}: the folder is not empty and holds no earlier '{name}.json'; "
             "write the cross to a new or empty folder"
         )
-    labels = np.full(max(cross.genotypes.values(), default=0) + 1, "-", dtype=object)
-    for label, code in cross.genotypes.items():
-        labels[code] = label
     with atomic_dir(directory) as tmp:
-        control: dict[str, Any] = {
-            "description": cross.description,
-            "crosstype": cross.crosstype,
-            "sep": ",",
-            "na.strings": ["-", "NA"],
-            "comment.char": "#",
-            "geno": f"{name}_geno.csv",
-            "gmap": f"{name}_gmap.csv",
-            "alleles": list(cross.alleles),
-            "genotypes": dict(cross.genotypes),
-            "geno_transposed": True,
-        }
-        if cross.x_chr is not None:
-            control["x_chr"] = cross.x_chr
-        markers = cross.marker_names
-        codes = np.concatenate([cross.geno[c] for c in cross.chromosomes], axis=1)
-        table = labels[codes.T]
-        geno_df = pd.DataFrame(
-            table, index=pd.Index(markers, name="marker"), columns=cross.individuals
-        )
-        geno_df.to_csv(tmp / f"{name}_geno.csv")
-        _write_map(cross.gmap, tmp / f"{name}_gmap.csv")
-        if cross.pmap is not None:
-            control["pmap"] = f"{name}_pmap.csv"
-            _write_map(cross.pmap, tmp / f"{name}_pmap.csv")
-        if cross.founder_geno is not None:
-            control["founder_geno"] = f"{name}_foundergeno.csv"
-            control["founder_geno_transposed"] = True
-            fcodes = np.concatenate([cross.founder_geno[c] for c in cross.chromosomes], axis=1)
-            ftable = labels[fcodes.T]
-            pd.DataFrame(
-                ftable, index=pd.Index(markers, name="marker"), columns=cross.founders
-            ).to_csv(tmp / f"{name}_foundergeno.csv")
-        if cross.pheno.shape[1]:
-            control["pheno"] = f"{name}_pheno.csv"
-            cross.pheno.rename_axis("id").to_csv(
-                tmp / f"{name}_pheno.csv", na_rep="NA", float_format="%.17g"
-            )
-        if cross.covar.shape[1]:
-            control["covar"] = f"{name}_covar.csv"
-            cross.covar.rename_axis("id").to_csv(tmp / f"{name}_covar.csv", na_rep="NA")
-        if cross.phenocovar is not None:
-            control["phenocovar"] = f"{name}_phenocovar.csv"
-            cross.phenocovar.rename_axis("pheno").to_csv(
-                tmp / f"{name}_phenocovar.csv", na_rep="NA"
-            )
-        if len(cross.is_female):
-            control["sex"] = {"file": f"{name}_sex.csv", "female": "female", "male": "male"}
-            sex = np.where(cross.is_female.to_numpy(), "female", "male")
-            pd.DataFrame({"sex": sex}, index=pd.Index(cross.is_female.index, name="id")).to_csv(
-                tmp / f"{name}_sex.csv"
-            )
-        if cross.cross_info.shape[1]:
-            control["cross_info"] = {"file": f"{name}_crossinfo.csv"}
-            cross.cross_info.rename_axis("id").to_csv(tmp / f"{name}_crossinfo.csv")
-        (tmp / f"{name}.json").write_text(json.dumps(control, indent=2) + "\n", encoding="utf-8")
+        write_cross_files(cross, tmp, name=name)
     return directory / f"{name}.json"
 
 

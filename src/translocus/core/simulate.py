@@ -58,6 +58,7 @@ __all__ = [
     "simulate_cross",
     "simulate_map",
     "write_simulated",
+    "write_simulated_files",
 ]
 
 CrossType = Literal["do", "bxd", "f2"]
@@ -921,8 +922,7 @@ def write_simulated(sim: SimulatedCross, directory: Path | str, *, name: str = "
     Returns the control file's path. The folder is replaced as a whole (atomically), so it
     must be new, empty, or an earlier simulation written under the same ``name``.
     """
-    from translocus.core.atomic import atomic_write_text
-    from translocus.core.qtl2io import write_cross
+    from translocus.core.atomic import atomic_dir
 
     directory = Path(directory)
     if directory.exists() and (
@@ -933,7 +933,16 @@ def write_simulated(sim: SimulatedCross, directory: Path | str, *, name: str = "
             f"{directory}: exists and does not hold an earlier simulation named {name!r}; "
             "give a new or empty folder (the folder is replaced as a whole)"
         )
-    control = write_cross(sim.cross, directory, name=name)
-    atomic_write_text(directory / "truth.csv", sim.truth.to_csv(index=False))
-    atomic_write_text(directory / "traits.csv", sim.traits.to_csv(index=False))
+    with atomic_dir(directory) as tmp:
+        write_simulated_files(sim, tmp, name=name)
+    return directory / f"{name}.json"
+
+
+def write_simulated_files(sim: SimulatedCross, folder: Path, *, name: str = "sim") -> Path:
+    """Write the simulation's files straight into an existing ``folder`` (for run folders)."""
+    from translocus.core.qtl2io import write_cross_files
+
+    control = write_cross_files(sim.cross, folder, name=name)
+    (Path(folder) / "truth.csv").write_text(sim.truth.to_csv(index=False), encoding="utf-8")
+    (Path(folder) / "traits.csv").write_text(sim.traits.to_csv(index=False), encoding="utf-8")
     return control
