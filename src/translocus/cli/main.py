@@ -39,7 +39,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
 )
 
 
@@ -104,6 +103,8 @@ def info(
     out.print("markers per chromosome: " + "  ".join(f"{c}:{n}" for c, n in per_chr.items()))
     out.print("phenotypes (--pheno): " + _names(obj.pheno.columns))
     covar_names = list(obj.covar.columns) if obj.covar is not None else []
+    if len(obj.is_female) and "sex" not in covar_names:
+        covar_names.insert(0, "sex")  # from the cross's sex information
     out.print("covariates (--covar): " + (_names(covar_names) if covar_names else "none"))
 
 
