@@ -530,6 +530,7 @@ class RunFolder:
         recover(target)
         if not target.exists():
             os.rename(tmp, target)
+            checkpoint("swapped")
         elif _exchange(tmp, target):
             checkpoint("swapped")
             shutil.rmtree(tmp, ignore_errors=True)  # the previous run, now at tmp

@@ -26,12 +26,13 @@ meet a run folder, so every command gets the same contract (see :mod:`translocus
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from translocus.core.runs import RunFolder, RunLog, checkpoint, read_run
+from translocus.core.runs import RunFolder, RunLog, checkpoint, read_run, recover
 
 __all__ = ["Executed", "Output", "Request", "execute", "request_options"]
 
@@ -94,6 +95,9 @@ def execute(
     ``run.json`` is written.
     """
     log = log or RunLog()
+    if out is not None:
+        with contextlib.suppress(OSError):  # restore a swap a kill interrupted, first of all
+            recover(Path(out).expanduser().absolute())
     request.validate()
     if out is None:
         with log.capture_warnings():
