@@ -297,3 +297,15 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_map_columns_are_read_by_position_as_r_qtl2_does(shared_data: Path) -> None:
+    """The published CC files name the position column ``Mbp_mm10``; R/qtl2 ignores map
+    headers and reads marker, chromosome and position by column. The data manifest
+    describes the panel: 69 lines (risib8), 110,054 markers."""
+    cross = read_cross(shared_data / "qtl2" / "CC" / "cc.zip")
+    assert cross.crosstype == "risib8"
+    assert len(cross.individuals) == 69
+    assert sum(cross.markers_per_chromosome()) == 110_054
+    assert cross.pmap is not None
+    assert 3.0 < float(cross.pmap["1"].iloc[0]) < 4.0  # chr 1 starts near 3 Mbp on mm10

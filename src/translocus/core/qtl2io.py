@@ -302,11 +302,14 @@ def _read_map(source: _Source, control: Mapping[str, Any], field: str) -> tuple[
     frames = []
     for name in names:
         df = _read_table(source, name, control)
-        if not {"chr", "pos"} <= set(df.columns):
+        # As R/qtl2's read_cross2: marker IDs, chromosome and position by column position,
+        # whatever the header calls them (the CC files name the position column Mbp_mm10).
+        if df.shape[1] < 2:
             raise InputError(
-                f"{name}: a map needs columns marker, chr, pos; found {list(df.columns)}"
+                f"{name}: a map needs three columns (marker, chromosome, position); "
+                f"found {[df.index.name, *df.columns]}"
             )
-        df = df[["chr", "pos"]].copy()
+        df = df.iloc[:, :2].set_axis(["chr", "pos"], axis=1)
         pos = pd.to_numeric(df["pos"], errors="coerce")
         bad = pos.isna()
         if bad.any():
