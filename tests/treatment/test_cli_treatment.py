@@ -1,4 +1,4 @@
-"""The ``respond`` command on a small long table, the JAX example and bad input."""
+"""The ``respond`` command on a small long table, the PDXE, the Iowa tables and bad input."""
 
 from __future__ import annotations
 
@@ -7,21 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import typer
-from typer.testing import CliRunner
+import pytest
 
-from translocus.cli.treatment import register
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.callback()
-    def _root() -> None:
-        """translocus"""
-
-    return app
+from clirun import assert_complete_run, assert_user_error, invoke, snapshot
 
 
 def _table(path: Path) -> Path:
@@ -45,58 +33,181 @@ def _table(path: Path) -> Path:
     return path
 
 
+FILES = (
+    "metrics.csv",
+    "categories.csv",
+    "treatment_effects.csv",
+    "synergy.csv",
+    "tgi.csv",
+    "growth_fits.csv",
+    "waterfall.png",
+    "spider.png",
+    "growth_fits.png",
+)
+
+
 def test_respond_writes_tables_and_plots(tmp_path: Path) -> None:
     data = _table(tmp_path / "study.csv")
     out = tmp_path / "out"
-    res = CliRunner().invoke(
-        _app(),
-        [
-            "respond",
-            str(data),
-            "--control",
-            "untreated",
-            "--out",
-            str(out),
-            "--growth-model",
-            "exponential",
-        ],
-    )
+    args = ["respond", data, "--control", "untreated", "--out", out]
+    res = invoke([*args, "--growth-model", "exponential"])
     assert res.exit_code == 0, res.output
-    for name in (
-        "metrics.csv",
-        "treatment_effects.csv",
-        "synergy.csv",
-        "tgi.csv",
-        "waterfall.png",
-        "spider.png",
-        "growth_fits.png",
-        "summary.json",
-    ):
+    for name in FILES:
         assert (out / name).exists(), name
-    summary = json.loads((out / "summary.json").read_text())
+    assert not (out / "summary.json").exists()
+    record = assert_complete_run(out)
+    summary = record["summary"]
     assert summary["series"] == 8 and summary["treatment_effects"] == 3
+    assert summary["control"] == "untreated" and summary["control_source"] == "--control"
     eff = pd.read_csv(out / "treatment_effects.csv").set_index("arm")
     assert eff.loc["A", "effect"] < 0 and eff.loc["A", "method"] == "mixed"
     assert len(pd.read_csv(out / "synergy.csv")) == 1
+    # a short summary on the terminal, never a JSON dump
+    assert "3 (3 with p < 0.05)" in res.stdout and "{" not in res.stdout
+    assert len(res.stdout.splitlines()) < 12
+    # an earlier run is replaced as a whole
+    res = invoke([*args, "--growth-model", "gompertz", "-o", out])
+    assert res.exit_code == 0, res.output
+    assert assert_complete_run(out)["options"]["growth_model"] == "gompertz"
+
+
+def test_respond_detects_the_control_arm(tmp_path: Path) -> None:
+    """A long table without --control: the arm named untreated is the control (it used to
+    report 0 treatment effects)."""
+    data = _table(tmp_path / "study.csv")
+    res = invoke(["respond", data, "-o", tmp_path / "out", "--growth-model", "exponential"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "out" / "run.json").read_text())["summary"]
+    assert summary["control"] == "untreated"
+    assert summary["control_source"] == "detected by name"
+    assert summary["treatment_effects"] == 3
+    assert "control arm: untreated (detected by name)" in res.stdout
+
+
+def test_respond_without_a_control_arm_says_which_arms(tmp_path: Path) -> None:
+    frame = pd.read_csv(_table(tmp_path / "study.csv"))
+    frame["arm"] = frame["arm"].replace({"untreated": "saline"})
+    frame.to_csv(tmp_path / "nocontrol.csv", index=False)
+    out = tmp_path / "out"
+    res = invoke(["respond", tmp_path / "nocontrol.csv", "-o", out])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "no control arm among A, A + B, B, saline" in text
+    summary = assert_complete_run(out)["summary"]
+    assert summary["control"] is None and summary["treatment_effects"] == 0
+    assert any("no treatment effects" in n for n in summary["notes"])
+
+
+def test_respond_iowa_tables_with_columns(pdx_dir: Path, tmp_path: Path) -> None:
+    """The Iowa xenograft tables (ID, Day, Volume, Treatment; no model column; control arm
+    A) analysed from the command line with --columns."""
+    iowa = pdx_dir / "iowa"
+    columns = "arm=Treatment,animal=ID,day=Day,volume=Volume"
+    out = tmp_path / "melanoma1"
+    args = ["respond", iowa / "melanoma1.csv", "--columns", columns, "--control", "A"]
+    res = invoke([*args, "-o", out])
+    assert res.exit_code == 0, res.output
+    record = assert_complete_run(out)
+    summary = record["summary"]
+    assert summary["series"] == 35 and summary["models"] == 1
+    assert summary["arms"] == ["A", "B", "C", "D"]
+    assert summary["treatment_effects"] == 3  # B, C, D against A
+    assert summary["measurements"] == 600
+    assert record["options"]["columns"] == columns
+    assert record["inputs"][0]["path"].endswith("melanoma1.csv")
+    assert any("no model column" in n for n in summary["notes"])
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert len(metrics) == 35 and set(metrics["model"]) == {"melanoma1"}
+
+    # melanoma2 has three series whose first volume is 0: an error naming the flag that
+    # drops those measurements, then a run with it that counts them
+    bad = [*args[:1], iowa / "melanoma2.csv", *args[2:]]
+    before = snapshot(tmp_path)
+    res = invoke([*bad, "-o", tmp_path / "melanoma2"])
+    assert_user_error(res, before, tmp_path, expect="--zero-baseline drop")
+    res = invoke([*bad, "--zero-baseline", "drop", "-o", tmp_path / "melanoma2"])
+    assert res.exit_code == 0, res.output
+    record = assert_complete_run(tmp_path / "melanoma2")
+    assert record["summary"]["series"] == 47
+    dropped = [r for r in record["rows"] if r["what"] == "rows dropped"]
+    assert dropped and dropped[0]["n"] == 3
+    assert "warning: 3 rows dropped" in res.stderr
+
+
+def test_respond_pdxe_mrecist_counts(pdx_dir: Path, tmp_path: Path) -> None:
+    """The PDXE folder: the same mRECIST counts as before the run-folder rewrite."""
+    out = tmp_path / "pdxe"
+    res = invoke(["respond", pdx_dir / "pdxe", "-o", out, "--growth-model", "exponential"])
+    assert res.exit_code == 0, res.output
+    summary = assert_complete_run(out)["summary"]
+    assert summary["mrecist_counts"] == {"PD": 2154, "SD": 2013, "PR": 338, "CR": 142, "NA": 65}
+    assert summary["series"] == 4712 and summary["control"] == "untreated"
+    assert summary["treatment_effects"] == 3968 and summary["combinations_scored"] == 775
+    record = json.loads((out / "run.json").read_text())
+    counts = {r["what"]: r["n"] for r in record["rows"]}
+    assert counts["rows read"] == 67445 and counts["body weights dropped"] == 5
+    assert "warning: 5 body weights dropped" in res.stderr
+
+
+def test_respond_units(tmp_path: Path) -> None:
+    """Volumes in cm³ and days in weeks give the same response as mm³ and days."""
+    data = pd.read_csv(_table(tmp_path / "study.csv"))
+    data.assign(volume=data["volume"] / 1000, day=data["day"] / 7).to_csv(
+        tmp_path / "cm3.csv", index=False
+    )
+    base = ["--growth-model", "exponential", "--control", "untreated"]
+    assert invoke(["respond", tmp_path / "study.csv", "-o", tmp_path / "a", *base]).exit_code == 0
+    res = invoke(
+        ["respond", tmp_path / "cm3.csv", "-o", tmp_path / "b", *base, "--volume-unit", "cm3"]
+        + ["--day-unit", "week"]
+    )
+    assert res.exit_code == 0, res.output
+    a = pd.read_csv(tmp_path / "a" / "metrics.csv")
+    b = pd.read_csv(tmp_path / "b" / "metrics.csv")
+    np.testing.assert_allclose(a["best_response"], b["best_response"], rtol=1e-9)
+    np.testing.assert_allclose(a["baseline_volume"], b["baseline_volume"], rtol=1e-9)
 
 
 def test_respond_help_has_example() -> None:
-    res = CliRunner().invoke(_app(), ["respond", "--help"])
+    res = invoke(["respond", "--help"])
     assert res.exit_code == 0 and "Example: translocus respond" in res.output
+    assert "--columns" in res.output and "-o" in res.output
 
 
 def test_respond_unknown_control_is_clear(tmp_path: Path) -> None:
     data = _table(tmp_path / "study.csv")
-    res = CliRunner().invoke(
-        _app(), ["respond", str(data), "--control", "vehicle", "--out", str(tmp_path / "o")]
-    )
-    assert res.exit_code == 2
-    assert "no control arm named 'vehicle'" in res.output
+    before = snapshot(tmp_path)
+    res = invoke(["respond", data, "--control", "vehicle", "--out", tmp_path / "o"])
+    assert_user_error(res, before, tmp_path, expect="no control arm named 'vehicle'")
+    assert "arms are A, A + B, B, untreated" in res.stderr
     assert not (tmp_path / "o").exists()
 
 
 def test_respond_bad_volume_is_clear(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("model,arm,animal,day,volume\nM,untreated,1,0,100\nM,untreated,1,3,-4\n")
-    res = CliRunner().invoke(_app(), ["respond", str(path), "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2 and "negative volume" in res.output
+    before = snapshot(tmp_path)
+    res = invoke(["respond", path, "--out", tmp_path / "o"])
+    assert_user_error(res, before, tmp_path, expect="negative volume")
+
+
+@pytest.mark.parametrize(
+    ("body", "flag", "expect"),
+    [
+        ("M,untreated,1,0,100\nM,untreated,1,3,\nM,untreated,1,12,300\n", "--missing", "rows dropped"),
+        ("M,untreated,1,0,100\nM,untreated,1,3,150\nM,untreated,1,3,170\nM,untreated,1,12,300\n", "--duplicates", "rows merged"),
+    ],
+)  # fmt: skip
+def test_respond_counts_dropped_and_merged_rows(
+    tmp_path: Path, body: str, flag: str, expect: str
+) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("model,arm,animal,day,volume\n" + body)
+    res = invoke(["respond", path, "-o", tmp_path / "x"])
+    assert res.exit_code == 2 and flag in res.stderr  # the message names the real flag
+    value = "drop" if flag == "--missing" else "mean"
+    res = invoke(["respond", path, "-o", tmp_path / "o", flag, value])
+    assert res.exit_code == 0, res.output
+    rows = {r["what"]: r["n"] for r in assert_complete_run(tmp_path / "o")["rows"]}
+    assert rows[expect] == 1
+    assert f"warning: 1 {expect}" in res.stderr

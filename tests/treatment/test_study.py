@@ -88,7 +88,7 @@ def test_unsorted_days_are_sorted(tmp_path: Path) -> None:
 
 def test_duplicated_days(tmp_path: Path) -> None:
     path = _csv(tmp_path, "M,ctl,1,0,100\nM,ctl,1,7,150\nM,ctl,1,7,170\n")
-    with pytest.raises(InputError, match=r"v\.csv, column 'day'.*rows 3, 4.*duplicates='mean'"):
+    with pytest.raises(InputError, match=r"v\.csv, column 'day'.*rows 3, 4.*--duplicates mean"):
         read_long_table(path)
     merged = read_long_table(path, duplicates="mean")
     assert merged.records["volume"].tolist() == [100, 160]
@@ -98,7 +98,7 @@ def test_duplicated_days(tmp_path: Path) -> None:
     ("body", "pattern"),
     [
         ("M,ctl,1,0,100\nM,ctl,1,7,-5\n", r"column 'volume': 1 negative volume.*rows 3"),
-        ("M,ctl,1,0,100\nM,ctl,1,7,\n", r"column 'volume': 1 missing volume.*missing='drop'"),
+        ("M,ctl,1,0,100\nM,ctl,1,7,\n", r"column 'volume': 1 missing volume.*--missing drop"),
         ("M,ctl,1,0,100\nM,ctl,1,7,big\n", r"column 'volume': 1 value\(s\) are not numbers"),
         ("M,ctl,1,0,0\nM,ctl,1,7,500\n", r"start at volume 0"),
         ("M,ctl,1,,100\nM,ctl,1,7,50\n", r"column 'day': 1 missing day"),

@@ -100,7 +100,7 @@ COMMAND_ROLES: dict[str, tuple[Role, ...]] = {
         Role("site", "site", required=False),
     ),
     "respond": (
-        Role("model", "model"),
+        Role("model", "model", required=False),
         Role("arm", "arm"),
         Role("animal", "animal", required=False),
         Role("day", "day"),

@@ -21,15 +21,22 @@ Readers
 
 Input rules (checked once, here)
 --------------------------------
-- Missing or non-numeric ``day``/``volume`` and negative volumes raise :class:`InputError`
-  naming the file, the rows and the column; ``missing="drop"`` drops rows with no volume.
-- A series whose first volume is 0 has no baseline for relative change: ``InputError``.
+- Missing, non-numeric or infinite ``day``/``volume`` and negative volumes raise
+  :class:`InputError` naming the file, the rows and the column; ``missing="drop"``
+  (``--missing drop``) drops rows with no volume and counts them.
+- A series whose first volume is 0 has no baseline for relative change: ``InputError``,
+  unless ``zero_baseline="drop"`` (``--zero-baseline drop``) drops the series' measurements
+  before its first positive volume (counted).
 - Repeated days within a series raise ``InputError`` unless ``duplicates="mean"`` (average
-  them) or ``"first"``/``"last"``.
+  them) or ``"first"``/``"last"`` (``--duplicates``); merged rows are counted.
 - Unsorted days are sorted (documented, not an error).
+- Volumes in cm³ (or ml) and days in weeks are converted with ``volume_unit="cm3"`` and
+  ``day_unit="week"`` (``--volume-unit``, ``--day-unit``) before these checks.
 - A volume column whose values look like body weights (all below 100 with median below 60)
   raises ``InputError`` unless ``check_volume_range=False``.
 - Body weights outside (0, 100] g are set missing; the count is kept in ``notes``.
+- What a reader changed is also kept as counts (``TreatmentStudy.counts``: what, how many,
+  why) for ``run.json``.
 - A series need not start at day 0: metrics use its first measurement as the baseline
   (as the JAX app and Xeva do) and report ``baseline_day``.
 """
@@ -46,12 +53,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
+from translocus.core.tables import read_table, resolve_columns
 
 __all__ = [
     "COLUMNS",
+    "DAY_UNITS",
+    "VOLUME_UNITS",
     "TreatmentStudy",
     "pdxe_provenance",
     "read_jax",
@@ -77,6 +87,15 @@ _GPL = "GPL-3.0-only"
 
 Duplicates = Literal["error", "mean", "first", "last"]
 Missing = Literal["error", "drop"]
+ZeroBaseline = Literal["error", "drop"]
+
+#: Volume units a table may use, and their factor to mm³.
+VOLUME_UNITS: dict[str, float] = {"mm3": 1.0, "cm3": 1000.0, "ml": 1000.0}
+#: Day units a table may use, and their factor to days.
+DAY_UNITS: dict[str, float] = {"day": 1.0, "week": 7.0}
+
+#: A count of rows (or values) a reader dropped, merged or changed: (what, n, why).
+Count = tuple[str, int, str]
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,9 @@ class TreatmentStudy:
         File the records were read from (used in error messages).
     notes
         What the reader changed or noticed (sorted days, dropped rows, …).
+    counts
+        The same changes as counts ``(what, n, why)``, e.g. ``("rows dropped", 3, "no
+        volume")``, plus the rows read.
 
     Examples
     --------
@@ -111,6 +133,7 @@ class TreatmentStudy:
     provenance: Provenance = field(default_factory=lambda: Provenance(name="unnamed"))
     source: str = "<table>"
     notes: tuple[str, ...] = ()
+    counts: tuple[Count, ...] = ()
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -126,7 +149,7 @@ class TreatmentStudy:
         check_volume_range: bool = True,
     ) -> TreatmentStudy:
         """Validate a table with canonical column names and build a study."""
-        records, notes = _validate(
+        records, notes, counts = _validate(
             frame,
             source=source,
             duplicates=duplicates,
@@ -139,6 +162,7 @@ class TreatmentStudy:
             provenance=provenance or Provenance(name=Path(source).stem or "table"),
             source=source,
             notes=tuple(notes),
+            counts=tuple(counts),
         )
 
     # -- sizes and views -------------------------------------------------------------------
@@ -281,8 +305,12 @@ def _validate(
     missing: Missing,
     check_volume_range: bool,
     column_names: Mapping[str, str] | None = None,
-) -> tuple[pd.DataFrame, list[str]]:
-    """Check a canonical-column table and return it cleaned, sorted and typed."""
+    volume_unit: str = "mm3",
+    day_unit: str = "day",
+    zero_baseline: ZeroBaseline = "error",
+) -> tuple[pd.DataFrame, list[str], list[Count]]:
+    """Check a canonical-column table and return it cleaned, sorted and typed, with the
+    notes and counts of what was changed."""
     names = dict(column_names or {})
 
     def col(c: str) -> str:
@@ -292,10 +320,12 @@ def _validate(
     if lacking:
         raise InputError(
             f"{source}: missing column(s) {', '.join(repr(col(c)) for c in lacking)}; "
-            f"the table needs model, arm, animal, day and volume columns (give the mapping "
-            "with read_long_table(columns=...))."
+            "the table needs model, arm, animal, day and volume columns: map yours with "
+            "--columns, e.g. --columns model=Tumor,arm=Treatment,day=Day,volume=Volume."
         )
     notes: list[str] = []
+    counts: list[Count] = [("rows read", len(frame), source)]
+    # The index stays the 0-based data row of the file until the rows are sorted.
     df = frame.reset_index(drop=True).copy()
     for c in ("model", "arm", "animal"):
         bad = df[c].isna().to_numpy()
@@ -309,12 +339,24 @@ def _validate(
         values = pd.to_numeric(df[c], errors="coerce")
         not_number = values.isna() & df[c].notna()
         if not_number.any():
+            unit = "days since treatment start" if c == "day" else "volume in mm³"
             raise InputError(
                 f"{source}, column {col(c)!r}: {int(not_number.sum())} value(s) are not "
                 f"numbers (rows {_rows(np.flatnonzero(not_number))}); write plain numbers "
-                "(days since treatment start, volume in mm³)."
+                f"({unit})."
             )
-        df[c] = values.astype(float)
+        values = values.astype(float)
+        infinite = np.isinf(values.to_numpy())
+        if infinite.any():
+            raise InputError(
+                f"{source}, column {col(c)!r}: {int(infinite.sum())} infinite value(s) (rows "
+                f"{_rows(np.flatnonzero(infinite))}); write finite numbers."
+            )
+        df[c] = values
+    if DAY_UNITS.get(day_unit, 1.0) != 1.0:
+        df["day"] = df["day"] * DAY_UNITS[day_unit]
+    if VOLUME_UNITS.get(volume_unit, 1.0) != 1.0:
+        df["volume"] = df["volume"] * VOLUME_UNITS[volume_unit]
     no_day = df["day"].isna().to_numpy()
     if no_day.any():
         raise InputError(
@@ -326,25 +368,35 @@ def _validate(
         if missing == "error":
             raise InputError(
                 f"{source}, column {col('volume')!r}: {int(no_vol.sum())} missing volume(s) "
-                f"(rows {_rows(np.flatnonzero(no_vol))}); remove those rows or read with "
-                "missing='drop'."
+                f"(rows {_rows(np.flatnonzero(no_vol))}); remove those rows or pass "
+                "--missing drop to drop them."
             )
         notes.append(f"dropped {int(no_vol.sum())} rows with no volume")
-        df = df.loc[~no_vol].reset_index(drop=True)
+        counts.append(("rows dropped", int(no_vol.sum()), "no volume (--missing drop)"))
+        df = df.loc[~no_vol]
     negative = (df["volume"] < 0).to_numpy()
     if negative.any():
         raise InputError(
             f"{source}, column {col('volume')!r}: {int(negative.sum())} negative volume(s) "
-            f"(rows {_rows(np.flatnonzero(negative))}); volumes are mm³ ≥ 0, correct them."
+            f"(rows {_rows(df.index[negative])}); volumes are mm³ ≥ 0, correct them."
         )
+    file_row = df.index.to_numpy()
+    df = df.reset_index(drop=True)
     if check_volume_range and len(df):
         vmax, vmed = float(df["volume"].max()), float(df["volume"].median())
         if vmax < 100.0 and vmed < 60.0:
+            shown = f"{df['volume'].min():g} and {vmax:g} (median {vmed:g})"
+            if volume_unit == "mm3":
+                raise InputError(
+                    f"{source}, column {col('volume')!r}: values lie between {shown}, which "
+                    "looks like body weight in grams rather than tumour volume in mm³; map "
+                    "the volume column with --columns volume=NAME, or give --volume-unit "
+                    "cm3 if these are volumes in cm³."
+                )
             raise InputError(
-                f"{source}, column {col('volume')!r}: values lie between "
-                f"{df['volume'].min():g} and {vmax:g} (median {vmed:g}), which looks like body "
-                "weight in grams rather than tumour volume in mm³; map the volume column "
-                "instead, or pass check_volume_range=False if these really are volumes."
+                f"{source}, column {col('volume')!r}: values lie between {shown} mm³ after "
+                f"converting from {volume_unit}, too small for tumour volumes; check the "
+                "column (--columns volume=NAME) and --volume-unit."
             )
     if "body_weight" in df:
         bw = pd.to_numeric(df["body_weight"], errors="coerce").astype(float)
@@ -354,6 +406,7 @@ def _validate(
                 f"set {int(implausible.sum())} implausible body weight(s) (≤ 0 or > 100 g) "
                 "to missing"
             )
+            counts.append(("body weights dropped", int(implausible.sum()), "outside (0, 100] g"))
         df["body_weight"] = bw.where(~implausible)
     for c in ("tumor_type", "study"):
         if c in df:
@@ -373,7 +426,7 @@ def _validate(
         back = df.groupby(_KEY, sort=False)["day"].diff().to_numpy() < 0
         if back.any():
             notes.append(f"sorted days that were out of order ({int(back.sum())} rows)")
-    row_in_file = np.arange(len(df))[order]
+    row_in_file = file_row[order]
     df = df.iloc[order].reset_index(drop=True)
 
     dup = df.duplicated(_KEY + ["day"], keep=False).to_numpy()
@@ -384,7 +437,8 @@ def _validate(
                 f"{source}, column {col('day')!r}: {int(dup.sum())} rows repeat a day within a "
                 f"series (rows {_rows(np.sort(row_in_file[dup]))}; first: model "
                 f"{first['model']}, arm {first['arm']}, animal {first['animal']}, day "
-                f"{first['day']:g}); remove the repeats or read with duplicates='mean'."
+                f"{first['day']:g}); remove the repeats or pass --duplicates mean (or first, last) "
+                "to merge them."
             )
         agg: dict[str, str] = {
             c: ("mean" if duplicates == "mean" else duplicates)
@@ -397,6 +451,13 @@ def _validate(
         n_before = len(df)
         df = df.groupby(_KEY + ["day"], sort=True, as_index=False).agg(agg)
         notes.append(f"merged {n_before - len(df)} repeated day(s) by {duplicates}")
+        counts.append(
+            (
+                "rows merged",
+                n_before - len(df),
+                f"a repeated day within a series, merged by --duplicates {duplicates}",
+            )
+        )
 
     first_row = np.zeros(len(df), dtype=bool)
     if len(df):
@@ -405,32 +466,41 @@ def _validate(
         values = df[c].to_numpy()
         first_row[1:] |= values[1:] != values[:-1]
     zero_base = first_row & (df["volume"].to_numpy() <= 0)
-    if zero_base.any():
+    if zero_base.any() and zero_baseline == "drop":
+        # Measurements before a series' first positive volume (a tumour not yet measurable).
+        series = np.cumsum(first_row) - 1
+        seen = pd.Series(df["volume"].to_numpy() > 0).groupby(series).cummax().to_numpy()
+        lead = ~seen
+        gone = int(len(np.unique(series)) - len(np.unique(series[seen])))
+        notes.append(
+            f"dropped {int(lead.sum())} measurements of volume 0 before the first positive "
+            f"volume of {int(zero_base.sum())} series ({gone} series never positive)"
+        )
+        counts.append(
+            (
+                "rows dropped",
+                int(lead.sum()),
+                "volume 0 before the series' first positive volume (--zero-baseline drop)",
+            )
+        )
+        df = df.loc[seen].reset_index(drop=True)
+    elif zero_base.any():
         bad = df.loc[zero_base].iloc[0]
         raise InputError(
             f"{source}, column {col('volume')!r}: {int(zero_base.sum())} series start at volume "
             f"0 (first: model {bad['model']}, arm {bad['arm']}, animal {bad['animal']}, day "
             f"{bad['day']:g}), so change from baseline is undefined; drop those series or "
-            "start them at the first positive measurement."
+            "start them at the first positive measurement (--zero-baseline drop does that)."
         )
-    return df, notes
+    return df, notes, counts
 
 
 # -- readers -----------------------------------------------------------------------------
 def _read_table(path: Path) -> pd.DataFrame:
+    """A CSV/TSV/parquet table; every way the file can be unreadable is one InputError."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found; give the path of a tumour-volume table.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        sep = "\t" if suffix in (".tsv", ".txt") else ","
-        return pd.read_csv(path, sep=sep)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(
-            f"{path}: could not be read as a table ({exc}); save it as CSV with a header row."
-        ) from exc
+    sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
+    return read_table(path, sep=sep)
 
 
 def pdxe_provenance(description: str = "") -> Provenance:
@@ -456,6 +526,9 @@ def read_long_table(
     duplicates: Duplicates = "error",
     missing: Missing = "error",
     check_volume_range: bool = True,
+    volume_unit: str = "mm3",
+    day_unit: str = "day",
+    zero_baseline: ZeroBaseline = "error",
 ) -> TreatmentStudy:
     """Read a long tumour-volume table (one row per measurement).
 
@@ -475,8 +548,11 @@ def read_long_table(
     defaults
         Constant values for absent key columns, e.g. ``{"model": "A375"}`` for a table of a
         single cell line.
-    duplicates, missing, check_volume_range
+    duplicates, missing, check_volume_range, zero_baseline
         See the module's input rules.
+    volume_unit, day_unit
+        Units of the table's volumes (``mm3``, ``cm3``, ``ml``) and days (``day``,
+        ``week``); the study holds mm³ and days.
 
     Returns
     -------
@@ -494,6 +570,46 @@ def read_long_table(
     """
     path = Path(path)
     raw = _read_table(path)
+    return _long_table(
+        raw,
+        path,
+        columns=columns,
+        control=control,
+        provenance=provenance,
+        defaults=defaults,
+        duplicates=duplicates,
+        missing=missing,
+        check_volume_range=check_volume_range,
+        volume_unit=volume_unit,
+        day_unit=day_unit,
+        zero_baseline=zero_baseline,
+    )
+
+
+def _check_units(volume_unit: str, day_unit: str) -> None:
+    if volume_unit not in VOLUME_UNITS:
+        raise OptionError("volume_unit", volume_unit, f"use one of {', '.join(VOLUME_UNITS)}")
+    if day_unit not in DAY_UNITS:
+        raise OptionError("day_unit", day_unit, f"use one of {', '.join(DAY_UNITS)}")
+
+
+def _long_table(
+    raw: pd.DataFrame,
+    path: Path,
+    *,
+    columns: Mapping[str, str] | None,
+    control: str | None,
+    provenance: Provenance | None,
+    defaults: Mapping[str, str] | None,
+    duplicates: Duplicates,
+    missing: Missing,
+    check_volume_range: bool,
+    volume_unit: str,
+    day_unit: str,
+    zero_baseline: ZeroBaseline = "error",
+) -> TreatmentStudy:
+    """A study from a long table already read: ``columns`` maps canonical names to its own."""
+    _check_units(volume_unit, day_unit)
     mapping = dict(columns or {})
     missing_src = [src for src in mapping.values() if src not in raw.columns]
     if missing_src:
@@ -511,16 +627,19 @@ def read_long_table(
     if "animal" not in frame and "model" in frame and "arm" in frame:
         # One animal per model × arm (the PDXE design) needs no animal column.
         frame["animal"] = "1"
-    records, notes = _validate(
+    records, notes, counts = _validate(
         frame,
         source=str(path),
         duplicates=duplicates,
         missing=missing,
         check_volume_range=check_volume_range,
         column_names=mapping,
+        volume_unit=volume_unit,
+        day_unit=day_unit,
+        zero_baseline=zero_baseline,
     )
     prov = provenance or Provenance(name=path.stem, source=str(path))
-    return TreatmentStudy(records, control, prov, str(path), tuple(notes))
+    return TreatmentStudy(records, control, prov, str(path), tuple(notes), tuple(counts))
 
 
 def read_pdxe(
@@ -530,6 +649,8 @@ def read_pdxe(
     body_weight: bool = True,
     control: str | None = None,
     duplicates: Duplicates = "error",
+    missing: Missing = "error",
+    zero_baseline: ZeroBaseline = "error",
 ) -> TreatmentStudy:
     """Read the PDX Encyclopedia tumour volumes (Gao et al. 2015) and body weights.
 
@@ -546,6 +667,8 @@ def read_pdxe(
         Also read the matching ``*.bw.data.csv`` file when present.
     control
         Control arm name; default ``untreated`` (TAone) or ``Control``.
+    duplicates, missing, zero_baseline
+        See the module's input rules.
 
     Notes
     -----
@@ -570,12 +693,13 @@ def read_pdxe(
     if absent:
         raise InputError(
             f"{vol_path}: column(s) {', '.join(map(repr, absent))} missing; a PDXE volume "
-            "file has Tumor, ID, Type, Arms, Times, Volume (use read_long_table otherwise)."
+            "file has Tumor, ID, Type, Arms, Times, Volume; map other columns with --columns."
         )
     frame = pd.DataFrame({canon: raw[src] for canon, src in mapping.items()})
     if "model" not in frame:
         frame["model"] = "Tumor_1"
     extra_notes = []
+    extra_counts: list[Count] = []
     if "tumor_type" in frame and frame["tumor_type"].isna().any():
         # A few PDXE rows lack the tumour type that the model's other rows give.
         n_missing = int(frame["tumor_type"].isna().sum())
@@ -583,25 +707,29 @@ def read_pdxe(
         frame["tumor_type"] = frame["tumor_type"].fillna(frame["model"].map(by_model))
         frame["tumor_type"] = frame["tumor_type"].fillna("unknown")
         extra_notes.append(f"filled {n_missing} missing tumour types from the model's other rows")
+        extra_counts.append(("tumour types filled", n_missing, "taken from the model's other rows"))
     bw_path = vol_path.with_name(vol_path.name.replace(".volume.", ".bw."))
     if body_weight and bw_path != vol_path and bw_path.exists():
-        bw = pd.read_csv(bw_path)
+        bw = _read_table(bw_path)
         keys = [k for k in ("Tumor", "ID", "Arms", "Times") if k in bw and k in raw]
         merged = raw[keys].merge(
             bw[keys + ["BodyWeight"]].drop_duplicates(keys), on=keys, how="left"
         )
         frame["body_weight"] = merged["BodyWeight"].to_numpy()
-    records, notes = _validate(
+    records, notes, counts = _validate(
         frame,
         source=str(vol_path),
         duplicates=duplicates,
-        missing="error",
+        missing=missing,
         check_volume_range=True,
         column_names=mapping,
+        zero_baseline=zero_baseline,
     )
     ctl = control or ("untreated" if design == "TAone" else "Control")
     prov = pdxe_provenance(f"PDX Encyclopedia {design} design: tumour volumes and body weights")
-    return TreatmentStudy(records, ctl, prov, str(vol_path), tuple(extra_notes + notes))
+    return TreatmentStudy(
+        records, ctl, prov, str(vol_path), tuple(extra_notes + notes), tuple(counts + extra_counts)
+    )
 
 
 def read_jax(
@@ -610,6 +738,8 @@ def read_jax(
     control: str = "Control",
     provenance: Provenance | None = None,
     duplicates: Duplicates = "error",
+    missing: Missing = "error",
+    zero_baseline: ZeroBaseline = "error",
 ) -> TreatmentStudy:
     """Read a table in the JAX tumour-volume app layout.
 
@@ -652,13 +782,14 @@ def read_jax(
         "day": "Times",
         "volume": "Volume",
     }
-    records, notes = _validate(
+    records, notes, counts = _validate(
         frame,
         source=str(path),
         duplicates=duplicates,
-        missing="error",
+        missing=missing,
         check_volume_range=True,
         column_names=mapping,
+        zero_baseline=zero_baseline,
     )
     prov = provenance or Provenance(
         name=path.stem,
@@ -666,7 +797,7 @@ def read_jax(
         source="MikeWLloyd/tumor-volume-shiny @ 96496ad (example data; origin undocumented)",
         description="PDX tumour volumes in the JAX tumour-volume app layout",
     )
-    return TreatmentStudy(records, control, prov, str(path), tuple(notes))
+    return TreatmentStudy(records, control, prov, str(path), tuple(notes), tuple(counts))
 
 
 def read_xeva(path: str | Path | None = None) -> TreatmentStudy:
@@ -682,6 +813,17 @@ def read_xeva(path: str | Path | None = None) -> TreatmentStudy:
     raw = _read_table(vol_path)
     design = _read_table(base / "exp_design_batches.csv")
     models = _read_table(base / "model.csv")
+    for table, file, need in (
+        (raw, vol_path, ("model.id", "time", "volume")),
+        (design, base / "exp_design_batches.csv", ("batch", "role", "model.id")),
+        (models, base / "model.csv", ("model.id", "patient.id")),
+    ):
+        absent = [c for c in need if c not in table]
+        if absent:
+            raise InputError(
+                f"{file}: column(s) {', '.join(map(repr, absent))} missing; the Xeva layout "
+                f"has {', '.join(need)}; give a long table (with --columns) instead."
+            )
     patient = models.set_index("model.id")["patient.id"]
     arm: dict[str, str] = {}
     for batch, role, mid in design[["batch", "role", "model.id"]].itertuples(index=False):
@@ -701,7 +843,7 @@ def read_xeva(path: str | Path | None = None) -> TreatmentStudy:
         }
     )
     frame = frame.loc[~unknown].reset_index(drop=True)
-    records, notes = _validate(
+    records, notes, counts = _validate(
         frame,
         source=str(vol_path),
         duplicates="error",
@@ -711,6 +853,7 @@ def read_xeva(path: str | Path | None = None) -> TreatmentStudy:
     )
     if unknown.any():
         notes.append(f"dropped {int(unknown.sum())} rows of models in no design batch")
+        counts.append(("rows dropped", int(unknown.sum()), "models in no design batch"))
     prov = Provenance(
         name="xeva_brca",
         license=_GPL,
@@ -720,7 +863,7 @@ def read_xeva(path: str | Path | None = None) -> TreatmentStudy:
         retrieved="2026-11",
         description="PDXE breast-cancer subset with design batches and molecular panel",
     )
-    return TreatmentStudy(records, "untreated", prov, str(vol_path), tuple(notes))
+    return TreatmentStudy(records, "untreated", prov, str(vol_path), tuple(notes), tuple(counts))
 
 
 def read_study(
@@ -729,33 +872,111 @@ def read_study(
     control: str | None = None,
     duplicates: Duplicates = "error",
     missing: Missing = "error",
+    columns: Mapping[str, str] | None = None,
+    volume_unit: str = "mm3",
+    day_unit: str = "day",
+    zero_baseline: ZeroBaseline = "error",
 ) -> TreatmentStudy:
     """Read a study, recognising the layout from the file's columns.
 
     A folder is read as the Xeva subset (if it holds ``exp_design_batches.csv``) or as the
     PDXE (``TAone.volume.data.csv``); a file with ``Tumor, ID, Arms, Times, Volume`` as the
     PDXE layout, one with ``Study, Tumor, Arms`` as the JAX layout, and anything else as a
-    long table with canonical names (``model, arm, animal, day, volume``).
+    long table whose columns are found by their roles (``model, arm, animal, day, volume``,
+    ``tumor_type``; see :data:`translocus.core.tables.COMMAND_ROLES`). ``columns`` maps roles
+    to the file's own column names (``--columns`` on the command line) and always reads the
+    file as a long table. A long table without a model column is one model named after the
+    file; one without an animal column has one animal per model and arm.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a375.csv"
+    >>> _ = p.write_text("ID,Day,Volume,Treatment\\n1,0,100,A\\n1,7,180,A\\n2,0,90,B\\n2,7,60,B\\n")
+    >>> s = read_study(p, columns={"animal": "ID", "day": "Day", "volume": "Volume",
+    ...                            "arm": "Treatment"})
+    >>> s.models, s.n_series
+    (('a375',), 2)
     """
     path = Path(path)
+    _check_units(volume_unit, day_unit)
     if path.is_dir():
+        if columns:
+            raise OptionError(
+                "columns",
+                ",".join(f"{k}={v}" for k, v in columns.items()),
+                f"{path} is a folder (PDXE or Xeva layout); --columns maps the columns of a "
+                "table file",
+            )
+        _layout_units(path, volume_unit, day_unit)
         if (path / "exp_design_batches.csv").exists():
             study = read_xeva(path)
         elif (path / "TAone.volume.data.csv").exists():
-            study = read_pdxe(path)
+            study = read_pdxe(
+                path, duplicates=duplicates, missing=missing, zero_baseline=zero_baseline
+            )
         else:
             raise InputError(
                 f"{path}: a folder, but neither a PDXE (TAone.volume.data.csv) nor a Xeva "
                 "(exp_design_batches.csv) layout; give a tumour-volume table file instead."
             )
     else:
-        head = _read_table(path).columns
-        cols = set(map(str, head))
-        if {"Study", "Tumor", "Arms", "Times", "Volume"} <= cols:
-            study = read_jax(path, duplicates=duplicates)
-        elif {"ID", "Arms", "Times", "Volume"} <= cols:
+        raw = _read_table(path)
+        cols = set(map(str, raw.columns))
+        if not columns and {"Study", "Tumor", "Arms", "Times", "Volume"} <= cols:
+            _layout_units(path, volume_unit, day_unit)
+            study = read_jax(
+                path, duplicates=duplicates, missing=missing, zero_baseline=zero_baseline
+            )
+        elif not columns and {"ID", "Arms", "Times", "Volume"} <= cols:
+            _layout_units(path, volume_unit, day_unit)
             design: Literal["TAone", "TAN", "oneAN"] = "TAone" if "Type" in cols else "TAN"
-            study = read_pdxe(path, design=design, duplicates=duplicates)
+            study = read_pdxe(
+                path,
+                design=design,
+                duplicates=duplicates,
+                missing=missing,
+                zero_baseline=zero_baseline,
+            )
         else:
-            study = read_long_table(path, duplicates=duplicates, missing=missing)
+            mapping = resolve_columns(raw, command="respond", columns=columns, source=str(path))
+            defaults = {} if "model" in mapping else {"model": path.stem}
+            study = _long_table(
+                raw,
+                path,
+                columns=mapping,
+                control=None,
+                provenance=None,
+                defaults=defaults,
+                duplicates=duplicates,
+                missing=missing,
+                check_volume_range=True,
+                volume_unit=volume_unit,
+                day_unit=day_unit,
+                zero_baseline=zero_baseline,
+            )
+            if defaults:
+                note = (
+                    f"no model column: every series belongs to one model, {path.stem!r} "
+                    "(map a model column with --columns model=NAME)"
+                )
+                study = replace(study, notes=(note, *study.notes))
     return study.with_control(control) if control is not None else study
+
+
+def _layout_units(path: Path, volume_unit: str, day_unit: str) -> None:
+    """The PDXE, Xeva and JAX layouts fix their units (mm³, days)."""
+    if volume_unit != "mm3":
+        raise OptionError(
+            "volume_unit",
+            volume_unit,
+            f"{path} is in the PDXE, Xeva or JAX layout, whose volumes are mm³; units apply "
+            "to long tables (map one with --columns)",
+        )
+    if day_unit != "day":
+        raise OptionError(
+            "day_unit",
+            day_unit,
+            f"{path} is in the PDXE, Xeva or JAX layout, whose times are days; units apply "
+            "to long tables (map one with --columns)",
+        )
