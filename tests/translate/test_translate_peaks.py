@@ -111,3 +111,60 @@ def test_peak_past_grcm39_end_suggests_grcm38(engine):
     result = translate_peaks(peaks, engine=engine)
     assert any("are these GRCm38 coordinates" in m for m in result.messages)
     assert result.peaks.iloc[0]["end_mbp"] == pytest.approx(169.476592)
+
+
+def test_peaks_assembly_from_run_json_or_summary_json(tmp_path):
+    """The build comes from the scan run folder's run.json (or an older summary.json);
+    unknown (null, absent, unrecognised) is None, never a guess."""
+    import json
+
+    from translocus.translate.peaks import peaks_assembly
+
+    def run(summary):
+        record = {"translocus_run": 1, "status": "complete", "command": "scan",
+                  "summary": summary, "files": {}}  # fmt: skip
+        (tmp_path / "run.json").write_text(json.dumps(record))
+
+    run({"assembly": "GRCm38"})
+    assert peaks_assembly(tmp_path) == "GRCm38"
+    assert peaks_assembly(tmp_path / "peaks.csv") == "GRCm38"  # the file's folder
+    run({"assembly": "mm39"})
+    assert peaks_assembly(tmp_path) == "GRCm39"
+    for summary in ({"assembly": None}, {}, {"assembly": "hg19"}):
+        run(summary)
+        assert peaks_assembly(tmp_path) is None
+    (tmp_path / "run.json").unlink()
+    assert peaks_assembly(tmp_path) is None
+    (tmp_path / "summary.json").write_text(json.dumps({"assembly": "GRCm39"}))
+    assert peaks_assembly(tmp_path) == "GRCm39"
+
+
+def test_read_peaks_refuses_other_runs_and_unreadable_files(tmp_path):
+    import json
+
+    _peaks().to_csv(tmp_path / "peaks.csv", index=False)
+    record = {"translocus_run": 1, "status": "complete", "command": "respond", "files": {}}
+    (tmp_path / "run.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="run folder of `translocus respond`"):
+        read_peaks(tmp_path)
+    (tmp_path / "run.json").unlink()
+    (tmp_path / "peaks.csv").write_bytes(b"\x00\x01PK\x03\x04binary")
+    with pytest.raises(InputError, match="binary file"):
+        read_peaks(tmp_path)
+    (tmp_path / "peaks.csv").write_text("")
+    with pytest.raises(InputError, match="empty"):
+        read_peaks(tmp_path)
+
+
+def test_scan_peak_effects_give_founder_patterns(engine, tmp_path):
+    """``scan``'s long peak_effects.csv (coefficients A-H plus the intercept)."""
+    _peaks().to_csv(tmp_path / "peaks.csv", index=False)
+    rows = [
+        {"lodindex": 1, "lodcolumn": "plaques", "chr": "7", "coefficient": c,
+         "estimate": {"E": 2.0, "H": -2.0}.get(c, 0.0), "se": 0.1}
+        for c in [*FOUNDERS, "intercept"]
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "peak_effects.csv", index=False)
+    peaks, effects, _ = read_peaks(tmp_path)
+    result = translate_peaks(peaks, effects=effects, engine=engine)
+    assert result.peaks["founder_pattern"].tolist() == ["high: NZO; low: WSB", ""]

@@ -1,13 +1,16 @@
 """Translating the cause engine's QTL peaks: support interval → human candidates.
 
-A peaks table (``peaks.parquet`` or ``peaks.csv`` written by ``translocus scan``) has
-columns ``lodindex, lodcolumn, chr, pos, lod, ci_lo, ci_hi`` with positions in Mbp on the
-physical map. Each peak's support interval ``[ci_lo, ci_hi]`` is translated with a
+A peaks table (``peaks.parquet`` or ``peaks.csv`` in a run folder of ``translocus scan``)
+has columns ``lodindex, lodcolumn, chr, pos, lod, ci_lo, ci_hi`` with positions in Mbp on
+the physical map. The genome build of those positions is the scan's: ``run.json``
+"summary" → "assembly" (``GRCm38``/``GRCm39``, or ``null`` when the scan did not know it);
+an older scan folder's ``summary.json`` is read the same way (:func:`peaks_assembly`). Each peak's support interval ``[ci_lo, ci_hi]`` is translated with a
 :class:`~translocus.translate.interval.TranslationEngine`; a peak without a support
 interval uses ``pos ± flank_mbp``.
 
-An optional founder-allele effects table (``effects.parquet|csv`` or
-``founder_effects.parquet|csv`` in the same folder) gives, per peak, one numeric column per
+An optional founder-allele effects table (``effects.parquet|csv``,
+``founder_effects.parquet|csv``, or the scan's ``peak_effects.csv`` of DO/CC crosses, whose
+coefficients ``A``-``H`` are the founders) in the same folder gives, per peak, one numeric column per
 founder (wide: keyed by ``lodindex`` or by ``lodcolumn`` + ``chr``), or long rows
 ``lodcolumn, chr, founder, effect``. Each peak's effects become a pattern string: founders
 more than 0.75 SD above the mean of the eight effects are ``high``, more than 0.75 SD
@@ -25,6 +28,7 @@ import pandas as pd
 
 from translocus.core.errors import InputError
 from translocus.core.provenance import Provenance
+from translocus.core.runs import RUN_FILE, read_run
 from translocus.translate._chromosomes import CHROMOSOME_LENGTHS, normalize_chr
 from translocus.translate.interval import TranslationEngine, default_engine
 
@@ -32,6 +36,7 @@ __all__ = [
     "FOUNDER_NAMES",
     "PeakTranslation",
     "founder_pattern",
+    "peaks_assembly",
     "read_peaks",
     "translate_peaks",
 ]
@@ -79,39 +84,88 @@ def founder_pattern(effects: pd.Series, *, threshold_sd: float = 0.75) -> str:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"chr": str})
+    """A peaks or effects table; a file that is not one is one InputError naming it."""
+    try:
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        with open(path, "rb") as handle:
+            if b"\x00" in handle.read(4096):
+                raise InputError(f"{path}: is a binary file, not a CSV table of peaks")
+        return pd.read_csv(path, dtype={"chr": str})
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; rerun `translocus scan`") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise InputError(f"{path}: cannot be read as a table ({reason})") from None
+
+
+#: Names of the mouse genome builds, as ``scan`` records them or users write them.
+_BUILDS = {"grcm39": "GRCm39", "mm39": "GRCm39", "grcm38": "GRCm38", "mm10": "GRCm38"}
 
 
 def peaks_assembly(source: Path | str) -> str | None:
-    """Mouse genome build recorded by ``translocus scan`` beside its peaks, if any."""
+    """Mouse genome build recorded by ``translocus scan`` beside its peaks, if any.
+
+    Read from the run folder's ``run.json`` ("summary" → "assembly"), or from an older
+    scan folder's ``summary.json``. ``None`` when the scan did not record a build (then
+    the user must say it: ``translate --assembly``).
+
+    >>> import json, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "run.json").write_text(json.dumps(
+    ...     {"translocus_run": 1, "command": "scan", "summary": {"assembly": "GRCm38"}}))
+    >>> peaks_assembly(folder)
+    'GRCm38'
+    """
     source = Path(source)
-    summary = (source if source.is_dir() else source.parent) / "summary.json"
-    if not summary.is_file():
+    folder = source if source.is_dir() else source.parent
+    record = read_run(folder)
+    summary: object = None
+    if record is not None:
+        summary = record.get("summary")
+    elif (folder / "summary.json").is_file():
+        try:
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+    if not isinstance(summary, dict):
         return None
-    try:
-        assembly = json.loads(summary.read_text()).get("assembly")
-    except (OSError, ValueError):
-        return None
-    return str(assembly) if assembly in ("GRCm38", "GRCm39") else None
+    assembly = summary.get("assembly")
+    return _BUILDS.get(str(assembly).lower()) if assembly else None
+
+
+def _scan_record(folder: Path) -> None:
+    """Refuse the run folder of another command, or an incomplete one."""
+    record = read_run(folder)
+    if record is None:
+        return
+    command = record.get("command")
+    if command not in (None, "scan"):
+        raise InputError(
+            f"{folder}: is a run folder of `translocus {command}`, not of `translocus scan`; "
+            "give the folder a scan wrote (its --out)"
+        )
 
 
 def read_peaks(source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
-    """Read ``peaks`` (and founder ``effects`` when present) from a scan output folder.
+    """Read ``peaks`` (and founder ``effects`` when present) from a scan run folder.
 
     Returns ``(peaks, effects_or_None, peaks_path)``. Raises
-    :class:`~translocus.core.errors.InputError` when no peaks table is found or a
-    required column is missing.
+    :class:`~translocus.core.errors.InputError` when no peaks table is found, the folder is
+    another command's run, or a required column is missing.
     """
     source = Path(source)
     if source.is_dir():
+        _scan_record(source)
         candidates = [source / "peaks.parquet", source / "peaks.csv"]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
+            what = "a scan run folder" if (source / RUN_FILE).is_file() else "this folder"
             raise InputError(
-                f"{source} holds no peaks.parquet or peaks.csv; run `translocus scan` with an "
-                "output folder first, or pass the peaks file itself."
+                f"{source} holds no peaks.parquet or peaks.csv ({what}); give the run folder "
+                "of `translocus scan ... --out DIR`, or the peaks file itself."
             )
         folder = source
     elif source.is_file():
@@ -134,7 +188,23 @@ def read_peaks(source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame | None, s
                 break
         if effects is not None:
             break
+    if effects is None and (folder / "peak_effects.csv").is_file():
+        effects = _founder_effects(_read_table(folder / "peak_effects.csv"))
     return peaks, effects, str(path)
+
+
+def _founder_effects(table: pd.DataFrame) -> pd.DataFrame | None:
+    """The eight DO/CC founder coefficients (A-H) of ``scan``'s long ``peak_effects.csv``."""
+    need = {"coefficient", "estimate"}
+    if not need <= set(table.columns) or not ({"lodindex", "lodcolumn"} & set(table.columns)):
+        return None
+    founders = table[table["coefficient"].astype(str).isin(list(FOUNDER_NAMES))]
+    if founders["coefficient"].nunique() < len(FOUNDER_NAMES):
+        return None  # not an eight-founder cross: its letters are not the DO founders
+    keys = [c for c in ("lodindex", "lodcolumn", "chr") if c in founders.columns]
+    return founders[keys + ["coefficient", "estimate"]].rename(
+        columns={"coefficient": "founder", "estimate": "effect"}
+    )
 
 
 def _effect_patterns(peaks: pd.DataFrame, effects: pd.DataFrame | None) -> list[str]:
