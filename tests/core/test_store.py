@@ -196,3 +196,40 @@ def test_killed_writer_leaves_previous_version_intact(tmp_path: Path) -> None:
     reopened.write_array("big", old * 3)
     assert float(reopened.read_array("big").max()) == 3.0
     assert not [p for p in item.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_fingerprint_of_stored_probabilities(tmp_path: Path) -> None:
+    """What the probabilities of a cross depend on is hashed and stored with them."""
+    from dataclasses import replace
+
+    from translocus.core.simulate import simulate_cross
+    from translocus.core.store import cross_fingerprint, fingerprint_differences
+
+    cross = simulate_cross(cross_type="f2", n=20, n_markers=40, seed=1).cross
+    fp = cross_fingerprint(cross, error_prob=0.002, map_function="c-f")
+    assert set(fp) == {"crosstype", "samples", "markers", "map", "genotypes", "error_prob",
+                       "map_function", "sha256"}  # fmt: skip
+    assert fp == cross_fingerprint(cross, error_prob=0.002, map_function="c-f")
+    assert cross_fingerprint(cross, error_prob=0.01, map_function="c-f")["sha256"] != fp["sha256"]
+
+    renamed = replace(cross, individuals=tuple(f"x{i}" for i in cross.individuals))
+    moved = replace(cross, gmap={c: s + (c == "1") for c, s in cross.gmap.items()})
+    geno = {c: g.copy() for c, g in cross.geno.items()}
+    geno["1"][0, 0] = 3 if geno["1"][0, 0] != 3 else 1
+    recalled = replace(cross, geno=geno)
+    other = simulate_cross(cross_type="bxd", n=20, n_markers=40, seed=1).cross
+    for changed, part in [(renamed, "sample IDs"), (moved, "map positions"),
+                          (recalled, "genotype data")]:  # fmt: skip
+        got = cross_fingerprint(changed, error_prob=0.002, map_function="c-f")
+        assert [d.split(" (")[0] for d in fingerprint_differences(fp, got)] == [part]
+    got = cross_fingerprint(other, error_prob=0.002, map_function="c-f")
+    assert fingerprint_differences(fp, got)[0] == "cross type (f2, not risib)"
+
+    store = Store(tmp_path / "gp")
+    probs = GenoProbs(probs={"1": _probs(3, np.random.default_rng(3))}, crosstype="f2",
+                      alleles=("A", "B"))  # fmt: skip
+    store.write_genoprobs("genoprob", probs, attrs={"fingerprint": fp})
+    store.write_genoprobs("plain", probs)
+    reopened = Store(tmp_path / "gp", create=False)
+    assert reopened.fingerprint("genoprob") == fp
+    assert reopened.fingerprint("plain") is None

@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -42,10 +43,17 @@ import xarray as xr
 
 from translocus.core.atomic import atomic_write_text
 from translocus.core.errors import InputError
-from translocus.core.model import GenoProbs
+from translocus.core.model import Cross, GenoProbs
 from translocus.core.provenance import Provenance
 
-__all__ = ["STORE_FORMAT", "ItemInfo", "Store"]
+__all__ = [
+    "FINGERPRINT_PARTS",
+    "STORE_FORMAT",
+    "ItemInfo",
+    "Store",
+    "cross_fingerprint",
+    "fingerprint_differences",
+]
 
 STORE_FORMAT = "translocus-store"
 _MARKER = "translocus-store.json"
@@ -466,6 +474,14 @@ class Store:
             name, "genoprobs", writer, provenance=provenance, attrs=attrs, extra=extra
         )
 
+    def fingerprint(self, name: str) -> dict[str, Any] | None:
+        """The cross fingerprint saved with item ``name`` (see :func:`cross_fingerprint`).
+
+        ``None`` when the item was written without one.
+        """
+        value = self.info(name).attrs.get("fingerprint")
+        return dict(value) if isinstance(value, Mapping) else None
+
     def read_genoprobs(self, name: str) -> GenoProbs:
         """Load :class:`~translocus.core.model.GenoProbs` saved by :meth:`write_genoprobs`."""
         info = self._expect(name, ("genoprobs",))
@@ -484,6 +500,99 @@ class Store:
             x_chr=meta["x_chr"],
             kind=meta["probs_kind"],
         )
+
+
+#: What genotype probabilities are a function of, besides the HMM settings: the parts of a
+#: :func:`cross_fingerprint` that must agree for stored probabilities to belong to a cross.
+FINGERPRINT_PARTS: dict[str, str] = {
+    "crosstype": "cross type",
+    "samples": "sample IDs",
+    "markers": "markers",
+    "map": "map positions",
+    "genotypes": "genotype data (calls, founder genotypes, sex, cross information)",
+}
+
+
+def _sha(*chunks: bytes) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(len(chunk).to_bytes(8, "little"))
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _text(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def _floats(series: pd.Series) -> bytes:
+    return np.ascontiguousarray(pd.to_numeric(series, errors="coerce"), dtype="<f8").tobytes()
+
+
+def cross_fingerprint(cross: Cross, *, error_prob: float, map_function: str) -> dict[str, Any]:
+    """SHA-256 digests of what a cross's genotype probabilities are computed from.
+
+    One digest per part of :data:`FINGERPRINT_PARTS` (cross type as is), the HMM settings,
+    and ``sha256`` over all of it. Stored with the probabilities (``attrs["fingerprint"]``)
+    so that a later scan can check that they belong to the cross it reads.
+
+    Examples
+    --------
+    >>> from translocus.core.simulate import simulate_cross
+    >>> cross = simulate_cross(cross_type="f2", n=20, n_markers=40, seed=1).cross
+    >>> fp = cross_fingerprint(cross, error_prob=0.002, map_function="c-f")
+    >>> fp["crosstype"], len(fp["sha256"])
+    ('f2', 64)
+    >>> fp == cross_fingerprint(cross, error_prob=0.002, map_function="c-f")
+    True
+    """
+    chroms = list(cross.chromosomes)
+    markers = [[c, [str(m) for m in cross.gmap[c].index]] for c in chroms]
+    map_parts = [_text(chroms)]
+    for c in chroms:
+        map_parts.append(_floats(cross.gmap[c]))
+        pmap = cross.pmap.get(c) if cross.pmap is not None else None
+        map_parts.append(b"" if pmap is None else _floats(pmap))
+    geno_parts = [_text(chroms)]
+    for c in chroms:
+        geno_parts.append(np.ascontiguousarray(cross.geno[c], dtype=np.int8).tobytes())
+        founder = cross.founder_geno.get(c) if cross.founder_geno is not None else None
+        geno_parts.append(b"" if founder is None else
+                          np.ascontiguousarray(founder, dtype=np.int8).tobytes())  # fmt: skip
+    sex = cross.is_female
+    geno_parts.append(_text([str(i) for i in sex.index]))
+    geno_parts.append(np.ascontiguousarray(sex.to_numpy(dtype=bool)).tobytes())
+    info = cross.cross_info
+    geno_parts.append(_text([[str(i) for i in info.index], [str(c) for c in info.columns]]))
+    if info.size:
+        geno_parts.append(np.ascontiguousarray(info.to_numpy(dtype="<f8")).tobytes())
+    out: dict[str, Any] = {
+        "crosstype": str(cross.crosstype),
+        "samples": _sha(_text([str(i) for i in cross.individuals])),
+        "markers": _sha(_text(markers)),
+        "map": _sha(*map_parts),
+        "genotypes": _sha(*geno_parts),
+        "error_prob": float(error_prob),
+        "map_function": str(map_function),
+    }
+    out["sha256"] = _sha(_text(sorted(out.items())))
+    return out
+
+
+def fingerprint_differences(stored: Mapping[str, Any], cross: Mapping[str, Any]) -> list[str]:
+    """The parts of :data:`FINGERPRINT_PARTS` in which two fingerprints differ, in words.
+
+    >>> a = {"crosstype": "do", "samples": "1", "markers": "2", "map": "3", "genotypes": "4"}
+    >>> fingerprint_differences(a, {**a, "crosstype": "f2", "map": "x"})
+    ['cross type (do, not f2)', 'map positions']
+    """
+    out = []
+    for key, label in FINGERPRINT_PARTS.items():
+        if stored.get(key) != cross.get(key):
+            if key == "crosstype":
+                label = f"{label} ({stored.get(key)}, not {cross.get(key)})"
+            out.append(label)
+    return out
 
 
 def _jsonable(value: Any) -> Any:
