@@ -100,9 +100,15 @@ def provenance_for_path(path: Path | str, *, root: Path | None = None) -> Proven
     return best.provenance if best is not None else None
 
 
-#: Genome build of the physical maps (Mbp) of the shared crosses, from the data manifest
-#: ("DO_Recla and DOex physical maps are GRCm38 (mm10)").
-PHYSICAL_MAP_ASSEMBLY: dict[str, str] = {"DO_Recla": "GRCm38", "DOex": "GRCm38"}
+#: Genome build of the physical maps (Mbp) of the shared crosses, as their sources state it:
+#: the data manifest ("DO_Recla and DOex physical maps are GRCm38 (mm10)"; CC's map column is
+#: ``Mbp_mm10``) and DO_Gatti2014's ReadMe ("positions in NCBI38/mm10 Mbp").
+PHYSICAL_MAP_ASSEMBLY: dict[str, str] = {
+    "CC": "GRCm38",
+    "DO_Gatti2014": "GRCm38",
+    "DO_Recla": "GRCm38",
+    "DOex": "GRCm38",
+}
 
 
 def physical_map_assembly(name: str) -> str | None:
