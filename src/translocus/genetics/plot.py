@@ -15,7 +15,7 @@ import pandas as pd
 
 from translocus.genetics.results import ScanResult
 
-__all__ = ["genome_axis", "plot_lod", "plot_lod_interactive"]
+__all__ = ["genome_axis", "offline_html", "plot_lod", "plot_lod_interactive"]
 
 _COLOURS = ["#1f4e79", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#117a65"]
 
@@ -181,3 +181,8 @@ def plot_lod_interactive(
         height=380,
     )  # fmt: skip
     return fig
+
+
+def offline_html(fig: Any) -> str:
+    """A plotly figure as a whole HTML page that works offline (plotly.js inlined, no CDN)."""
+    return str(fig.to_html(include_plotlyjs=True, full_html=True))
