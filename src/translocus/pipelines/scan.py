@@ -1,0 +1,461 @@
+"""``scan``: genome scan, permutation thresholds, peaks and allele effects at the peaks.
+
+One run: read the cross, check the traits and covariates asked for (and that ``--probs``
+belongs to the cross), genotype probabilities (or the stored ones), kinship, the scan
+(Haley-Knott or LMM), permutations, peaks with LOD support intervals, and the estimated
+allele effects at each peak (R/qtl2 ``scan1coef`` at the peak marker).
+
+>>> from translocus.core.simulate import simulate_cross
+>>> cross = simulate_cross(cross_type="f2", n=60, n_markers=60, seed=2, n_traits=1).cross
+>>> output = run_scan(ScanRequest(kinship="none", assembly="GRCm39"), cross=cross)
+>>> output.summary()["traits"], output.summary()["assembly"]
+(['trait1'], 'GRCm39')
+>>> ScanRequest(perms=1000, alpha=2).validate()
+Traceback (most recent call last):
+...
+translocus.core.errors.OptionError: alpha=2: must lie strictly between 0 and 1, e.g. 0.05
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from translocus.core.errors import InputError, OptionError
+from translocus.core.model import Cross, GenoProbs
+from translocus.core.runs import RunLog
+from translocus.pipelines.genoprob import (
+    check_cross_path,
+    check_hmm_options,
+    genotype_probabilities,
+    read_cross_logged,
+    resolve_assembly,
+)
+
+__all__ = ["BACKENDS", "KINSHIPS", "MAX_EFFECT_PEAKS", "ScanOutput", "ScanRequest", "run_scan"]
+
+KINSHIPS = ("loco", "overall", "none")
+BACKENDS = ("cpu", "torch")
+#: Allele effects are estimated at this many peaks at most (the highest).
+MAX_EFFECT_PEAKS = 50
+#: Fewer permutations than this give rough thresholds (a warning says so).
+ROUGH_PERMS = 100
+_STORE_MARKER = "translocus-store.json"
+_DEFAULT_ALPHAS = (0.2, 0.1, 0.05, 0.01)
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """Options of ``translocus scan`` (see its ``--help``); names follow the flags.
+
+    ``cross`` is the path the cross is read from; with ``run_scan(..., cross=...)`` it only
+    names the cross given. ``pheno`` empty means every phenotype; ``perms`` 0 means the peaks
+    use ``threshold``, otherwise the ``alpha`` genome-wide permutation threshold of each trait.
+    """
+
+    cross: Path | None = None
+    pheno: tuple[str, ...] = ()
+    kinship: str = "loco"
+    covar: tuple[str, ...] = ()
+    perms: int = 0
+    seed: int = 20260101
+    threshold: float = 6.0
+    alpha: float = 0.05
+    drop: float = 1.5
+    probs: Path | None = None
+    error_prob: float = 0.002
+    map_function: str = "c-f"
+    backend: str = "cpu"
+    assembly: str | None = None
+    intersection: bool = False
+
+    def validate(self) -> None:
+        if self.kinship not in KINSHIPS:
+            raise OptionError("kinship", self.kinship, "use loco, overall or none (Haley-Knott)")
+        if self.backend not in BACKENDS:
+            raise OptionError("backend", self.backend, "use cpu or torch")
+        if self.perms < 0:
+            raise OptionError("perms", self.perms, "must be 0 (no permutations) or more, e.g. 1000")
+        if not (math.isfinite(self.alpha) and 0 < self.alpha < 1):
+            raise OptionError("alpha", self.alpha, "must lie strictly between 0 and 1, e.g. 0.05")
+        if not (math.isfinite(self.threshold) and self.threshold > 0):
+            raise OptionError("threshold", self.threshold, "must be a LOD score above 0, e.g. 6")
+        if not (math.isfinite(self.drop) and self.drop > 0):
+            raise OptionError(
+                "drop", self.drop, "must be a LOD drop above 0 for the support intervals, e.g. 1.5"
+            )
+        if self.seed < 0:
+            raise OptionError("seed", self.seed, "must be 0 or more")
+        check_hmm_options(self.error_prob, self.map_function, self.assembly)
+        for option, names in (("pheno", self.pheno), ("covar", self.covar)):
+            if any(not str(n).strip() for n in names):
+                raise OptionError(
+                    option, ",".join(names), "has an empty name; separate names by commas"
+                )
+        if self.backend == "torch":
+            from translocus.core.compute import available_backends
+
+            if "torch" not in available_backends():
+                raise OptionError(
+                    "backend",
+                    "torch",
+                    "needs PyTorch, which is not installed; install the gpu extra "
+                    "(pip install 'translocus[gpu]') or use {backend} cpu",
+                )
+        if self.probs is not None:
+            probs = Path(self.probs)
+            if not (probs / _STORE_MARKER).is_file():
+                what = "does not exist" if not probs.exists() else "is not a store of probabilities"
+                raise OptionError(
+                    "probs",
+                    str(probs),
+                    f"{what}; give the folder written by `translocus genoprob CROSS -o DIR`, "
+                    "or leave {probs} out to compute the probabilities",
+                )
+
+
+@dataclass
+class ScanOutput:
+    """A finished scan; the HTML report reads these fields."""
+
+    request: ScanRequest
+    result: Any  # ScanResult
+    perm: Any | None  # PermutationResult
+    thresholds: pd.DataFrame | None
+    threshold_used: dict[str, dict[str, Any]]
+    peaks: pd.DataFrame
+    peak_effects: pd.DataFrame
+    map_name: str
+    assembly: str | None
+    crosstype: str
+    n_samples: int
+    assembly_source: str | None = None
+    covariates: list[str] = field(default_factory=list)
+    alleles: GenoProbs | None = None
+
+    # -- figures -----------------------------------------------------------------------------
+    def _shown(self) -> tuple[list[str], dict[str, float]]:
+        traits = list(self.result.traits[:6])
+        shown: dict[str, float] = {}
+        values = {t: self.threshold_used[t]["lod"] for t in traits if t in self.threshold_used}
+        distinct = {v for v in values.values() if v is not None}
+        for trait, value in values.items():
+            if value is None:
+                continue
+            how = self.threshold_used[trait]["how"]
+            label = how if len(distinct) == 1 else f"{trait} {how}"
+            shown[label] = float(value)
+        return traits, shown
+
+    def figure(self) -> Any:
+        """The LOD curves (matplotlib) with thresholds and peaks; close it after use."""
+        from translocus.genetics.plot import plot_lod
+
+        traits, shown = self._shown()
+        return plot_lod(self.result, traits=traits, thresholds=shown, peaks=self.peaks,
+                        map_name=self.map_name)  # fmt: skip
+
+    def interactive(self) -> Any:
+        """The same as an interactive plotly figure."""
+        from translocus.genetics.plot import plot_lod_interactive
+
+        traits, shown = self._shown()
+        return plot_lod_interactive(self.result, traits=traits, thresholds=shown,
+                                    peaks=self.peaks, map_name=self.map_name)  # fmt: skip
+
+    # -- files -------------------------------------------------------------------------------
+    def write(self, folder: Path) -> None:
+        """lod.parquet/.csv, hsq.csv (LMM), thresholds.csv + permutations.csv (with
+        permutations), peaks.csv, peak_effects.csv, lod.png and a self-contained lod.html."""
+        import matplotlib.pyplot as plt
+
+        from translocus.genetics.plot import offline_html
+        from translocus.genetics.results import write_table
+
+        folder = Path(folder)
+        lod = self.result.to_frame()
+        write_table(lod, folder / "lod.parquet")
+        write_table(lod, folder / "lod.csv")
+        if self.result.hsq is not None:
+            write_table(self.result.hsq.rename_axis("hsq_set").reset_index(), folder / "hsq.csv")
+        if self.perm is not None and self.thresholds is not None:
+            write_table(self.thresholds, folder / "thresholds.csv")
+            write_table(self.perm.to_frame(), folder / "permutations.csv")
+        write_table(self.peaks, folder / "peaks.csv")
+        write_table(self.peak_effects, folder / "peak_effects.csv")
+        fig = self.figure()
+        try:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        (folder / "lod.png").write_bytes(buf.getvalue())
+        (folder / "lod.html").write_text(offline_html(self.interactive()), encoding="utf-8")
+
+    def summary(self) -> dict[str, Any]:
+        sizes = self.result.sample_size
+        best = self.result.max_lod()
+        return {
+            "traits": list(self.result.traits),
+            "method": "hk" if self.request.kinship == "none" else "lmm",
+            "kinship": self.request.kinship,
+            "covariates": list(self.covariates),
+            "crosstype": self.crosstype,
+            "n_samples": int(self.n_samples),
+            "n_markers": len(self.result.markers),
+            "sample_size": {str(k): int(v) for k, v in sizes.items()},
+            "max_lod": {
+                str(r.trait): (None if pd.isna(r.max_lod) else float(r.max_lod))
+                for r in best.itertuples()
+            },
+            "perms": int(self.perm.n_perm) if self.perm is not None else 0,
+            "alpha": float(self.request.alpha) if self.perm is not None else None,
+            "thresholds": self.threshold_used,
+            "n_peaks": len(self.peaks),
+            "n_peak_effects": min(len(self.peaks), MAX_EFFECT_PEAKS),
+            "map": self.map_name,
+            "assembly": self.assembly,
+            "assembly_source": self.assembly_source,
+            "probs": str(self.request.probs) if self.request.probs is not None else None,
+        }
+
+
+# -- the pipeline -----------------------------------------------------------------------------
+def _check_names(cross: Cross, request: ScanRequest) -> tuple[list[str], list[str]]:
+    """The traits and covariates to use, every name checked against the cross."""
+    available = [str(c) for c in cross.pheno.columns]
+    if not available:
+        raise InputError(
+            f"{request.cross or 'the cross'}: has no phenotypes to scan; add a 'pheno' file to "
+            "its control file"
+        )
+    names = list(dict.fromkeys(str(p).strip() for p in request.pheno)) or available
+    missing = [p for p in names if p not in available]
+    if missing:
+        shown = ", ".join(available[:10]) + (f", ... ({len(available) - 10} more)"
+                                             if len(available) > 10 else "")  # fmt: skip
+        raise OptionError(
+            "pheno",
+            ",".join(missing),
+            f"not in the cross's phenotypes ({shown}); `translocus info` lists them",
+        )
+    covars = list(dict.fromkeys(str(c).strip() for c in request.covar))
+    known = ["sex", *(str(c) for c in cross.covar.columns)]
+    for name in covars:
+        if name.lower() == "sex":
+            if len(cross.is_female) == 0:
+                raise OptionError("covar", name, "the cross has no sex information; leave sex out")
+        elif name not in known:
+            raise OptionError(
+                "covar",
+                name,
+                f"not a covariate of the cross (covariates: {', '.join(known)}); "
+                "`translocus info` lists them",
+            )
+    return names, covars
+
+
+def _stored_probs(cross: Cross, request: ScanRequest, log: RunLog) -> tuple[GenoProbs, str | None]:
+    """The allele probabilities of ``--probs``, after checking they belong to the cross."""
+    from translocus.core.store import Store, cross_fingerprint, fingerprint_differences
+
+    assert request.probs is not None
+    store = Store(request.probs, create=False)
+    if "alleleprob" not in store:
+        raise OptionError(
+            "probs",
+            str(request.probs),
+            "holds no allele probabilities; recompute them with `translocus genoprob CROSS -o DIR`",
+        )
+    info = store.info("alleleprob")
+    stored = store.fingerprint("alleleprob")
+    fix = (
+        f"recompute them with `translocus genoprob {request.cross or 'CROSS'} -o DIR`, or leave "
+        "{probs} out"
+    )
+    if stored is None:
+        raise OptionError(
+            "probs",
+            str(request.probs),
+            f"the probabilities carry no fingerprint of their cross, so they cannot be checked; {fix}",
+        )
+    expected = cross_fingerprint(cross, error_prob=request.error_prob,
+                                 map_function=request.map_function)  # fmt: skip
+    differ = fingerprint_differences(stored, expected)
+    if differ:
+        raise OptionError(
+            "probs",
+            str(request.probs),
+            f"the probabilities belong to another cross (different {', '.join(differ)}); {fix}",
+        )
+    settings = (float(stored.get("error_prob", np.nan)), str(stored.get("map_function")))
+    if settings != (float(request.error_prob), request.map_function):
+        log.warn(
+            f"the stored probabilities were computed with error probability {settings[0]:g} "
+            f"and map function {settings[1]}; --error-prob and --map-function apply only "
+            "without --probs"
+        )
+    with log.step("read probabilities"):
+        alleles = store.read_genoprobs("alleleprob")
+    assembly = info.attrs.get("assembly")
+    return alleles, str(assembly) if assembly else None
+
+
+def _thresholds(
+    result: Any, perm: Any | None, request: ScanRequest
+) -> tuple[pd.DataFrame | None, dict[str, dict[str, Any]], np.ndarray]:
+    """All permutation thresholds, the one used per trait (and how), as a vector."""
+    traits = list(result.traits)
+    if perm is None:
+        used = {t: {"lod": float(request.threshold), "source": "threshold",
+                    "how": "given threshold"} for t in traits}  # fmt: skip
+        return None, used, np.full(len(traits), float(request.threshold))
+    alphas = sorted({*_DEFAULT_ALPHAS, float(request.alpha)}, reverse=True)
+    table = perm.thresholds(alphas)
+    row = perm.thresholds([request.alpha])
+    values = row[traits].to_numpy(dtype=float)[0]
+    how = f"{100 * request.alpha:g}% genome-wide, {perm.n_perm:,} permutations"
+    used = {t: {"lod": None if not np.isfinite(v) else float(v), "source": "permutations",
+                "alpha": float(request.alpha), "perms": int(perm.n_perm), "how": how}
+            for t, v in zip(traits, values, strict=True)}  # fmt: skip
+    return table, used, values
+
+
+def _peak_marker(result: Any, map_name: str, trait: str, chrom: str, pos: float) -> str:
+    chroms = np.asarray(result.data.coords["chr"].values).astype(str)
+    positions = np.asarray(result.data.coords[map_name].values, dtype=float)
+    on_chrom = np.flatnonzero(chroms == chrom)
+    distance = np.abs(positions[on_chrom] - pos)
+    nearest = on_chrom[distance <= distance.min() + 1e-9]
+    lod = result.lod[trait].to_numpy(dtype=float)[nearest]
+    return str(result.markers[int(nearest[int(np.nanargmax(lod))])])
+
+
+def _peak_effects(
+    result: Any,
+    peaks: pd.DataFrame,
+    pheno: pd.DataFrame,
+    alleles: GenoProbs,
+    kinship: Any,
+    addcovar: pd.DataFrame | None,
+    map_name: str,
+    log: RunLog,
+) -> pd.DataFrame:
+    """Long table of the estimated effects (and SEs) at each peak marker, highest peaks first."""
+    from translocus.genetics.effects import scan1coef
+
+    columns = ["lodindex", "lodcolumn", "chr", "pos", "lod", "marker", "coefficient",
+               "estimate", "se"]  # fmt: skip
+    if not len(peaks):
+        return pd.DataFrame(columns=columns)
+    top = peaks.sort_values("lod", ascending=False, kind="stable").head(MAX_EFFECT_PEAKS)
+    if len(peaks) > len(top):
+        log.count("peaks skipped for allele effects", len(peaks) - len(top),
+                  f"effects are estimated at the {MAX_EFFECT_PEAKS} highest peaks")  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    with log.step("allele effects at peaks", total=len(top)) as advance:
+        for peak in top.itertuples(index=False):
+            trait, chrom = str(peak.lodcolumn), str(peak.chr)
+            marker = _peak_marker(result, map_name, trait, chrom, float(peak.pos))
+            kin = kinship.get(chrom) if isinstance(kinship, dict) else kinship
+            arr = alleles[chrom].sel(marker=[marker])
+            coef = scan1coef(pheno[[trait]], arr, kinship=kin, addcovar=addcovar)
+            at = coef.iloc[0]
+            for name in (c for c in coef.columns if not str(c).startswith("SE_")):
+                se = at.get(f"SE_{name}")
+                rows.append({"lodindex": int(peak.lodindex), "lodcolumn": trait, "chr": chrom,
+                             "pos": float(peak.pos), "lod": float(peak.lod), "marker": marker,
+                             "coefficient": str(name), "estimate": float(at[name]),
+                             "se": float(se) if se is not None else np.nan})  # fmt: skip
+            advance(1)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | None = None
+             ) -> ScanOutput:  # fmt: skip
+    """Run the scan ``request`` describes (on ``cross`` when given, else read from
+    ``request.cross``)."""
+    from translocus.genetics.kinship import calc_kinship
+    from translocus.genetics.peaks import find_peaks
+    from translocus.genetics.permute import scan_perm
+    from translocus.genetics.scan import cross_covariates, scan
+
+    request.validate()
+    log = log or RunLog()
+    if cross is None:
+        check_cross_path(request.cross)
+        if request.cross is None:
+            raise InputError("no cross: give the path of an R/qtl2 control file, folder or zip")
+        cross = read_cross_logged(request.cross, log, intersection=request.intersection)
+    else:
+        log.add_provenance(cross.provenance)
+    names, covar_names = _check_names(cross, request)
+    stored_assembly = None
+    if request.probs is not None:
+        alleles, stored_assembly = _stored_probs(cross, request, log)
+    else:
+        _, alleles = genotype_probabilities(cross, request.error_prob, request.map_function, log)
+    assembly, assembly_source = resolve_assembly(
+        cross, request.cross, request.assembly, log, stored=stored_assembly
+    )
+    if 0 < request.perms < ROUGH_PERMS:
+        log.warn(
+            f"thresholds from fewer than {ROUGH_PERMS} permutations are rough "
+            f"({request.perms} asked); 1,000 are usual"
+        )
+
+    pheno = cross.pheno[names].copy()
+    pheno.index = [str(i) for i in pheno.index]
+    addcovar, xcovar = cross_covariates(cross, covar_names)
+    backend = None
+    if request.backend != "cpu":
+        from translocus.core.compute import get_backend
+
+        backend = get_backend(request.backend)
+    kinship = None
+    if request.kinship != "none":
+        with log.step("kinship"):
+            kinship = calc_kinship(alleles, type=request.kinship)
+    with log.step("genome scan"):
+        if backend is None:
+            result = scan(pheno, alleles, kinship=kinship, addcovar=addcovar, Xcovar=xcovar)
+        else:
+            from translocus.genetics.accelerated import scan_accelerated
+
+            result = scan_accelerated(pheno, alleles, kinship=kinship, addcovar=addcovar,
+                                      Xcovar=xcovar, backend=backend)  # fmt: skip
+    perm = None
+    if request.perms > 0:
+        with log.step("permutations", total=request.perms) as advance:
+            perm = scan_perm(pheno, alleles, kinship=kinship, addcovar=addcovar, Xcovar=xcovar,
+                             n_perm=request.perms, seed=request.seed, backend=backend,
+                             progress=advance)  # fmt: skip
+    thresholds, used, vector = _thresholds(result, perm, request)
+    map_name = "pos_Mbp" if "pos_Mbp" in result.data.coords else "pos_cM"
+    with log.step("peaks"):
+        # a trait without a threshold (its permutations gave none) gets no peaks
+        finite = [float(v) if np.isfinite(v) else math.inf for v in vector]
+        peaks = find_peaks(result, map_name=map_name, threshold=finite, drop=request.drop)
+    effects = _peak_effects(result, peaks, pheno, alleles, kinship, addcovar, map_name, log)
+    return ScanOutput(
+        request=request,
+        result=result,
+        perm=perm,
+        thresholds=thresholds,
+        threshold_used=used,
+        peaks=peaks,
+        peak_effects=effects,
+        map_name=map_name,
+        assembly=assembly,
+        crosstype=cross.crosstype,
+        n_samples=len(alleles.samples),
+        assembly_source=assembly_source,
+        covariates=list(addcovar.columns) if addcovar is not None else [],
+        alleles=alleles,
+    )
