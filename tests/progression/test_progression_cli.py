@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
-import typer
-from typer.testing import CliRunner
 
-from translocus.cli.progression import register
+from clirun import assert_complete_run, assert_user_error, invoke, snapshot
 from translocus.progression.course import DiseaseCourseModel
-
-
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
-
-    @app.command()
-    def other() -> None:  # a second command keeps "progress" a sub-command
-        pass
-
-    return app
 
 
 def _cross_sectional(path, control: str = "B6") -> None:
@@ -42,13 +27,12 @@ def test_progress_trajectory(tmp_path) -> None:
     data = tmp_path / "cs.csv"
     _cross_sectional(data)
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        _app(),
+    result = invoke(
         ["progress", str(data), "--control", "B6", "--out", str(out), "--n-boot", "20",
          "--license", "CC0-1.0"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
+    summary = assert_complete_run(out)["summary"]
     assert summary["model"] == "trajectory" and len(summary["onsets"]) == 2
     assert {"curves.csv", "onsets.csv", "trajectories.png"} <= {p.name for p in out.iterdir()}
     onsets = pd.read_csv(out / "onsets.csv")
@@ -58,13 +42,14 @@ def test_progress_trajectory(tmp_path) -> None:
 def test_progress_errors(tmp_path) -> None:
     data = tmp_path / "cs.csv"
     _cross_sectional(data)
-    result = CliRunner().invoke(_app(), ["progress", str(data), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2
-    assert "control group 'C57BL/6J' is missing" in result.output
+    before = snapshot(tmp_path)
+    result = invoke(["progress", str(data), "--out", str(tmp_path / "o")])
+    assert_user_error(result, before, tmp_path, expect="control group 'C57BL/6J' is missing")
     mixed = tmp_path / "mixed.csv"
     mixed.write_text("animal,age,measure,value\na,4 months,w,1\nb,120 d,w,2\n")
-    result = CliRunner().invoke(_app(), ["progress", str(mixed), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "mixed units" in result.output
+    before = snapshot(tmp_path)
+    result = invoke(["progress", str(mixed), "--out", str(tmp_path / "o")])
+    assert_user_error(result, before, tmp_path, expect="mixed units")
     assert not (tmp_path / "o").exists()  # nothing half-written
 
 
@@ -74,10 +59,12 @@ def test_progress_course_needs_licence(tmp_path) -> None:
     cohort.to_csv(data, index=False)
     out = tmp_path / "course"
     args = ["progress", str(data), "--group", "sex", "--out", str(out)]
-    refused = CliRunner().invoke(_app(), args)
-    assert refused.exit_code == 2 and "may not be used for training" in refused.output
-    result = CliRunner().invoke(_app(), [*args, "--allow-dataset", "long"])
+    before = snapshot(tmp_path)
+    refused = invoke(args)
+    assert_user_error(refused, before, tmp_path, expect="may not be used for training")
+    assert "--allow-dataset long" in refused.stderr
+    result = invoke([*args, "--allow-dataset", "long"])
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "summary.json").read_text())["model"] == "course"
+    assert assert_complete_run(out)["summary"]["model"] == "course"
     forecasts = pd.read_csv(out / "forecasts.csv")
     assert len(forecasts) == 30 * 2 and (forecasts["upper_0.9"] > forecasts["lower_0.9"]).all()

@@ -14,10 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from translocus.cli.survival import register
+from clirun import assert_complete_run, assert_user_error, invoke, snapshot
 from translocus.core.errors import InputError
 from translocus.progression.lifespan_data import LifespanTable, read_itp_lifespans
 from translocus.progression.survival import KaplanMeier
@@ -97,17 +95,15 @@ def test_effects_bad_input(itp: LifespanTable) -> None:
 
 
 def test_cli_lifespan_and_survival(itp_path: Path, tmp_path: Path) -> None:
-    app = typer.Typer()
-    register(app)
-    runner = CliRunner()
-    res = runner.invoke(
-        app, ["lifespan", str(itp_path), "--arms", "aca", "--n-boot", "50", "--out",
-              str(tmp_path / "itp")],
+    res = invoke(
+        ["lifespan", str(itp_path), "--arms", "aca", "--n-boot", "50", "--out",
+         str(tmp_path / "itp")],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     eff = pd.read_csv(tmp_path / "itp" / "lifespan_effects.csv")
     assert list(eff["sex"]) == ["F", "M", "pooled"]
     assert (tmp_path / "itp" / "forest.png").stat().st_size > 1000
+    assert_complete_run(tmp_path / "itp")
 
     rng = np.random.default_rng(0)
     n = 120
@@ -121,18 +117,34 @@ def test_cli_lifespan_and_survival(itp_path: Path, tmp_path: Path) -> None:
     )
     table = tmp_path / "lifespans.csv"
     df.to_csv(table, index=False)
-    res = runner.invoke(
-        app, ["survival", str(table), "--time", "age", "--event", "dead", "--group",
-              "strain,sex", "--out", str(tmp_path / "surv")],
+    res = invoke(
+        ["survival", str(table), "--time", "age", "--event", "dead", "--group",
+         "strain,sex", "--out", str(tmp_path / "surv")],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     for name in ("km.png", "km_summary.csv", "gompertz.csv", "cox.csv", "logrank.csv"):
         assert (tmp_path / "surv" / name).exists()
     assert len(pd.read_csv(tmp_path / "surv" / "km_summary.csv")) == 4
-    res = runner.invoke(app, ["survival", str(table), "--time", "nope", "--out", str(tmp_path)])
-    assert res.exit_code == 2 and "missing column" in res.output
-    res = runner.invoke(app, ["lifespan", "--help"])
+    assert_complete_run(tmp_path / "surv")
+    before = snapshot(tmp_path)
+    res = invoke(["survival", str(table), "--time", "nope", "--out", str(tmp_path / "x")])
+    assert_user_error(res, before, tmp_path, expect="no column 'nope'")
+    res = invoke(["lifespan", "--help"])
     assert "Example:" in res.output
+
+
+def test_cli_lifespan_n_boot_zero_gives_no_intervals(itp_path: Path, tmp_path: Path) -> None:
+    args = ["lifespan", str(itp_path), "--arms", "aca", "--sexes", "M"]
+    assert invoke([*args, "--n-boot", "50", "--out", tmp_path / "boot"]).exit_code == 0
+    res = invoke([*args, "--n-boot", "0", "--out", tmp_path / "none"])
+    assert res.exit_code == 0, res.output
+    with_boot = pd.read_csv(tmp_path / "boot" / "lifespan_effects.csv")
+    without = pd.read_csv(tmp_path / "none" / "lifespan_effects.csv")
+    assert without[["median_ext_pct_lower", "median_ext_pct_upper"]].isna().all().all()
+    same = ["median_ext_pct", "hr", "hr_lower", "hr_upper", "rmst_diff", "logrank_p"]
+    pd.testing.assert_frame_equal(with_boot[same], without[same])
+    summary = assert_complete_run(tmp_path / "none")["summary"]
+    assert summary["intervals"] == "none (--n-boot 0)"
 
 
 def test_report_section_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

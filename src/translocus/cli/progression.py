@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import warnings
+import math
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
-from translocus.core.atomic import atomic_dir
-from translocus.core.errors import InputError
-from translocus.core.provenance import LicenseRefusedError
+from translocus.cli.contract import out, run_pipeline, split_list
 
 __all__ = ["register"]
-
-console = Console(stderr=True)
 
 _EXAMPLE = (
     "Example: translocus progress ../shared/data/model_ad/pathology_long.csv "
@@ -25,183 +20,127 @@ _EXAMPLE = (
 )
 
 
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+def progress(
+    data: str = typer.Argument(
+        ...,
+        help="Long table (CSV/TSV/parquet: animal, age, measure, value and group columns; "
+        "map other names with --columns), or model_ad / slam.",
+    ),
+    out_dir: Path = typer.Option(
+        ..., "--out", "-o", help="Run folder for the tables, the figure and run.json."
+    ),
+    measure: list[str] = typer.Option(
+        [], "--measure", "-m", help="Measure to analyse (repeat; default all)."
+    ),
+    group: str = typer.Option(
+        None,
+        "--group",
+        help="Group columns, model column first (default: the first of group, mouse_model, "
+        "strain, genotype, then sex).",
+    ),
+    control: str = typer.Option("C57BL/6J", "--control", help="Control value of the model column."),
+    select: list[str] = typer.Option(
+        [], "--select", help="Keep rows with column=value[,value] (repeat; ages in months)."
+    ),
+    model: str = typer.Option(
+        "auto",
+        "--model",
+        help="trajectory, course or auto (course when animals have repeat visits).",
+    ),
+    threshold: float = typer.Option(
+        1.0, "--threshold", help="Effect size that defines onset (> 0)."
+    ),
+    effect: str = typer.Option(
+        "standardized", "--effect", help="standardized (Cohen's d) or difference."
+    ),
+    n_boot: int = typer.Option(
+        200, "--n-boot", help="Bootstrap samples for onset intervals (0: no intervals)."
+    ),
+    horizon: float = typer.Option(
+        6.0, "--horizon", help="Course model: forecast months past each animal's last visit."
+    ),
+    allow_dataset: list[str] = typer.Option(
+        [], "--allow-dataset", help="Dataset whose terms you accept for training (repeat)."
+    ),
+    age_unit: str = typer.Option(
+        "month", "--age-unit", help="Unit of numeric ages: day, week, month or year."
+    ),
+    license_: str = typer.Option(
+        "NOASSERTION", "--license", help="SPDX licence of a table you give (e.g. CC-BY-4.0)."
+    ),
+    duplicates: str = typer.Option(
+        "mean", "--duplicates", help="Repeated visits (animal, age, measure): mean, first or error."
+    ),
+    columns: str = typer.Option(
+        None,
+        "--columns",
+        help="Map roles to your columns: animal=,age=,measure=,value=,sex=,group= "
+        "(e.g. animal=mouse_id,age=age_days,value=weight_g).",
+    ),
+) -> None:
+    from translocus.pipelines.progress import ProgressRequest, run_progress
+
+    request = ProgressRequest(
+        data=data, measure=tuple(measure),
+        group=tuple(split_list(group)) if group is not None else None, control=control,
+        select=tuple(select), model=model, threshold=threshold, effect=effect, n_boot=n_boot,
+        horizon=horizon, allow_dataset=tuple(allow_dataset), age_unit=age_unit,
+        license_=license_, duplicates=duplicates, columns=columns,
+    )  # fmt: skip
+    output, log, folder = run_pipeline(
+        "progress", request, run_progress, out_dir=out_dir, inputs=[request.input_path()]
+    )
+    s = output.summary()
+    _say(
+        f"{s['model']} model of {len(s['measures'])} measure(s), {s['animals']:,} animals "
+        f"({s['rows']:,} rows), groups by {', '.join(s['group'])}"
+    )
+    if s["model"] == "trajectory":
+        _print_onsets(s, request.n_boot)
+    else:
+        covariates = ", ".join(s["covariates"]) or "none"
+        _say(
+            f"disease course: covariates {covariates}; {s['iterations']} iterations; "
+            f"{s['forecasts']:,} forecasts {request.horizon:g} months past the last visit"
+        )
+    if s["numerical_warnings"]:
+        _say(f"{len(s['numerical_warnings'])} numerical warning(s) recorded in run.json")
+    _say(f"wrote {folder}: {', '.join(s['files'])}, run.json")
 
 
-def _read(data: str, age_unit: str, license_: str, duplicates: str) -> Any:
-    from translocus.progression.data import read_long_csv, read_model_ad, read_slam
+def _print_onsets(s: dict[str, Any], n_boot: int, limit: int = 12) -> None:
+    onsets = s["onsets"]
+    _say(f"{s['strata']} strata against {s['control']}; onset ages (months):")
+    skip = {"threshold", "onset_age", "lower", "upper", "censoring", "status"}
+    for row in onsets[:limit]:
+        label = " / ".join(str(v) for k, v in row.items() if k not in skip)
+        age = row.get("onset_age")
+        text = "none in range" if age is None or not math.isfinite(float(age)) else f"{age:g}"
+        lower, upper = row.get("lower"), row.get("upper")
+        bounds = [b for b in (lower, upper) if b is not None and math.isfinite(float(b))]
+        if n_boot and len(bounds) == 2:
+            text += f" ({lower:g}-{upper:g})"
+        if row.get("censoring") not in (None, "none", ""):
+            text += f", {row['censoring']}-censored"
+        _say(f"  {label}: {text}")
+    if len(onsets) > limit:
+        _say(f"  ... {len(onsets) - limit} more in onsets.csv")
 
-    if data == "model_ad":
-        return read_model_ad(duplicates=duplicates)
-    if data == "slam":
-        return read_slam(duplicates=duplicates)
-    return read_long_csv(Path(data), license=license_, age_unit=age_unit, duplicates=duplicates)
 
-
-def _selection(select: list[str]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for item in select:
-        if "=" not in item:
-            raise InputError(f"--select {item!r}: write column=value[,value].")
-        column, values = item.split("=", 1)
-        parsed: list[Any] = []
-        for value in _split(values):
-            try:
-                parsed.append(float(value) if column == "age" else value)
-            except ValueError as exc:
-                raise InputError(f"--select {item!r}: ages must be numbers.") from exc
-        out[column.strip()] = parsed
-    return out
+def _say(text: str) -> None:
+    """Print a line of results (user text such as measure names is not markup)."""
+    out.print(escape(text))
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``progress`` command to ``app``."""
-
-    @app.command(
+    app.command(
         "progress",
         help=(
             "Fit how measures unfold over age. Cross-sectional data (one visit per animal) "
             "give smooth curves per group, effects against the control strain and onset ages "
             "with bootstrap intervals; repeated measures give a disease-course model with a "
-            "time shift and speed per animal and forecasts. " + _EXAMPLE
+            "time shift and speed per animal and forecasts. Rows without an age or value are "
+            "dropped and counted in run.json. " + _EXAMPLE
         ),
-    )
-    def progress(
-        data: str = typer.Argument(
-            ..., help="Long CSV (animal, age, measure, value, group columns), or model_ad / slam."
-        ),
-        measure: list[str] = typer.Option(
-            [], "--measure", "-m", help="Measure to analyse (repeat; default all)."
-        ),
-        group: str = typer.Option("mouse_model,sex", help="Group columns, model column first."),
-        control: str = typer.Option("C57BL/6J", help="Control value of the model column."),
-        select: list[str] = typer.Option(
-            [], "--select", help="Keep rows with column=value[,value] (repeat)."
-        ),
-        out: Path = typer.Option(..., "--out", "-o", help="Output folder (replaced atomically)."),
-        model: str = typer.Option(
-            "auto", help="trajectory, course or auto (course when animals have repeat visits)."
-        ),
-        threshold: float = typer.Option(1.0, help="Effect size that defines onset."),
-        effect: str = typer.Option("standardized", help="standardized (Cohen's d) or difference."),
-        n_boot: int = typer.Option(200, help="Bootstrap replicates for onset intervals."),
-        horizon: float = typer.Option(6.0, help="Course model: forecast months past last visit."),
-        allow_dataset: list[str] = typer.Option(
-            [], help="Dataset name whose terms you accept for training (repeat)."
-        ),
-        age_unit: str = typer.Option("month", help="Unit of numeric ages in a CSV."),
-        license_: str = typer.Option(
-            "NOASSERTION", "--license", help="SPDX licence of a CSV you give."
-        ),
-        duplicates: str = typer.Option("mean", help="Duplicated visits: mean, first or error."),
-    ) -> None:
-        try:
-            summary = _run(
-                data, measure, _split(group), control, _selection(select), out, model,
-                threshold, effect, n_boot, horizon, allow_dataset, age_unit, license_,
-                duplicates,
-            )  # fmt: skip
-        except (InputError, LicenseRefusedError) as exc:
-            console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
-            raise typer.Exit(2) from None
-        typer.echo(json.dumps(summary, indent=1, default=str))
-
-
-def _run(
-    data: str,
-    measures: list[str],
-    group: list[str],
-    control: str,
-    select: dict[str, list[Any]],
-    out: Path,
-    model: str,
-    threshold: float,
-    effect: str,
-    n_boot: int,
-    horizon: float,
-    allow_dataset: list[str],
-    age_unit: str,
-    license_: str,
-    duplicates: str,
-) -> dict[str, Any]:
-    from translocus.core.provenance import LicensePolicy
-    from translocus.report.html import figure_html  # noqa: F401  (keeps matplotlib optional)
-
-    table = _read(data, age_unit, license_, duplicates)
-    if select:
-        table = table.select(**select)
-    if measures:
-        table = table.select(measure=measures)
-        missing = sorted(set(measures) - set(table.data["measure"].unique()))
-        if missing:
-            raise InputError(f"{data}: no measure(s) {', '.join(missing)} in the selected rows.")
-    if table.data.empty:
-        raise InputError(f"{data}: no rows left after --select/--measure.")
-    repeated = bool((table.data.groupby(["animal", "measure"])["age"].nunique() > 1).any())
-    kind = model if model != "auto" else ("course" if repeated else "trajectory")
-    policy = LicensePolicy(allowed_datasets=frozenset(allow_dataset))
-    with atomic_dir(out) as tmp:
-        if kind == "trajectory":
-            summary = _trajectory(table, group, control, threshold, effect, n_boot, policy, tmp)
-        elif kind == "course":
-            summary = _course(table, group, horizon, policy, tmp)
-        else:
-            raise InputError(f"--model {model!r}: use trajectory, course or auto.")
-        summary.update({"data": data, "model": kind, "licence": table.provenance.license,
-                        "notes": list(table.notes)})  # fmt: skip
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    return summary
-
-
-def _trajectory(
-    table: Any, group: list[str], control: str, threshold: float, effect: str, n_boot: int,
-    policy: Any, tmp: Path,
-) -> dict[str, Any]:  # fmt: skip
-    from translocus.progression.trajectory import AgeTrajectoryModel
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = AgeTrajectoryModel(threshold=threshold, effect=effect, n_boot=n_boot).fit(
-            table, group=group, control=control, policy=policy
-        )
-    fit.curves_.to_csv(tmp / "curves.csv", index=False)
-    fit.effects_.to_csv(tmp / "effects.csv", index=False)
-    fit.onsets_.to_csv(tmp / "onsets.csv", index=False)
-    fit.hyper_.to_csv(tmp / "hyper.csv", index=False)
-    fit.skipped_.to_csv(tmp / "skipped.csv", index=False)
-    fig = fit.plot()
-    fig.savefig(tmp / "trajectories.png", dpi=110, bbox_inches="tight")
-    return {
-        "strata": len(fit.hyper_),
-        "onsets": fit.onsets_.drop(columns=["effect"]).round(3).to_dict(orient="records"),
-        "warnings": [str(w.message) for w in caught],
-        "analysis_notes": fit.notes_,
-        "files": sorted(p.name for p in tmp.iterdir()) + ["summary.json"],
-    }
-
-
-def _course(table: Any, group: list[str], horizon: float, policy: Any, tmp: Path) -> dict[str, Any]:
-    import pandas as pd
-
-    from translocus.progression.course import DiseaseCourseModel
-
-    covariates = [c for c in group if c in table.data.columns and table.data[c].nunique() > 1]
-    fit = DiseaseCourseModel().fit(table, covariates=covariates, policy=policy)
-    effects = fit.animal_effects_()
-    effects.to_csv(tmp / "animal_effects.csv", index=False)
-    fit.summary().to_csv(tmp / "summary.csv", index=False)
-    last = table.data.groupby(["animal", "measure"])["age"].max().reset_index()
-    targets = last.assign(age=last["age"] + horizon)
-    targets = targets[targets["measure"].isin(fit.measures_)]
-    forecasts = fit.forecast(table, targets, level=[0.5, 0.9])
-    pd.DataFrame(forecasts).to_csv(tmp / "forecasts.csv", index=False)
-    fig = fit.plot()
-    fig.savefig(tmp / "course.png", dpi=110, bbox_inches="tight")
-    return {
-        "animals": len(effects),
-        "measures": fit.measures_,
-        "covariates": fit.covariate_names_,
-        "iterations": fit.n_iter_,
-        "files": sorted(p.name for p in tmp.iterdir()) + ["summary.json"],
-    }
+    )(progress)

@@ -2,198 +2,196 @@
 
 from __future__ import annotations
 
-import io
+import math
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import typer
-from rich.console import Console
+from rich.markup import escape
 
-from translocus.core.atomic import atomic_write_bytes, atomic_write_text
-from translocus.core.errors import InputError
+from translocus.cli.contract import out, run_pipeline, split_list
 
 __all__ = ["register"]
 
-console = Console()
+
+def _say(text: str) -> None:
+    """Print a line of results (group and arm names are not markup)."""
+    out.print(escape(text))
 
 
-def _fail(exc: Exception) -> None:
-    console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
-    raise typer.Exit(2)
+def _num(value: Any, spec: str = ".0f") -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(number, spec) if math.isfinite(number) else "n/a"
 
 
-def _save_figure(fig: object, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def _save_csv(df: pd.DataFrame, path: Path, *, index: bool = False) -> None:
-    atomic_write_text(path, df.to_csv(index=index))
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    """A time-to-event table from CSV/TSV/parquet, or the SLAM folder."""
-    from translocus.progression.lifespan_data import read_slam_lifespans
-
-    if path.is_dir():
-        if (path / "data_SLAM_census_c79b9c0.csv").exists():
-            return read_slam_lifespans(path).data
-        raise InputError(f"{path}: a folder, but not the SLAM data folder; give a table file.")
-    if not path.exists():
-        raise InputError(f"{path}: file not found; give a CSV, TSV or parquet table.")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    sep = "\t" if suffix in (".tsv", ".txt") else ","
-    return pd.read_csv(path, sep=sep)
+def _p(value: Any) -> str:
+    """A p-value; one that underflows to 0 is shown as below the smallest double."""
+    return "< 1e-300" if value == 0 else _num(value, ".2g")
 
 
 def survival(
     data: Path = typer.Argument(
-        ..., help="Table (CSV/TSV/parquet) with one row per animal, or the SLAM data folder."
+        ...,
+        help="Table (CSV/TSV/parquet) with one row per animal: a time column, or birth and "
+        "death/censoring dates, and an event column; or the SLAM data folder.",
     ),
-    out: Path = typer.Option(..., "--out", help="Output folder."),
-    time: str = typer.Option("time", "--time", help="Column of times (age at death/censoring)."),
-    event: str = typer.Option("event", "--event", help="Column of events (1 death, 0 censored)."),
-    group: str = typer.Option("strain,sex", "--group", help="Comma-separated grouping columns."),
-    distribution: str = typer.Option("gompertz", "--distribution", help="gompertz or weibull."),
+    out_dir: Path = typer.Option(
+        ..., "--out", "-o", help="Run folder for the tables, km.png and run.json."
+    ),
+    time: str = typer.Option(
+        None, "--time", help="Column of times to death/censoring (same as --columns time=NAME)."
+    ),
+    event: str = typer.Option(
+        None, "--event", help="Column of events, 1 death 0 censored (--columns event=NAME)."
+    ),
+    group: str = typer.Option(
+        None,
+        "--group",
+        help="Comma-separated grouping columns (default: those of group, arm, strain, sex "
+        "the table has).",
+    ),
+    distribution: str = typer.Option(
+        "gompertz", "--distribution", help="Parametric model: gompertz or weibull."
+    ),
     strata: str = typer.Option("", "--strata", help="Comma-separated Cox strata columns."),
-    frailty: str = typer.Option("", "--frailty", help="Cluster column for a gamma frailty."),
+    frailty: str = typer.Option(
+        None, "--frailty", help="Cluster column (cohort, site, cage) for a gamma frailty Cox model."
+    ),
+    columns: str = typer.Option(
+        None,
+        "--columns",
+        help="Map roles to your columns: animal=,time=,event=,birth=,death=,group=,sex=,"
+        "strain=,arm=,site= (e.g. animal=mouse_id,birth=dob,death=died,event=dead).",
+    ),
+    time_unit: str = typer.Option(
+        "day",
+        "--time-unit",
+        help="Unit of the time column (day, week, month, year); times from dates are given in it.",
+    ),  # fmt: skip
+    duplicates: str = typer.Option(
+        "error",
+        "--duplicates",
+        help="An animal on several rows (animal column): error, or first to keep its first row.",
+    ),
 ) -> None:
     """Kaplan-Meier curves, parametric ageing fits, log-rank and Cox tables by group.
 
-    Example: translocus survival ../shared/data/slam --time time --event event
-    --group strain,sex --out results/slam_survival
+    Rows without a time, dates or event are dropped and counted (run.json); an animal on
+    two rows is an error unless --duplicates first.
+
+    Example: translocus survival ../shared/data/slam --group strain,sex --out results/slam_survival
     """
-    import matplotlib
+    from translocus.pipelines.survival import SurvivalRequest, run_survival
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from translocus.progression.survival import (
-        CoxPH,
-        GammaFrailtyCox,
-        dummy_covariates,
-        fit_parametric_by,
-        logrank_test,
-        survival_table,
-        validate_time_to_event,
+    request = SurvivalRequest(
+        data=data, time=time, event=event,
+        group=tuple(split_list(group)) if group is not None else None,
+        distribution=distribution, strata=tuple(split_list(strata)), frailty=frailty,
+        columns=columns, time_unit=time_unit, duplicates=duplicates,
+    )  # fmt: skip
+    output, log, folder = run_pipeline(
+        "survival", request, run_survival, out_dir=out_dir, inputs=[data]
     )
-
-    try:
-        df = _read_table(data)
-        groups = [g for g in group.split(",") if g]
-        strata_cols = [s for s in strata.split(",") if s]
-        validate_time_to_event(
-            df, time=time, event=event, animal=None, group=groups, source=str(data)
+    s = output.summary()
+    by = ", ".join(s["groups"]) or "no grouping"
+    _say(f"{s['animals']:,} animals, {s['deaths']:,} deaths; groups by {by}; {s['time_unit']}")
+    km = output.km_table
+    for _, row in km.head(12).iterrows():
+        label = " ".join(str(row[g]) for g in s["groups"]) or "all"
+        _say(
+            f"  {label}: n {int(row['n'])}, deaths {int(row['deaths'])}, median "
+            f"{_num(row['median'])} ({_num(row['median_lower'])}-{_num(row['median_upper'])})"
         )
-        km_table, kms = survival_table(df, time=time, event=event, group=groups)
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for km in kms.values():
-            km.plot(ax)
-        ax.set_xlabel(time)
-        ax.legend(fontsize=8)
-        par, _ = fit_parametric_by(
-            df,
-            time=time,
-            event=event,
-            group=groups,
-            distribution=distribution,
-            on_small_group="skip",
-            source=str(data),
+    if len(km) > 12:
+        _say(f"  ... {len(km) - 12} more groups in km_summary.csv")
+    if "logrank" in s:
+        lr = s["logrank"]
+        _say(f"log-rank chi2 = {lr['statistic']:.3f} on {lr['df']} df, p = {lr['p_value']:.3g}")
+    if "hazard_ratios" in s:
+        hrs = ", ".join(f"{k} {_num(v, '.3g')}" for k, v in list(s["hazard_ratios"].items())[:6])
+        _say(f"Cox hazard ratios: {hrs}")
+    if "frailty" in s:
+        fr = s["frailty"]
+        _say(
+            f"gamma frailty by {fr['cluster']}: theta {fr['theta']:.3g}, "
+            f"test of no frailty p = {fr['lrt_p_value']:.3g}"
         )
-        key = df[groups].astype(str).agg(" ".join, axis=1) if groups else pd.Series("all", df.index)
-        lr = logrank_test(
-            df[time],
-            df[event],
-            key,
-            strata=df[strata_cols].astype(str).agg("|".join, axis=1) if strata_cols else None,
-            source=str(data),
-        )
-        x = dummy_covariates(df, groups)
-        frame = pd.concat([df[[time, event, *strata_cols]], x], axis=1)
-        cox = CoxPH().fit(
-            frame,
-            duration=time,
-            event=event,
-            covariates=list(x.columns),
-            strata=strata_cols or None,
-            source=str(data),
-        )
-        out.mkdir(parents=True, exist_ok=True)
-        _save_figure(fig, out / "km.png")
-        _save_csv(km_table, out / "km_summary.csv")
-        _save_csv(par, out / f"{distribution}.csv")
-        _save_csv(
-            lr.table.assign(statistic=lr.statistic, df=lr.df, p_value=lr.p_value),
-            out / "logrank.csv",
-        )
-        _save_csv(cox.summary, out / "cox.csv", index=True)
-        if frailty:
-            frame[frailty] = df[frailty].astype(str)
-            fr = GammaFrailtyCox().fit(
-                frame,
-                duration=time,
-                event=event,
-                cluster=frailty,
-                covariates=list(x.columns),
-                strata=strata_cols or None,
-                source=str(data),
-            )
-            _save_csv(fr.summary, out / "cox_frailty.csv", index=True)
-    except InputError as exc:
-        _fail(exc)
-    console.print(km_table.round(2).to_string(index=False))
-    console.print(cox.summary.round(4).to_string())
-    console.print(f"log-rank chi2 = {lr.statistic:.3f} on {lr.df} df, p = {lr.p_value:.3g}")
-    console.print(f"wrote {out}")
+    for note in s["notes"]:
+        if note.startswith(("one group", "no group")):
+            _say(note)
+    _say(f"wrote {folder}: {', '.join(s['files'])}, run.json")
 
 
 def lifespan(
-    data: Path = typer.Argument(..., help="ITP GeneNetwork export (e.g. ITP_10003.csv)."),
-    out: Path = typer.Option(..., "--out", help="Output folder."),
+    data: Path = typer.Argument(
+        ...,
+        help="ITP GeneNetwork export (e.g. ITP_10003.csv), or a table with one row per animal: "
+        "arm, sex, a time column or birth and death dates, optional event and site.",
+    ),
+    out_dir: Path = typer.Option(
+        ..., "--out", "-o", help="Run folder for lifespan_effects.csv, forest.png and run.json."
+    ),
     arms: str = typer.Option("", "--arms", help="Comma-separated arm codes (default: all)."),
     sexes: str = typer.Option("F,M,pooled", "--sexes", help="Any of F, M, pooled."),
-    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap samples for median intervals."),
+    n_boot: int = typer.Option(
+        1000, "--n-boot", help="Bootstrap samples for median intervals (0: no intervals)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+    control: str = typer.Option(
+        None,
+        "--control",
+        help="Control arm of a table (default: the arm named control, untreated, vehicle "
+        "or placebo).",
+    ),
+    columns: str = typer.Option(
+        None,
+        "--columns",
+        help="Map roles to your columns: animal=,arm=,sex=,time=,event=,birth=,death=,site= "
+        "(e.g. arm=treatment,birth=dob,death=dod).",
+    ),
+    time_unit: str = typer.Option(
+        "day", "--time-unit", help="Unit of the time column (day, week, month, year)."
+    ),
+    duplicates: str = typer.Option(
+        "error", "--duplicates", help="An animal on several rows: error, or first."
+    ),
 ) -> None:
     """Lifespan effect of each intervention vs same-cohort controls, by sex, site-stratified.
 
     Example: translocus lifespan ../shared/data/itp/bodyweights/ITP_10003.csv
     --arms aca,rapa05,rapa06 --out results/itp
     """
-    import matplotlib
+    from translocus.pipelines.lifespan import LifespanRequest, run_lifespan
 
-    matplotlib.use("Agg")
-
-    from translocus.progression.lifespan_data import read_itp_lifespans
-    from translocus.treatment.lifespan import LifespanInterventionEffects
-
-    try:
-        table = read_itp_lifespans(data)
-        model = LifespanInterventionEffects(
-            arms=[a for a in arms.split(",") if a] or None,
-            sexes=[s for s in sexes.split(",") if s],
-            n_boot=n_boot,
-            seed=seed,
-        ).fit(table, source=str(data))
-    except InputError as exc:
-        _fail(exc)
-    eff = model.effects_
-    if arms:
-        shown = eff
-    else:
-        pooled = eff[eff["sex"] == "pooled"].nsmallest(12, "logrank_p")
-        shown = eff[eff["arm"].isin(pooled["arm"])]
-    out.mkdir(parents=True, exist_ok=True)
-    _save_csv(eff, out / "lifespan_effects.csv")
-    _save_figure(model.plot(arms=list(shown["arm"].unique())), out / "forest.png")
-    console.print(model.summary.round(3).to_string(index=False))
-    console.print(f"wrote {out}")
+    request = LifespanRequest(
+        data=data, arms=tuple(split_list(arms)), sexes=tuple(split_list(sexes)), n_boot=n_boot,
+        seed=seed, control=control, columns=columns, time_unit=time_unit, duplicates=duplicates,
+    )  # fmt: skip
+    output, log, folder = run_pipeline(
+        "lifespan", request, run_lifespan, out_dir=out_dir, inputs=[data]
+    )
+    s = output.summary()
+    _say(
+        f"{s['animals']:,} animals; {s['arms']} arm(s) analysed ({s['rows']} arm x sex rows); "
+        f"intervals: {s['intervals']}"
+    )
+    for row in s["effects"][:15]:
+        interval = ""
+        if n_boot:
+            low, high = row["median_ext_pct_lower"], row["median_ext_pct_upper"]
+            interval = f" ({_num(low, '.1f')} to {_num(high, '.1f')})"
+        _say(
+            f"  {row['arm']} ({row['cohort']}) {row['sex']}: median "
+            f"{_num(row['median_ext_pct'], '+.1f')}%{interval}, HR {_num(row['hr'], '.2f')} "
+            f"({_num(row['hr_lower'], '.2f')}-{_num(row['hr_upper'], '.2f')}), "
+            f"log-rank p {_p(row['logrank_p'])}"
+        )
+    if len(s["effects"]) > 15:
+        _say(f"  ... {len(s['effects']) - 15} more rows in lifespan_effects.csv")
+    _say(f"wrote {folder}: {', '.join(s['files'])}, run.json")
 
 
 def register(app: typer.Typer) -> None:

@@ -25,8 +25,10 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,11 +38,15 @@ from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
 
 __all__ = [
+    "AGE_UNITS",
     "DAYS_PER_MONTH",
+    "DUPLICATES",
     "MODEL_AD_PROVENANCE",
     "SLAM_PROVENANCE",
+    "Count",
     "MeasureTable",
     "from_frame",
+    "is_model_ad_layout",
     "parse_ages",
     "read_long_csv",
     "read_model_ad",
@@ -87,7 +93,20 @@ _UNIT_MONTHS = {
     "year": 12.0,
     "years": 12.0,
 }
+#: Age units a numeric age column may be in (``--age-unit``).
+AGE_UNITS = ("day", "week", "month", "year")
+#: What to do with duplicated visits (``--duplicates``).
+DUPLICATES = ("mean", "first", "error")
+
 _AGE_PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*$")
+
+
+class Count(NamedTuple):
+    """Rows a reader dropped or merged: what, how many and why (for ``run.json``)."""
+
+    what: str
+    n: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -105,12 +124,15 @@ class MeasureTable:
         The file (or files) read, for error messages.
     notes
         What the reader changed (duplicates averaged, implausible values dropped), in words.
+    counts
+        The same changes as numbers: rows dropped or merged and why (:class:`Count`).
     """
 
     data: pd.DataFrame
     provenance: Provenance
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    counts: tuple[Count, ...] = field(default=())
 
     @property
     def measures(self) -> list[str]:
@@ -132,16 +154,30 @@ class MeasureTable:
             values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
             mask &= self.data[column].isin(values).to_numpy()
         return MeasureTable(
-            self.data.loc[mask].reset_index(drop=True), self.provenance, self.source, self.notes
+            self.data.loc[mask].reset_index(drop=True),
+            self.provenance,
+            self.source,
+            self.notes,
+            self.counts,
         )
 
 
-def parse_ages(values: pd.Series, *, unit: str = "month", source: str = "data") -> np.ndarray:
+def _rows_of(mask: np.ndarray, limit: int = 5) -> str:
+    """File lines of the rows in ``mask`` (line 1 is the header), e.g. ``"3, 7, ..."``."""
+    rows = np.flatnonzero(mask)
+    shown = ", ".join(str(r + 2) for r in rows[:limit])
+    return shown + (", ..." if rows.size > limit else "")
+
+
+def parse_ages(
+    values: pd.Series, *, unit: str = "month", source: str = "data", column: str = "age"
+) -> np.ndarray:
     """Convert an age column to months.
 
     Numbers are read in ``unit``; strings may carry their own unit (``"4 months"``,
     ``"120 d"``, ``"2 wk"``). A column mixing units is refused, because a silent conversion
-    of some rows is how ages go wrong.
+    of some rows is how ages go wrong; so are infinite and negative ages. Missing ages
+    stay ``nan``.
 
     >>> parse_ages(pd.Series(["120 d", "60 d"])).round(3).tolist()
     [3.943, 1.971]
@@ -151,7 +187,8 @@ def parse_ages(values: pd.Series, *, unit: str = "month", source: str = "data") 
     unit_key = unit.lower()
     if unit_key not in _UNIT_MONTHS:
         raise InputError(
-            f"{source}: age unit {unit!r} is not known; use one of day, week, month, year."
+            f"{source}: age unit {unit!r} is not known; use one of day, week, month, year "
+            "(--age-unit on the command line)."
         )
     if pd.api.types.is_numeric_dtype(values):
         ages = values.to_numpy(dtype=float) * _UNIT_MONTHS[unit_key]
@@ -162,7 +199,7 @@ def parse_ages(values: pd.Series, *, unit: str = "month", source: str = "data") 
         for row, text in enumerate(values.astype(str).tolist()):
             match = _AGE_PATTERN.match(text)
             if match is None or (match.group(2) and match.group(2).lower() not in _UNIT_MONTHS):
-                if text.strip().lower() not in ("nan", "", "na", "none"):
+                if text.strip().lower() not in ("nan", "", "na", "none", "<na>"):
                     bad.append(row)
                 units.append("")
                 continue
@@ -171,47 +208,70 @@ def parse_ages(values: pd.Series, *, unit: str = "month", source: str = "data") 
         if bad:
             shown = ", ".join(str(r + 2) for r in bad[:5])
             raise InputError(
-                f"{source}, column 'age': {len(bad)} values are not ages (rows {shown}); "
+                f"{source}, column {column!r}: {len(bad)} values are not ages (rows {shown}); "
                 "write a number, optionally followed by d, wk, month or year."
             )
         named = {u for u in units if u}
         factors = {_UNIT_MONTHS[u] for u in named}
         if len(factors) > 1:
             raise InputError(
-                f"{source}, column 'age': ages are in mixed units ({', '.join(sorted(named))}); "
-                "convert them to one unit before reading."
+                f"{source}, column {column!r}: ages are in mixed units "
+                f"({', '.join(sorted(named))}); convert them to one unit before reading."
             )
         factor = factors.pop() if factors else _UNIT_MONTHS[unit_key]
         ages = numbers * factor
-    if np.any(ages[np.isfinite(ages)] < 0):
-        raise InputError(f"{source}, column 'age': ages must not be negative.")
+    infinite = np.isinf(ages)
+    if infinite.any():
+        raise InputError(
+            f"{source}, column {column!r}: {int(infinite.sum())} infinite ages (rows "
+            f"{_rows_of(infinite)}); fix or blank them."
+        )
+    negative = np.isfinite(ages) & (ages < 0)
+    if negative.any():
+        raise InputError(
+            f"{source}, column {column!r}: ages must not be negative ({int(negative.sum())} "
+            f"are, rows {_rows_of(negative)})."
+        )
     return np.asarray(ages, dtype=float)
+
+
+def _line(index: object) -> object:
+    """The file line of a row label (line 1 is the header) when the label is a row number."""
+    return int(index) + 2 if isinstance(index, int | np.integer) else index
 
 
 def _resolve_duplicates(
     data: pd.DataFrame, keys: list[str], duplicates: str, source: str
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[str], list[Count]]:
     notes: list[str] = []
+    counts: list[Count] = []
+    if duplicates not in DUPLICATES:
+        raise InputError(
+            f"{source}: duplicates={duplicates!r} is not known; use mean, first or error "
+            "(--duplicates on the command line)."
+        )
     dup = data.duplicated(keys, keep=False)
     if not dup.any():
-        return data, notes
+        return data, notes, counts
     n_dup = int(data.duplicated(keys).sum())
+    same = ", ".join(keys)
     if duplicates == "error":
-        rows = ", ".join(str(r + 2) for r in np.flatnonzero(dup.to_numpy())[:5])
+        rows = ", ".join(str(_line(i)) for i in data.index[dup.to_numpy()][:5])
         raise InputError(
-            f"{source}: {n_dup} duplicated visits (same {', '.join(keys)}; rows {rows}); "
-            "remove them or read with duplicates='mean'."
+            f"{source}: {n_dup} duplicated visits (same {same}; rows {rows}); remove them, or "
+            "average them with --duplicates mean or keep the first with --duplicates first "
+            "(duplicates='mean' / 'first' in Python)."
         )
     if duplicates == "first":
         notes.append(f"{n_dup} duplicated visits: kept the first")
-        return data.drop_duplicates(keys, keep="first"), notes
-    if duplicates != "mean":
-        raise InputError(f"{source}: duplicates={duplicates!r}; use 'mean', 'first' or 'error'.")
+        counts.append(Count("duplicate visits dropped", n_dup, f"same {same}; kept the first"))
+        return data.drop_duplicates(keys, keep="first"), notes, counts
     others = [c for c in data.columns if c not in keys and c != "value"]
     agg: dict[str, str] = {"value": "mean", **{c: "first" for c in others}}
     out = data.groupby(keys, sort=False, dropna=False).agg(agg).reset_index()
     notes.append(f"{n_dup} duplicated visits averaged")
-    return out[data.columns.tolist()], notes
+    counts.append(Count("duplicate visits merged", n_dup, f"same {same}; values averaged"))
+    return out[data.columns.tolist()], notes, counts
 
 
 def from_frame(
@@ -231,6 +291,9 @@ def from_frame(
 ) -> MeasureTable:
     """Validate a long data frame and return a :class:`MeasureTable`.
 
+    Rows without an age or a value are dropped and counted (``counts`` and ``notes``);
+    values that are not numbers and infinite ages or values are errors naming the rows.
+
     Parameters
     ----------
     frame
@@ -249,31 +312,67 @@ def from_frame(
     src = source or name
     missing = [c for c in (animal, age, measure, value) if c not in frame.columns]
     if missing:
+        roles = {animal: "animal", age: "age", measure: "measure", value: "value"}
+        example = ",".join(f"{roles[c]}=COLUMN" for c in missing)
         raise InputError(
             f"{src}: missing column(s) {', '.join(missing)}; the table needs animal, age, "
-            "measure and value columns (name them with --animal/--age/--measure-column/--value)."
+            f"measure and value columns; map yours with --columns {example} "
+            f"(columns are {', '.join(map(str, frame.columns[:12]))})."
         )
+    for column in strata:
+        if column not in frame.columns:
+            raise InputError(f"{src}: stratum column {column!r} is not in the table.")
     data = frame.rename(columns={animal: "animal", age: "age", measure: "measure", value: "value"})
     data = data.copy()
-    data["animal"] = data["animal"].astype(str)
-    data["measure"] = data["measure"].astype(str)
-    data["age"] = parse_ages(data["age"], unit=age_unit, source=src)
+    data["age"] = parse_ages(data["age"], unit=age_unit, source=src, column=age)
     numeric = pd.to_numeric(data["value"], errors="coerce")
     bad = numeric.isna() & data["value"].notna()
     if bad.any():
-        rows = ", ".join(str(r + 2) for r in np.flatnonzero(bad.to_numpy())[:5])
+        rows = ", ".join(str(_line(i)) for i in data.index[bad.to_numpy()][:5])
         raise InputError(
             f"{src}, column {value!r}: {int(bad.sum())} values are not numbers (rows {rows}); "
             "fix or blank them."
         )
+    infinite = np.isinf(numeric.to_numpy(dtype=float))
+    if infinite.any():
+        rows = ", ".join(str(_line(i)) for i in data.index[infinite][:5])
+        raise InputError(
+            f"{src}, column {value!r}: {int(infinite.sum())} infinite values (rows {rows}); "
+            "fix or blank them."
+        )
     data["value"] = numeric.astype(float)
-    data = data.dropna(subset=["value", "age"]).reset_index(drop=True)
-    for column in strata:
-        if column not in data.columns:
-            raise InputError(f"{src}: stratum column {column!r} is not in the table.")
-    data, notes = _resolve_duplicates(data, ["animal", "age", "measure", *strata], duplicates, src)
+    notes: list[str] = []
+    counts: list[Count] = []
+    no_id = data["animal"].isna() | (data["animal"].astype(str).str.strip() == "")
+    no_age = data["age"].isna() & ~no_id
+    no_value = data["value"].isna() & ~no_age & ~no_id
+    for mask, why in (
+        (no_id, f"no animal (column {animal!r} blank)"),
+        (no_age, f"no age (column {age!r} blank)"),
+        (no_value, f"no value (column {value!r} blank)"),
+    ):
+        if mask.any():
+            notes.append(f"{int(mask.sum())} rows with {why.split(' (')[0]} dropped")
+            counts.append(Count("rows dropped", int(mask.sum()), why))
+    data = data.loc[~(no_id | no_age | no_value)]
+    data["animal"] = data["animal"].astype(str)
+    data["measure"] = data["measure"].astype(str)
+    data, dup_notes, dup_counts = _resolve_duplicates(
+        data, ["animal", "age", "measure", *strata], duplicates, src
+    )
     prov = provenance or Provenance(name=name, license=license, source=src)
-    return MeasureTable(data.reset_index(drop=True), prov, src, tuple(notes))
+    return MeasureTable(
+        data.reset_index(drop=True),
+        prov,
+        src,
+        tuple(notes + dup_notes),
+        tuple(counts + dup_counts),
+    )
+
+
+def is_model_ad_layout(columns: object) -> bool:
+    """Whether a table's columns are those of MODEL-AD ``pathology_long.csv``."""
+    return {"individual_id", "mouse_model", "phenotype", "tissue"} <= {str(c) for c in columns}  # type: ignore[attr-defined]
 
 
 def read_long_csv(
@@ -288,27 +387,40 @@ def read_long_csv(
     age_unit: str = "month",
     strata: tuple[str, ...] = (),
     duplicates: str = "mean",
+    columns: Mapping[str, str] | None = None,
 ) -> MeasureTable:
-    """Read a long CSV (animal, age, measure, value, group columns) into a table.
+    """Read a long table (animal, age, measure, value, group columns) into a table.
 
-    A MODEL-AD ``pathology_long.csv`` is recognised by its columns and read with
-    :func:`read_model_ad` (so it keeps its licence).
+    Any CSV, TSV or parquet file (read by :func:`translocus.core.tables.read_table`, which
+    refuses empty, binary and header-only files with one clear error). ``columns`` maps
+    the roles of ``translocus progress`` to the table's columns (``{"animal": "mouse_id",
+    "age": "age_days"}``, ``--columns`` on the command line) and takes precedence over
+    ``animal``/``age``/``measure``/``value``. A MODEL-AD ``pathology_long.csv`` is
+    recognised by its columns (when no column is mapped) and read with
+    :func:`read_model_ad`, so it keeps its licence.
     """
+    from translocus.core.tables import read_table, resolve_columns
+
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found; give the path of a long CSV table.")
-    head = pd.read_csv(path, nrows=2)
-    if {"individual_id", "mouse_model", "phenotype", "tissue"} <= set(head.columns):
+    frame = read_table(path)
+    given = {"animal": animal, "age": age, "measure": measure, "value": value}
+    explicit = {role: column for role, column in given.items() if column != role}
+    explicit.update(columns or {})
+    if not explicit and is_model_ad_layout(frame.columns):
         return read_model_ad(path, duplicates=duplicates)
-    frame = pd.read_csv(path)
+    # a mapped column must exist; a role left unmapped without its default column is
+    # reported by from_frame, with all missing roles at once
+    roles = resolve_columns(
+        frame, command="progress", columns=explicit, source=str(path), required=()
+    )
     return from_frame(
         frame,
         name=name or path.stem,
         license=license,
-        animal=animal,
-        age=age,
-        measure=measure,
-        value=value,
+        animal=roles.get("animal", "animal"),
+        age=roles.get("age", "age"),
+        measure=roles.get("measure", "measure"),
+        value=roles.get("value", "value"),
         age_unit=age_unit,
         strata=strata,
         duplicates=duplicates,
@@ -443,7 +555,18 @@ def read_slam(
         long = raw.melt(id_vars=["idno", "date"], value_vars=wanted, var_name="measure")
         long["measure"] = long["measure"].map(_SLAM_MEASURES)
         frames.append(long.dropna(subset=["value"]))
-    long = pd.concat(frames, ignore_index=True).merge(census, on="idno", how="inner")
+    measured = pd.concat(frames, ignore_index=True)
+    long = measured.merge(census, on="idno", how="inner")
+    counts: list[Count] = []
+    unmatched = len(measured) - len(long)
+    if unmatched:
+        counts.append(
+            Count(
+                "measurements dropped",
+                unmatched,
+                "animal not in the census or without a birth date",
+            )
+        )
     days = (pd.to_datetime(long["date"]) - pd.to_datetime(long["dob"])).dt.days
     long["age"] = days.to_numpy(dtype=float) / DAYS_PER_MONTH
     long = long.rename(columns={"idno": "animal"})
@@ -455,6 +578,13 @@ def read_slam(
         bad = (long["value"] <= 0) | (ratio > max_fold) | (ratio < 1.0 / max_fold)
         if bad.any():
             notes.append(f"{int(bad.sum())} values beyond {max_fold}x the animal's median dropped")
+            counts.append(
+                Count(
+                    "measurements dropped",
+                    int(bad.sum()),
+                    f"zero, or beyond {max_fold}x the animal's median (recording errors)",
+                )
+            )
         long = long.loc[~bad]
     cols = ["animal", "age", "measure", "value", "sex", "strain", "cohort", "date"]
     table = from_frame(
@@ -465,4 +595,10 @@ def read_slam(
         provenance=SLAM_PROVENANCE,
     )
     data = table.data.sort_values(["animal", "measure", "age"]).reset_index(drop=True)
-    return MeasureTable(data, SLAM_PROVENANCE, str(folder), tuple(notes) + table.notes)
+    return MeasureTable(
+        data,
+        SLAM_PROVENANCE,
+        str(folder),
+        tuple(notes) + table.notes,
+        tuple(counts) + table.counts,
+    )

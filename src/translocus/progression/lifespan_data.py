@@ -26,21 +26,27 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
+from translocus.progression.data import Count
 
 __all__ = [
     "ITP_PROVENANCE",
     "SLAM_LIFESPAN_PROVENANCE",
+    "TIME_UNITS",
     "LifespanTable",
+    "is_itp_export",
+    "is_slam_folder",
     "itp_drug_name",
+    "lifespan_from_frame",
     "read_itp_lifespans",
     "read_slam_lifespans",
 ]
@@ -116,12 +122,15 @@ class LifespanTable:
         The file(s) read, for messages.
     notes
         What the reader changed or dropped, in words.
+    counts
+        The same as numbers: animals or records dropped and why (for ``run.json``).
     """
 
     data: pd.DataFrame
     provenance: Provenance
     source: str = ""
     notes: tuple[str, ...] = field(default=())
+    counts: tuple[Count, ...] = field(default=())
 
     @property
     def n_animals(self) -> int:
@@ -201,10 +210,18 @@ def read_slam_lifespans(
     known = set(census["tag"])
     mapped = surv["tag"].map(lambda t: t if t in known else history.get(t))
     unmatched = surv.loc[mapped.isna(), "tag"].tolist()
+    counts: list[Count] = []
     if unmatched:
         notes.append(
             f"{len(unmatched)} survival records match no census tag and were dropped: "
             f"{', '.join(unmatched)}"
+        )
+        counts.append(
+            Count(
+                "survival records dropped",
+                len(unmatched),
+                f"no census animal has their tag ({', '.join(unmatched[:5])})",
+            )
         )
     surv = surv.assign(tag=mapped).dropna(subset=["tag"])
     surv = surv.drop_duplicates("tag")
@@ -233,15 +250,28 @@ def read_slam_lifespans(
     else:
         table = table[~alive]
         notes.append(f"{int(alive.sum())} animals without a survival record were left out")
+        counts.append(
+            Count("animals dropped", int(alive.sum()), "no survival record (censor_alive='drop')")
+        )
     no_birth = table["birth_date"].isna()
     if no_birth.any():
+        cohorts = ", ".join(sorted(table.loc[no_birth, "cohort"].astype(str).unique()))
         notes.append(
-            f"{int(no_birth.sum())} animals without a birth date were dropped (cohorts "
-            f"{', '.join(sorted(table.loc[no_birth, 'cohort'].astype(str).unique()))})"
+            f"{int(no_birth.sum())} animals without a birth date were dropped (cohorts {cohorts})"
+        )
+        counts.append(
+            Count("animals dropped", int(no_birth.sum()), f"no birth date (cohorts {cohorts})")
         )
     no_end = table["end_date"].isna() & ~no_birth
     if no_end.any():
         notes.append(f"{int(no_end.sum())} animals alive with no visit date were dropped")
+        counts.append(
+            Count(
+                "animals dropped",
+                int(no_end.sum()),
+                "no survival record and no visit to censor them at",
+            )
+        )
     table = table[~no_birth & ~no_end].copy()
     before = table["end_date"] < table["birth_date"]
     if before.any():
@@ -250,7 +280,13 @@ def read_slam_lifespans(
             f"{table.loc[before, 'tag'].iloc[0]!r}); fix the dates."
         )
     table["time"] = (table["end_date"] - table["birth_date"]).dt.days.astype(float)
-    table = table[table["time"] > 0]
+    same_day = table["time"] <= 0
+    if same_day.any():
+        notes.append(f"{int(same_day.sum())} animals that died on their birth date were dropped")
+        counts.append(
+            Count("animals dropped", int(same_day.sum()), "death or censoring on the birth date")
+        )
+    table = table[~same_day]
     bad = ~table["event"].isin([0.0, 1.0])
     if bad.any():
         raise InputError(
@@ -281,7 +317,7 @@ def read_slam_lifespans(
         }
     )
     return LifespanTable(
-        out, SLAM_LIFESPAN_PROVENANCE, f"{census_path} + {surv_path}", tuple(notes)
+        out, SLAM_LIFESPAN_PROVENANCE, f"{census_path} + {surv_path}", tuple(notes), tuple(counts)
     )
 
 
@@ -350,10 +386,12 @@ def read_itp_lifespans(path: Path | None = None) -> LifespanTable:
     if missing:
         raise InputError(f"{p}: missing column(s) {missing}; is this the ITP export?")
     notes = []
+    counts: list[Count] = []
     age = pd.to_numeric(raw["Age"], errors="coerce")
     no_age = age.isna()
     if no_age.any():
         notes.append(f"{int(no_age.sum())} animals without an age at death were dropped")
+        counts.append(Count("animals dropped", int(no_age.sum()), "no age at death"))
     raw = raw[~no_age].copy()
     raw["time"] = age[~no_age].astype(float)
     group = raw["Drug/Site"].fillna("").str.replace(r"\s+", "", regex=True)
@@ -362,6 +400,13 @@ def read_itp_lifespans(path: Path | None = None) -> LifespanTable:
     bad_site = site == ""
     if bad_site.any():
         notes.append(f"{int(bad_site.sum())} animals with a group code without site were dropped")
+        counts.append(
+            Count(
+                "animals dropped",
+                int(bad_site.sum()),
+                "group code (Drug/Site) does not end in a site letter J, M or T",
+            )
+        )
     arm = tokens.map(lambda t: "".join(t[:-1]))
     arm = arm.map(lambda a: _ITP_ARM_ALIASES.get(a, a))
     special = tokens.map(lambda t: bool({"cip", "ho"} & set(t)) or (t[0].startswith("xs")))
@@ -399,4 +444,275 @@ def read_itp_lifespans(path: Path | None = None) -> LifespanTable:
             f"{p}, column 'Age': {int(neg.sum())} negative ages at death (first animal "
             f"{out.loc[neg, 'animal'].iloc[0]!r}); fix the ages."
         )
-    return LifespanTable(out, ITP_PROVENANCE, str(p), tuple(notes))
+    return LifespanTable(out, ITP_PROVENANCE, str(p), tuple(notes), tuple(counts))
+
+
+# ---------------------------------------------------------------------------------------
+# any lifespan table: a time column, or birth and death dates
+# ---------------------------------------------------------------------------------------
+
+#: Days per unit of time (``--time-unit``); times from dates are given in this unit.
+TIME_UNITS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+
+#: Roles copied to a column of their own name (``sex``, ``arm``, ...) when mapped elsewhere.
+_GROUP_ROLES = ("group", "sex", "strain", "arm", "site")
+
+
+def is_slam_folder(path: Path) -> bool:
+    """Whether ``path`` is the SLAM data folder (census and survival files)."""
+    return Path(path).is_dir() and (Path(path) / "data_SLAM_census_c79b9c0.csv").exists()
+
+
+def is_itp_export(path: Path) -> bool:
+    """Whether ``path`` is an ITP GeneNetwork export (an ``Index,Name,...`` header line)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16384)
+    except OSError:
+        return False
+    if b"\x00" in head:
+        return False
+    return any(line.startswith(b"Index,Name,") for line in head.splitlines()[:51])
+
+
+def _lines(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
+    """File lines of the rows in ``mask`` (line 1 is the header)."""
+    labels = index[mask]
+    shown = ", ".join(
+        str(int(i) + 2) if isinstance(i, int | np.integer) else str(i) for i in labels[:limit]
+    )
+    return shown + (", ..." if len(labels) > limit else "")
+
+
+def _numbers(frame: pd.DataFrame, column: str, source: str, what: str) -> pd.Series:
+    """A numeric column; text that is not a number, and infinities, are errors naming rows."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = (values.isna() & frame[column].notna()).to_numpy()
+    if bad.any():
+        raise InputError(
+            f"{source}, column {column!r}: {int(bad.sum())} {what} are not numbers (rows "
+            f"{_lines(frame.index, bad)}); fix or blank them."
+        )
+    infinite = np.isinf(values.to_numpy(dtype=float))
+    if infinite.any():
+        raise InputError(
+            f"{source}, column {column!r}: {int(infinite.sum())} infinite {what} (rows "
+            f"{_lines(frame.index, infinite)}); fix or blank them."
+        )
+    return values.astype(float)
+
+
+def _dates(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
+    text = frame[column]
+    dates = pd.to_datetime(text, errors="coerce", format="mixed")
+    bad = (dates.isna() & text.notna() & (text.astype(str).str.strip() != "")).to_numpy()
+    if bad.any():
+        raise InputError(
+            f"{source}, column {column!r}: {int(bad.sum())} values are not dates (rows "
+            f"{_lines(frame.index, bad)}); write dates as YYYY-MM-DD."
+        )
+    return dates
+
+
+def lifespan_from_frame(
+    frame: pd.DataFrame,
+    *,
+    command: str = "survival",
+    columns: Mapping[str, str] | None = None,
+    source: str = "table",
+    name: str = "table",
+    license: str = "NOASSERTION",
+    time_unit: str = "day",
+    duplicates: str = "error",
+    event_default: float | None = None,
+    options: Mapping[str, str] | None = None,
+) -> tuple[LifespanTable, dict[str, str]]:
+    """One row per animal from any table: a time column, or birth and death dates.
+
+    Parameters
+    ----------
+    frame
+        The table (rows numbered as in the file: row label 0 is line 2).
+    command
+        Whose roles (:data:`translocus.core.tables.COMMAND_ROLES`) the columns play:
+        ``survival`` or ``lifespan``.
+    columns
+        ``{role: column}`` for columns not named as their role (``--columns``).
+    time_unit
+        Unit of the time column; times from ``birth``/``death`` dates are converted to it.
+    duplicates
+        ``"error"``: an animal (``animal`` role) on more than one row is an error;
+        ``"first"``: keep its first row (counted).
+    event_default
+        The event of every animal when the table has no event column (``None``: the
+        event column is required).
+    options
+        ``{role: option}`` for columns named by an option of their own (``--time``), so
+        that a missing column is reported against that option.
+
+    Returns
+    -------
+    (LifespanTable, roles)
+        Columns ``time`` and ``event``, a copy of each mapped grouping role under the
+        role's name (``sex``, ``arm``, ...), and the table's other columns; ``roles`` maps
+        each role found to its column in the file. Rows without a time, dates or event
+        are dropped and counted; a death before birth, a negative or infinite time and an
+        event other than 0/1 are errors naming the rows.
+    """
+    from translocus.core.tables import resolve_columns
+
+    if time_unit not in TIME_UNITS:
+        raise OptionError("time_unit", time_unit, f"use one of {', '.join(TIME_UNITS)}")
+    if duplicates not in ("error", "first"):
+        raise OptionError("duplicates", duplicates, "use error or first")
+    present = [str(c) for c in frame.columns]
+    for role, option in (options or {}).items():
+        column = (columns or {}).get(role)
+        if column is not None and column not in present:
+            raise OptionError(
+                option,
+                column,
+                f"{source} has no column {column!r}; its columns are {', '.join(present[:12])}",
+            )
+    roles = resolve_columns(frame, command=command, columns=columns, source=source)
+    given = dict(columns or {})
+    by_dates = "birth" in roles and "death" in roles and ("time" not in roles or "birth" in given)
+    if "time" not in roles and not by_dates:
+        lacking = "death" if "birth" in roles else "birth" if "death" in roles else None
+        hint = (
+            f"a {lacking} column to go with {roles.get('birth') or roles.get('death')!r}"
+            if lacking
+            else "a time column, or birth and death dates"
+        )
+        raise OptionError(
+            "columns",
+            None,
+            f"{source} has no time of death or censoring: give {hint}, e.g. {{columns}} "
+            "time=COLUMN or {columns} birth=COLUMN,death=COLUMN",
+        )
+    data = frame.copy()
+    exact = frame.duplicated(keep="first")  # rows identical to an earlier row of the file
+    counts: list[Count] = []
+    notes: list[str] = []
+    dropped = np.zeros(len(data), dtype=bool)
+
+    def drop(mask: np.ndarray, why: str) -> None:
+        new = mask & ~dropped
+        if new.any():
+            counts.append(Count("animals dropped", int(new.sum()), why))
+            notes.append(f"{int(new.sum())} animals dropped: {why}")
+            dropped[new] = True
+
+    if by_dates:
+        birth, death = roles["birth"], roles["death"]
+        b, d = _dates(data, birth, source), _dates(data, death, source)
+        drop(b.isna().to_numpy(), f"no birth date (column {birth!r} blank)")
+        drop(d.isna().to_numpy(), f"no death or censoring date (column {death!r} blank)")
+        before = ((d < b) & ~pd.Series(dropped, index=data.index)).to_numpy()
+        if before.any():
+            raise InputError(
+                f"{source}, columns {birth!r}/{death!r}: {int(before.sum())} animals die or "
+                f"are censored before they are born (rows {_lines(data.index, before)}); "
+                "fix the dates."
+            )
+        time = (d - b).dt.days.astype(float) / TIME_UNITS[time_unit]
+    else:
+        column = roles["time"]
+        time = _numbers(data, column, source, "times")
+        drop(time.isna().to_numpy(), f"no time (column {column!r} blank)")
+        negative = (time < 0).to_numpy()
+        if negative.any():
+            raise InputError(
+                f"{source}, column {column!r}: {int(negative.sum())} negative times (rows "
+                f"{_lines(data.index, negative)}); a death or censoring cannot come before "
+                "birth, fix them."
+            )
+    if "event" in roles:
+        column = roles["event"]
+        raw = data[column]
+        if pd.api.types.is_bool_dtype(raw):
+            raw = raw.astype(float)
+        event = _numbers(data.assign(**{column: raw}), column, source, "events")
+        drop(event.isna().to_numpy(), f"no event (column {column!r} blank)")
+        bad = (~event.isin([0.0, 1.0]) & event.notna()).to_numpy() & ~dropped
+        if bad.any():
+            raise InputError(
+                f"{source}, column {column!r}: {int(bad.sum())} values are not 0 or 1 (rows "
+                f"{_lines(data.index, bad)}); code deaths 1 and censored animals 0."
+            )
+    elif event_default is not None:
+        event = pd.Series(float(event_default), index=data.index)
+    else:  # pragma: no cover - resolve_columns requires the event role of survival
+        raise OptionError("columns", None, "map the event column, e.g. {columns} event=COLUMN")
+    for role in _GROUP_ROLES:
+        if role in roles and roles[role] != role:
+            data[role] = data[roles[role]]
+    data["time"] = time
+    data["event"] = event
+    if "animal" in roles:
+        animal = roles["animal"]
+        blank = data[animal].isna().to_numpy() & ~dropped
+        drop(blank, f"no animal id (column {animal!r} blank)")
+        data["animal"] = data[animal].astype(str)
+    data = data.loc[~dropped]
+    if "animal" in roles:
+        data = _one_row_per_animal(
+            data,
+            exact.loc[data.index].to_numpy(),
+            roles["animal"],
+            duplicates,
+            source,
+            counts,
+            notes,
+        )
+    else:
+        data["animal"] = [f"row {int(i) + 2}" for i in data.index]
+    provenance = Provenance(name=name, license=license, source=source)
+    table = LifespanTable(
+        data.reset_index(drop=True), provenance, source, tuple(notes), tuple(counts)
+    )
+    return table, roles
+
+
+def _one_row_per_animal(
+    data: pd.DataFrame,
+    exact: np.ndarray,
+    column: str,
+    duplicates: str,
+    source: str,
+    counts: list[Count],
+    notes: list[str],
+) -> pd.DataFrame:
+    """Exact duplicate rows and animals on several rows: an error, or the first kept."""
+    if exact.any():
+        first = data.loc[exact, "animal"].iloc[0]
+        if duplicates == "error":
+            raise InputError(
+                f"{source}: {int(exact.sum())} rows repeat another row exactly (first animal "
+                f"{first!r}, rows {_lines(data.index, exact)}); remove them, or give "
+                "--duplicates first to keep one row per animal."
+            )
+        counts.append(
+            Count("duplicate rows dropped", int(exact.sum()), "identical to an earlier row")
+        )
+        notes.append(f"{int(exact.sum())} duplicate rows dropped")
+        data = data.loc[~exact]
+    again = data["animal"].duplicated(keep="first").to_numpy()
+    if again.any():
+        first = data.loc[again, "animal"].iloc[0]
+        if duplicates == "error":
+            raise InputError(
+                f"{source}, column {column!r}: {int(again.sum())} animals appear on more than "
+                f"one row with different values (first {first!r}, rows "
+                f"{_lines(data.index, again)}); keep one row per animal, or give "
+                "--duplicates first to keep the first."
+            )
+        counts.append(
+            Count("duplicate animals dropped", int(again.sum()), "later rows of the same animal")
+        )
+        notes.append(f"{int(again.sum())} later rows of repeated animals dropped")
+        data = data.loc[~again]
+    return data
