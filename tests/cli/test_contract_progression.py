@@ -91,6 +91,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
     changed = surv.iloc[[7]].assign(time=1.0)
     put("surv_dup_animal", pd.concat([surv, changed], ignore_index=True))
     put("surv_one_cohort", surv.assign(cohort=1))
+    put("surv_zero", surv.assign(time=surv["time"].where(surv.index != 4, 0.0)))
     put(
         "surv_dates",
         pd.DataFrame(
@@ -206,6 +207,7 @@ CASES: list[tuple[str, list[str], str]] = [
     (S, ["@surv", "--event", "nope"], "--event nope: "),
     (S, ["@surv", "--time", "time", "--columns", "time=event"], "disagrees with --columns"),
     (S, ["@surv", "--distribution", "lognormal"], "--distribution lognormal"),
+    (S, ["@surv_zero", "--distribution", "weibull"], "1 animals of"),
     (S, ["@surv", "--columns", "weight=time"], "'weight' is not a role of survival"),
     (S, ["@surv", "--columns", "event=nope"], "--columns event=nope"),
     (S, ["@surv", "--time-unit", "parsec"], "--time-unit parsec"),
@@ -446,3 +448,22 @@ def test_help_shows_an_example() -> None:
         assert result.exit_code == 0
         assert "Example: translocus " + command in " ".join(result.output.split())
         assert "-o" in result.output and "--columns" in result.output
+
+
+def test_survival_skips_a_group_whose_fit_does_not_converge(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    surv = pd.read_csv(files["surv"])
+    odd = pd.DataFrame(
+        {"animal": ["x1", "x2", "x3"], "time": 500.0, "event": 1, "strain": "C", "sex": "F", "cohort": 1}
+    )  # fmt: skip
+    data = tmp_path / "odd.csv"
+    pd.concat([surv, odd], ignore_index=True).to_csv(data, index=False)
+    out = tmp_path / "run"
+    result = invoke(["survival", str(data), "--group", "strain", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "1 groups skipped: the gompertz likelihood did not converge: C" in " ".join(
+        result.stderr.split()
+    )
+    assert list(pd.read_csv(out / "gompertz.csv")["strain"].unique()) == ["A", "B"]
+    assert len(pd.read_csv(out / "km_summary.csv")) == 3

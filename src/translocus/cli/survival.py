@@ -109,7 +109,8 @@ def survival(
         _say(f"  ... {len(km) - 12} more groups in km_summary.csv")
     if "logrank" in s:
         lr = s["logrank"]
-        _say(f"log-rank chi2 = {lr['statistic']:.3f} on {lr['df']} df, p = {lr['p_value']:.3g}")
+        p = "< 1e-300" if lr["p_value"] == 0 else f"= {lr['p_value']:.3g}"
+        _say(f"log-rank chi2 = {lr['statistic']:.3f} on {lr['df']} df, p {p}")
     if "hazard_ratios" in s:
         hrs = ", ".join(f"{k} {_num(v, '.3g')}" for k, v in list(s["hazard_ratios"].items())[:6])
         _say(f"Cox hazard ratios: {hrs}")
@@ -183,8 +184,9 @@ def lifespan(
         if n_boot:
             low, high = row["median_ext_pct_lower"], row["median_ext_pct_upper"]
             interval = f" ({_num(low, '.1f')} to {_num(high, '.1f')})"
+        cohort = f" ({row['cohort']})" if row["cohort"] else ""  # generic tables: one cohort, 0
         _say(
-            f"  {row['arm']} ({row['cohort']}) {row['sex']}: median "
+            f"  {row['arm']}{cohort} {row['sex']}: median "
             f"{_num(row['median_ext_pct'], '+.1f')}%{interval}, HR {_num(row['hr'], '.2f')} "
             f"({_num(row['hr_lower'], '.2f')}-{_num(row['hr_upper'], '.2f')}), "
             f"log-rank p {_p(row['logrank_p'])}"

@@ -33,6 +33,10 @@ __all__ = [
 
 DISTRIBUTIONS = ("gompertz", "weibull")
 DUPLICATE_CHOICES = ("error", "first")
+#: Largest Cox design (animals x covariates^2 doubles) fitted; larger ones are skipped.
+_COX_BYTES = 2e9
+#: Most Kaplan-Meier curves drawn in km.png (all are in km_summary.csv).
+_MAX_CURVES = 20
 #: Grouping roles used, in this order, when ``--group`` is not given.
 _DEFAULT_GROUPS = ("group", "arm", "strain", "sex")
 
@@ -230,8 +234,11 @@ class SurvivalOutput:
 
         fig = Figure(figsize=(7, 4.5))
         ax = fig.add_subplot()
-        for km in self.km.values():
+        curves = list(self.km.values())
+        for km in curves[:_MAX_CURVES]:
             km.plot(ax)
+        if len(curves) > _MAX_CURVES:
+            ax.set_title(f"first {_MAX_CURVES} of {len(curves)} groups (all in km_summary.csv)")
         ax.set_xlabel(self.time_label)
         ax.set_ylabel("survival")
         ax.legend(fontsize=8)
@@ -291,6 +298,39 @@ class SurvivalOutput:
         return out
 
 
+def _parametric_by_group(
+    df: pd.DataFrame, groups: list[str], distribution: str, source: str, fit_by: Any
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """One parametric fit per group; groups whose likelihood does not converge are skipped
+    (and named) instead of ending the run."""
+    grouped = list(df.groupby(groups, observed=True, sort=True)) if groups else [("all", df)]
+    tables: list[pd.DataFrame] = []
+    models: dict[str, Any] = {}
+    skipped: list[str] = []
+    failed: list[str] = []
+    for key, sub in grouped:
+        try:
+            table, fitted = fit_by(
+                sub,
+                time="time",
+                event="event",
+                group=groups,
+                distribution=distribution,
+                on_small_group="skip",
+                source=source,
+            )
+        except InputError:
+            failed.append(" ".join(map(str, key)) if isinstance(key, tuple) else str(key))
+            continue
+        skipped += table.attrs.get("skipped", [])
+        if len(table):
+            tables.append(table)
+        models.update(fitted)
+    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    out.attrs["skipped"] = skipped
+    return out, models, failed
+
+
 def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> SurvivalOutput:
     """Read the lifespans ``request`` names and fit the survival tables and models."""
     from translocus.progression.survival import (
@@ -342,26 +382,39 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
             "frailty", request.frailty, "that column holds one value; a frailty needs two or "
             "more clusters (e.g. cohort, site or cage)",
         )  # fmt: skip
+    zero = int((df["time"] <= 0).sum())
+    if request.distribution == "weibull" and zero:
+        raise OptionError(
+            "distribution", "weibull", f"{zero} animals of {source} have time 0 and Weibull "
+            "fits need positive times; use gompertz, or correct those times",
+        )  # fmt: skip
+    x = dummy_covariates(df, groups)
+    cox_size = len(df) * x.shape[1] ** 2 * 8
+    too_big = cox_size > _COX_BYTES
+    if too_big and frailty is not None:
+        raise OptionError(
+            "group", ",".join(groups), f"gives {x.shape[1]} Cox covariates for "
+            f"{len(df):,} animals, too many for a frailty model; group by fewer columns",
+        )  # fmt: skip
     notes: list[str] = list(table.notes)
     numerical: list[str] = []
     time_label = f"time ({unit}s)"
     with log.step("Kaplan-Meier"), _numerical(numerical, log):
         km_table, kms = survival_table(df, time="time", event="event", group=groups)
     with log.step(f"{request.distribution} fits"), _numerical(numerical, log):
-        par, par_models = fit_parametric_by(
-            df,
-            time="time",
-            event="event",
-            group=groups,
-            distribution=request.distribution,
-            on_small_group="skip",
-            source=source,
+        par, par_models, failed = _parametric_by_group(
+            df, groups, request.distribution, source, fit_parametric_by
         )
     skipped = par.attrs.get("skipped", [])
     if skipped:
         log.count(
             "groups skipped", len(skipped),
             f"fewer than 2 deaths, no {request.distribution} fit: {', '.join(skipped[:5])}",
+        )  # fmt: skip
+    if failed:
+        log.count(
+            "groups skipped", len(failed),
+            f"the {request.distribution} likelihood did not converge: {', '.join(failed[:5])}",
         )  # fmt: skip
     key = df[groups].astype(str).agg(" ".join, axis=1) if groups else pd.Series("all", df.index)
     strata_key = df[strata].astype(str).agg("|".join, axis=1) if strata else None
@@ -371,7 +424,6 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
             logrank = logrank_test(df["time"], df["event"], key, strata=strata_key, source=source)
     else:
         notes.append("one group only: no log-rank test")
-    x = dummy_covariates(df, groups)
     frame = pd.concat([df[["time", "event", *strata]], x], axis=1)
     no_deaths = [str(g) for g, d in df.groupby(key)["event"].sum().items() if d == 0]
     if no_deaths:
@@ -381,7 +433,13 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
         )
     cox = None
     fr = None
-    if x.shape[1]:
+    if too_big:
+        log.warn(
+            f"Cox model skipped: {x.shape[1]} covariates from --group "
+            f"{','.join(groups)} for {len(df):,} animals would need "
+            f"{cox_size / 1e9:.0f} GB; group by fewer columns for hazard ratios"
+        )
+    elif x.shape[1]:
         with log.step("Cox model"), _numerical(numerical, log):
             cox = CoxPH().fit(
                 frame,

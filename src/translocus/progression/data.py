@@ -25,7 +25,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -370,9 +370,15 @@ def from_frame(
     )
 
 
-def is_model_ad_layout(columns: object) -> bool:
+_MODEL_AD_COLUMNS = frozenset(
+    {"individual_id", "age", "phenotype", "tissue", "value", "units", "mouse_model", "sex",
+     "mouse_model_group"}
+)  # fmt: skip
+
+
+def is_model_ad_layout(columns: Iterable[object]) -> bool:
     """Whether a table's columns are those of MODEL-AD ``pathology_long.csv``."""
-    return {"individual_id", "mouse_model", "phenotype", "tissue"} <= {str(c) for c in columns}  # type: ignore[attr-defined]
+    return {str(c) for c in columns} >= _MODEL_AD_COLUMNS
 
 
 def read_long_csv(
@@ -407,7 +413,10 @@ def read_long_csv(
     explicit = {role: column for role, column in given.items() if column != role}
     explicit.update(columns or {})
     if not explicit and is_model_ad_layout(frame.columns):
-        return read_model_ad(path, duplicates=duplicates)
+        if path.suffix.lower() == ".parquet":
+            raw = frame.astype({"individual_id": str})
+            return _model_ad_table(raw, path, duplicates=duplicates)
+        return read_model_ad(path, duplicates=duplicates)  # identifiers read as text
     # a mapped column must exist; a role left unmapped without its default column is
     # reported by from_frame, with all missing roles at once
     roles = resolve_columns(
@@ -455,6 +464,17 @@ def read_model_ad(
     if not path.exists():
         raise InputError(f"{path}: MODEL-AD pathology table not found; set TRANSLOCUS_DATA.")
     raw = pd.read_csv(path, dtype={"individual_id": str, "specimen_id": str})
+    return _model_ad_table(raw, path, model_group, measures, tissues, duplicates)
+
+
+def _model_ad_table(
+    raw: pd.DataFrame,
+    path: Path,
+    model_group: str | None = None,
+    measures: list[str] | None = None,
+    tissues: list[str] | None = None,
+    duplicates: str = "mean",
+) -> MeasureTable:
     frame = raw.rename(columns={"mouse_model_group": "model_group", "phenotype": "measure"})
     if model_group is not None:
         frame = frame[frame["model_group"] == model_group]

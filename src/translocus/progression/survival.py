@@ -605,12 +605,15 @@ class ParametricSurvival:
         def hess(th: np.ndarray) -> np.ndarray:
             return -_par.loglik(self.distribution, th, ts, es, ens)[2]
 
-        res = optimize.minimize(
-            nll, start, jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-10}
-        )
-        theta_s = res.x
-        ll, g, h = _par.loglik(self.distribution, theta_s, ts, es, ens)
-        if not np.isfinite(ll) or np.max(np.abs(g)) > 1e-4 * max(1.0, es.sum()):
+        try:
+            res = optimize.minimize(
+                nll, start, jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-10}
+            )
+            theta_s = res.x
+            ll, g, h = _par.loglik(self.distribution, theta_s, ts, es, ens)
+        except (ValueError, np.linalg.LinAlgError):  # the optimiser stepped to inf or NaN
+            ll, g = np.nan, np.full(2, np.nan)
+        if not np.isfinite(ll) or not np.max(np.abs(g)) <= 1e-4 * max(1.0, es.sum()):
             raise InputError(
                 f"{source}{' group ' + repr(label) if label else ''}: the {self.distribution} "
                 "likelihood did not converge; check that the group has enough deaths spread "
