@@ -284,6 +284,7 @@ def run_lifespan(request: LifespanRequest, log: RunLog | None = None) -> Lifespa
     if request.n_boot == 0:
         for column in BOOTSTRAP_COLUMNS:
             effects[column] = np.nan
+        model.effects_ = effects  # the one-sample intervals are not kept anywhere
         notes.append("no bootstrap (--n-boot 0): median-extension intervals are not given")
     analysed = set(zip(effects["arm"], effects["sex"], strict=True))
     skipped = [
