@@ -495,6 +495,8 @@ def fit_lmm(
     t = np.asarray(t, float)
     codes, uniq = pd.factorize(np.asarray(groups))
     m, n, p = len(uniq), len(y), x.shape[1]
+    if n <= p:
+        raise InputError(f"mixed model: {n} measurements cannot estimate {p} fixed effects.")
     scale = float(np.std(t)) or 1.0
     ts = t / scale
     z = np.column_stack([np.ones(n), ts]) if random_slope else np.ones((n, 1))
