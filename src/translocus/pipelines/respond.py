@@ -58,6 +58,11 @@ ZERO_BASELINE = ("error", "drop")
 CONTROL_NAMES = ("untreated", "control", "vehicle")
 
 
+def _number(value: float) -> Any:
+    """``1000.0`` -> ``1000`` in messages (as the user typed it)."""
+    return int(value) if math.isfinite(value) and float(value).is_integer() else value
+
+
 def _shown(names: list[str] | tuple[str, ...], limit: int = 12) -> str:
     text = ", ".join(map(str, names[:limit]))
     return text + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
@@ -101,7 +106,9 @@ class RespondRequest:
             raise OptionError("day_unit", self.day_unit, f"use one of {', '.join(DAY_UNITS)}")
         if not math.isfinite(self.min_day) or self.min_day < 0:
             raise OptionError(
-                "min_day", self.min_day, "must be a day of 0 or more (10 in Gao et al. 2015)"
+                "min_day",
+                _number(self.min_day),
+                "must be a day of 0 or more (10 in Gao et al. 2015)",
             )
         if self.control is not None and not self.control.strip():
             raise OptionError("control", self.control, "name the control arm, e.g. untreated")
@@ -326,7 +333,7 @@ def run_respond(request: RespondRequest, log: RunLog | None = None) -> RespondOu
     if last_day < request.min_day:
         raise OptionError(
             "min_day",
-            int(request.min_day) if float(request.min_day).is_integer() else request.min_day,
+            _number(request.min_day),
             f"no series of {study.source} reaches that day (the last measurement is on day "
             f"{last_day:g}); give a smaller {{min_day}} (default 10)",
         )

@@ -234,13 +234,14 @@ class TranslateRequest:
         read_table(path, option="loci", sep=sep)
 
     def _check_peaks(self) -> None:
-        from translocus.translate.peaks import peaks_assembly
+        from translocus.translate.peaks import check_scan_run, peaks_assembly
 
         path = Path(str(self.peaks))
         if not path.exists():
             raise InputError(
                 f"--peaks {path}: does not exist; give the run folder of `translocus scan`"
             )
+        check_scan_run(path if path.is_dir() else path.parent)
         if path.is_dir() and not any(
             (path / name).is_file() for name in ("peaks.csv", "peaks.parquet")
         ):

@@ -35,6 +35,7 @@ from translocus.translate.interval import TranslationEngine, default_engine
 __all__ = [
     "FOUNDER_NAMES",
     "PeakTranslation",
+    "check_scan_run",
     "founder_pattern",
     "peaks_assembly",
     "read_peaks",
@@ -136,8 +137,9 @@ def peaks_assembly(source: Path | str) -> str | None:
     return _BUILDS.get(str(assembly).lower()) if assembly else None
 
 
-def _scan_record(folder: Path) -> None:
-    """Refuse the run folder of another command, or an incomplete one."""
+def check_scan_run(folder: Path | str) -> None:
+    """Refuse the run folder of another command (``--peaks`` takes a scan's)."""
+    folder = Path(folder)
     record = read_run(folder)
     if record is None:
         return
@@ -158,7 +160,7 @@ def read_peaks(source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame | None, s
     """
     source = Path(source)
     if source.is_dir():
-        _scan_record(source)
+        check_scan_run(source)
         candidates = [source / "peaks.parquet", source / "peaks.csv"]
         path = next((p for p in candidates if p.is_file()), None)
         if path is None:
