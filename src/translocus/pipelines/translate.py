@@ -463,6 +463,11 @@ def _statistic_values(request: TranslateRequest) -> tuple[pd.Series, str]:
     if value is None:
         value = next((c for c in names if c != gene), None)
     if gene is None or value is None:
+        if len(names) == 1 and ";" in names[0]:
+            raise InputError(
+                f"{path}: has one column {names[0]!r}, which looks ';'-separated; save the "
+                "table comma- or tab-separated (CSV or TSV)"
+            )
         raise InputError(
             f"{path}: needs two columns, the mouse gene and its value (e.g. gene,log2fc); its "
             f"columns are {', '.join(names)}; map them with --columns gene=NAME,statistic=NAME"
@@ -536,7 +541,7 @@ def _statistic(request: TranslateRequest, log: RunLog) -> TranslateOutput:
         {"human_values": human, "mapping": mapping},
         views,
         facts,
-        [f"{len(series):,} mouse genes -> {len(human):,} human genes ({result.rule})"],
+        [],  # the first message says how many genes moved
         list(result.messages),
         tuple(result.provenance),
     )
