@@ -149,7 +149,7 @@ def run_pipeline(
     *,
     out_dir: Path | None,
     inputs: Sequence[Path] = (),
-    extra_writers: Sequence[Callable[[Any, Path], None]] = (),
+    extra_writers: Sequence[Callable[[Any, Path], object]] = (),
 ) -> tuple[T, RunLog, Path | None]:
     """Execute a pipeline for a command: progress on stderr, warnings summarised.
 

@@ -101,7 +101,8 @@ def info(
     out.print(table)
     per_chr = obj.markers_per_chromosome()
     out.print("markers per chromosome: " + "  ".join(f"{c}:{n}" for c, n in per_chr.items()))
-    out.print("phenotypes (--pheno): " + _names(obj.pheno.columns))
+    phenotypes = list(obj.pheno.columns)
+    out.print("phenotypes (--pheno): " + (_names(phenotypes) if phenotypes else "none"))
     covar_names = list(obj.covar.columns) if obj.covar is not None else []
     if len(obj.is_female) and "sex" not in covar_names:
         covar_names.insert(0, "sex")  # from the cross's sex information
@@ -112,6 +113,34 @@ def _names(names: Sequence[object], limit: int = 60) -> str:
     shown = ", ".join(escape(str(n)) for n in list(names)[:limit])
     more = len(names) - limit
     return shown + (f", ... ({more:,} more)" if more > 0 else "")
+
+
+@app.command()
+def demo(
+    out_dir: Path = typer.Option(
+        Path("demo"), "--out", "-o", help="Run folder for the study, every part and report.html."
+    ),
+    n: int = typer.Option(300, "--n", help="Number of simulated Diversity Outbred mice."),
+    seed: int = typer.Option(1, "--seed", help="Random seed of the simulated study."),
+    full: bool = typer.Option(False, "--full", help="Full-size analyses instead of quick ones."),
+) -> None:
+    """Simulate a study, run every engine and write a self-contained report.html.
+
+    Example: translocus demo --out demo --n 300 --seed 1
+    """
+    from translocus.pipelines.demo import DemoRequest, run_demo
+    from translocus.report.demo import write_demo_report
+
+    request = DemoRequest(n=n, seed=seed, full=full)
+    output, log, folder = contract.run_pipeline(
+        "demo", request, run_demo, out_dir=out_dir, extra_writers=[write_demo_report]
+    )
+    for step in log.steps:
+        if step["name"] in output.parts or step["name"] == "simulate study":
+            out.print(f"[green]✓[/green] {step['name']} ({step['wall_s']:.1f} s)")
+    for name, reason in output.skipped.items():
+        out.print(f"[yellow]–[/yellow] {name} skipped: {escape(reason)}")
+    out.print(f"report written to [bold]{folder}/report.html[/bold]")
 
 
 for _engine in (foundation, genetics, progression, survival, treatment_cli, translate):

@@ -103,7 +103,11 @@ def _open_source(path: Path) -> tuple[_Source, str, str]:
             f"{path}: no such file or folder; give a control file, its folder or a zip"
         )
     if path.is_dir():
-        controls = sorted(p for p in path.iterdir() if p.suffix.lower() in _CONTROL_SUFFIXES)
+        controls = sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix.lower() in _CONTROL_SUFFIXES and p.name != "run.json"  # a run's record
+        )
         if len(controls) != 1:
             found = ", ".join(p.name for p in controls) or "none"
             raise InputError(

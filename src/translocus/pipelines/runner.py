@@ -81,7 +81,7 @@ def execute(
     inputs: Sequence[Path] = (),
     log: RunLog | None = None,
     argv: Sequence[str] | None = None,
-    extra_writers: Sequence[Callable[[O, Path], None]] = (),
+    extra_writers: Sequence[Callable[[O, Path], object]] = (),
 ) -> Executed[O]:
     """Validate ``request``, run ``pipeline`` and write its output as a run folder at ``out``.
 

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import pandas as pd
 
-from translocus.core.licenses import discover_datasets, license_report
-from translocus.core.provenance import Provenance, default_policy
 from translocus.report.html import ReportSection
 
 __all__ = ["licenses_section"]
 
 
-def licenses_section(data: Path | None, *, extra: list[Provenance] | None = None) -> ReportSection:
-    """Licence table of the datasets under ``data`` plus any ``extra`` (e.g. simulated) ones."""
-    frames = []
-    if data is not None and data.is_dir():
-        frames.append(license_report(discover_datasets(data), default_policy()))
-    if extra:
-        from translocus.core.licenses import DatasetEntry
-
-        entries = [DatasetEntry(p.name, p, None, metadata=None) for p in extra]
-        frames.append(license_report(entries, default_policy()))
-    report = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def licenses_section(report: pd.DataFrame) -> ReportSection:
+    """Render a licence report (``translocus.core.licenses.license_report``)."""
     rows = []
     for row in report.itertuples(index=False):
         cls = "allowed" if row.training == "allowed" else "refused"

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from translocus.pipelines.onset_qtl import map_onset_qtl, simulate_onset_study
 from translocus.report.html import ReportSection, figure_html, table_html
 
 __all__ = ["build_section"]
 
 
-def build_section(workdir: Path, *, quick: bool = True, seed: int = 1) -> ReportSection:
-    """Simulate the study, estimate each mouse's onset shift, map it, compare with truth."""
+def build_section(part: dict[str, Any]) -> ReportSection:
+    """Render the onset-QTL study: estimated onset shifts against truth, and their scan."""
     from translocus.genetics.plot import plot_lod
-    from translocus.genetics.results import write_table
 
-    study = simulate_onset_study(n=300, seed=seed, n_markers=1500 if quick else 3000)
-    result = map_onset_qtl(study)
-    workdir = Path(workdir)
-    write_table(result.recovered, workdir / "onset_qtl_recovered.csv")
-    write_table(result.effects.reset_index(), workdir / "onset_effects.csv")
+    study, result = part["study"], part["result"]
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [1, 3]})
     axes[0].scatter(result.effects["onset_true"], result.effects["tau"], s=6, color="#4a6fa5")

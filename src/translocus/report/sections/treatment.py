@@ -1,61 +1,30 @@
 """Report section "Treatment": PDX Encyclopedia response (mRECIST, waterfall, spider), growth
-fits, growth-rate treatment effects and synergy, and response prediction on the breast panel."""
+fits, growth-rate treatment effects and synergy (the ``respond`` pipeline), and response
+prediction on the breast panel (the demo's held-out evaluation)."""
 
 from __future__ import annotations
 
-import html
-import pathlib
-import time
-
-import pandas as pd
+from typing import Any
 
 from translocus.report.html import ReportSection, figure_html, table_html
 
 __all__ = ["build_section"]
 
 
-def build_section(workdir: pathlib.Path, *, quick: bool = True) -> ReportSection:
-    """Run the treatment engine on the PDXE and return the report section.
-
-    ``quick`` uses one cross-validation repeat and fewer bootstrap draws for the prediction.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
+def build_section(part: dict[str, Any]) -> ReportSection:
+    """Render ``{"pdxe": RespondOutput, "prediction": ResponsePrediction}``."""
     import matplotlib.pyplot as plt
 
-    from translocus.treatment.growth import GrowthModel, synergy, treatment_effects
-    from translocus.treatment.metrics import (
-        category_counts,
-        response_metrics,
-        tumor_growth_inhibition,
-    )
     from translocus.treatment.plot import (
         effects_forest,
-        example_series,
         growth_fit_plot,
         spider_plot,
         waterfall_plot,
     )
-    from translocus.treatment.predict import (
-        cross_validate_response,
-        read_xeva_drug_targets,
-        read_xeva_molecular,
-        response_table,
-    )
-    from translocus.treatment.study import read_pdxe
 
-    try:
-        study = read_pdxe()
-    except Exception as exc:  # the data folder may be absent on a bare checkout
-        return ReportSection(
-            "Treatment", f"<p class='note'>PDXE data not available ({html.escape(str(exc))}).</p>"
-        )
+    pdx = part["pdxe"]
+    study, metrics, counts = pdx.study, pdx.metrics, pdx.counts
     parts: list[str] = []
-    t0 = time.perf_counter()
-    metrics = response_metrics(study)
-    t_metrics = time.perf_counter() - t0
-    counts = category_counts(metrics)
     parts.append(
         f"<p>Novartis PDX Encyclopedia (Gao et al. 2015, {study.provenance.license}): "
         f"{study.n_series:,} animal series, {study.n_models} models, {len(study.arms)} arms, "
@@ -63,13 +32,12 @@ def build_section(workdir: pathlib.Path, *, quick: bool = True) -> ReportSection
         "from day 0; BestResponse = minimum change from day 10; BestAvgResponse = minimum "
         "running mean of the change from day 10; CR: BR &lt; −95 % and BAR &lt; −40 %; PR: "
         "BR &lt; −50 % and BAR &lt; −20 %; SD: BR &lt; 35 % and BAR &lt; 30 %; else PD). "
-        f"All series computed in {t_metrics * 1000:.0f} ms. Series with no measurement from "
-        "day 10 have no category (NA).</p>"
+        "Series with no measurement from day 10 have no category (NA).</p>"
     )
     parts.append("<h3>mRECIST categories per tumour type (all arms)</h3>")
     parts.append(table_html(counts.reset_index().rename(columns={"index": "tumor_type"})))
 
-    treated = metrics.loc[metrics["arm"] != study.control]
+    treated = metrics.loc[metrics["arm"] != pdx.control]
     fig, ax = plt.subplots(figsize=(9, 3.3))
     waterfall_plot(
         treated, ax=ax, title="Best average response of treated series (capped at 200 %)"
@@ -84,24 +52,17 @@ def build_section(workdir: pathlib.Path, *, quick: bool = True) -> ReportSection
         ax.set_title(f"{model}: {per_model[model]} treated arms, coloured by mRECIST")
     parts.append(figure_html(fig, alt="spider plots"))
 
-    # Growth models on three well-measured series.
-    small = example_series(study)
-    fits = [GrowthModel(k).fit(small) for k in ("exponential", "gompertz", "exponential_linear")]  # type: ignore[arg-type]
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    growth_fit_plot(small, fits, series=range(small.n_series), ax=ax)
+    growth_fit_plot(pdx.examples, pdx.example_fits, series=range(pdx.examples.n_series), ax=ax)
     ax.set_title("Growth fits: exponential (—), Gompertz (--), exponential-linear (:)")
     parts.append(figure_html(fig, alt="growth fits"))
-    gomp_t = time.perf_counter()
-    gomp = GrowthModel("gompertz").fit(study)
-    gomp_s = time.perf_counter() - gomp_t
+    gomp = pdx.growth
     parts.append(
-        f"<p>Gompertz fits of all {study.n_series:,} series (batched Levenberg–Marquardt): "
-        f"{gomp_s:.1f} s, {gomp.params_['converged'].mean():.1%} converged.</p>"
+        f"<p>{pdx.request.growth_model.capitalize()} fits of all {study.n_series:,} series "
+        f"(batched Levenberg–Marquardt): {gomp.params_['converged'].mean():.1%} converged.</p>"
     )
 
-    effects = treatment_effects(study)
-    tgi = tumor_growth_inhibition(study)
-    syn = synergy(study, tgi=tgi)
+    effects, tgi, syn = pdx.effects, pdx.tgi, pdx.synergy
     sig = effects["p_value"] < 0.05
     parts.append("<h3>Growth-rate treatment effects (treated − untreated, per day)</h3>")
     parts.append(
@@ -117,16 +78,8 @@ def build_section(workdir: pathlib.Path, *, quick: bool = True) -> ReportSection
     effects_forest(effects, top=25, ax=ax)
     ax.set_title("Strongest 25 growth-rate effects")
     parts.append(figure_html(fig, alt="treatment effects forest plot"))
-    cols = [
-        "model",
-        "arm",
-        "rate_treated",
-        "rate_control",
-        "effect",
-        "ci_low",
-        "ci_high",
-        "p_value",
-    ]
+    cols = ["model", "arm", "rate_treated", "rate_control", "effect", "ci_low", "ci_high",
+            "p_value"]  # fmt: skip
     parts.append(table_html(effects.sort_values("effect")[cols], max_rows=10))
     if len(syn):
         n_syn = int((syn["bliss_ci_high"] < 0).sum())
@@ -138,82 +91,36 @@ def build_section(workdir: pathlib.Path, *, quick: bool = True) -> ReportSection
         )
         scols = ["model", "arm", "bliss_excess", "bliss_ci_low", "bliss_ci_high", "hsa_excess"]
         parts.append(table_html(syn.sort_values("bliss_excess")[scols], max_rows=8))
+    prediction = part.get("prediction")
+    if prediction is None:
+        parts.append("<p class='note'>Breast molecular panel not available.</p>")
+    else:
+        parts.extend(_prediction(prediction))
+    return ReportSection("Treatment", "\n".join(parts))
 
-    # Response prediction on the breast panel.
-    try:
-        profile = read_xeva_molecular()
-        targets = read_xeva_drug_targets()
-    except Exception as exc:
-        parts.append(
-            f"<p class='note'>Breast molecular panel not available ({html.escape(str(exc))}).</p>"
+
+def _prediction(prediction: Any) -> list[str]:
+    verdicts = []
+    for comp in prediction.comparisons.itertuples(index=False):
+        verdict = (
+            "better than" if comp.ci_low > 0
+            else "worse than" if comp.ci_high < 0
+            else "not distinguishable from"
+        )  # fmt: skip
+        verdicts.append(
+            f"{comp.responder}: {comp.features} is {verdict} the drug-only baseline (AUC "
+            f"difference {comp.auc_difference:+.3f}, 95 % interval {comp.ci_low:+.3f} to "
+            f"{comp.ci_high:+.3f})"
         )
-        return ReportSection("Treatment", "\n".join(parts))
-    brca = metrics.loc[metrics["tumor_type"] == "BRCA"]
-    rows = []
-    verdicts: list[str] = []
-    for label, cats in (
-        ("objective response (CR/PR)", ("CR", "PR")),
-        ("disease control (CR/PR/SD)", ("CR", "PR", "SD")),
-    ):
-        table = response_table(brca, control=study.control, responder=cats)
-        table = table.loc[table["model"].isin(profile.features.index)]
-        sets = {"drug only": ["drug"], "drug + molecular + target": ["drug", "molecular", "target"]}
-        if not quick:
-            sets = {**sets, "drug + molecular": ["drug", "molecular"]}
-        cv = cross_validate_response(
-            table,
-            profile,
-            provenance=study.provenance,
-            targets=targets,
-            feature_sets=sets,
-            n_repeats=1 if quick else 5,
-            n_boot=200 if quick else 1000,
-            importance="SD" in cats,
-        )
-        sc = cv.scores.assign(
-            responder=label, rows=cv.n_rows, models=cv.n_models, responders=cv.n_responders
-        )
-        rows.append(sc)
-        for comp in cv.comparisons.itertuples(index=False):
-            verdict = (
-                "better than"
-                if comp.ci_low > 0
-                else "worse than"
-                if comp.ci_high < 0
-                else "not distinguishable from"
-            )
-            verdicts.append(
-                f"{label}: {comp.features} is {verdict} the drug-only baseline (AUC difference "
-                f"{comp.auc_difference:+.3f}, 95 % interval {comp.ci_low:+.3f} to "
-                f"{comp.ci_high:+.3f})"
-            )
-        if "SD" in cats:
-            importance = cv.importance.head(8)
-    scores = pd.concat(rows, ignore_index=True)
-    parts.append(
+    columns = ["responder", "features", "auc", "auc_ci_low", "auc_ci_high", "brier", "rows",
+               "models", "responders"]  # fmt: skip
+    return [
         "<h3>Response prediction, breast PDX (model-held-out cross-validation)</h3>"
         "<p>Logistic regression on drug (one-hot), the 51-feature molecular panel (expression, "
         "copy number, functional mutations of 22/20/9 genes) and the drug's target genes; "
         "Platt-calibrated; folds hold out whole PDX models; AUC interval: bootstrap over models. "
-        f"The panel is small (41 profiled models); {'; '.join(verdicts)}.</p>"
-    )
-    parts.append(
-        table_html(
-            scores[
-                [
-                    "responder",
-                    "features",
-                    "auc",
-                    "auc_ci_low",
-                    "auc_ci_high",
-                    "brier",
-                    "rows",
-                    "models",
-                    "responders",
-                ]
-            ]
-        )
-    )
-    parts.append("<p>Genes whose permutation most lowers held-out AUC (disease control):</p>")
-    parts.append(table_html(importance))
-    return ReportSection("Treatment", "\n".join(parts))
+        f"The panel is small (41 profiled models); {'; '.join(verdicts)}.</p>",
+        table_html(prediction.scores[columns]),
+        "<p>Genes whose permutation most lowers held-out AUC (disease control):</p>",
+        table_html(prediction.importance),
+    ]
