@@ -98,3 +98,24 @@ def test_help_shows_an_example() -> None:
         result = invoke([command, "--help"])
         assert result.exit_code == 0
         assert "Example: translocus " + command in " ".join(result.output.split())
+
+
+def test_out_home_is_refused_and_nothing_is_deleted(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("# mine")
+    before = snapshot(tmp_path)
+    args = ["simulate", "--cross", "f2", "--n", "10", "--markers", "60", "--out", home]
+    result = invoke(args, env={"HOME": str(home)})
+    assert_user_error(result, before, tmp_path, expect="home or root folder")
+    result = invoke([*args[:-1], "~"], env={"HOME": str(home)})
+    assert_user_error(result, before, tmp_path, expect="home or root folder")
+
+
+def test_a_simulated_run_folder_reads_as_a_cross(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    args = ["simulate", "--cross", "f2", "--n", "20", "--markers", "60", "-o", out]
+    assert invoke(args).exit_code == 0
+    result = invoke(["info", out])
+    assert result.exit_code == 0, result.output
+    assert "phenotypes (--pheno): trait1, trait2, trait3" in result.stdout

@@ -82,3 +82,8 @@ def test_read_table_paths_and_formats(tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "t.csv", index=False)
     for name in ("t.parquet", "t.tsv", "t.csv"):
         pd.testing.assert_frame_equal(read_table(tmp_path / name), frame)
+
+
+def test_docs_list_the_roles_of_every_command() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "tables.md"
+    assert roles_markdown() in docs.read_text(), "regenerate docs/tables.md from roles_markdown()"

@@ -48,7 +48,9 @@ class SimulateRequest:
         if self.markers < 20:
             raise OptionError("markers", self.markers, "must be at least 20 (one per chromosome)")
         if not 0 <= self.error_rate < 0.5:
-            raise OptionError("error_rate", self.error_rate, "must be a probability in [0, 0.5), e.g. 0.002")
+            raise OptionError(
+                "error_rate", self.error_rate, "must be a probability in [0, 0.5), e.g. 0.002"
+            )
         if self.ngen < 1:
             raise OptionError("ngen", self.ngen, "must be 1 or more generations")
         if self.traits < 0:
