@@ -8,9 +8,12 @@ from translocus.translate._tables import read_cached
 
 
 def test_build_section(engine, tmp_path):
+    """The section renders the translate pipeline's outputs (genes, interval, scan peaks)."""
+    from translocus.pipelines.translate import TranslateRequest, run_translate
     from translocus.report.sections.translation import build_section
 
-    (tmp_path / "scan").mkdir()
+    scan = tmp_path / "scan"
+    scan.mkdir()
     pd.DataFrame(
         {
             "lodindex": [1],
@@ -21,12 +24,18 @@ def test_build_section(engine, tmp_path):
             "ci_lo": [18.9],
             "ci_hi": [19.9],
         }  # fmt: skip
-    ).to_csv(tmp_path / "scan" / "peaks.csv", index=False)
-    section = build_section(tmp_path, quick=True)
+    ).to_csv(scan / "peaks.csv", index=False)
+    part = {
+        "genes": run_translate(TranslateRequest(genes="App,Apoe,Trem2", gene_sets="mgi")),
+        "interval": run_translate(TranslateRequest(interval="7:18.9-19.9")),
+        "peaks": run_translate(TranslateRequest(peaks=scan, assembly="GRCm39")),
+        "loci": engine.loci.loci,
+    }
+    section = build_section(part)
     assert section.title == "Human relevance"
     assert "APOE (0 kb from APOE)" in section.body
     assert "<img" in section.body
-    assert "QTL peaks" in section.body
+    assert "QTL peaks" in section.body and "GRCm39" in section.body
     assert "NOASSERTION" in section.body  # GWAS licence shown with its source
 
 

@@ -147,15 +147,6 @@ def test_cli_lifespan_n_boot_zero_gives_no_intervals(itp_path: Path, tmp_path: P
     assert summary["intervals"] == "none (--n-boot 0)"
 
 
-def test_report_section_without_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from translocus.report.sections.lifespan import build_section
-
-    monkeypatch.setenv("TRANSLOCUS_DATA", str(tmp_path))
-    section = build_section(tmp_path)
-    assert section.title == "Lifespan and interventions"
-    assert "SLAM data not found" in section.body and "ITP data not found" in section.body
-
-
 def test_itp_reader_given_a_folder_names_the_files(shared_data):
     from translocus.core.errors import InputError
     from translocus.progression.lifespan_data import read_itp_lifespans

@@ -41,6 +41,7 @@ from translocus.core.runs import Advance, RunLog
 __all__ = [
     "err",
     "fail",
+    "follow_terminal_width",
     "log_crash",
     "log_dir",
     "out",
@@ -60,6 +61,17 @@ ARGV: list[str] = []
 
 #: Python argument names whose flag is not ``--`` + the name with dashes.
 FLAGS: dict[str, str] = {"license_": "--license", "out": "--out"}
+
+
+def follow_terminal_width() -> None:
+    """Size the consoles from ``COLUMNS`` (or the terminal) now, not when first imported.
+
+    rich fixes a console's width from ``COLUMNS`` when the console is made; a command run
+    later in the same process (tests, notebooks) must see the width of its own moment.
+    """
+    columns = os.environ.get("COLUMNS", "")
+    for console in (out, err):
+        console._width = int(columns) if columns.isdigit() else None  # noqa: SLF001
 
 
 def user_error_line(exc: BaseException, flags: Mapping[str, str] | None = None) -> str:

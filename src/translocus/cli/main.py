@@ -156,6 +156,7 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     contract.ARGV[:] = ["translocus", *args]
+    contract.follow_terminal_width()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         code = _dispatch(args)

@@ -340,19 +340,31 @@ class RunLog:
         self.decisions.append(record)
 
     @contextlib.contextmanager
-    def capture_warnings(self) -> Iterator[None]:
-        """Turn Python warnings raised inside into recorded one-line warnings."""
+    def capture_warnings(
+        self, *, quiet: tuple[type[Warning], ...] = (), into: list[str] | None = None
+    ) -> Iterator[None]:
+        """Turn Python warnings raised inside into recorded one-line warnings.
+
+        Warnings of a ``quiet`` category (e.g. numpy's ``RuntimeWarning`` while fitting) are
+        appended once each to ``into`` instead — kept for ``run.json``, not shown.
+        """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 yield
             finally:
                 for item in caught:
-                    text = str(item.message).strip().splitlines()[0] if str(item.message) else ""
-                    self.warn(
-                        f"{item.category.__name__}: {text}",
-                        detail=f"{item.filename}:{item.lineno}",
-                    )
+                    text = " ".join(str(item.message).split())
+                    if quiet and into is not None and issubclass(item.category, quiet):
+                        if text not in into:
+                            into.append(text)
+                    elif quiet:
+                        self.warn(text)
+                    else:
+                        self.warn(
+                            f"{item.category.__name__}: {text}",
+                            detail=f"{item.filename}:{item.lineno}",
+                        )
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,7 +24,6 @@ from translocus.core.runs import RunLog
 from translocus.pipelines.survival import (
     DUPLICATE_CHOICES,
     _check_path,
-    _numerical,
     _record_reading,
     _shown,
     read_lifespans,
@@ -277,7 +276,10 @@ def run_lifespan(request: LifespanRequest, log: RunLog | None = None) -> Lifespa
         seed=request.seed,
     )
     numerical: list[str] = []
-    with log.step("lifespan effects"), _numerical(numerical, log):
+    with (
+        log.step("lifespan effects"),
+        log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+    ):
         model.fit(frame, source=source)
     effects = model.effects_.copy()
     effects.attrs["provenance"] = table.provenance.to_dict()

@@ -13,11 +13,9 @@ translocus.core.errors.OptionError: n_boot=-5: must be 0 or more (0 gives onset 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -333,24 +331,6 @@ def _groups(
 # -- fitting ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _warnings_to(log: RunLog, numerical: list[str]) -> Iterator[None]:
-    """Python warnings raised while fitting: numerical ones (numpy's RuntimeWarnings) are
-    kept for ``run.json`` only, the others are recorded as one-line warnings."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for item in caught:
-                text = " ".join(str(item.message).split())
-                if issubclass(item.category, RuntimeWarning):
-                    if text not in numerical:
-                        numerical.append(text)
-                else:
-                    log.warn(text)
-
-
 def _fit_trajectory(
     request: ProgressRequest,
     table: MeasureTable,
@@ -383,7 +363,10 @@ def _fit_trajectory(
     model = AgeTrajectoryModel(
         threshold=request.threshold, effect=request.effect, n_boot=request.n_boot
     )
-    with log.step("fit trajectories"), _warnings_to(log, numerical):
+    with (
+        log.step("fit trajectories"),
+        log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+    ):
         model.fit(table, group=group, control=request.control, policy=policy)
     tables = {
         "curves": model.curves_,
@@ -442,9 +425,12 @@ def _fit_course(
             "a disease-course model needs at least 3"
         )
     model = DiseaseCourseModel()
-    with log.step("fit disease course"), _warnings_to(log, numerical):
+    with (
+        log.step("fit disease course"),
+        log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+    ):
         model.fit(table, covariates=covariates, policy=policy)
-    with log.step("forecast"), _warnings_to(log, numerical):
+    with log.step("forecast"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
         last = frame.groupby(["animal", "measure"])["age"].max().reset_index()
         targets = last.assign(age=last["age"] + request.horizon)
         targets = targets[targets["measure"].isin(model.measures_)]

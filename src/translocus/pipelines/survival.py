@@ -11,8 +11,7 @@ translocus.core.errors.OptionError: distribution='lognormal': use one of gompert
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,25 +178,6 @@ def _column(name: str, frame: pd.DataFrame, option: str, source: str) -> str:
     raise OptionError(
         option, name, f"{source} has no column {name!r}; its columns are {_shown(frame.columns)}"
     )
-
-
-@contextlib.contextmanager
-def _numerical(numerical: list[str], log: RunLog) -> Iterator[None]:
-    """numpy's RuntimeWarnings go to run.json only; other warnings are shown one line each."""
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            yield
-        finally:
-            for item in caught:
-                text = " ".join(str(item.message).split())
-                if issubclass(item.category, RuntimeWarning):
-                    if text not in numerical:
-                        numerical.append(text)
-                else:
-                    log.warn(text)
 
 
 @dataclass
@@ -399,9 +379,12 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
     notes: list[str] = list(table.notes)
     numerical: list[str] = []
     time_label = f"time ({unit}s)"
-    with log.step("Kaplan-Meier"), _numerical(numerical, log):
+    with log.step("Kaplan-Meier"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
         km_table, kms = survival_table(df, time="time", event="event", group=groups)
-    with log.step(f"{request.distribution} fits"), _numerical(numerical, log):
+    with (
+        log.step(f"{request.distribution} fits"),
+        log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+    ):
         par, par_models, failed = _parametric_by_group(
             df, groups, request.distribution, source, fit_parametric_by
         )
@@ -420,7 +403,7 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
     strata_key = df[strata].astype(str).agg("|".join, axis=1) if strata else None
     logrank = None
     if key.nunique() >= 2:
-        with log.step("log-rank"), _numerical(numerical, log):
+        with log.step("log-rank"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
             logrank = logrank_test(df["time"], df["event"], key, strata=strata_key, source=source)
     else:
         notes.append("one group only: no log-rank test")
@@ -440,7 +423,7 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
             f"{cox_size / 1e9:.0f} GB; group by fewer columns for hazard ratios"
         )
     elif x.shape[1]:
-        with log.step("Cox model"), _numerical(numerical, log):
+        with log.step("Cox model"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
             cox = CoxPH().fit(
                 frame,
                 duration="time",
@@ -451,7 +434,10 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
             )
         if frailty is not None:
             frame[frailty] = df[frailty].astype(str)
-            with log.step(f"gamma frailty Cox by {frailty}"), _numerical(numerical, log):
+            with (
+                log.step(f"gamma frailty Cox by {frailty}"),
+                log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+            ):
                 fr = GammaFrailtyCox().fit(
                     frame,
                     duration="time",
