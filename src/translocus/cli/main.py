@@ -70,13 +70,14 @@ def info(
 
     Example: translocus info ../shared/data/qtl2/DO_Recla/recla.zip
     """
-    from translocus.core.qtl2io import read_cross
+    from translocus.core.runs import RunLog
+    from translocus.pipelines.genoprob import read_cross_logged
 
     if not cross.exists():
         raise contract.fail(
             f"{cross}: not found; give an R/qtl2 control file, its folder or a .zip"
         )
-    obj = read_cross(cross, individuals="intersection" if intersection else "strict")
+    obj = read_cross_logged(cross, RunLog(), intersection=intersection)
     summary = obj.summary()
     table = Table(title=f"{cross}", show_header=False)
     labels = {

@@ -137,7 +137,19 @@ class LicenseDecision:
 
 
 class LicenseRefusedError(UserError, PermissionError):
-    """Training was asked for on data whose licence the policy does not allow."""
+    """Training was asked for on data whose licence the policy does not allow.
+
+    The message names the Python way out (``LicensePolicy(allowed_datasets=...)``); on the
+    command line the same refusal names ``--allow-dataset`` (:meth:`cli_message`).
+    """
+
+    def __init__(self, message: str, *, dataset: str | None = None, cli_fix: str = "") -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.cli_fix = cli_fix
+
+    def cli_message(self, flags: Any = None) -> str:
+        return self.cli_fix or str(self)
 
 
 @dataclass
@@ -226,10 +238,15 @@ def require_training_allowed(
     """
     decision = check_training(provenance, policy, purpose=purpose)
     if not decision.allowed:
-        raise LicenseRefusedError(
+        head = (
             f"dataset '{provenance.name}' (licence {provenance.license or 'none'}) may not be "
             f"used for {purpose}: {decision.reason}. Use data under an open licence, or "
-            f"allow it explicitly with LicensePolicy(allowed_datasets={{'{provenance.name}'}}) "
-            "once its terms permit this use."
+            "allow it explicitly with "
+        )
+        raise LicenseRefusedError(
+            head + f"LicensePolicy(allowed_datasets={{'{provenance.name}'}}) once its terms "
+            "permit this use.",
+            dataset=provenance.name,
+            cli_fix=head + f"--allow-dataset {provenance.name} once its terms permit this use.",
         )
     return decision
