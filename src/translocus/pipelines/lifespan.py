@@ -135,11 +135,17 @@ class LifespanOutput:
             "rows": int(len(self.effects)),
             "bootstrap_samples": self.request.n_boot,
             "intervals": "bootstrap" if self.request.n_boot else "none (--n-boot 0)",
-            "effects": self.rows()[keep].round(4).to_dict(orient="records"),
+            "effects": _rounded(self.rows()[keep]).to_dict(orient="records"),
             "notes": list(self.notes),
             "numerical_warnings": list(self.numerical_warnings),
             "files": ["lifespan_effects.csv", "forest.png"],
         }
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Estimates to 4 decimals; p-values (``*_p``) keep their significant digits."""
+    estimates = [c for c in frame.columns if not str(c).endswith("_p")]
+    return frame.round(dict.fromkeys(estimates, 4))
 
 
 def _control_arm(arms: list[str], given: str | None, source: str, column: str) -> str:
