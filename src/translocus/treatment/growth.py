@@ -34,6 +34,7 @@ volume form (:math:`E = 1 - T/C`, expected :math:`1 - \\prod_k (T/C)_k`) is repo
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -43,6 +44,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.treatment.metrics import series_log_slopes, tumor_growth_inhibition
 from translocus.treatment.study import TreatmentStudy
 
@@ -263,8 +265,12 @@ def _padded(
     return t, y, mask, t0
 
 
-class GrowthModel:
+class GrowthModel(Estimator):
     """Per-animal tumour growth curves (exponential, Gompertz or exponential-linear).
+
+    An *analysis* estimator (``use = "analysis"``): it describes the growth of the series in
+    the study it is fitted on, and ``predict`` evaluates those series' own curves; nothing is
+    meant to be applied to other animals.
 
     Parameters
     ----------
@@ -280,7 +286,16 @@ class GrowthModel:
     params_ : pandas.DataFrame
         One row per series: key columns, the model's parameters (rates per day;
         ``lambda0``/``lambda1`` on their natural scale), ``n_obs``, ``rss``, ``aic``,
-        ``converged`` and ``t0`` (day of the first measurement).
+        ``converged`` and ``t0`` (day of the first measurement). ``converged`` is False
+        where Levenberg–Marquardt stopped at ``max_iter`` and for series too short to fit
+        (their parameters are NaN).
+    theta_ : numpy.ndarray
+        ``[series, parameter]`` on the scale the curves are fitted on.
+    kind_ : str
+        The growth model fitted.
+    converged_ : bool
+        Whether the optimiser converged on every series it fitted (warns with
+        :class:`~translocus.core.estimator.ConvergenceWarning` when not).
 
     Examples
     --------
@@ -291,6 +306,8 @@ class GrowthModel:
     >>> round(float(fit.params_["rate"].iloc[0]), 6)
     0.05
     """
+
+    use = "analysis"
 
     def __init__(self, kind: GrowthKind = "gompertz", *, offset: float = 1.0, max_iter: int = 200):
         self.kind = kind
@@ -312,6 +329,7 @@ class GrowthModel:
             with np.errstate(invalid="ignore"):
                 rss = slopes["rss"].to_numpy()
             converged = np.isfinite(r0)
+            attempted = np.zeros(len(n), dtype=bool)  # closed form: no optimiser to stop
         else:
             good = n >= k + 1
             if self.kind == "gompertz":
@@ -321,6 +339,7 @@ class GrowthModel:
             theta = np.full((len(n), k), np.nan)
             rss = np.full(len(n), np.nan)
             converged = np.zeros(len(n), dtype=bool)
+            attempted = good
             if good.any() and self.kind == "exponential_linear":
                 # Two starts (early/late slopes, and the whole-series rate); keep the better.
                 lam = np.clip(np.nan_to_num(r0, nan=0.05), 0.005, 1.0)
@@ -371,17 +390,23 @@ class GrowthModel:
         params["t0"] = t0
         self.params_ = params
         self.kind_ = self.kind
+        stopped = int(np.sum(attempted & ~converged))
+        self.converged_ = stopped == 0
+        if stopped:
+            warnings.warn(
+                f"GrowthModel({self.kind!r}): {stopped} of {int(attempted.sum())} fitted series "
+                f"stopped after max_iter={self.max_iter} Levenberg–Marquardt iterations without "
+                "converging (params_['converged'] is False for them); raise max_iter.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
-
-    def _check(self) -> None:
-        if not hasattr(self, "params_"):
-            raise RuntimeError("call fit(study) before predict/summary/plot")
 
     def predict(
         self, days: Sequence[float] | np.ndarray, *, series: Sequence[int] | None = None
     ) -> np.ndarray:
         """Predicted volumes (mm³), ``[series, day]``, at absolute study days."""
-        self._check()
+        check_fitted(self)
         theta = self.theta_ if series is None else self.theta_[np.asarray(series)]
         t0 = (
             self.params_["t0"].to_numpy()
@@ -392,9 +417,10 @@ class GrowthModel:
         with np.errstate(over="ignore", invalid="ignore"):
             return np.exp(_CURVES[self.kind_](theta, d)) - self.offset
 
+    @property
     def summary(self) -> pd.DataFrame:
         """Median parameters, share converged and median AIC over series."""
-        self._check()
+        check_fitted(self)
         cols = list(GROWTH_MODELS[self.kind_]) + ["rss", "aic"]
         out = self.params_[cols].median().to_frame("median").T
         out.insert(0, "model", self.kind_)
@@ -406,6 +432,7 @@ class GrowthModel:
         """Plot the data and fitted curves of the given series numbers; returns the axes."""
         from translocus.treatment.plot import growth_fit_plot
 
+        check_fitted(self)
         return growth_fit_plot(study, [self], series=series, ax=ax)
 
 
@@ -681,8 +708,12 @@ def _between_columns(x: np.ndarray, codes: np.ndarray, m: int) -> int:
     return max(count, 1)
 
 
-class MixedGrowthModel:
+class MixedGrowthModel(Estimator):
     """Exponential growth per model × arm with animal random effects (REML).
+
+    An *analysis* estimator (``use = "analysis"``): it describes the arms of the study it
+    is fitted on; ``predict`` gives those arms' population curves, not curves for new animals
+    or studies.
 
     ``ln(V + offset) = a + r·day + b0_animal + b1_animal·day + ε``. Arms with a single animal
     are fitted by least squares (no random effects).
@@ -692,7 +723,11 @@ class MixedGrowthModel:
     fits_ : pandas.DataFrame
         One row per model × arm: ``n_animals``, ``rate`` (per day), ``rate_se``,
         ``ci_low``, ``ci_high``, ``df``, ``sd_intercept``, ``sd_slope``, ``sigma``,
-        ``method`` (``"mixed"`` or ``"ols"``).
+        ``method`` (``"mixed"`` or ``"ols"``) and ``converged`` (False where the REML
+        optimiser stopped without converging; least-squares rows are always True).
+    converged_ : bool
+        Whether every mixed-model fit converged (warns with
+        :class:`~translocus.core.estimator.ConvergenceWarning` when not).
 
     Examples
     --------
@@ -708,25 +743,41 @@ class MixedGrowthModel:
     True
     """
 
+    use = "analysis"
+
     def __init__(self, *, offset: float = 1.0, random_slope: bool = True, level: float = 0.95):
         self.offset = offset
         self.random_slope = random_slope
         self.level = level
 
     def fit(self, study: TreatmentStudy) -> MixedGrowthModel:
-        self.fits_ = arm_growth_rates(
+        fits = _arm_growth_rates(
             study, offset=self.offset, random_slope=self.random_slope, level=self.level
         )
+        self.fits_ = fits
+        stopped = int((~fits["converged"]).sum())
+        self.converged_ = stopped == 0
+        if stopped:
+            mixed = int((fits["method"] == "mixed").sum())
+            warnings.warn(
+                f"MixedGrowthModel: the REML optimiser (SLSQP) stopped without converging in "
+                f"{stopped} of {mixed} mixed-model arm fits (fits_['converged'] is False for "
+                "them); check those arms for animals with few days, or fit with "
+                "random_slope=False.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
+    @property
     def summary(self) -> pd.DataFrame:
-        if not hasattr(self, "fits_"):
-            raise RuntimeError("call fit(study) first")
+        """Growth rate per model × arm (the ``fits_`` table)."""
+        check_fitted(self)
         return self.fits_
 
     def predict(self, days: Sequence[float] | np.ndarray) -> pd.DataFrame:
         """Population (fixed-effect) volume curves per model × arm at the given days."""
-        f = self.summary()
+        f = self.summary
         d = np.asarray(days, float)
         vol = (
             np.exp(f["intercept"].to_numpy()[:, None] + f["rate"].to_numpy()[:, None] * d)
@@ -738,7 +789,7 @@ class MixedGrowthModel:
         """Forest plot of arm growth rates with intervals."""
         import matplotlib.pyplot as plt
 
-        f = self.summary()
+        f = self.summary
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 0.3 * len(f) + 1))
         yv = np.arange(len(f))
@@ -754,6 +805,14 @@ def arm_growth_rates(
     study: TreatmentStudy, *, offset: float = 1.0, random_slope: bool = True, level: float = 0.95
 ) -> pd.DataFrame:
     """Growth rate of each model × arm: mixed model over animals, or least squares for one."""
+    fits = _arm_growth_rates(study, offset=offset, random_slope=random_slope, level=level)
+    return fits.drop(columns="converged")
+
+
+def _arm_growth_rates(
+    study: TreatmentStudy, *, offset: float, random_slope: bool, level: float
+) -> pd.DataFrame:
+    """:func:`arm_growth_rates` with a ``converged`` column (the REML optimiser's status)."""
     slopes = series_log_slopes(study, offset=offset)
     rec = study.records
     rows = []
@@ -778,6 +837,7 @@ def arm_growth_rates(
             "sd_slope": np.nan,
             "sigma": np.sqrt(s1["rss"] / s1["df"].where(s1["df"] > 0)),
             "method": "ols",
+            "converged": True,
         }
     )
     multi = n_animals[n_animals > 1].index
@@ -812,9 +872,11 @@ def arm_growth_rates(
                     "sd_slope": sds[1] if len(sds) > 1 else np.nan,
                     "sigma": np.sqrt(fit.sigma2),
                     "method": "mixed",
+                    "converged": fit.converged,
                 }
             )
     out = pd.concat([one, pd.DataFrame(rows)], ignore_index=True) if rows else one
+    out["converged"] = out["converged"].astype(bool)
     return out.sort_values(["model", "arm"]).reset_index(drop=True)
 
 
