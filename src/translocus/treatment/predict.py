@@ -25,6 +25,7 @@ importance per gene (AUC lost when the gene's features are shuffled across held-
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ import pandas as pd
 from scipy.special import expit
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.paths import data_dir
 from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
 
@@ -239,9 +241,19 @@ def _target_features(
     return pd.DataFrame(out, columns=names, index=table.index)
 
 
-def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = 100) -> tuple[float, float]:
+#: Newton steps of Platt scaling before it is reported as not converged.
+_PLATT_MAX_ITER = 100
+
+
+def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = _PLATT_MAX_ITER) -> tuple[float, float]:
     """Platt (1999) sigmoid ``p = 1/(1+exp(-(a s + b)))``: Newton steps with backtracking on
     the cross-entropy to Platt's smoothed targets."""
+    a, b, _ = _platt_fit(scores, y, n_iter)
+    return a, b
+
+
+def _platt_fit(scores: np.ndarray, y: np.ndarray, n_iter: int) -> tuple[float, float, bool]:
+    """:func:`_platt` and whether it converged (False: ``n_iter`` steps, loss still falling)."""
     n_pos = float(np.sum(y == 1))
     n_neg = float(len(y) - n_pos)
     target = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
@@ -254,6 +266,7 @@ def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = 100) -> tuple[float,
 
     w = np.array([1.0, float(np.log((n_pos + 1) / (n_neg + 1)))])
     current = loss(w)
+    converged = False
     for _ in range(n_iter):
         p = expit(x @ w)
         grad = x.T @ (p - target)
@@ -267,12 +280,15 @@ def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = 100) -> tuple[float,
                 break
             size /= 2
         else:
+            # No step lowers the loss, even a tiny one: a minimum.
+            converged = True
             break
         done = current - value < 1e-12 * max(1.0, abs(current))
         w, current = trial, value
         if done:
+            converged = True
             break
-    return float(w[0]), float(w[1])
+    return float(w[0]), float(w[1]), converged
 
 
 def _group_folds(
@@ -285,8 +301,12 @@ def _group_folds(
     return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(n_splits)]
 
 
-class ResponsePredictor:
+class ResponsePredictor(Estimator):
     """Predict responder (probability) or BestAvgResponse from molecular features and drug.
+
+    A *training* estimator (``use = "training"``): its coefficients are meant to predict the
+    response of other PDX models and drugs, so every fit passes the licence gate and fails
+    closed.
 
     Parameters
     ----------
@@ -309,7 +329,13 @@ class ResponsePredictor:
         Standardised coefficients of the final (uncalibrated) linear model per column.
     license_decisions_ : list
         The licence gate's decisions for the data used.
+    converged_ : bool
+        Whether the logistic regression (liblinear, ``max_iter=1000``) and Platt scaling
+        converged; scikit-learn warns for the first, this class for the second
+        (:class:`~translocus.core.estimator.ConvergenceWarning`).
     """
+
+    use = "training"
 
     def __init__(
         self,
@@ -322,7 +348,7 @@ class ResponsePredictor:
         random_state: int = 0,
     ):
         self.task = task
-        self.feature_sets = tuple(feature_sets)
+        self.feature_sets = feature_sets
         self.C = C
         self.alpha = alpha
         self.calibrate = calibrate
@@ -353,29 +379,31 @@ class ResponsePredictor:
         policy: LicensePolicy | None = None,
     ) -> ResponsePredictor:
         """Train on a response table (columns model, drug, responder, best_avg_response)."""
-        self.license_decisions_ = []
         if provenance is None:
             raise InputError(
                 "response table: no provenance given; pass provenance=study.provenance so the "
                 "licence gate can check that training on these data is allowed."
             )
-        self.license_decisions_.append(
-            require_training_allowed(provenance, policy, purpose="response prediction")
-        )
+        decisions = [require_training_allowed(provenance, policy, purpose="response prediction")]
         if profile is not None and {"molecular", "target"} & set(self.feature_sets):
-            self.license_decisions_.append(
+            decisions.append(
                 require_training_allowed(profile.provenance, policy, purpose="response prediction")
             )
-        self.drugs_ = sorted(pd.unique(table["drug"]))
-        x = _design(table, profile, targets, self.feature_sets, self.drugs_)
+        drugs = sorted(pd.unique(table["drug"]))
+        x = _design(table, profile, targets, self.feature_sets, drugs)
         y = self._target(table)
+        xv = x.to_numpy()
+        est = self._estimator().fit(xv, y)
+        linear = est.steps[-1][1]
+        # scikit-learn warns itself when liblinear stops at max_iter; record it here too.
+        converged = self.task == "regress" or bool(np.max(linear.n_iter_) < linear.max_iter)
+        self.license_decisions_ = decisions
+        self.drugs_ = drugs
         self.columns_ = list(x.columns)
         self.profile_ = profile
         self.targets_ = targets
-        xv = x.to_numpy()
-        est = self._estimator().fit(xv, y)
         self.estimator_ = est
-        self.coef_ = pd.Series(np.ravel(est.steps[-1][1].coef_), index=self.columns_)
+        self.coef_ = pd.Series(np.ravel(linear.coef_), index=self.columns_)
         self.platt_ = (1.0, 0.0)
         if self.task == "classify" and self.calibrate:
             # Platt scaling on decision values of models that never saw the animal's model.
@@ -388,7 +416,18 @@ class ResponsePredictor:
                     scores[te] = inner.decision_function(xv[te])
             ok = np.isfinite(scores)
             if ok.sum() >= 10 and len(np.unique(y[ok])) == 2:
-                self.platt_ = _platt(scores[ok], y[ok])
+                a, b, platt_converged = _platt_fit(scores[ok], y[ok], _PLATT_MAX_ITER)
+                self.platt_ = (a, b)
+                converged = converged and platt_converged
+                if not platt_converged:
+                    warnings.warn(
+                        f"ResponsePredictor: Platt scaling stopped after {_PLATT_MAX_ITER} "
+                        "Newton steps with its loss still falling, so the probabilities may be "
+                        "miscalibrated; use calibrate=False for the uncalibrated ones.",
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
+        self.converged_ = converged
         return self
 
     def _target(self, table: pd.DataFrame) -> np.ndarray:
@@ -409,8 +448,7 @@ class ResponsePredictor:
 
     def predict(self, table: pd.DataFrame) -> np.ndarray:
         """Probability of response (classify) or predicted BestAvgResponse (regress)."""
-        if not hasattr(self, "estimator_"):
-            raise RuntimeError("call fit() before predict()")
+        check_fitted(self)
         x = _design(table, self.profile_, self.targets_, self.feature_sets, self.drugs_)
         if self.task == "classify":
             a, b = self.platt_
@@ -420,8 +458,7 @@ class ResponsePredictor:
 
     def gene_importance(self) -> pd.DataFrame:
         """Absolute standardised coefficients summed per gene (molecular and target terms)."""
-        if not hasattr(self, "coef_"):
-            raise RuntimeError("call fit() first")
+        check_fitted(self)
         rows = []
         for col, w in self.coef_.items():
             if str(col).startswith(("expr:", "cnv:", "mut:")):
@@ -430,7 +467,10 @@ class ResponsePredictor:
         df["abs_coef"] = df["coef"].abs()
         return df.sort_values("abs_coef", ascending=False).reset_index(drop=True)
 
+    @property
     def summary(self) -> pd.DataFrame:
+        """Standardised coefficient per design column (``feature``, ``coef``)."""
+        check_fitted(self)
         return self.coef_.rename("coef").reset_index().rename(columns={"index": "feature"})
 
     def plot(self, ax: object = None, top: int = 15) -> object:
