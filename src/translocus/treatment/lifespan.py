@@ -43,6 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import Estimator, check_fitted
 from translocus.progression.lifespan_data import LifespanTable, itp_drug_name
 from translocus.progression.survival import CoxPH, KaplanMeier, logrank_test
 
@@ -122,8 +123,12 @@ def _rmst_stratified(
     }
 
 
-class LifespanInterventionEffects:
+class LifespanInterventionEffects(Estimator):
     """Effect of each lifespan intervention against its same-cohort controls.
+
+    An *analysis* estimator (``use = "analysis"``): it describes the lifespans of the mice in
+    the data it is fitted on (medians, RMST, hazard ratios, log-rank tests); ``predict``
+    returns those mice's Kaplan-Meier curves, nothing meant for other animals.
 
     Parameters
     ----------
@@ -136,7 +141,7 @@ class LifespanInterventionEffects:
     alpha
         Level of the intervals.
     seed
-        Seed of the bootstrap.
+        Seed of the bootstrap (the median-extension intervals depend on it).
     min_per_group
         Arms (per sex) with fewer treated or control mice are skipped.
 
@@ -147,6 +152,8 @@ class LifespanInterventionEffects:
     curves_ : dict
         ``(arm, sex) -> (KaplanMeier treated, KaplanMeier control)`` for plotting.
     """
+
+    use = "analysis"
 
     def __init__(
         self,
@@ -159,7 +166,7 @@ class LifespanInterventionEffects:
         min_per_group: int = 10,
     ) -> None:
         self.arms = arms
-        self.sexes = tuple(sexes)
+        self.sexes = sexes
         self.n_boot = n_boot
         self.alpha = alpha
         self.seed = seed
@@ -194,7 +201,7 @@ class LifespanInterventionEffects:
             treated_arms = treated_arms[treated_arms["arm"].isin(wanted)]
         rng = np.random.default_rng(self.seed)
         rows = []
-        self.curves_: dict[tuple[str, str], tuple[KaplanMeier, KaplanMeier]] = {}
+        curves: dict[tuple[str, str], tuple[KaplanMeier, KaplanMeier]] = {}
         for arm, cohort in treated_arms.itertuples(index=False):
             tr = frame[(frame["arm"] == arm) & (frame["cohort"] == cohort)]
             sites = sorted(tr["site"].unique())
@@ -210,15 +217,17 @@ class LifespanInterventionEffects:
                 n_c = int((sub["_treated"] == 0).sum())
                 if min(n_t, n_c) < self.min_per_group:
                     continue
-                row = self._one(sub, arm, int(cohort), sex, sites, rng)
+                row = self._one(sub, arm, int(cohort), sex, sites, rng, curves)
                 rows.append(row)
         if not rows:
             raise InputError(
                 f"{source}: no arm has at least {self.min_per_group} treated and control mice "
                 "of one sex in the same cohort and sites; check the arm and control columns."
             )
-        self.effects_ = pd.DataFrame(rows)
-        self.effects_.attrs["provenance"] = provenance.to_dict() if provenance else {}
+        effects = pd.DataFrame(rows)
+        effects.attrs["provenance"] = provenance.to_dict() if provenance else {}
+        self.effects_ = effects
+        self.curves_ = curves
         return self
 
     def _one(
@@ -229,12 +238,13 @@ class LifespanInterventionEffects:
         sex: str,
         sites: list[str],
         rng: np.random.Generator,
+        curves: dict[tuple[str, str], tuple[KaplanMeier, KaplanMeier]],
     ) -> dict[str, Any]:
         strata = ["site"] if sex != "pooled" else ["site", "sex"]
         tr, co = sub[sub["_treated"] == 1], sub[sub["_treated"] == 0]
         km_t = KaplanMeier(alpha=self.alpha).fit(tr["time"], tr["event"], label=f"{arm} {sex}")
         km_c = KaplanMeier(alpha=self.alpha).fit(co["time"], co["event"], label=f"control {sex}")
-        self.curves_[(arm, sex)] = (km_t, km_c)
+        curves[(arm, sex)] = (km_t, km_c)
         med_t, med_c = km_t.median_, km_c.median_
         bt, be = _cell_resample(rng, tr, strata, self.n_boot)
         ct, ce = _cell_resample(rng, co, strata, self.n_boot)
@@ -288,6 +298,8 @@ class LifespanInterventionEffects:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """The key columns of ``effects_``, one row per arm x sex."""
+        check_fitted(self)
         cols = [
             "arm", "drug", "cohort", "sex", "n_treated", "n_control", "median_control",
             "median_ext_pct", "median_ext_pct_lower", "median_ext_pct_upper", "rmst_diff",
@@ -297,6 +309,7 @@ class LifespanInterventionEffects:
 
     def predict(self, arm: str, sex: str, times: Any) -> pd.DataFrame:
         """Kaplan-Meier survival of treated and control mice of one arm and sex at ``times``."""
+        check_fitted(self)
         if (arm, sex) not in self.curves_:
             raise InputError(f"arm {arm!r}, sex {sex!r} was not analysed; see effects_.")
         km_t, km_c = self.curves_[(arm, sex)]
@@ -307,6 +320,7 @@ class LifespanInterventionEffects:
 
     def plot(self, arms: Sequence[str] | None = None, *, figsize: Any = None) -> Any:
         """Forest plot: hazard ratio and median-extension (%) with intervals per arm x sex."""
+        check_fitted(self)
         return forest_plot(self.effects_, arms=arms, figsize=figsize)
 
 
