@@ -114,7 +114,7 @@ def model_ad_benchmark() -> dict[str, object]:
         name: float(np.median(np.abs(frame[name] - frame["observed_18"])))
         for name in ("trajectory", "carry_12", "linear_trend")
     }
-    onsets = full.summary()
+    onsets = full.summary
     return {
         "series": frame.to_dict(orient="records"),
         "median_abs_error_log": errors,
@@ -250,7 +250,7 @@ def slam_benchmark(quick: bool, leaspy_iter: int, use_leaspy: bool) -> dict[str,
         "fit_seconds": seconds,
         "leaspy": leaspy_note,
         "metrics": table_out.to_dict(orient="records"),
-        "course_summary": model.summary().to_dict(orient="records"),
+        "course_summary": model.summary.to_dict(orient="records"),
     }
 
 

@@ -66,7 +66,7 @@ def test_gradient_matches_finite_differences(fitted: DiseaseCourseModel) -> None
 
 def test_recovers_simulated_onset_shift(fitted: DiseaseCourseModel) -> None:
     """example_cohort: females start 2 months later (tau +2) than males; sexes share speed."""
-    summary = fitted.summary().set_index(["parameter", "term"])
+    summary = fitted.summary.set_index(["parameter", "term"])
     shift = summary.loc[("onset_shift_months", "sex=M"), "estimate"]
     assert -3.5 < shift < -0.8
     effects = fitted.animal_effects_()

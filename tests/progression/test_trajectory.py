@@ -85,7 +85,7 @@ def test_onset_recovered_with_interval() -> None:
     fit = AgeTrajectoryModel(n_boot=100, cohort_effects=False).fit(
         frame, group=["mouse_model", "sex"], control="ctrl"
     )
-    onsets = fit.summary()
+    onsets = fit.summary
     assert len(onsets) == 2
     for _, row in onsets.iterrows():
         assert row["status"] == "ok"
@@ -167,7 +167,7 @@ def test_model_ad_acceptance(shared_data) -> None:
         )
     # describing MODEL-AD is analysis: recorded, not refused
     assert policy.log[-1].purpose == "analysis"
-    onsets = full.summary()
+    onsets = full.summary
     plaque = onsets[onsets["measure"] == "Plaque Density (Thio-S)"]
     assert (plaque["onset_age"] <= 4.0).all()  # plaques are present at the first age
     assert (onsets[onsets["measure"] == "Insoluble Abeta42"]["status"] != "ok").all()

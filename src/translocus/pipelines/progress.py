@@ -437,7 +437,7 @@ def _fit_course(
         forecasts = pd.DataFrame(model.forecast(table, targets, level=[0.5, 0.9]))
     tables = {
         "animal_effects": model.animal_effects_(),
-        "summary": model.summary(),
+        "summary": model.summary,
         "forecasts": forecasts,
     }
     return model, tables

@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.provenance import (
     LicenseDecision,
     LicensePolicy,
@@ -100,8 +102,12 @@ class _Batch:
     x: np.ndarray  # [A, q] covariate design (no intercept)
 
 
-class DiseaseCourseModel:
+class DiseaseCourseModel(Estimator):
     """Latent disease age per animal (time shift and speed) shared by several measures.
+
+    ``use = "training"``: the fitted course, covariance and covariate effects are applied to
+    new animals (:meth:`personalize`, :meth:`forecast`, :meth:`simulate`), so fitting goes
+    through the licence gate.
 
     Parameters
     ----------
@@ -131,7 +137,17 @@ class DiseaseCourseModel:
         for example by :func:`translocus.progression.forecast.select_by_forecast`).
     random_state
         Seed used by :meth:`simulate` (fitting is deterministic).
+
+    Attributes (after ``fit``)
+    --------------------------
+    converged_ : bool
+        Whether the relative change of the objective fell below ``tol`` within ``max_iter``
+        outer iterations (otherwise ``fit`` warns with :class:`ConvergenceWarning`).
+    n_iter_, history_ :
+        Outer iterations run and the objective after each.
     """
+
+    use = "training"
 
     def __init__(
         self,
@@ -159,13 +175,6 @@ class DiseaseCourseModel:
         self.tol = tol
         self.level = level
         self.random_state = random_state
-
-    def get_params(self) -> dict[str, Any]:
-        """Hyper-parameters given to ``__init__`` (scikit-learn convention)."""
-        import inspect
-
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
 
     # ------------------------------------------------------------------ data
     def _prepare(self, table: MeasureTable, *, training: bool) -> tuple[_Batch, pd.DataFrame]:
@@ -565,6 +574,7 @@ class DiseaseCourseModel:
         )
         previous = np.inf
         self.history_: list[float] = []
+        self.converged_ = False
         post = np.zeros((n_animals, 2, 2))
         for _ in range(self.max_iter):
             resid = (batch.y - self._mean(batch, tau, xi)) * batch.mask
@@ -592,14 +602,36 @@ class DiseaseCourseModel:
             objective = float(res.fun)
             self.history_.append(objective)
             if abs(previous - objective) < self.tol * abs(objective):
+                self.converged_ = True
                 break
             previous = objective
         self.n_iter_ = len(self.history_)
+        if not self.converged_:
+            self._warn_not_converged()
         self.interval_scale_ = np.ones(k)
         self._tau, self._xi, self._post = tau, xi, post
         self._animals = animals
         self._batch = batch
         return self
+
+    def _warn_not_converged(self) -> None:
+        if len(self.history_) < 2:
+            state = "before the objective's change could be checked against tol"
+        else:
+            change = self.history_[-2] - self.history_[-1]
+            trend = "still falling" if change > 0 else "still moving"
+            relative = abs(change) / max(abs(self.history_[-1]), 1e-300)
+            state = (
+                f"with the objective {trend} by {abs(change):.3g} (relative {relative:.2g}, "
+                f"tol={self.tol:g})"
+            )
+        # stacklevel: this method, fit, the blas_threads wrapper, the caller
+        warnings.warn(
+            f"DiseaseCourseModel stopped after max_iter={self.max_iter} iterations {state}; "
+            "raise max_iter for a converged fit.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def _update_random_effects(
         self, batch: _Batch, tau: np.ndarray, xi: np.ndarray, post: np.ndarray
@@ -632,7 +664,7 @@ class DiseaseCourseModel:
         Returns one row per animal: ``tau`` (months), ``tau_sd``, ``xi``, ``xi_sd``,
         ``speed`` (``exp(xi)``), ``n_observations``.
         """
-        self._check_fitted()
+        check_fitted(self)
         table = data if isinstance(data, MeasureTable) else from_frame(data, name="data")
         batch, _ = self._prepare(table, training=False)
         tau, xi, post, _ = self._personalize_batch(batch)
@@ -665,7 +697,7 @@ class DiseaseCourseModel:
     def animal_effects_(self) -> pd.DataFrame:
         """Per training animal: onset shift ``tau`` (months, positive = later), speed
         ``exp(xi)``, their posterior SDs and the animal's covariates."""
-        self._check_fitted()
+        check_fitted(self)
         frame = self._effects_frame(self._batch, self._tau, self._xi, self._post)
         covs = self._animals[self.covariates_].reset_index(drop=True) if self.covariates_ else None
         return pd.concat([frame, covs], axis=1) if covs is not None else frame
@@ -695,7 +727,7 @@ class DiseaseCourseModel:
         ``targets`` with ``mean`` and ``sd`` (analysis scale, standardised), ``median``
         (original scale) and the interval columns.
         """
-        self._check_fitted()
+        check_fitted(self)
         table = history if isinstance(history, MeasureTable) else from_frame(history, name="data")
         batch, _ = self._prepare(table, training=False)
         tau, xi, post, inv = self._personalize_batch(batch)
@@ -740,7 +772,7 @@ class DiseaseCourseModel:
         ``level`` quantile of ``|observed - forecast| / sd`` divided by the normal quantile
         (1 when the model's intervals are already right). Sets ``interval_scale_``.
         """
-        self._check_fitted()
+        check_fitted(self)
         self.interval_scale_ = np.ones(len(self.measures_))
         fc = self.forecast(history, targets, level=level)
         meas = fc["measure"].map({m: i for i, m in enumerate(self.measures_)}).to_numpy()
@@ -757,7 +789,7 @@ class DiseaseCourseModel:
 
     def standardise(self, values: np.ndarray, measures: np.ndarray) -> np.ndarray:
         """Map raw values of the given measures to the model's standardised analysis scale."""
-        self._check_fitted()
+        check_fitted(self)
         index = {m: i for i, m in enumerate(self.measures_)}
         meas = np.array([index[m] for m in measures], dtype=int)
         values = np.asarray(values, dtype=float)
@@ -851,7 +883,7 @@ class DiseaseCourseModel:
         Long frame ``animal, age, measure, value`` (original scale) with ``tau`` and
         ``speed`` of each virtual animal and the covariate columns.
         """
-        self._check_fitted()
+        check_fitted(self)
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
         covariates = dict(covariates or {})
         unknown = sorted(set(covariates) - set(self.covariates_))
@@ -896,9 +928,10 @@ class DiseaseCourseModel:
         return out
 
     # ------------------------------------------------------------------ reporting
+    @property
     def summary(self) -> pd.DataFrame:
         """Covariate effects on onset (months) and log speed, and variance components."""
-        self._check_fitted()
+        check_fitted(self)
         rows = []
         x = self._batch.x
         for name, gamma, sigma in (
@@ -934,7 +967,7 @@ class DiseaseCourseModel:
 
     def course_(self, ages: Sequence[float] | None = None) -> pd.DataFrame:
         """Population course of every measure (reference group, tau = xi = 0), original scale."""
-        self._check_fitted()
+        check_fitted(self)
         grid = np.asarray(
             ages if ages is not None else np.linspace(self.knots_[0], self.knots_[-1], 100),
             dtype=float,
@@ -959,13 +992,10 @@ class DiseaseCourseModel:
 
     def plot(self, **kwargs: Any) -> Any:
         """Population courses with the training animals (see :mod:`translocus.progression.plot`)."""
+        check_fitted(self)
         from translocus.progression.plot import plot_course
 
         return plot_course(self, **kwargs)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "beta_"):
-            raise RuntimeError("call fit() first")
 
     # ------------------------------------------------------------------ example data
     @staticmethod

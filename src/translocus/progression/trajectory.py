@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import Estimator, check_fitted
 from translocus.core.provenance import LicenseDecision, LicensePolicy, Provenance, check_training
 from translocus.progression.data import MeasureTable, from_frame
 
@@ -184,8 +185,12 @@ def _huber_weights(resid: np.ndarray, scale: float) -> np.ndarray:
     return np.minimum(1.0, _HUBER_K / np.maximum(r, 1e-12))
 
 
-class AgeTrajectoryModel:
+class AgeTrajectoryModel(Estimator):
     """Smooth mean curves over age per group, effects against control, onset ages.
+
+    ``use = "analysis"``: the curves, effects and onset ages describe the groups of these
+    data (recorded by the licence policy, never refused); :meth:`predict` extends those
+    group curves over age, it does not forecast new animals from their own visits.
 
     Parameters
     ----------
@@ -234,6 +239,8 @@ class AgeTrajectoryModel:
     random_state
         Seed of the bootstrap.
     """
+
+    use = "analysis"
 
     def __init__(
         self,
@@ -753,7 +760,7 @@ class AgeTrajectoryModel:
         DataFrame with stratum and group columns, ``age``, ``mean``, ``sd``, ``lower``,
         ``upper`` and ``scale``.
         """
-        self._check_fitted()
+        check_fitted(self)
         ages_arr = np.asarray(ages, dtype=float)
         if np.any(ages_arr > self.horizon_ + 1e-9):
             raise InputError(
@@ -790,7 +797,7 @@ class AgeTrajectoryModel:
 
     def transform(self, values: np.ndarray, stratum: Sequence[Any]) -> np.ndarray:
         """Map raw values of a stratum to the analysis scale used by the fit."""
-        self._check_fitted()
+        check_fitted(self)
         sfit = self._fits[tuple(stratum)]
         values = np.asarray(values, dtype=float)
         if sfit.scale == "linear":
@@ -800,20 +807,18 @@ class AgeTrajectoryModel:
         return np.where(values + sfit.offset > 0, out, np.nan)
 
     # ------------------------------------------------------------------ reporting
+    @property
     def summary(self) -> pd.DataFrame:
         """Onset ages with bootstrap intervals, one row per stratum and non-control group."""
-        self._check_fitted()
+        check_fitted(self)
         return self.onsets_.copy()
 
     def plot(self, stratum: Sequence[Any] | None = None, **kwargs: Any) -> Any:
         """Curves with bands and onset markers (see :func:`translocus.progression.plot`)."""
+        check_fitted(self)
         from translocus.progression.plot import plot_trajectories
 
         return plot_trajectories(self, stratum=stratum, **kwargs)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "_fits"):
-            raise RuntimeError("call fit() first")
 
 
 def _hyper_grid(spread: float, trend: bool, cohort: bool) -> np.ndarray:

@@ -26,7 +26,7 @@ def _model_ad_part(trajectories: Any, early: Any) -> list[str]:
         f"training; MODEL-AD terms ({html.escape(table.provenance.license)}) are recorded.</p>",
         figure_html(fit.plot(ncols=4), alt="5xFAD trajectories"),
     ]
-    onsets = fit.summary().drop(columns=["effect", "threshold"])
+    onsets = fit.summary.drop(columns=["effect", "threshold"])
     parts.append(table_html(onsets.round(2)))
     err_model = float(np.median(np.abs(early["forecast"] - early["observed_18mo_log"])))
     err_carry = float(np.median(np.abs(early["value_12mo"] - early["observed_18mo_log"])))
@@ -54,7 +54,7 @@ def _slam_part(course: Any) -> list[str]:
         "their last used visit, from their earlier visits only (no refitting).</p>",
         figure_html(model.plot(), alt="SLAM courses"),
         table_html(course.metrics.round(3)),
-        table_html(model.summary().round(4)),
+        table_html(model.summary.round(4)),
     ]
     split = course.split
     shown = sorted(split.targets["animal"].unique())[:3]
