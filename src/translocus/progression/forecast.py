@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
 from translocus.progression.data import MeasureTable, from_frame
 
@@ -182,7 +184,7 @@ def _changes(rows: pd.DataFrame, horizon: float, tolerance: float = 1.0) -> np.n
     return np.concatenate(out) if out else np.zeros(1)
 
 
-class LinearMixedModel:
+class LinearMixedModel(Estimator):
     """Linear mixed model per measure: quadratic age trend, covariates, random intercept
     and slope per animal, fitted by maximum likelihood; the reference for the
     disease-course model.
@@ -190,13 +192,27 @@ class LinearMixedModel:
     Values are analysed on the log scale when positive. Forecasts for held-out animals
     use their best linear unbiased predictions (no refitting).
 
+    ``use = "training"``: the fitted trends and variance components forecast other
+    animals (:meth:`forecast`), so fitting goes through the licence gate.
+
     Parameters
     ----------
     scale
         ``"auto"``, ``"log"`` or ``"linear"``.
     level
-        Default interval level.
+        Interval level; stored, while :meth:`forecast` takes its levels from ``levels=``.
+
+    Attributes (after ``fit``)
+    --------------------------
+    params_ : dict
+        Per measure: fixed effects ``beta``, random-effect covariance ``D``, residual
+        variance ``sigma2`` and the analysis ``scale``.
+    converged_ : bool
+        Whether the likelihood optimiser converged for every measure (otherwise ``fit``
+        warns with :class:`ConvergenceWarning`).
     """
+
+    use = "training"
 
     def __init__(self, *, scale: str = "auto", level: float = 0.9) -> None:
         self.scale = scale
@@ -222,6 +238,7 @@ class LinearMixedModel:
         self.levels_ = {c: sorted(map(str, frame[c].unique())) for c in self.covariates_}
         self.age_center_ = float(frame["age"].mean())
         self.params_: dict[str, dict[str, np.ndarray | float | str]] = {}
+        not_converged: list[str] = []
         for measure in self.measures_:
             rows = frame[frame["measure"] == measure]
             values = rows["value"].to_numpy(dtype=float)
@@ -230,8 +247,20 @@ class LinearMixedModel:
                 scale = "log" if np.all(values > 0) else "linear"
             y = np.log(values) if scale == "log" else values
             x, z, groups = self._design(rows)
-            beta, d, sigma2 = _fit_lmm(y, x, z, groups)
+            beta, d, sigma2, success, message = _fit_lmm_checked(y, x, z, groups)
             self.params_[measure] = {"beta": beta, "D": d, "sigma2": sigma2, "scale": scale}
+            if not success:
+                not_converged.append(f"{measure} ({message.rstrip('.')})")
+        self.converged_ = not not_converged
+        if not_converged:
+            warnings.warn(
+                "LinearMixedModel: the Nelder-Mead likelihood optimiser did not converge for "
+                f"measure(s) {'; '.join(not_converged)}; their variance components and "
+                "forecasts may be off: check those measures for outliers and animals with few "
+                "visits, or fit fewer covariates.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         return self
 
     def _design(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -255,6 +284,7 @@ class LinearMixedModel:
         levels: Sequence[float] = (0.5, 0.9),
     ) -> pd.DataFrame:
         """Forecast ``targets`` (animal, age, measure) from each animal's history."""
+        check_fitted(self)
         hist = history.data if isinstance(history, MeasureTable) else history
         out = targets.reset_index(drop=True).copy()
         out["median"] = np.nan
@@ -292,6 +322,30 @@ class LinearMixedModel:
                     out.loc[rows.index, f"upper_{lev:g}"] = back(mean + z * sd)
         return out
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per measure: fixed effects (analysis scale, ages centred at ``age_center_``) and
+        variance components, columns ``measure``, ``parameter``, ``term``, ``estimate``."""
+        check_fitted(self)
+        terms = ["intercept", "age", "age^2"]
+        for c in self.covariates_:
+            for level in self.levels_[c][1:]:
+                terms += [f"{c}={level}", f"{c}={level}:age"]
+        rows = []
+        for measure in self.measures_:
+            p = self.params_[measure]
+            beta, d = np.asarray(p["beta"]), np.asarray(p["D"])
+            for term, value in zip(terms, beta, strict=True):
+                rows.append((measure, "fixed", term, float(value)))
+            for term, value in (
+                ("intercept_sd", np.sqrt(d[0, 0])),
+                ("slope_sd_per_month", np.sqrt(d[1, 1])),
+                ("intercept_slope_corr", d[0, 1] / np.sqrt(d[0, 0] * d[1, 1])),
+                ("residual_sd", np.sqrt(float(p["sigma2"]))),
+            ):
+                rows.append((measure, "variance", term, float(value)))
+        return pd.DataFrame(rows, columns=["measure", "parameter", "term", "estimate"])
+
 
 def _fit_lmm(
     y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: np.ndarray
@@ -301,6 +355,14 @@ def _fit_lmm(
     Fixed effects are profiled out by GLS; the three parameters of ``D``'s Cholesky factor
     and ``log s2`` are optimised (groups processed as padded batches).
     """
+    beta, d, s2, _, _ = _fit_lmm_checked(y, x, z, groups)
+    return beta, d, s2
+
+
+def _fit_lmm_checked(
+    y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, bool, str]:
+    """:func:`_fit_lmm` with whether the optimiser converged and its message."""
     order = np.argsort(groups, kind="stable")
     y, x, z, groups = y[order], x[order], z[order], groups[order]
     sizes = np.bincount(groups)
@@ -339,7 +401,7 @@ def _fit_lmm(
         options={"maxiter": 400, "xatol": 1e-4, "fatol": 1e-6},
     )
     _, beta, d, s2 = profile(res.x)
-    return beta, d, s2
+    return beta, d, s2, bool(res.success), str(res.message)
 
 
 def forecast_metrics(forecasts: pd.DataFrame, *, by: str = "measure") -> pd.DataFrame:
