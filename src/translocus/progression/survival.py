@@ -1,8 +1,10 @@
 """Survival analysis of lifespan data: one implementation shared by progression and treatment.
 
-Estimators follow the scikit-learn / lifelines contract: ``__init__`` stores options,
-``fit`` returns ``self``, learned state ends in ``_``, and every model has ``summary``,
-``plot`` and a ``predict*`` method.
+Estimators follow the scikit-learn / lifelines contract
+(:class:`~translocus.core.estimator.Estimator`): ``__init__`` stores options, ``fit``
+returns ``self``, learned state ends in ``_``, use before ``fit`` raises ``NotFittedError``,
+and every model has a ``summary`` property (a DataFrame), ``plot`` and a ``predict*``
+method.
 
 - :class:`KaplanMeier` — product-limit survival with Greenwood variance, log-log
   ("exponential Greenwood") pointwise intervals, median with interval and restricted mean
@@ -40,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +52,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
 from translocus.progression import _survival_cox as _cox
 from translocus.progression import _survival_parametric as _par
@@ -237,8 +241,10 @@ def _event_table(t: np.ndarray, e: np.ndarray, entry: np.ndarray) -> pd.DataFram
     )
 
 
-class KaplanMeier:
+class KaplanMeier(Estimator):
     """Kaplan-Meier survival estimate with Greenwood variance.
+
+    ``use = "analysis"``: the curve describes the animals it is fitted on.
 
     Parameters
     ----------
@@ -260,6 +266,8 @@ class KaplanMeier:
     >>> km.rmst(4.0)["rmst"]
     2.5
     """
+
+    use = "analysis"
 
     def __init__(self, *, alpha: float = 0.05) -> None:
         self.alpha = alpha
@@ -312,10 +320,12 @@ class KaplanMeier:
 
     def quantile_time(self, q: float) -> float:
         """First time at which survival is at or below ``q`` (``inf`` if never)."""
+        check_fitted(self)
         return self._crossing(self.table_["survival"].to_numpy(), q)
 
     def survival_at(self, times: Any) -> np.ndarray:
         """Survival probability at ``times`` (right-continuous step function)."""
+        check_fitted(self)
         tt = np.atleast_1d(np.asarray(times, dtype=float))
         grid = self.table_["time"].to_numpy()
         s = np.r_[1.0, self.table_["survival"].to_numpy()]
@@ -331,6 +341,7 @@ class KaplanMeier:
         4.5). Without censoring and ``tau`` past the last death this is the sample mean
         and its plug-in variance ``sum (x - mean)^2 / n^2``.
         """
+        check_fitted(self)
         grid = self.table_["time"].to_numpy()
         surv = self.table_["survival"].to_numpy()
         keep = grid <= tau
@@ -355,6 +366,7 @@ class KaplanMeier:
     @property
     def summary(self) -> pd.DataFrame:
         """One-row table: animals, deaths, median with interval."""
+        check_fitted(self)
         return pd.DataFrame(
             {
                 "label": [self.label_],
@@ -368,6 +380,7 @@ class KaplanMeier:
 
     def plot(self, ax: Any = None, *, ci: bool = True, **kwargs: Any) -> Any:
         """Step plot of the survival curve (and its band) on a matplotlib axis."""
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -384,16 +397,19 @@ class KaplanMeier:
         return ax
 
 
-class NelsonAalen:
+class NelsonAalen(Estimator):
     """Nelson-Aalen cumulative hazard with log-scale intervals.
 
     The variance increments are ``d (n - d) / n^3`` (the binomial form lifelines uses);
-    intervals are ``H exp(+-z se / H)``.
+    intervals are ``H exp(+-z se / H)``. ``use = "analysis"``: the estimate describes the
+    animals it is fitted on.
 
     >>> na = NelsonAalen().fit([1, 2, 3], [1, 1, 1])
     >>> [round(v, 4) for v in na.table_["cumulative_hazard"]]
     [0.3333, 0.8333, 1.8333]
     """
+
+    use = "analysis"
 
     def __init__(self, *, alpha: float = 0.05) -> None:
         self.alpha = alpha
@@ -418,15 +434,20 @@ class NelsonAalen:
         return self
 
     def predict(self, times: Any) -> np.ndarray:
+        """Cumulative hazard at ``times`` (right-continuous step function)."""
+        check_fitted(self)
         tt = np.atleast_1d(np.asarray(times, dtype=float))
         h = np.r_[0.0, self.table_["cumulative_hazard"].to_numpy()]
         return np.asarray(h[np.searchsorted(self.table_["time"].to_numpy(), tt, side="right")])
 
     @property
     def summary(self) -> pd.DataFrame:
+        """The event table with the cumulative hazard, its variance and interval."""
+        check_fitted(self)
         return self.table_.copy()
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -530,8 +551,12 @@ def logrank_test(
 _DISTRIBUTIONS = ("gompertz", "weibull")
 
 
-class ParametricSurvival:
+class ParametricSurvival(Estimator):
     """Gompertz or Weibull survival by maximum likelihood (right censoring, left truncation).
+
+    ``use = "analysis"``: the fit describes the ageing of the animals it is fitted on
+    (:class:`LifespanForecaster`, which forecasts other animals, is the training use). A
+    likelihood that does not converge raises :class:`InputError` rather than warning.
 
     Parameters
     ----------
@@ -560,11 +585,9 @@ class ParametricSurvival:
     True
     """
 
+    use = "analysis"
+
     def __init__(self, distribution: str = "gompertz", *, alpha: float = 0.05) -> None:
-        if distribution not in _DISTRIBUTIONS:
-            raise InputError(
-                f"distribution {distribution!r} is not supported; use one of {_DISTRIBUTIONS}."
-            )
         self.distribution = distribution
         self.alpha = alpha
 
@@ -577,6 +600,10 @@ class ParametricSurvival:
         label: str = "",
         source: str = "data",
     ) -> ParametricSurvival:
+        if self.distribution not in _DISTRIBUTIONS:
+            raise InputError(
+                f"distribution {self.distribution!r} is not supported; use one of {_DISTRIBUTIONS}."
+            )
         t, e, en = _check_arrays(time, event, entry, source=source)
         if e.sum() < 2:
             raise InputError(
@@ -640,6 +667,8 @@ class ParametricSurvival:
 
     # -- model functions -------------------------------------------------------------------
     def cumulative_hazard(self, times: Any, theta: np.ndarray | None = None) -> np.ndarray:
+        """Cumulative hazard at ``times`` (at ``theta`` on the fitting scale if given)."""
+        check_fitted(self)
         th = self.theta_ if theta is None else theta
         tt = np.asarray(times, dtype=float)
         return np.asarray(_par.cumhaz(self.distribution, th, np.atleast_1d(tt)))
@@ -659,6 +688,7 @@ class ParametricSurvival:
 
     def quantile_time(self, q: Any, *, given_age: Any = 0.0) -> np.ndarray:
         """Time ``t`` with ``S(t) / S(given_age) = q`` (``q = 0.5``: median)."""
+        check_fitted(self)
         q = np.asarray(q, dtype=float)
         h0 = self.cumulative_hazard(given_age)
         return self._inverse_cumhaz(h0 - np.log(q))
@@ -682,6 +712,7 @@ class ParametricSurvival:
 
     def predict(self, times: Any) -> pd.DataFrame:
         """Survival at ``times`` with delta-method intervals (on log cumulative hazard)."""
+        check_fitted(self)
         tt = np.atleast_1d(np.asarray(times, dtype=float))
         h = self.cumulative_hazard(tt)
         if self.distribution == "gompertz":
@@ -708,6 +739,8 @@ class ParametricSurvival:
         )
 
     def hazard(self, times: Any) -> np.ndarray:
+        """Hazard at ``times``."""
+        check_fitted(self)
         tt = np.atleast_1d(np.asarray(times, dtype=float))
         if self.distribution == "gompertz":
             return np.asarray(np.exp(self.theta_[0] + self.theta_[1] * tt))
@@ -717,6 +750,7 @@ class ParametricSurvival:
     @property
     def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and intervals (plus MRDT for Gompertz, median)."""
+        check_fitted(self)
         z = _z(self.alpha)
         se_t = np.sqrt(np.diag(self.cov_))
         rows = []
@@ -744,6 +778,7 @@ class ParametricSurvival:
         return out
 
     def plot(self, ax: Any = None, *, t_max: float | None = None, **kwargs: Any) -> Any:
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -870,8 +905,15 @@ def _design(
     return t, e, x, covariates
 
 
-class CoxPH:
+#: Newton-Raphson iterations of the Cox partial likelihood (R survival stops at 20)
+_NEWTON_MAX_ITER = 100
+
+
+class CoxPH(Estimator):
     """Cox proportional hazards model (Efron ties by default, like lifelines and R).
+
+    ``use = "analysis"``: the hazard ratios describe the animals the model is fitted on;
+    :meth:`predict_survival_function` reads the fitted baseline for given covariates.
 
     Parameters
     ----------
@@ -892,6 +934,9 @@ class CoxPH:
     loglik_, loglik_null_ : float
     baseline_cumulative_hazard_ : DataFrame
         Columns ``stratum``, ``time``, ``cumulative_hazard`` (for centred covariates).
+    converged_ : bool
+        Whether Newton-Raphson converged within its iterations (otherwise ``fit`` warns
+        with :class:`ConvergenceWarning`).
 
     Examples
     --------
@@ -910,8 +955,6 @@ class CoxPH:
         robust: bool = False,
         penalizer: float = 0.0,
     ) -> None:
-        if ties not in ("efron", "breslow"):
-            raise InputError(f"ties={ties!r} is not supported; use 'efron' or 'breslow'.")
         self.ties = ties
         self.alpha = alpha
         self.robust = robust
@@ -929,6 +972,8 @@ class CoxPH:
         offset: Any = None,
         source: str = "data",
     ) -> CoxPH:
+        if self.ties not in ("efron", "breslow"):
+            raise InputError(f"ties={self.ties!r} is not supported; use 'efron' or 'breslow'.")
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
         exclude = [*strata_cols, *([cluster] if cluster else [])]
         t, e, x, names = _design(data, duration, event, covariates, exclude, source)
@@ -976,8 +1021,31 @@ class CoxPH:
         self.strata_ = _cox.build_strata(t, e, s)
         self._stratum_keys = [s[st.rows[0]] for st in self.strata_]
         beta, ll, h, it = _cox.fit_newton(
-            self.strata_, xc, off, ties=self.ties, beta0=beta0, penalizer=self.penalizer
+            self.strata_,
+            xc,
+            off,
+            ties=self.ties,
+            beta0=beta0,
+            penalizer=self.penalizer,
+            max_iter=_NEWTON_MAX_ITER,
         )
+        self.converged_ = True
+        if it >= _NEWTON_MAX_ITER:
+            # at the limit, converged only if one more Newton step would not move beta
+            _, g, hn = _cox.efron_terms(self.strata_, xc, beta, off, ties=self.ties)
+            g = g - self.penalizer * beta
+            hn = hn - self.penalizer * np.eye(len(beta))
+            step = np.linalg.lstsq(-hn, g, rcond=None)[0]
+            self.converged_ = bool(np.max(np.abs(step)) < 1e-6 * max(1.0, np.max(np.abs(beta))))
+            if not self.converged_:
+                warnings.warn(
+                    f"CoxPH: Newton-Raphson stopped after {_NEWTON_MAX_ITER} iterations with the "
+                    f"coefficients still moving (last step {np.max(np.abs(step)):.3g}); a "
+                    "covariate may separate the deaths (infinite hazard ratio): drop or merge "
+                    "it, or set penalizer > 0.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
         ll0, _, _ = _cox.efron_terms(
             self.strata_, xc, np.zeros(len(names)), off, ties=self.ties, need_hess=False
         )
@@ -1003,12 +1071,15 @@ class CoxPH:
     @property
     def log_likelihood_ratio_test(self) -> tuple[float, int, float]:
         """Likelihood-ratio statistic against the null model, its df and p-value."""
+        check_fitted(self)
         stat = 2 * (self.loglik_ - self.loglik_null_)
         df = len(self.params_)
         return stat, df, float(stats.chi2.sf(stat, df))
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Coefficients, hazard ratios, intervals, z and p, one row per covariate."""
+        check_fitted(self)
         z = _z(self.alpha)
         b = self.params_
         se = self.standard_errors_
@@ -1031,6 +1102,7 @@ class CoxPH:
 
     def predict_partial_hazard(self, data: pd.DataFrame) -> np.ndarray:
         """``exp((x - mean) beta)`` for new animals (same centring as the baseline)."""
+        check_fitted(self)
         x = data[list(self.params_.index)].to_numpy(dtype=float) - self._mean
         return np.asarray(np.exp(x @ self.params_.to_numpy()))
 
@@ -1038,6 +1110,7 @@ class CoxPH:
         self, data: pd.DataFrame, times: Any, *, stratum: Any = None
     ) -> pd.DataFrame:
         """Survival curves ``[time, animal]`` for new animals (one stratum's baseline)."""
+        check_fitted(self)
         tt = np.atleast_1d(np.asarray(times, dtype=float))
         base = self.baseline_cumulative_hazard_
         key = self._stratum_keys[0] if stratum is None else stratum
@@ -1054,6 +1127,7 @@ class CoxPH:
 
     def plot(self, ax: Any = None) -> Any:
         """Forest plot of log hazard ratios with intervals."""
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         s = self.summary
@@ -1078,8 +1152,11 @@ class CoxPH:
 # ---------------------------------------------------------------------------------------
 # shared gamma frailty
 # ---------------------------------------------------------------------------------------
-class GammaFrailtyCox:
+class GammaFrailtyCox(Estimator):
     """Cox model with a shared gamma frailty per cluster (cohort, site, litter, cage).
+
+    ``use = "analysis"``: hazard ratios and frailties describe the animals and clusters the
+    model is fitted on.
 
     The hazard of animal ``i`` in cluster ``c`` is ``Z_c h0(t) exp(x_i beta)`` with
     ``Z_c ~ Gamma(mean 1, variance theta)``. For a fixed ``theta`` the model is fitted by
@@ -1095,8 +1172,12 @@ class GammaFrailtyCox:
     Attributes (after ``fit``)
     --------------------------
     theta_, theta_ci_, params_, standard_errors_, frailty_ (Series per cluster),
-    loglik_ (marginal), loglik_no_frailty_, lrt_statistic_, lrt_p_value_
+    loglik_ (marginal), loglik_no_frailty_, lrt_statistic_, lrt_p_value_, converged_ (the
+    search over ``theta`` and the EM at the chosen ``theta`` converged; otherwise ``fit``
+    warns with :class:`ConvergenceWarning`)
     """
+
+    use = "analysis"
 
     def __init__(
         self,
@@ -1143,6 +1224,7 @@ class GammaFrailtyCox:
         self._nc = labels.size
         self._dc = np.bincount(cl, weights=e, minlength=self._nc)
         self._cache: dict[float, tuple[float, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._em_unconverged: set[float] = set()
 
         lo, hi = np.log(self.theta_bounds[0]), np.log(self.theta_bounds[1])
         res = optimize.minimize_scalar(
@@ -1167,6 +1249,23 @@ class GammaFrailtyCox:
         self.frailty_ = pd.Series(w, index=labels, name="frailty")
         self.theta_ci_ = self._profile_interval(theta, ll)
         self.cluster_ = cluster
+        problems = []
+        if not res.success:
+            problems.append(
+                f"the search for theta within theta_bounds={self.theta_bounds} did not "
+                f"converge ({str(res.message).rstrip('.')}); check theta_bounds"
+            )
+        if theta > 0 and round(theta, 12) in self._em_unconverged:
+            problems.append(
+                f"the EM iterations at theta={theta:.4g} stopped at max_em_iter="
+                f"{self.max_em_iter} with the estimates still changing by more than em_tol="
+                f"{self.em_tol:g}; raise max_em_iter"
+            )
+        self.converged_ = not problems
+        if problems:
+            warnings.warn(
+                "GammaFrailtyCox: " + "; ".join(problems) + ".", ConvergenceWarning, stacklevel=2
+            )
         return self
 
     def _profile(self, theta: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
@@ -1183,7 +1282,9 @@ class GammaFrailtyCox:
         if theta > 0:
             # overshooting extrapolations may overflow; they are rejected, not reported
             with np.errstate(all="ignore"):
-                z = self._squarem(np.r_[beta, np.log(w)], theta)
+                z, em_converged = self._squarem(np.r_[beta, np.log(w)], theta)
+            if not em_converged:
+                self._em_unconverged.add(key)
             beta, w = z[:p], np.exp(z[p:])
         off = np.log(w)[self._cl]
         with np.errstate(all="ignore"):
@@ -1213,19 +1314,22 @@ class GammaFrailtyCox:
         # frailties beyond e^{+-30} only arise from overshooting extrapolations
         return np.r_[beta, np.clip(np.log(w_new), -30.0, 30.0)]
 
-    def _squarem(self, z: np.ndarray, theta: float) -> np.ndarray:
+    def _squarem(self, z: np.ndarray, theta: float) -> tuple[np.ndarray, bool]:
         """Iterate the EM map to its fixed point with SQUAREM acceleration (Varadhan &
-        Roland 2008), falling back to a plain EM step when an extrapolation overshoots."""
+        Roland 2008), falling back to a plain EM step when an extrapolation overshoots.
+
+        Returns the last iterate and ``False`` when ``max_em_iter`` iterations ran out.
+        """
         for _ in range(self.max_em_iter):
             z1 = self._em_map(z, theta)
             if not np.all(np.isfinite(z1)):
-                return z
+                return z, True
             r = z1 - z
             if np.max(np.abs(r)) < self.em_tol:
-                return z1
+                return z1, True
             z2 = self._em_map(z1, theta)
             if not np.all(np.isfinite(z2)):
-                return z1
+                return z1, True
             v = z2 - 2 * z1 + z
             nv = float(np.sqrt(v @ v))
             alpha = -float(np.sqrt(r @ r)) / nv if nv > 0 else -1.0
@@ -1233,7 +1337,7 @@ class GammaFrailtyCox:
             zn = z - 2 * alpha * r + alpha**2 * v
             zn = self._em_map(np.clip(zn, -50.0, 50.0), theta)
             z = zn if bool(np.all(np.isfinite(zn))) else z2
-        return z
+        return z, False
 
     def _baseline_at_subjects(
         self, beta: np.ndarray, off: np.ndarray
@@ -1295,6 +1399,9 @@ class GammaFrailtyCox:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Coefficients with intervals and p, and a last row for ``theta`` (profile interval,
+        boundary likelihood-ratio p-value)."""
+        check_fitted(self)
         z = _z(self.alpha)
         b, se = self.params_, self.standard_errors_
         out = pd.DataFrame(
@@ -1321,10 +1428,12 @@ class GammaFrailtyCox:
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
         """Estimated frailty of each row's cluster (1 for clusters not seen in the fit)."""
+        check_fitted(self)
         return data[self.cluster_].astype(str).map(self.frailty_).fillna(1.0)
 
     def plot(self, ax: Any = None) -> Any:
         """Estimated cluster frailties, sorted."""
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -1340,8 +1449,10 @@ class GammaFrailtyCox:
 # ---------------------------------------------------------------------------------------
 # competing risks
 # ---------------------------------------------------------------------------------------
-class AalenJohansen:
+class AalenJohansen(Estimator):
     """Cumulative incidence of competing causes (Aalen-Johansen estimator).
+
+    ``use = "analysis"``: the curves describe the animals they are fitted on.
 
     ``cause`` is 0 for a censored animal and a cause label otherwise. The variance is the
     delta-method (Greenwood-type) formula of Collett, *Modelling Survival Data* 3rd ed.,
@@ -1355,6 +1466,8 @@ class AalenJohansen:
     >>> aj.cumulative_incidence("a").tolist()
     [0.25, 0.25, 0.5, 0.5]
     """
+
+    use = "analysis"
 
     def __init__(self, *, alpha: float = 0.05) -> None:
         self.alpha = alpha
@@ -1408,17 +1521,22 @@ class AalenJohansen:
 
     def cumulative_incidence(self, cause: Any) -> pd.Series:
         """Cumulative incidence of ``cause`` at each distinct time."""
+        check_fitted(self)
         return pd.Series(
             self.table_[f"cif[{cause}]"].to_numpy(), index=self.table_["time"].to_numpy()
         )
 
     def predict(self, times: Any, cause: Any) -> np.ndarray:
+        """Cumulative incidence of ``cause`` at ``times``."""
+        check_fitted(self)
         tt = np.atleast_1d(np.asarray(times, dtype=float))
         f = np.r_[0.0, self.table_[f"cif[{cause}]"].to_numpy()]
         return np.asarray(f[np.searchsorted(self.table_["time"].to_numpy(), tt, side="right")])
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Cumulative incidence of each cause at the last time, with its interval."""
+        check_fitted(self)
         last = self.table_.iloc[-1]
         return pd.DataFrame(
             {
@@ -1430,6 +1548,7 @@ class AalenJohansen:
         )
 
     def plot(self, ax: Any = None) -> Any:
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -1526,7 +1645,7 @@ def survival_table(
 # ---------------------------------------------------------------------------------------
 # forecasts for animals still alive
 # ---------------------------------------------------------------------------------------
-class LifespanForecaster:
+class LifespanForecaster(Estimator):
     """Survival probability and remaining-lifespan intervals for animals still alive.
 
     One parametric ageing model per group (default Gompertz per strain x sex) is fitted
@@ -1534,8 +1653,11 @@ class LifespanForecaster:
     forecast is the conditional law ``S(x) / S(a)``: the probability of being alive at
     ``a + horizon``, the median age at death and the central 50 % and 90 % prediction
     intervals of the age at death. ``fit`` learns from the data for prediction, so it calls
-    :func:`~translocus.core.provenance.require_training_allowed` on the data's provenance.
+    :func:`~translocus.core.provenance.require_training_allowed` on the data's provenance
+    (``use = "training"``: the fitted ageing models forecast other animals).
     """
+
+    use = "training"
 
     def __init__(
         self,
@@ -1545,8 +1667,8 @@ class LifespanForecaster:
         levels: Sequence[float] = (0.5, 0.9),
     ) -> None:
         self.distribution = distribution
-        self.group = tuple(group)
-        self.levels = tuple(levels)
+        self.group = group
+        self.levels = levels
 
     def fit(
         self,
@@ -1565,7 +1687,7 @@ class LifespanForecaster:
             data,
             time=time,
             event=event,
-            group=self.group,
+            group=list(self.group),
             distribution=self.distribution,
             entry=entry,
             on_small_group="skip",
@@ -1582,6 +1704,7 @@ class LifespanForecaster:
         self, data: pd.DataFrame, *, age: str = "age", horizon: float | None = None
     ) -> pd.DataFrame:
         """Forecast table, one row per animal (ages and intervals in the fit's time unit)."""
+        check_fitted(self)
         out = []
         for idx, row in data.iterrows():
             m = self._model_for(row)
@@ -1606,6 +1729,7 @@ class LifespanForecaster:
         self, data: pd.DataFrame, *, age: str = "age", time: str = "time", event: str = "event"
     ) -> pd.DataFrame:
         """Probability-integral-transform value ``1 - S(T)/S(age)`` of each outcome."""
+        check_fitted(self)
         u = np.full(len(data), np.nan)
         for i, (_, row) in enumerate(data.iterrows()):
             m = self._model_for(row)
@@ -1617,9 +1741,12 @@ class LifespanForecaster:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """The parameters of every group's ageing model (:attr:`ParametricSurvival.summary`)."""
+        check_fitted(self)
         return pd.concat([m.summary for m in self.models_.values()], ignore_index=True)
 
     def plot(self, ax: Any = None) -> Any:
+        check_fitted(self)
         import matplotlib.pyplot as plt
 
         if ax is None:
