@@ -19,12 +19,15 @@ False
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from license_expression import ExpressionError, get_spdx_licensing
 
 from translocus.core.errors import UserError
+
+_LOG = logging.getLogger("translocus.licence")
 
 __all__ = [
     "DEFAULT_ALLOWED_LICENSES",
@@ -177,6 +180,11 @@ class LicensePolicy:
             timestamp=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         )
         self.log.append(decision)
+        _LOG.info(
+            "licence gate: %s (%s) %s for %s: %s",
+            decision.dataset, decision.license, "allowed" if allowed else "refused", purpose,
+            reason,
+        )  # fmt: skip
         return decision
 
     def _evaluate(self, provenance: Provenance) -> tuple[bool, str]:

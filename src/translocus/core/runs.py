@@ -41,6 +41,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -68,6 +69,8 @@ __all__ = [
     "recover",
     "sha256_file",
 ]
+
+_LOG = logging.getLogger("translocus.runs")
 
 RUN_FILE = "run.json"
 RUN_FORMAT = 1
@@ -314,11 +317,13 @@ class RunLog:
     def count(self, what: str, n: int, reason: str) -> None:
         """Record ``n`` rows (animals, traits, ...) read, dropped or merged, and why."""
         self.rows.append({"what": what, "n": int(n), "reason": reason})
+        _LOG.info("%s: %d (%s)", what, n, reason)
         if n and any(word in what for word in ("dropped", "merged", "skipped", "duplicate")):
             self.warn(f"{n:,} {what}: {reason}")
 
     def warn(self, message: str, *, detail: Any = None) -> None:
         """Record a warning (one line; the detail goes to ``run.json`` only)."""
+        _LOG.info("warning: %s", message)
         for item in self.warnings:
             if item["message"] == message:
                 item["count"] += 1

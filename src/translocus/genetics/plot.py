@@ -73,9 +73,6 @@ def plot_lod(
         Output of :func:`~translocus.genetics.peaks.find_peaks` on the same map; each peak
         is marked and labelled ``chr@pos``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     traits = list(traits) if traits is not None else result.traits[:6]

@@ -20,9 +20,8 @@ __all__ = ["plot_course", "plot_forecasts", "plot_trajectories"]
 
 
 def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # matplotlib chooses its backend itself (Agg without a display); a library that switched
+    # it would break a notebook user's inline plots
     import matplotlib.pyplot as plt
 
     return plt
