@@ -364,10 +364,22 @@ def run_respond(request: RespondRequest, log: RunLog | None = None) -> RespondOu
             syn = synergy(study, tgi=tgi)
     else:
         tgi = effects = syn = pd.DataFrame()
-    with log.step("growth fits"):
+    from translocus.core.estimator import ConvergenceWarning
+
+    unconverged: list[str] = []  # the engine's wording names Python options; said below instead
+    with (
+        log.step("growth fits"),
+        log.capture_warnings(quiet=(ConvergenceWarning,), into=unconverged),
+    ):
         growth = GrowthModel(request.growth_model).fit(study)  # type: ignore[arg-type]
         examples = example_series(study)
         example_fits = [GrowthModel(kind).fit(examples) for kind in GROWTH_MODELS]  # type: ignore[arg-type]
+    if not growth.converged_:
+        log.warn(
+            f"some {request.growth_model} growth fits did not converge (column 'converged' of "
+            "growth_fits.csv); --growth-model exponential always fits",
+            detail=unconverged,
+        )
     return RespondOutput(
         request=request,
         study=study,
