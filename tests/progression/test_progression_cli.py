@@ -68,3 +68,23 @@ def test_progress_course_needs_licence(tmp_path) -> None:
     assert assert_complete_run(out)["summary"]["model"] == "course"
     forecasts = pd.read_csv(out / "forecasts.csv")
     assert len(forecasts) == 30 * 2 and (forecasts["upper_0.9"] > forecasts["lower_0.9"]).all()
+
+
+def test_progress_course_says_when_it_stopped_early(tmp_path) -> None:
+    cohort = DiseaseCourseModel.example_cohort(n_animals=30, random_state=0).data
+    data = tmp_path / "long.csv"
+    cohort.to_csv(data, index=False)
+    args = ["progress", data, "--group", "sex", "--allow-dataset", "long", "--max-iter", "1"]
+    result = invoke([*args, "-o", tmp_path / "course"])
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.stderr.splitlines() if "stopped after 1" in line]
+    assert warning == [
+        "warning: the disease-course fit stopped after 1 iterations with its objective still "
+        "changing; give --max-iter 4 to fit longer"
+    ]
+    assert "max_iter" not in result.stderr
+    record = assert_complete_run(tmp_path / "course")
+    assert record["options"]["max_iter"] == 1
+    before = snapshot(tmp_path)
+    bad = invoke([*args[:-1], "0", "-o", tmp_path / "again"])
+    assert_user_error(bad, before, tmp_path, expect="--max-iter 0")

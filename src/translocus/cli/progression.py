@@ -56,6 +56,9 @@ def progress(
     n_boot: int = typer.Option(
         200, "--n-boot", help="Bootstrap samples for onset intervals (0: no intervals)."
     ),
+    max_iter: int = typer.Option(
+        8, "--max-iter", help="Course model: most alternating iterations of the fit."
+    ),
     horizon: float = typer.Option(
         6.0, "--horizon", help="Course model: forecast months past each animal's last visit."
     ),
@@ -84,7 +87,7 @@ def progress(
         data=data, measure=tuple(measure),
         group=tuple(split_list(group)) if group is not None else None, control=control,
         select=tuple(select), model=model, threshold=threshold, effect=effect, n_boot=n_boot,
-        horizon=horizon, allow_dataset=tuple(allow_dataset), age_unit=age_unit,
+        horizon=horizon, max_iter=max_iter, allow_dataset=tuple(allow_dataset), age_unit=age_unit,
         license_=license_, duplicates=duplicates, columns=columns,
     )  # fmt: skip
     output, log, folder = run_pipeline(

@@ -84,6 +84,7 @@ class ProgressRequest:
     effect: str = "standardized"
     n_boot: int = 200
     horizon: float = 6.0
+    max_iter: int = 8
     allow_dataset: tuple[str, ...] = ()
     age_unit: str = "month"
     license_: str = "NOASSERTION"
@@ -108,6 +109,8 @@ class ProgressRequest:
             )
         if not (math.isfinite(self.horizon) and self.horizon > 0):
             raise OptionError("horizon", self.horizon, "must be a positive number of months")
+        if self.max_iter < 1:
+            raise OptionError("max_iter", self.max_iter, "must be 1 or more iterations")
         if self.duplicates not in DUPLICATES:
             raise OptionError("duplicates", self.duplicates, f"use one of {', '.join(DUPLICATES)}")
         if self.age_unit_key() not in AGE_UNITS:
@@ -424,12 +427,21 @@ def _fit_course(
             f"{table.source or table.provenance.name}: {frame['animal'].nunique()} animals; "
             "a disease-course model needs at least 3"
         )
-    model = DiseaseCourseModel()
+    from translocus.core.estimator import ConvergenceWarning
+
+    model = DiseaseCourseModel(max_iter=request.max_iter)
     with (
         log.step("fit disease course"),
-        log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+        # the model's own wording names max_iter; said below in command-line terms
+        log.capture_warnings(quiet=(RuntimeWarning, ConvergenceWarning), into=numerical),
     ):
         model.fit(table, covariates=covariates, policy=policy)
+    if not model.converged_:
+        log.warn(
+            f"the disease-course fit stopped after {request.max_iter} iterations with its "
+            f"objective still changing; give --max-iter {4 * request.max_iter} to fit longer",
+            detail=[text for text in numerical if "max_iter" in text],
+        )
     with log.step("forecast"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
         last = frame.groupby(["animal", "measure"])["age"].max().reset_index()
         targets = last.assign(age=last["age"] + request.horizon)
