@@ -1,11 +1,16 @@
 """Result objects of the genome scan: LOD tables, permutation maxima and thresholds.
 
-All results are plain, documented containers around xarray/pandas objects; they can be saved
-(CSV or parquet, atomically), reloaded and plotted without re-running anything.
+All results are plain, documented containers around xarray/pandas objects. ``save``/``load``
+keep everything (netCDF through xarray when one of its netCDF engines is installed, else a zarr
+folder); ``to_qtl2_csv`` exports the tables as R's ``write.csv`` writes R/qtl2's objects, so
+``read.csv(path, row.names=1)`` gives R back the ``scan1``/``scan1perm`` matrix. All writes are
+atomic.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +20,125 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from translocus.core.atomic import atomic_path
+from translocus.core.atomic import atomic_dir, atomic_path, atomic_write_text
+from translocus.core.errors import InputError
 
-__all__ = ["PermutationResult", "ScanResult", "write_table"]
+__all__ = ["PermutationResult", "ScanResult", "write_r_csv", "write_table"]
+
+# xarray's netCDF engines, in order of preference; zarr (a core dependency) when none is installed
+_NETCDF_ENGINES = ("scipy", "h5netcdf", "netcdf4")
+
+
+def _netcdf_engine() -> str | None:
+    engines = xr.backends.list_engines()
+    return next((name for name in _NETCDF_ENGINES if name in engines), None)
+
+
+def _plain(value: Any) -> Any:
+    """An attribute value as JSON (numpy scalars and arrays to Python values)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _save_dataset(data: xr.Dataset, path: Path, kind: str, extra: Mapping[str, Any]) -> Path:
+    """Write ``data`` so that :func:`_load_dataset` gives it back identical.
+
+    netCDF-3 has no 64-bit integers, booleans or unicode, so the dtypes and the attributes
+    travel as JSON attributes and are restored on loading.
+    """
+    path = Path(path)
+    out = data.copy()
+    meta = {
+        "kind": kind,
+        "attrs": {k: _plain(v) for k, v in data.attrs.items()},
+        "dtypes": {str(name): var.dtype.str for name, var in data.variables.items()},
+        **{k: _plain(v) for k, v in extra.items()},
+    }
+    out.attrs = {"translocus_result": kind, "translocus_meta": json.dumps(meta)}
+    engine = _netcdf_engine()
+    if engine is None:
+        # variable-length strings: zarr v3 has no specification for numpy's fixed-width ones
+        for name, var in out.variables.items():
+            if var.dtype.kind == "U":
+                if name in out.coords:
+                    out = out.assign_coords({name: var.astype(object)})
+                else:
+                    out[name] = var.astype(object)
+        with atomic_dir(path) as tmp:
+            out.to_zarr(tmp, mode="w", consolidated=False)
+    else:
+        with atomic_path(path, suffix=".nc") as tmp:
+            out.to_netcdf(tmp, engine=engine)  # type: ignore[call-overload]
+    return path
+
+
+def _load_dataset(path: Path, kind: str) -> tuple[xr.Dataset, dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file; give the path a {kind} was saved to")
+    try:
+        if path.is_dir():
+            data = xr.open_zarr(path, consolidated=False).load()
+        else:
+            data = xr.load_dataset(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(f"{path}: not a saved {kind} ({exc}); save it with {kind}.save") from exc
+    if data.attrs.get("translocus_result") != kind:
+        raise InputError(f"{path}: not a saved {kind}; load it with the class that saved it")
+    meta = json.loads(str(data.attrs["translocus_meta"]))
+    for name, dtype in meta["dtypes"].items():
+        if data[name].dtype.str != dtype:
+            restored = data[name].astype(dtype)
+            if name in data.coords:
+                data = data.assign_coords({name: restored})
+            else:
+                data[name] = restored
+    data.attrs = meta["attrs"]
+    for var in data.variables.values():
+        var.encoding = {}
+    return data, meta
+
+
+def _r_field(value: Any) -> str:
+    """One field as R's ``write.csv`` writes it: strings quoted, ``NA``, ``Inf``."""
+    if isinstance(value, str):
+        return '"' + value.replace('"', '""') + '"'
+    number = float(value)
+    if math.isnan(number):
+        return "NA"
+    if math.isinf(number):
+        return "Inf" if number > 0 else "-Inf"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return repr(number)  # shortest repr: R reads back the same double
+
+
+def write_r_csv(table: pd.DataFrame, path: Path, *, row_names: bool = True) -> Path:
+    """Write ``table`` as R's ``write.csv(table, row.names=row_names)`` does, atomically.
+
+    With row names the header starts with ``""`` and each row with its quoted name, so
+    ``read.csv(path, row.names=1)`` in R (or ``pandas.read_csv(path, index_col=0)``) reads the
+    table back.
+    """
+    header = ([""] if row_names else []) + [str(c) for c in table.columns]
+    lines = [",".join(_r_field(h) for h in header)]
+    names = [str(i) for i in table.index]
+    columns = [table[c].tolist() for c in table.columns]
+    for i, name in enumerate(names):
+        fields = ([_r_field(name)] if row_names else []) + [_r_field(col[i]) for col in columns]
+        lines.append(",".join(fields))
+    atomic_write_text(Path(path), "\n".join(lines) + "\n")
+    return Path(path)
+
+
+def _sibling(path: Path, tag: str) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem}_{tag}{path.suffix or '.csv'}")
 
 
 def write_table(df: pd.DataFrame, path: Path, *, index: bool = False) -> Path:
@@ -139,6 +260,48 @@ class ScanResult:
     def to_parquet(self, path: Path) -> Path:
         return write_table(self.to_frame(), path)
 
+    def save(self, path: Path) -> Path:
+        """Save the whole result (LODs, map, sample sizes, h², attributes, skipped traits).
+
+        A netCDF file when xarray has a netCDF engine (scipy's), else a zarr folder; either is
+        read back identical by :meth:`load`. The write is atomic.
+        """
+        return _save_dataset(self.data, path, "ScanResult", {"skipped": list(self.skipped)})
+
+    @classmethod
+    def load(cls, path: Path) -> ScanResult:
+        """Read a result written by :meth:`save`."""
+        data, meta = _load_dataset(path, "ScanResult")
+        return cls(data=data, skipped=tuple(str(s) for s in meta["skipped"]))
+
+    def to_qtl2_csv(self, path: Path, *, map_name: str | None = None,
+                    map_path: Path | None = None) -> tuple[Path, Path]:  # fmt: skip
+        """Export for R: the ``scan1`` matrix and its map, as R's ``write.csv`` writes them.
+
+        ``path`` gets ``write.csv(out)`` of R/qtl2's ``scan1`` output: a ``""`` header field
+        then one column per trait, one row per marker named by its ID, ``NA`` for a missing
+        LOD. ``map_path`` (default ``<stem>_map.csv`` beside ``path``) gets the map in R/qtl2's
+        map-file layout, ``marker,chr,pos`` (``map_name``: ``"pos_cM"``, the default when
+        present, or ``"pos_Mbp"``). In R::
+
+            out <- as.matrix(read.csv("scan.csv", row.names=1, check.names=FALSE))
+            map <- read.csv("scan_map.csv", colClasses=c("character", "character", "numeric"))
+
+        Returns the two paths written.
+        """
+        if map_name is None:
+            map_name = "pos_cM" if "pos_cM" in self.data.coords else "pos_Mbp"
+        if map_name not in self.data.coords:
+            raise InputError(f"the scan has no {map_name} map; use map_name='pos_cM' or 'pos_Mbp'")
+        lod_path = write_r_csv(self.lod, path)
+        table = pd.DataFrame({
+            "marker": self.markers,
+            "chr": [str(c) for c in self.data.coords["chr"].values],
+            "pos": self.data.coords[map_name].values.astype(float),
+        })  # fmt: skip
+        map_path = write_r_csv(table, map_path or _sibling(lod_path, "map"), row_names=False)
+        return lod_path, map_path
+
     def plot(self, **kwargs: Any) -> Any:
         """LOD curves along the genome (matplotlib figure); see :func:`plot.plot_lod`."""
         from translocus.genetics.plot import plot_lod
@@ -204,6 +367,72 @@ class PermutationResult:
 
     def summary(self) -> pd.DataFrame:
         return self.thresholds()
+
+    # -- saving ----------------------------------------------------------------------------
+    def to_dataset(self) -> xr.Dataset:
+        """The maxima as ``maxlod [perm, trait]`` (and ``maxlod_x [perm_x, trait_x]``)."""
+        data = xr.Dataset({"maxlod": (("perm", "trait"), self.maxlod.to_numpy())},
+                          coords={"perm": self.maxlod.index.to_numpy(),
+                                  "trait": self.maxlod.columns.to_numpy()})  # fmt: skip
+        if self.maxlod_x is not None:
+            data["maxlod_x"] = xr.DataArray(
+                self.maxlod_x.to_numpy(), dims=("perm_x", "trait_x"),
+                coords={"perm_x": self.maxlod_x.index.to_numpy(),
+                        "trait_x": self.maxlod_x.columns.to_numpy()},
+            )  # fmt: skip
+        data.attrs["method"] = self.method
+        return data
+
+    def save(self, path: Path) -> Path:
+        """Save the maxima (autosome and X parts), the chromosome lengths and the method.
+
+        netCDF when xarray has a netCDF engine (scipy's), else a zarr folder; atomic.
+        """
+        lengths = None if self.chr_lengths is None else {k: float(v) for k, v in
+                                                         self.chr_lengths.items()}  # fmt: skip
+        return _save_dataset(self.to_dataset(), path, "PermutationResult",
+                             {"chr_lengths": lengths})  # fmt: skip
+
+    @classmethod
+    def load(cls, path: Path) -> PermutationResult:
+        """Read a result written by :meth:`save`."""
+        data, meta = _load_dataset(path, "PermutationResult")
+
+        def frame(var: str, perm: str, trait: str) -> pd.DataFrame:
+            index = pd.Index(data.coords[perm].values)
+            if index.equals(pd.RangeIndex(len(index))):
+                index = pd.RangeIndex(len(index))
+            return pd.DataFrame(data[var].values, index=index,
+                                columns=pd.Index(data.coords[trait].values))  # fmt: skip
+
+        return cls(maxlod=frame("maxlod", "perm", "trait"),
+                   maxlod_x=frame("maxlod_x", "perm_x", "trait_x") if "maxlod_x" in data
+                   else None,
+                   chr_lengths=meta["chr_lengths"], method=str(data.attrs["method"]))  # fmt: skip
+
+    def to_qtl2_csv(self, path: Path) -> list[Path]:
+        """Export for R: the ``scan1perm`` maxima as R's ``write.csv`` writes them.
+
+        One row per permutation (row names ``1..n_perm``), one column per trait. X-specific
+        permutations (R/qtl2's ``perm_Xsp=TRUE`` gives ``list(A=, X=)`` with attribute
+        ``chr_lengths``) become ``<stem>_A.csv``, ``<stem>_X.csv`` and ``<stem>_chr_lengths.csv``
+        (``write.csv(attr(operm, "chr_lengths"))``) beside ``path``; otherwise ``path`` holds
+        the one matrix. In R: ``as.matrix(read.csv(path, row.names=1, check.names=FALSE))``.
+
+        Returns the paths written.
+        """
+
+        def numbered(table: pd.DataFrame) -> pd.DataFrame:
+            return table.set_axis([str(i) for i in range(1, len(table) + 1)], axis=0)
+
+        if self.maxlod_x is None:
+            return [write_r_csv(numbered(self.maxlod), path)]
+        lengths = self.chr_lengths or {}
+        table = pd.DataFrame({"x": [float(lengths.get(r, np.nan)) for r in ("A", "X")]},
+                             index=["A", "X"])  # fmt: skip
+        return [write_r_csv(numbered(self.maxlod), _sibling(path, "A")),
+                write_r_csv(numbered(self.maxlod_x), _sibling(path, "X")),
+                write_r_csv(table, _sibling(path, "chr_lengths"))]  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         out = self.maxlod.copy()
