@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck docs pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/translocus demo --out demo
 
-## test: set up, lint, type-check and run the whole test suite
-test: $(STAMP) lint typecheck pytest
+## test: set up, lint, type-check, build the API reference and run the whole test suite
+test: $(STAMP) lint typecheck docs pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -30,6 +30,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## docs: the API reference (Sphinx + numpydoc) in docs/_build/html; a warning fails the build
+docs: $(STAMP)
+	rm -rf docs/_build docs/api/generated
+	$(BIN)/sphinx-build -b html -W --keep-going -q docs/api docs/_build/html
+
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
@@ -37,4 +42,4 @@ bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache docs/_build docs/api/generated

@@ -51,9 +51,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
-from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
+from translocus.core.provenance import (
+    LicenseDecision,
+    LicensePolicy,
+    Provenance,
+    require_training_allowed,
+)
+from translocus.core.table import ProvenanceTable, licence_gate, provenance_for
 from translocus.progression import _survival_cox as _cox
 from translocus.progression import _survival_parametric as _par
 
@@ -251,8 +257,8 @@ class KaplanMeier(Estimator):
     alpha
         Two-sided level of the intervals (0.05 gives 95 % intervals).
 
-    Attributes (after ``fit``)
-    --------------------------
+    Attributes
+    ----------
     table_ : DataFrame
         One row per distinct time: ``time``, ``at_risk``, ``deaths``, ``censored``,
         ``survival``, ``se`` (Greenwood), ``lower``, ``upper`` (log-log interval).
@@ -567,8 +573,8 @@ class ParametricSurvival(Estimator):
     alpha
         Level of the intervals.
 
-    Attributes (after ``fit``)
-    --------------------------
+    Attributes
+    ----------
     params_ : Series
         ``a``, ``b`` (Gompertz) or ``lambda_``, ``rho_`` (Weibull).
     theta_, cov_ :
@@ -927,8 +933,8 @@ class CoxPH(Estimator):
     penalizer
         Ridge penalty ``penalizer / 2 * ||beta||^2`` (0 = ordinary partial likelihood).
 
-    Attributes (after ``fit``)
-    --------------------------
+    Attributes
+    ----------
     params_, standard_errors_, model_standard_errors_, robust_standard_errors_ : Series
     variance_matrix_ : DataFrame
     loglik_, loglik_null_ : float
@@ -962,7 +968,7 @@ class CoxPH(Estimator):
 
     def fit(
         self,
-        data: pd.DataFrame,
+        data: pd.DataFrame | ProvenanceTable,
         *,
         duration: str = "time",
         event: str = "event",
@@ -971,7 +977,39 @@ class CoxPH(Estimator):
         cluster: str | None = None,
         offset: Any = None,
         source: str = "data",
+        license: str | None = None,
+        provenance: Provenance | None = None,
+        policy: LicensePolicy | None = None,
     ) -> CoxPH:
+        """Fit the hazard ratios of ``covariates`` (default: every other column).
+
+        ``data`` is a plain frame, whose licence ``license=`` (SPDX, ``"MIT"``) or
+        ``provenance=`` names, or a table with its provenance
+        (:class:`~translocus.progression.lifespan_data.LifespanTable`; its id column is
+        not a covariate). Fitting is analysis (``use = "analysis"``): the licence
+        decision is recorded in ``licence_decision_`` under ``policy`` and never refuses.
+        """
+        if isinstance(data, ProvenanceTable):
+            if license is not None or provenance is not None:
+                raise OptionError(
+                    "license" if license is not None else "provenance",
+                    license if license is not None else provenance,
+                    f"CoxPH.fit was given a {type(data).__name__}, which carries its own "
+                    f"licence ({data.provenance.license}); license= and provenance= describe a "
+                    "plain DataFrame",
+                )
+            prov = data.provenance
+            if covariates is None:
+                skip = {duration, event, data.id_column, cluster}
+                skip |= {strata} if isinstance(strata, str) else set(strata or [])
+                covariates = [c for c in data.data.columns if c not in skip]
+            data = data.data
+        else:
+            prov = provenance_for(license=license, provenance=provenance)
+        self.licence_decision_: LicenseDecision = licence_gate(
+            prov, policy, use=self.use, purpose="a Cox model", estimator="CoxPH.fit"
+        )
+        self.provenance_: Provenance = prov
         if self.ties not in ("efron", "breslow"):
             raise InputError(f"ties={self.ties!r} is not supported; use 'efron' or 'breslow'.")
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
@@ -1169,12 +1207,23 @@ class GammaFrailtyCox(Estimator):
     Standard errors of ``beta`` are those of the Cox fit given the estimated frailties
     (they do not account for the uncertainty in ``theta``).
 
-    Attributes (after ``fit``)
-    --------------------------
-    theta_, theta_ci_, params_, standard_errors_, frailty_ (Series per cluster),
-    loglik_ (marginal), loglik_no_frailty_, lrt_statistic_, lrt_p_value_, converged_ (the
-    search over ``theta`` and the EM at the chosen ``theta`` converged; otherwise ``fit``
-    warns with :class:`ConvergenceWarning`)
+    Attributes
+    ----------
+    theta_ : float
+        Variance of the gamma frailty.
+    theta_ci_ : tuple of float
+        Profile-likelihood interval of ``theta``.
+    params_, standard_errors_ : Series
+        Log hazard ratios and their standard errors given the estimated frailties.
+    frailty_ : Series
+        Estimated frailty per cluster.
+    loglik_, loglik_no_frailty_ : float
+        Marginal log likelihood, and that of the Cox fit without frailty.
+    lrt_statistic_, lrt_p_value_ : float
+        Boundary likelihood-ratio test of ``theta = 0``.
+    converged_ : bool
+        Whether the search over ``theta`` and the EM at the chosen ``theta`` converged
+        (otherwise ``fit`` warns with :class:`ConvergenceWarning`).
     """
 
     use = "analysis"
@@ -1680,7 +1729,7 @@ class LifespanForecaster(Estimator):
         entry: str | None = None,
         policy: LicensePolicy | None = None,
     ) -> LifespanForecaster:
-        self.license_decision_ = require_training_allowed(
+        self.licence_decision_: LicenseDecision = require_training_allowed(
             provenance, policy, purpose="lifespan forecast"
         )
         _, self.models_ = fit_parametric_by(
@@ -1695,6 +1744,12 @@ class LifespanForecaster(Estimator):
         )
         self.provenance_ = provenance
         return self
+
+    @property
+    def license_decision_(self) -> LicenseDecision:
+        """The licence decision of ``fit`` under its old name; use ``licence_decision_``."""
+        check_fitted(self)
+        return self.licence_decision_
 
     def _model_for(self, row: pd.Series) -> ParametricSurvival | None:
         key = tuple(row[g] for g in self.group)

@@ -145,8 +145,8 @@ class LifespanInterventionEffects(Estimator):
     min_per_group
         Arms (per sex) with fewer treated or control mice are skipped.
 
-    Attributes (after ``fit``)
-    --------------------------
+    Attributes
+    ----------
     effects_ : DataFrame
         One row per arm x sex (columns described in the module docstring).
     curves_ : dict
