@@ -21,9 +21,11 @@ from translocus.genetics.permute import permutation_matrix, scan_perm
 from translocus.genetics.plot import plot_lod, plot_lod_interactive
 from translocus.genetics.results import PermutationResult, ScanResult
 from translocus.genetics.scan import cross_covariates, scan, x_covar
+from translocus.genetics.spec import ModelSpec
 
 __all__ = [
     "Fit1Result",
+    "ModelSpec",
     "PermutationResult",
     "ScanResult",
     "StoredProbs",

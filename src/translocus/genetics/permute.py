@@ -94,6 +94,7 @@ from translocus.genetics.scan import (
     hsq_sets,
     prepare,
 )
+from translocus.genetics.spec import ModelSpec, resolve_spec, thread_limit
 
 __all__ = ["permutation_matrix", "scan_perm"]
 
@@ -518,15 +519,15 @@ def _chr_lengths(probs: GenoProbs, chr_lengths: Mapping[str, float] | None) -> d
 
 
 def scan_perm(
-    pheno: Any,
-    probs: GenoProbs,
+    pheno: Any = None,
+    probs: GenoProbs | None = None,
     *,
     kinship: Any = None,
     addcovar: Any = None,
     Xcovar: Any = None,
     intcovar: Any = None,
     weights: Any = None,
-    reml: bool = True,
+    reml: bool | None = None,
     n_perm: int = 1000,
     perm_strata: Any = None,
     perm_Xsp: bool = False,
@@ -538,8 +539,14 @@ def scan_perm(
     backend: str | ArrayBackend | None = None,
     device: str | None = None,
     chunk_bytes: int | None = None,
+    spec: ModelSpec | None = None,
+    threads: int | None = None,
 ) -> PermutationResult:
     """Permutation maxima of the genome scan (arguments as :func:`~.scan.scan`).
+
+    The model is given by the arguments ``pheno`` to ``reml`` or as one
+    :class:`~translocus.genetics.spec.ModelSpec` (``spec=``, or in place of ``pheno``), as to
+    :func:`~.scan.scan`; not both.
 
     Parameters
     ----------
@@ -569,7 +576,47 @@ def scan_perm(
     chunk_bytes
         With a backend, the approximate size of one block's largest temporaries (more bytes,
         more permutations per block). Default: 256 MiB on the CPU, 4 GiB on a CUDA device.
+    spec
+        The model (phenotypes, covariates, weights, kinship, REML), shared with
+        :func:`~.scan.scan`.
+    threads
+        At most this many kernel workers (and BLAS threads) for this call, restored after.
     """
+    model = resolve_spec(pheno, spec, reml, "scan_perm", kinship=kinship, addcovar=addcovar,
+                         Xcovar=Xcovar, intcovar=intcovar, weights=weights)  # fmt: skip
+    if probs is None:
+        raise InputError("scan_perm: give the genotype probabilities (probs=calc_genoprob(...))")
+    with thread_limit(threads):
+        return _scan_perm(model.phenotypes, probs, kinship=model.kinship,
+                          addcovar=model.addcovar, Xcovar=model.Xcovar, intcovar=model.intcovar,
+                          weights=model.weights, reml=model.reml, n_perm=n_perm,
+                          perm_strata=perm_strata, perm_Xsp=perm_Xsp, chr_lengths=chr_lengths,
+                          perms=perms, seed=seed, tol=tol, progress=progress, backend=backend,
+                          device=device, chunk_bytes=chunk_bytes)  # fmt: skip
+
+
+def _scan_perm(
+    pheno: Any,
+    probs: GenoProbs,
+    *,
+    kinship: Any,
+    addcovar: Any,
+    Xcovar: Any,
+    intcovar: Any,
+    weights: Any,
+    reml: bool,
+    n_perm: int,
+    perm_strata: Any,
+    perm_Xsp: bool,
+    chr_lengths: Mapping[str, float] | None,
+    perms: np.ndarray | tuple[np.ndarray, np.ndarray] | None,
+    seed: int | None,
+    tol: float,
+    progress: Callable[[int], None] | None,
+    backend: str | ArrayBackend | None,
+    device: str | None,
+    chunk_bytes: int | None,
+) -> PermutationResult:
     if perm_Xsp:
         auto = [c for c in probs.chromosomes if not probs.is_x(c)]
         xs = [c for c in probs.chromosomes if probs.is_x(c)]

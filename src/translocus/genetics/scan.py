@@ -69,6 +69,7 @@ from translocus.genetics.lmm import (
     logdet_xpx,
 )
 from translocus.genetics.results import ScanResult
+from translocus.genetics.spec import ModelSpec, resolve_spec, thread_limit
 
 __all__ = [
     "TraitSkippedWarning",
@@ -1147,18 +1148,24 @@ def _check_variance(prep: Prepared) -> None:
 
 
 def scan(
-    pheno: Any,
-    probs: GenoProbs,
+    pheno: Any = None,
+    probs: GenoProbs | None = None,
     *,
     kinship: Any = None,
     addcovar: Any = None,
     Xcovar: Any = None,
     intcovar: Any = None,
     weights: Any = None,
-    reml: bool = True,
+    reml: bool | None = None,
     tol: float = 1e-12,
+    spec: ModelSpec | None = None,
+    threads: int | None = None,
 ) -> ScanResult:
     """Genome scan with a single-QTL model (R/qtl2 ``scan1``).
+
+    The model is given either by the arguments ``pheno`` to ``reml`` or as one
+    :class:`~translocus.genetics.spec.ModelSpec` (``spec=``, or in place of ``pheno``), not
+    both.
 
     Parameters
     ----------
@@ -1182,9 +1189,16 @@ def scan(
     weights
         Positive per-sample weights (residual variance ``∝ 1/weight``).
     reml
-        Estimate h² by REML (default, as R/qtl2) or ML.
+        Estimate h² by REML (``True``, the default, as R/qtl2) or ML.
     tol
         Rank tolerance of the pivoted QR and of the dependent-covariate check.
+    spec
+        The model (phenotypes, covariates, weights, kinship, REML) in one object, shared with
+        :func:`~translocus.genetics.permute.scan_perm`.
+    threads
+        At most this many kernel workers (and BLAS threads) for this call, restored after;
+        default ``$TRANSLOCUS_THREADS`` or the usable cores
+        (:func:`translocus.core.threads.worker_count`).
 
     Returns
     -------
@@ -1196,24 +1210,32 @@ def scan(
     ------
     InputError
         Mismatched or malformed inputs (non-numeric covariates, a kinship that is not
-        positive semi-definite or lacks a LOCO chromosome, fewer than 3 usable individuals).
+        positive semi-definite or lacks a LOCO chromosome, fewer than 3 usable individuals),
+        or the model given both as ``spec`` and as arguments.
     """
-    prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
-                   intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
-    observed = np.sum(np.isfinite(prep.pheno), axis=0)
-    _check_variance(prep)
-    if prep.notes:
-        idx = [prep.traits.index(t) for t in prep.notes]
-        prep.pheno[:, idx] = np.nan
-        prep.batches = batch_by_missing(prep.pheno)
-    if prep.kinship is None:
-        lod, sizes = _hk(prep)
+    model = resolve_spec(pheno, spec, reml, "scan", kinship=kinship, addcovar=addcovar,
+                         Xcovar=Xcovar, intcovar=intcovar, weights=weights)  # fmt: skip
+    if probs is None:
+        raise InputError("scan: give the genotype probabilities (probs=calc_genoprob(...))")
+    with thread_limit(threads):
+        prep = prepare(model.phenotypes, probs, kinship=model.kinship, addcovar=model.addcovar,
+                       Xcovar=model.Xcovar, intcovar=model.intcovar, weights=model.weights,
+                       tol=tol)  # fmt: skip
+        reml = model.reml
+        observed = np.sum(np.isfinite(prep.pheno), axis=0)
+        _check_variance(prep)
+        if prep.notes:
+            idx = [prep.traits.index(t) for t in prep.notes]
+            prep.pheno[:, idx] = np.nan
+            prep.batches = batch_by_missing(prep.pheno)
+        if prep.kinship is None:
+            lod, sizes = _hk(prep)
+            sizes = np.where(sizes > 0, sizes, observed)
+            return _result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
+        lod, sizes, hsq = _lmm(prep, reml)
         sizes = np.where(sizes > 0, sizes, observed)
-        return _result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
-    lod, sizes, hsq = _lmm(prep, reml)
-    sizes = np.where(sizes > 0, sizes, observed)
-    return _result(prep, lod, sizes, method="lmm", kinship="loco" if prep.loco else "overall",
-                   reml=reml, hsq=hsq)  # fmt: skip
+        return _result(prep, lod, sizes, method="lmm", kinship="loco" if prep.loco else "overall",
+                       reml=reml, hsq=hsq)  # fmt: skip
 
 
 def cross_covariates(
