@@ -7,12 +7,22 @@
 - :mod:`translocus.progression.forecast`: held-out splits, reference forecasters and
   interval calibration.
 - survival analysis of lifespans (Kaplan-Meier, Cox, parametric, competing risks).
+
+Plain data frames become tables with a licence through :func:`from_frame` (measure tables,
+``columns=``, ``license=`` or ``provenance=``) and :meth:`LifespanTable.from_frame`; the
+model classes also take a plain frame with ``license=`` in ``fit``.
 """
 
 # age trajectories and disease courses; survival analysis of lifespans (shared with the
 # treatment engine)
 from translocus.progression.course import DiseaseCourseModel
-from translocus.progression.data import MeasureTable, read_long_csv, read_model_ad, read_slam
+from translocus.progression.data import (
+    MeasureTable,
+    from_frame,
+    read_long_csv,
+    read_model_ad,
+    read_slam,
+)
 from translocus.progression.forecast import (
     LinearMixedModel,
     forecast_metrics,
@@ -65,6 +75,7 @@ __all__ = [
     "LinearMixedModel",
     "MeasureTable",
     "forecast_metrics",
+    "from_frame",
     "horizon_split",
     "last_value_forecast",
     "read_long_csv",

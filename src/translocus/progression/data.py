@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ import pandas as pd
 from translocus.core.errors import InputError
 from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
+from translocus.core.table import USER_DATA, ProvenanceTable, provenance_for
 
 __all__ = [
     "AGE_UNITS",
@@ -110,8 +111,12 @@ class Count(NamedTuple):
 
 
 @dataclass(frozen=True)
-class MeasureTable:
+class MeasureTable(ProvenanceTable):
     """A long table of measurements with its provenance.
+
+    A :class:`~translocus.core.table.ProvenanceTable`: ``units`` (``age`` in months),
+    ``id_column`` (``animal``), ``roles`` (those of ``progress``), :meth:`select` and
+    :attr:`n_rows` come from there.
 
     Attributes
     ----------
@@ -128,6 +133,9 @@ class MeasureTable:
         The same changes as numbers: rows dropped or merged and why (:class:`Count`).
     """
 
+    command: ClassVar[str] = "progress"
+    default_units: ClassVar[Mapping[str, str]] = {"age": "month"}
+
     data: pd.DataFrame
     provenance: Provenance
     source: str = ""
@@ -142,24 +150,15 @@ class MeasureTable:
     def n_animals(self) -> int:
         return int(self.data["animal"].nunique())
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, **options: Any) -> MeasureTable:
+        """A table from a plain data frame: :func:`from_frame` (``columns=``, ``license=``)."""
+        return from_frame(frame, **options)
+
     def select(self, **equals: object) -> MeasureTable:
         """Rows whose columns equal the given values (a list/tuple value means "any of")."""
-        mask = np.ones(len(self.data), dtype=bool)
-        for column, wanted in equals.items():
-            if column not in self.data.columns:
-                raise InputError(
-                    f"{self.source or 'table'}: no column {column!r} to select on; "
-                    f"columns are {', '.join(map(str, self.data.columns))}."
-                )
-            values = list(wanted) if isinstance(wanted, list | tuple | set) else [wanted]
-            mask &= self.data[column].isin(values).to_numpy()
-        return MeasureTable(
-            self.data.loc[mask].reset_index(drop=True),
-            self.provenance,
-            self.source,
-            self.notes,
-            self.counts,
-        )
+        table: MeasureTable = super().select(**equals)
+        return table
 
 
 def _rows_of(mask: np.ndarray, limit: int = 5) -> str:
@@ -277,8 +276,10 @@ def _resolve_duplicates(
 def from_frame(
     frame: pd.DataFrame,
     *,
-    name: str,
-    license: str = "NOASSERTION",
+    columns: str | Mapping[str, str] | None = None,
+    license: str | None = None,
+    provenance: Provenance | None = None,
+    name: str | None = None,
     animal: str = "animal",
     age: str = "age",
     measure: str = "measure",
@@ -287,7 +288,7 @@ def from_frame(
     strata: tuple[str, ...] = (),
     duplicates: str = "mean",
     source: str = "",
-    provenance: Provenance | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> MeasureTable:
     """Validate a long data frame and return a :class:`MeasureTable`.
 
@@ -298,8 +299,21 @@ def from_frame(
     ----------
     frame
         One row per measurement.
-    name, license
-        Dataset name and SPDX licence for the provenance (ignored if ``provenance`` given).
+    columns
+        ``{role: column}`` (or ``"animal=mouse_id,age=age_days"``, as ``--columns`` on the
+        command line) for columns not named as their role; the roles are those of
+        ``progress`` (``animal``, ``age``, ``measure``, ``value``, ``sex``, ``group``).
+        Takes precedence over ``animal``/``age``/``measure``/``value``; a mapped ``sex``
+        or ``group`` column is copied to a column of the role's name.
+    license
+        SPDX licence of the data (``"MIT"``); with it the table may train the models the
+        licence allows. Without ``license`` or ``provenance`` the licence is recorded as
+        ``NOASSERTION`` and training refuses the table.
+    provenance
+        The data's full :class:`~translocus.core.provenance.Provenance` (instead of
+        ``license``).
+    name
+        Dataset name for the provenance (default: ``"user data"``).
     animal, age, measure, value
         Column names in ``frame``; renamed to the canonical names.
     age_unit
@@ -308,8 +322,31 @@ def from_frame(
         Extra columns that identify a distinct measurement (``tissue``).
     duplicates
         ``"mean"``, ``"first"`` or ``"error"`` for repeated (animal, age, measure, strata).
+    units
+        Units of other columns (``{"value": "g"}``); ages are always in months.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"mouse": ["a", "a"], "age": [4, 8], "measure": "w",
+    ...                     "grams": [20.0, 24.0]})
+    >>> table = from_frame(raw, columns="animal=mouse,value=grams", license="MIT")
+    >>> table.provenance.name, table.provenance.license, table.data.columns.tolist()
+    ('user data', 'MIT', ['animal', 'age', 'measure', 'value'])
     """
+    name = name or (provenance.name if provenance is not None else USER_DATA)
     src = source or name
+    if columns:
+        from translocus.core.tables import parse_columns, resolve_columns
+
+        mapped = parse_columns(columns, command="progress")
+        resolve_columns(frame, command="progress", columns=mapped, source=src, required=())
+        animal = mapped.get("animal", animal)
+        age = mapped.get("age", age)
+        measure = mapped.get("measure", measure)
+        value = mapped.get("value", value)
+        copies = {r: frame[c] for r, c in mapped.items() if r in ("sex", "group") and c != r}
+        if copies:
+            frame = frame.assign(**copies)
     missing = [c for c in (animal, age, measure, value) if c not in frame.columns]
     if missing:
         roles = {animal: "animal", age: "age", measure: "measure", value: "value"}
@@ -360,13 +397,14 @@ def from_frame(
     data, dup_notes, dup_counts = _resolve_duplicates(
         data, ["animal", "age", "measure", *strata], duplicates, src
     )
-    prov = provenance or Provenance(name=name, license=license, source=src)
+    prov = provenance_for(license=license, provenance=provenance, name=name, source=src)
     return MeasureTable(
         data.reset_index(drop=True),
         prov,
         src,
         tuple(notes + dup_notes),
         tuple(counts + dup_counts),
+        units=dict(units or {}),
     )
 
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ import pandas as pd
 from translocus.core.errors import InputError, OptionError
 from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
+from translocus.core.table import USER_DATA, ProvenanceTable, provenance_for
 from translocus.progression.data import Count
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "is_itp_export",
     "is_slam_folder",
     "itp_drug_name",
+    "from_frame",
     "lifespan_from_frame",
     "read_itp_lifespans",
     "read_slam_lifespans",
@@ -108,8 +111,12 @@ _ITP_ARM_ALIASES = {"rapaonoff": "rapa20onoff"}
 
 
 @dataclass(frozen=True)
-class LifespanTable:
+class LifespanTable(ProvenanceTable):
     """A time-to-event table (one row per animal) with its provenance.
+
+    A :class:`~translocus.core.table.ProvenanceTable`: ``units`` (``time`` in days unless
+    the reader says otherwise), ``id_column`` (``animal``), ``roles`` (those of
+    ``survival``), :meth:`select` and :attr:`n_rows` come from there.
 
     Attributes
     ----------
@@ -126,6 +133,9 @@ class LifespanTable:
         The same as numbers: animals or records dropped and why (for ``run.json``).
     """
 
+    command: ClassVar[str] = "survival"
+    default_units: ClassVar[Mapping[str, str]] = {"time": "day"}
+
     data: pd.DataFrame
     provenance: Provenance
     source: str = ""
@@ -135,6 +145,16 @@ class LifespanTable:
     @property
     def n_animals(self) -> int:
         return int(len(self.data))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, **options: Any) -> LifespanTable:
+        """A table from a plain data frame: :func:`from_frame` (``columns=``, ``license=``)."""
+        return from_frame(frame, **options)
+
+    def select(self, **equals: object) -> LifespanTable:
+        """Animals whose columns equal the given values (a list/tuple value means "any of")."""
+        table: LifespanTable = super().select(**equals)
+        return table
 
     @property
     def n_deaths(self) -> int:
@@ -672,9 +692,74 @@ def lifespan_from_frame(
         data["animal"] = [f"row {int(i) + 2}" for i in data.index]
     provenance = Provenance(name=name, license=license, source=source)
     table = LifespanTable(
-        data.reset_index(drop=True), provenance, source, tuple(notes), tuple(counts)
+        data.reset_index(drop=True),
+        provenance,
+        source,
+        tuple(notes),
+        tuple(counts),
+        units={"time": time_unit},
     )
     return table, roles
+
+
+def from_frame(
+    frame: pd.DataFrame,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    license: str | None = None,
+    provenance: Provenance | None = None,
+    name: str | None = None,
+    command: str = "survival",
+    time_unit: str = "day",
+    duplicates: str = "error",
+    event_default: float | None = None,
+    source: str = "",
+) -> LifespanTable:
+    """A :class:`LifespanTable` (one row per animal) from a plain data frame.
+
+    Parameters
+    ----------
+    frame
+        One row per animal: a time column, or birth and death dates, and an event column.
+    columns
+        ``{role: column}`` (or ``"time=age_days,event=dead"``, as ``--columns`` on the
+        command line) for columns not named as their role; the roles are those of
+        ``command`` (``survival`` or ``lifespan``).
+    license
+        SPDX licence of the data (``"MIT"``); without ``license`` or ``provenance`` the
+        licence is recorded as ``NOASSERTION`` and training refuses the table.
+    provenance
+        The data's full :class:`~translocus.core.provenance.Provenance` (instead of
+        ``license``).
+    name
+        Dataset name for the provenance (default: ``"user data"``).
+    command, time_unit, duplicates, event_default
+        As for :func:`lifespan_from_frame`.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"mouse": ["a", "b"], "days": [700, 800], "dead": [1, 0]})
+    >>> table = from_frame(raw, columns="animal=mouse,time=days,event=dead", license="MIT")
+    >>> table.n_animals, table.n_deaths, table.units["time"], table.provenance.license
+    (2, 1, 'day', 'MIT')
+    """
+    name = name or (provenance.name if provenance is not None else USER_DATA)
+    src = source or name
+    prov = provenance_for(license=license, provenance=provenance, name=name, source=src)
+    from translocus.core.tables import parse_columns
+
+    table, _ = lifespan_from_frame(
+        frame,
+        command=command,
+        columns=parse_columns(columns, command=command),
+        source=src,
+        name=prov.name,
+        license=prov.license,
+        time_unit=time_unit,
+        duplicates=duplicates,
+        event_default=event_default,
+    )
+    return replace(table, provenance=prov)
 
 
 def _one_row_per_animal(

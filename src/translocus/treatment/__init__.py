@@ -41,6 +41,7 @@ from translocus.treatment.predict import (
 )
 from translocus.treatment.study import (
     TreatmentStudy,
+    from_frame,
     read_jax,
     read_long_table,
     read_pdxe,
@@ -66,6 +67,7 @@ __all__ = [
     "compare_growth_models",
     "cross_validate_response",
     "fit_lmm",
+    "from_frame",
     "mrecist_category",
     "read_jax",
     "read_long_table",

@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -56,13 +56,15 @@ import xarray as xr
 from translocus.core.errors import InputError, OptionError
 from translocus.core.paths import data_dir
 from translocus.core.provenance import Provenance
-from translocus.core.tables import read_table, resolve_columns
+from translocus.core.table import USER_DATA, ProvenanceTable, provenance_for
+from translocus.core.tables import parse_columns, read_table, resolve_columns
 
 __all__ = [
     "COLUMNS",
     "DAY_UNITS",
     "VOLUME_UNITS",
     "TreatmentStudy",
+    "from_frame",
     "pdxe_provenance",
     "read_jax",
     "read_long_table",
@@ -99,8 +101,13 @@ Count = tuple[str, int, str]
 
 
 @dataclass(frozen=True)
-class TreatmentStudy:
+class TreatmentStudy(ProvenanceTable):
     """Tumour-volume records of a treatment study.
+
+    A :class:`~translocus.core.table.ProvenanceTable` whose table is :attr:`records` (also
+    :attr:`data`): ``units`` (``day`` in days, ``volume`` in mm³, ``body_weight`` in g),
+    ``id_column`` (``model``: the PDX model; animals are nested in model and arm),
+    ``roles`` (those of ``respond``), :meth:`select` and :attr:`n_rows` come from there.
 
     Attributes
     ----------
@@ -128,12 +135,22 @@ class TreatmentStudy:
     (2, ('ctl', 'drug'))
     """
 
+    command: ClassVar[str] = "respond"
+    default_units: ClassVar[Mapping[str, str]] = {"day": "day", "volume": "mm3", "body_weight": "g"}
+    data_field: ClassVar[str] = "records"
+
     records: pd.DataFrame
     control: str | None = None
     provenance: Provenance = field(default_factory=lambda: Provenance(name="unnamed"))
     source: str = "<table>"
     notes: tuple[str, ...] = ()
     counts: tuple[Count, ...] = ()
+    id_column: str = field(default="model", kw_only=True)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The records (the name every :class:`~translocus.core.table.ProvenanceTable` uses)."""
+        return self.records
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
@@ -147,8 +164,19 @@ class TreatmentStudy:
         duplicates: Duplicates = "error",
         missing: Missing = "error",
         check_volume_range: bool = True,
+        license: str | None = None,
+        name: str | None = None,
     ) -> TreatmentStudy:
-        """Validate a table with canonical column names and build a study."""
+        """Validate a table with canonical column names and build a study.
+
+        ``license`` (an SPDX licence, ``"MIT"``) or ``provenance`` says under what terms
+        the data may be used; without either the licence is ``NOASSERTION``. For a table
+        whose columns are named otherwise, see :func:`from_frame` (``columns=``).
+        """
+        if license is not None or provenance is not None or name is not None:
+            provenance = provenance_for(
+                license=license, provenance=provenance, name=name, source=source
+            )
         records, notes, counts = _validate(
             frame,
             source=source,
@@ -513,6 +541,83 @@ def pdxe_provenance(description: str = "") -> Provenance:
         "xenografts to predict clinical trial drug response. Nat Med 21:1318-1325.",
         retrieved="2026-11",
         description=description or "PDX Encyclopedia tumour volumes (mm³) and body weights",
+    )
+
+
+def from_frame(
+    frame: pd.DataFrame,
+    *,
+    columns: str | Mapping[str, str] | None = None,
+    license: str | None = None,
+    provenance: Provenance | None = None,
+    name: str | None = None,
+    control: str | None = None,
+    defaults: Mapping[str, str] | None = None,
+    duplicates: Duplicates = "error",
+    missing: Missing = "error",
+    check_volume_range: bool = True,
+    volume_unit: str = "mm3",
+    day_unit: str = "day",
+    zero_baseline: ZeroBaseline = "error",
+    source: str = "",
+) -> TreatmentStudy:
+    """A :class:`TreatmentStudy` from a plain data frame of tumour volumes.
+
+    Parameters
+    ----------
+    frame
+        One row per measurement of one tumour.
+    columns
+        ``{role: column}`` (or ``"day=Day,volume=Volume"``, as ``--columns`` on the
+        command line) for columns not named as their role; the roles are those of
+        ``respond`` (``model``, ``arm``, ``animal``, ``day``, ``volume``, ``tumor_type``).
+    license
+        SPDX licence of the data (``"MIT"``); without ``license`` or ``provenance`` the
+        licence is recorded as ``NOASSERTION`` and training (the response predictor)
+        refuses the study.
+    provenance
+        The data's full :class:`~translocus.core.provenance.Provenance` (instead of
+        ``license``).
+    name
+        Dataset name for the provenance (default: ``"user data"``).
+    control
+        Name of the control arm.
+    defaults
+        Constant values for absent key columns (``{"model": "A375"}``); a table without
+        a model column is one model named after the dataset.
+    duplicates, missing, check_volume_range, volume_unit, day_unit, zero_baseline
+        As for :func:`read_long_table` (see the module's input rules).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"Tumor": "M1", "Treatment": ["ctl"] * 2 + ["drug"] * 2,
+    ...                    "Day": [0, 7] * 2, "Volume": [100, 200, 100, 90]})
+    >>> study = from_frame(df, columns="model=Tumor,arm=Treatment,day=Day,volume=Volume",
+    ...                    license="MIT", control="ctl")
+    >>> study.n_series, study.provenance.license
+    (2, 'MIT')
+    """
+    name = name or (provenance.name if provenance is not None else USER_DATA)
+    src = source or name
+    prov = provenance_for(license=license, provenance=provenance, name=name, source=src)
+    mapped = parse_columns(columns, command="respond")
+    mapping = resolve_columns(frame, command="respond", columns=mapped, source=src, required=())
+    fill = dict(defaults or {})
+    if "model" not in mapping and "model" not in fill:
+        fill["model"] = name
+    return _long_table(
+        frame,
+        Path(src),
+        columns=mapping,
+        control=control,
+        provenance=prov,
+        defaults=fill,
+        duplicates=duplicates,
+        missing=missing,
+        check_volume_range=check_volume_range,
+        volume_unit=volume_unit,
+        day_unit=day_unit,
+        zero_baseline=zero_baseline,
     )
 
 
