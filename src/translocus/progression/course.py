@@ -57,8 +57,8 @@ from translocus.core.provenance import (
     LicenseDecision,
     LicensePolicy,
     Provenance,
-    require_training_allowed,
 )
+from translocus.core.table import as_table, licence_gate
 from translocus.core.threads import blas_threads
 from translocus.progression._course_numba import (
     covariance_inverse,
@@ -501,6 +501,7 @@ class DiseaseCourseModel(Estimator):
         measures: Sequence[str] | None = None,
         covariates: Sequence[str] = (),
         policy: LicensePolicy | None = None,
+        license: str | None = None,
     ) -> DiseaseCourseModel:
         """Fit the model to repeated measures of many animals.
 
@@ -509,17 +510,28 @@ class DiseaseCourseModel(Estimator):
         data
             Long table (``animal``, ``age`` in months, ``measure``, ``value`` and the
             covariate columns); a :class:`~translocus.progression.data.MeasureTable` keeps
-            its licence, a bare frame is treated as data of unknown licence.
+            its licence, a plain frame is read by
+            :func:`~translocus.progression.data.from_frame` with ``license``.
         measures
             Measures modelled jointly (default: all in the table).
         covariates
             Columns whose groups shift onset, speed and level (``strain``, ``sex``, ...).
         policy
             Licence policy for the training gate (default: open licences only).
+        license
+            SPDX licence of a plain ``data`` frame (``"MIT"``). Fitting is training
+            (``use = "training"``): a frame without a licence the policy allows is refused
+            with :class:`~translocus.core.provenance.LicenseRefusedError`.
         """
-        table = data if isinstance(data, MeasureTable) else from_frame(data, name="data")
-        self.licence_decision_: LicenseDecision = require_training_allowed(
-            table.provenance, policy, purpose="training a disease-course model"
+        table = as_table(
+            data, MeasureTable, from_frame, license=license, estimator="DiseaseCourseModel.fit"
+        )
+        self.licence_decision_: LicenseDecision = licence_gate(
+            table.provenance,
+            policy,
+            use=self.use,
+            purpose="training a disease-course model",
+            estimator="DiseaseCourseModel.fit",
         )
         self.provenance_: Provenance = table.provenance
         source = table.source or table.provenance.name

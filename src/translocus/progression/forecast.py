@@ -34,7 +34,8 @@ from scipy import optimize, stats
 
 from translocus.core.errors import InputError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
-from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
+from translocus.core.provenance import LicenseDecision, LicensePolicy, Provenance
+from translocus.core.table import as_table, licence_gate
 from translocus.progression.data import MeasureTable, from_frame
 
 __all__ = [
@@ -225,10 +226,26 @@ class LinearMixedModel(Estimator):
         measures: Sequence[str] | None = None,
         covariates: Sequence[str] = (),
         policy: LicensePolicy | None = None,
+        license: str | None = None,
     ) -> LinearMixedModel:
-        """Fit one model per measure (training: goes through the licence gate)."""
-        table = data if isinstance(data, MeasureTable) else from_frame(data, name="data")
-        require_training_allowed(table.provenance, policy, purpose="training a mixed model")
+        """Fit one model per measure (training: goes through the licence gate).
+
+        ``data`` is a :class:`~translocus.progression.data.MeasureTable` (it keeps its
+        licence) or a plain frame read by :func:`~translocus.progression.data.from_frame`
+        with ``license`` (an SPDX licence, ``"MIT"``); data whose licence ``policy`` does
+        not allow are refused with :class:`~translocus.core.provenance.LicenseRefusedError`.
+        The decision is kept in ``licence_decision_``.
+        """
+        table = as_table(
+            data, MeasureTable, from_frame, license=license, estimator="LinearMixedModel.fit"
+        )
+        self.licence_decision_: LicenseDecision = licence_gate(
+            table.provenance,
+            policy,
+            use=self.use,
+            purpose="training a mixed model",
+            estimator="LinearMixedModel.fit",
+        )
         self.provenance_: Provenance = table.provenance
         frame = table.data
         self.measures_ = (

@@ -51,9 +51,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
-from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
+from translocus.core.provenance import (
+    LicenseDecision,
+    LicensePolicy,
+    Provenance,
+    require_training_allowed,
+)
+from translocus.core.table import ProvenanceTable, licence_gate, provenance_for
 from translocus.progression import _survival_cox as _cox
 from translocus.progression import _survival_parametric as _par
 
@@ -962,7 +968,7 @@ class CoxPH(Estimator):
 
     def fit(
         self,
-        data: pd.DataFrame,
+        data: pd.DataFrame | ProvenanceTable,
         *,
         duration: str = "time",
         event: str = "event",
@@ -971,7 +977,39 @@ class CoxPH(Estimator):
         cluster: str | None = None,
         offset: Any = None,
         source: str = "data",
+        license: str | None = None,
+        provenance: Provenance | None = None,
+        policy: LicensePolicy | None = None,
     ) -> CoxPH:
+        """Fit the hazard ratios of ``covariates`` (default: every other column).
+
+        ``data`` is a plain frame, whose licence ``license=`` (SPDX, ``"MIT"``) or
+        ``provenance=`` names, or a table with its provenance
+        (:class:`~translocus.progression.lifespan_data.LifespanTable`; its id column is
+        not a covariate). Fitting is analysis (``use = "analysis"``): the licence
+        decision is recorded in ``licence_decision_`` under ``policy`` and never refuses.
+        """
+        if isinstance(data, ProvenanceTable):
+            if license is not None or provenance is not None:
+                raise OptionError(
+                    "license" if license is not None else "provenance",
+                    license if license is not None else provenance,
+                    f"CoxPH.fit was given a {type(data).__name__}, which carries its own "
+                    f"licence ({data.provenance.license}); license= and provenance= describe a "
+                    "plain DataFrame",
+                )
+            prov = data.provenance
+            if covariates is None:
+                skip = {duration, event, data.id_column, cluster}
+                skip |= {strata} if isinstance(strata, str) else set(strata or [])
+                covariates = [c for c in data.data.columns if c not in skip]
+            data = data.data
+        else:
+            prov = provenance_for(license=license, provenance=provenance)
+        self.licence_decision_: LicenseDecision = licence_gate(
+            prov, policy, use=self.use, purpose="a Cox model", estimator="CoxPH.fit"
+        )
+        self.provenance_: Provenance = prov
         if self.ties not in ("efron", "breslow"):
             raise InputError(f"ties={self.ties!r} is not supported; use 'efron' or 'breslow'.")
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
@@ -1691,7 +1729,7 @@ class LifespanForecaster(Estimator):
         entry: str | None = None,
         policy: LicensePolicy | None = None,
     ) -> LifespanForecaster:
-        self.license_decision_ = require_training_allowed(
+        self.licence_decision_: LicenseDecision = require_training_allowed(
             provenance, policy, purpose="lifespan forecast"
         )
         _, self.models_ = fit_parametric_by(
@@ -1706,6 +1744,12 @@ class LifespanForecaster(Estimator):
         )
         self.provenance_ = provenance
         return self
+
+    @property
+    def license_decision_(self) -> LicenseDecision:
+        """The licence decision of ``fit`` under its old name; use ``licence_decision_``."""
+        check_fitted(self)
+        return self.licence_decision_
 
     def _model_for(self, row: pd.Series) -> ParametricSurvival | None:
         key = tuple(row[g] for g in self.group)
