@@ -146,6 +146,7 @@ class FileEntry:
 
     @property
     def name(self) -> str:
+        """File name, the last part of ``path``."""
         return posixpath.basename(self.path)
 
 
@@ -166,6 +167,7 @@ class CroissantDataset:
 
     @property
     def name(self) -> str:
+        """The dataset's name, as in its provenance."""
         return self.provenance.name
 
     @property

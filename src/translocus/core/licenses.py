@@ -55,6 +55,7 @@ class DatasetEntry:
 
     @property
     def described(self) -> bool:
+        """Whether the catalogue holds a Croissant description of the dataset."""
         return self.metadata is not None
 
 

@@ -99,10 +99,12 @@ class Provenance:
     description: str = ""
 
     def to_dict(self) -> dict[str, str]:
+        """The fields as a dictionary of strings (the inverse of :meth:`from_dict`)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Provenance:
+        """Provenance from a dictionary; keys that are not fields are ignored."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: str(v) for k, v in data.items() if k in known})
 
@@ -152,6 +154,7 @@ class LicenseRefusedError(UserError, PermissionError):
         self.cli_fix = cli_fix
 
     def cli_message(self, flags: Any = None) -> str:
+        """The refusal in command-line terms (the flag that allows the dataset), else in Python terms."""
         return self.cli_fix or str(self)
 
 
@@ -170,6 +173,7 @@ class LicensePolicy:
     log: list[LicenseDecision] = field(default_factory=list)
 
     def decide(self, provenance: Provenance, purpose: str = "training") -> LicenseDecision:
+        """Decide whether ``provenance`` allows ``purpose``, and log the decision."""
         allowed, reason = self._evaluate(provenance)
         decision = LicenseDecision(
             dataset=provenance.name,

@@ -1,4 +1,4 @@
-"""Run folders: every command that writes results writes one, whole or not at all.
+r"""Run folders: every command that writes results writes one, whole or not at all.
 
 The contract (README, "Run folders"):
 
@@ -24,7 +24,7 @@ The contract (README, "Run folders"):
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
 >>> with RunFolder(root / "out", command="example") as run:
-...     _ = (run.path / "result.csv").write_text("a,b\\n1,2\\n")
+...     _ = (run.path / "result.csv").write_text("a,b\n1,2\n")
 ...     _ = run.commit({"rows": 1})
 >>> sorted(p.name for p in (root / "out").iterdir())
 ['result.csv', 'run.json']
@@ -253,7 +253,8 @@ def _try_lock(path: Path) -> int | None:
 
 def recover(target: Path) -> list[str]:
     """Finish what a killed run into ``target`` left: restore an interrupted swap, remove
-    stale temporary folders. Returns what was done (for ``run.json``)."""
+    stale temporary folders. Returns what was done (for ``run.json``).
+    """
     target = Path(target)
     done: list[str] = []
     parent = target.parent

@@ -61,6 +61,7 @@ class ManifestEntry:
 
     @property
     def name(self) -> str:
+        """The dataset's name, the last part of its folder."""
         return self.folder.rstrip("/").rsplit("/", 1)[-1]
 
 

@@ -76,7 +76,7 @@ class StoredProbs:
     version: str | None = None
 
     def pin(self) -> StoredProbs:
-        """This reference with the item's current version recorded (checks that it exists)."""
+        """Return this reference with the item's current version recorded (checks that it exists)."""
         info = Store(self.store, create=False).info(self.name)
         if info.kind != "genoprobs":
             raise InputError(

@@ -351,7 +351,8 @@ def _layout(
 
 class _RecombinantCache:
     """DO haplotype recombination probabilities, computed once per (chromosome kind, ngen)
-    over all chromosomes of that kind together."""
+    over all chromosomes of that kind together.
+    """
 
     def __init__(
         self, model: CrossModel, layouts: dict[str, _Layout], cross: Cross, *, handles_x: bool

@@ -99,7 +99,8 @@ class _CrossReadError(InputError):
 
 def read_cross_logged(path: Path, log: RunLog, *, intersection: bool = False) -> Cross:
     """Read a cross in a ``read cross`` step; its warnings (undeclared genotype codes, ...)
-    are not silenced: the runner records them in ``run.json`` and prints one line each."""
+    are not silenced: the runner records them in ``run.json`` and prints one line each.
+    """
     from translocus.core.qtl2io import read_cross
 
     with log.step("read cross"):
@@ -140,7 +141,8 @@ def cross_inputs(path: Path) -> list[Path]:
     """The files a cross is read from: a zip or folder as given; a control file with the
     files it names, or the whole folder when that is a translocus run folder (as
     ``simulate`` writes), which must stay whole. ``--out`` may not overlap them and
-    ``run.json`` hashes them."""
+    ``run.json`` hashes them.
+    """
     from translocus.core.runs import read_run
 
     path = Path(path)
@@ -302,7 +304,8 @@ def run_genoprob(
     request: GenoprobRequest, log: RunLog | None = None, *, cross: Cross | None = None
 ) -> GenoprobOutput:
     """Compute the probabilities ``request`` asks for (of ``cross`` when given, else read
-    from ``request.cross``)."""
+    from ``request.cross``).
+    """
     from translocus.core.store import cross_fingerprint
 
     request.validate()

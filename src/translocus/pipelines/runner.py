@@ -40,15 +40,18 @@ __all__ = ["Executed", "Output", "Request", "execute", "request_options"]
 class Request(Protocol):
     """A command's options, checked by :meth:`validate` before any heavy step."""
 
-    def validate(self) -> None: ...
+    def validate(self) -> None:
+        """Raise :class:`~translocus.core.errors.OptionError` or ``InputError`` on a bad request."""
 
 
 class Output(Protocol):
     """What a pipeline returns: it writes itself into a folder and summarises itself."""
 
-    def write(self, folder: Path) -> None: ...
+    def write(self, folder: Path) -> None:
+        """Write the tables, figures and files of the run into ``folder``."""
 
-    def summary(self) -> dict[str, Any]: ...
+    def summary(self) -> dict[str, Any]:
+        """The short summary printed after the run and kept in ``run.json``."""
 
 
 R = TypeVar("R", bound=Request)

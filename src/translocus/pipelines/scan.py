@@ -172,7 +172,8 @@ class ScanOutput:
     # -- files -------------------------------------------------------------------------------
     def write(self, folder: Path) -> None:
         """lod.parquet/.csv, hsq.csv (LMM), thresholds.csv + permutations.csv (with
-        permutations), peaks.csv, peak_effects.csv, lod.png and a self-contained lod.html."""
+        permutations), peaks.csv, peak_effects.csv, lod.png and a self-contained lod.html.
+        """
         import matplotlib.pyplot as plt
 
         from translocus.genetics.plot import offline_html
@@ -380,7 +381,8 @@ def _peak_effects(
 def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | None = None
              ) -> ScanOutput:  # fmt: skip
     """Run the scan ``request`` describes (on ``cross`` when given, else read from
-    ``request.cross``)."""
+    ``request.cross``).
+    """
     from translocus.genetics.kinship import calc_kinship
     from translocus.genetics.peaks import find_peaks
     from translocus.genetics.permute import scan_perm

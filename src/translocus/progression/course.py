@@ -413,13 +413,13 @@ class DiseaseCourseModel(Estimator):
         return np.asarray(value * batch.mask)
 
     def _slope(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        """d f_k / d psi at every visit ``[A, K, T]``: the spline's derivative."""
+        """Derivative ``d f_k / d psi`` of the spline at every visit ``[A, K, T]``."""
         psi = self._psi(batch.t, tau, xi)
         nb = self.n_knots + 2
         return _spline_values(psi, self.knots_, self.beta_[:, :nb], derivative=True)
 
     def _jacobian(self, batch: _Batch, tau: np.ndarray, xi: np.ndarray) -> np.ndarray:
-        """d mean / d (tau, xi) at every visit ``[A, K, T, 2]``."""
+        """Derivative ``d mean / d (tau, xi)`` at every visit ``[A, K, T, 2]``."""
         slope = self._slope(batch, tau, xi) * batch.mask
         alpha = np.exp(xi)[:, None, None]
         # psi = t0 + alpha (t - t0 - tau): d psi/d tau = -alpha, d psi/d xi = psi - t0
@@ -708,7 +708,8 @@ class DiseaseCourseModel(Estimator):
 
     def animal_effects_(self) -> pd.DataFrame:
         """Per training animal: onset shift ``tau`` (months, positive = later), speed
-        ``exp(xi)``, their posterior SDs and the animal's covariates."""
+        ``exp(xi)``, their posterior SDs and the animal's covariates.
+        """
         check_fitted(self)
         frame = self._effects_frame(self._batch, self._tau, self._xi, self._post)
         covs = self._animals[self.covariates_].reset_index(drop=True) if self.covariates_ else None

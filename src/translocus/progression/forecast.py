@@ -342,7 +342,8 @@ class LinearMixedModel(Estimator):
     @property
     def summary(self) -> pd.DataFrame:
         """Per measure: fixed effects (analysis scale, ages centred at ``age_center_``) and
-        variance components, columns ``measure``, ``parameter``, ``term``, ``estimate``."""
+        variance components, columns ``measure``, ``parameter``, ``term``, ``estimate``.
+        """
         check_fitted(self)
         terms = ["intercept", "age", "age^2"]
         for c in self.covariates_:

@@ -287,6 +287,7 @@ class KaplanMeier(Estimator):
         label: str = "KM",
         source: str = "data",
     ) -> KaplanMeier:
+        """Estimate the survival curve from times, events (1 death, 0 censored) and entry ages."""
         t, e, en = _check_arrays(time, event, entry, source=source)
         tab = _event_table(t, e, en)
         n, d = tab["at_risk"].to_numpy(), tab["deaths"].to_numpy()
@@ -423,6 +424,7 @@ class NelsonAalen(Estimator):
     def fit(
         self, time: Any, event: Any = None, *, entry: Any = None, label: str = "NA"
     ) -> NelsonAalen:
+        """Estimate the cumulative hazard from times, events and entry ages."""
         t, e, en = _check_arrays(time, event, entry)
         tab = _event_table(t, e, en)
         n, d = tab["at_risk"].to_numpy(), tab["deaths"].to_numpy()
@@ -453,6 +455,7 @@ class NelsonAalen(Estimator):
         return self.table_.copy()
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the cumulative hazard as a step function; return the axes."""
         check_fitted(self)
         import matplotlib.pyplot as plt
 
@@ -471,7 +474,8 @@ class NelsonAalen(Estimator):
 @dataclass(frozen=True)
 class LogRankResult:
     """Result of :func:`logrank_test`: chi-square statistic, degrees of freedom, p-value and
-    observed / expected deaths per group (summed over strata)."""
+    observed / expected deaths per group (summed over strata).
+    """
 
     statistic: float
     df: int
@@ -480,6 +484,7 @@ class LogRankResult:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Statistic, degrees of freedom and p-value as a one-row table."""
         return pd.DataFrame(
             {"statistic": [self.statistic], "df": [self.df], "p_value": [self.p_value]}
         )
@@ -606,6 +611,7 @@ class ParametricSurvival(Estimator):
         label: str = "",
         source: str = "data",
     ) -> ParametricSurvival:
+        """Fit the distribution by maximum likelihood to times, events and entry ages."""
         if self.distribution not in _DISTRIBUTIONS:
             raise InputError(
                 f"distribution {self.distribution!r} is not supported; use one of {_DISTRIBUTIONS}."
@@ -784,6 +790,7 @@ class ParametricSurvival(Estimator):
         return out
 
     def plot(self, ax: Any = None, *, t_max: float | None = None, **kwargs: Any) -> Any:
+        """Draw the fitted survival curve with its pointwise interval; return the axes."""
         check_fitted(self)
         import matplotlib.pyplot as plt
 
@@ -1254,6 +1261,7 @@ class GammaFrailtyCox(Estimator):
         strata: str | Sequence[str] | None = None,
         source: str = "data",
     ) -> GammaFrailtyCox:
+        """Fit the Cox model with a gamma frailty per ``cluster`` to a table of animals."""
         if cluster not in data.columns:
             raise InputError(f"{source}: no cluster column {cluster!r}; name the cluster column.")
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
@@ -1449,7 +1457,8 @@ class GammaFrailtyCox(Estimator):
     @property
     def summary(self) -> pd.DataFrame:
         """Coefficients with intervals and p, and a last row for ``theta`` (profile interval,
-        boundary likelihood-ratio p-value)."""
+        boundary likelihood-ratio p-value).
+        """
         check_fitted(self)
         z = _z(self.alpha)
         b, se = self.params_, self.standard_errors_
@@ -1522,6 +1531,7 @@ class AalenJohansen(Estimator):
         self.alpha = alpha
 
     def fit(self, time: Any, cause: Any, *, causes: Sequence[Any] | None = None) -> AalenJohansen:
+        """Estimate each cause's cumulative incidence from times and causes (0 censored)."""
         c = pd.Series(np.asarray(cause, dtype=object).ravel())
         censored = c.isin([0, "0", None]) | c.isna()
         e = (~censored).astype(float).to_numpy()
@@ -1597,6 +1607,7 @@ class AalenJohansen(Estimator):
         )
 
     def plot(self, ax: Any = None) -> Any:
+        """Draw each cause's cumulative incidence as a step function; return the axes."""
         check_fitted(self)
         import matplotlib.pyplot as plt
 
@@ -1729,6 +1740,7 @@ class LifespanForecaster(Estimator):
         entry: str | None = None,
         policy: LicensePolicy | None = None,
     ) -> LifespanForecaster:
+        """Fit one lifespan model per group, after the licence gate allows training on the data."""
         self.licence_decision_: LicenseDecision = require_training_allowed(
             provenance, policy, purpose="lifespan forecast"
         )
@@ -1801,6 +1813,7 @@ class LifespanForecaster(Estimator):
         return pd.concat([m.summary for m in self.models_.values()], ignore_index=True)
 
     def plot(self, ax: Any = None) -> Any:
+        """Draw the fitted survival curves of every group; return the axes."""
         check_fitted(self)
         import matplotlib.pyplot as plt
 

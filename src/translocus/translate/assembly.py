@@ -83,6 +83,7 @@ class GeneAnchorLift:
 
     @property
     def n_anchors(self) -> int:
+        """Number of anchor genes over all chromosomes."""
         return int(sum(len(v) for v in self.anchors.values()))
 
     def lift(self, chr: str, pos: float) -> LiftedPosition:

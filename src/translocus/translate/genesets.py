@@ -215,6 +215,7 @@ class GeneSets:
 
     @property
     def genes(self) -> frozenset[str]:
+        """Every gene in at least one set."""
         out: set[str] = set()
         for members in self.sets.values():
             out |= members

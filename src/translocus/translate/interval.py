@@ -155,10 +155,12 @@ class IntervalTranslation:
 
     @functools.cached_property
     def candidates(self) -> pd.DataFrame:
+        """Human candidate genes, one row each."""
         return pd.DataFrame(self.candidate_columns)
 
     @functools.cached_property
     def genes(self) -> pd.DataFrame:
+        """Mouse genes in the interval with their best human homology, one row each."""
         inverse = {v: k for k, v in HOMOLOGY_RANK.items()}
         columns = dict(self.gene_columns)
         columns["best_homology"] = np.array(
@@ -179,6 +181,7 @@ class IntervalTranslation:
 
     @property
     def n_genes(self) -> int:
+        """Number of mouse genes in the interval."""
         return len(self.gene_columns["gene_id"])
 
     @property
@@ -188,6 +191,7 @@ class IntervalTranslation:
 
     @property
     def n_with_ortholog(self) -> int:
+        """Mouse genes in the interval with at least one human ortholog."""
         return int((self.gene_columns["n_orthologs"] > 0).sum())
 
     def summary(self) -> str:
@@ -260,6 +264,7 @@ class TranslationEngine:
 
     @property
     def provenance(self) -> tuple[Provenance, ...]:
+        """Provenance of the orthology, gene and loci tables, each once."""
         seen = {p.name: p for p in self.orthology.provenance}
         seen[self.mouse_genes.provenance.name] = self.mouse_genes.provenance
         seen[self.loci.provenance.name] = self.loci.provenance

@@ -98,6 +98,7 @@ class DiseaseLoci:
         return len(self.loci)
 
     def on_chromosome(self, chr: str) -> pd.DataFrame:
+        """The loci on one chromosome (any spelling: ``1``, ``chr1``)."""
         return self.loci[self.loci["chr"] == normalize_chr(chr)]
 
 

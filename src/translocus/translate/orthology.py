@@ -174,6 +174,7 @@ class GeneResolver:
         return self.names["folded"].to_numpy(object)[order], order
 
     def symbol_of(self, gene_id: str) -> str:
+        """The symbol of a gene ID, or the ID itself when it has none."""
         return self.symbols.get(gene_id, gene_id)
 
     def suggest(self, query: str, n: int = 3) -> list[str]:
@@ -203,7 +204,8 @@ class GeneResolver:
 
     def resolve(self, queries: Iterable[str]) -> pd.DataFrame:
         """One row per (query, matching gene): ``query, gene_id, symbol, resolved_by,
-        status`` (``resolved``, ``ambiguous``, ``unknown``) and ``note``."""
+        status`` (``resolved``, ``ambiguous``, ``unknown``) and ``note``.
+        """
         query_list = [str(q) for q in queries]
         keys = [q.strip() for q in query_list]
         keys = [k.split(".")[0].upper() if _ENSEMBL_ID.match(k) else k for k in keys]
@@ -342,10 +344,12 @@ class GeneTranslation:
 
     @property
     def target(self) -> str:
+        """The species mapped to (``human`` or ``mouse``)."""
         return "human" if self.direction == "mouse_to_human" else "mouse"
 
     @property
     def source(self) -> str:
+        """The species mapped from (``mouse`` or ``human``)."""
         return "mouse" if self.direction == "mouse_to_human" else "human"
 
     def messages(self) -> list[str]:

@@ -278,6 +278,7 @@ class PeakTranslation:
 
     @property
     def hits(self) -> pd.DataFrame:
+        """The candidates near a disease locus."""
         return self.candidates[self.candidates["near_locus"]].reset_index(drop=True)
 
 

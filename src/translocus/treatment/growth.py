@@ -1,35 +1,35 @@
-"""Tumour growth models, mixed models, treatment effects and drug synergy.
+r"""Tumour growth models, mixed models, treatment effects and drug synergy.
 
-Growth curves (fitted per series on the log scale, :math:`y = \\ln(V + 1)`, days counted
+Growth curves (fitted per series on the log scale, :math:`y = \ln(V + 1)`, days counted
 from the series' first measurement, multiplicative error):
 
-- ``exponential``: :math:`\\ln V = a + r t` (closed-form least squares);
-- ``gompertz``: :math:`\\ln V = a + (\\alpha/\\beta)(1 - e^{-\\beta t})` — initial rate
-  :math:`\\alpha`, deceleration :math:`\\beta` (:math:`\\beta \\to 0` is exponential);
-- ``exponential_linear`` (Simeoni et al. 2004, Cancer Res 64:1094, the :math:`\\psi\\to\\infty`
-  limit): exponential growth at rate :math:`\\lambda_0` until :math:`V = \\lambda_1/\\lambda_0`,
-  then linear growth at :math:`\\lambda_1` mm³/day.
+- ``exponential``: :math:`\ln V = a + r t` (closed-form least squares);
+- ``gompertz``: :math:`\ln V = a + (\alpha/\beta)(1 - e^{-\beta t})` — initial rate
+  :math:`\alpha`, deceleration :math:`\beta` (:math:`\beta \to 0` is exponential);
+- ``exponential_linear`` (Simeoni et al. 2004, Cancer Res 64:1094, the :math:`\psi\to\infty`
+  limit): exponential growth at rate :math:`\lambda_0` until :math:`V = \lambda_1/\lambda_0`,
+  then linear growth at :math:`\lambda_1` mm³/day.
 
 The non-linear fits run as one batched Levenberg–Marquardt over all series at once
 (padded ``[series, obs]`` arrays), so thousands of series fit per second.
 
-Mixed model (:class:`MixedGrowthModel`): :math:`\\ln(V_{ij}+1) = X_{ij}\\beta + b_{0i} +
-b_{1i} t_{ij} + \\varepsilon_{ij}` with animal random intercepts and slopes
-:math:`(b_{0i}, b_{1i}) \\sim N(0, \\Sigma)`, fitted by REML (profiled over
-:math:`\\sigma^2` and :math:`\\beta`, Woodbury identities per animal, vectorised over
+Mixed model (:class:`MixedGrowthModel`): :math:`\ln(V_{ij}+1) = X_{ij}\beta + b_{0i} +
+b_{1i} t_{ij} + \varepsilon_{ij}` with animal random intercepts and slopes
+:math:`(b_{0i}, b_{1i}) \sim N(0, \Sigma)`, fitted by REML (profiled over
+:math:`\sigma^2` and :math:`\beta`, Woodbury identities per animal, vectorised over
 animals).
 
 Treatment effect (:func:`treatment_effects`) = difference in log-growth rate (treated −
 control, per day) with a t-based confidence interval and p-value: with one animal per arm
-(the PDXE) the least-squares model :math:`y = a + r t + \\Delta a\\,T + \\Delta r\\,T t`
+(the PDXE) the least-squares model :math:`y = a + r t + \Delta a\,T + \Delta r\,T t`
 (pooled residual variance, :math:`n_T + n_C - 4` df); with replicates the mixed model with
 the same fixed effects (df = animals − 2).
 
 Synergy (:func:`synergy`): with exponential growth, Bliss independence of a combination
 means additive log-rate effects, so the Bliss excess is
 :math:`r_{AB} - r_A - r_B + r_C` (negative = synergy, more inhibition than independence
-predicts); highest single agent (HSA) excess is :math:`r_{AB} - \\min(r_A, r_B)`. The
-volume form (:math:`E = 1 - T/C`, expected :math:`1 - \\prod_k (T/C)_k`) is reported beside it.
+predicts); highest single agent (HSA) excess is :math:`r_{AB} - \min(r_A, r_B)`. The
+volume form (:math:`E = 1 - T/C`, expected :math:`1 - \prod_k (T/C)_k`) is reported beside it.
 """
 
 from __future__ import annotations
@@ -315,6 +315,7 @@ class GrowthModel(Estimator):
         self.max_iter = max_iter
 
     def fit(self, study: TreatmentStudy) -> GrowthModel:
+        """Fit the growth curve to every animal's volumes in ``study``."""
         if self.kind not in _CURVES:
             raise ValueError(f"unknown growth model {self.kind!r}; use one of {list(_CURVES)}")
         t, y, mask, t0 = _padded(study, self.offset)
@@ -474,6 +475,7 @@ class MixedModelFit:
     converged: bool
 
     def table(self, level: float = 0.95) -> pd.DataFrame:
+        """Fixed effects with standard errors, t statistics, p-values and ``level`` intervals."""
         se = np.sqrt(np.diag(self.cov_beta))
         q = stats.t.ppf(0.5 + level / 2, self.df) if self.df > 0 else np.nan
         tval = self.beta / se
@@ -751,6 +753,7 @@ class MixedGrowthModel(Estimator):
         self.level = level
 
     def fit(self, study: TreatmentStudy) -> MixedGrowthModel:
+        """Fit the mixed model to each arm of ``study`` by REML."""
         fits = _arm_growth_rates(
             study, offset=self.offset, random_slope=self.random_slope, level=self.level
         )

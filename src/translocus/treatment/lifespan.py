@@ -175,6 +175,7 @@ class LifespanInterventionEffects(Estimator):
     def fit(
         self, data: LifespanTable | pd.DataFrame, *, source: str = "data"
     ) -> LifespanInterventionEffects:
+        """Estimate each intervention's effect on lifespan against the controls of its group."""
         frame = data.data if isinstance(data, LifespanTable) else data
         provenance = data.provenance if isinstance(data, LifespanTable) else None
         missing = [c for c in _REQUIRED if c not in frame.columns]

@@ -1,4 +1,4 @@
-"""Tumour response metrics per animal series and per model × drug.
+r"""Tumour response metrics per animal series and per model × drug.
 
 All per-series metrics are computed in one vectorised pass over the long, sorted records
 (no Python loop over series): every PDXE series (4,712) takes a few tens of milliseconds.
@@ -7,11 +7,11 @@ mRECIST (Gao et al. 2015, Nat Med 21:1318, Online Methods "Response criteria")
 -------------------------------------------------------------------------------
 For each series, with :math:`V_0` the volume at the first measurement (day 0 in the PDXE):
 
-- volume change :math:`\\Delta V_t = 100\\,(V_t - V_0)/V_0` (%);
-- **BestResponse** is the minimum of :math:`\\Delta V_t` over :math:`t \\ge 10` days;
-- the *average response* at :math:`t` is the mean of :math:`\\Delta V_{t_i}` over the
-  measurements :math:`0 \\le t_i \\le t` (a running mean over measurements, as in Gao et al.
-  and Xeva), and **BestAvgResponse** is its minimum over :math:`t \\ge 10` days;
+- volume change :math:`\Delta V_t = 100\,(V_t - V_0)/V_0` (%);
+- **BestResponse** is the minimum of :math:`\Delta V_t` over :math:`t \ge 10` days;
+- the *average response* at :math:`t` is the mean of :math:`\Delta V_{t_i}` over the
+  measurements :math:`0 \le t_i \le t` (a running mean over measurements, as in Gao et al.
+  and Xeva), and **BestAvgResponse** is its minimum over :math:`t \ge 10` days;
 - categories, applied in this order (strict inequalities, as in the paper):
 
   ====  ================================================================
@@ -26,14 +26,14 @@ category (NaN / ``None``), as in Xeva's current implementation.
 
 Other per-series metrics
 ------------------------
-- ``auc``: area under the :math:`\\Delta V_t` curve (trapezoids) divided by the time span,
+- ``auc``: area under the :math:`\Delta V_t` curve (trapezoids) divided by the time span,
   i.e. the time-averaged % volume change (the normalised AUC of the JAX tumour-volume app;
   trapezoids instead of its spline).
-- ``angle``: the angle in degrees, :math:`\\arctan(b)\\cdot 180/\\pi`, of the least-squares
+- ``angle``: the angle in degrees, :math:`\arctan(b)\cdot 180/\pi`, of the least-squares
   line of volume (mm³) on day (Xeva's "angle"; compare treated and control angles).
-- ``log_growth_rate``: slope of the least-squares line of :math:`\\ln(V + 1)` on day
+- ``log_growth_rate``: slope of the least-squares line of :math:`\ln(V + 1)` on day
   (per day); 1 mm³ is added so that a tumour measured at 0 mm³ stays in the fit.
-- ``time_to_double``: first day at which :math:`V_t \\ge 2 V_0` (NaN if never).
+- ``time_to_double``: first day at which :math:`V_t \ge 2 V_0` (NaN if never).
 - ``body_weight_nadir`` (when body weights are given): the lowest body weight relative to
   the first weighed measurement, in % (toxicity).
 
@@ -42,9 +42,9 @@ Tumour growth inhibition (per model × arm against the control arm)
 At the evaluation day :math:`t` (default: the last day both arms were measured, with
 volumes linearly interpolated between measurements, arms averaged over animals):
 
-- ``tc`` = :math:`T_t / C_t` and ``tgi_tc`` = :math:`100\\,(1 - T_t/C_t)`;
+- ``tc`` = :math:`T_t / C_t` and ``tgi_tc`` = :math:`100\,(1 - T_t/C_t)`;
 - ``delta_tc`` = :math:`(T_t - T_0)/(C_t - C_0)` and ``tgi_delta`` =
-  :math:`100\\,(1 - \\Delta T/\\Delta C)` (the NCI ΔT/ΔC form; undefined when the control
+  :math:`100\,(1 - \Delta T/\Delta C)` (the NCI ΔT/ΔC form; undefined when the control
   did not grow).
 """
 

@@ -76,6 +76,7 @@ class MolecularProfile:
     provenance: Provenance = field(default_factory=lambda: Provenance(name="molecular"))
 
     def value(self, model: str, kind: str, genes: Sequence[str]) -> np.ndarray:
+        """One model's feature values of one kind for the given genes (empty when none)."""
         cols = [f for f in self.features.columns if self.kind[f] == kind and self.gene[f] in genes]
         if model not in self.features.index or not cols:
             return np.array([])
@@ -247,7 +248,8 @@ _PLATT_MAX_ITER = 100
 
 def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = _PLATT_MAX_ITER) -> tuple[float, float]:
     """Platt (1999) sigmoid ``p = 1/(1+exp(-(a s + b)))``: Newton steps with backtracking on
-    the cross-entropy to Platt's smoothed targets."""
+    the cross-entropy to Platt's smoothed targets.
+    """
     a, b, _ = _platt_fit(scores, y, n_iter)
     return a, b
 
@@ -474,6 +476,7 @@ class ResponsePredictor(Estimator):
         return self.coef_.rename("coef").reset_index().rename(columns={"index": "feature"})
 
     def plot(self, ax: object = None, top: int = 15) -> object:
+        """Bar chart of the ``top`` genes by importance; return the axes."""
         import matplotlib.pyplot as plt
 
         imp = self.gene_importance().head(top)

@@ -96,6 +96,7 @@ def _default_emission(
 
 
 def registered_cross_types() -> dict[str, type[CrossModel]]:
+    """The cross types translocus knows, by their R/qtl2 name (``do``, ``f2``, ...)."""
     from translocus.genetics.crosstypes.bc import BackCross
     from translocus.genetics.crosstypes.do import DiversityOutbred
     from translocus.genetics.crosstypes.f2 import Intercross
