@@ -111,8 +111,9 @@ def scan_command(
         False, "--intersection", help="Keep only phenotyped individuals that are genotyped."
     ),
 ) -> None:
-    """Genome scan (Haley-Knott or LMM) with permutation thresholds, peaks, allele effects
-    at the peaks and plots.
+    """Genome scan (Haley-Knott or LMM) with permutation thresholds.
+
+    Also finds the peaks, estimates allele effects at the peaks and plots the LOD curves.
 
     Example: translocus scan ../shared/data/qtl2/DOex/DOex.zip --pheno OF_immobile_pct
     --kinship loco --covar sex --perms 1000 -o results/doex_scan

@@ -62,8 +62,9 @@ def respond(
         "day", "--day-unit", help="Unit of a long table's days: day or week."
     ),
 ) -> None:
-    """mRECIST and response metrics per animal, growth-rate treatment effects, synergy,
-    growth fits, waterfall and spider plots.
+    """mRECIST and response metrics per animal, and growth-rate treatment effects.
+
+    Also fits the growth curves, estimates synergy and draws waterfall and spider plots.
 
     Example: translocus respond ../shared/data/pdx/pdxe --control untreated --out results/pdxe
 

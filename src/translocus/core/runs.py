@@ -252,8 +252,10 @@ def _try_lock(path: Path) -> int | None:
 
 
 def recover(target: Path) -> list[str]:
-    """Finish what a killed run into ``target`` left: restore an interrupted swap, remove
-    stale temporary folders. Returns what was done (for ``run.json``).
+    """Finish what a killed run into ``target`` left.
+
+    Restores an interrupted swap and removes stale temporary folders. Returns what was done
+    (for ``run.json``).
     """
     target = Path(target)
     done: list[str] = []

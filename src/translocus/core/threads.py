@@ -75,8 +75,10 @@ def parallel_map(fn: Callable[[T_in], T_out], items: Sequence[T_in], workers: in
 
 
 def worker_count() -> int:
-    """Number of threads the compiled kernels use: ``$TRANSLOCUS_THREADS`` when set, else the
-    CPU cores this process may use (its affinity mask); at least 1.
+    """Number of threads the compiled kernels use.
+
+    ``$TRANSLOCUS_THREADS`` when set, else the CPU cores this process may use (its affinity
+    mask); at least 1.
     """
     env = os.environ.get("TRANSLOCUS_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:

@@ -1,5 +1,6 @@
-"""QTL effects along a chromosome and single-position fits (R/qtl2 ``scan1coef``,
-``scan1blup``, ``fit1``).
+"""QTL effects along a chromosome and single-position fits.
+
+The R/qtl2 functions ``scan1coef``, ``scan1blup`` and ``fit1``:
 
 - :func:`scan1coef` regresses the trait on *all* genotype/allele columns (no intercept, none
   dropped) plus covariates at each position; with ``zerosum`` the allele effects are centred
@@ -77,8 +78,9 @@ GRAM_COND = 1e8
 
 
 def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients and SEs of ``y ~ x_m`` for a stack of transposed designs ``xt`` ``[M, q, n]``
-    and one response ``y`` ``[n]``.
+    """Coefficients and SEs of ``y ~ x_m`` for a stack of designs and one response.
+
+    The designs are transposed, ``xt`` ``[M, q, n]``; the response is ``y`` ``[n]``.
 
     Well-conditioned positions go through the normal equations (batched products), the rest
     through QR; rank-deficient positions get NaN for the coefficients pivoted QR drops (as

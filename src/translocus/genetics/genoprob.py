@@ -350,8 +350,9 @@ def _layout(
 
 
 class _RecombinantCache:
-    """DO haplotype recombination probabilities, computed once per (chromosome kind, ngen)
-    over all chromosomes of that kind together.
+    """DO haplotype recombination probabilities.
+
+    Computed once per (chromosome kind, ngen) over all chromosomes of that kind together.
     """
 
     def __init__(

@@ -98,8 +98,10 @@ class _CrossReadError(InputError):
 
 
 def read_cross_logged(path: Path, log: RunLog, *, intersection: bool = False) -> Cross:
-    """Read a cross in a ``read cross`` step; its warnings (undeclared genotype codes, ...)
-    are not silenced: the runner records them in ``run.json`` and prints one line each.
+    """Read a cross in a ``read cross`` step.
+
+    Its warnings (undeclared genotype codes, ...) are not silenced: the runner records them
+    in ``run.json`` and prints one line each.
     """
     from translocus.core.qtl2io import read_cross
 
@@ -138,8 +140,10 @@ def _control(path: Path) -> tuple[dict[str, Any], Path | None] | None:
 
 
 def cross_inputs(path: Path) -> list[Path]:
-    """The files a cross is read from: a zip or folder as given; a control file with the
-    files it names, or the whole folder when that is a translocus run folder (as
+    """The files a cross is read from.
+
+    A zip or folder as given; a control file with the files it names, or the whole folder
+    when that is a translocus run folder (as
     ``simulate`` writes), which must stay whole. ``--out`` may not overlap them and
     ``run.json`` hashes them.
     """
@@ -303,8 +307,9 @@ class GenoprobOutput:
 def run_genoprob(
     request: GenoprobRequest, log: RunLog | None = None, *, cross: Cross | None = None
 ) -> GenoprobOutput:
-    """Compute the probabilities ``request`` asks for (of ``cross`` when given, else read
-    from ``request.cross``).
+    """Compute the probabilities ``request`` asks for.
+
+    Of ``cross`` when given, else of the cross read from ``request.cross``.
     """
     from translocus.core.store import cross_fingerprint
 

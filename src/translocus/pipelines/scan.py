@@ -171,7 +171,9 @@ class ScanOutput:
 
     # -- files -------------------------------------------------------------------------------
     def write(self, folder: Path) -> None:
-        """lod.parquet/.csv, hsq.csv (LMM), thresholds.csv + permutations.csv (with
+        """Write the scan's tables and plots into ``folder``.
+
+        lod.parquet/.csv, hsq.csv (LMM), thresholds.csv + permutations.csv (with
         permutations), peaks.csv, peak_effects.csv, lod.png and a self-contained lod.html.
         """
         import matplotlib.pyplot as plt
@@ -380,8 +382,9 @@ def _peak_effects(
 
 def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | None = None
              ) -> ScanOutput:  # fmt: skip
-    """Run the scan ``request`` describes (on ``cross`` when given, else read from
-    ``request.cross``).
+    """Run the scan ``request`` describes.
+
+    On ``cross`` when given, else on the cross read from ``request.cross``.
     """
     from translocus.genetics.kinship import calc_kinship
     from translocus.genetics.peaks import find_peaks

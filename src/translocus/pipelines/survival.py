@@ -281,8 +281,10 @@ class SurvivalOutput:
 def _parametric_by_group(
     df: pd.DataFrame, groups: list[str], distribution: str, source: str, fit_by: Any
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    """One parametric fit per group; groups whose likelihood does not converge are skipped
-    (and named) instead of ending the run.
+    """One parametric fit per group.
+
+    Groups whose likelihood does not converge are skipped (and named) instead of ending the
+    run.
     """
     grouped = list(df.groupby(groups, observed=True, sort=True)) if groups else [("all", df)]
     tables: list[pd.DataFrame] = []

@@ -707,8 +707,10 @@ class DiseaseCourseModel(Estimator):
         )
 
     def animal_effects_(self) -> pd.DataFrame:
-        """Per training animal: onset shift ``tau`` (months, positive = later), speed
-        ``exp(xi)``, their posterior SDs and the animal's covariates.
+        """Onset shift and speed of each training animal.
+
+        Columns: onset shift ``tau`` (months, positive = later), speed ``exp(xi)``, their
+        posterior SDs and the animal's covariates.
         """
         check_fitted(self)
         frame = self._effects_frame(self._batch, self._tau, self._xi, self._post)

@@ -186,9 +186,10 @@ def _changes(rows: pd.DataFrame, horizon: float, tolerance: float = 1.0) -> np.n
 
 
 class LinearMixedModel(Estimator):
-    """Linear mixed model per measure: quadratic age trend, covariates, random intercept
-    and slope per animal, fitted by maximum likelihood; the reference for the
-    disease-course model.
+    """Linear mixed model per measure, the reference for the disease-course model.
+
+    A quadratic age trend, covariates, and a random intercept and slope per animal, fitted
+    by maximum likelihood.
 
     Values are analysed on the log scale when positive. Forecasts for held-out animals
     use their best linear unbiased predictions (no refitting).
@@ -341,8 +342,10 @@ class LinearMixedModel(Estimator):
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Per measure: fixed effects (analysis scale, ages centred at ``age_center_``) and
-        variance components, columns ``measure``, ``parameter``, ``term``, ``estimate``.
+        """Fixed effects and variance components per measure.
+
+        Fixed effects are on the analysis scale, with ages centred at ``age_center_``;
+        columns ``measure``, ``parameter``, ``term``, ``estimate``.
         """
         check_fitted(self)
         terms = ["intercept", "age", "age^2"]

@@ -473,8 +473,10 @@ class NelsonAalen(Estimator):
 # ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LogRankResult:
-    """Result of :func:`logrank_test`: chi-square statistic, degrees of freedom, p-value and
-    observed / expected deaths per group (summed over strata).
+    """Result of :func:`logrank_test`.
+
+    Chi-square statistic, degrees of freedom, p-value and observed / expected deaths per
+    group (summed over strata).
     """
 
     statistic: float
@@ -1372,8 +1374,10 @@ class GammaFrailtyCox(Estimator):
         return np.r_[beta, np.clip(np.log(w_new), -30.0, 30.0)]
 
     def _squarem(self, z: np.ndarray, theta: float) -> tuple[np.ndarray, bool]:
-        """Iterate the EM map to its fixed point with SQUAREM acceleration (Varadhan &
-        Roland 2008), falling back to a plain EM step when an extrapolation overshoots.
+        """Iterate the EM map to its fixed point with SQUAREM acceleration.
+
+        SQUAREM is that of Varadhan & Roland (2008); a plain EM step replaces an
+        extrapolation that overshoots.
 
         Returns the last iterate and ``False`` when ``max_em_iter`` iterations ran out.
         """
@@ -1456,8 +1460,9 @@ class GammaFrailtyCox(Estimator):
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Coefficients with intervals and p, and a last row for ``theta`` (profile interval,
-        boundary likelihood-ratio p-value).
+        """Coefficients with intervals and p-values, and a last row for ``theta``.
+
+        The row for ``theta`` has its profile interval and boundary likelihood-ratio p-value.
         """
         check_fitted(self)
         z = _z(self.alpha)
@@ -1866,8 +1871,10 @@ def forecast_backtest(
     distribution: str = "gompertz",
     levels: Sequence[float] = (0.5, 0.9),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit on what was known at ``cutoff`` (a calendar date), forecast the animals alive
-    then, and score the forecasts against what happened later.
+    """Fit on what was known at a date, forecast, and score against what happened later.
+
+    The model is fitted on what was known at ``cutoff`` (a calendar date) and forecasts the
+    animals alive then.
 
     Returns the forecasts (one row per animal alive at the cutoff, with its later
     ``time``/``event``) and the calibration table of :func:`forecast_calibration`.

@@ -140,8 +140,10 @@ class _StratumFit:
 def _prior_precision(
     n_basis: int, spacing: float, sigma_rw: float, sigma0: float, sigma_trend: float = 0.0
 ) -> np.ndarray:
-    """Precision of the coefficients: first-difference (level) and second-difference (trend)
-    penalties; with both, the curve's slope decays geometrically beyond the data.
+    """Precision of the coefficients.
+
+    First-difference (level) and second-difference (trend) penalties; with both, the curve's
+    slope decays geometrically beyond the data.
     """
     diff = np.diff(np.eye(n_basis), axis=0)
     q = diff.T @ diff / (sigma_rw**2 * spacing)

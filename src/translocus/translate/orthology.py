@@ -203,8 +203,10 @@ class GeneResolver:
         return rows.assign(_order=np.repeat(np.arange(len(keys)), counts)).reset_index(drop=True)
 
     def resolve(self, queries: Iterable[str]) -> pd.DataFrame:
-        """One row per (query, matching gene): ``query, gene_id, symbol, resolved_by,
-        status`` (``resolved``, ``ambiguous``, ``unknown``) and ``note``.
+        """One row per (query, matching gene).
+
+        Columns ``query, gene_id, symbol, resolved_by, status`` (``resolved``,
+        ``ambiguous``, ``unknown``) and ``note``.
         """
         query_list = [str(q) for q in queries]
         keys = [q.strip() for q in query_list]

@@ -1,5 +1,6 @@
-"""Effects of lifespan interventions (NIA ITP style): each drug against its own cohort's
-controls, by sex, stratified by test site.
+"""Effects of lifespan interventions (NIA ITP style).
+
+Each drug is compared with its own cohort's controls, by sex, stratified by test site.
 
 For every treated arm (one drug regimen started in one cohort year) and each sex (and both
 sexes pooled) :class:`LifespanInterventionEffects` reports

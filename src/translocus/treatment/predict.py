@@ -247,8 +247,9 @@ _PLATT_MAX_ITER = 100
 
 
 def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = _PLATT_MAX_ITER) -> tuple[float, float]:
-    """Platt (1999) sigmoid ``p = 1/(1+exp(-(a s + b)))``: Newton steps with backtracking on
-    the cross-entropy to Platt's smoothed targets.
+    """Platt (1999) sigmoid ``p = 1/(1+exp(-(a s + b)))``.
+
+    Newton steps with backtracking on the cross-entropy to Platt's smoothed targets.
     """
     a, b, _ = _platt_fit(scores, y, n_iter)
     return a, b

@@ -1,5 +1,7 @@
-"""The report's "Cause" section: the ``scan`` pipeline's LMM and Haley–Knott outputs —
-LOD curves with permutation thresholds, peaks, heritability and founder allele effects.
+"""The report's "Cause" section.
+
+The ``scan`` pipeline's LMM and Haley–Knott outputs: LOD curves with permutation
+thresholds, peaks, heritability and founder allele effects.
 """
 
 from __future__ import annotations

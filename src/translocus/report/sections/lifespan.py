@@ -1,6 +1,8 @@
-"""Report section: lifespan on SLAM (the ``survival`` pipeline: Kaplan-Meier, Gompertz,
-Cox, frailty; plus competing causes and forecast calibration) and the ITP rapamycin /
-acarbose effects (the ``lifespan`` pipeline).
+"""The report's "Lifespan" section.
+
+Lifespan on SLAM (the ``survival`` pipeline: Kaplan-Meier, Gompertz, Cox, frailty; plus
+competing causes and forecast calibration) and the ITP rapamycin / acarbose effects (the
+``lifespan`` pipeline).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Report section "Progression": MODEL-AD 5xFAD age trajectories with onset ages (the
-``progress`` pipeline) and their early forecast, and a SLAM disease-course model with
-held-out forecasts (the demo's evaluations).
+"""The report's "Progression" section.
+
+MODEL-AD 5xFAD age trajectories with onset ages (the ``progress`` pipeline) and their early
+forecast, and a SLAM disease-course model with held-out forecasts (the demo's evaluations).
 """
 
 from __future__ import annotations

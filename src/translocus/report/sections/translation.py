@@ -1,5 +1,7 @@
-"""The "Human relevance" section of the demo report: the ``translate`` pipeline's answers
-for known AD genes, an interval around mouse Apoe and the genome scan's peaks.
+"""The report's "Human relevance" section.
+
+The ``translate`` pipeline's answers for known AD genes, an interval around mouse Apoe and
+the genome scan's peaks.
 """
 
 from __future__ import annotations

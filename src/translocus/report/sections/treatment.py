@@ -1,6 +1,8 @@
-"""Report section "Treatment": PDX Encyclopedia response (mRECIST, waterfall, spider), growth
-fits, growth-rate treatment effects and synergy (the ``respond`` pipeline), and response
-prediction on the breast panel (the demo's held-out evaluation).
+"""The report's "Treatment" section.
+
+PDX Encyclopedia response (mRECIST, waterfall, spider), growth fits, growth-rate treatment
+effects and synergy (the ``respond`` pipeline), and response prediction on the breast panel
+(the demo's held-out evaluation).
 """
 
 from __future__ import annotations
