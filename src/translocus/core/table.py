@@ -115,19 +115,24 @@ class ProvenanceTable:
     if TYPE_CHECKING:  # supplied by each subclass as dataclass fields (or a property)
 
         @property
-        def data(self) -> pd.DataFrame: ...
+        def data(self) -> pd.DataFrame:
+            """The long table, one row per measurement or animal."""
 
         @property
-        def provenance(self) -> Provenance: ...
+        def provenance(self) -> Provenance:
+            """Source and licence of the data."""
 
         @property
-        def source(self) -> str: ...
+        def source(self) -> str:
+            """The file (or files) read, for messages."""
 
         @property
-        def notes(self) -> tuple[str, ...]: ...
+        def notes(self) -> tuple[str, ...]:
+            """What the reader changed or dropped, in words."""
 
         @property
-        def counts(self) -> tuple[tuple[str, int, str], ...]: ...
+        def counts(self) -> tuple[tuple[str, int, str], ...]:
+            """The same changes as ``(what, n, why)`` counts, for ``run.json``."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "units", {**self.default_units, **dict(self.units)})

@@ -144,10 +144,12 @@ class MeasureTable(ProvenanceTable):
 
     @property
     def measures(self) -> list[str]:
+        """The measures in the table, sorted."""
         return sorted(self.data["measure"].unique().tolist())
 
     @property
     def n_animals(self) -> int:
+        """Number of distinct animals."""
         return int(self.data["animal"].nunique())
 
     @classmethod

@@ -144,6 +144,7 @@ class LifespanTable(ProvenanceTable):
 
     @property
     def n_animals(self) -> int:
+        """Number of animals (one row each)."""
         return int(len(self.data))
 
     @classmethod
@@ -158,6 +159,7 @@ class LifespanTable(ProvenanceTable):
 
     @property
     def n_deaths(self) -> int:
+        """Number of animals whose death was observed (``event`` 1)."""
         return int(self.data["event"].sum())
 
 

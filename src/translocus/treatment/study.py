@@ -196,18 +196,22 @@ class TreatmentStudy(ProvenanceTable):
     # -- sizes and views -------------------------------------------------------------------
     @property
     def models(self) -> tuple[str, ...]:
+        """The PDX models (or cell lines), in order of first appearance."""
         return tuple(pd.unique(self.records["model"]))
 
     @property
     def arms(self) -> tuple[str, ...]:
+        """The treatment arms, sorted."""
         return tuple(sorted(pd.unique(self.records["arm"])))
 
     @property
     def n_series(self) -> int:
+        """Number of series (one animal in one arm of one model)."""
         return int(self.series().shape[0])
 
     @property
     def n_models(self) -> int:
+        """Number of models."""
         return len(self.models)
 
     def series(self) -> pd.DataFrame:
@@ -337,8 +341,10 @@ def _validate(
     day_unit: str = "day",
     zero_baseline: ZeroBaseline = "error",
 ) -> tuple[pd.DataFrame, list[str], list[Count]]:
-    """Check a canonical-column table and return it cleaned, sorted and typed, with the
-    notes and counts of what was changed."""
+    """Check a canonical-column table and return it cleaned, sorted and typed.
+
+    Also returns the notes and counts of what was changed.
+    """
     names = dict(column_names or {})
 
     def col(c: str) -> str:
@@ -635,7 +641,7 @@ def read_long_table(
     day_unit: str = "day",
     zero_baseline: ZeroBaseline = "error",
 ) -> TreatmentStudy:
-    """Read a long tumour-volume table (one row per measurement).
+    r"""Read a long tumour-volume table (one row per measurement).
 
     Parameters
     ----------
@@ -667,7 +673,7 @@ def read_long_table(
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "v.csv"
-    >>> _ = p.write_text("ID,Day,Volume,Treatment\\n1,0,100,A\\n1,7,180,A\\n2,0,90,B\\n2,7,60,B\\n")
+    >>> _ = p.write_text("ID,Day,Volume,Treatment\n1,0,100,A\n1,7,180,A\n2,0,90,B\n2,7,60,B\n")
     >>> s = read_long_table(p, columns={"animal": "ID", "day": "Day", "volume": "Volume",
     ...                     "arm": "Treatment"}, defaults={"model": "A375"}, control="A")
     >>> s.n_series
@@ -982,7 +988,7 @@ def read_study(
     day_unit: str = "day",
     zero_baseline: ZeroBaseline = "error",
 ) -> TreatmentStudy:
-    """Read a study, recognising the layout from the file's columns.
+    r"""Read a study, recognising the layout from the file's columns.
 
     A folder is read as the Xeva subset (if it holds ``exp_design_batches.csv``) or as the
     PDXE (``TAone.volume.data.csv``); a file with ``Tumor, ID, Arms, Times, Volume`` as the
@@ -997,7 +1003,7 @@ def read_study(
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "a375.csv"
-    >>> _ = p.write_text("ID,Day,Volume,Treatment\\n1,0,100,A\\n1,7,180,A\\n2,0,90,B\\n2,7,60,B\\n")
+    >>> _ = p.write_text("ID,Day,Volume,Treatment\n1,0,100,A\n1,7,180,A\n2,0,90,B\n2,7,60,B\n")
     >>> s = read_study(p, columns={"animal": "ID", "day": "Day", "volume": "Volume",
     ...                            "arm": "Treatment"})
     >>> s.models, s.n_series
