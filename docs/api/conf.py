@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import translocus
 
@@ -40,6 +41,9 @@ autodoc_mock_imports = ["torch"]  # the GPU extra is optional
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+# numpydoc says a docstring section it cannot parse with a Python warning, which -W does not
+# see: make it an error so that `make docs` fails on it too.
+warnings.filterwarnings("error", category=UserWarning, module="numpydoc")
 
 # A warning fails `make docs` (-W); intersphinx never reaches the network in CI.
 intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
