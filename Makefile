@@ -24,8 +24,8 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck docs pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/api
+	$(BIN)/ruff format --check src tests benchmarks docs/api
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
