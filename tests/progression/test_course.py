@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning
 from translocus.core.provenance import LicensePolicy, LicenseRefusedError, Provenance
 from translocus.progression._course_numba import covariance_inverse
 from translocus.progression.course import DiseaseCourseModel
@@ -21,7 +22,9 @@ def cohort() -> MeasureTable:
 
 @pytest.fixture(scope="module")
 def fitted(cohort: MeasureTable) -> DiseaseCourseModel:
-    return DiseaseCourseModel(max_iter=6).fit(cohort, measures=["a", "b"], covariates=["sex"])
+    # six iterations are enough for the checks that use it; the model says it stopped early
+    with pytest.warns(ConvergenceWarning, match="max_iter=6"):
+        return DiseaseCourseModel(max_iter=6).fit(cohort, measures=["a", "b"], covariates=["sex"])
 
 
 def test_covariance_kernel_matches_numpy() -> None:
@@ -117,7 +120,8 @@ def test_licence_gate_refuses_and_allows(cohort: MeasureTable) -> None:
     with pytest.raises(LicenseRefusedError, match="model_ad"):
         DiseaseCourseModel(max_iter=1).fit(refused, measures=["a"])
     policy = LicensePolicy(allowed_datasets=frozenset({"model_ad"}))
-    model = DiseaseCourseModel(max_iter=1).fit(refused, measures=["a"], policy=policy)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        model = DiseaseCourseModel(max_iter=1).fit(refused, measures=["a"], policy=policy)
     assert model.licence_decision_.allowed
     assert policy.log[-1].purpose == "training a disease-course model"
 

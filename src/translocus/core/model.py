@@ -101,38 +101,47 @@ class Cross:
     # -- sizes -----------------------------------------------------------------------------
     @property
     def chromosomes(self) -> tuple[str, ...]:
+        """Chromosome names, in map order."""
         return tuple(self.gmap)
 
     @property
     def n_individuals(self) -> int:
+        """Number of genotyped individuals."""
         return len(self.individuals)
 
     @property
     def n_markers(self) -> int:
+        """Number of positions over all chromosomes."""
         return int(sum(len(m) for m in self.gmap.values()))
 
     @property
     def n_founders(self) -> int:
+        """Number of founder strains (0 without founder genotypes)."""
         if self.founder_geno:
             return int(next(iter(self.founder_geno.values())).shape[0])
         return 0
 
     @property
     def n_phenotypes(self) -> int:
+        """Number of phenotype columns."""
         return int(self.pheno.shape[1])
 
     @property
     def n_covariates(self) -> int:
+        """Number of covariate columns."""
         return int(self.covar.shape[1])
 
     @property
     def marker_names(self) -> list[str]:
+        """Marker IDs in map order, chromosome by chromosome."""
         return [m for chrom in self.gmap.values() for m in chrom.index]
 
     def is_x(self, chrom: str) -> bool:
+        """Whether ``chrom`` is the X chromosome."""
         return self.x_chr is not None and chrom == self.x_chr
 
     def markers_per_chromosome(self) -> pd.Series:
+        """Number of markers on each chromosome."""
         return pd.Series({c: len(m) for c, m in self.gmap.items()}, name="markers")
 
     def pheno_individuals_in_geno(self) -> tuple[list[str], list[str]]:
@@ -143,6 +152,7 @@ class Cross:
         return both, missing
 
     def missing_genotype_rate(self) -> float:
+        """Fraction of genotype calls that are missing (code 0)."""
         total = sum(g.size for g in self.geno.values())
         missing = sum(int((g == 0).sum()) for g in self.geno.values())
         return missing / total if total else float("nan")
@@ -225,23 +235,28 @@ class GenoProbs:
 
     @property
     def chromosomes(self) -> tuple[str, ...]:
+        """Chromosome names, in map order."""
         return tuple(self.probs)
 
     @property
     def samples(self) -> tuple[str, ...]:
+        """Sample IDs (the same on every chromosome)."""
         first = next(iter(self.probs.values()))
         return tuple(str(s) for s in first.coords["sample"].values)
 
     @property
     def n_markers(self) -> int:
+        """Number of positions over all chromosomes."""
         return int(sum(p.sizes["marker"] for p in self.probs.values()))
 
     def is_x(self, chrom: str) -> bool:
+        """Whether ``chrom`` is the X chromosome."""
         return self.x_chr is not None and chrom == self.x_chr
 
     def subset(
         self, *, chromosomes: list[str] | None = None, samples: list[str] | None = None
     ) -> GenoProbs:
+        """The probabilities of some chromosomes and/or samples (all when ``None``)."""
         chroms = chromosomes if chromosomes is not None else list(self.probs)
         out = {}
         for c in chroms:

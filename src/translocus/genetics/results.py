@@ -176,18 +176,22 @@ class ScanResult:
     # -- accessors -------------------------------------------------------------------------
     @property
     def traits(self) -> list[str]:
+        """Trait names (the LOD columns)."""
         return [str(t) for t in self.data.coords["trait"].values]
 
     @property
     def markers(self) -> list[str]:
+        """Marker (position) names, genome order."""
         return [str(m) for m in self.data.coords["marker"].values]
 
     @property
     def chromosomes(self) -> list[str]:
+        """Chromosome names, genome order."""
         return list(dict.fromkeys(str(c) for c in self.data.coords["chr"].values))
 
     @property
     def x_chr(self) -> str | None:
+        """Name of the X chromosome, or ``None``."""
         x = self.data.attrs.get("x_chr")
         return None if x in (None, "") else str(x)
 
@@ -199,6 +203,7 @@ class ScanResult:
 
     @property
     def sample_size(self) -> pd.Series:
+        """Individuals used per trait (non-missing phenotype and covariates)."""
         return pd.Series(self.data["sample_size"].values, index=self.traits, name="n")
 
     @property
@@ -245,6 +250,7 @@ class ScanResult:
 
     def subset(self, *, traits: Sequence[str] | None = None,
                chromosomes: Sequence[str] | None = None) -> ScanResult:  # fmt: skip
+        """The result for some traits and/or chromosomes (all when ``None``)."""
         data = self.data
         if traits is not None:
             data = data.sel(trait=list(traits))
@@ -255,9 +261,11 @@ class ScanResult:
 
     # -- output ----------------------------------------------------------------------------
     def to_csv(self, path: Path) -> Path:
+        """Write the long LOD table (:meth:`to_frame`) as CSV; return the path."""
         return write_table(self.to_frame(), path)
 
     def to_parquet(self, path: Path) -> Path:
+        """Write the long LOD table (:meth:`to_frame`) as parquet; return the path."""
         return write_table(self.to_frame(), path)
 
     def save(self, path: Path) -> Path:
@@ -309,6 +317,7 @@ class ScanResult:
         return plot_lod(self, **kwargs)
 
     def summary(self) -> pd.DataFrame:
+        """Maximum LOD per trait (:meth:`max_lod`)."""
         return self.max_lod()
 
 
@@ -337,6 +346,7 @@ class PermutationResult:
 
     @property
     def n_perm(self) -> int:
+        """Number of permutations."""
         return int(self.maxlod.shape[0])
 
     def thresholds(self, alpha: float | Sequence[float] = (0.2, 0.1, 0.05, 0.01)) -> pd.DataFrame:
@@ -366,6 +376,7 @@ class PermutationResult:
         return pd.concat(parts, ignore_index=True)
 
     def summary(self) -> pd.DataFrame:
+        """LOD thresholds at the usual significance levels (:meth:`thresholds`)."""
         return self.thresholds()
 
     # -- saving ----------------------------------------------------------------------------
@@ -435,6 +446,7 @@ class PermutationResult:
                 write_r_csv(table, _sibling(path, "chr_lengths"))]  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per permutation (``perm``) with each trait's maximum LOD."""
         out = self.maxlod.copy()
         out.insert(0, "perm", np.arange(1, len(out) + 1))
         out.insert(0, "region", "A" if self.maxlod_x is not None else "all")

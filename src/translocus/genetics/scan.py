@@ -746,8 +746,11 @@ class _Part:
 
 @dataclass
 class _TraitSide:
-    """The trait side of a chromosome scan (no genotypes): each trait's weights, the moments
-    of its covariates and phenotype, its null RSS and the matrix the genotype chunks meet."""
+    """The trait side of a chromosome scan (no genotypes).
+
+    Each trait's weights, the moments of its covariates and phenotype, its null RSS and the
+    matrix the genotype chunks meet.
+    """
 
     w: np.ndarray  # [n, T] weights
     wt: np.ndarray  # [T, n]
@@ -769,8 +772,10 @@ class _TraitSide:
 
 
 def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[_Part]) -> _TraitSide:
-    """Everything of :func:`_lmm_chrom` that does not involve the genotypes (for Haley-Knott,
-    the same on every chromosome of one null model, so computed once)."""
+    """Everything of :func:`_lmm_chrom` that does not involve the genotypes.
+
+    For Haley-Knott it is the same on every chromosome of one null model, so computed once.
+    """
     tol = prep.tol
     n = parts[0].y.shape[0]
     hsq = np.concatenate([part.hsq for part in parts])
@@ -961,8 +966,11 @@ def _lmm_chrom(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen |
 
 
 def genotype_scales(prep: Prepared, rows: np.ndarray) -> list[np.ndarray]:
-    """Row scales of the genotype columns: ``[1, ic_1, ...]`` for the main columns and each
-    interactive covariate, times the square-root weights."""
+    """Row scales of the genotype columns.
+
+    ``[1, ic_1, ...]`` for the main columns and each interactive covariate, times the
+    square-root weights.
+    """
     scales = [np.ones(rows.size)]
     if prep.intcovar is not None:
         scales += [prep.intcovar[rows, j] for j in range(prep.intcovar.shape[1])]

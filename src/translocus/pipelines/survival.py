@@ -11,6 +11,7 @@ translocus.core.errors.OptionError: distribution='lognormal': use one of gompert
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -458,7 +459,7 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
         log.count("numerical warnings", len(numerical), "; ".join(numerical)[:500])
     return SurvivalOutput(
         request,
-        LifespanTable(df, table.provenance, table.source, table.notes, table.counts),
+        dataclasses.replace(table, data=df),  # keeps its units, roles and counts
         groups,
         time_label,
         km_table,

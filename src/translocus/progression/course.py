@@ -28,12 +28,12 @@ their Laplace-EM updates. A new animal is personalised from its first visits wit
 refitting (:meth:`DiseaseCourseModel.personalize`), and virtual cohorts are drawn from
 the fitted model (:meth:`DiseaseCourseModel.simulate`).
 
-Training goes through the licence gate: :meth:`DiseaseCourseModel.fit` calls
-:func:`~translocus.core.provenance.require_training_allowed` on the data's provenance.
+Training goes through the licence gate: :meth:`DiseaseCourseModel.fit` refuses data whose
+licence the policy does not allow (:func:`~translocus.core.provenance.require_training_allowed`).
 
 Examples
 --------
->>> model = DiseaseCourseModel(max_iter=3)
+>>> model = DiseaseCourseModel(max_iter=40)
 >>> cohort = model.example_cohort(n_animals=40, random_state=1)
 >>> fitted = model.fit(cohort, measures=["a", "b"], covariates=["sex"])
 >>> fitted.animal_effects_().shape[0]
