@@ -39,6 +39,34 @@ def test_bspline_basis_matches_scipy() -> None:
     assert np.allclose(bspline_basis(x, knots, degree=2).sum(axis=1), 1.0)
 
 
+@pytest.mark.parametrize(
+    "knots",
+    [
+        1.0 + 2.0 * np.arange(12),  # trajectory: age_min + knot_spacing * arange(n + 1)
+        np.linspace(-3.1, 41.7, 10),  # course model: linspace(min - 0.3 span, max + 0.3 span, 10)
+    ],
+)
+def test_bspline_basis_closed_form_uniform_cubic(knots: np.ndarray) -> None:
+    """On the knots the models use: the four uniform cubic pieces in closed form, to 1e-12,
+    clamped outside the knots (the top just inside the last knot, as in the course kernel)."""
+    rng = np.random.default_rng(3)
+    step = knots[1] - knots[0]
+    x = np.r_[rng.uniform(knots[0] - 5, knots[-1] + 5, 500), knots, knots[:-1] + 0.5 * step]
+    xc = np.clip(x, knots[0], knots[-1] - 1e-9 * step)
+    pos = (xc - knots[0]) / step
+    j = np.minimum(np.floor(pos).astype(int), len(knots) - 2)
+    u = pos - j
+    pieces = [(1 - u) ** 3, 3 * u**3 - 6 * u**2 + 4, -3 * u**3 + 3 * u**2 + 3 * u + 1, u**3]
+    ref = np.zeros((len(x), len(knots) + 2))
+    for i, piece in enumerate(pieces):
+        ref[np.arange(len(x)), j + i] = piece / 6.0
+    got = bspline_basis(x, knots)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12)
+    at_knot = bspline_basis(knots[2:3], knots)[0, 2:5]  # u = 0 in interval 2
+    np.testing.assert_allclose(at_knot, [1 / 6, 4 / 6, 1 / 6], rtol=0, atol=1e-12)
+    assert bspline_basis(np.empty(0), knots).shape == (0, len(knots) + 2)
+
+
 def test_cell_likelihood_equals_dense_gaussian() -> None:
     """The cell-mean factorisation equals the dense multivariate normal density."""
     rng = np.random.default_rng(1)

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
+from scipy.interpolate import BSpline
 
 from translocus.core.errors import InputError
 from translocus.core.estimator import Estimator, check_fitted
@@ -65,34 +66,19 @@ _HUBER_K = 1.345
 def bspline_basis(x: np.ndarray, knots: np.ndarray, degree: int = 3) -> np.ndarray:
     """B-spline basis ``[len(x), len(knots) + degree - 1]`` on equally spaced ``knots``.
 
+    ``scipy.interpolate.BSpline.design_matrix`` on the knots extended by ``degree`` equal
+    steps at each end. Values outside the knots are clamped, so a curve is constant beyond
+    its ends; the top is clamped just inside the last knot, as in the course model's kernel.
+
     >>> b = bspline_basis(np.array([0.0, 0.5, 1.0]), np.linspace(0, 1, 3))
     >>> np.allclose(b.sum(axis=1), 1.0)
     True
     """
     x = np.asarray(x, dtype=float)
+    knots = np.asarray(knots, dtype=float)
     step = float(knots[1] - knots[0])
-    n_basis = len(knots) + degree - 1
-    # Values outside the knots are clamped: the curve is constant beyond its ends.
-    xc = np.clip(x, knots[0], knots[-1] - 1e-9 * step)
-    if degree == 3:
-        # Uniform cubic B-splines: four non-zero functions per interval, in closed form.
-        pos = (xc - knots[0]) / step
-        j = np.minimum(np.floor(pos).astype(np.int64), len(knots) - 2)
-        u = pos - j
-        u2, u3 = u * u, u * u * u
-        values = np.stack(
-            [
-                (1 - u) ** 3 / 6.0,
-                (3 * u3 - 6 * u2 + 4) / 6.0,
-                (-3 * u3 + 3 * u2 + 3 * u + 1) / 6.0,
-                u3 / 6.0,
-            ],
-            axis=1,
-        )
-        basis = np.zeros((len(x), n_basis))
-        rows = np.arange(len(x))[:, None]
-        basis[rows, j[:, None] + np.arange(4)[None, :]] = values
-        return basis
+    if x.size == 0:
+        return np.zeros((0, len(knots) + degree - 1))
     full = np.concatenate(
         [
             knots[0] - step * np.arange(degree, 0, -1),
@@ -100,12 +86,8 @@ def bspline_basis(x: np.ndarray, knots: np.ndarray, degree: int = 3) -> np.ndarr
             knots[-1] + step * np.arange(1, degree + 1),
         ]
     )
-    basis = ((xc[:, None] >= full[None, :-1]) & (xc[:, None] < full[None, 1:])).astype(float)
-    for d in range(1, degree + 1):
-        left = (xc[:, None] - full[None, : -d - 1]) / (full[d:-1] - full[: -d - 1])[None, :]
-        right = (full[None, d + 1 :] - xc[:, None]) / (full[d + 1 :] - full[1:-d])[None, :]
-        basis = left * basis[:, :-1] + right * basis[:, 1:]
-    return basis[:, :n_basis]
+    xc = np.clip(x, knots[0], knots[-1] - 1e-9 * step)
+    return np.asarray(BSpline.design_matrix(xc, full, degree).toarray())
 
 
 @dataclass
