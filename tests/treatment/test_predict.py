@@ -63,12 +63,23 @@ def test_auc_matches_sklearn() -> None:
 
 def test_folds_hold_out_whole_models() -> None:
     groups = np.repeat([f"m{i}" for i in range(11)], 4)
-    folds = _group_folds(groups, 5, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    folds = _group_folds(groups, 5, rng)
     seen = []
     for train, test in folds:
         assert not set(groups[train]) & set(groups[test])
+        assert len(set(groups[test])) in (2, 3)  # 11 models in 5 folds
         seen += list(test)
     assert sorted(seen) == list(range(len(groups)))
+    # Each repeat draws a new order from the same generator; reproducible from the seed.
+    again = _group_folds(groups, 5, rng)
+    assert any(not np.array_equal(a[1], b[1]) for a, b in zip(folds, again, strict=True))
+    same = _group_folds(groups, 5, np.random.default_rng(0))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, same, strict=True))
+    # Fewer models than folds: one fold per model; a single model cannot be held out.
+    assert len(_group_folds(groups[:8], 5, rng)) == 2
+    ((train, test),) = _group_folds(groups[:4], 5, rng)
+    assert len(train) == 0 and list(test) == [0, 1, 2, 3]
 
 
 def test_platt_recovers_logistic_link() -> None:

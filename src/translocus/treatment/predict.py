@@ -297,11 +297,19 @@ def _platt_fit(scores: np.ndarray, y: np.ndarray, n_iter: int) -> tuple[float, f
 def _group_folds(
     groups: np.ndarray, n_splits: int, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    uniq = np.unique(groups)
-    perm = rng.permutation(uniq)
-    fold_of = {g: i % n_splits for i, g in enumerate(perm)}
-    fold = np.array([fold_of[g] for g in groups])
-    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(n_splits)]
+    """Folds that hold out whole models: ``GroupKFold`` over groups shuffled by ``rng``.
+
+    Fold sizes in models differ by at most one. With one group no model can be held out:
+    one fold tests it all and trains on nothing.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    k = min(n_splits, len(np.unique(groups)))
+    if k < 2:
+        return [(np.empty(0, dtype=np.int64), np.arange(len(groups)))]
+    seed = int(rng.integers(0, 2**32 - 1))
+    folds = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros((len(groups), 1)), groups=groups))
 
 
 class ResponsePredictor(Estimator):
