@@ -94,13 +94,13 @@ CASES = [
     ),
     Case(
         "ResponsePredictor(regress)",
-        lambda: ResponsePredictor(task="regress", feature_sets=("drug",), alpha=1.0),
+        lambda: ResponsePredictor(task="regress", feature_sets=("drug",), penalty=1.0),
         lambda m: m.fit(RESPONSES, provenance=OPEN),
         lambda m: m.predict(RESPONSES.head(3)),
     ),
     Case(
         "LifespanInterventionEffects",
-        lambda: LifespanInterventionEffects(sexes=["M"], n_boot=20, seed=1),
+        lambda: LifespanInterventionEffects(sexes=["M"], n_boot=20, random_state=1),
         lambda m: m.fit(LIFESPANS),
         lambda m: m.predict("drug", "M", [800.0]),
     ),

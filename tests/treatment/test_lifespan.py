@@ -40,7 +40,9 @@ def itp(itp_path: Path) -> LifespanTable:
 
 @pytest.fixture(scope="module")
 def effects(itp: LifespanTable) -> pd.DataFrame:
-    model = LifespanInterventionEffects(arms=["aca", "rapa05", "rapa06"], n_boot=300, seed=1)
+    model = LifespanInterventionEffects(
+        arms=["aca", "rapa05", "rapa06"], n_boot=300, random_state=1
+    )
     return model.fit(itp).effects_.set_index(["arm", "sex"])
 
 

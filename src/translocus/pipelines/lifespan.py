@@ -279,7 +279,7 @@ def run_lifespan(request: LifespanRequest, log: RunLog | None = None) -> Lifespa
         arms=list(request.arms) or None,
         sexes=list(request.sexes),
         n_boot=request.n_boot or 1,
-        seed=request.seed,
+        random_state=request.seed,
     )
     numerical: list[str] = []
     with (

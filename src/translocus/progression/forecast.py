@@ -133,18 +133,27 @@ def horizon_split(
     )
 
 
+def _as_levels(level: float | Sequence[float]) -> tuple[float, ...]:
+    """One interval probability or several, as a tuple of floats."""
+    if np.ndim(level) == 0:
+        return (float(level),)  # type: ignore[arg-type]
+    return tuple(float(v) for v in level)  # type: ignore[union-attr]
+
+
 def last_value_forecast(
     history: MeasureTable | pd.DataFrame,
     targets: pd.DataFrame,
     *,
-    levels: Sequence[float] = (0.5, 0.9),
+    level: float | Sequence[float] = (0.5, 0.9),
     train: MeasureTable | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Carry each animal's last value of a measure forward.
 
     Intervals (when ``train`` is given) come from the empirical distribution of log
     ratios (or differences, for non-positive measures) between visits of the training
-    animals about as far apart as the requested horizon.
+    animals about as far apart as the requested horizon; there is one central interval
+    (``lower_<level>``/``upper_<level>``) per probability in ``level``, a float or a
+    sequence of floats.
     """
     hist = history.data if isinstance(history, MeasureTable) else history
     last = hist.sort_values("age").groupby(["animal", "measure"]).tail(1)
@@ -160,7 +169,7 @@ def last_value_forecast(
                 float(rows["horizon"].median()) if "horizon" in rows else 6.0,
             )
             positive = bool((tr.loc[tr["measure"] == measure, "value"] > 0).all())
-            for lev in levels:
+            for lev in _as_levels(level):
                 lo_q, hi_q = np.quantile(changes, [0.5 - lev / 2, 0.5 + lev / 2])
                 base = rows["median"].to_numpy()
                 if positive:
@@ -202,7 +211,8 @@ class LinearMixedModel(Estimator):
     scale
         ``"auto"``, ``"log"`` or ``"linear"``.
     level
-        Interval level; stored, while :meth:`forecast` takes its levels from ``levels=``.
+        Probability of the central forecast intervals, a float or a sequence of floats
+        (default 50 % and 90 %); :meth:`forecast` uses it unless given its own ``level``.
 
     Attributes
     ----------
@@ -216,7 +226,7 @@ class LinearMixedModel(Estimator):
 
     use = "training"
 
-    def __init__(self, *, scale: str = "auto", level: float = 0.9) -> None:
+    def __init__(self, *, scale: str = "auto", level: float | Sequence[float] = (0.5, 0.9)) -> None:
         self.scale = scale
         self.level = level
 
@@ -299,10 +309,16 @@ class LinearMixedModel(Estimator):
         history: MeasureTable | pd.DataFrame,
         targets: pd.DataFrame,
         *,
-        levels: Sequence[float] = (0.5, 0.9),
+        level: float | Sequence[float] | None = None,
     ) -> pd.DataFrame:
-        """Forecast ``targets`` (animal, age, measure) from each animal's history."""
+        """Forecast ``targets`` (animal, age, measure) from each animal's history.
+
+        ``level`` is the probability of the central intervals, a float or a sequence of
+        floats (columns ``lower_<level>``/``upper_<level>``); ``None`` uses the model's
+        ``level``.
+        """
         check_fitted(self)
+        levels = _as_levels(self.level if level is None else level)
         hist = history.data if isinstance(history, MeasureTable) else history
         out = targets.reset_index(drop=True).copy()
         out["median"] = np.nan

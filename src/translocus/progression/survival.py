@@ -219,8 +219,16 @@ def validate_time_to_event(
     return data
 
 
-def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
+def _as_levels(level: float | Sequence[float]) -> tuple[float, ...]:
+    """One interval probability or several, as a tuple of floats."""
+    if np.ndim(level) == 0:
+        return (float(level),)  # type: ignore[arg-type]
+    return tuple(float(v) for v in level)  # type: ignore[union-attr]
+
+
+def _z(level: float) -> float:
+    """Two-sided normal quantile of a central interval of probability ``level``."""
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,8 +262,8 @@ class KaplanMeier(Estimator):
 
     Parameters
     ----------
-    alpha
-        Two-sided level of the intervals (0.05 gives 95 % intervals).
+    level
+        Probability of the two-sided intervals (0.95 gives 95 % intervals).
 
     Attributes
     ----------
@@ -275,8 +283,8 @@ class KaplanMeier(Estimator):
 
     use = "analysis"
 
-    def __init__(self, *, alpha: float = 0.05) -> None:
-        self.alpha = alpha
+    def __init__(self, *, level: float = 0.95) -> None:
+        self.level = level
 
     def fit(
         self,
@@ -297,7 +305,7 @@ class KaplanMeier(Estimator):
             gw_terms = np.where((n - d) > 0, d / (n * (n - d)), np.where(d > 0, np.inf, 0.0))
             gw = np.cumsum(gw_terms)
             se = surv * np.sqrt(gw)
-            z = _z(self.alpha)
+            z = _z(self.level)
             logs = np.log(surv)
             v = np.sqrt(gw) / np.abs(logs)
             lower = np.exp(-np.exp(np.log(-logs) + z * v))
@@ -361,7 +369,7 @@ class KaplanMeier(Estimator):
         g = np.where(np.isfinite(self._greenwood[keep]), self._greenwood[keep], 0.0)
         var = float(np.sum(tail**2 * g))
         se = np.sqrt(var)
-        z = _z(self.alpha)
+        z = _z(self.level)
         return {
             "tau": float(tau),
             "rmst": est,
@@ -418,8 +426,8 @@ class NelsonAalen(Estimator):
 
     use = "analysis"
 
-    def __init__(self, *, alpha: float = 0.05) -> None:
-        self.alpha = alpha
+    def __init__(self, *, level: float = 0.95) -> None:
+        self.level = level
 
     def fit(
         self, time: Any, event: Any = None, *, entry: Any = None, label: str = "NA"
@@ -430,7 +438,7 @@ class NelsonAalen(Estimator):
         n, d = tab["at_risk"].to_numpy(), tab["deaths"].to_numpy()
         h = np.cumsum(np.where(n > 0, d / np.maximum(n, 1), 0.0))
         var = np.cumsum(np.where(n > 0, d * (n - d) / np.maximum(n, 1) ** 3, 0.0))
-        z = _z(self.alpha)
+        z = _z(self.level)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.exp(z * np.sqrt(var) / h)
         tab["cumulative_hazard"] = h
@@ -577,8 +585,8 @@ class ParametricSurvival(Estimator):
         ``"gompertz"``: hazard ``h(t) = a exp(b t)`` (``a`` initial mortality per time unit,
         ``b`` rate of ageing; mortality-rate doubling time ``log 2 / b``).
         ``"weibull"``: ``S(t) = exp(-(t / lambda)^rho)`` (lifelines' ``lambda_``, ``rho_``).
-    alpha
-        Level of the intervals.
+    level
+        Probability of the two-sided intervals (0.95 gives 95 % intervals).
 
     Attributes
     ----------
@@ -600,9 +608,9 @@ class ParametricSurvival(Estimator):
 
     use = "analysis"
 
-    def __init__(self, distribution: str = "gompertz", *, alpha: float = 0.05) -> None:
+    def __init__(self, distribution: str = "gompertz", *, level: float = 0.95) -> None:
         self.distribution = distribution
-        self.alpha = alpha
+        self.level = level
 
     def fit(
         self,
@@ -721,7 +729,7 @@ class ParametricSurvival(Estimator):
             fd = np.log(self._inverse_cumhaz(np.array([-np.log(q)]), dn)[0])
             grad[i] = (fu - fd) / (2 * step)
         se = float(np.sqrt(grad @ self.cov_ @ grad))
-        z = _z(self.alpha)
+        z = _z(self.level)
         return est, (est * np.exp(-z * se), est * np.exp(z * se))
 
     def predict(self, times: Any) -> pd.DataFrame:
@@ -738,7 +746,7 @@ class ParametricSurvival(Estimator):
             with np.errstate(divide="ignore"):
                 jac = np.column_stack([-rho * np.ones_like(tt), np.log(h)])
         se = np.sqrt(np.einsum("ti,ij,tj->t", jac, self.cov_, jac))
-        z = _z(self.alpha)
+        z = _z(self.level)
         with np.errstate(divide="ignore", invalid="ignore"):
             logh = np.log(h)
             lower = np.exp(-np.exp(logh + z * se))
@@ -765,7 +773,7 @@ class ParametricSurvival(Estimator):
     def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and intervals (plus MRDT for Gompertz, median)."""
         check_fitted(self)
-        z = _z(self.alpha)
+        z = _z(self.level)
         se_t = np.sqrt(np.diag(self.cov_))
         rows = []
         if self.distribution == "gompertz":
@@ -819,7 +827,7 @@ def fit_parametric_by(
     group: Sequence[str] = ("strain", "sex"),
     distribution: str = "gompertz",
     entry: str | None = None,
-    alpha: float = 0.05,
+    level: float = 0.95,
     on_small_group: str = "raise",
     source: str = "data",
 ) -> tuple[pd.DataFrame, dict[str, ParametricSurvival]]:
@@ -838,7 +846,7 @@ def fit_parametric_by(
         if on_small_group == "skip" and sub[event].sum() < 2:
             skipped.append(label)
             continue
-        m = ParametricSurvival(distribution, alpha=alpha).fit(
+        m = ParametricSurvival(distribution, level=level).fit(
             sub[time],
             sub[event],
             entry=None if entry is None else sub[entry],
@@ -934,8 +942,8 @@ class CoxPH(Estimator):
     ----------
     ties
         ``"efron"`` or ``"breslow"``.
-    alpha
-        Level of the intervals.
+    level
+        Probability of the two-sided intervals (0.95 gives 95 % intervals).
     robust
         Report sandwich (robust) standard errors as the primary ones; with ``cluster``
         given to ``fit`` they are cluster-robust.
@@ -966,12 +974,12 @@ class CoxPH(Estimator):
         self,
         *,
         ties: str = "efron",
-        alpha: float = 0.05,
+        level: float = 0.95,
         robust: bool = False,
         penalizer: float = 0.0,
     ) -> None:
         self.ties = ties
-        self.alpha = alpha
+        self.level = level
         self.robust = robust
         self.penalizer = penalizer
 
@@ -1127,7 +1135,7 @@ class CoxPH(Estimator):
     def summary(self) -> pd.DataFrame:
         """Coefficients, hazard ratios, intervals, z and p, one row per covariate."""
         check_fitted(self)
-        z = _z(self.alpha)
+        z = _z(self.level)
         b = self.params_
         se = self.standard_errors_
         zz = b / se
@@ -1241,13 +1249,13 @@ class GammaFrailtyCox(Estimator):
         self,
         *,
         ties: str = "efron",
-        alpha: float = 0.05,
+        level: float = 0.95,
         theta_bounds: tuple[float, float] = (1e-5, 10.0),
         max_em_iter: int = 300,
         em_tol: float = 1e-6,
     ) -> None:
         self.ties = ties
-        self.alpha = alpha
+        self.level = level
         self.theta_bounds = theta_bounds
         self.max_em_iter = max_em_iter
         self.em_tol = em_tol
@@ -1440,7 +1448,7 @@ class GammaFrailtyCox(Estimator):
         return ll
 
     def _profile_interval(self, theta: float, ll: float) -> tuple[float, float]:
-        drop = 0.5 * float(stats.chi2.ppf(1 - self.alpha, 1))
+        drop = 0.5 * float(stats.chi2.ppf(self.level, 1))
         lo_b, hi_b = self.theta_bounds
 
         def f(lt: float) -> float:
@@ -1465,7 +1473,7 @@ class GammaFrailtyCox(Estimator):
         The row for ``theta`` has its profile interval and boundary likelihood-ratio p-value.
         """
         check_fitted(self)
-        z = _z(self.alpha)
+        z = _z(self.level)
         b, se = self.params_, self.standard_errors_
         out = pd.DataFrame(
             {
@@ -1532,8 +1540,8 @@ class AalenJohansen(Estimator):
 
     use = "analysis"
 
-    def __init__(self, *, alpha: float = 0.05) -> None:
-        self.alpha = alpha
+    def __init__(self, *, level: float = 0.95) -> None:
+        self.level = level
 
     def fit(self, time: Any, cause: Any, *, causes: Sequence[Any] | None = None) -> AalenJohansen:
         """Estimate each cause's cumulative incidence from times and causes (0 censored)."""
@@ -1550,7 +1558,7 @@ class AalenJohansen(Estimator):
             list(causes) if causes is not None else sorted(c[~censored].astype(str).unique())
         )
         idx = np.searchsorted(tab["time"].to_numpy(), t)
-        z = _z(self.alpha)
+        z = _z(self.level)
         with np.errstate(divide="ignore", invalid="ignore"):
             a1 = np.where(n - d > 0, d / (n * (n - d)), 0.0)
         for k in self.causes_:
@@ -1669,7 +1677,7 @@ def survival_table(
     event: str = "event",
     group: Sequence[str] = ("strain", "sex"),
     tau: float | None = None,
-    alpha: float = 0.05,
+    level: float = 0.95,
 ) -> tuple[pd.DataFrame, dict[str, KaplanMeier]]:
     """Kaplan-Meier per group: animals, deaths, median and RMST (to ``tau``) with intervals.
 
@@ -1684,7 +1692,7 @@ def survival_table(
     models = {}
     for key, sub in grouped:
         label = _group_label(key)
-        km = KaplanMeier(alpha=alpha).fit(sub[time], sub[event], label=label)
+        km = KaplanMeier(level=level).fit(sub[time], sub[event], label=label)
         models[label] = km
         r = km.rmst(tau)
         row: dict[str, Any] = dict(
@@ -1716,8 +1724,9 @@ class LifespanForecaster(Estimator):
     One parametric ageing model per group (default Gompertz per strain x sex) is fitted
     with left truncation when ``entry`` is given. For an animal alive at age ``a`` the
     forecast is the conditional law ``S(x) / S(a)``: the probability of being alive at
-    ``a + horizon``, the median age at death and the central 50 % and 90 % prediction
-    intervals of the age at death. ``fit`` learns from the data for prediction, so it calls
+    ``a + horizon``, the median age at death and the central prediction intervals of the
+    age at death, one per probability in ``level`` (a float or a sequence of floats; by
+    default 50 % and 90 %). ``fit`` learns from the data for prediction, so it calls
     :func:`~translocus.core.provenance.require_training_allowed` on the data's provenance
     (``use = "training"``: the fitted ageing models forecast other animals).
     """
@@ -1729,11 +1738,11 @@ class LifespanForecaster(Estimator):
         distribution: str = "gompertz",
         *,
         group: Sequence[str] = ("strain", "sex"),
-        levels: Sequence[float] = (0.5, 0.9),
+        level: float | Sequence[float] = (0.5, 0.9),
     ) -> None:
         self.distribution = distribution
         self.group = group
-        self.levels = levels
+        self.level = level
 
     def fit(
         self,
@@ -1787,7 +1796,7 @@ class LifespanForecaster(Estimator):
                 continue
             rec["median_death_age"] = float(m.quantile_time(0.5, given_age=a)[0])
             rec["median_remaining"] = rec["median_death_age"] - a
-            for lev in self.levels:
+            for lev in _as_levels(self.level):
                 lo_q, hi_q = 1 - (1 - lev) / 2, (1 - lev) / 2
                 rec[f"lower{int(lev * 100)}"] = float(m.quantile_time(lo_q, given_age=a)[0])
                 rec[f"upper{int(lev * 100)}"] = float(m.quantile_time(hi_q, given_age=a)[0])
@@ -1831,7 +1840,7 @@ class LifespanForecaster(Estimator):
 
 
 def forecast_calibration(
-    pit: pd.DataFrame, *, levels: Sequence[float] = (0.5, 0.9)
+    pit: pd.DataFrame, *, level: float | Sequence[float] = (0.5, 0.9)
 ) -> pd.DataFrame:
     """Coverage of central prediction intervals, censoring included.
 
@@ -1843,7 +1852,7 @@ def forecast_calibration(
     p = pit.dropna(subset=["pit"])
     km = KaplanMeier().fit(np.clip(p["pit"].to_numpy(), 0, 1), p["event"].to_numpy())
     rows = []
-    for lev in levels:
+    for lev in _as_levels(level):
         lo, hi = (1 - lev) / 2, 1 - (1 - lev) / 2
         s_lo, s_hi = km.survival_at([lo, hi])
         rows.append(
@@ -1869,7 +1878,7 @@ def forecast_backtest(
     event: str = "event",
     group: Sequence[str] = ("strain", "sex"),
     distribution: str = "gompertz",
-    levels: Sequence[float] = (0.5, 0.9),
+    level: float | Sequence[float] = (0.5, 0.9),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit on what was known at a date, forecast, and score against what happened later.
 
@@ -1889,7 +1898,7 @@ def forecast_backtest(
         float
     )
     train = train[train["time"] > 0]
-    model = LifespanForecaster(distribution, group=group, levels=levels).fit(
+    model = LifespanForecaster(distribution, group=group, level=level).fit(
         train, provenance=provenance
     )
     alive = known[known[time].to_numpy(dtype=float) > age_cut].copy()
@@ -1897,4 +1906,4 @@ def forecast_backtest(
     fc = model.predict(alive, age="age")
     pit = model.pit(alive, age="age", time=time, event=event)
     fc = alive[[*group, time, event]].join(fc).join(pit[["pit"]])
-    return fc, forecast_calibration(pit, levels=levels)
+    return fc, forecast_calibration(pit, level=level)

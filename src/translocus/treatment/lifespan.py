@@ -95,7 +95,7 @@ def _cell_resample(
 
 
 def _rmst_stratified(
-    frame: pd.DataFrame, cells: list[str], tau: float, alpha: float
+    frame: pd.DataFrame, cells: list[str], tau: float, level: float
 ) -> dict[str, float]:
     """RMST difference (treated - control) per stratum, weighted by stratum size."""
     diffs, variances, weights, rt, rc = [], [], [], [], []
@@ -103,8 +103,8 @@ def _rmst_stratified(
         tr, co = sub[sub["_treated"] == 1], sub[sub["_treated"] == 0]
         if tr.empty or co.empty:
             continue
-        a = KaplanMeier(alpha=alpha).fit(tr["time"], tr["event"]).rmst(tau)
-        b = KaplanMeier(alpha=alpha).fit(co["time"], co["event"]).rmst(tau)
+        a = KaplanMeier(level=level).fit(tr["time"], tr["event"]).rmst(tau)
+        b = KaplanMeier(level=level).fit(co["time"], co["event"]).rmst(tau)
         diffs.append(a["rmst"] - b["rmst"])
         variances.append(a["se"] ** 2 + b["se"] ** 2)
         weights.append(len(sub))
@@ -113,7 +113,7 @@ def _rmst_stratified(
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     est = float(w @ np.asarray(diffs))
     se = float(np.sqrt(w**2 @ np.asarray(variances)))
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = float(stats.norm.ppf(1 - (1 - level) / 2))
     return {
         "rmst_treated": float(w @ np.asarray(rt)),
         "rmst_control": float(w @ np.asarray(rc)),
@@ -139,9 +139,9 @@ class LifespanInterventionEffects(Estimator):
         Any of ``"F"``, ``"M"`` and ``"pooled"``.
     n_boot
         Bootstrap samples for the median-extension intervals.
-    alpha
-        Level of the intervals.
-    seed
+    level
+        Probability of the two-sided intervals (0.95 gives 95 % intervals).
+    random_state
         Seed of the bootstrap (the median-extension intervals depend on it).
     min_per_group
         Arms (per sex) with fewer treated or control mice are skipped.
@@ -162,15 +162,15 @@ class LifespanInterventionEffects(Estimator):
         arms: Sequence[str] | None = None,
         sexes: Sequence[str] = ("F", "M", "pooled"),
         n_boot: int = 1000,
-        alpha: float = 0.05,
-        seed: int = 0,
+        level: float = 0.95,
+        random_state: int = 0,
         min_per_group: int = 10,
     ) -> None:
         self.arms = arms
         self.sexes = sexes
         self.n_boot = n_boot
-        self.alpha = alpha
-        self.seed = seed
+        self.level = level
+        self.random_state = random_state
         self.min_per_group = min_per_group
 
     def fit(
@@ -201,7 +201,7 @@ class LifespanInterventionEffects(Estimator):
                     f"known arms include {', '.join(sorted(set(treated_arms['arm']))[:12])}."
                 )
             treated_arms = treated_arms[treated_arms["arm"].isin(wanted)]
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         rows = []
         curves: dict[tuple[str, str], tuple[KaplanMeier, KaplanMeier]] = {}
         for arm, cohort in treated_arms.itertuples(index=False):
@@ -244,8 +244,8 @@ class LifespanInterventionEffects(Estimator):
     ) -> dict[str, Any]:
         strata = ["site"] if sex != "pooled" else ["site", "sex"]
         tr, co = sub[sub["_treated"] == 1], sub[sub["_treated"] == 0]
-        km_t = KaplanMeier(alpha=self.alpha).fit(tr["time"], tr["event"], label=f"{arm} {sex}")
-        km_c = KaplanMeier(alpha=self.alpha).fit(co["time"], co["event"], label=f"control {sex}")
+        km_t = KaplanMeier(level=self.level).fit(tr["time"], tr["event"], label=f"{arm} {sex}")
+        km_c = KaplanMeier(level=self.level).fit(co["time"], co["event"], label=f"control {sex}")
         curves[(arm, sex)] = (km_t, km_c)
         med_t, med_c = km_t.median_, km_c.median_
         bt, be = _cell_resample(rng, tr, strata, self.n_boot)
@@ -253,12 +253,12 @@ class LifespanInterventionEffects(Estimator):
         bm_t, bm_c = bootstrap_km_median(bt, be), bootstrap_km_median(ct, ce)
         ext = bm_t - bm_c
         pct = 100 * (bm_t / bm_c - 1)
-        q = [100 * self.alpha / 2, 100 * (1 - self.alpha / 2)]
+        q = [100 * (1 - self.level) / 2, 100 * (1 - (1 - self.level) / 2)]
         ext_lo, ext_hi = np.nanpercentile(ext, q)
         pct_lo, pct_hi = np.nanpercentile(pct, q)
         tau = float(sub.groupby([*strata, "_treated"], observed=True)["time"].max().min())
-        rmst = _rmst_stratified(sub, strata, tau, self.alpha)
-        cox = CoxPH(alpha=self.alpha).fit(
+        rmst = _rmst_stratified(sub, strata, tau, self.level)
+        cox = CoxPH(level=self.level).fit(
             sub[["time", "event", "_treated", *strata]],
             duration="time",
             event="event",
@@ -391,11 +391,11 @@ def lifespan_effects(
     arms: Sequence[str] | None = None,
     sexes: Sequence[str] = ("F", "M", "pooled"),
     n_boot: int = 1000,
-    seed: int = 0,
-    alpha: float = 0.05,
+    random_state: int = 0,
+    level: float = 0.95,
 ) -> pd.DataFrame:
     """Convenience wrapper: the ``effects_`` table of :class:`LifespanInterventionEffects`."""
     model = LifespanInterventionEffects(
-        arms=arms, sexes=sexes, n_boot=n_boot, seed=seed, alpha=alpha
+        arms=arms, sexes=sexes, n_boot=n_boot, random_state=random_state, level=level
     ).fit(data)
     return model.effects_

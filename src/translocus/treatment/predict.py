@@ -327,8 +327,10 @@ class ResponsePredictor(Estimator):
     feature_sets
         Any of ``"drug"`` (one-hot drug), ``"molecular"`` (all panel features) and
         ``"target"`` (features of the drug's target genes).
-    C, alpha
-        Inverse L2 penalty (logistic) / ridge penalty.
+    C
+        Inverse L2 penalty of the logistic regression (``task="classify"``).
+    penalty
+        Ridge penalty (scikit-learn's ``Ridge(alpha=...)``, ``task="regress"``).
     calibrate
         Platt-scale probabilities in inner folds that hold out whole models.
 
@@ -354,14 +356,14 @@ class ResponsePredictor(Estimator):
         task: Literal["classify", "regress"] = "classify",
         feature_sets: Sequence[str] = ("drug", "molecular", "target"),
         C: float = 0.1,
-        alpha: float = 10.0,
+        penalty: float = 10.0,
         calibrate: bool = True,
         random_state: int = 0,
     ):
         self.task = task
         self.feature_sets = feature_sets
         self.C = C
-        self.alpha = alpha
+        self.penalty = penalty
         self.calibrate = calibrate
         self.random_state = random_state
 
@@ -371,7 +373,7 @@ class ResponsePredictor(Estimator):
         from sklearn.preprocessing import StandardScaler
 
         if self.task == "regress":
-            return make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
+            return make_pipeline(StandardScaler(), Ridge(alpha=self.penalty))
         # liblinear: an order of magnitude faster than lbfgs on these small problems.
         return make_pipeline(
             StandardScaler(),
@@ -552,7 +554,7 @@ def cross_validate_response(
     n_repeats: int = 3,
     n_boot: int = 500,
     C: float = 0.1,
-    seed: int = 0,
+    random_state: int = 0,
     importance_for: str | None = None,
     importance: bool = True,
     policy: LicensePolicy | None = None,
@@ -595,7 +597,7 @@ def cross_validate_response(
     table = table.reset_index(drop=True)
     y = table["responder"].to_numpy(int)
     groups = table["model"].to_numpy()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     oof = {name: np.zeros(len(table)) for name in sets}
     imp_set = importance_for or list(sets)[-1]
     gene_cols: dict[str, list[str]] = {}
@@ -604,7 +606,7 @@ def cross_validate_response(
         folds = _group_folds(groups, n_splits, rng)
         for tr, te in folds:
             for name, fs in sets.items():
-                model = ResponsePredictor(feature_sets=fs, C=C, random_state=seed)
+                model = ResponsePredictor(feature_sets=fs, C=C, random_state=random_state)
                 model.fit(
                     table.iloc[tr], profile, targets=targets, provenance=provenance, policy=policy
                 )

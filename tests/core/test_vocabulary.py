@@ -1,0 +1,89 @@
+"""One vocabulary across the estimators: ``level`` for interval probability, ``alpha`` only for
+significance, ``random_state`` for seeds.
+
+Covered: the progression and survival models (``DiseaseCourseModel``, ``AgeTrajectoryModel``,
+``LinearMixedModel``, ``KaplanMeier``, ``NelsonAalen``, ``ParametricSurvival``, ``CoxPH``,
+``GammaFrailtyCox``, ``AalenJohansen``, ``LifespanForecaster``) and the treatment models
+(``GrowthModel``, ``MixedGrowthModel``, ``ResponsePredictor``,
+``LifespanInterventionEffects``), and the forecast and survival functions that take an
+interval probability or a seed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from translocus.progression import course, forecast, survival, trajectory
+from translocus.treatment import growth, lifespan, predict
+
+ESTIMATORS: list[type] = [
+    course.DiseaseCourseModel,
+    trajectory.AgeTrajectoryModel,
+    forecast.LinearMixedModel,
+    survival.KaplanMeier,
+    survival.NelsonAalen,
+    survival.ParametricSurvival,
+    survival.CoxPH,
+    survival.GammaFrailtyCox,
+    survival.AalenJohansen,
+    survival.LifespanForecaster,
+    growth.GrowthModel,
+    growth.MixedGrowthModel,
+    predict.ResponsePredictor,
+    lifespan.LifespanInterventionEffects,
+]
+
+FUNCTIONS: list[Callable[..., Any]] = [
+    forecast.last_value_forecast,
+    forecast.LinearMixedModel.forecast,
+    survival.fit_parametric_by,
+    survival.survival_table,
+    survival.forecast_calibration,
+    survival.forecast_backtest,
+    lifespan.lifespan_effects,
+    predict.cross_validate_response,
+]
+
+#: Names the vocabulary replaces: an interval given by ``alpha`` is ``level``, several
+#: interval probabilities are ``level`` too, and a seed is ``random_state``.
+RETIRED = {"alpha", "levels", "seed"}
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_estimator_parameters_use_the_vocabulary(cls: type) -> None:
+    params = cls().get_params(deep=False)
+    assert not RETIRED & set(params), f"{cls.__name__}: {sorted(RETIRED & set(params))}"
+
+
+@pytest.mark.parametrize("func", FUNCTIONS, ids=lambda f: f.__qualname__)
+def test_function_arguments_use_the_vocabulary(func: Callable[..., Any]) -> None:
+    names = set(inspect.signature(func).parameters)
+    assert not RETIRED & names, f"{func.__qualname__}: {sorted(RETIRED & names)}"
+
+
+def test_interval_estimators_take_level() -> None:
+    for cls in (
+        survival.KaplanMeier,
+        survival.NelsonAalen,
+        survival.ParametricSurvival,
+        survival.CoxPH,
+        survival.GammaFrailtyCox,
+        survival.AalenJohansen,
+        lifespan.LifespanInterventionEffects,
+    ):
+        assert cls().get_params()["level"] == 0.95, cls.__name__
+    assert forecast.LinearMixedModel().get_params()["level"] == (0.5, 0.9)
+    assert survival.LifespanForecaster().get_params()["level"] == (0.5, 0.9)
+
+
+def test_survival_interval_is_unchanged_by_the_rename() -> None:
+    km = survival.KaplanMeier(level=0.9).fit([1, 2, 3, 4, 5, 6], [1, 0, 1, 1, 0, 1])
+    ref = survival.KaplanMeier().fit([1, 2, 3, 4, 5, 6], [1, 0, 1, 1, 0, 1])
+    assert survival._z(0.95) == pytest.approx(1.959963984540054, abs=1e-15)
+    width_90 = (km.table_["upper"] - km.table_["lower"]).iloc[0]
+    width_95 = (ref.table_["upper"] - ref.table_["lower"]).iloc[0]
+    assert width_90 < width_95
