@@ -177,3 +177,11 @@ def test_run_json_is_valid_json_without_nan(tmp_path: Path) -> None:
         run.commit({"lod": float("nan"), "path": tmp_path})
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert record["options"]["v"] is None and record["summary"]["path"] == str(tmp_path)
+
+
+def test_a_run_is_never_written_inside_another_run(tmp_path: Path) -> None:
+    outer = _run(tmp_path / "outer", {"a.csv": "1"})
+    for out in (outer / "inner", outer / "deeper" / "inner"):
+        with pytest.raises(OptionError, match="lies inside the run folder"):
+            RunFolder(out, command="test")
+    assert folder_state(outer).kind == "run"

@@ -191,6 +191,13 @@ def check_out(out: Path, inputs: Sequence[Path] = (), *, option: str = "out") ->
             raise OptionError(
                 option, given, f"{where} the input {item}; write the results to another folder"
             )
+    for parent in out.parents:
+        if read_run(parent) is not None:  # a run inside a run would make the outer one foreign
+            raise OptionError(
+                option,
+                given,
+                f"lies inside the run folder {parent}; write the results next to it instead",
+            )
     recover(out)
     state = folder_state(out)
     if state.kind == "foreign":
