@@ -35,7 +35,7 @@ __all__ = [
     "MAP_FUNCTIONS",
     "GenoprobOutput",
     "GenoprobRequest",
-    "check_cross_path",
+    "cross_for",
     "check_hmm_options",
     "cross_inputs",
     "genotype_probabilities",
@@ -58,17 +58,25 @@ _CONTROL_FILE_FIELDS = ("geno", "founder_geno", "gmap", "pmap", "pheno", "covar"
 
 
 # -- checks shared with scan ------------------------------------------------------------------
-def check_cross_path(cross: Path | None) -> None:
-    """A cross path must exist (what it holds is checked when it is read).
+def cross_for(
+    path: Path | None, log: RunLog, *, intersection: bool = False, cross: Cross | None = None
+) -> Cross:
+    """The cross a pipeline works on: ``cross`` when given, else the cross read from ``path``.
 
-    Checked when the cross is to be read, not by ``validate()``: a pipeline given a cross
-    already in memory uses ``request.cross`` only as its name.
+    The path is checked here, not by ``validate()``: a pipeline given a cross already in
+    memory uses its ``cross`` path only as a name.
     """
-    if cross is not None and not Path(cross).exists():
+    if cross is not None:
+        log.add_provenance(cross.provenance)
+        return cross
+    if path is None:
+        raise InputError("no cross: give the path of an R/qtl2 control file, folder or zip")
+    if not Path(path).exists():
         raise InputError(
-            f"{cross}: no such file or folder; give an R/qtl2 control file (.json/.yaml), "
+            f"{path}: no such file or folder; give an R/qtl2 control file (.json/.yaml), "
             "its folder or a .zip"
         )
+    return read_cross_logged(path, log, intersection=intersection)
 
 
 def check_hmm_options(error_prob: float, map_function: str, assembly: str | None) -> None:
@@ -315,13 +323,7 @@ def run_genoprob(
 
     request.validate()
     log = log or RunLog()
-    if cross is None:
-        check_cross_path(request.cross)
-        if request.cross is None:
-            raise InputError("no cross: give the path of an R/qtl2 control file, folder or zip")
-        cross = read_cross_logged(request.cross, log, intersection=request.intersection)
-    else:
-        log.add_provenance(cross.provenance)
+    cross = cross_for(request.cross, log, intersection=request.intersection, cross=cross)
     assembly, source = resolve_assembly(cross, request.cross, request.assembly, log)
     probs, alleles = genotype_probabilities(cross, request.error_prob, request.map_function, log)
     fingerprint = cross_fingerprint(cross, error_prob=request.error_prob,

@@ -31,10 +31,9 @@ from translocus.core.errors import InputError, OptionError
 from translocus.core.model import Cross, GenoProbs
 from translocus.core.runs import RunLog
 from translocus.pipelines.genoprob import (
-    check_cross_path,
     check_hmm_options,
+    cross_for,
     genotype_probabilities,
-    read_cross_logged,
     resolve_assembly,
 )
 
@@ -393,13 +392,7 @@ def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | 
 
     request.validate()
     log = log or RunLog()
-    if cross is None:
-        check_cross_path(request.cross)
-        if request.cross is None:
-            raise InputError("no cross: give the path of an R/qtl2 control file, folder or zip")
-        cross = read_cross_logged(request.cross, log, intersection=request.intersection)
-    else:
-        log.add_provenance(cross.provenance)
+    cross = cross_for(request.cross, log, intersection=request.intersection, cross=cross)
     names, covar_names = _check_names(cross, request)
     stored_assembly = None
     if request.probs is not None:
