@@ -36,6 +36,7 @@ from translocus.core.runs import RunLog
 from translocus.core.tables import parse_columns, read_table, resolve_columns
 
 __all__ = [
+    "PEAK_VIEW",
     "ASSEMBLIES",
     "LOCI_ASSEMBLIES",
     "MANY_TO_ONE",
@@ -52,6 +53,21 @@ ASSEMBLIES = ("GRCm39", "GRCm38")
 LOCI_ASSEMBLIES = ("GRCh38", "GRCh37")
 _QUERIES = ("interval", "genes", "peaks", "statistic")
 _GENE_FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".list")
+
+#: The columns of a translated peak worth showing (terminal and report).
+PEAK_VIEW = [
+    "lodcolumn",
+    "chr",
+    "pos",
+    "lod",
+    "start_mbp",
+    "end_mbp",
+    "n_genes",
+    "n_one2one",
+    "n_near_locus",
+    "top_candidate",
+    "founder_pattern",
+]
 
 CANDIDATE_VIEW = [
     "rank",
@@ -607,19 +623,7 @@ def _peaks(request: TranslateRequest, log: RunLog) -> TranslateOutput:
         View(
             f"QTL peaks from {path} ({assembly})",
             result.peaks,
-            [
-                "lodcolumn",
-                "chr",
-                "pos",
-                "lod",
-                "start_mbp",
-                "end_mbp",
-                "n_genes",
-                "n_one2one",
-                "n_near_locus",
-                "top_candidate",
-                "founder_pattern",
-            ],  # fmt: skip
+            PEAK_VIEW,
         )
     ]
     hits = result.hits

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from translocus.core.provenance import Provenance
+from translocus.pipelines.translate import PEAK_VIEW
 from translocus.report.html import ReportSection, figure_html, table_html
 
 __all__ = ["build_section"]
@@ -138,24 +139,7 @@ def build_section(part: dict[str, Any]) -> ReportSection:
         parts.append(
             f"<p>Support intervals read as {html.escape(str(peaks.facts['assembly']))} "
             "coordinates (Mbp), the build the scan recorded.</p>"
-            + table_html(
-                _columns(
-                    summary,
-                    [
-                        "lodcolumn",
-                        "chr",
-                        "pos",
-                        "lod",
-                        "start_mbp",
-                        "end_mbp",
-                        "n_genes",
-                        "n_one2one",
-                        "n_near_locus",
-                        "top_candidate",
-                        "founder_pattern",
-                    ],
-                )  # fmt: skip
-            )
+            + table_html(_columns(summary, PEAK_VIEW))
         )
         if peaks.messages:
             items = "".join(f"<li>{html.escape(m)}</li>" for m in peaks.messages[:10])
