@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -40,7 +39,6 @@ from translocus.core.runs import Advance, RunLog
 
 __all__ = [
     "err",
-    "fail",
     "follow_terminal_width",
     "log_crash",
     "log_dir",
@@ -81,13 +79,6 @@ def user_error_line(exc: BaseException, flags: Mapping[str, str] | None = None) 
     else:
         text = str(exc)
     return " ".join(text.split())
-
-
-def fail(exc: BaseException | str) -> typer.Exit:
-    """Print one ``error:`` line for a user's mistake; return the exit to raise (code 2)."""
-    line = exc if isinstance(exc, str) else user_error_line(exc)
-    err.print(f"[red]error:[/red] {escape(line)}")
-    return typer.Exit(2)
 
 
 def log_dir() -> Path:

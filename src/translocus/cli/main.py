@@ -23,7 +23,7 @@ from translocus import __version__
 from translocus.cli import contract, foundation, genetics, progression, survival, translate
 from translocus.cli import treatment as treatment_cli
 from translocus.cli.contract import err, out, user_error_line
-from translocus.core.errors import UserError
+from translocus.core.errors import InputError, UserError
 
 __all__ = ["app", "main", "run_cli"]
 
@@ -74,9 +74,7 @@ def info(
     from translocus.pipelines.genoprob import read_cross_logged
 
     if not cross.exists():
-        raise contract.fail(
-            f"{cross}: not found; give an R/qtl2 control file, its folder or a .zip"
-        )
+        raise InputError(f"{cross}: not found; give an R/qtl2 control file, its folder or a .zip")
     obj = read_cross_logged(cross, RunLog(), intersection=intersection)
     summary = obj.summary()
     table = Table(title=f"{cross}", show_header=False)

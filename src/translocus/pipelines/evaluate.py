@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -182,8 +181,3 @@ def pdx_response_prediction(
     return ResponsePrediction(
         pd.concat(scores, ignore_index=True), pd.concat(comparisons, ignore_index=True), importance
     )
-
-
-def median_abs_error(frame: pd.DataFrame, column: str, truth: str) -> float:
-    """Median absolute difference of two columns."""
-    return float(np.median(np.abs(frame[column] - frame[truth])))
