@@ -185,3 +185,15 @@ def test_a_run_is_never_written_inside_another_run(tmp_path: Path) -> None:
         with pytest.raises(OptionError, match="lies inside the run folder"):
             RunFolder(out, command="test")
     assert folder_state(outer).kind == "run"
+
+
+def test_a_file_added_during_the_run_stops_the_swap(tmp_path: Path) -> None:
+    out = _run(tmp_path / "out", {"a.csv": "1"})
+    with RunFolder(out, command="test") as run:
+        (run.path / "a.csv").write_text("2")
+        (out / "notes.txt").write_text("written by the user meanwhile")
+        with pytest.raises(OptionError, match=r"gained files .*notes\.txt"):
+            run.commit()
+    assert (out / "notes.txt").read_text() == "written by the user meanwhile"
+    assert (out / "a.csv").read_text() == "1"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -555,6 +555,14 @@ class RunFolder:
     def _swap(self) -> None:
         target, tmp = self.target, self.path
         recover(target)
+        state = folder_state(target)  # again: files may have been added while the run computed
+        if state.kind == "foreign":
+            raise OptionError(
+                self.option,
+                str(target),
+                f"gained files translocus did not write while the run computed "
+                f"({', '.join(state.foreign)}); nothing was replaced, run again into a new folder",
+            )
         if not target.exists():
             os.rename(tmp, target)
             checkpoint("swapped")
