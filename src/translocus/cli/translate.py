@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from translocus.cli.contract import out, run_pipeline
+
+if TYPE_CHECKING:  # pandas loads with the pipeline, not with every command's start
+    import pandas as pd
 
 __all__ = ["register", "translate_command"]
 
@@ -31,6 +34,8 @@ Examples:
 
 
 def _show(table: pd.DataFrame, columns: list[str], title: str, top: int) -> None:
+    import pandas as pd
+
     shown = table[[c for c in columns if c in table.columns]].head(top)
     rich_table = Table(title=escape(title), show_lines=False, header_style="bold")
     for column in shown.columns:
