@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import FrozenInstanceError, replace
 
 import numba
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from threadpoolctl import threadpool_info
 
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
@@ -94,18 +96,60 @@ def test_spec_is_frozen_and_replace_changes_a_copy(data):
     assert changed.addcovar is sex and not changed.reml and spec.addcovar is None
 
 
+def _blas_limits() -> list[int]:
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
 def test_threads_limit_the_call_and_are_restored(data, monkeypatch):
     probs, pheno, _ = data
     monkeypatch.setenv("TRANSLOCUS_THREADS", "3")
     numba_before = numba.get_num_threads()
+    blas_before = _blas_limits()
     seen: list[int] = []
     scan_perm(pheno, probs, n_perm=2, seed=1, threads=1,
               progress=lambda _: seen.append(worker_count()))  # fmt: skip
     assert seen and set(seen) == {1}
-    assert os.environ["TRANSLOCUS_THREADS"] == "3" and numba.get_num_threads() == numba_before
+    assert os.environ["TRANSLOCUS_THREADS"] == "3" and worker_count() == 3
+    assert numba.get_num_threads() == numba_before and _blas_limits() == blas_before
     monkeypatch.delenv("TRANSLOCUS_THREADS")
     with thread_limit(2):
+        assert worker_count() == 2 and "TRANSLOCUS_THREADS" not in os.environ
+        assert numba.get_num_threads() == min(2, numba.config.NUMBA_NUM_THREADS)
+        assert all(n <= 2 for n in _blas_limits())
+        with thread_limit(1):
+            assert worker_count() == 1
         assert worker_count() == 2
-    assert "TRANSLOCUS_THREADS" not in os.environ
+    assert numba.get_num_threads() == numba_before and _blas_limits() == blas_before
     with pytest.raises(InputError, match="threads=0"):
         scan(pheno, probs, threads=0)
+
+
+def test_thread_limit_is_per_thread():
+    # another thread keeps its own worker count while one thread runs under a limit
+    outside: list[int] = []
+    inside = threading.Event()
+    done = threading.Event()
+
+    def other() -> None:
+        inside.wait()
+        outside.append(worker_count())
+        done.set()
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    with thread_limit(1):
+        inside.set()
+        done.wait()
+    worker.join()
+    assert outside == [worker_count()]
+
+
+def test_results_do_not_depend_on_threads(data):
+    probs, pheno, sex = data
+    kin = calc_kinship(probs)
+    one = scan(pheno, probs, kinship=kin, addcovar=sex, threads=1)
+    two = scan(pheno, probs, kinship=kin, addcovar=sex, threads=2)
+    np.testing.assert_allclose(one.lod.to_numpy(), two.lod.to_numpy(), rtol=0, atol=1e-12)
+    perm_one = scan_perm(pheno, probs, addcovar=sex, n_perm=4, seed=3, threads=1)
+    perm_two = scan_perm(pheno, probs, addcovar=sex, n_perm=4, seed=3, threads=2)
+    np.testing.assert_allclose(perm_one.maxlod.to_numpy(), perm_two.maxlod.to_numpy(), atol=1e-12)

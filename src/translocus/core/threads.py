@@ -9,6 +9,7 @@ code that does many small products runs its BLAS single-threaded inside
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +18,9 @@ from typing import TypeVar
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["blas_threads", "parallel_map", "worker_count"]
+from translocus.core.errors import InputError
+
+__all__ = ["blas_threads", "parallel_map", "thread_limit", "worker_count"]
 
 T_in = TypeVar("T_in")
 T_out = TypeVar("T_out")
@@ -25,6 +28,8 @@ T_out = TypeVar("T_out")
 _CONTROLLER: list[ThreadpoolController] = []
 _CONTROLLER_LOCK = threading.Lock()
 _LIMIT_DEPTH = threading.local()
+#: the worker count of the innermost :func:`thread_limit` of this thread (``None``: no limit)
+_WORKERS: contextvars.ContextVar[int | None] = contextvars.ContextVar("workers", default=None)
 
 
 def _controller() -> ThreadpoolController:
@@ -54,8 +59,13 @@ def blas_threads(limit: int) -> Iterator[None]:
         _LIMIT_DEPTH.value = 0
 
 
-def _mark_worker() -> None:
+def _mark_worker(limit: int | None) -> None:
     _LIMIT_DEPTH.value = 1
+    if limit is not None:  # the caller's thread_limit holds in the pool's threads too
+        import numba
+
+        _WORKERS.set(limit)
+        numba.set_num_threads(min(limit, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
 def parallel_map(fn: Callable[[T_in], T_out], items: Sequence[T_in], workers: int) -> list[T_out]:
@@ -70,16 +80,21 @@ def parallel_map(fn: Callable[[T_in], T_out], items: Sequence[T_in], workers: in
     with blas_threads(1):
         if workers <= 1:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=workers, initializer=_mark_worker) as pool:
+        with ThreadPoolExecutor(max_workers=workers, initializer=_mark_worker,
+                                initargs=(_WORKERS.get(),)) as pool:  # fmt: skip
             return list(pool.map(fn, items))
 
 
 def worker_count() -> int:
     """Number of threads the compiled kernels use.
 
+    The limit of the enclosing :func:`thread_limit` when there is one, else
     ``$TRANSLOCUS_THREADS`` when set, else the CPU cores this process may use (its affinity
     mask); at least 1.
     """
+    limit = _WORKERS.get()
+    if limit is not None:
+        return limit
     env = os.environ.get("TRANSLOCUS_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
@@ -87,3 +102,41 @@ def worker_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - platforms without affinity masks
         return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Run the block with at most ``threads`` workers; every setting is restored after.
+
+    Within the block :func:`worker_count` returns ``threads`` (for the calling thread and
+    code it runs; nothing is written to the environment), numba's parallel kernels started
+    from this thread use at most that many threads, and the BLAS pool is limited to it
+    (threadpoolctl; :func:`parallel_map` still runs its tasks with a single-threaded BLAS).
+    ``None`` changes nothing.
+
+    >>> with thread_limit(1):
+    ...     worker_count()
+    1
+    """
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InputError(f"threads={threads!r} must be a positive whole number (or None)")
+    import numba  # only calls that set a limit pay for importing it
+
+    numba_before = numba.get_num_threads()
+    token = _WORKERS.set(threads)
+    # numba's thread count is per calling thread; its pool has NUMBA_NUM_THREADS at most
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    try:
+        if getattr(_LIMIT_DEPTH, "value", 0):  # inside a BLAS limit already: keep it
+            yield
+        else:
+            # not blas_threads: that would also disable the single-threaded BLAS of the
+            # parallel_map calls inside this block
+            with _controller().limit(limits=threads, user_api="blas"):
+                yield
+    finally:
+        numba.set_num_threads(numba_before)
+        _WORKERS.reset(token)

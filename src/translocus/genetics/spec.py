@@ -14,16 +14,11 @@ arguments of each function keep working, and giving both is an error.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numba
-
 from translocus.core.errors import InputError
-from translocus.core.threads import blas_threads
+from translocus.core.threads import thread_limit
 
 __all__ = ["ModelSpec", "resolve_spec", "thread_limit"]
 
@@ -96,32 +91,3 @@ def resolve_spec(pheno: Any, spec: ModelSpec | None, reml: bool | None, entry: s
         raise InputError(f"{entry}: {', '.join(given)} given both as arguments and in spec; "
                          "put them in the ModelSpec (dataclasses.replace(spec, ...))")  # fmt: skip
     return spec
-
-
-@contextlib.contextmanager
-def thread_limit(threads: int | None) -> Iterator[None]:
-    """Run the block with at most ``threads`` kernel workers; the settings are restored after.
-
-    Sets the worker count of :func:`translocus.core.threads.worker_count` (through
-    ``TRANSLOCUS_THREADS``), numba's threads and, via :func:`~translocus.core.threads.blas_threads`,
-    the BLAS pool. Like those, the limit holds for the whole process while the block runs.
-    ``None`` changes nothing.
-    """
-    if threads is None:
-        yield
-        return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise InputError(f"threads={threads!r} must be a positive whole number (or None)")
-    env_before = os.environ.get("TRANSLOCUS_THREADS")
-    numba_before = numba.get_num_threads()
-    os.environ["TRANSLOCUS_THREADS"] = str(threads)
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    try:
-        with blas_threads(threads):
-            yield
-    finally:
-        numba.set_num_threads(numba_before)
-        if env_before is None:
-            os.environ.pop("TRANSLOCUS_THREADS", None)
-        else:
-            os.environ["TRANSLOCUS_THREADS"] = env_before
