@@ -13,7 +13,7 @@ import pytest
 from estimator_contract import Case, check_estimator
 from translocus.core.estimator import ConvergenceWarning
 from translocus.core.provenance import Provenance
-from translocus.treatment import growth, predict
+from translocus.treatment import growth
 from translocus.treatment.growth import GrowthModel, MixedGrowthModel
 from translocus.treatment.lifespan import LifespanInterventionEffects
 from translocus.treatment.predict import ResponsePredictor
@@ -145,10 +145,3 @@ def test_mixed_growth_model_warns_when_reml_stops(monkeypatch: pytest.MonkeyPatc
         model = MixedGrowthModel().fit(STUDY)
     assert not model.converged_
     assert model.fits_["converged"].tolist() == [False]
-
-
-def test_response_predictor_warns_when_platt_stops(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(predict, "_PLATT_MAX_ITER", 1)
-    with pytest.warns(ConvergenceWarning, match=r"Platt scaling stopped after 1 Newton"):
-        model = ResponsePredictor(feature_sets=["drug"]).fit(RESPONSES, provenance=OPEN)
-    assert not model.converged_

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from translocus.core.errors import InputError, OptionError
 from translocus.core.provenance import LicenseRefusedError, Provenance
 from translocus.treatment.predict import (
     MolecularProfile,
     ResponsePredictor,
     _auc,
     _group_folds,
-    _platt,
     cross_validate_response,
     read_xeva_drug_targets,
     read_xeva_molecular,
@@ -82,14 +82,6 @@ def test_folds_hold_out_whole_models() -> None:
     assert len(train) == 0 and list(test) == [0, 1, 2, 3]
 
 
-def test_platt_recovers_logistic_link() -> None:
-    rng = np.random.default_rng(2)
-    s = rng.standard_normal(20000)
-    y = (rng.random(20000) < 1 / (1 + np.exp(-(2.0 * s - 1.0)))).astype(int)
-    a, b = _platt(s, y)
-    assert a == pytest.approx(2.0, abs=0.1) and b == pytest.approx(-1.0, abs=0.1)
-
-
 def test_cross_validation_finds_signal_and_gene() -> None:
     table, profile = _synthetic()
     cv = cross_validate_response(table, profile, provenance=OPEN, n_repeats=1, n_boot=100, C=1.0)
@@ -143,9 +135,56 @@ def test_xeva_panel_and_response_table(pdx_dir: Path, pdxe_metrics: pd.DataFrame
     )
 
 
-def test_platt_stays_finite_on_separable_scores() -> None:
-    scores = np.r_[np.full(50, -1.0), np.full(50, 1.0)]
-    y = np.r_[np.zeros(50, int), np.ones(50, int)]
-    a, b = _platt(scores, y)
-    # Smoothed targets (1/52 and 51/52) bound the slope: a = logit(51/52) exactly.
-    assert a == pytest.approx(np.log(51), rel=1e-6) and b == pytest.approx(0.0, abs=1e-6)
+def test_calibration_keeps_ranking_and_improves_held_out_brier() -> None:
+    """A heavily penalised logistic regression squeezes probabilities towards the base rate;
+    the sigmoid fitted on model-held-out folds is monotone (same AUC) and restores them."""
+    train, profile = _synthetic(seed=4, n_models=60)
+    test, test_profile = _synthetic(seed=5, n_models=60)
+    test["model"] = "T" + test["model"]
+    both = MolecularProfile(
+        pd.concat([profile.features, test_profile.features.rename(index=lambda m: "T" + m)]),
+        profile.gene,
+        profile.kind,
+        OPEN,
+    )
+    kw = {"feature_sets": ("drug", "molecular"), "C": 0.005}
+    raw = ResponsePredictor(calibrate=False, **kw).fit(train, both, provenance=OPEN)
+    cal = ResponsePredictor(**kw).fit(train, both, provenance=OPEN)
+    assert cal.calibration_ == "sigmoid on 3 model-held-out folds"
+    assert raw.calibration_.startswith("none")
+    y = test["responder"].to_numpy()
+    p_raw, p_cal = raw.predict(test), cal.predict(test)
+    assert _auc(y, p_cal) == pytest.approx(_auc(y, p_raw), abs=1e-12)
+    brier_raw, brier_cal = np.mean((p_raw - y) ** 2), np.mean((p_cal - y) ** 2)
+    assert brier_cal < 0.8 * brier_raw
+    # The classifier behind the calibration is refitted on every row: same coefficients.
+    assert np.allclose(cal.coef_, raw.coef_, atol=1e-8)
+
+
+def test_plain_table_with_license_and_refusal() -> None:
+    table, profile = _synthetic()
+    model = ResponsePredictor(feature_sets=("drug",)).fit(table, license="CC0-1.0")
+    assert model.license_decision_.allowed
+    with pytest.raises(LicenseRefusedError, match=r"license='SPDX'"):
+        ResponsePredictor(feature_sets=("drug",)).fit(table, license="NOASSERTION")
+    with pytest.raises(OptionError, match=r"^license: the response table's licence"):
+        ResponsePredictor(feature_sets=("drug",)).fit(table)
+    with pytest.raises(OptionError, match=r"either provenance= or license="):
+        ResponsePredictor(feature_sets=("drug",)).fit(table, provenance=OPEN, license="MIT")
+
+
+def test_unknown_drug_is_refused_or_predicted_without_drug_term() -> None:
+    table, profile = _synthetic()
+    model = ResponsePredictor(feature_sets=("drug", "molecular")).fit(
+        table, profile, provenance=OPEN
+    )
+    new = table.head(3).assign(drug="d9")
+    with pytest.raises(
+        InputError, match=r"column 'drug': 1 drug\(s\) the model was not trained on \(d9\)"
+    ):
+        model.predict(new)
+    p = model.predict(new, unknown_drugs="ignore")
+    assert ((p > 0) & (p < 1)).all()
+    # Molecular-only models have no drug term: any drug is fine.
+    mol = ResponsePredictor(feature_sets=("molecular",)).fit(table, profile, provenance=OPEN)
+    assert mol.predict(new).shape == (3,)

@@ -11,8 +11,9 @@ Inputs
   expression, mean copy number and any functional mutation of the drug's target genes.
 
 Models: an L2-penalised logistic regression (responder yes/no) with probabilities
-calibrated by Platt scaling inside grouped folds, or ridge regression (BestAvgResponse).
-Every fit goes through the licence gate (:func:`require_training_allowed`) for the
+calibrated by a sigmoid (scikit-learn's ``CalibratedClassifierCV``) on folds that hold out
+whole models, or ridge regression (BestAvgResponse).
+Every fit goes through the licence gate (:func:`~translocus.core.table.licence_gate`) for the
 response data and the molecular data.
 
 Evaluation (:func:`cross_validate_response`) holds out whole PDX models: all drugs of a
@@ -25,7 +26,6 @@ importance per gene (AUC lost when the gene's features are shuffled across held-
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +33,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
-from translocus.core.errors import InputError
-from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
+from translocus.core.errors import InputError, OptionError
+from translocus.core.estimator import Estimator, check_fitted
 from translocus.core.paths import data_dir
-from translocus.core.provenance import LicensePolicy, Provenance, require_training_allowed
+from translocus.core.provenance import LicenseDecision, LicensePolicy, Provenance
+from translocus.core.table import licence_gate
 
 __all__ = [
     "CVResult",
@@ -242,58 +242,6 @@ def _target_features(
     return pd.DataFrame(out, columns=names, index=table.index)
 
 
-#: Newton steps of Platt scaling before it is reported as not converged.
-_PLATT_MAX_ITER = 100
-
-
-def _platt(scores: np.ndarray, y: np.ndarray, n_iter: int = _PLATT_MAX_ITER) -> tuple[float, float]:
-    """Platt (1999) sigmoid ``p = 1/(1+exp(-(a s + b)))``.
-
-    Newton steps with backtracking on the cross-entropy to Platt's smoothed targets.
-    """
-    a, b, _ = _platt_fit(scores, y, n_iter)
-    return a, b
-
-
-def _platt_fit(scores: np.ndarray, y: np.ndarray, n_iter: int) -> tuple[float, float, bool]:
-    """:func:`_platt` and whether it converged (False: ``n_iter`` steps, loss still falling)."""
-    n_pos = float(np.sum(y == 1))
-    n_neg = float(len(y) - n_pos)
-    target = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    x = np.column_stack([scores, np.ones_like(scores)])
-
-    def loss(w: np.ndarray) -> float:
-        z = x @ w
-        # log(1 + e^z) - t z, written stably.
-        return float(np.sum(np.logaddexp(0.0, z) - target * z))
-
-    w = np.array([1.0, float(np.log((n_pos + 1) / (n_neg + 1)))])
-    current = loss(w)
-    converged = False
-    for _ in range(n_iter):
-        p = expit(x @ w)
-        grad = x.T @ (p - target)
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-9 * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        size = 1.0
-        while size > 1e-8:
-            trial = w - size * step
-            value = loss(trial)
-            if value <= current:
-                break
-            size /= 2
-        else:
-            # No step lowers the loss, even a tiny one: a minimum.
-            converged = True
-            break
-        done = current - value < 1e-12 * max(1.0, abs(current))
-        w, current = trial, value
-        if done:
-            converged = True
-            break
-    return float(w[0]), float(w[1]), converged
-
-
 def _group_folds(
     groups: np.ndarray, n_splits: int, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -332,7 +280,10 @@ class ResponsePredictor(Estimator):
     penalty
         Ridge penalty (scikit-learn's ``Ridge(alpha=...)``, ``task="regress"``).
     calibrate
-        Platt-scale probabilities in inner folds that hold out whole models.
+        Calibrate probabilities with a sigmoid fitted to out-of-fold decision values of
+        three folds that hold out whole models (scikit-learn's ``CalibratedClassifierCV``,
+        ``method="sigmoid"``, ``ensemble=False``); skipped, and said in ``calibration_``,
+        when a fold's training part has one class only or there are fewer than 10 rows.
 
     Attributes
     ----------
@@ -342,10 +293,13 @@ class ResponsePredictor(Estimator):
         Standardised coefficients of the final (uncalibrated) linear model per column.
     license_decisions_ : list
         The licence gate's decisions for the data used.
+    calibration_ : str
+        How probabilities are calibrated (``"sigmoid on 3 model-held-out folds"``, or why not).
+    license_decision_ : LicenseDecision
+        The licence gate's decision for the response data (the first of ``license_decisions_``).
     converged_ : bool
-        Whether the logistic regression (liblinear, ``max_iter=1000``) and Platt scaling
-        converged; scikit-learn warns for the first, this class for the second
-        (:class:`~translocus.core.estimator.ConvergenceWarning`).
+        Whether the logistic regression (liblinear, ``max_iter=1000``) converged
+        (scikit-learn warns when it does not).
     """
 
     use = "training"
@@ -389,58 +343,90 @@ class ResponsePredictor(Estimator):
         *,
         targets: Mapping[str, Sequence[str]] | None = None,
         provenance: Provenance | None = None,
+        license: str | None = None,
         policy: LicensePolicy | None = None,
     ) -> ResponsePredictor:
-        """Train on a response table (columns model, drug, responder, best_avg_response)."""
-        if provenance is None:
-            raise InputError(
-                "response table: no provenance given; pass provenance=study.provenance so the "
-                "licence gate can check that training on these data is allowed."
+        """Train on a response table (columns model, drug, responder, best_avg_response).
+
+        The table's licence is given as ``provenance=`` (e.g. ``study.provenance``) or, for
+        a plain table, as ``license=`` (an SPDX identifier, ``"CC-BY-4.0"``); fitting is
+        training, so data whose licence ``policy`` does not allow are refused.
+        """
+        if provenance is None and license is None:
+            raise OptionError(
+                "license",
+                None,
+                "the response table's licence is needed so the licence gate can check that "
+                "training on it is allowed; give provenance=study.provenance, or license='SPDX' "
+                "for a plain table",
             )
-        decisions = [require_training_allowed(provenance, policy, purpose="response prediction")]
+        if provenance is not None and license is not None:
+            raise OptionError(
+                "license",
+                license,
+                "give either provenance= or license=, not both (the provenance carries its "
+                "own licence)",
+            )
+        if provenance is None:
+            provenance = Provenance(name="response table", license=str(license))
+        decisions = [
+            licence_gate(
+                provenance,
+                policy,
+                use=self.use,
+                purpose="response prediction",
+                estimator="ResponsePredictor.fit",
+            )
+        ]
         if profile is not None and {"molecular", "target"} & set(self.feature_sets):
             decisions.append(
-                require_training_allowed(profile.provenance, policy, purpose="response prediction")
+                licence_gate(
+                    profile.provenance,
+                    policy,
+                    use=self.use,
+                    purpose="response prediction",
+                    estimator="ResponsePredictor.fit",
+                )
             )
         drugs = sorted(pd.unique(table["drug"]))
         x = _design(table, profile, targets, self.feature_sets, drugs)
         y = self._target(table)
         xv = x.to_numpy()
-        est = self._estimator().fit(xv, y)
+        self.calibrated_: Any = None
+        self.calibration_ = "none (calibrate=False)" if self.task == "classify" else "none"
+        if self.task == "classify" and self.calibrate:
+            # Sigmoid on decision values of models that never saw the animal's model, then
+            # the classifier refitted on every row (ensemble=False).
+            folds = _group_folds(
+                table["model"].to_numpy(), 3, np.random.default_rng(self.random_state)
+            )
+            usable = len(y) >= 10 and len(folds) > 1
+            usable = usable and all(len(np.unique(y[tr])) == 2 for tr, _ in folds)
+            if usable:
+                from sklearn.calibration import CalibratedClassifierCV
+
+                self.calibrated_ = CalibratedClassifierCV(
+                    self._estimator(), method="sigmoid", cv=folds, ensemble=False
+                ).fit(xv, y)
+                est = self.calibrated_.calibrated_classifiers_[0].estimator
+                self.calibration_ = f"sigmoid on {len(folds)} model-held-out folds"
+            else:
+                self.calibration_ = (
+                    "none: too few rows, or a fold whose training models have one class only"
+                )
+        if self.calibrated_ is None:
+            est = self._estimator().fit(xv, y)
         linear = est.steps[-1][1]
         # scikit-learn warns itself when liblinear stops at max_iter; record it here too.
-        converged = self.task == "regress" or bool(np.max(linear.n_iter_) < linear.max_iter)
+        self.converged_ = self.task == "regress" or bool(np.max(linear.n_iter_) < linear.max_iter)
         self.license_decisions_ = decisions
+        self.license_decision_: LicenseDecision = decisions[0]
         self.drugs_ = drugs
         self.columns_ = list(x.columns)
         self.profile_ = profile
         self.targets_ = targets
         self.estimator_ = est
         self.coef_ = pd.Series(np.ravel(linear.coef_), index=self.columns_)
-        self.platt_ = (1.0, 0.0)
-        if self.task == "classify" and self.calibrate:
-            # Platt scaling on decision values of models that never saw the animal's model.
-            groups = table["model"].to_numpy()
-            rng = np.random.default_rng(self.random_state)
-            scores = np.full(len(y), np.nan)
-            for tr, te in _group_folds(groups, 3, rng):
-                if len(np.unique(y[tr])) == 2 and len(te):
-                    inner = self._estimator().fit(xv[tr], y[tr])
-                    scores[te] = inner.decision_function(xv[te])
-            ok = np.isfinite(scores)
-            if ok.sum() >= 10 and len(np.unique(y[ok])) == 2:
-                a, b, platt_converged = _platt_fit(scores[ok], y[ok], _PLATT_MAX_ITER)
-                self.platt_ = (a, b)
-                converged = converged and platt_converged
-                if not platt_converged:
-                    warnings.warn(
-                        f"ResponsePredictor: Platt scaling stopped after {_PLATT_MAX_ITER} "
-                        "Newton steps with its loss still falling, so the probabilities may be "
-                        "miscalibrated; use calibrate=False for the uncalibrated ones.",
-                        ConvergenceWarning,
-                        stacklevel=2,
-                    )
-        self.converged_ = converged
         return self
 
     def _target(self, table: pd.DataFrame) -> np.ndarray:
@@ -459,14 +445,31 @@ class ResponsePredictor(Estimator):
             return y.astype(int)
         return y
 
-    def predict(self, table: pd.DataFrame) -> np.ndarray:
-        """Probability of response (classify) or predicted BestAvgResponse (regress)."""
+    def predict(
+        self, table: pd.DataFrame, *, unknown_drugs: Literal["raise", "ignore"] = "raise"
+    ) -> np.ndarray:
+        """Probability of response (classify) or predicted BestAvgResponse (regress).
+
+        A drug the model was not trained on has no drug term: ``unknown_drugs="raise"``
+        (the default) refuses it, naming the drugs; ``"ignore"`` predicts its rows from the
+        other features with every drug indicator at 0.
+        """
         check_fitted(self)
+        if unknown_drugs not in ("raise", "ignore"):
+            raise OptionError("unknown_drugs", unknown_drugs, "must be 'raise' or 'ignore'.")
+        if "drug" in self.feature_sets and unknown_drugs == "raise":
+            unknown = sorted(set(map(str, pd.unique(table["drug"]))) - set(map(str, self.drugs_)))
+            if unknown:
+                raise InputError(
+                    f"table, column 'drug': {len(unknown)} drug(s) the model was not trained on "
+                    f"({', '.join(unknown[:5])}); it knows {', '.join(map(str, self.drugs_[:10]))}"
+                    f"{' ...' if len(self.drugs_) > 10 else ''}. Remove those rows, or pass "
+                    "unknown_drugs='ignore' to predict them without a drug term."
+                )
         x = _design(table, self.profile_, self.targets_, self.feature_sets, self.drugs_)
         if self.task == "classify":
-            a, b = self.platt_
-            d = np.asarray(self.estimator_.decision_function(x.to_numpy()))
-            return np.asarray(expit(a * d + b))
+            model = self.calibrated_ if self.calibrated_ is not None else self.estimator_
+            return np.asarray(model.predict_proba(x.to_numpy())[:, 1])
         return np.asarray(self.estimator_.predict(x.to_numpy()))
 
     def gene_importance(self) -> pd.DataFrame:
@@ -610,7 +613,7 @@ def cross_validate_response(
                 model.fit(
                     table.iloc[tr], profile, targets=targets, provenance=provenance, policy=policy
                 )
-                p = model.predict(table.iloc[te])
+                p = model.predict(table.iloc[te], unknown_drugs="ignore")
                 oof[name][te] += p / n_repeats
                 if importance and name == imp_set and len(np.unique(y[te])) == 2:
                     _permutation_importance(model, table.iloc[te], y[te], rng, gene_cols, imp_acc)
@@ -684,7 +687,7 @@ def _permutation_importance(
     profile = model.profile_
     if profile is None or "molecular" not in model.feature_sets:
         return
-    base_auc = _auc(y, model.predict(test))
+    base_auc = _auc(y, model.predict(test, unknown_drugs="ignore"))
     models = np.unique(test["model"])
     gene_of = profile.gene.reindex(profile.features.columns)
     for gene in sorted(set(profile.gene)):
@@ -695,7 +698,7 @@ def _permutation_importance(
         saved = model.profile_
         model.profile_ = MolecularProfile(shuffled, profile.gene, profile.kind, profile.provenance)
         try:
-            auc = _auc(y, model.predict(test))
+            auc = _auc(y, model.predict(test, unknown_drugs="ignore"))
         finally:
             model.profile_ = saved
         acc.setdefault(gene, []).append(base_auc - auc)

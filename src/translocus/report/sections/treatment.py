@@ -121,7 +121,7 @@ def _prediction(prediction: Any) -> list[str]:
         "<h3>Response prediction, breast PDX (model-held-out cross-validation)</h3>"
         "<p>Logistic regression on drug (one-hot), the 51-feature molecular panel (expression, "
         "copy number, functional mutations of 22/20/9 genes) and the drug's target genes; "
-        "Platt-calibrated; folds hold out whole PDX models; AUC interval: bootstrap over models. "
+        "sigmoid-calibrated on model-held-out folds; folds hold out whole PDX models; AUC interval: bootstrap over models. "
         f"The panel is small (41 profiled models); {'; '.join(verdicts)}.</p>",
         table_html(prediction.scores[columns]),
         "<p>Genes whose permutation most lowers held-out AUC (disease control):</p>",
