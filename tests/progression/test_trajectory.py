@@ -129,9 +129,15 @@ def test_predict_interval_and_horizon() -> None:
         _simulated(), group=["mouse_model", "sex"], control="ctrl"
     )
     pred = fit.predict([18.0, 20.0], group=("tg", "F"), stratum=("m",), n_animals=8)
-    assert (pred["lower"] < pred["mean"]).all() and (pred["mean"] < pred["upper"]).all()
+    assert (pred["lower_0.9"] < pred["point"]).all() and (pred["point"] < pred["upper_0.9"]).all()
+    # the data's scale: the point is the back-transformed analysis mean
+    assert pred["scale"].eq("log").all()
+    back = np.exp(fit.transform(pred["point"].to_numpy(), ("m",)))
+    assert np.allclose(back, np.exp(pred["mean_analysis"]), rtol=1e-12)
     # beyond the data the interval widens with distance
-    assert pred["sd"].iloc[1] > pred["sd"].iloc[0]
+    assert pred["sd_analysis"].iloc[1] > pred["sd_analysis"].iloc[0]
+    two = fit.predict([18.0], group=("tg", "F"), stratum=("m",), level=(0.5, 0.9))
+    assert two["lower_0.9"].item() < two["lower_0.5"].item() < two["upper_0.5"].item()
     with pytest.raises(InputError, match="refit with a larger horizon"):
         fit.predict([30.0])
 
@@ -207,7 +213,7 @@ def test_model_ad_acceptance(shared_data) -> None:
     design = np.c_[np.ones(3), [4.0, 8.0, 12.0]]
     linear = means[[4.0, 8.0, 12.0]].to_numpy() @ np.linalg.pinv(design).T @ [1.0, 18.0]
     pred = early.predict([18.0]).query("mouse_model == '5xFAD'")
-    pred = pred.set_index(["measure", "tissue", "sex"])["mean"].reindex(truth.index)
+    pred = pred.set_index(["measure", "tissue", "sex"])["mean_analysis"].reindex(truth.index)
     err_model = np.median(np.abs(pred - truth))
     err_carry = np.median(np.abs(means[12.0].reindex(truth.index) - truth))
     err_linear = np.median(np.abs(pd.Series(linear, means.index).reindex(truth.index) - truth))

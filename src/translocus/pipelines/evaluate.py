@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from translocus.core.intervals import normal_quantile
+
 __all__ = [
     "CourseForecast",
     "ResponsePrediction",
@@ -65,9 +67,9 @@ def model_ad_early_forecast(table: Any, *, group: list[str], control: str) -> pd
                 "tissue": tissue,
                 "sex": sex,
                 "observed_18mo_log": obs["mean"],
-                "forecast": pred["mean"],
-                "lower_90": pred["lower"],
-                "upper_90": pred["upper"],
+                "forecast": pred["mean_analysis"],
+                "lower_90": pred["mean_analysis"] - normal_quantile(0.9) * pred["sd_analysis"],
+                "upper_90": pred["mean_analysis"] + normal_quantile(0.9) * pred["sd_analysis"],
                 "value_12mo": last.loc[(measure, tissue, sex)],
             }
         )

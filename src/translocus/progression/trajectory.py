@@ -55,7 +55,9 @@ from scipy.interpolate import BSpline
 
 from translocus.core.errors import InputError
 from translocus.core.estimator import Estimator, check_fitted
+from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
 from translocus.core.provenance import LicenseDecision, LicensePolicy, Provenance, check_training
+from translocus.core.table import as_table
 from translocus.progression.data import MeasureTable, from_frame
 
 __all__ = ["AgeTrajectoryModel", "bspline_basis"]
@@ -272,6 +274,7 @@ class AgeTrajectoryModel(Estimator):
         strata: Sequence[str] | None = None,
         measures: Sequence[str] | None = None,
         policy: LicensePolicy | None = None,
+        license: str | None = None,
     ) -> AgeTrajectoryModel:
         """Fit curves for every stratum and group.
 
@@ -292,8 +295,13 @@ class AgeTrajectoryModel(Estimator):
             Keep only these measures.
         policy
             Licence policy whose log records the ``analysis`` use of the data.
+        license
+            The SPDX licence of a plain DataFrame (``"MIT"``), recorded with the decision; a
+            :class:`MeasureTable` carries its own.
         """
-        table = data if isinstance(data, MeasureTable) else from_frame(data, name="data")
+        table = as_table(
+            data, MeasureTable, from_frame, license=license, estimator="AgeTrajectoryModel.fit"
+        )
         frame = table.data
         source = table.source or table.provenance.name
         group = list(group)
@@ -724,9 +732,9 @@ class AgeTrajectoryModel(Estimator):
         group: Sequence[Any] | None = None,
         stratum: Sequence[Any] | None = None,
         n_animals: int | None = None,
-        level: float | None = None,
+        level: float | Sequence[float] | None = None,
     ) -> pd.DataFrame:
-        """Forecast group means (analysis scale) at ``ages`` with intervals.
+        """Forecast group means at ``ages`` with intervals, in the forecast-table columns.
 
         Parameters
         ----------
@@ -738,12 +746,14 @@ class AgeTrajectoryModel(Estimator):
             When given, the interval is for the observed mean of ``n_animals`` new animals
             (curve uncertainty plus sampling noise); otherwise for the curve itself.
         level
-            Interval level (default the model's ``level``).
+            Interval probability, or several (default the model's ``level``).
 
         Returns
         -------
-        DataFrame with stratum and group columns, ``age``, ``mean``, ``sd``, ``lower``,
-        ``upper`` and ``scale``.
+        DataFrame with stratum and group columns, ``age``, ``point`` and ``lower_<level>`` /
+        ``upper_<level>`` on the data's scale (:mod:`translocus.core.intervals`; on the log
+        scale the point is the back-transformed mean, a geometric mean), and the analysis-scale
+        ``mean_analysis``, ``sd_analysis`` and ``scale`` (``"log"``: ``log(value + offset)``).
         """
         check_fitted(self)
         ages_arr = np.asarray(ages, dtype=float)
@@ -751,7 +761,7 @@ class AgeTrajectoryModel(Estimator):
             raise InputError(
                 f"ages up to {self.horizon_:g} months can be forecast; refit with a larger horizon."
             )
-        z = stats.norm.ppf(0.5 + (level or self.level) / 2)
+        levels = as_levels(self.level if level is None else level)
         rows = []
         for skey, sfit in self._fits.items():
             if stratum is not None and tuple(stratum) != skey:
@@ -762,23 +772,29 @@ class AgeTrajectoryModel(Estimator):
                 mean, sd = self._curve(gfit, ages_arr)
                 if n_animals is not None:
                     sd = np.sqrt(sd**2 + sfit.sigma_cohort**2 + sfit.sigma_unit**2 / n_animals)
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            **dict(zip(self.strata_, skey, strict=True)),
-                            **dict(zip(self.group_, gkey, strict=True)),
-                            "age": ages_arr,
-                            "mean": mean,
-                            "sd": sd,
-                            "lower": mean - z * sd,
-                            "upper": mean + z * sd,
-                            "scale": sfit.scale,
-                        }
-                    )
-                )
+                out = {
+                    **dict(zip(self.strata_, skey, strict=True)),
+                    **dict(zip(self.group_, gkey, strict=True)),
+                    "age": ages_arr,
+                    POINT: self._to_data(mean, sfit),
+                }
+                for lev in levels:
+                    lo, hi = interval_columns(lev)
+                    z = normal_quantile(lev)
+                    out[lo] = self._to_data(mean - z * sd, sfit)
+                    out[hi] = self._to_data(mean + z * sd, sfit)
+                out.update({"mean_analysis": mean, "sd_analysis": sd, "scale": sfit.scale})
+                rows.append(pd.DataFrame(out))
         if not rows:
             raise InputError(f"no fitted curve for group={group} stratum={stratum}.")
         return pd.concat(rows, ignore_index=True)
+
+    @staticmethod
+    def _to_data(values: np.ndarray, sfit: Any) -> np.ndarray:
+        """Analysis-scale values back on the data's scale (inverse of :meth:`transform`)."""
+        if sfit.scale == "linear":
+            return np.asarray(values, dtype=float)
+        return np.exp(values) - sfit.offset
 
     def transform(self, values: np.ndarray, stratum: Sequence[Any]) -> np.ndarray:
         """Map raw values of a stratum to the analysis scale used by the fit."""
