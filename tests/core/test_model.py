@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from translocus.core.errors import InputError
 from translocus.core.model import Cross, long_phenotypes, wide_phenotypes
 
 
@@ -31,14 +32,19 @@ def test_wide_long_round_trip():
     wide = pd.DataFrame({"x": [1.0, np.nan], "y": [2.0, 3.0]}, index=["s1", "s2"])
     long = long_phenotypes(wide)
     assert len(long) == 3  # the NA is dropped
+    assert list(long.columns) == ["animal", "measure", "value"]
     back = wide_phenotypes(long)
     pd.testing.assert_frame_equal(back, wide, check_names=False)
+    mouse = long.rename(columns={"animal": "mouse_id"})
+    pd.testing.assert_frame_equal(wide_phenotypes(mouse, animal="mouse_id"), back)
 
 
-def test_wide_phenotypes_rejects_duplicates():
-    long = pd.DataFrame({"sample": ["a", "a"], "measure": ["x", "x"], "value": [1.0, 2.0]})
-    with pytest.raises(ValueError, match="2 duplicated|1 duplicated"):
+def test_wide_phenotypes_rejects_duplicates_and_names_missing_columns():
+    long = pd.DataFrame({"animal": ["a", "a"], "measure": ["x", "x"], "value": [1.0, 2.0]})
+    with pytest.raises(InputError, match=r"1 duplicated \(animal, measure\) rows, first \(a, x\)"):
         wide_phenotypes(long)
+    with pytest.raises(InputError, match=r"column\(s\) 'animal' not found; .* animal="):
+        wide_phenotypes(long.rename(columns={"animal": "mouse"}))
 
 
 def test_summary_and_subset():

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from translocus.core.errors import InputError
 from translocus.core.provenance import Provenance
 
 __all__ = [
@@ -268,37 +269,48 @@ class GenoProbs:
 def wide_phenotypes(
     long: pd.DataFrame,
     *,
-    sample: str = "sample",
+    animal: str = "animal",
     measure: str = "measure",
     value: str = "value",
 ) -> pd.DataFrame:
-    """Pivot a long ``sample, measure, value`` table into a wide ``[sample, trait]`` table.
+    """Pivot a long ``animal, measure, value`` table into a wide ``[animal, trait]`` table.
 
-    >>> long = pd.DataFrame({"sample": ["a", "a", "b"], "measure": ["x", "y", "x"],
+    The animal IDs become the index, which the genetics engine matches to the cross's
+    individuals (its arrays call that dimension ``sample``, as R/qtl2 does); a long table
+    whose subject column has another name gives it as ``animal=``.
+
+    >>> long = pd.DataFrame({"animal": ["a", "a", "b"], "measure": ["x", "y", "x"],
     ...                      "value": [1.0, 2.0, 3.0]})
     >>> float(wide_phenotypes(long).loc["b", "x"])
     3.0
     """
-    dup = long.duplicated([sample, measure])
+    missing = [c for c in (animal, measure, value) if c not in long.columns]
+    if missing:
+        raise InputError(
+            f"long phenotype table: column(s) {', '.join(map(repr, missing))} not found; columns "
+            f"are {', '.join(map(str, long.columns))}; name the subject column with animal=, "
+            "the trait column with measure= and the values with value=."
+        )
+    dup = long.duplicated([animal, measure])
     if dup.any():
         first = long[dup].iloc[0]
-        raise ValueError(
-            f"long phenotype table: {int(dup.sum())} duplicated ({sample}, {measure}) rows, "
-            f"first ({first[sample]}, {first[measure]}); aggregate or add an age column first"
+        raise InputError(
+            f"long phenotype table: {int(dup.sum())} duplicated ({animal}, {measure}) rows, "
+            f"first ({first[animal]}, {first[measure]}); aggregate them or keep one age first."
         )
-    wide = long.pivot(index=sample, columns=measure, values=value)
+    wide = long.pivot(index=animal, columns=measure, values=value)
     wide.columns.name = None
     wide.index.name = None
     return wide.astype(float)
 
 
 def long_phenotypes(
-    wide: pd.DataFrame, *, sample: str = "sample", measure: str = "measure", value: str = "value"
+    wide: pd.DataFrame, *, animal: str = "animal", measure: str = "measure", value: str = "value"
 ) -> pd.DataFrame:
-    """Melt a wide ``[sample, trait]`` table into ``sample, measure, value`` rows (NAs dropped)."""
+    """Melt a wide ``[animal, trait]`` table into ``animal, measure, value`` rows (NAs dropped)."""
     out = (
-        wide.rename_axis(sample)
+        wide.rename_axis(animal)
         .reset_index()
-        .melt(id_vars=sample, var_name=measure, value_name=value)
+        .melt(id_vars=animal, var_name=measure, value_name=value)
     )
     return out.dropna(subset=[value]).reset_index(drop=True)
