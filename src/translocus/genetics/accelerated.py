@@ -49,11 +49,23 @@ import numpy as np
 
 from translocus.core.compute import ArrayBackend, get_backend
 from translocus.core.model import GenoProbs
+from translocus.genetics._design import (
+    Prepared,
+    batch_by_missing,
+    check_variance,
+    design,
+    expand_intcovar,
+    hsq_sets,
+    prepare,
+    scan_result,
+    set_for_chrom,
+)
 from translocus.genetics._scan_kernels import (
     covariate_basis,
     null_rss_weighted,
     resid_on_basis,
 )
+from translocus.genetics._scan_lmm import batch_design, kinship_eigen, lmm_groups
 from translocus.genetics._scan_torch import (
     CHUNK_BYTES,
     hk_rss_backend,
@@ -64,20 +76,6 @@ from translocus.genetics._scan_torch import (
 )
 from translocus.genetics.lmm import KinshipEigen, fit_null_lmm, logdet_xpx
 from translocus.genetics.results import ScanResult
-from translocus.genetics.scan import (
-    Prepared,
-    _batch_design,
-    _check_variance,
-    _kinship_for,
-    _lmm_groups,
-    _result,
-    _set_for_chrom,
-    batch_by_missing,
-    design,
-    expand_intcovar,
-    hsq_sets,
-    prepare,
-)
 
 __all__ = ["scan_accelerated"]
 
@@ -145,7 +143,7 @@ def _lmm_backend(
     offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
     for batch in prep.batches:
         sizes[batch.cols] = len(prep.samples) - batch.omit.size
-    for group in _lmm_groups(prep, reml):
+    for group in lmm_groups(prep, reml):
         sw = prep.sqrt_w[group.rows] if prep.sqrt_w is not None else None
         n_g = group.rows.size
         ys = []
@@ -161,18 +159,18 @@ def _lmm_backend(
         for si, (name, with_x) in enumerate(sets):
             key = name if prep.loco else "overall"
             if key not in eig_cache:
-                eig_cache[key] = _kinship_for(prep, key, group.rows)
+                eig_cache[key] = kinship_eigen(prep, key, group.rows)
             for bi, (batch, missing) in enumerate(group.batches):
                 if n_g - missing.size <= 2:
                     continue
-                c0 = _batch_design(prep, group, missing, with_x)
+                c0 = batch_design(prep, group, missing, with_x)
                 fit = fit_null_lmm(eig_cache[key], ys[bi], c0, reml=reml, tol=prep.tol,
                                    xpx_logdet=logdet_xpx(c0))  # fmt: skip
                 fits[(si, bi)] = fit.hsq
                 hsq[si, batch.cols] = fit.hsq
         vt_dev: dict[str, Any] = {}
         for ci, chrom in enumerate(prep.chroms):
-            si = _set_for_chrom(prep, chrom, sets)
+            si = set_for_chrom(prep, chrom, sets)
             key = sets[si][0] if prep.loco else "overall"
             eig = eig_cache[key]
             if key not in vt_dev:
@@ -201,14 +199,14 @@ def _lmm_backend(
                 n_obs = n_g - missing.size
                 h = fits[(si, bi)]
                 w = 1.0 / (h[:, None] * eig.values[None, :] + 1.0 - h[:, None])
-                c_alt = eig.vectors_t @ _batch_design(prep, group, missing, False)
+                c_alt = eig.vectors_t @ batch_design(prep, group, missing, False)
                 y_r = eig.vectors_t @ ys[bi]
                 rss1 = lmm_rss_backend(be, xr_dev, outer_dev, c_alt, y_r, w, pairs, prep.tol,
                                        unpack=unpack, host_blocks=host_blocks,
                                        chunk_bytes=chunk_bytes)  # fmt: skip
                 c_null = c_alt
                 if prep.is_x[chrom] and prep.xcovar is not None:
-                    c_null = eig.vectors_t @ _batch_design(prep, group, missing, True)
+                    c_null = eig.vectors_t @ batch_design(prep, group, missing, True)
                 rss0 = null_rss_weighted(c_null, y_r, w, prep.tol)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     lod[offsets[ci] : offsets[ci + 1], batch.cols] = (
@@ -266,7 +264,7 @@ def scan_accelerated(
         raise InputError("scan_accelerated computes in float64; pass a float64 backend")
     prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
                    intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
-    _check_variance(prep)
+    check_variance(prep)
     if prep.notes:
         idx = [prep.traits.index(t) for t in prep.notes]
         prep.pheno[:, idx] = np.nan
@@ -274,10 +272,10 @@ def scan_accelerated(
     chunk = max(2**20, int(chunk_bytes))
     if prep.kinship is None:
         lod, sizes = _hk_backend(prep, be, chunk)
-        out = _result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
+        out = scan_result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
     else:
         lod, sizes, hsq = _lmm_backend(prep, be, reml, chunk)
-        out = _result(prep, lod, sizes, method="lmm",
+        out = scan_result(prep, lod, sizes, method="lmm",
                       kinship="loco" if prep.loco else "overall", reml=reml,
                       hsq=hsq)  # fmt: skip
     out.data.attrs.update(backend=be.name, device=be.device)

@@ -42,17 +42,18 @@ import xarray as xr
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.core.store import Store
+from translocus.genetics._design import TraitSkippedWarning, as_frame, prepare
 from translocus.genetics.permute import (
-    _as_strata,
-    _check_perms,
-    _chr_lengths,
-    _default_strata,
-    _sub_kin,
+    check_perms,
+    default_strata,
+    kinship_subset,
     permutation_matrix,
+    region_lengths,
     scan_perm,
+    strata_codes,
 )
 from translocus.genetics.results import PermutationResult, ScanResult
-from translocus.genetics.scan import TraitSkippedWarning, _as_frame, prepare, scan
+from translocus.genetics.scan import scan
 
 __all__ = ["StoredProbs", "permutations_distributed", "scan_distributed"]
 
@@ -233,7 +234,7 @@ def scan_distributed(
     shared_probs = _check_probs(probs)
     labelled = isinstance(pheno, pd.DataFrame | pd.Series | xr.DataArray)
     samples = None if labelled else list(_resolve_probs(shared_probs).samples)
-    frame = _as_frame(pheno, "pheno", samples)
+    frame = as_frame(pheno, "pheno", samples)
     if frame is None or frame.shape[1] == 0:
         raise InputError("pheno has no phenotype columns; pass a [sample, trait] table")
     if _KEEP in frame.columns:
@@ -297,10 +298,10 @@ def _perm_run(client: Any, pheno: Any, probs: GenoProbs | StoredProbs, gp: GenoP
     if perms is None:
         if int(n_perm) < 1:
             raise InputError("n_perm must be a positive integer")
-        strata = _as_strata(strata_in, prep.samples) if strata_in is not None else None
+        strata = strata_codes(strata_in, prep.samples) if strata_in is not None else None
         mat = permutation_matrix(n, int(n_perm), strata=strata, seed=seed)
     else:
-        mat = _check_perms(np.asarray(perms), n)
+        mat = check_perms(np.asarray(perms), n)
     total = mat.shape[1]
     chunk = int(per) if per else math.ceil(total / _n_slots(client))
     probs_f = _share(client, probs)
@@ -365,7 +366,7 @@ def permutations_distributed(
                "weights": weights, "reml": reml, "tol": tol}  # fmt: skip
     if not perm_Xsp:
         maxlod, method = _perm_run(client, pheno, shared_probs, gp, kinship, options,
-                                   _default_strata(perm_strata, Xcovar), n_perm, perms, seed,
+                                   default_strata(perm_strata, Xcovar), n_perm, perms, seed,
                                    perms_per_task)  # fmt: skip
         maxlod[~np.isfinite(maxlod.to_numpy(dtype=float))] = np.nan
         return PermutationResult(maxlod=maxlod, method=method)
@@ -374,7 +375,7 @@ def permutations_distributed(
     xs = [c for c in gp.chromosomes if gp.is_x(c)]
     if not auto or not xs:
         raise InputError("perm_Xsp needs both autosomes and an X chromosome in probs")
-    lengths = _chr_lengths(gp, chr_lengths)
+    lengths = region_lengths(gp, chr_lengths)
     if lengths["A"] < 1e-12 or lengths["X"] < 1e-12:
         raise InputError("perm_Xsp needs autosomes and X of positive length; skip perm_Xsp")
     n_perm_x = math.ceil(n_perm * lengths["A"] / lengths["X"])
@@ -383,11 +384,11 @@ def permutations_distributed(
     gp_a, gp_x = gp.subset(chromosomes=auto), gp.subset(chromosomes=xs)
     res = []
     for sub, chroms, xcov, strata, count, given, sd in (
-        (gp_a, auto, None, _default_strata(perm_strata, Xcovar), n_perm, pa, seeds[0]),
-        (gp_x, xs, Xcovar, _default_strata(perm_strata, Xcovar), n_perm_x, px, seeds[1]),
+        (gp_a, auto, None, default_strata(perm_strata, Xcovar), n_perm, pa, seeds[0]),
+        (gp_x, xs, Xcovar, default_strata(perm_strata, Xcovar), n_perm_x, px, seeds[1]),
     ):
         opts = dict(options, Xcovar=xcov)
-        maxlod, method = _perm_run(client, pheno, sub, sub, _sub_kin(kinship, chroms), opts,
+        maxlod, method = _perm_run(client, pheno, sub, sub, kinship_subset(kinship, chroms), opts,
                                    strata, count, given, int(sd), perms_per_task)  # fmt: skip
         maxlod[~np.isfinite(maxlod.to_numpy(dtype=float))] = np.nan
         res.append(maxlod)

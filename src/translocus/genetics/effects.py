@@ -24,9 +24,9 @@ import xarray as xr
 
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
+from translocus.genetics._design import as_frame, drop_depcols
 from translocus.genetics._scan_numba import brent_fit_lmm, calc_loglik
 from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
-from translocus.genetics.scan import _as_frame, drop_depcols
 
 __all__ = ["Fit1Result", "fit1", "scan1blup", "scan1coef"]
 
@@ -47,11 +47,11 @@ def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
            ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame | None,
                       pd.DataFrame | None, str]:  # fmt: skip
     samples = [str(s) for s in arr.coords["sample"].values]
-    ph = _as_frame(pheno, "pheno", samples)
+    ph = as_frame(pheno, "pheno", samples)
     if ph is None or ph.shape[1] == 0:
         raise InputError("pheno has no phenotype column")
     trait = str(ph.columns[0])
-    ac = _as_frame(addcovar, "addcovar", samples)
+    ac = as_frame(addcovar, "addcovar", samples)
     kin = as_kinship_frame(kinship, samples) if kinship is not None else None
     values = ph[trait].reindex(samples).to_numpy(dtype=float)
     keep = [s for s, v in zip(samples, values, strict=True) if np.isfinite(v)]

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from translocus.core.errors import InputError
+from translocus.genetics._design import as_frame, batch_by_missing, drop_depcols
 from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm
-from translocus.genetics.scan import _as_frame, batch_by_missing, drop_depcols
 
 __all__ = ["est_herit"]
 
@@ -57,12 +57,12 @@ def est_herit(
         ln 10 (constants dropped, as R/qtl2); ``resid_sd``, the square root of the total variance
         estimate; ``n``, the individuals used.
     """
-    ph = _as_frame(pheno, "pheno")
+    ph = as_frame(pheno, "pheno")
     if ph is None or ph.shape[1] == 0:
         raise InputError("pheno has no phenotype columns; pass a [sample, trait] table")
     kin = as_kinship_frame(kinship, label="kinship")
-    ac = _as_frame(addcovar, "addcovar")
-    wt = _as_frame(weights, "weights")
+    ac = as_frame(addcovar, "addcovar")
+    wt = as_frame(weights, "weights")
     keep = [s for s in kin.index if s in ph.index and np.isfinite(ph.loc[s].to_numpy()).any()]
     for frame in (ac, wt):
         if frame is not None:

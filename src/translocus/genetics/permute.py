@@ -56,12 +56,32 @@ from translocus.core.compute import ArrayBackend, get_backend
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.core.threads import parallel_map, worker_count
+from translocus.genetics._design import (
+    Batch,
+    Prepared,
+    batch_by_missing,
+    design,
+    expand_intcovar,
+    hsq_sets,
+    prepare,
+    set_for_chrom,
+)
+from translocus.genetics._moments import (
+    Part,
+    TraitSide,
+    chromosome_lod,
+    genotype_columns,
+    genotype_scales,
+    trait_side,
+)
+from translocus.genetics._scan_hk import hk_uses_moments, scan_hk
 from translocus.genetics._scan_kernels import (
     covariate_basis,
     explained_hk,
     null_rss_weighted,
     resid_on_basis,
 )
+from translocus.genetics._scan_lmm import kinship_eigen
 from translocus.genetics._scan_numba import basis_batch
 from translocus.genetics._scan_torch import (
     CHUNK_BYTES,
@@ -76,24 +96,6 @@ from translocus.genetics.lmm import (
     logdet_xpx,
 )
 from translocus.genetics.results import PermutationResult
-from translocus.genetics.scan import (
-    Batch,
-    Prepared,
-    _hk,
-    _kinship_for,
-    _lmm_chrom,
-    _Part,
-    _set_for_chrom,
-    _trait_side,
-    _TraitSide,
-    design,
-    expand_intcovar,
-    genotype_columns,
-    genotype_scales,
-    hk_uses_moments,
-    hsq_sets,
-    prepare,
-)
 from translocus.genetics.spec import ModelSpec, resolve_spec, thread_limit
 
 __all__ = ["permutation_matrix", "scan_perm"]
@@ -127,7 +129,7 @@ def permutation_matrix(
     return out
 
 
-def _check_perms(perms: np.ndarray, n: int) -> np.ndarray:
+def check_perms(perms: np.ndarray, n: int) -> np.ndarray:
     arr = np.asarray(perms)
     if arr.ndim != 2 or arr.shape[0] != n:
         raise InputError(
@@ -230,12 +232,10 @@ def _hk_perm(prep: Prepared, perms: np.ndarray, progress: Callable[[int], None] 
         return _hk_perm_moved(prep, perms, progress)
     if slow.size:
         sub = replace(prep, traits=[prep.traits[j] for j in slow], pheno=prep.pheno[:, slow])
-        from translocus.genetics.scan import batch_by_missing
-
         sub.batches = batch_by_missing(sub.pheno)
         for j in range(n_perm):
             geno = {c: np.ascontiguousarray(g[:, perms[:, j], :]) for c, g in prep.geno.items()}
-            lod, _ = _hk(replace(sub, geno=geno))
+            lod, _ = scan_hk(replace(sub, geno=geno))
             out[j, slow] = np.nanmax(lod, axis=0)
             if progress is not None and not fast_traits.size:
                 progress(1)
@@ -267,15 +267,15 @@ def _hk_perm_moved(prep: Prepared, perms: np.ndarray,
     out = np.full((n_perm, n_trait), -np.inf)
     for start in range(0, n_perm, HK_PERM_BLOCK):
         cols = range(start, min(n_perm, start + HK_PERM_BLOCK))
-        parts: dict[bool, list[_Part]] = {False: [], True: []}
+        parts: dict[bool, list[Part]] = {False: [], True: []}
         for j in cols:
             idx = inv[:, j]
             y = prep.pheno[idx]
             for with_x in parts:
-                parts[with_x].append(_Part(batch=batch, n_obs=n, hsq=np.zeros(n_trait), y=y,
+                parts[with_x].append(Part(batch=batch, n_obs=n, hsq=np.zeros(n_trait), y=y,
                                            c_alt=c_alt[idx],
                                            c_null=(c_x if with_x else c_alt)[idx]))  # fmt: skip
-        sides = {with_x: _trait_side(prep, None, parts[with_x])
+        sides = {with_x: trait_side(prep, None, parts[with_x])
                  for with_x in ({False, True} if with_x_needed else {False})}  # fmt: skip
         block = out[start : start + len(cols)]
         task = functools.partial(_moved_max_lod, prep, parts, sides)
@@ -286,12 +286,12 @@ def _hk_perm_moved(prep: Prepared, perms: np.ndarray,
     return out
 
 
-def _moved_max_lod(prep: Prepared, parts: dict[bool, list[_Part]],
-                   sides: dict[bool, _TraitSide], ci: int) -> np.ndarray:  # fmt: skip
+def _moved_max_lod(prep: Prepared, parts: dict[bool, list[Part]],
+                   sides: dict[bool, TraitSide], ci: int) -> np.ndarray:  # fmt: skip
     """Maximum LOD of one chromosome for every pseudo-trait of :func:`_hk_perm_moved`."""
     chrom = prep.chroms[ci]
     with_x = prep.is_x[chrom] and prep.xcovar is not None
-    lod = _lmm_chrom(prep, chrom, np.arange(len(prep.samples)), None, parts[with_x],
+    lod = chromosome_lod(prep, chrom, np.arange(len(prep.samples)), None, parts[with_x],
                      side=sides[with_x])  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
@@ -304,7 +304,7 @@ def _lmm_perm(prep: Prepared, perms: np.ndarray, reml: bool,
     """Maxima of LMM scans with permuted genotype rows (h² fixed at the null estimates).
 
     On the CPU (``be=None``) each permutation and chromosome is the scan's own kernel
-    (``_lmm_chrom``) with the probabilities of the permuted individuals, chromosomes in
+    (``chromosome_lod``) with the probabilities of the permuted individuals, chromosomes in
     parallel; on an array backend, blocks of permutations at once (:func:`_perm_batch_backend`;
     without a kinship that is Haley-Knott regression).
     """
@@ -331,7 +331,7 @@ class _PermSetup:
     rows: np.ndarray  # the batch's individuals (positions in prep.samples)
     idx: np.ndarray  # [n, n_perm] source individual of each analysed row, per permutation
     chroms: list[int]  # chromosomes with markers, largest first
-    chrom: dict[int, tuple[KinshipEigen, _Part]]
+    chrom: dict[int, tuple[KinshipEigen, Part]]
 
 
 def _identity_eigen(n: int) -> KinshipEigen:
@@ -357,18 +357,18 @@ def _perm_setup(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.ndarra
         eigs = {"overall": _identity_eigen(rows.size)}
     else:
         keys = list(dict.fromkeys(name if prep.loco else "overall" for name, _ in sets))
-        eigs = dict(zip(keys, parallel_map(lambda k: _kinship_for(prep, k, rows), keys,
+        eigs = dict(zip(keys, parallel_map(lambda k: kinship_eigen(prep, k, rows), keys,
                                            worker_count()), strict=True))  # fmt: skip
         for si, (name, with_x) in enumerate(sets):
             c0 = designs[with_x]
             hsq[si] = fit_null_lmm(eigs[name if prep.loco else "overall"], yw, c0, reml=reml,
                                    tol=prep.tol, xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
-    setup: dict[int, tuple[KinshipEigen, _Part]] = {}
+    setup: dict[int, tuple[KinshipEigen, Part]] = {}
     for ci in chroms:
         chrom = prep.chroms[ci]
-        si = _set_for_chrom(prep, chrom, sets) if prep.kinship is not None else 0
+        si = set_for_chrom(prep, chrom, sets) if prep.kinship is not None else 0
         with_x = prep.is_x[chrom] and prep.xcovar is not None
-        part = _Part(batch=batch, n_obs=rows.size, hsq=hsq[si], y=yw, c_alt=designs[False],
+        part = Part(batch=batch, n_obs=rows.size, hsq=hsq[si], y=yw, c_alt=designs[False],
                      c_null=designs[True] if with_x else designs[False])  # fmt: skip
         setup[ci] = (eigs[sets[si][0] if prep.loco else "overall"], part)
     # probs[perm] over the analysed individuals, then the batch's rows
@@ -387,10 +387,10 @@ def _lmm_perm_batch(prep: Prepared, batch: Batch, rows: np.ndarray, perms: np.nd
                                                ps.chroms, workers), strict=True))  # fmt: skip
 
     def max_lod(task: tuple[int, range]) -> np.ndarray:
-        # one chromosome, a block of permutations rotated together (see _lmm_chrom)
+        # one chromosome, a block of permutations rotated together (see chromosome_lod)
         ci, cols = task
         eig, part = ps.chrom[ci]
-        lod = _lmm_chrom(prep, prep.chroms[ci], rows, eig, [part],
+        lod = chromosome_lod(prep, prep.chroms[ci], rows, eig, [part],
                          geno_rows=np.ascontiguousarray(ps.idx[:, cols].T),
                          geno_t=layouts[ci])  # fmt: skip
         with warnings.catch_warnings():
@@ -506,7 +506,7 @@ def _rss_perm_block(be: ArrayBackend, d: _DeviceChrom, index: np.ndarray, n: int
     return rss
 
 
-def _chr_lengths(probs: GenoProbs, chr_lengths: Mapping[str, float] | None) -> dict[str, float]:
+def region_lengths(probs: GenoProbs, chr_lengths: Mapping[str, float] | None) -> dict[str, float]:
     lengths: dict[str, float] = {"A": 0.0, "X": 0.0}
     for chrom in probs.chromosomes:
         if chr_lengths is not None and chrom in chr_lengths:
@@ -622,20 +622,20 @@ def _scan_perm(
         xs = [c for c in probs.chromosomes if probs.is_x(c)]
         if not auto or not xs:
             raise InputError("perm_Xsp needs both autosomes and an X chromosome in probs")
-        lengths = _chr_lengths(probs, chr_lengths)
+        lengths = region_lengths(probs, chr_lengths)
         if lengths["A"] < 1e-12 or lengths["X"] < 1e-12:
             raise InputError("perm_Xsp needs autosomes and X of positive length; skip perm_Xsp")
         n_perm_x = math.ceil(n_perm * lengths["A"] / lengths["X"])
         pa, px = perms if perms is not None else (None, None)
         rng = np.random.default_rng(seed)
         seeds = rng.integers(0, 2**31 - 1, size=2)
-        res_a = scan_perm(pheno, probs.subset(chromosomes=auto), kinship=_sub_kin(kinship, auto),
+        res_a = scan_perm(pheno, probs.subset(chromosomes=auto), kinship=kinship_subset(kinship, auto),
                           addcovar=addcovar, Xcovar=None, intcovar=intcovar, weights=weights,
-                          reml=reml, n_perm=n_perm, perm_strata=_default_strata(perm_strata,
+                          reml=reml, n_perm=n_perm, perm_strata=default_strata(perm_strata,
                                                                                 Xcovar),
                           perms=pa, seed=int(seeds[0]), tol=tol, progress=progress,
                           backend=backend, device=device, chunk_bytes=chunk_bytes)  # fmt: skip
-        res_x = scan_perm(pheno, probs.subset(chromosomes=xs), kinship=_sub_kin(kinship, xs),
+        res_x = scan_perm(pheno, probs.subset(chromosomes=xs), kinship=kinship_subset(kinship, xs),
                           addcovar=addcovar, Xcovar=Xcovar, intcovar=intcovar, weights=weights,
                           reml=reml, n_perm=n_perm_x, perm_strata=perm_strata, perms=px,
                           seed=int(seeds[1]), tol=tol, progress=progress, backend=backend,
@@ -650,18 +650,18 @@ def _scan_perm(
         raise InputError("scan_perm computes in float64; pass a float64 backend")
     if chunk_bytes is None:
         chunk_bytes = CUDA_CHUNK_BYTES if be is not None and be.device != "cpu" else CHUNK_BYTES
-    strata_in = _default_strata(perm_strata, Xcovar)
+    strata_in = default_strata(perm_strata, Xcovar)
     prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
                    intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
     strata = None
     if strata_in is not None:
-        frame = _as_strata(strata_in, prep.samples)
+        frame = strata_codes(strata_in, prep.samples)
         strata = frame
     n = len(prep.samples)
     if perms is None:
         mat = permutation_matrix(n, int(n_perm), strata=strata, seed=seed)
     else:
-        mat = _check_perms(np.asarray(perms), n)
+        mat = check_perms(np.asarray(perms), n)
     if prep.kinship is None and be is None:
         maxlod = _hk_perm(prep, mat, progress)
     elif prep.kinship is None:
@@ -677,13 +677,13 @@ def _scan_perm(
     return PermutationResult(maxlod=pd.DataFrame(maxlod, columns=prep.traits), method=method)
 
 
-def _default_strata(perm_strata: Any, xcovar: Any) -> Any:
+def default_strata(perm_strata: Any, xcovar: Any) -> Any:
     if perm_strata is not None:
         return perm_strata
     return xcovar
 
 
-def _as_strata(strata: Any, samples: list[str]) -> np.ndarray:
+def strata_codes(strata: Any, samples: list[str]) -> np.ndarray:
     if isinstance(strata, pd.DataFrame | pd.Series):
         frame = strata.to_frame() if isinstance(strata, pd.Series) else strata
         frame = frame.copy()
@@ -701,7 +701,7 @@ def _as_strata(strata: Any, samples: list[str]) -> np.ndarray:
     return pd.factorize(labels)[0]
 
 
-def _sub_kin(kinship: Any, chroms: list[str]) -> Any:
+def kinship_subset(kinship: Any, chroms: list[str]) -> Any:
     if isinstance(kinship, Mapping):
         return {c: kinship[c] for c in chroms if c in kinship}
     return kinship

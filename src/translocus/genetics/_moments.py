@@ -1,0 +1,341 @@
+"""The moment kernel driver: LODs of one chromosome for many traits (HK and LMM alike).
+
+:func:`chromosome_lod` scans one chromosome for the traits of some :class:`Part` objects
+(missing-data batches ready for a chromosome) with one kinship eigen-decomposition, or with
+none (Haley-Knott regression); with a block of permuted individuals it rotates all
+permutations in one product. :func:`trait_side` is the part of that work without genotypes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from translocus.genetics._design import Batch, Prepared
+from translocus.genetics._scan_kernels import (
+    MOMENT_GUARD,
+    covariate_basis,
+    null_rss_weighted,
+    pair_index,
+    resid_on_basis,
+)
+from translocus.genetics._scan_numba import (
+    exact_rss_weighted,
+    gather_columns,
+    pair_products,
+    rss_from_moment_rows,
+    weighted_moments,
+)
+from translocus.genetics.lmm import KinshipEigen
+
+__all__ = [
+    "Part",
+    "TraitSide",
+    "chromosome_lod",
+    "genotype_columns",
+    "genotype_scales",
+    "trait_side",
+]
+
+#: Markers per chunk (at least): the chunk's genotype columns, their rotation and packed
+#: products stay in cache through the matrix products that use them.
+MARKER_CHUNK = 48
+#: Cache budget of a chunk in values per marker times markers (48 DO markers of 7 columns and
+#: 261 individuals): small problems (few individuals, columns and traits) take larger chunks,
+#: so that a chromosome is a few calls rather than many small ones.
+CHUNK_CELLS = 48 * 7 * 261
+#: Up to this many traits and genotype columns the moments of a chunk come from one compiled
+#: pass (``weighted_moments``); beyond, from pair products and matrix products over all traits.
+FUSED_TRAITS = 3
+FUSED_COLUMNS = 8
+
+
+def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
+               out: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[m1 - m0, p, n]`` genotype columns of some rows (interactions and weights applied)."""
+    block = prep.geno[chrom]
+    shape = (m1 - m0, block.shape[2], rows.size)
+    res = out[: shape[0] * shape[1] * shape[2]].reshape(shape)
+    gather_columns(block, rows, m0, res)
+    if prep.intcovar is None and prep.sqrt_w is None:
+        return res
+    return np.concatenate([res * s[None, None, :] for s in genotype_scales(prep, rows)], axis=1)
+
+
+def genotype_columns(prep: Prepared, chrom: str) -> np.ndarray:
+    """The chromosome's probabilities (first/empty columns dropped) as ``[M, p, n_all]``."""
+    block = prep.geno[chrom]
+    out = np.empty((block.shape[0], block.shape[2], block.shape[1]))
+    gather_columns(block, np.arange(block.shape[1], dtype=np.int64), 0, out)
+    return out
+
+
+@dataclass
+class Part:
+    """One missing-data batch within a group, ready for the scan of one chromosome."""
+
+    batch: Batch
+    n_obs: int
+    hsq: np.ndarray  # [T_b]
+    y: np.ndarray  # [n_g, T_b] weighted phenotypes, zeros at missing entries
+    c_alt: np.ndarray  # [n_g, c] weighted alternative-model design (dummies included)
+    c_null: np.ndarray  # [n_g, c'] weighted null design of this chromosome
+    #: [n_g, T_b] 0/1 weights leaving missing values out (identity kinship only; None: all 1)
+    present: np.ndarray | None = None
+
+
+@dataclass
+class TraitSide:
+    """The trait side of a chromosome scan (no genotypes).
+
+    Each trait's weights, the moments of its covariates and phenotype, its null RSS and the
+    matrix the genotype chunks meet.
+    """
+
+    w: np.ndarray  # [n, T] weights
+    wt: np.ndarray  # [T, n]
+    part_w: np.ndarray | None  # [n, parts] one weight column per part (identity only)
+    part_of: np.ndarray | None  # [T] each trait's part (identity only)
+    y_r: np.ndarray  # [n, T] rotated phenotypes
+    trait_cov: list[np.ndarray]  # each trait's rotated covariates
+    cov_gram: np.ndarray  # [T, c, c]
+    cov_y: np.ndarray  # [T, c]
+    cov_cnt: np.ndarray
+    cov_row: np.ndarray
+    y_row: np.ndarray
+    yty: np.ndarray
+    rss0: np.ndarray  # [T] null RSS of the LOD
+    n_obs: np.ndarray
+    lhs: np.ndarray  # [n, K] weighted covariates and phenotypes of all traits
+    lhs_t: np.ndarray
+    share: np.ndarray
+
+
+def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> TraitSide:
+    """Everything of :func:`chromosome_lod` that does not involve the genotypes.
+
+    For Haley-Knott it is the same on every chromosome of one null model, so computed once.
+    """
+    tol = prep.tol
+    n = parts[0].y.shape[0]
+    hsq = np.concatenate([part.hsq for part in parts])
+    n_trait = hsq.size
+    identity = eig is None
+    share = np.zeros(n_trait, dtype=np.bool_)
+    part_w = part_of = None
+    if eig is None:
+        w = np.column_stack([np.ones((n, part.hsq.size)) if part.present is None
+                             else part.present for part in parts])  # fmt: skip
+        # one weight column per part (one for all when nothing is missing), each trait's part
+        if all(part.present is None for part in parts):
+            part_w, part_of = np.ones((n, 1)), np.zeros(n_trait, dtype=np.int64)
+        else:
+            part_w = np.column_stack([np.ones(n) if part.present is None
+                                      else part.present[:, 0] for part in parts])  # fmt: skip
+            part_of = np.repeat(np.arange(len(parts)), [part.hsq.size for part in parts])
+
+        def rotate(a: np.ndarray) -> np.ndarray:
+            return a
+    else:
+        vt = eig.vectors_t
+        w = 1.0 / (hsq[None, :] * eig.values[:, None] + 1.0 - hsq[None, :])  # [n, T]
+
+        def rotate(a: np.ndarray) -> np.ndarray:
+            return np.asarray(vt @ a)
+
+    wt = np.ascontiguousarray(w.T)  # [T, n]
+    y_r = rotate(np.column_stack([part.y for part in parts]))
+    wy = w * y_r
+    cmax = max(part.c_alt.shape[1] for part in parts)
+    cov_gram = np.zeros((n_trait, cmax, cmax))
+    cov_y = np.zeros((n_trait, cmax))
+    cov_cnt = np.zeros(n_trait, dtype=np.int64)
+    cov_row = np.zeros(n_trait, dtype=np.int64)
+    trait_cov = []
+    blocks = []
+    rss0 = np.empty(n_trait)
+    n_obs = np.empty(n_trait)
+    t0 = 0
+    row = 0
+    for part in parts:
+        tb = part.hsq.size
+        sl = slice(t0, t0 + tb)
+        ca = rotate(part.c_alt)
+        trait_cov.extend([ca] * tb)
+        c = ca.shape[1]
+        if identity:  # one block for the part: its traits share weights and covariates
+            blocks.append(w[:, t0, None] * ca)
+            share[t0 + 1 : t0 + tb] = True
+        else:
+            blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
+        cov_gram[sl, :c, :c] = np.einsum("nt,nc,nd->tcd", w[:, sl], ca, ca)
+        cov_y[sl, :c] = wy[:, sl].T @ ca
+        cov_cnt[sl] = c
+        cov_row[sl] = row if identity else row + c * np.arange(tb)
+        cn = ca if part.c_null is part.c_alt else rotate(part.c_null)
+        rss0[sl] = null_rss_weighted(cn, y_r[:, sl], wt[sl], tol)
+        n_obs[sl] = part.n_obs
+        row += c if identity else tb * c
+        t0 += tb
+    lhs = np.concatenate(blocks + [wy], axis=1)  # [n, K]
+    return TraitSide(w=w, wt=wt, part_w=part_w, part_of=part_of, y_r=y_r,
+                      trait_cov=trait_cov, cov_gram=cov_gram, cov_y=cov_y, cov_cnt=cov_cnt,
+                      cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
+                      yty=np.einsum("nt,nt->t", wy, y_r), rss0=rss0, n_obs=n_obs, lhs=lhs,
+                      lhs_t=np.ascontiguousarray(lhs.T), share=share)  # fmt: skip
+
+
+def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
+               parts: list[Part], geno_rows: np.ndarray | None = None,
+               side: TraitSide | None = None, geno_t: np.ndarray | None = None
+               ) -> np.ndarray:  # fmt: skip
+    """LOD ``[M, T]`` of one chromosome for the traits of ``parts`` (in their order).
+
+    ``rows`` are the individuals analysed; ``geno_rows`` (default ``rows``) the individuals
+    whose genotype probabilities take their places (a permutation, for permutation tests), or
+    ``[B, n]``, a block of permutations: the LOD is then ``[B, M, T]``. One product per chunk
+    rotates the unpermuted probabilities for all of them at once (:func:`_permuted_rotation`).
+
+    Markers go in chunks. A matrix product rotates a chunk (``U' X``); the trait-specific
+    metrics enter through two more products over all traits: the weighted covariates and
+    phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
+    the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
+    systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
+    With few traits and columns (``FUSED_TRAITS``, ``FUSED_COLUMNS``) one compiled pass
+    gives the moments instead.
+
+    ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and
+    the parts' ``present`` weights (0 at a missing value). The traits of a part then share
+    ``X_m' X_m`` and ``C' X_m``: both are computed once per part and the small systems are
+    factorised once per part and marker. ``side`` is :func:`trait_side` of ``eig`` and
+    ``parts``, and ``geno_t`` :func:`genotype_columns` of the chromosome, when already
+    computed.
+    """
+    tol = prep.tol
+    m_count = len(prep.markers[chrom])
+    n = rows.size
+    ts = side if side is not None else trait_side(prep, eig, parts)
+    w, wt, part_w, part_of = ts.w, ts.wt, ts.part_w, ts.part_of
+    y_r, trait_cov, share, lhs, lhs_t = ts.y_r, ts.trait_cov, ts.share, ts.lhs, ts.lhs_t
+    n_trait = wt.shape[0]
+    n_rows = lhs.shape[1]
+    p0 = prep.geno[chrom].shape[2]
+    n_scale = 1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
+    p = p0 * n_scale
+    pa, pb = pair_index(p)
+    npair = pa.size
+    per_marker = p * n + npair * n_trait + p * n_rows
+    chunk = max(1, min(m_count, max(MARKER_CHUNK, CHUNK_CELLS // max(per_marker, 1))))
+    fused = n_trait <= FUSED_TRAITS and p <= FUSED_COLUMNS
+    perm = None if geno_rows is None else np.atleast_2d(np.asarray(geno_rows, dtype=np.int64))
+    n_block = 1 if perm is None else perm.shape[0]
+    rot = None
+    if perm is not None:
+        if geno_t is None:
+            geno_t = genotype_columns(prep, chrom)
+        rot = _permuted_rotation(prep, rows, eig, perm)
+        big_buf = np.empty(chunk * p0 * rot.shape[1])
+    rows64 = np.ascontiguousarray(rows, dtype=np.int64)
+    geno_buf = np.empty(chunk * p * n)
+    rot_buf = np.empty(chunk * p * n)
+    fx_buf = np.empty(chunk * p * n_rows)
+    pair_buf = np.empty(0 if fused else chunk * npair * n)
+    gram_buf = np.empty(chunk * npair * n_trait)
+    rss1 = np.zeros((n_block, n_trait, m_count))
+    ok = np.zeros((n_block, n_trait, m_count), dtype=np.bool_)
+    fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    u_mat = None if eig is None else eig.vectors_t.T  # rows of U' X are (columns of X)' U
+    for m0 in range(0, m_count, chunk):
+        mc = min(chunk, m_count - m0)
+        if rot is not None:  # every permutation of the block in one product
+            assert geno_t is not None
+            big = big_buf[: mc * p0 * rot.shape[1]].reshape(mc * p0, rot.shape[1])
+            np.dot(geno_t[m0 : m0 + mc].reshape(mc * p0, -1), rot, out=big)
+            big5 = big.reshape(mc, p0, n_block, n_scale, n)
+        else:
+            geno = _columns_t(prep, chrom, rows64, m0, m0 + mc, geno_buf)
+            if u_mat is None:
+                xr = np.ascontiguousarray(geno.reshape(mc * p, n))
+            else:
+                xr = rot_buf[: mc * p * n].reshape(mc * p, n)
+                np.dot(geno.reshape(mc * p, n), u_mat, out=xr)
+        gram = gram_buf[: mc * npair * n_trait].reshape(mc, npair, n_trait)
+        fx = fx_buf[: mc * p * n_rows].reshape(mc, p, n_rows)
+        for bi in range(n_block):
+            if rot is None:
+                xr4, at = xr.reshape(mc, p, 1, n), 0
+            elif n_scale == 1:
+                xr4, at = big5.reshape(mc, p, n_block, n), bi
+            else:  # interaction columns after the main ones
+                xr4 = np.ascontiguousarray(big5[:, :, bi].transpose(0, 2, 1, 3)).reshape(
+                    mc, p, 1, n)  # fmt: skip
+                at = 0
+            xr3 = xr4[:, :, at, :]
+            if fused:
+                weighted_moments(xr4, at, wt, lhs_t, gram, fx)
+            else:
+                xr2 = np.ascontiguousarray(xr3).reshape(mc * p, n)
+                np.dot(xr2, lhs, out=fx.reshape(mc * p, n_rows))
+                pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
+                pair_products(xr2.reshape(mc, p, n), pairs)
+                if part_w is not None and part_of is not None:  # one X_m' X_m per part
+                    np.take(pairs.reshape(mc * npair, n) @ part_w, part_of, axis=1,
+                            out=gram.reshape(mc * npair, n_trait))  # fmt: skip
+                else:
+                    np.dot(pairs.reshape(mc * npair, n), w, out=gram.reshape(mc * npair, n_trait))
+            rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
+                                 ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
+                                 share)  # fmt: skip
+            if ok[bi, :, m0 : m0 + mc].all():
+                continue
+            bad_t, bad_m = np.nonzero(~ok[bi, :, m0 : m0 + mc])
+            for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
+                if t not in fallback:
+                    sw = np.sqrt(w[:, t])
+                    q = np.ascontiguousarray(covariate_basis(trait_cov[t] * sw[:, None], tol))
+                    fallback[t] = (sw, q, resid_on_basis(q, (y_r[:, t] * sw)[:, None])[:, 0])
+                sw, q, ry = fallback[t]
+                rss1[bi, t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q,
+                                                         ry, tol)  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):  # in place: no temporaries
+        lod = np.log10(rss1, out=rss1)
+        lod -= np.log10(ts.rss0)[None, :, None]
+        lod *= -(ts.n_obs / 2)[None, :, None]
+    lod = lod.transpose(0, 2, 1)  # [B, M, T]
+    return lod if geno_rows is not None and np.ndim(geno_rows) == 2 else lod[0]
+
+
+def genotype_scales(prep: Prepared, rows: np.ndarray) -> list[np.ndarray]:
+    """Row scales of the genotype columns.
+
+    ``[1, ic_1, ...]`` for the main columns and each interactive covariate, times the
+    square-root weights.
+    """
+    scales = [np.ones(rows.size)]
+    if prep.intcovar is not None:
+        scales += [prep.intcovar[rows, j] for j in range(prep.intcovar.shape[1])]
+    if prep.sqrt_w is not None:
+        scales = [s * prep.sqrt_w[rows] for s in scales]
+    return scales
+
+
+def _permuted_rotation(prep: Prepared, rows: np.ndarray, eig: KinshipEigen | None,
+                       perm: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``[n_all, B * J * n]``: the rotation of each permutation's genotype columns.
+
+    Block ``(b, j)`` maps the probabilities of all individuals (``[.., n_all]``) to the rotated
+    columns of permutation ``b`` (``U' P_b X``, scaled by interactive covariate ``j - 1`` and
+    the weights): row ``perm[b, i]`` holds ``s_j[i] U[i, :]``. So one product of the unpermuted
+    probabilities with it rotates a whole block of permutations, with no gather.
+    """
+    n = rows.size
+    n_all = len(prep.samples)
+    u = np.eye(n) if eig is None else eig.vectors_t.T
+    scales = genotype_scales(prep, rows)
+    n_block, n_scale = perm.shape[0], len(scales)
+    out = np.zeros((n_all, n_block, n_scale, n))
+    for bi in range(n_block):
+        for j, sc in enumerate(scales):
+            out[perm[bi], bi, j, :] = sc[:, None] * u
+    return out.reshape(n_all, n_block * n_scale * n)
