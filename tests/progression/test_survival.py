@@ -1,7 +1,10 @@
-"""Survival estimators against lifelines (the reference implementation) and closed forms.
+"""Survival estimators against lifelines and closed forms.
 
 Reference values come from lifelines 0.30 run in the same process, e.g.
-``CoxPHFitter().fit(df, "t", "e", strata="s")`` and ``KaplanMeierFitter().fit(t, e)``.
+``CoxPHFitter().fit(df, "t", "e", strata="s")``. Kaplan-Meier and Nelson-Aalen curves are
+lifelines' own, so their comparisons here check translocus' wrapping (event table, RMST,
+median interval); R's ``survival`` is the independent reference for every estimator
+(test_survival_reference.py).
 """
 
 from __future__ import annotations

@@ -11,6 +11,17 @@ method.
   survival time (RMST) with interval; left truncation (late entry) supported.
 - :class:`NelsonAalen` — cumulative hazard with log-transformed intervals.
 - :func:`logrank_test` — k-group log-rank test, optionally stratified.
+
+The curves and bands of :class:`KaplanMeier` and :class:`NelsonAalen` are lifelines'
+(``KaplanMeierFitter``, ``NelsonAalenFitter``); translocus adds the input checks, the event
+table, the RMST and its Greenwood-type variance. The other estimators are translocus' own
+where lifelines computes something else or much more slowly: the log-rank test (lifelines
+has no strata and no observed/expected table), Weibull and Gompertz fits (lifelines'
+Weibull stops short of the optimum; it has no Gompertz), Cox (lifelines has no Breslow
+ties or offsets, its robust variance ignores Efron's weighting of tied deaths, and it is
+10-45x slower), gamma frailty, Aalen-Johansen (lifelines jitters tied times at random)
+and the lifespan forecasts. Every estimator is tested against R's ``survival`` package
+(``tests/reference/survival``).
 - :class:`ParametricSurvival` — Gompertz (``h(t) = a e^{bt}``) or Weibull
   (``S(t) = exp(-(t/lambda)^rho)``) by maximum likelihood with right censoring and left
   truncation; delta-method intervals for parameters, survival curves and the median.
@@ -53,6 +64,7 @@ from scipy import optimize, special, stats
 
 from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
+from translocus.core.intervals import as_levels, normal_quantile
 from translocus.core.provenance import (
     LicenseDecision,
     LicensePolicy,
@@ -219,16 +231,8 @@ def validate_time_to_event(
     return data
 
 
-def _as_levels(level: float | Sequence[float]) -> tuple[float, ...]:
-    """One interval probability or several, as a tuple of floats."""
-    if np.ndim(level) == 0:
-        return (float(level),)  # type: ignore[arg-type]
-    return tuple(float(v) for v in level)  # type: ignore[union-attr]
-
-
-def _z(level: float) -> float:
-    """Two-sided normal quantile of a central interval of probability ``level``."""
-    return float(stats.norm.ppf(1 - (1 - level) / 2))
+#: the normal quantile of an interval under its former name here (tests/core reads it)
+_z = normal_quantile
 
 
 # ---------------------------------------------------------------------------------------
@@ -255,8 +259,24 @@ def _event_table(t: np.ndarray, e: np.ndarray, entry: np.ndarray) -> pd.DataFram
     )
 
 
+def _lifelines_fit(name: str, level: float, t: np.ndarray, e: np.ndarray, entry: np.ndarray) -> Any:
+    """Fit lifelines' ``KaplanMeierFitter`` or ``NelsonAalenFitter`` to checked arrays.
+
+    lifelines is imported here, not with this module, so that commands which never fit a
+    curve do not pay for its import.
+    """
+    import lifelines
+
+    kwargs = {"nelson_aalen_smoothing": False} if name == "NelsonAalenFitter" else {}
+    fitter = getattr(lifelines, name)(alpha=1 - level, **kwargs)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # the log(-log) band is undefined where the curve is 1 or 0; set there by the caller
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fitter.fit(t, e, entry=entry if np.any(entry > 0) else None)
+
+
 class KaplanMeier(Estimator):
-    """Kaplan-Meier survival estimate with Greenwood variance.
+    """Kaplan-Meier survival estimate with Greenwood variance (lifelines' curve and band).
 
     ``use = "analysis"``: the curve describes the animals it is fitted on.
 
@@ -297,26 +317,20 @@ class KaplanMeier(Estimator):
     ) -> KaplanMeier:
         """Estimate the survival curve from times, events (1 death, 0 censored) and entry ages."""
         t, e, en = _check_arrays(time, event, entry, source=source)
+        fitter = _lifelines_fit("KaplanMeierFitter", self.level, t, e, en)
         tab = _event_table(t, e, en)
+        times = tab["time"].to_numpy()
+        surv = fitter.survival_function_.iloc[:, 0].loc[times].to_numpy()
+        band = fitter.confidence_interval_.loc[times].to_numpy()
+        # Greenwood: var(log S) = sum d / (n (n - d)); infinite once the curve reaches 0
         n, d = tab["at_risk"].to_numpy(), tab["deaths"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.where(n > 0, 1 - d / n, 1.0)
-            surv = np.cumprod(q)
-            gw_terms = np.where((n - d) > 0, d / (n * (n - d)), np.where(d > 0, np.inf, 0.0))
-            gw = np.cumsum(gw_terms)
-            se = surv * np.sqrt(gw)
-            z = _z(self.level)
-            logs = np.log(surv)
-            v = np.sqrt(gw) / np.abs(logs)
-            lower = np.exp(-np.exp(np.log(-logs) + z * v))
-            upper = np.exp(-np.exp(np.log(-logs) - z * v))
-        lower = np.where(surv >= 1.0, 1.0, np.where(surv <= 0, 0.0, lower))
-        upper = np.where(surv >= 1.0, 1.0, np.where(surv <= 0, 0.0, upper))
-        se = np.where(np.isfinite(se), se, 0.0)
+            gw_terms = np.where(n - d > 0, d / (n * (n - d)), np.where(d > 0, np.inf, 0.0))
+            se = surv * np.sqrt(np.cumsum(gw_terms))
         tab["survival"] = surv
-        tab["se"] = se
-        tab["lower"] = lower
-        tab["upper"] = upper
+        tab["se"] = np.where(np.isfinite(se), se, 0.0)
+        for j, side in enumerate(("lower", "upper")):
+            tab[side] = np.where(surv >= 1.0, 1.0, np.where(surv <= 0, 0.0, band[:, j]))
         self.table_ = tab
         self._greenwood = gw_terms
         self.label_ = label
@@ -369,7 +383,7 @@ class KaplanMeier(Estimator):
         g = np.where(np.isfinite(self._greenwood[keep]), self._greenwood[keep], 0.0)
         var = float(np.sum(tail**2 * g))
         se = np.sqrt(var)
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         return {
             "tau": float(tau),
             "rmst": est,
@@ -413,7 +427,7 @@ class KaplanMeier(Estimator):
 
 
 class NelsonAalen(Estimator):
-    """Nelson-Aalen cumulative hazard with log-scale intervals.
+    """Nelson-Aalen cumulative hazard with log-scale intervals (lifelines' estimate).
 
     The variance increments are ``d (n - d) / n^3`` (the binomial form lifelines uses);
     intervals are ``H exp(+-z se / H)``. ``use = "analysis"``: the estimate describes the
@@ -434,17 +448,16 @@ class NelsonAalen(Estimator):
     ) -> NelsonAalen:
         """Estimate the cumulative hazard from times, events and entry ages."""
         t, e, en = _check_arrays(time, event, entry)
+        fitter = _lifelines_fit("NelsonAalenFitter", self.level, t, e, en)
         tab = _event_table(t, e, en)
+        times = tab["time"].to_numpy()
+        h = fitter.cumulative_hazard_.iloc[:, 0].loc[times].to_numpy()
+        band = fitter.confidence_interval_.loc[times].to_numpy()
         n, d = tab["at_risk"].to_numpy(), tab["deaths"].to_numpy()
-        h = np.cumsum(np.where(n > 0, d / np.maximum(n, 1), 0.0))
-        var = np.cumsum(np.where(n > 0, d * (n - d) / np.maximum(n, 1) ** 3, 0.0))
-        z = _z(self.level)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.exp(z * np.sqrt(var) / h)
         tab["cumulative_hazard"] = h
-        tab["variance"] = var
-        tab["lower"] = np.where(h > 0, h / f, 0.0)
-        tab["upper"] = np.where(h > 0, h * f, 0.0)
+        tab["variance"] = np.cumsum(np.where(n > 0, d * (n - d) / np.maximum(n, 1) ** 3, 0.0))
+        tab["lower"] = np.where(h > 0, band[:, 0], 0.0)
+        tab["upper"] = np.where(h > 0, band[:, 1], 0.0)
         self.table_ = tab
         self.label_ = label
         return self
@@ -729,7 +742,7 @@ class ParametricSurvival(Estimator):
             fd = np.log(self._inverse_cumhaz(np.array([-np.log(q)]), dn)[0])
             grad[i] = (fu - fd) / (2 * step)
         se = float(np.sqrt(grad @ self.cov_ @ grad))
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         return est, (est * np.exp(-z * se), est * np.exp(z * se))
 
     def predict(self, times: Any) -> pd.DataFrame:
@@ -746,7 +759,7 @@ class ParametricSurvival(Estimator):
             with np.errstate(divide="ignore"):
                 jac = np.column_stack([-rho * np.ones_like(tt), np.log(h)])
         se = np.sqrt(np.einsum("ti,ij,tj->t", jac, self.cov_, jac))
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         with np.errstate(divide="ignore", invalid="ignore"):
             logh = np.log(h)
             lower = np.exp(-np.exp(logh + z * se))
@@ -773,7 +786,7 @@ class ParametricSurvival(Estimator):
     def summary(self) -> pd.DataFrame:
         """Parameters with standard errors and intervals (plus MRDT for Gompertz, median)."""
         check_fitted(self)
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         se_t = np.sqrt(np.diag(self.cov_))
         rows = []
         if self.distribution == "gompertz":
@@ -1135,7 +1148,7 @@ class CoxPH(Estimator):
     def summary(self) -> pd.DataFrame:
         """Coefficients, hazard ratios, intervals, z and p, one row per covariate."""
         check_fitted(self)
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         b = self.params_
         se = self.standard_errors_
         zz = b / se
@@ -1473,7 +1486,7 @@ class GammaFrailtyCox(Estimator):
         The row for ``theta`` has its profile interval and boundary likelihood-ratio p-value.
         """
         check_fitted(self)
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         b, se = self.params_, self.standard_errors_
         out = pd.DataFrame(
             {
@@ -1558,7 +1571,7 @@ class AalenJohansen(Estimator):
             list(causes) if causes is not None else sorted(c[~censored].astype(str).unique())
         )
         idx = np.searchsorted(tab["time"].to_numpy(), t)
-        z = _z(self.level)
+        z = normal_quantile(self.level)
         with np.errstate(divide="ignore", invalid="ignore"):
             a1 = np.where(n - d > 0, d / (n * (n - d)), 0.0)
         for k in self.causes_:
@@ -1796,7 +1809,7 @@ class LifespanForecaster(Estimator):
                 continue
             rec["median_death_age"] = float(m.quantile_time(0.5, given_age=a)[0])
             rec["median_remaining"] = rec["median_death_age"] - a
-            for lev in _as_levels(self.level):
+            for lev in as_levels(self.level):
                 lo_q, hi_q = 1 - (1 - lev) / 2, (1 - lev) / 2
                 rec[f"lower{int(lev * 100)}"] = float(m.quantile_time(lo_q, given_age=a)[0])
                 rec[f"upper{int(lev * 100)}"] = float(m.quantile_time(hi_q, given_age=a)[0])
@@ -1852,7 +1865,7 @@ def forecast_calibration(
     p = pit.dropna(subset=["pit"])
     km = KaplanMeier().fit(np.clip(p["pit"].to_numpy(), 0, 1), p["event"].to_numpy())
     rows = []
-    for lev in _as_levels(level):
+    for lev in as_levels(level):
         lo, hi = (1 - lev) / 2, 1 - (1 - lev) / 2
         s_lo, s_hi = km.survival_at([lo, hi])
         rows.append(
