@@ -15,9 +15,8 @@ The non-linear fits run as one batched Levenberg–Marquardt over all series at 
 
 Mixed model (:class:`MixedGrowthModel`): :math:`\ln(V_{ij}+1) = X_{ij}\beta + b_{0i} +
 b_{1i} t_{ij} + \varepsilon_{ij}` with animal random intercepts and slopes
-:math:`(b_{0i}, b_{1i}) \sim N(0, \Sigma)`, fitted by REML (profiled over
-:math:`\sigma^2` and :math:`\beta`, Woodbury identities per animal, vectorised over
-animals).
+:math:`(b_{0i}, b_{1i}) \sim N(0, \Sigma)`, fitted by REML with the project's one
+mixed model, :func:`translocus.core.mixed.fit_mixed`.
 
 Treatment effect (:func:`treatment_effects`) = difference in log-growth rate (treated −
 control, per day) with a t-based confidence interval and p-value: with one animal per arm
@@ -41,10 +40,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from translocus.core.errors import InputError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
+from translocus.core.mixed import fit_mixed
 from translocus.treatment.metrics import series_log_slopes, tumor_growth_inhibition
 from translocus.treatment.study import TreatmentStudy
 
@@ -503,6 +503,9 @@ def fit_lmm(
 ) -> MixedModelFit:
     """REML fit of a linear mixed model with animal random intercepts (and slopes on ``t``).
 
+    A thin wrapper of :func:`translocus.core.mixed.fit_mixed` that adds the degrees of
+    freedom of the t-intervals.
+
     Parameters
     ----------
     y
@@ -522,113 +525,26 @@ def fit_lmm(
     y = np.asarray(y, float)
     x = np.asarray(x, float)
     t = np.asarray(t, float)
-    codes, uniq = pd.factorize(np.asarray(groups))
-    m, n, p = len(uniq), len(y), x.shape[1]
-    if n <= p:
-        raise InputError(f"mixed model: {n} measurements cannot estimate {p} fixed effects.")
-    scale = float(np.std(t)) or 1.0
-    ts = t / scale
-    z = np.column_stack([np.ones(n), ts]) if random_slope else np.ones((n, 1))
-    q = z.shape[1]
-    # Per-animal cross-products, computed once.
-    zz = np.zeros((m, q, q))
-    zx = np.zeros((m, q, p))
-    zy = np.zeros((m, q))
-    np.add.at(zz, codes, z[:, :, None] * z[:, None, :])
-    np.add.at(zx, codes, z[:, :, None] * x[:, None, :])
-    np.add.at(zy, codes, z * y[:, None])
-    xx, xy, yy = x.T @ x, x.T @ y, float(y @ y)
-    tril = np.tril_indices(q)
-
-    def unpack(theta: np.ndarray) -> np.ndarray:
-        lower = np.zeros((q, q))
-        lower[tril] = theta
-        lower[np.diag_indices(q)] = np.exp(lower[np.diag_indices(q)])
-        return lower
-
-    def parts(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float]:
-        lower = unpack(theta)
-        # M_i = I + L'Z_i'Z_i L; V_i^-1 = I - Z_i L M_i^-1 L'Z_i'; log|V_i| = log|M_i|.
-        mm = np.eye(q)[None] + lower.T @ zz @ lower
-        if q == 2:
-            det = mm[:, 0, 0] * mm[:, 1, 1] - mm[:, 0, 1] * mm[:, 1, 0]
-            minv = np.empty_like(mm)
-            minv[:, 0, 0] = mm[:, 1, 1] / det
-            minv[:, 1, 1] = mm[:, 0, 0] / det
-            minv[:, 0, 1] = -mm[:, 0, 1] / det
-            minv[:, 1, 0] = -mm[:, 1, 0] / det
-        else:
-            det = mm[:, 0, 0]
-            minv = 1.0 / mm
-        if np.any(det <= 0):
-            raise np.linalg.LinAlgError("not positive definite")
-        logdet_v = float(np.sum(np.log(det)))
-        lzx = lower.T @ zx
-        lzy = zy @ lower
-        mlzx = minv @ lzx
-        mlzy = (minv @ lzy[:, :, None])[:, :, 0]
-        flat = lzx.reshape(-1, p)
-        xvx = xx - flat.T @ mlzx.reshape(-1, p)
-        xvy = xy - flat.T @ mlzy.reshape(-1)
-        yvy = yy - float(np.sum(lzy * mlzy))
-        return logdet_v, xvx, xvy, yvy
-
-    def objective(theta: np.ndarray) -> float:
-        try:
-            logdet_v, xvx, xvy, yvy = parts(theta)
-            beta = np.linalg.solve(xvx, xvy)
-            r = yvy - float(beta @ xvy)
-            sign, logdet_x = np.linalg.slogdet(xvx)
-        except np.linalg.LinAlgError:
-            return 1e300
-        if r <= 0 or sign <= 0:
-            return 1e300
-        return float((n - p) * np.log(r / (n - p)) + logdet_v + logdet_x)
-
-    theta0 = _lmm_start(y, x, z, codes, m, q, tril)
-    with np.errstate(all="ignore"):
-        bounds = [(-15.0, 8.0) if a == b else (-1e3, 1e3) for a, b in zip(*tril, strict=True)]
-        theta0 = np.clip(theta0, [b[0] for b in bounds], [b[1] for b in bounds])
-        # SLSQP: few evaluations on this small, bounded problem (L-BFGS-B's per-iteration
-        # overhead dominated here).
-        best = optimize.minimize(
-            objective,
-            theta0,
-            method="SLSQP",
-            bounds=bounds,
-            options={"ftol": 1e-12, "maxiter": 200},
-        )
-        if best.fun >= 1e299 or not np.isfinite(best.fun):
-            raise InputError(
-                "mixed model: the design is singular (too few animals or days per animal); "
-                "fit without random slopes or add measurements."
-            )
-    sol = best
-    logdet_v, xvx, xvy, yvy = parts(sol.x)
-    beta = np.linalg.solve(xvx, xvy)
-    sigma2 = (yvy - float(beta @ xvy)) / (n - p)
-    cov_beta = sigma2 * np.linalg.inv(xvx)
-    lower = unpack(sol.x)
-    back = np.diag([1.0, 1.0 / scale])[:q, :q]
-    re_cov = sigma2 * back @ lower @ lower.T @ back
+    z = np.column_stack([np.ones_like(t), t]) if random_slope else np.ones((len(t), 1))
+    fit = fit_mixed(y, x, z, np.asarray(groups), method="reml")
     if df is None:
         if random_slope:
-            varies = _between_columns(x, codes, m)
-            df = float(m - varies)
+            codes, uniq = pd.factorize(np.asarray(groups))
+            df = float(len(uniq) - _between_columns(x, codes, len(uniq)))
         else:
-            df = float(n - m - 1)
-    value = -0.5 * (float(sol.fun) + (n - p) * (1 + np.log(2 * np.pi)))
+            df = float(fit.n_obs - fit.n_groups - 1)
+    p = x.shape[1]
     return MixedModelFit(
         names=tuple(names) if names is not None else tuple(f"x{i}" for i in range(p)),
-        beta=beta,
-        cov_beta=cov_beta,
-        sigma2=float(sigma2),
-        re_cov=re_cov,
+        beta=fit.beta,
+        cov_beta=fit.cov_beta,
+        sigma2=fit.sigma2,
+        re_cov=fit.re_cov,
         df=df,
-        n_obs=n,
-        n_groups=m,
-        reml_loglik=value,
-        converged=bool(sol.success),
+        n_obs=fit.n_obs,
+        n_groups=fit.n_groups,
+        reml_loglik=fit.loglik,
+        converged=fit.converged,
     )
 
 
@@ -654,48 +570,6 @@ def _robust_lmm(
             f"mixed model for {len(np.unique(groups))} animals and {len(y)} measurements: "
             "singular design (too few days per animal); add measurements or drop the arm."
         ) from exc
-
-
-def _lmm_start(
-    y: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    codes: np.ndarray,
-    m: int,
-    q: int,
-    tril: tuple[np.ndarray, np.ndarray],
-) -> np.ndarray:
-    """Two-stage moment estimate of the relative random-effect covariance, as a start.
-
-    Per-animal least-squares coefficients ``b_i`` on ``z`` give
-    ``cov(b) ≈ σ²(D + mean (Z_i'Z_i)^-1)``; exact REML in balanced designs.
-    """
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
-    resid = y - x @ beta
-    coefs, inv_sum, rss, used = [], np.zeros((q, q)), 0.0, 0
-    for i in range(m):
-        rows = codes == i
-        zi = z[rows]
-        if rows.sum() <= q or np.linalg.matrix_rank(zi) < q:
-            continue
-        bi, res, _, _ = np.linalg.lstsq(zi, resid[rows], rcond=None)
-        coefs.append(bi)
-        inv_sum += np.linalg.inv(zi.T @ zi)
-        rss += float(np.sum((resid[rows] - zi @ bi) ** 2))
-        used += int(rows.sum()) - q
-    theta = np.zeros(len(tril[0]))
-    diag = [i for i, (a, b) in enumerate(zip(*tril, strict=True)) if a == b]
-    theta[diag] = np.log(0.5)
-    if len(coefs) < 2 or used <= 0:
-        return theta
-    s2 = max(rss / used, 1e-12)
-    d = np.atleast_2d(np.cov(np.array(coefs).T)) / s2 - inv_sum / len(coefs)
-    w, v = np.linalg.eigh(d)
-    d = (v * np.maximum(w, 1e-4 * max(float(w.max()), 1e-6))) @ v.T
-    lower = np.linalg.cholesky(d)
-    theta = lower[tril].copy()
-    theta[diag] = np.log(np.diag(lower))
-    return theta
 
 
 def _between_columns(x: np.ndarray, codes: np.ndarray, m: int) -> int:
