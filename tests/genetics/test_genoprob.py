@@ -196,8 +196,12 @@ def test_insert_pseudomarkers_names_and_positions():
 @pytest.mark.parametrize("is_female", [False, True])
 def test_models_are_probability_distributions(name, is_x, is_female):
     model = get_cross_model(name)
-    info = {"do": np.array([7]), "risib8": np.array([3, 1, 8, 2, 5, 4, 6, 7])}.get(
-        name, np.array([1])
+    n = model.n_alleles
+    funnel = np.roll(np.arange(1, n + 1), 1)  # founder numbers in the order of the crosses
+    funnels = ("risib4", "riself4", "riself8", "riself16")
+    known = {"do": [7], "dh6": [5], "risib8": [3, 1, 8, 2, 5, 4, 6, 7]}
+    info = {k: np.array(v) for k, v in known.items()}.get(
+        name, funnel if name in funnels else np.array([1])
     )
     args: dict[str, Any] = {"is_x": is_x, "is_female": is_female, "cross_info": info}
     poss = model.possible(**args)
@@ -206,7 +210,7 @@ def test_models_are_probability_distributions(name, is_x, is_female):
     assert np.all(np.delete(init, poss) == 0)
     trans = model.transition(np.array([1e-12, 0.01, 0.2, 0.5]), **args)
     np.testing.assert_allclose(trans[:, poss][:, :, poss].sum(axis=2), 1.0, atol=1e-12)
-    founders = np.tile([[1], [3]], (4, 3))  # [8 founders, 3 markers]
+    founders = np.tile([[1], [3]], (n, 3))[:n]  # [n founders, 3 markers]
     emit = model.emission(error_prob=0.01, founder_geno=founders, n_markers=3, **args)
     assert emit.shape == (3, 6, model.n_genotypes(is_x))
     assert np.all(emit[:, 0, :] == 1.0)  # missing carries no information
@@ -224,8 +228,8 @@ def test_risib_x_transition_is_broman_2005():
 
 # -- bad input ----------------------------------------------------------------------------
 def test_unknown_crosstype_is_an_input_error():
-    with pytest.raises(InputError, match="crosstype 'magic19'"):
-        calc_genoprob(_cross("magic19", [[1]], [0.0]))
+    with pytest.raises(InputError, match="crosstype 'magic20'"):
+        calc_genoprob(_cross("magic20", [[1]], [0.0]))
 
 
 def test_bad_genotype_code_is_an_input_error():

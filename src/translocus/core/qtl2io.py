@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -55,6 +56,22 @@ class UndeclaredGenotypeWarning(UserWarning):
 
 
 _CONTROL_SUFFIXES = (".json", ".yaml", ".yml")
+
+#: Every cross type R/qtl2 0.43 reads (``genril<N>`` and ``genail<N>`` take a founder count);
+#: reading does not depend on the type, so a cross reads even where no model exists yet.
+_R_QTL2_CROSS_TYPES = frozenset(
+    ("bc", "f2", "f2pk", "dh", "dh6", "haploid", "riself", "riself4", "riself8", "riself16",
+     "risib", "risib4", "risib8", "magic19", "do", "dopk", "dof1", "hs", "hspk", "hsf1",
+     "ail", "ailpk", "ail3", "ail3pk")
+)  # fmt: skip
+
+
+def _known_cross_type(crosstype: str) -> bool:
+    if crosstype in CROSS_TYPES or crosstype in _R_QTL2_CROSS_TYPES:
+        return True
+    return re.fullmatch(r"(genril|genail)[1-9]\d*", crosstype) is not None
+
+
 _FILE_FIELDS = ("geno", "founder_geno", "gmap", "pmap", "pheno", "covar", "phenocovar")
 
 
@@ -483,10 +500,10 @@ def _build_cross(
     provenance: Provenance | None,
 ) -> Cross:
     crosstype = str(control.get("crosstype", "")).lower()
-    if crosstype not in CROSS_TYPES:
+    if not _known_cross_type(crosstype):
         raise InputError(
             f"{control_name}: crosstype {control.get('crosstype')!r} is not supported; "
-            f"use one of {', '.join(sorted(CROSS_TYPES))}"
+            f"use one of R/qtl2's {', '.join(sorted(_R_QTL2_CROSS_TYPES))}, genril<N> or genail<N>"
         )
     for field in ("geno", "gmap"):
         if not _files(control, field):

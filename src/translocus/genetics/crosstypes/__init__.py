@@ -10,6 +10,7 @@ and ``5`` (not AA); emission tables therefore have :data:`N_OBS_CODES` rows per 
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -96,10 +97,23 @@ def _default_emission(
 
 
 def registered_cross_types() -> dict[str, type[CrossModel]]:
-    """The cross types translocus knows, by their R/qtl2 name (``do``, ``f2``, ...)."""
+    """The cross types translocus knows, by their R/qtl2 name (``do``, ``f2``, ...).
+
+    The general ``genril<N>`` and ``genail<N>`` types (``N`` founders) are not listed here;
+    :func:`get_cross_model` builds them from the name.
+    """
     from translocus.genetics.crosstypes.bc import BackCross
+    from translocus.genetics.crosstypes.dh import DoubledHaploid, Haploid
     from translocus.genetics.crosstypes.do import DiversityOutbred
     from translocus.genetics.crosstypes.f2 import Intercross
+    from translocus.genetics.crosstypes.multiway import (
+        DH6,
+        Magic19,
+        RISelf4,
+        RISelf8,
+        RISelf16,
+        RISib4,
+    )
     from translocus.genetics.crosstypes.riself import RISelf
     from translocus.genetics.crosstypes.risib import RISib
     from translocus.genetics.crosstypes.risib8 import RISib8
@@ -107,11 +121,32 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
     return {
         "do": DiversityOutbred,
         "risib": RISib,
+        "risib4": RISib4,
         "risib8": RISib8,
         "riself": RISelf,
+        "riself4": RISelf4,
+        "riself8": RISelf8,
+        "riself16": RISelf16,
+        "magic19": Magic19,
+        "dh": DoubledHaploid,
+        "dh6": DH6,
+        "haploid": Haploid,
         "f2": Intercross,
         "bc": BackCross,
     }
+
+
+def _general_cross_model(crosstype: str) -> CrossModel | None:
+    """``genril<N>`` / ``genail<N>`` with ``N`` founders, else ``None``."""
+    match = re.fullmatch(r"(genril|genail)(\d+)", crosstype)
+    if match is None:
+        return None
+    from translocus.genetics.crosstypes.multiway import GeneralRIL
+
+    n_founders = int(match.group(2))
+    if match.group(1) == "genril":
+        return GeneralRIL(n_founders)
+    return None
 
 
 def get_cross_model(crosstype: str) -> CrossModel:
@@ -119,11 +154,16 @@ def get_cross_model(crosstype: str) -> CrossModel:
 
     >>> get_cross_model("f2").n_genotypes(False)
     3
+    >>> get_cross_model("genril5").n_alleles
+    5
     """
     models = registered_cross_types()
-    if crosstype not in models:
-        raise InputError(
-            f"crosstype {crosstype!r} is not supported by calc_genoprob; "
-            f"use one of {', '.join(sorted(models))}"
-        )
-    return models[crosstype]()
+    if crosstype in models:
+        return models[crosstype]()
+    general = _general_cross_model(crosstype)
+    if general is not None:
+        return general
+    raise InputError(
+        f"crosstype {crosstype!r} is not supported by calc_genoprob; "
+        f"use one of {', '.join(sorted(models))} or genril<N>"
+    )
