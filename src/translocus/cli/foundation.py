@@ -76,8 +76,13 @@ def licenses(
 
 
 def simulate(
-    cross: str = typer.Option("do", "--cross", help="Design to simulate: do, bxd or f2."),
-    n: int = typer.Option(500, "--n", help="Animals (DO, F2) or strains (BXD)."),
+    cross: str = typer.Option(
+        "do",
+        "--cross",
+        help="Design to simulate: do, bxd, f2, bc, riself, dh, haploid, riself4, riself8, riself16, "
+        "risib4, risib8 or magic19.",
+    ),
+    n: int = typer.Option(500, "--n", help="Animals (DO, F2, BC) or lines (the others)."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same data."),
     out_dir: Path = typer.Option(
         ..., "--out", "-o", help="Run folder for the R/qtl2 files and truth.csv."
@@ -88,7 +93,7 @@ def simulate(
     traits: int = typer.Option(3, "--traits", help="Phenotypes, one random QTL each."),
     name: str = typer.Option("sim", "--name", help="Prefix of the written files."),
 ) -> None:
-    """Simulate a DO, BXD or F2 cross with known QTL and write it as R/qtl2 files.
+    """Simulate a cross (DO, BXD, F2, backcross or inbred lines) with known QTL; write R/qtl2 files.
 
     Writes <name>.json (control file), genotype, map, phenotype and covariate CSVs, plus
     truth.csv (QTL positions and founder-allele effects), traits.csv and run.json.
@@ -103,7 +108,7 @@ def simulate(
     )  # fmt: skip
     output, _, folder = run_pipeline("simulate", request, run_simulate, out_dir=out_dir)
     s = output.summary()
-    unit = "strains" if cross == "bxd" else "animals"
+    unit = "animals" if cross in ("do", "f2", "bc") else "strains"
     out.print(
         f"simulated {cross.upper()}: {s['individuals']:,} {unit}, {s['markers']:,} markers on "
         f"{s['chromosomes']} chromosomes, {s['phenotypes']} phenotypes ({s['qtl']} QTL)"

@@ -61,7 +61,10 @@ __all__ = [
     "write_simulated_files",
 ]
 
-CrossType = Literal["do", "bxd", "f2"]
+CrossType = Literal[
+    "do", "bxd", "f2", "bc", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
+    "risib4", "risib8", "magic19",
+]  # fmt: skip
 
 #: Approximate mouse chromosome lengths: (sex-averaged cM, Mbp on GRCm38).
 MOUSE_CHROMOSOMES: dict[str, tuple[float, float]] = {
@@ -123,7 +126,35 @@ _DESIGNS: dict[str, dict[str, object]] = {
         "founders": ("P1", "P2"),
         "genotypes": {"AA": 1, "AB": 2, "BB": 3},
     },
+    "bc": {
+        "crosstype": "bc",
+        "alleles": ("A", "B"),
+        "founders": ("P1", "P2"),
+        "genotypes": {"AA": 1, "AB": 2, "BB": 3},
+    },
 }
+# Inbred lines: (R/qtl2 cross type, founders, mating after the funnel, X modelled by R/qtl2).
+# Two-founder lines are called 1 = AA, 2 = BB; multi-founder lines by SNPs with founder
+# genotypes (1 = AA, 3 = BB). A residual heterozygous call is coded missing, as R/qtl2 expects.
+_LINES: dict[str, tuple[str, int, str, bool]] = {
+    "riself": ("riself", 2, "self", False),
+    "dh": ("dh", 2, "double", False),
+    "haploid": ("haploid", 2, "double", False),
+    "riself4": ("riself4", 4, "self", False),
+    "riself8": ("riself8", 8, "self", False),
+    "riself16": ("riself16", 16, "self", False),
+    "risib4": ("risib4", 4, "sib", True),
+    "risib8": ("risib8", 8, "sib", True),
+    "magic19": ("magic19", 19, "self", False),
+}
+for _name, (_crosstype, _k, _mating, _x) in _LINES.items():
+    _letters = tuple("ABCDEFGHIJKLMNOPQRS"[:_k])
+    _DESIGNS[_name] = {
+        "crosstype": _crosstype,
+        "alleles": _letters,
+        "founders": tuple(f"P{i + 1}" for i in range(_k)),
+        "genotypes": {"AA": 1, "BB": 2} if _k == 2 else {"AA": 1, "AB": 2, "BB": 3},
+    }
 
 
 @dataclass(frozen=True)
@@ -431,6 +462,76 @@ def _bxd_pedigree(ped: _Pedigree, *, n: int, inbreeding_generations: int) -> lis
     return strains
 
 
+def _funnel(ped: _Pedigree, order: np.ndarray) -> tuple[int, int]:
+    """Cross the founders ``order`` pairwise, then the hybrids pairwise, down to two animals.
+
+    In every cross the left animal is the mother (female) and the right the father (male),
+    so the X of a line by sib mating comes from the funnel's founders 1-3 (four-way) or
+    1-3, 5 and 6 (eight-way), as R/qtl2's models assume. Returns the last pair (dam, sire).
+    """
+    level = [ped.founder(int(f), female=j % 2 == 0) for j, f in enumerate(order)]
+    while len(level) > 2:
+        level = [
+            ped.child(level[j], level[j + 1], female=(j // 2) % 2 == 0)
+            for j in range(0, len(level), 2)
+        ]
+    return level[0], level[1]
+
+
+def _line_pedigree(
+    ped: _Pedigree,
+    *,
+    n: int,
+    n_founders: int,
+    mating: str,
+    inbreeding_generations: int,
+    rng: np.random.Generator,
+) -> tuple[list[int], np.ndarray]:
+    """Inbred lines: a funnel (or, for 19 founders, intermating), then selfing or sib mating.
+
+    Returns the sampled animals and each line's funnel (founder numbers 1-based, in order).
+    """
+    sample, funnels = [], []
+    for _ in range(n):
+        if n_founders == 19:
+            # MAGIC: F1s of random founder pairs, three generations of intermating (F4)
+            pairs = [rng.choice(19, size=2, replace=False) for _ in range(8)]
+            level = [ped.child(*(ped.founder(int(f), female=True) for f in pair), female=True)
+                     for pair in pairs]  # fmt: skip
+            while len(level) > 1:
+                level = [ped.child(level[j], level[j + 1], female=True)
+                         for j in range(0, len(level), 2)]  # fmt: skip
+            dam = sire = level[0]
+            funnels.append(np.arange(1, 20))
+        else:
+            order = rng.permutation(n_founders)
+            funnels.append(order + 1)
+            dam, sire = _funnel(ped, order)
+        if mating == "double":  # one meiosis of the F1, doubled (or kept single) afterwards
+            f1 = ped.child(dam, sire, female=True)
+            sample.append(ped.child(f1, f1, female=True))
+            continue
+        if mating == "self":
+            line = ped.child(dam, sire, female=True)
+            for _ in range(inbreeding_generations):
+                line = ped.child(line, line, female=True)
+            sample.append(line)
+            continue
+        dam, sire = ped.child(dam, sire, female=True), ped.child(dam, sire, female=False)
+        for _ in range(inbreeding_generations):
+            dam, sire = ped.child(dam, sire, female=True), ped.child(dam, sire, female=False)
+        sample.append(dam)
+    return sample, np.asarray(funnels, dtype=np.int64)
+
+
+def _bc_pedigree(ped: _Pedigree, *, n: int, rng: np.random.Generator) -> list[int]:
+    """(A x B) F1 females backcrossed to A males."""
+    f1 = ped.child(ped.founder(0, female=True), ped.founder(1, female=False), female=True)
+    sire = ped.founder(0, female=False)
+    sexes = rng.permutation(np.arange(n) % 2 == 0)
+    return [ped.child(f1, sire, female=bool(sexes[i])) for i in range(n)]
+
+
 def _f2_pedigree(ped: _Pedigree, *, n: int, rng: np.random.Generator) -> list[int]:
     f1_f = ped.child(ped.founder(0, female=True), ped.founder(1, female=False), female=True)
     f1_m = ped.child(ped.founder(0, female=True), ped.founder(1, female=False), female=False)
@@ -496,6 +597,16 @@ def _founder_snps(n_markers: int, rng: np.random.Generator) -> np.ndarray:
     minor = rng.choice([1, 2, 3, 4], size=n_markers, p=[0.4, 0.25, 0.2, 0.15])
     keys = rng.random((8, n_markers))
     ranks = keys.argsort(axis=0).argsort(axis=0)
+    alleles = (ranks < minor[None, :]).astype(np.int8)
+    flip = rng.random(n_markers) < 0.5
+    alleles[:, flip] = 1 - alleles[:, flip]
+    return alleles
+
+
+def _founder_snps_k(n_founders: int, n_markers: int, rng: np.random.Generator) -> np.ndarray:
+    """Biallelic founder alleles ``[n_founders, marker]`` (0/1), each SNP polymorphic."""
+    minor = rng.integers(1, n_founders // 2 + 1, size=n_markers)
+    ranks = rng.random((n_founders, n_markers)).argsort(axis=0).argsort(axis=0)
     alleles = (ranks < minor[None, :]).astype(np.int8)
     flip = rng.random(n_markers) < 0.5
     alleles[:, flip] = 1 - alleles[:, flip]
@@ -700,7 +811,9 @@ def simulate_cross(
         ``.traits``, ``.mosaic`` (founder mosaic), ``.genotype_errors``.
     """
     if cross_type not in _DESIGNS:
-        raise InputError(f"cross_type {cross_type!r} is not simulated; use 'do', 'bxd' or 'f2'")
+        raise InputError(
+            f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)}"
+        )
     if n < 2:
         raise InputError(f"n={n}: simulate at least 2 animals")
     for label, rate in (("error_rate", error_rate), ("missing_rate", missing_rate)):
@@ -713,7 +826,8 @@ def simulate_cross(
             f"n_funnels={n_funnels}, n_breeding_pairs={n_breeding_pairs}: the DO colony needs "
             "at least 2 of each"
         )
-    if cross_type == "bxd" and inbreeding_generations < 1:
+    line = _LINES.get(cross_type)
+    if (cross_type == "bxd" or line is not None) and inbreeding_generations < 1:
         raise InputError(f"inbreeding_generations={inbreeding_generations}: use at least 1")
     design = _DESIGNS[cross_type]
     alleles: tuple[str, ...] = design["alleles"]  # type: ignore[assignment]
@@ -725,12 +839,26 @@ def simulate_cross(
         gmap, default_pmap = simulate_map(n_markers=n_markers, seed=seed)
         pmap = pmap if pmap is not None else default_pmap
     gmap = {str(c): s.astype(float) for c, s in gmap.items()}
-    if x_chr is not None and x_chr not in gmap:
-        x_chr = None
+    if x_chr is not None and (x_chr not in gmap or (line is not None and not line[3])):
+        x_chr = None  # lines by selfing and doubled haploids have no sex chromosomes
     lengths = {c: float(s.max()) + 1e-6 for c, s in gmap.items()}
 
     ped = _Pedigree()
-    if cross_type == "do":
+    funnels = np.zeros((n, 0), dtype=np.int64)
+    if line is not None:
+        sample, funnels = _line_pedigree(
+            ped,
+            n=n,
+            n_founders=line[1],
+            mating=line[2],
+            inbreeding_generations=inbreeding_generations,
+            rng=rng,
+        )
+        prefix = cross_type.upper()
+    elif cross_type == "bc":
+        sample = _bc_pedigree(ped, n=n, rng=rng)
+        prefix = "BC"
+    elif cross_type == "do":
         sample = _do_pedigree(
             ped,
             n=n,
@@ -751,16 +879,33 @@ def simulate_cross(
     is_female = np.asarray([ped.female[i] for i in sample], dtype=bool)
 
     ends, labels, counts = _drop(ped, sample, lengths=lengths, x_chr=x_chr, rng=rng)
+    if line is not None and line[2] == "double":
+        for chrom in ends:  # the gamete, doubled: both haplotypes are the maternal one
+            ends[chrom][:, 1] = ends[chrom][:, 0]
+            labels[chrom][:, 1] = labels[chrom][:, 0]
+            counts[chrom][:, 1] = counts[chrom][:, 0]
     mosaic = HaplotypeMosaic(
         samples=ids, alleles=alleles, lengths=lengths, ends=ends, labels=labels, counts=counts
     )
 
     geno: dict[str, np.ndarray] = {}
     errors: dict[str, np.ndarray] = {}
-    founder_geno: dict[str, np.ndarray] | None = {} if cross_type == "do" else None
+    with_snps = cross_type == "do" or (line is not None and line[1] > 2)
+    founder_geno: dict[str, np.ndarray] | None = {} if with_snps else None
     for chrom, positions in gmap.items():
         hap = mosaic.founders_at(chrom=chrom, positions=positions.to_numpy())
-        if cross_type == "do":
+        if line is not None and line[1] > 2:
+            snp = _founder_snps_k(line[1], len(positions), rng)
+            assert founder_geno is not None
+            founder_geno[chrom] = (1 + 2 * snp).astype(np.int8)
+            idx = np.arange(len(positions))[None, :]
+            a, b = snp[hap[:, 0, :], idx], snp[hap[:, 1, :], idx]
+            true = np.where(a == b, 1 + 2 * a, 0).astype(np.int8)
+            n_codes = 3
+        elif cross_type == "bc":
+            true = (1 + hap[:, 0, :] + hap[:, 1, :]).astype(np.int8)  # AA 1, AB 2; male X: 1, 3
+            n_codes = 3 if chrom == x_chr else 2
+        elif cross_type == "do":
             snp = _founder_snps(len(positions), rng)
             assert founder_geno is not None
             founder_geno[chrom] = (1 + 2 * snp).astype(np.int8)
@@ -777,7 +922,7 @@ def simulate_cross(
             true, n_codes, error_rate=error_rate, missing_rate=missing_rate, rng=rng
         )
 
-    inbred = cross_type == "bxd"
+    inbred = cross_type == "bxd" or line is not None
     if qtl is None:
         qtl = _random_qtl(
             n_traits=n_traits,
@@ -818,9 +963,15 @@ def simulate_cross(
     index = pd.Index(ids, name=None)
     covar = pd.DataFrame(index=index)
     cross_info = pd.DataFrame(index=index)
-    if cross_type != "bxd":
+    if not inbred:
         covar["Sex"] = np.where(is_female, "female", "male")
-    if cross_type == "do":
+    if line is not None:
+        if line[2] != "double" and line[1] > 2 and line[1] != 19:
+            for j in range(line[1]):
+                cross_info[f"funnel{j + 1}"] = funnels[:, j]
+    elif cross_type == "bc":
+        pass
+    elif cross_type == "do":
         covar["ngen"] = ngen
         cross_info["ngen"] = np.full(n, ngen, dtype=np.int64)
     elif cross_type == "f2":
@@ -862,7 +1013,7 @@ def simulate_cross(
         alleles=alleles,
         genotypes=genotypes,
         x_chr=x_chr,
-        founders=founders if cross_type == "do" else (),
+        founders=founders if with_snps else (),
         description=description,
         provenance=Provenance(
             name=f"simulated_{cross_type}",

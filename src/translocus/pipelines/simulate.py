@@ -23,7 +23,10 @@ from translocus.core.simulate import SimulatedCross
 
 __all__ = ["CROSS_TYPES", "SimulateOutput", "SimulateRequest", "run_simulate"]
 
-CROSS_TYPES = ("do", "bxd", "f2")
+CROSS_TYPES = (
+    "do", "bxd", "f2", "bc", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
+    "risib4", "risib8", "magic19",
+)  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

@@ -1,0 +1,71 @@
+"""The simulator's lines and crosses carry the founders R/qtl2's models say they can."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from translocus.core.errors import InputError
+from translocus.core.simulate import simulate_cross, simulate_map
+
+CHROMOSOMES = {"1": (80.0, 100.0), "X": (60.0, 90.0)}
+
+
+def _sim(cross_type: str, n: int = 30, **kw):
+    gmap, pmap = simulate_map(n_markers=60, chromosomes=CHROMOSOMES, seed=2)
+    return simulate_cross(
+        cross_type=cross_type, n=n, seed=4, gmap=gmap, pmap=pmap, n_traits=1, **kw
+    )
+
+
+@pytest.mark.parametrize(("cross_type", "x_slots"), [("risib4", [0, 1, 2]),
+                                                      ("risib8", [0, 1, 2, 4, 5])])  # fmt: skip
+def test_sib_mated_lines_carry_the_funnels_x_founders(cross_type, x_slots):
+    sim = _sim(cross_type)
+    funnel = sim.cross.cross_info.to_numpy() - 1
+    allowed = funnel[:, x_slots]
+    labels = sim.mosaic.labels["X"]
+    counts = sim.mosaic.counts["X"]
+    for i in range(funnel.shape[0]):
+        seen = {int(v) for h in range(2) for v in labels[i, h, : counts[i, h]]}
+        assert seen <= set(allowed[i].tolist())
+    assert sim.cross.x_chr == "X"
+
+
+@pytest.mark.parametrize("cross_type", ["dh", "haploid"])
+def test_doubled_haploids_are_one_gamete(cross_type):
+    sim = _sim(cross_type)
+    for chrom in ("1", "X"):
+        np.testing.assert_array_equal(
+            sim.mosaic.labels[chrom][:, 0], sim.mosaic.labels[chrom][:, 1]
+        )
+        assert set(np.unique(sim.cross.geno[chrom])) <= {0, 1, 2}
+    assert sim.cross.x_chr is None  # no sex chromosomes, as in R/qtl2
+
+
+@pytest.mark.parametrize("cross_type", ["riself", "riself4", "riself8", "riself16", "magic19"])
+def test_selfed_lines_are_inbred_and_use_their_founders(cross_type):
+    sim = _sim(cross_type, inbreeding_generations=30)
+    hap = sim.mosaic.founders_at(chrom="1", positions=np.linspace(0, 80, 41))
+    assert np.mean(hap[:, 0] == hap[:, 1]) > 0.99
+    n_founders = len(sim.cross.alleles)
+    if cross_type != "riself":
+        assert sim.cross.founder_geno["1"].shape == (n_founders, len(sim.cross.gmap["1"]))
+    assert set(np.unique(hap)) <= set(range(n_founders))
+
+
+def test_backcross_males_carry_one_x():
+    sim = _sim("bc", n=40)
+    male = ~sim.cross.is_female.to_numpy()
+    assert set(np.unique(sim.cross.geno["X"][male])) <= {0, 1, 2, 3}
+    assert set(np.unique(sim.cross.geno["X"][~male])) <= {0, 1, 2, 3}
+    # without errors: males are A or B (codes 1, 3), females AA or AB (1, 2)
+    clean = _sim("bc", n=40, error_rate=0.0)
+    geno = clean.cross.geno["X"]
+    assert set(np.unique(geno[male])) == {1, 3} and set(np.unique(geno[~male])) == {1, 2}
+    assert set(np.unique(clean.cross.geno["1"])) == {1, 2}
+
+
+def test_unknown_design_names_the_choices():
+    with pytest.raises(InputError, match="magic19"):
+        simulate_cross(cross_type="ail", n=5)  # type: ignore[arg-type]
