@@ -13,7 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CoxStratum", "build_strata", "efron_terms", "fit_newton", "score_residuals"]
+__all__ = [
+    "CoxStratum",
+    "baseline_increments",
+    "build_strata",
+    "efron_terms",
+    "fit_newton",
+    "score_residuals",
+    "subject_cumulative_hazard",
+]
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,34 @@ def baseline_increments(
         jumps = np.bincount(st.death_block, weights=1.0 / s0, minlength=st.block_time.size)
         out.append((st.block_time, jumps))
     return out
+
+
+def subject_cumulative_hazard(
+    strata: list[CoxStratum], x: np.ndarray, beta: np.ndarray, offset: np.ndarray, ties: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline cumulative hazard each subject was exposed to, and the jump at its time.
+
+    Both in the caller's row order. With Efron ties a subject that dies in a block of ``d``
+    tied deaths is at risk for only ``1 - l/d`` of the ``l``-th death's term, so its
+    exposure is the cumulative hazard up to its time less ``sum_l (l/d) / S0_l`` (the
+    compensator of R survival's Efron martingale residuals); censored subjects and
+    Breslow ties get the whole cumulative hazard.
+    """
+    n = x.shape[0]
+    cum = np.zeros(n)
+    jump_at = np.zeros(n)
+    for st in strata:
+        xs = x[st.rows]
+        eta = xs @ beta + offset[st.rows]
+        s0, _, _, _, frac = _stratum_sums(st, xs, eta, ties, False)
+        nb = st.block_time.size
+        jumps = np.bincount(st.death_block, weights=1.0 / s0, minlength=nb)
+        down = np.bincount(st.death_block, weights=frac / s0, minlength=nb)
+        h = np.cumsum(jumps)[st.block]
+        h[st.death_rows] -= down[st.death_block]
+        cum[st.rows] = h
+        jump_at[st.rows] = jumps[st.block]
+    return cum, jump_at
 
 
 def score_residuals(

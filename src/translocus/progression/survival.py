@@ -1230,7 +1230,10 @@ class GammaFrailtyCox(Estimator):
     ``Z_c ~ Gamma(mean 1, variance theta)``. For a fixed ``theta`` the model is fitted by
     EM: the E-step sets ``w_c = (1/theta + D_c) / (1/theta + H_c)`` (``D_c`` deaths,
     ``H_c`` cumulative hazard of the cluster), the M-step refits the Cox partial
-    likelihood with offset ``log w_c`` and the Efron-type baseline. ``theta`` maximises the
+    likelihood with offset ``log w_c`` and the Efron-type baseline. With Efron ties a death
+    in a block of tied deaths is exposed to Efron's share of that block's hazard (as R
+    ``coxph``'s martingale residuals), so that theta agrees with R ``survival``'s
+    ``frailty(method = "em")`` on tied data. ``theta`` maximises the
     marginal (profile) log likelihood, the approach of Nielsen et al. (1992) used by R
     ``frailtyEM``; its interval is the profile-likelihood interval and the test of
     ``theta = 0`` is the boundary likelihood-ratio test (half a chi-square with 1 df).
@@ -1424,16 +1427,8 @@ class GammaFrailtyCox(Estimator):
     def _baseline_at_subjects(
         self, beta: np.ndarray, off: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Cumulative baseline hazard at each subject's time and the jump at its death."""
-        n = self._t.size
-        cum = np.zeros(n)
-        jump_at = np.zeros(n)
-        incs = _cox.baseline_increments(self._strata, self._x, beta, off, self.ties)
-        for st, (_, jumps) in zip(self._strata, incs, strict=True):
-            c = np.cumsum(jumps)
-            cum[st.rows] = c[st.block]
-            jump_at[st.rows] = jumps[st.block]
-        return cum, jump_at
+        """Cumulative baseline hazard each subject was exposed to and the jump at its death."""
+        return _cox.subject_cumulative_hazard(self._strata, self._x, beta, off, self.ties)
 
     def _cluster_hazard(self, beta: np.ndarray, off: np.ndarray) -> np.ndarray:
         cum, _ = self._baseline_at_subjects(beta, off)

@@ -106,8 +106,7 @@ write.csv(data.frame(time = aj$time, n_risk = aj$n.risk[, 1],
           "aalen_johansen.csv", row.names = FALSE)
 
 # shared gamma frailty per cluster, theta chosen by the marginal likelihood (method "em"):
-# Breslow ties on the tied times, Efron on the untied ones (and Efron on tied times, which
-# translocus does not reproduce: see the test)
+# Breslow and Efron ties on the tied times, Efron on the untied ones
 frailty_row <- function(name, fit) {
   data.frame(model = name, covariate = c("x1", "x2"), coef = unname(coef(fit)),
              theta = fit$history[[1]]$theta)
