@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from translocus.core.intervals import normal_quantile
 from translocus.progression import course, forecast, survival, trajectory
 from translocus.treatment import growth, lifespan, predict
 
@@ -83,7 +84,7 @@ def test_interval_estimators_take_level() -> None:
 def test_survival_interval_is_unchanged_by_the_rename() -> None:
     km = survival.KaplanMeier(level=0.9).fit([1, 2, 3, 4, 5, 6], [1, 0, 1, 1, 0, 1])
     ref = survival.KaplanMeier().fit([1, 2, 3, 4, 5, 6], [1, 0, 1, 1, 0, 1])
-    assert survival._z(0.95) == pytest.approx(1.959963984540054, abs=1e-15)
+    assert normal_quantile(0.95) == pytest.approx(1.959963984540054, abs=1e-15)
     width_90 = (km.table_["upper"] - km.table_["lower"]).iloc[0]
     width_95 = (ref.table_["upper"] - ref.table_["lower"]).iloc[0]
     assert width_90 < width_95

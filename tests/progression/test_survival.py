@@ -349,8 +349,9 @@ def test_forecast_backtest_is_calibrated_on_simulated_colony() -> None:
     prov = Provenance(name="sim", license="CC0-1.0")
     fc, cal = forecast_backtest(df, provenance=prov, cutoff="2017-06-01")
     assert len(fc) > 300
-    assert (fc["lower50"] >= fc["age"]).all()
-    assert (fc["lower90"] <= fc["lower50"]).all() and (fc["upper50"] <= fc["upper90"]).all()
+    assert (fc["lower_0.5"] >= fc["age"]).all()
+    assert (fc["lower_0.9"] <= fc["lower_0.5"]).all() and (fc["upper_0.5"] <= fc["upper_0.9"]).all()
+    assert (fc["lower_0.5"] <= fc["point"]).all() and (fc["point"] <= fc["upper_0.5"]).all()
     cov = cal.set_index("level")["coverage"]
     assert cov[0.5] == pytest.approx(0.5, abs=0.08)
     assert cov[0.9] == pytest.approx(0.9, abs=0.06)
@@ -373,7 +374,7 @@ def test_forecaster_conditional_survival_closed_form() -> None:
     expected = np.exp(-a / b * (np.exp(b * 800) - np.exp(b * 700)))
     assert pred["p_alive_horizon"].iloc[0] == pytest.approx(expected, rel=1e-9)
     h_med = a / b * np.expm1(b * 700) + np.log(2)
-    assert pred["median_death_age"].iloc[0] == pytest.approx(np.log1p(b * h_med / a) / b)
+    assert pred["point"].iloc[0] == pytest.approx(np.log1p(b * h_med / a) / b)
 
 
 # -- input checks --------------------------------------------------------------------------

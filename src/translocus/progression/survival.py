@@ -64,7 +64,7 @@ from scipy import optimize, special, stats
 
 from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
-from translocus.core.intervals import as_levels, normal_quantile
+from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
 from translocus.core.provenance import (
     LicenseDecision,
     LicensePolicy,
@@ -229,10 +229,6 @@ def validate_time_to_event(
                 f"than {min_group_size}; merge it with another group or drop it."
             )
     return data
-
-
-#: the normal quantile of an interval under its former name here (tests/core reads it)
-_z = normal_quantile
 
 
 # ---------------------------------------------------------------------------------------
@@ -1792,7 +1788,13 @@ class LifespanForecaster(Estimator):
     def predict(
         self, data: pd.DataFrame, *, age: str = "age", horizon: float | None = None
     ) -> pd.DataFrame:
-        """Forecast table, one row per animal (ages and intervals in the fit's time unit)."""
+        """Forecast table of death ages, one row per animal, in the fit's time unit.
+
+        Columns: ``age`` (now), ``point`` (median age at death given survival to ``age``),
+        ``median_remaining`` (``point - age``), ``lower_<level>``/``upper_<level>`` (central
+        interval of the death age, :mod:`translocus.core.intervals`) and, with ``horizon``,
+        ``p_alive_horizon``.
+        """
         check_fitted(self)
         out = []
         for idx, row in data.iterrows():
@@ -1802,12 +1804,13 @@ class LifespanForecaster(Estimator):
             if m is None:
                 out.append(rec)
                 continue
-            rec["median_death_age"] = float(m.quantile_time(0.5, given_age=a)[0])
-            rec["median_remaining"] = rec["median_death_age"] - a
+            rec[POINT] = float(m.quantile_time(0.5, given_age=a)[0])
+            rec["median_remaining"] = rec[POINT] - a
             for lev in as_levels(self.level):
                 lo_q, hi_q = 1 - (1 - lev) / 2, (1 - lev) / 2
-                rec[f"lower{int(lev * 100)}"] = float(m.quantile_time(lo_q, given_age=a)[0])
-                rec[f"upper{int(lev * 100)}"] = float(m.quantile_time(hi_q, given_age=a)[0])
+                lo, hi = interval_columns(lev)
+                rec[lo] = float(m.quantile_time(lo_q, given_age=a)[0])
+                rec[hi] = float(m.quantile_time(hi_q, given_age=a)[0])
             if horizon is not None:
                 h = m.cumulative_hazard([a, a + horizon])
                 rec["p_alive_horizon"] = float(np.exp(-(h[1] - h[0])))
