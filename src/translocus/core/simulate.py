@@ -903,8 +903,11 @@ def simulate_cross(
             true = np.where(a == b, 1 + 2 * a, 0).astype(np.int8)
             n_codes = 3
         elif cross_type == "bc":
-            true = (1 + hap[:, 0, :] + hap[:, 1, :]).astype(np.int8)  # AA 1, AB 2; male X: 1, 3
-            n_codes = 3 if chrom == x_chr else 2
+            # AA 1, AB 2; a male's X is A (1) or B (3): errors stay within the valid pair
+            true = (1 + hap[:, 0, :] + hap[:, 1, :]).astype(np.int8)
+            male_x = (~is_female)[:, None] & (chrom == x_chr)
+            true = np.where(male_x & (true == 3), 2, true).astype(np.int8)
+            n_codes = 2
         elif cross_type == "do":
             snp = _founder_snps(len(positions), rng)
             assert founder_geno is not None
@@ -921,6 +924,9 @@ def simulate_cross(
         geno[chrom], errors[chrom] = _observe(
             true, n_codes, error_rate=error_rate, missing_rate=missing_rate, rng=rng
         )
+        if cross_type == "bc" and chrom == x_chr:
+            males = geno[chrom][~is_female]
+            geno[chrom][~is_female] = np.where(males == 2, 3, males)
 
     inbred = cross_type == "bxd" or line is not None
     if qtl is None:

@@ -1,0 +1,74 @@
+"""Every simulated cross type against R/qtl2: genotype probabilities and Haley-Knott LODs.
+
+References (qtl2 0.43-5), written by ``tests/reference/qtl2/crosstypes/crosstypes.R`` from
+the crosses that ``make_crosses.py`` simulated there::
+
+    x <- read_cross2("<type>/cross/<type>.json")
+    pr <- calc_genoprob(x, error_prob=0.002)      # genoprob_<chr>.csv.gz (10 individuals)
+    scan1(pr, x$pheno)                            # lod_hk.csv
+
+and for the published Arabidopsis MAGIC lines (magic19) the same on
+``ArabMAGIC/arabmagic_tair9.zip`` (probabilities of 5 lines on chromosome 1, LODs of the first
+three phenotypes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from translocus.core.qtl2io import read_cross
+from translocus.genetics.genoprob import calc_genoprob
+from translocus.genetics.scan import scan
+
+REF = Path(__file__).parents[1] / "reference" / "qtl2" / "crosstypes"
+TYPES = ["bc", "f2", "risib", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
+         "risib4", "risib8", "magic19"]  # fmt: skip
+PROB_TOL = 1e-6
+LOD_TOL = 1e-5
+
+
+def _compare(cross, folder: Path, phenos: list[str] | None = None) -> None:
+    probs = calc_genoprob(cross, error_prob=0.002)
+    files = sorted(folder.glob("genoprob_*.csv.gz"))
+    assert files
+    for path in files:
+        chrom = path.name[len("genoprob_") : -len(".csv.gz")]
+        ref = pd.read_csv(path, dtype={"ind": str, "marker": str})
+        genotypes = list(ref.columns[2:])
+        arr = probs[chrom]
+        names = list(arr.genotype.values)
+        # the genotypes R/qtl2 lists for this chromosome; any others carry no probability
+        cols = [names.index(g) for g in genotypes]
+        marker = pd.Index(arr.marker.values).get_indexer(ref["marker"])
+        sample = pd.Index(arr.sample.values).get_indexer(ref["ind"])
+        assert (marker >= 0).all() and (sample >= 0).all()
+        got = arr.values[marker, sample, :]  # [row, genotype]
+        np.testing.assert_allclose(got[:, cols], ref[genotypes].to_numpy(), rtol=0, atol=PROB_TOL)
+        assert np.all(np.delete(got, cols, axis=1) == 0)
+
+    lod_ref = pd.read_csv(folder / "lod_hk.csv", dtype={"marker": str, "chr": str})
+    lod_ref = lod_ref.set_index("marker")
+    traits = phenos or list(lod_ref.columns[2:])
+    out = scan(cross.pheno[traits], probs)
+    ours = out.lod.loc[lod_ref.index, traits].to_numpy()
+    np.testing.assert_allclose(ours, lod_ref[traits].to_numpy(), rtol=0, atol=LOD_TOL)
+
+
+@pytest.mark.parametrize("crosstype", TYPES)
+def test_simulated_cross_matches_r_qtl2(crosstype):
+    cross = read_cross(REF / crosstype / "cross" / f"{crosstype}.json")
+    assert cross.crosstype == crosstype
+    _compare(cross, REF / crosstype)
+
+
+def test_published_arabmagic_matches_r_qtl2(shared_data):
+    path = shared_data / "qtl2" / "ArabMAGIC" / "arabmagic_tair9.zip"
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    cross = read_cross(path)
+    assert (cross.crosstype, cross.n_individuals, len(cross.founders)) == ("magic19", 703, 19)
+    _compare(cross, REF / "arabmagic")

@@ -1,0 +1,64 @@
+"""Write the simulated crosses whose R/qtl2 genotype probabilities and HK LODs are the reference.
+
+    cd tests/reference/qtl2/crosstypes && python make_crosses.py && Rscript crosstypes.R
+
+One cross per simulated type: 40 individuals (lines), two autosomes and an X of about 50
+markers each (a third autosome for the types R/qtl2 models without an X), one phenotype,
+genotyping errors 1 %, missing calls 5 %. Each folder holds the R/qtl2 input files that
+``crosstypes.R`` reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from translocus.core.qtl2io import write_cross
+from translocus.core.simulate import simulate_cross, simulate_map
+
+#: simulator cross type -> folder (R/qtl2 cross type)
+CROSSES = {
+    "bc": "bc",
+    "f2": "f2",
+    "bxd": "risib",
+    "riself": "riself",
+    "dh": "dh",
+    "haploid": "haploid",
+    "riself4": "riself4",
+    "riself8": "riself8",
+    "riself16": "riself16",
+    "risib4": "risib4",
+    "risib8": "risib8",
+    "magic19": "magic19",
+}
+CHROMOSOMES = {"1": (60.0, 100.0), "2": (50.0, 80.0), "X": (45.0, 70.0)}
+#: types R/qtl2 models without sex chromosomes get a third autosome instead of the X
+NO_X = {"riself", "dh", "haploid", "riself4", "riself8", "riself16", "magic19"}
+
+
+def main() -> None:
+    here = Path(__file__).parent
+    gmap, pmap = simulate_map(n_markers=150, chromosomes=CHROMOSOMES, seed=13)
+    maps3 = [{("3" if c == "X" else c): m.rename("3" if c == "X" else c) for c, m in mp.items()}
+             for mp in (gmap, pmap)]  # fmt: skip
+    for i, (cross_type, folder) in enumerate(CROSSES.items()):
+        gm, pm = maps3 if cross_type in NO_X else (gmap, pmap)
+        sim = simulate_cross(
+            cross_type=cross_type,  # type: ignore[arg-type]
+            n=40,
+            seed=100 + i,
+            gmap=gm,
+            pmap=pm,
+            n_traits=1,
+            qtl_variance=0.3,
+            error_rate=0.01,
+            missing_rate=0.05,
+            inbreeding_generations=20,
+        )
+        target = here / folder / "cross"
+        shutil.rmtree(target, ignore_errors=True)
+        write_cross(sim.cross, target, name=folder)
+
+
+if __name__ == "__main__":
+    main()
