@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from translocus.core.errors import InputError
+from translocus.core.mixed import fit_mixed
 from translocus.progression.data import from_frame
 from translocus.progression.forecast import (
     LinearMixedModel,
-    _fit_lmm,
     forecast_metrics,
     horizon_split,
     last_value_forecast,
@@ -49,7 +49,8 @@ def test_lmm_recovers_variance_components() -> None:
     age = frame["age"].to_numpy() - 15.0
     x = np.c_[np.ones_like(age), age]
     z = np.c_[np.ones_like(age), age]
-    beta, d, s2 = _fit_lmm(y, x, z, pd.factorize(frame["animal"])[0])
+    fit = fit_mixed(y, x, z, frame["animal"].to_numpy())
+    beta, d, s2 = fit.beta, fit.re_cov, fit.sigma2
     assert np.isclose(np.sqrt(s2), 0.05, rtol=0.1)
     assert np.isclose(np.sqrt(d[0, 0]), 0.2, rtol=0.2)
     assert np.isclose(np.sqrt(d[1, 1]), 0.01, rtol=0.25)
@@ -66,3 +67,71 @@ def test_forecasters_and_metrics() -> None:
     assert m_lmm.loc[0, "mae"] < m_carry.loc[0, "mae"]
     assert 0.75 <= m_lmm.loc[0, "coverage_90"] <= 1.0
     assert {"coverage_50", "coverage_90", "median_ae"} <= set(m_carry.columns)
+
+
+def test_forecast_columns_and_dense_prediction() -> None:
+    """``point``/``lower_``/``upper_`` on the data's scale; the point is the BLUP forecast
+    computed densely per animal (V = Z D Z' + σ²I) with the fitted parameters."""
+    table = from_frame(_panel(seed=3), name="panel", license="CC0-1.0")
+    split = horizon_split(table, horizon=6.0, test_fraction=0.3)
+    model = LinearMixedModel().fit(split.train, covariates=["group"])
+    fc = model.forecast(split.history, split.targets, level=0.8)
+    assert {"point", "lower_0.8", "upper_0.8"} <= set(fc.columns) and "median" not in fc
+    assert (fc["lower_0.8"] < fc["point"]).all() and (fc["point"] < fc["upper_0.8"]).all()
+    p = model.params_["w"]
+    beta, d, s2 = np.asarray(p["beta"]), np.asarray(p["D"]), float(p["sigma2"])
+    hist = split.history.data
+    for i in (0, len(fc) - 1):
+        row = fc.iloc[i]
+        past = hist[(hist["animal"] == row["animal"]) & (hist["measure"] == "w")]
+        b = (past["group"].iloc[0] == "B") * 1.0
+        age_h = past["age"].to_numpy() - model.age_center_
+        x_h = np.c_[np.ones_like(age_h), age_h, age_h**2, b + 0 * age_h, b * age_h]
+        z_h = x_h[:, :2]
+        a = row["age"] - model.age_center_
+        x_t, z_t = np.array([1, a, a * a, b, b * a]), np.array([1, a])
+        v = z_h @ d @ z_h.T + s2 * np.eye(len(age_h))
+        r = np.log(past["value"].to_numpy()) - x_h @ beta
+        mean = x_t @ beta + z_t @ d @ z_h.T @ np.linalg.solve(v, r)
+        assert row["point"] == pytest.approx(np.exp(mean), rel=1e-9)
+
+
+def test_unseen_level_is_refused_and_new_animals_get_the_population_forecast() -> None:
+    frame = _panel(seed=4)
+    model = LinearMixedModel().fit(frame, covariates=["group"], license="CC0-1.0")
+    targets = pd.DataFrame({"animal": ["x"], "age": [12.0], "measure": ["w"], "group": ["C"]})
+    with pytest.raises(InputError, match=r"column 'group': value\(s\) C were not seen"):
+        model.forecast(frame, targets)
+    with pytest.raises(InputError, match="'group'.*no value"):
+        model.forecast(frame.iloc[:0], targets.drop(columns="group"))
+    fc = model.forecast(frame.iloc[:0], targets.assign(group="B"), level=0.9)
+    p = model.params_["w"]
+    a = 12.0 - model.age_center_
+    x, z = np.array([1, a, a * a, 1, a]), np.array([1, a])
+    beta, cov = np.asarray(p["beta"]), np.asarray(p["cov_beta"])
+    sd = np.sqrt(z @ np.asarray(p["D"]) @ z + float(p["sigma2"]) + x @ cov @ x)
+    assert fc["point"].iloc[0] == pytest.approx(np.exp(x @ beta), rel=1e-10)
+    assert fc["upper_0.9"].iloc[0] == pytest.approx(np.exp(x @ beta + 1.6448536 * sd), rel=1e-6)
+
+
+def test_calibrate_rescales_intervals_to_cover_held_out_animals() -> None:
+    """Split-conformal: after calibrating on held-out animals their 90% intervals cover 90%."""
+    table = from_frame(_panel(n=300, seed=5), name="panel", license="CC0-1.0")
+    split = horizon_split(table, horizon=6.0, test_fraction=0.5)
+    model = LinearMixedModel().fit(split.train, covariates=["group"])
+    assert model.interval_scale_.tolist() == [1.0]
+    model.calibrate(split.history, split.targets)
+    fc = model.forecast(split.history, split.targets, level=0.9)
+    inside = (fc["value"] >= fc["lower_0.9"]) & (fc["value"] <= fc["upper_0.9"])
+    assert inside.mean() == pytest.approx(0.9, abs=0.02)
+    # the simulated model is the fitted one: its intervals were right already
+    assert model.interval_scale_[0] == pytest.approx(1.0, abs=0.2)
+
+
+def test_ml_and_reml_differ_only_in_the_variance_components() -> None:
+    frame = _panel(n=80, seed=6)
+    reml = LinearMixedModel().fit(frame, license="CC0-1.0")
+    ml = LinearMixedModel(method="ml").fit(frame, license="CC0-1.0")
+    assert reml.fits_["w"].method == "reml" and ml.fits_["w"].method == "ml"
+    np.testing.assert_allclose(reml.params_["w"]["beta"], ml.params_["w"]["beta"], atol=1e-3)
+    assert float(ml.params_["w"]["sigma2"]) < float(reml.params_["w"]["sigma2"])

@@ -6,7 +6,9 @@ judge those forecasts on the same animals and the same splits:
 - :func:`horizon_split` holds animals out by ID and, for each, keeps its visits up to a
   cut-off and asks for its values about ``horizon`` months later;
 - :func:`last_value_forecast` (last value carried forward) and :class:`LinearMixedModel`
-  (random intercept and slope per animal, one model per measure) are the references;
+  (random intercept and slope per animal, one model per measure) are the references; both
+  write the forecast-table columns of :mod:`translocus.core.intervals` (``point``,
+  ``lower_<level>``/``upper_<level>`` on the data's scale);
 - :func:`forecast_metrics` reports the mean and median absolute error and the coverage of
   the 50% and 90% intervals.
 
@@ -14,7 +16,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> forecasts = pd.DataFrame({"measure": ["w", "w"], "value": [1.0, 2.0],
-...                           "median": [1.5, 2.0], "lower_0.9": [0.0, 1.0],
+...                           "point": [1.5, 2.0], "lower_0.9": [0.0, 1.0],
 ...                           "upper_0.9": [2.0, 3.0], "lower_0.5": [1.2, 1.9],
 ...                           "upper_0.5": [1.8, 2.1]})
 >>> float(forecast_metrics(forecasts).loc[0, "mae"])
@@ -30,10 +32,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
-from translocus.core.errors import InputError
+# the mixed model's optimiser (scipy.optimize) stays reachable as forecast.optimize
+from scipy import optimize  # noqa: F401
+
+from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
+from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
+from translocus.core.mixed import MixedFit, fit_mixed
 from translocus.core.provenance import LicenseDecision, LicensePolicy, Provenance
 from translocus.core.table import as_table, licence_gate
 from translocus.progression.data import MeasureTable, from_frame
@@ -133,13 +139,6 @@ def horizon_split(
     )
 
 
-def _as_levels(level: float | Sequence[float]) -> tuple[float, ...]:
-    """One interval probability or several, as a tuple of floats."""
-    if np.ndim(level) == 0:
-        return (float(level),)  # type: ignore[arg-type]
-    return tuple(float(v) for v in level)  # type: ignore[union-attr]
-
-
 def last_value_forecast(
     history: MeasureTable | pd.DataFrame,
     targets: pd.DataFrame,
@@ -147,7 +146,7 @@ def last_value_forecast(
     level: float | Sequence[float] = (0.5, 0.9),
     train: MeasureTable | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Carry each animal's last value of a measure forward.
+    """Carry each animal's last value of a measure forward (column ``point``).
 
     Intervals (when ``train`` is given) come from the empirical distribution of log
     ratios (or differences, for non-positive measures) between visits of the training
@@ -158,7 +157,7 @@ def last_value_forecast(
     hist = history.data if isinstance(history, MeasureTable) else history
     last = hist.sort_values("age").groupby(["animal", "measure"]).tail(1)
     last = last[["animal", "measure", "value", "age"]].rename(
-        columns={"value": "median", "age": "last_age_used"}
+        columns={"value": POINT, "age": "last_age_used"}
     )
     out = targets.merge(last, on=["animal", "measure"], how="left")
     if train is not None:
@@ -169,15 +168,16 @@ def last_value_forecast(
                 float(rows["horizon"].median()) if "horizon" in rows else 6.0,
             )
             positive = bool((tr.loc[tr["measure"] == measure, "value"] > 0).all())
-            for lev in _as_levels(level):
+            for lev in as_levels(level):
                 lo_q, hi_q = np.quantile(changes, [0.5 - lev / 2, 0.5 + lev / 2])
-                base = rows["median"].to_numpy()
+                base = rows[POINT].to_numpy()
                 if positive:
                     lo, hi = base * np.exp(lo_q), base * np.exp(hi_q)
                 else:
                     lo, hi = base + lo_q, base + hi_q
-                out.loc[rows.index, f"lower_{lev:g}"] = lo
-                out.loc[rows.index, f"upper_{lev:g}"] = hi
+                lower, upper = interval_columns(lev)
+                out.loc[rows.index, lower] = lo
+                out.loc[rows.index, upper] = hi
     return out
 
 
@@ -197,11 +197,16 @@ def _changes(rows: pd.DataFrame, horizon: float, tolerance: float = 1.0) -> np.n
 class LinearMixedModel(Estimator):
     """Linear mixed model per measure, the reference for the disease-course model.
 
-    A quadratic age trend, covariates, and a random intercept and slope per animal, fitted
-    by maximum likelihood.
+    A quadratic age trend, covariates (and their age interactions), and a random intercept
+    and age slope per animal, fitted by REML (or ML) with
+    :func:`translocus.core.mixed.fit_mixed`. Values are analysed on the log scale when
+    positive.
 
-    Values are analysed on the log scale when positive. Forecasts for held-out animals
-    use their best linear unbiased predictions (no refitting).
+    Forecasts for held-out animals use their best linear unbiased predictions from their
+    history (no refitting); the intervals are those of the prediction error, which
+    includes the uncertainty of the estimated fixed effects. An animal without history
+    of a measure gets the population forecast of its covariate group (fixed effects) with
+    the marginal variance (random effects, residual and fixed-effect uncertainty).
 
     ``use = "training"``: the fitted trends and variance components forecast other
     animals (:meth:`forecast`), so fitting goes through the licence gate.
@@ -213,22 +218,53 @@ class LinearMixedModel(Estimator):
     level
         Probability of the central forecast intervals, a float or a sequence of floats
         (default 50 % and 90 %); :meth:`forecast` uses it unless given its own ``level``.
+    method
+        ``"reml"`` (default) or ``"ml"`` (to compare likelihoods of models with different
+        fixed effects).
 
     Attributes
     ----------
     params_ : dict
-        Per measure: fixed effects ``beta``, random-effect covariance ``D``, residual
-        variance ``sigma2`` and the analysis ``scale``.
+        Per measure: fixed effects ``beta`` and their covariance ``cov_beta``,
+        random-effect covariance ``D``, residual variance ``sigma2`` and the analysis
+        ``scale``.
+    fits_ : dict
+        Per measure, the :class:`~translocus.core.mixed.MixedFit` (log-likelihood,
+        optimiser message).
     converged_ : bool
         Whether the likelihood optimiser converged for every measure (otherwise ``fit``
         warns with :class:`ConvergenceWarning`).
+    interval_scale_ : numpy.ndarray
+        Factor on the forecast SD per measure (order of ``measures_``): 1 after ``fit``,
+        set by :meth:`calibrate` from animals the model did not see.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ages = np.tile(np.arange(3.0, 27.0, 3.0), 30)
+    >>> animal = np.repeat([f"m{i}" for i in range(30)], 8)
+    >>> bump = np.repeat(rng.normal(0, 0.1, 30), 8)
+    >>> frame = pd.DataFrame({"animal": animal, "age": ages, "measure": "w",
+    ...                       "value": np.exp(3 + 0.02 * ages + bump)})
+    >>> model = LinearMixedModel().fit(frame, license="CC0-1.0")
+    >>> targets = pd.DataFrame({"animal": ["new"], "age": [12.0], "measure": ["w"]})
+    >>> fc = model.forecast(frame.iloc[:0], targets)  # no history: the population forecast
+    >>> round(float(fc["point"].iloc[0]), 1)
+    25.2
     """
 
     use = "training"
 
-    def __init__(self, *, scale: str = "auto", level: float | Sequence[float] = (0.5, 0.9)) -> None:
+    def __init__(
+        self,
+        *,
+        scale: str = "auto",
+        level: float | Sequence[float] = (0.5, 0.9),
+        method: str = "reml",
+    ) -> None:
         self.scale = scale
         self.level = level
+        self.method = method
 
     def fit(
         self,
@@ -247,6 +283,8 @@ class LinearMixedModel(Estimator):
         not allow are refused with :class:`~translocus.core.provenance.LicenseRefusedError`.
         The decision is kept in ``licence_decision_``.
         """
+        if self.method not in ("reml", "ml"):
+            raise OptionError("method", self.method, "must be 'reml' or 'ml'.")
         table = as_table(
             data, MeasureTable, from_frame, license=license, estimator="LinearMixedModel.fit"
         )
@@ -266,6 +304,7 @@ class LinearMixedModel(Estimator):
         self.levels_ = {c: sorted(map(str, frame[c].unique())) for c in self.covariates_}
         self.age_center_ = float(frame["age"].mean())
         self.params_: dict[str, dict[str, np.ndarray | float | str]] = {}
+        self.fits_: dict[str, MixedFit] = {}
         not_converged: list[str] = []
         for measure in self.measures_:
             rows = frame[frame["measure"] == measure]
@@ -274,15 +313,23 @@ class LinearMixedModel(Estimator):
             if scale == "auto":
                 scale = "log" if np.all(values > 0) else "linear"
             y = np.log(values) if scale == "log" else values
-            x, z, groups = self._design(rows)
-            beta, d, sigma2, success, message = _fit_lmm_checked(y, x, z, groups)
-            self.params_[measure] = {"beta": beta, "D": d, "sigma2": sigma2, "scale": scale}
-            if not success:
-                not_converged.append(f"{measure} ({message.rstrip('.')})")
+            x, z = self._design(rows, "data")
+            fit = fit_mixed(y, x, z, rows["animal"].to_numpy(), method=self.method)
+            self.fits_[measure] = fit
+            self.params_[measure] = {
+                "beta": fit.beta,
+                "cov_beta": fit.cov_beta,
+                "D": fit.re_cov,
+                "sigma2": fit.sigma2,
+                "scale": scale,
+            }
+            if not fit.converged:
+                not_converged.append(f"{measure} ({fit.message.rstrip('.')})")
         self.converged_ = not not_converged
+        self.interval_scale_ = np.ones(len(self.measures_))
         if not_converged:
             warnings.warn(
-                "LinearMixedModel: the Nelder-Mead likelihood optimiser did not converge for "
+                f"LinearMixedModel: the {self.method.upper()} optimiser did not converge for "
                 f"measure(s) {'; '.join(not_converged)}; their variance components and "
                 "forecasts may be off: check those measures for outliers and animals with few "
                 "visits, or fit fewer covariates.",
@@ -291,18 +338,47 @@ class LinearMixedModel(Estimator):
             )
         return self
 
-    def _design(self, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _design(self, rows: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-effect ``(n, p)`` and random-effect ``(n, 2)`` designs of ``rows``.
+
+        A covariate value not seen in training is refused by name (``source`` names the
+        table in the message).
+        """
         age = rows["age"].to_numpy(dtype=float) - self.age_center_
         cols = [np.ones_like(age), age, age**2]
         for c in self.covariates_:
             values = rows[c].astype(str).to_numpy()
+            unknown = sorted(set(values) - set(self.levels_[c]))
+            if unknown:
+                raise InputError(
+                    f"{source}, column {c!r}: value(s) {', '.join(unknown)} were not seen "
+                    f"in training ({', '.join(self.levels_[c])})."
+                )
             for level in self.levels_[c][1:]:
                 ind = (values == level).astype(float)
                 cols += [ind, ind * age]
-        x = np.stack(cols, axis=1)
-        z = np.stack([np.ones_like(age), age], axis=1)
-        groups = pd.factorize(rows["animal"])[0]
-        return x, z, groups
+        return np.stack(cols, axis=1), np.stack([np.ones_like(age), age], axis=1)
+
+    def _covariates(self, hist: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+        """One row of covariate values per target animal.
+
+        They come from ``targets`` when it has the column, else from the animal's history.
+        """
+        animals = pd.Index(targets["animal"].unique())
+        out = pd.DataFrame(index=animals)
+        for c in self.covariates_:
+            source = targets if c in targets else hist
+            if c not in source:
+                raise InputError(f"history and targets: no column {c!r}, a covariate of the fit.")
+            values = source.drop_duplicates("animal").set_index("animal")[c]
+            out[c] = values.reindex(animals)
+            missing = out.index[out[c].isna()]
+            if len(missing):
+                raise InputError(
+                    f"targets, column {c!r}: animal(s) {', '.join(map(str, missing[:5]))} have "
+                    "no value (no history to take it from); add the column to the targets."
+                )
+        return out
 
     def forecast(
         self,
@@ -315,46 +391,97 @@ class LinearMixedModel(Estimator):
 
         ``level`` is the probability of the central intervals, a float or a sequence of
         floats (columns ``lower_<level>``/``upper_<level>``); ``None`` uses the model's
-        ``level``.
+        ``level``. ``point`` is the forecast on the data's scale (the median of the
+        forecast distribution when the measure is analysed on the log scale). Covariate
+        values come from ``targets`` when it has the columns, else from the history; a
+        value not seen in training raises :class:`~translocus.core.errors.InputError`. A
+        target animal without history of the measure gets the population forecast. The
+        SDs are multiplied by ``interval_scale_`` (1 unless :meth:`calibrate` was run).
         """
         check_fitted(self)
-        levels = _as_levels(self.level if level is None else level)
+        levels = as_levels(self.level if level is None else level)
+        out, mean, sd, log = self._moments(history, targets)
+        index = {m: i for i, m in enumerate(self.measures_)}
+        sd = sd * self.interval_scale_[out["measure"].map(index).to_numpy(dtype=int)]
+
+        def back(a: np.ndarray) -> np.ndarray:
+            return np.where(log, np.exp(a), a)
+
+        out[POINT] = back(mean)
+        for lev in levels:
+            lower, upper = interval_columns(lev)
+            q = normal_quantile(lev)
+            out[lower] = back(mean - q * sd)
+            out[upper] = back(mean + q * sd)
+        return out
+
+    def calibrate(
+        self, history: MeasureTable | pd.DataFrame, targets: pd.DataFrame, *, level: float = 0.9
+    ) -> LinearMixedModel:
+        """Rescale forecast SDs per measure so that held-out ``level`` intervals cover.
+
+        Split-conformal calibration, as
+        :meth:`~translocus.progression.course.DiseaseCourseModel.calibrate`: on animals not
+        used for fitting (``targets`` with their observed ``value``), the factor is the
+        ``level`` quantile of ``|observed - forecast| / sd`` on the analysis scale divided
+        by the normal quantile (1 when the model's intervals are already right; measures
+        with fewer than 20 targets keep 1). Sets ``interval_scale_``.
+        """
+        check_fitted(self)
+        (level,) = as_levels(level)
+        out, mean, sd, log = self._moments(history, targets)
+        values = out["value"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(log, np.log(values), values)
+        z = np.abs(y - mean) / sd
+        normal = normal_quantile(level)
+        scale = np.ones(len(self.measures_))
+        for j, measure in enumerate(self.measures_):
+            zj = z[(out["measure"] == measure).to_numpy() & np.isfinite(z)]
+            if zj.size >= 20:
+                scale[j] = float(np.quantile(zj, level) / normal)
+        self.interval_scale_ = scale
+        return self
+
+    def _moments(
+        self, history: MeasureTable | pd.DataFrame, targets: pd.DataFrame
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+        """Targets, and their forecast mean and SD on the analysis scale (log or not)."""
         hist = history.data if isinstance(history, MeasureTable) else history
         out = targets.reset_index(drop=True).copy()
-        out["median"] = np.nan
-        for lev in levels:
-            out[f"lower_{lev:g}"] = np.nan
-            out[f"upper_{lev:g}"] = np.nan
-        for measure in self.measures_:
-            p = self.params_[measure]
-            beta, d, sigma2 = np.asarray(p["beta"]), np.asarray(p["D"]), float(p["sigma2"])
-            rows_h = hist[hist["measure"] == measure]
-            for animal, rows in out[out["measure"] == measure].groupby("animal"):
-                past = rows_h[rows_h["animal"] == animal]
-                if past.empty:
-                    continue
-                x_h, z_h, _ = self._design(past)
-                values = past["value"].to_numpy(dtype=float)
-                y_h = np.log(values) if p["scale"] == "log" else values
-                covs = {c: past[c].iloc[0] for c in self.covariates_}
-                x_t, z_t, _ = self._design(rows.assign(animal=animal, **covs))
-                v = z_h @ d @ z_h.T + sigma2 * np.eye(len(y_h))
-                c = z_t @ d @ z_h.T
-                w = np.linalg.solve(v, (y_h - x_h @ beta))
-                mean = x_t @ beta + c @ w
-                var = (
-                    np.diag(z_t @ d @ z_t.T)
-                    + sigma2
-                    - np.einsum("ij,ij->i", c, np.linalg.solve(v, c.T).T)
-                )
-                sd = np.sqrt(np.maximum(var, 1e-12))
-                back = np.exp if p["scale"] == "log" else (lambda a: a)
-                out.loc[rows.index, "median"] = back(mean)
-                for lev in levels:
-                    z = stats.norm.ppf(0.5 + lev / 2)
-                    out.loc[rows.index, f"lower_{lev:g}"] = back(mean - z * sd)
-                    out.loc[rows.index, f"upper_{lev:g}"] = back(mean + z * sd)
-        return out
+        unknown = sorted(set(out["measure"]) - set(self.measures_))
+        if unknown:
+            raise InputError(
+                f"targets, column 'measure': no model for {', '.join(map(str, unknown))}; "
+                f"fitted: {', '.join(self.measures_)}."
+            )
+        mean = np.full(len(out), np.nan)
+        sd = np.full(len(out), np.nan)
+        covs = self._covariates(hist, out)
+        animals = covs.index
+        for measure in out["measure"].unique():
+            fit = self.fits_[measure]
+            rows_t = out[out["measure"] == measure]
+            rows_h = hist[(hist["measure"] == measure) & hist["animal"].isin(animals)]
+            frame_t = rows_t[["animal", "age"]].join(covs, on="animal")
+            frame_h = rows_h[["animal", "age", "value"]].join(covs, on="animal")
+            x_t, z_t = self._design(frame_t, "targets")
+            x_h, z_h = self._design(frame_h, "history")
+            values = frame_h["value"].to_numpy(dtype=float)
+            y_h = np.log(values) if self.params_[measure]["scale"] == "log" else values
+            m, v = fit.forecast(
+                x_t,
+                z_t,
+                animals.get_indexer(frame_t["animal"]),
+                x_history=x_h,
+                z_history=z_h,
+                y_history=y_h,
+                group_history=animals.get_indexer(frame_h["animal"]),
+            )
+            mean[rows_t.index] = m
+            sd[rows_t.index] = np.sqrt(v)
+        log = out["measure"].map(lambda k: self.params_[k]["scale"] == "log").to_numpy(bool)
+        return out, mean, sd, log
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -384,75 +511,20 @@ class LinearMixedModel(Estimator):
         return pd.DataFrame(rows, columns=["measure", "parameter", "term", "estimate"])
 
 
-def _fit_lmm(
-    y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """ML fit of ``y = X b + Z u_g + e`` with ``u_g ~ N(0, D)`` (2x2), ``e ~ N(0, s2)``.
-
-    Fixed effects are profiled out by GLS; the three parameters of ``D``'s Cholesky factor
-    and ``log s2`` are optimised (groups processed as padded batches).
-    """
-    beta, d, s2, _, _ = _fit_lmm_checked(y, x, z, groups)
-    return beta, d, s2
-
-
-def _fit_lmm_checked(
-    y: np.ndarray, x: np.ndarray, z: np.ndarray, groups: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float, bool, str]:
-    """:func:`_fit_lmm` with whether the optimiser converged and its message."""
-    order = np.argsort(groups, kind="stable")
-    y, x, z, groups = y[order], x[order], z[order], groups[order]
-    sizes = np.bincount(groups)
-    n_g, n_max = len(sizes), int(sizes.max())
-    pos = np.arange(len(y)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    yb = np.zeros((n_g, n_max))
-    xb = np.zeros((n_g, n_max, x.shape[1]))
-    zb = np.zeros((n_g, n_max, 2))
-    mask = np.zeros((n_g, n_max), dtype=bool)
-    yb[groups, pos], xb[groups, pos], zb[groups, pos], mask[groups, pos] = y, x, z, True
-    eye = np.eye(n_max)
-
-    def profile(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, float]:
-        low = np.array([[np.exp(theta[0]), 0.0], [theta[1], np.exp(theta[2])]])
-        d = low @ low.T
-        s2 = float(np.exp(theta[3]))
-        v = np.einsum("gnp,pq,gmq->gnm", zb, d, zb) + s2 * eye
-        pair = mask[:, :, None] & mask[:, None, :]
-        v = np.where(pair, v, 0.0) + np.where(mask, 0.0, 1.0)[:, :, None] * eye
-        inv = np.linalg.inv(v)
-        vx = np.einsum("gnm,gmp->gnp", inv, xb)
-        beta = np.linalg.solve(np.einsum("gnp,gnq->pq", xb, vx), np.einsum("gnp,gn->p", vx, yb))
-        r = (yb - np.einsum("gnp,p->gn", xb, beta)) * mask
-        _, logdet = np.linalg.slogdet(v)
-        nll = 0.5 * (float(np.sum(logdet)) + float(np.einsum("gn,gnm,gm->", r, inv, r)))
-        return nll, beta, d, s2
-
-    var = float(np.var(y))
-    start = np.array(
-        [0.5 * np.log(0.5 * var), 0.0, 0.5 * np.log(0.01 * var + 1e-9), np.log(0.3 * var)]
-    )
-    res = optimize.minimize(
-        lambda t: profile(t)[0],
-        start,
-        method="Nelder-Mead",
-        options={"maxiter": 400, "xatol": 1e-4, "fatol": 1e-6},
-    )
-    _, beta, d, s2 = profile(res.x)
-    return beta, d, s2, bool(res.success), str(res.message)
-
-
 def forecast_metrics(forecasts: pd.DataFrame, *, by: str = "measure") -> pd.DataFrame:
     """Mean and median absolute error and interval coverage per ``by`` group.
 
-    ``forecasts`` needs ``value`` (observed), ``median`` (forecast) and, when available,
-    ``lower_0.5``/``upper_0.5`` and ``lower_0.9``/``upper_0.9``.
+    ``forecasts`` needs ``value`` (observed), ``point`` (the forecast; a table that still
+    names it ``median`` is read too) and, when available, ``lower_0.5``/``upper_0.5`` and
+    ``lower_0.9``/``upper_0.9``.
     """
+    point = POINT if POINT in forecasts else "median"
     rows = []
     for key, f in forecasts.groupby(by):
-        err = np.abs(f["median"] - f["value"])
+        err = np.abs(f[point] - f["value"])
         row = {by: key, "n": len(f), "mae": float(err.mean()), "median_ae": float(err.median())}
         for lev in (0.5, 0.9):
-            lo, hi = f"lower_{lev:g}", f"upper_{lev:g}"
+            lo, hi = interval_columns(lev)
             if lo in f and hi in f and f[lo].notna().all():
                 inside = (f["value"] >= f[lo]) & (f["value"] <= f[hi])
                 row[f"coverage_{int(lev * 100)}"] = float(inside.mean())
