@@ -88,3 +88,31 @@ def test_survival_interval_is_unchanged_by_the_rename() -> None:
     width_90 = (km.table_["upper"] - km.table_["lower"]).iloc[0]
     width_95 = (ref.table_["upper"] - ref.table_["lower"]).iloc[0]
     assert width_90 < width_95
+
+
+def test_time_to_event_column_is_named_time() -> None:
+    for func in (
+        survival.CoxPH.fit,
+        survival.GammaFrailtyCox.fit,
+        survival.cause_specific_cox,
+        survival.LifespanForecaster.fit,
+        survival.LifespanForecaster.pit,
+    ):
+        names = set(inspect.signature(func).parameters)
+        assert "time" in names and "duration" not in names, func.__qualname__
+
+
+def test_lifespan_forecaster_takes_a_plain_frame_with_its_licence() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from translocus.core.provenance import LicenseRefusedError
+
+    rng = np.random.default_rng(0)
+    lives = pd.DataFrame(
+        {"time": rng.gamma(9.0, 100.0, 60), "event": 1, "sex": np.repeat(["F", "M"], 30)}
+    )
+    model = survival.LifespanForecaster(group=("sex",)).fit(lives, license="MIT")
+    assert model.licence_decision_.allowed
+    with pytest.raises(LicenseRefusedError, match=r"license='SPDX'"):
+        survival.LifespanForecaster(group=("sex",)).fit(lives)

@@ -221,7 +221,7 @@ def test_cox_efron_matches_lifelines(tied: pd.DataFrame, strata: str | None) -> 
     ref = lifelines.CoxPHFitter().fit(
         tied[cols], "t", "e", strata=strata, fit_options={"precision": 1e-12}
     )
-    ours = CoxPH().fit(tied[cols], duration="t", event="e", strata=strata)
+    ours = CoxPH().fit(tied[cols], time="t", event="e", strata=strata)
     np.testing.assert_allclose(ours.params_, ref.params_, atol=1e-6)
     np.testing.assert_allclose(ours.standard_errors_, ref.standard_errors_, rtol=1e-5)
     assert ours.loglik_ == pytest.approx(ref.log_likelihood_, rel=1e-9)
@@ -231,16 +231,16 @@ def test_cox_robust_and_cluster_se_match_lifelines(untied: pd.DataFrame) -> None
     """lifelines' score residuals ignore ties, so compare on untied times."""
     cols = ["t", "e", "x1", "x2"]
     ref = lifelines.CoxPHFitter().fit(untied[cols], "t", "e", robust=True)
-    ours = CoxPH(robust=True).fit(untied[cols], duration="t", event="e")
+    ours = CoxPH(robust=True).fit(untied[cols], time="t", event="e")
     np.testing.assert_allclose(ours.standard_errors_, ref.standard_errors_, rtol=1e-6)
     ref_c = lifelines.CoxPHFitter().fit(untied[[*cols, "cl"]], "t", "e", cluster_col="cl")
-    ours_c = CoxPH().fit(untied[[*cols, "cl"]], duration="t", event="e", cluster="cl")
+    ours_c = CoxPH().fit(untied[[*cols, "cl"]], time="t", event="e", cluster="cl")
     np.testing.assert_allclose(ours_c.standard_errors_, ref_c.standard_errors_, rtol=1e-6)
 
 
 def test_cox_breslow_baseline_and_prediction(untied: pd.DataFrame) -> None:
     cols = ["t", "e", "x1", "x2"]
-    ours = CoxPH().fit(untied[cols], duration="t", event="e")
+    ours = CoxPH().fit(untied[cols], time="t", event="e")
     ref = lifelines.CoxPHFitter().fit(untied[cols], "t", "e")
     ph = ours.predict_partial_hazard(untied.head(3))
     np.testing.assert_allclose(ph, ref.predict_partial_hazard(untied.head(3)), rtol=1e-5)
@@ -254,13 +254,13 @@ def test_cox_breslow_baseline_and_prediction(untied: pd.DataFrame) -> None:
 def test_cox_bad_input() -> None:
     df = pd.DataFrame({"t": [1.0, -2.0, 3.0], "e": [1, 1, 0], "x": [0.0, 1.0, 0.0]})
     with pytest.raises(InputError, match="negative times"):
-        CoxPH().fit(df, duration="t", event="e")
+        CoxPH().fit(df, time="t", event="e")
     df2 = pd.DataFrame({"t": [1.0, 2.0], "e": [1, 2], "x": [0.0, 1.0]})
     with pytest.raises(InputError, match="not 0 or 1"):
-        CoxPH().fit(df2, duration="t", event="e")
+        CoxPH().fit(df2, time="t", event="e")
     df3 = pd.DataFrame({"t": [1.0, 2.0], "e": [1, 1], "x": ["a", "b"]})
     with pytest.raises(InputError, match="dummy_covariates"):
-        CoxPH().fit(df3, duration="t", event="e")
+        CoxPH().fit(df3, time="t", event="e")
 
 
 # -- frailty -------------------------------------------------------------------------------
@@ -274,15 +274,15 @@ def test_gamma_frailty_recovers_theta_and_reduces_to_cox() -> None:
     t = rng.exponential(1 / (z[cl] * np.exp(0.5 * x)))
     c = rng.exponential(2.0, t.size)
     df = pd.DataFrame({"t": np.minimum(t, c), "e": (t <= c).astype(float), "x": x, "cl": cl})
-    fr = GammaFrailtyCox().fit(df, duration="t", event="e", cluster="cl")
+    fr = GammaFrailtyCox().fit(df, time="t", event="e", cluster="cl")
     assert fr.theta_ci_[0] < theta < fr.theta_ci_[1]
     assert fr.lrt_p_value_ < 1e-3
     assert abs(fr.params_["x"] - 0.5) < 3 * fr.standard_errors_["x"]
     # without a frailty the marginal model is the Cox model
     t0 = rng.exponential(1 / np.exp(0.5 * x))
     df_none = df.assign(t=np.minimum(t0, c), e=(t0 <= c).astype(float))
-    fr0 = GammaFrailtyCox().fit(df_none, duration="t", event="e", cluster="cl")
-    cox = CoxPH().fit(df_none[["t", "e", "x"]], duration="t", event="e")
+    fr0 = GammaFrailtyCox().fit(df_none, time="t", event="e", cluster="cl")
+    cox = CoxPH().fit(df_none[["t", "e", "x"]], time="t", event="e")
     assert fr0.theta_ < 0.1
     assert fr0.lrt_p_value_ > 0.01
     assert fr0.params_["x"] == pytest.approx(cox.params_["x"], abs=0.02)
@@ -314,7 +314,7 @@ def test_aalen_johansen_matches_lifelines_and_closed_forms() -> None:
 def test_cause_specific_cox_censors_other_causes(tied: pd.DataFrame) -> None:
     cause = pd.Series(np.where(tied.x1 > 0, "a", "b"), dtype=object).where(tied.e > 0, 0)
     df = tied.assign(cause=cause)
-    models = cause_specific_cox(df, duration="t", cause="cause", covariates=["x2"])
+    models = cause_specific_cox(df, time="t", cause="cause", covariates=["x2"])
     ref = lifelines.CoxPHFitter().fit(
         df.assign(ea=(df.cause == "a").astype(float))[["t", "ea", "x2"]],
         "t",
@@ -420,10 +420,10 @@ def test_estimator_contract(tied: pd.DataFrame) -> None:
         (KaplanMeier(), KaplanMeier().fit(tied.t, tied.e), lambda m: m.predict([5.0])),
         (NelsonAalen(), NelsonAalen().fit(tied.t, tied.e), lambda m: m.predict([5.0])),
         (None, ParametricSurvival("weibull").fit(tied.t, tied.e), lambda m: m.predict([5.0])),
-        (None, CoxPH().fit(tied[["t", "e", "x1"]], duration="t", event="e"),
+        (None, CoxPH().fit(tied[["t", "e", "x1"]], time="t", event="e"),
          lambda m: m.predict(tied.head(2), [5.0])),
         (None, AalenJohansen().fit(tied.t, cause), lambda m: m.predict([5.0], "a")),
-        (None, GammaFrailtyCox().fit(tied[["t", "e", "x1", "s"]], duration="t", event="e",
+        (None, GammaFrailtyCox().fit(tied[["t", "e", "x1", "s"]], time="t", event="e",
                                      cluster="s"), lambda m: m.predict(tied.head(2))),
     ]  # fmt: skip
     model: Any

@@ -70,14 +70,12 @@ def test_slam_reader(slam: LifespanTable) -> None:
 def test_slam_cox_equals_lifelines(slam_design: pd.DataFrame) -> None:
     lifelines = pytest.importorskip("lifelines")
     cols = ["time", "event", "strain[HET3]", "sex[M]"]
-    ours = CoxPH().fit(slam_design[cols], duration="time", event="event")
+    ours = CoxPH().fit(slam_design[cols], time="time", event="event")
     for options in (None, {"precision": 1e-12}):
         ref = lifelines.CoxPHFitter().fit(slam_design[cols], "time", "event", fit_options=options)
         np.testing.assert_allclose(ours.params_, ref.params_, atol=1e-6)
         np.testing.assert_allclose(ours.standard_errors_, ref.standard_errors_, rtol=1e-5)
-    strat = CoxPH().fit(
-        slam_design[[*cols, "cohort"]], duration="time", event="event", strata="cohort"
-    )
+    strat = CoxPH().fit(slam_design[[*cols, "cohort"]], time="time", event="event", strata="cohort")
     ref = lifelines.CoxPHFitter().fit(
         slam_design[[*cols, "cohort"]], "time", "event", strata="cohort"
     )
@@ -99,8 +97,8 @@ def test_slam_gompertz_by_strain_and_sex(slam: LifespanTable) -> None:
 
 def test_slam_frailty_on_cohort_runs(slam_design: pd.DataFrame) -> None:
     cols = ["time", "event", "strain[HET3]", "sex[M]", "cohort"]
-    fr = GammaFrailtyCox().fit(slam_design[cols], duration="time", event="event", cluster="cohort")
-    cox = CoxPH().fit(slam_design[cols[:-1]], duration="time", event="event")
+    fr = GammaFrailtyCox().fit(slam_design[cols], time="time", event="event", cluster="cohort")
+    cox = CoxPH().fit(slam_design[cols[:-1]], time="time", event="event")
     assert 0 <= fr.theta_ci_[0] <= fr.theta_ <= fr.theta_ci_[1] < 1
     assert len(fr.frailty_) == slam_design["cohort"].nunique()
     assert fr.loglik_ >= fr.loglik_no_frailty_ - 1e-9
@@ -182,8 +180,8 @@ def test_itp_frailty_on_site_runs(itp: LifespanTable) -> None:
     sub = d[d["arm"].isin(["aca", "cont09"]) & (d["cohort"] == 2009) & (d["sex"] == "M")]
     sub = sub.assign(treated=(sub["arm"] == "aca").astype(float))
     cols = ["time", "event", "treated", "site"]
-    fr = GammaFrailtyCox().fit(sub[cols], duration="time", event="event", cluster="site")
-    strat = CoxPH().fit(sub[cols], duration="time", event="event", strata="site")
+    fr = GammaFrailtyCox().fit(sub[cols], time="time", event="event", cluster="site")
+    strat = CoxPH().fit(sub[cols], time="time", event="event", strata="site")
     assert np.isfinite(fr.loglik_) and fr.theta_ci_[0] <= fr.theta_ <= fr.theta_ci_[1]
     assert fr.params_["treated"] == pytest.approx(strat.params_["treated"], abs=0.05)
     assert fr.params_["treated"] < 0

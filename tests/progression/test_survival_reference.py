@@ -121,7 +121,7 @@ def test_cox_matches_r_coxph(data: pd.DataFrame, model: str) -> None:
     options, fit_options = _COX[model]
     cols = ["t", "e", "x1", "x2", *fit_options.values()]
     cox = CoxPH(**options).fit(
-        data[cols], duration="t", event="e", covariates=["x1", "x2"], **fit_options
+        data[cols], time="t", event="e", covariates=["x1", "x2"], **fit_options
     )
     np.testing.assert_allclose(cox.params_, r["coef"], atol=1e-8)
     np.testing.assert_allclose(cox.standard_errors_, r["se"], rtol=1e-8)
@@ -132,7 +132,7 @@ def test_cox_matches_r_coxph(data: pd.DataFrame, model: str) -> None:
 def test_cox_predicted_survival_matches_r_survfit(data: pd.DataFrame) -> None:
     """Efron baseline hazard (R's survfit.coxph) for two new animals."""
     r = _csv("cox_survival")
-    cox = CoxPH().fit(data[["t", "e", "x1", "x2"]], duration="t", event="e")
+    cox = CoxPH().fit(data[["t", "e", "x1", "x2"]], time="t", event="e")
     new = pd.DataFrame({"x1": [0.0, 1.0], "x2": [0.0, 1.0]})
     sf = cox.predict_survival_function(new, r["time"].to_numpy())
     np.testing.assert_allclose(sf.to_numpy(), r[["animal0", "animal1"]].to_numpy(), atol=1e-9)
@@ -177,7 +177,7 @@ def test_gamma_frailty_matches_r_coxph_frailty_em(
     """
     r = _csv("frailty").query("model == @model")
     fr = GammaFrailtyCox(ties=ties).fit(
-        data[[time, "e", "x1", "x2", "cl"]], duration=time, event="e", cluster="cl"
+        data[[time, "e", "x1", "x2", "cl"]], time=time, event="e", cluster="cl"
     )
     assert fr.theta_ == pytest.approx(r["theta"].iloc[0], rel=5e-3)
     np.testing.assert_allclose(fr.params_, r["coef"], rtol=2e-3)

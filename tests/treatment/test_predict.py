@@ -164,7 +164,7 @@ def test_calibration_keeps_ranking_and_improves_held_out_brier() -> None:
 def test_plain_table_with_license_and_refusal() -> None:
     table, profile = _synthetic()
     model = ResponsePredictor(feature_sets=("drug",)).fit(table, license="CC0-1.0")
-    assert model.license_decision_.allowed
+    assert model.licence_decision_.allowed
     with pytest.raises(LicenseRefusedError, match=r"license='SPDX'"):
         ResponsePredictor(feature_sets=("drug",)).fit(table, license="NOASSERTION")
     with pytest.raises(OptionError, match=r"^license: the response table's licence"):

@@ -430,7 +430,7 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
         with log.step("Cox model"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
             cox = CoxPH().fit(
                 frame,
-                duration="time",
+                time="time",
                 event="event",
                 covariates=list(x.columns),
                 strata=strata or None,
@@ -444,7 +444,7 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
             ):
                 fr = GammaFrailtyCox().fit(
                     frame,
-                    duration="time",
+                    time="time",
                     event="event",
                     cluster=frailty,
                     covariates=list(x.columns),

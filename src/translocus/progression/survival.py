@@ -69,7 +69,6 @@ from translocus.core.provenance import (
     LicenseDecision,
     LicensePolicy,
     Provenance,
-    require_training_allowed,
 )
 from translocus.core.table import ProvenanceTable, licence_gate, provenance_for
 from translocus.progression import _survival_cox as _cox
@@ -904,17 +903,17 @@ def dummy_covariates(
 
 def _design(
     data: pd.DataFrame,
-    duration: str,
+    time: str,
     event: str,
     covariates: Sequence[str] | None,
     exclude: Sequence[str],
     source: str,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    missing = [c for c in (duration, event) if c not in data.columns]
+    missing = [c for c in (time, event) if c not in data.columns]
     if missing:
         raise InputError(f"{source}: missing column(s) {missing}; name the time and event columns.")
     if covariates is None:
-        covariates = [c for c in data.columns if c not in {duration, event, *exclude}]
+        covariates = [c for c in data.columns if c not in {time, event, *exclude}]
     covariates = list(covariates)
     bad = [
         c for c in covariates if c not in data.columns or not pd.api.types.is_numeric_dtype(data[c])
@@ -932,7 +931,7 @@ def _design(
             f"{_rows(nan_rows)}); drop or impute them."
         )
     t, e, _ = _check_arrays(
-        data[duration], data[event], source=source, time_name=duration, event_name=event
+        data[time], data[event], source=source, time_name=time, event_name=event
     )
     return t, e, x, covariates
 
@@ -974,7 +973,7 @@ class CoxPH(Estimator):
     --------
     >>> df = pd.DataFrame({"t": [5, 3, 9, 8, 7, 4, 6, 2], "e": [1, 1, 0, 1, 1, 1, 0, 1],
     ...                    "x": [0, 1, 0, 0, 1, 1, 0, 1]})
-    >>> cph = CoxPH().fit(df, duration="t", event="e")
+    >>> cph = CoxPH().fit(df, time="t", event="e")
     >>> round(float(cph.params_["x"]), 4)
     2.0629
     """
@@ -996,7 +995,7 @@ class CoxPH(Estimator):
         self,
         data: pd.DataFrame | ProvenanceTable,
         *,
-        duration: str = "time",
+        time: str = "time",
         event: str = "event",
         covariates: Sequence[str] | None = None,
         strata: str | Sequence[str] | None = None,
@@ -1026,7 +1025,7 @@ class CoxPH(Estimator):
                 )
             prov = data.provenance
             if covariates is None:
-                skip = {duration, event, data.id_column, cluster}
+                skip = {time, event, data.id_column, cluster}
                 skip |= {strata} if isinstance(strata, str) else set(strata or [])
                 covariates = [c for c in data.data.columns if c not in skip]
             data = data.data
@@ -1040,7 +1039,7 @@ class CoxPH(Estimator):
             raise InputError(f"ties={self.ties!r} is not supported; use 'efron' or 'breslow'.")
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
         exclude = [*strata_cols, *([cluster] if cluster else [])]
-        t, e, x, names = _design(data, duration, event, covariates, exclude, source)
+        t, e, x, names = _design(data, time, event, covariates, exclude, source)
         if strata_cols:
             s = data[strata_cols].astype(str).agg("|".join, axis=1).to_numpy()
         else:
@@ -1276,7 +1275,7 @@ class GammaFrailtyCox(Estimator):
         self,
         data: pd.DataFrame,
         *,
-        duration: str = "time",
+        time: str = "time",
         event: str = "event",
         cluster: str,
         covariates: Sequence[str] | None = None,
@@ -1287,7 +1286,7 @@ class GammaFrailtyCox(Estimator):
         if cluster not in data.columns:
             raise InputError(f"{source}: no cluster column {cluster!r}; name the cluster column.")
         strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
-        t, e, x, names = _design(data, duration, event, covariates, [*strata_cols, cluster], source)
+        t, e, x, names = _design(data, time, event, covariates, [*strata_cols, cluster], source)
         s = (
             data[strata_cols].astype(str).agg("|".join, axis=1).to_numpy()
             if strata_cols
@@ -1641,7 +1640,7 @@ class AalenJohansen(Estimator):
 def cause_specific_cox(
     data: pd.DataFrame,
     *,
-    duration: str = "time",
+    time: str = "time",
     cause: str = "cause",
     covariates: Sequence[str],
     causes: Sequence[Any] | None = None,
@@ -1656,13 +1655,13 @@ def cause_specific_cox(
     censored = c.isna() | c.astype(str).isin(["0"])
     wanted = list(causes) if causes is not None else sorted(c[~censored].astype(str).unique())
     out = {}
-    cols = [duration, *covariates, *([strata] if isinstance(strata, str) else list(strata or []))]
+    cols = [time, *covariates, *([strata] if isinstance(strata, str) else list(strata or []))]
     for k in wanted:
         frame = data[cols].copy()
         frame["_event"] = ((c.astype(str) == str(k)) & ~censored).astype(float)
         out[k] = CoxPH().fit(
             frame,
-            duration=duration,
+            time=time,
             event="_event",
             covariates=list(covariates),
             strata=strata,
@@ -1750,17 +1749,43 @@ class LifespanForecaster(Estimator):
 
     def fit(
         self,
-        data: pd.DataFrame,
+        data: pd.DataFrame | ProvenanceTable,
         *,
-        provenance: Provenance,
+        provenance: Provenance | None = None,
+        license: str | None = None,
         time: str = "time",
         event: str = "event",
         entry: str | None = None,
         policy: LicensePolicy | None = None,
     ) -> LifespanForecaster:
-        """Fit one lifespan model per group, after the licence gate allows training on the data."""
-        self.licence_decision_: LicenseDecision = require_training_allowed(
-            provenance, policy, purpose="lifespan forecast"
+        """Fit one lifespan model per group, after the licence gate allows training on the data.
+
+        ``data`` is a :class:`~translocus.progression.lifespan_data.LifespanTable` (it keeps
+        its licence and its time unit, ``units_``) or a plain frame whose licence
+        ``license=`` (SPDX, ``"MIT"``) or ``provenance=`` names; training on data whose
+        licence ``policy`` does not allow is refused.
+        """
+        self.units_: dict[str, str] = {}
+        if isinstance(data, ProvenanceTable):
+            if license is not None or provenance is not None:
+                raise OptionError(
+                    "license" if license is not None else "provenance",
+                    license if license is not None else provenance,
+                    f"LifespanForecaster.fit was given a {type(data).__name__}, which carries "
+                    f"its own licence ({data.provenance.license}); license= and provenance= "
+                    "describe a plain DataFrame",
+                )
+            provenance = data.provenance
+            self.units_ = dict(data.units)
+            data = data.data
+        else:
+            provenance = provenance_for(license=license, provenance=provenance)
+        self.licence_decision_: LicenseDecision = licence_gate(
+            provenance,
+            policy,
+            use=self.use,
+            purpose="lifespan forecast",
+            estimator="LifespanForecaster.fit",
         )
         _, self.models_ = fit_parametric_by(
             data,

@@ -260,7 +260,7 @@ class LifespanInterventionEffects(Estimator):
         rmst = _rmst_stratified(sub, strata, tau, self.level)
         cox = CoxPH(level=self.level).fit(
             sub[["time", "event", "_treated", *strata]],
-            duration="time",
+            time="time",
             event="event",
             covariates=["_treated"],
             strata=strata,

@@ -291,12 +291,12 @@ class ResponsePredictor(Estimator):
         Design-matrix columns.
     coef_ : pandas.Series
         Standardised coefficients of the final (uncalibrated) linear model per column.
-    license_decisions_ : list
+    licence_decisions_ : list
         The licence gate's decisions for the data used.
     calibration_ : str
         How probabilities are calibrated (``"sigmoid on 3 model-held-out folds"``, or why not).
-    license_decision_ : LicenseDecision
-        The licence gate's decision for the response data (the first of ``license_decisions_``).
+    licence_decision_ : LicenseDecision
+        The licence gate's decision for the response data (the first of ``licence_decisions_``).
     converged_ : bool
         Whether the logistic regression (liblinear, ``max_iter=1000``) converged
         (scikit-learn warns when it does not).
@@ -419,8 +419,8 @@ class ResponsePredictor(Estimator):
         linear = est.steps[-1][1]
         # scikit-learn warns itself when liblinear stops at max_iter; record it here too.
         self.converged_ = self.task == "regress" or bool(np.max(linear.n_iter_) < linear.max_iter)
-        self.license_decisions_ = decisions
-        self.license_decision_: LicenseDecision = decisions[0]
+        self.licence_decisions_ = decisions
+        self.licence_decision_: LicenseDecision = decisions[0]
         self.drugs_ = drugs
         self.columns_ = list(x.columns)
         self.profile_ = profile
