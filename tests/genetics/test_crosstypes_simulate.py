@@ -32,14 +32,16 @@ def test_sib_mated_lines_carry_the_funnels_x_founders(cross_type, x_slots):
     assert sim.cross.x_chr == "X"
 
 
-@pytest.mark.parametrize("cross_type", ["dh", "haploid"])
+@pytest.mark.parametrize("cross_type", ["dh", "haploid", "dh6"])
 def test_doubled_haploids_are_one_gamete(cross_type):
-    sim = _sim(cross_type)
+    sim = _sim(cross_type, ngen=5)
     for chrom in ("1", "X"):
         np.testing.assert_array_equal(
             sim.mosaic.labels[chrom][:, 0], sim.mosaic.labels[chrom][:, 1]
         )
-        assert set(np.unique(sim.cross.geno[chrom])) <= {0, 1, 2}
+        assert set(np.unique(sim.cross.geno[chrom])) <= (
+            {0, 1, 2} if cross_type != "dh6" else {0, 1, 2, 3}
+        )
     assert sim.cross.x_chr is None  # no sex chromosomes, as in R/qtl2
 
 
@@ -63,6 +65,16 @@ def test_backcross_males_carry_one_x():
         assert set(np.unique(geno[male])) == {1, 3}
         assert set(np.unique(geno[~male])) == {1, 2}
         assert set(np.unique(sim.cross.geno["1"])) == {1, 2}
+
+
+def test_general_ril_comes_from_an_intermated_colony():
+    sim = _sim("genril5", ngen=6, inbreeding_generations=30)
+    info = sim.cross.cross_info
+    assert info.columns.tolist() == ["ngen"] + [f"weight_{a}" for a in "ABCDE"]
+    assert (info["ngen"] == 6).all() and (info.iloc[:, 1:] == 1).all().all()
+    hap = sim.mosaic.founders_at(chrom="X", positions=np.linspace(0, 60, 31))
+    assert np.mean(hap[:, 0] == hap[:, 1]) > 0.99 and sim.cross.x_chr == "X"
+    assert len(np.unique(hap)) == 5
 
 
 def test_unknown_design_names_the_choices():

@@ -80,7 +80,7 @@ def simulate(
         "do",
         "--cross",
         help="Design to simulate: do, bxd, f2, bc, riself, dh, haploid, riself4, riself8, riself16, "
-        "risib4, risib8 or magic19.",
+        "risib4, risib8, magic19, dh6 or genril<N> (N founders).",
     ),
     n: int = typer.Option(500, "--n", help="Animals (DO, F2, BC) or lines (the others)."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same data."),
@@ -89,7 +89,11 @@ def simulate(
     ),
     markers: int = typer.Option(2000, "--markers", help="Markers over the 20 chromosomes."),
     error_rate: float = typer.Option(0.002, "--error-rate", help="Genotyping error rate."),
-    ngen: int = typer.Option(12, "--ngen", help="DO generation of the simulated mice."),
+    ngen: int = typer.Option(
+        12,
+        "--ngen",
+        help="DO generation of the simulated mice (dh6, genril<N>: colony generations).",
+    ),
     traits: int = typer.Option(3, "--traits", help="Phenotypes, one random QTL each."),
     name: str = typer.Option("sim", "--name", help="Prefix of the written files."),
 ) -> None:

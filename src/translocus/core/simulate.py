@@ -1,6 +1,6 @@
-"""Simulate experimental mouse crosses with known QTL: the built-in data for demos and tests.
+"""Simulate experimental crosses with known QTL: the built-in data for demos and tests.
 
-Three designs, each built meiosis by meiosis over a genetic map (no crossover interference:
+Every design is built meiosis by meiosis over a genetic map (no crossover interference:
 crossovers per meiosis are Poisson with mean the chromosome length in Morgans, placed
 uniformly):
 
@@ -18,6 +18,19 @@ uniformly):
     ``risib``; a residual heterozygous call is coded missing, as R/qtl2 expects).
 ``"f2"``
     An intercross: two inbred strains, F1 × F1 (two meioses per animal).
+``"bc"``
+    A backcross: (A × B) F1 females × A males.
+Inbred lines (one R/qtl2 cross type each)
+    ``"riself"``, ``"riself4"``, ``"riself8"``, ``"riself16"``: a funnel of 2-16 founders
+    (``A×B``, ``C×D``, then the hybrids, the funnel order random per line and kept as
+    ``cross_info``), then selfing for ``inbreeding_generations``; ``"risib4"``,
+    ``"risib8"``: the same funnel with sexes (mother on the left), then sibling mating;
+    ``"magic19"``: F1s of random pairs of 19 founders intermated to the F4, then selfing;
+    ``"dh"``, ``"haploid"``: one gamete of the A × B F1, doubled; ``"dh6"`` and
+    ``"genril<N>"``: doubled gametes or sib-mated lines from generation ``ngen`` of a
+    randomly mated colony of 6 or ``N`` founders. Lines by selfing and doubled haploids
+    have no sex chromosomes (the map's X is simulated as an autosome and not marked as the
+    X). Two-founder lines are called AA/BB; the others by SNPs with founder genotypes.
 
 Phenotypes are additive founder-allele QTL effects plus a polygenic background (many small
 loci) plus noise, with a sex effect; everything is fixed by ``seed``. The founder mosaic of
@@ -35,10 +48,12 @@ Examples
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -63,7 +78,7 @@ __all__ = [
 
 CrossType = Literal[
     "do", "bxd", "f2", "bc", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
-    "risib4", "risib8", "magic19",
+    "risib4", "risib8", "magic19", "dh6",
 ]  # fmt: skip
 
 #: Approximate mouse chromosome lengths: (sex-averaged cM, Mbp on GRCm38).
@@ -133,28 +148,65 @@ _DESIGNS: dict[str, dict[str, object]] = {
         "genotypes": {"AA": 1, "AB": 2, "BB": 3},
     },
 }
-# Inbred lines: (R/qtl2 cross type, founders, mating after the funnel, X modelled by R/qtl2).
-# Two-founder lines are called 1 = AA, 2 = BB; multi-founder lines by SNPs with founder
-# genotypes (1 = AA, 3 = BB). A residual heterozygous call is coded missing, as R/qtl2 expects.
-_LINES: dict[str, tuple[str, int, str, bool]] = {
-    "riself": ("riself", 2, "self", False),
-    "dh": ("dh", 2, "double", False),
-    "haploid": ("haploid", 2, "double", False),
-    "riself4": ("riself4", 4, "self", False),
-    "riself8": ("riself8", 8, "self", False),
-    "riself16": ("riself16", 16, "self", False),
-    "risib4": ("risib4", 4, "sib", True),
-    "risib8": ("risib8", 8, "sib", True),
-    "magic19": ("magic19", 19, "self", False),
+
+
+class _Lines(NamedTuple):
+    """A design of inbred lines.
+
+    Two-founder lines are called 1 = AA, 2 = BB; multi-founder lines by SNPs with founder
+    genotypes (1 = AA, 3 = BB). A residual heterozygous call is coded missing, as R/qtl2
+    expects.
+    """
+
+    crosstype: str  # R/qtl2's name
+    n_founders: int
+    mating: str  # after the funnel or colony: "self", "sib" or "double" (one doubled gamete)
+    has_x: bool  # whether R/qtl2 models an X chromosome for the type
+    intermated: bool = False  # from a randomly mated colony of ``ngen`` generations
+
+
+_LINES: dict[str, _Lines] = {
+    "riself": _Lines("riself", 2, "self", False),
+    "dh": _Lines("dh", 2, "double", False),
+    "haploid": _Lines("haploid", 2, "double", False),
+    "riself4": _Lines("riself4", 4, "self", False),
+    "riself8": _Lines("riself8", 8, "self", False),
+    "riself16": _Lines("riself16", 16, "self", False),
+    "risib4": _Lines("risib4", 4, "sib", True),
+    "risib8": _Lines("risib8", 8, "sib", True),
+    "magic19": _Lines("magic19", 19, "self", False),
+    "dh6": _Lines("dh6", 6, "double", False, True),
 }
-for _name, (_crosstype, _k, _mating, _x) in _LINES.items():
-    _letters = tuple("ABCDEFGHIJKLMNOPQRS"[:_k])
-    _DESIGNS[_name] = {
-        "crosstype": _crosstype,
-        "alleles": _letters,
-        "founders": tuple(f"P{i + 1}" for i in range(_k)),
-        "genotypes": {"AA": 1, "BB": 2} if _k == 2 else {"AA": 1, "AB": 2, "BB": 3},
+
+
+def _design(cross_type: str) -> tuple[dict[str, object], _Lines | None]:
+    """The design of ``cross_type`` (``genril<N>``: ``N``-way RIL from an intermated colony)."""
+    match = re.fullmatch(r"genril([1-9]\d*)", cross_type)
+    if match is not None and int(match.group(1)) >= 2:
+        k = int(match.group(1))
+        line = _Lines(cross_type, k, "sib", True, True)
+        return _line_design(line), line
+    if cross_type not in _DESIGNS:
+        raise InputError(
+            f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)} "
+            "or genril<N>"
+        )
+    return _DESIGNS[cross_type], _LINES.get(cross_type)
+
+
+def _line_design(line: _Lines) -> dict[str, object]:
+    k = line.n_founders
+    letters = tuple(string.ascii_uppercase[:k]) if k <= 26 else tuple(f"F{i + 1}" for i in range(k))
+    return {
+        "crosstype": line.crosstype,
+        "alleles": letters,
+        "founders": tuple(f"P{i + 1}" for i in range(k)),
+        "genotypes": {"AA": 1, "BB": 2} if k == 2 else {"AA": 1, "AB": 2, "BB": 3},
     }
+
+
+for _name, _line in _LINES.items():
+    _DESIGNS[_name] = _line_design(_line)
 
 
 @dataclass(frozen=True)
@@ -486,14 +538,28 @@ def _line_pedigree(
     mating: str,
     inbreeding_generations: int,
     rng: np.random.Generator,
+    intermating: int = 0,
 ) -> tuple[list[int], np.ndarray]:
-    """Inbred lines: a funnel (or, for 19 founders, intermating), then selfing or sib mating.
+    """Inbred lines: a funnel (or intermating), then selfing, sib mating or one doubled gamete.
 
-    Returns the sampled animals and each line's funnel (founder numbers 1-based, in order).
+    With ``intermating`` > 0 every line starts from a breeding pair of that generation of a
+    randomly mated colony of all founders. Returns the sampled animals and each line's
+    funnel (founder numbers 1-based, in order; all founders in order without a funnel).
     """
+    colony = (
+        _intermated_pairs(
+            ped, n_founders=n_founders, generations=intermating, n_pairs=max(n, 2 * n_founders),
+            rng=rng,
+        )
+        if intermating > 0
+        else []
+    )  # fmt: skip
     sample, funnels = [], []
-    for _ in range(n):
-        if n_founders == 19:
+    for i in range(n):
+        if colony:
+            dam, sire = colony[i % len(colony)]
+            funnels.append(np.arange(1, n_founders + 1))
+        elif n_founders == 19:
             # MAGIC: F1s of random founder pairs, three generations of intermating (F4)
             pairs = [rng.choice(19, size=2, replace=False) for _ in range(8)]
             level = [ped.child(*(ped.founder(int(f), female=True) for f in pair), female=True)
@@ -522,6 +588,44 @@ def _line_pedigree(
             dam, sire = ped.child(dam, sire, female=True), ped.child(dam, sire, female=False)
         sample.append(dam)
     return sample, np.asarray(funnels, dtype=np.int64)
+
+
+def _intermated_pairs(
+    ped: _Pedigree,
+    *,
+    n_founders: int,
+    generations: int,
+    n_pairs: int,
+    rng: np.random.Generator,
+) -> list[tuple[int, int]]:
+    """Breeding pairs of generation ``generations`` of a randomly mated colony.
+
+    Generation 1 are the offspring of ``n_pairs`` crosses of two different inbred founders
+    (every founder equally often, as mother and as father); each pair has a daughter and a
+    son, and the next generation's pairs are formed at random, avoiding full siblings.
+    """
+    females: list[int] = []
+    males: list[int] = []
+    family: dict[int, int] = {}
+    for j in range(n_pairs):
+        mother = j % n_founders
+        father = (mother + 1 + (j // n_founders) % (n_founders - 1)) % n_founders
+        dam = ped.founder(mother, female=True)
+        sire = ped.founder(father, female=False)
+        for female, group in ((True, females), (False, males)):
+            kid = ped.child(dam, sire, female=female)
+            family[kid] = j
+            group.append(kid)
+    pairs = _random_pairs(females, males, family, rng)
+    for _ in range(1, generations):
+        females, males, family = [], [], {}
+        for j, (dam, sire) in enumerate(pairs):
+            for female, group in ((True, females), (False, males)):
+                kid = ped.child(dam, sire, female=female)
+                family[kid] = j
+                group.append(kid)
+        pairs = _random_pairs(females, males, family, rng)
+    return pairs
 
 
 def _bc_pedigree(ped: _Pedigree, *, n: int, rng: np.random.Generator) -> list[int]:
@@ -745,7 +849,7 @@ def _phenotypes(
 
 def simulate_cross(
     *,
-    cross_type: CrossType = "do",
+    cross_type: CrossType | str = "do",
     n: int = 500,
     seed: int = 1,
     n_markers: int = 2000,
@@ -766,14 +870,15 @@ def simulate_cross(
     n_polygenic: int = 100,
     sex_effect: float = 0.5,
 ) -> SimulatedCross:
-    """Simulate a DO, BXD or F2 cross with known QTL; fully determined by ``seed``.
+    """Simulate a cross or a panel of lines with known QTL; fully determined by ``seed``.
 
     Parameters
     ----------
     cross_type
-        ``"do"``, ``"bxd"`` or ``"f2"`` (see the module docstring).
+        ``"do"``, ``"bxd"``, ``"f2"``, ``"bc"`` or a design of inbred lines (see the module
+        docstring).
     n
-        Animals (DO, F2) or strains (BXD).
+        Animals (DO, F2, backcross) or lines.
     seed
         Seed of every random draw.
     n_markers
@@ -783,11 +888,14 @@ def simulate_cross(
     x_chr
         Name of the X chromosome in the map (``None``: all autosomes).
     ngen
-        DO generation of the sampled mice (outbreeding generations after the pre-CC).
+        DO generation of the sampled mice (outbreeding generations after the pre-CC); for
+        ``dh6`` and ``genril<N>`` the generations of the randomly mated colony the lines
+        come from.
     n_funnels, n_breeding_pairs
         DO colony: pre-CC funnels founding it and breeding pairs per generation.
     inbreeding_generations
-        BXD: generations of sibling mating after the F1 (F2 … F<n+1>).
+        Lines: generations of sibling mating or selfing after the funnel (BXD: after the
+        F1, F2 … F<n+1>).
     error_rate
         Probability that a genotype call is replaced by another call (uniformly).
     missing_rate
@@ -810,26 +918,21 @@ def simulate_cross(
         ``.cross`` (R/qtl2-style :class:`~translocus.core.model.Cross`), ``.truth`` (QTL),
         ``.traits``, ``.mosaic`` (founder mosaic), ``.genotype_errors``.
     """
-    if cross_type not in _DESIGNS:
-        raise InputError(
-            f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)}"
-        )
+    design, line = _design(cross_type)
     if n < 2:
         raise InputError(f"n={n}: simulate at least 2 animals")
     for label, rate in (("error_rate", error_rate), ("missing_rate", missing_rate)):
         if not 0.0 <= rate < 0.5:
             raise InputError(f"{label}={rate}: give a probability in [0, 0.5)")
-    if cross_type == "do" and ngen < 1:
+    if (cross_type == "do" or (line is not None and line.intermated)) and ngen < 1:
         raise InputError(f"ngen={ngen}: the DO generation must be at least 1")
     if cross_type == "do" and (n_funnels < 2 or n_breeding_pairs < 2):
         raise InputError(
             f"n_funnels={n_funnels}, n_breeding_pairs={n_breeding_pairs}: the DO colony needs "
             "at least 2 of each"
         )
-    line = _LINES.get(cross_type)
     if (cross_type == "bxd" or line is not None) and inbreeding_generations < 1:
         raise InputError(f"inbreeding_generations={inbreeding_generations}: use at least 1")
-    design = _DESIGNS[cross_type]
     alleles: tuple[str, ...] = design["alleles"]  # type: ignore[assignment]
     founders: tuple[str, ...] = design["founders"]  # type: ignore[assignment]
     genotypes: dict[str, int] = design["genotypes"]  # type: ignore[assignment]
@@ -839,7 +942,7 @@ def simulate_cross(
         gmap, default_pmap = simulate_map(n_markers=n_markers, seed=seed)
         pmap = pmap if pmap is not None else default_pmap
     gmap = {str(c): s.astype(float) for c, s in gmap.items()}
-    if x_chr is not None and (x_chr not in gmap or (line is not None and not line[3])):
+    if x_chr is not None and (x_chr not in gmap or (line is not None and not line.has_x)):
         x_chr = None  # lines by selfing and doubled haploids have no sex chromosomes
     lengths = {c: float(s.max()) + 1e-6 for c, s in gmap.items()}
 
@@ -849,10 +952,11 @@ def simulate_cross(
         sample, funnels = _line_pedigree(
             ped,
             n=n,
-            n_founders=line[1],
-            mating=line[2],
+            n_founders=line.n_founders,
+            mating=line.mating,
             inbreeding_generations=inbreeding_generations,
             rng=rng,
+            intermating=ngen if line.intermated else 0,
         )
         prefix = cross_type.upper()
     elif cross_type == "bc":
@@ -879,7 +983,7 @@ def simulate_cross(
     is_female = np.asarray([ped.female[i] for i in sample], dtype=bool)
 
     ends, labels, counts = _drop(ped, sample, lengths=lengths, x_chr=x_chr, rng=rng)
-    if line is not None and line[2] == "double":
+    if line is not None and line.mating == "double":
         for chrom in ends:  # the gamete, doubled: both haplotypes are the maternal one
             ends[chrom][:, 1] = ends[chrom][:, 0]
             labels[chrom][:, 1] = labels[chrom][:, 0]
@@ -890,12 +994,12 @@ def simulate_cross(
 
     geno: dict[str, np.ndarray] = {}
     errors: dict[str, np.ndarray] = {}
-    with_snps = cross_type == "do" or (line is not None and line[1] > 2)
+    with_snps = cross_type == "do" or (line is not None and line.n_founders > 2)
     founder_geno: dict[str, np.ndarray] | None = {} if with_snps else None
     for chrom, positions in gmap.items():
         hap = mosaic.founders_at(chrom=chrom, positions=positions.to_numpy())
-        if line is not None and line[1] > 2:
-            snp = _founder_snps_k(line[1], len(positions), rng)
+        if line is not None and line.n_founders > 2:
+            snp = _founder_snps_k(line.n_founders, len(positions), rng)
             assert founder_geno is not None
             founder_geno[chrom] = (1 + 2 * snp).astype(np.int8)
             idx = np.arange(len(positions))[None, :]
@@ -972,8 +1076,13 @@ def simulate_cross(
     if not inbred:
         covar["Sex"] = np.where(is_female, "female", "male")
     if line is not None:
-        if line[2] != "double" and line[1] > 2 and line[1] != 19:
-            for j in range(line[1]):
+        if line.intermated:
+            cross_info["ngen"] = np.full(n, ngen, dtype=np.int64)
+            if line.crosstype.startswith("genril"):
+                for allele in alleles:  # founders in equal proportions
+                    cross_info[f"weight_{allele}"] = np.ones(n, dtype=np.int64)
+        elif line.mating != "double" and line.n_founders > 2 and line.n_founders != 19:
+            for j in range(line.n_founders):
                 cross_info[f"funnel{j + 1}"] = funnels[:, j]
     elif cross_type == "bc":
         pass

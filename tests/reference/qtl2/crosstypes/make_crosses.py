@@ -30,10 +30,12 @@ CROSSES = {
     "risib4": "risib4",
     "risib8": "risib8",
     "magic19": "magic19",
+    "dh6": "dh6",
+    "genril4": "genril4",
 }
 CHROMOSOMES = {"1": (60.0, 100.0), "2": (50.0, 80.0), "X": (45.0, 70.0)}
 #: types R/qtl2 models without sex chromosomes get a third autosome instead of the X
-NO_X = {"riself", "dh", "haploid", "riself4", "riself8", "riself16", "magic19"}
+NO_X = {"riself", "dh", "haploid", "riself4", "riself8", "riself16", "magic19", "dh6"}
 
 
 def main() -> None:
@@ -54,6 +56,7 @@ def main() -> None:
             error_rate=0.01,
             missing_rate=0.05,
             inbreeding_generations=20,
+            ngen=6,
         )
         target = here / folder / "cross"
         shutil.rmtree(target, ignore_errors=True)
