@@ -123,3 +123,32 @@ def test_names_and_unknown_types():
         get_cross_model("genril1")
     with pytest.raises(InputError, match="crosstype 'genail'"):
         get_cross_model("genail")
+
+
+@pytest.mark.parametrize("is_x", [False, True])
+def test_genail_prior_is_stationary_and_rows_sum_to_one(is_x):
+    model = get_cross_model("genail3")
+    info = np.array([12, 1, 2, 3])
+    for female in (True, False):
+        args = {"is_x": is_x, "is_female": female, "cross_info": info}
+        poss = model.possible(**args)
+        init = model.init(**args)
+        trans = model.transition(RF, **args)[:, poss][:, :, poss]
+        np.testing.assert_allclose(trans.sum(axis=2), 1.0, atol=1e-14)
+        np.testing.assert_allclose(
+            init[poss] @ trans, np.broadcast_to(init[poss], (RF.size, poss.size)), atol=1e-14
+        )
+    auto = model.init(is_x=False, is_female=True, cross_info=info)
+    np.testing.assert_allclose(auto[:3], [1 / 36, 2 * 2 / 36, 4 / 36])  # AA, AB, BB
+
+
+def test_hs_haplotypes_recombine_like_a_do_without_pre_cc_generations():
+    from translocus.genetics.crosstypes.outbred import hs_recombinant_probability
+
+    r = np.array([1e-10, 0.5])
+    for chrom in ("autosome", "female_x", "male_x"):
+        rec = hs_recombinant_probability(r, ngen=40, chromosome=chrom)
+        assert rec[0] < 1e-7
+        assert rec[1] == pytest.approx(7 / 8, abs=1e-6)  # unlinked: any of the other 7
+    # one meiosis of each of three ancestors at generation 1
+    assert hs_recombinant_probability(np.array([0.1]), ngen=1)[0] == pytest.approx(1 - 0.9**3)

@@ -77,6 +77,18 @@ def test_general_ril_comes_from_an_intermated_colony():
     assert len(np.unique(hap)) == 5
 
 
+@pytest.mark.parametrize("cross_type", ["hs", "genail3"])
+def test_outbred_colonies_have_both_sexes_and_one_x_in_males(cross_type):
+    sim = _sim(cross_type, n=40, ngen=4, n_breeding_pairs=20)
+    female = sim.cross.is_female.to_numpy()
+    assert 0 < female.sum() < female.size
+    hap_x = sim.mosaic.founders_at(chrom="X", positions=np.linspace(0, 60, 31))
+    np.testing.assert_array_equal(hap_x[~female, 0], hap_x[~female, 1])
+    hap = sim.mosaic.founders_at(chrom="1", positions=np.linspace(0, 80, 41))
+    assert np.mean(hap[:, 0] != hap[:, 1]) > 0.3  # outbred
+    assert (sim.cross.cross_info["ngen"] == 4).all()
+
+
 def test_unknown_design_names_the_choices():
     with pytest.raises(InputError, match="magic19"):
         simulate_cross(cross_type="ail", n=5)  # type: ignore[arg-type]

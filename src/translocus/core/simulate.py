@@ -179,6 +179,17 @@ _LINES: dict[str, _Lines] = {
 }
 
 
+#: Outbred colonies of inbred founders, sampled at generation ``ngen``: founders per design.
+_COLONIES: dict[str, int] = {"hs": 8}
+
+
+def _colony_founders(cross_type: str) -> int | None:
+    match = re.fullmatch(r"genail([1-9]\d*)", cross_type)
+    if match is not None and int(match.group(1)) >= 2:
+        return int(match.group(1))
+    return _COLONIES.get(cross_type)
+
+
 def _design(cross_type: str) -> tuple[dict[str, object], _Lines | None]:
     """The design of ``cross_type`` (``genril<N>``: ``N``-way RIL from an intermated colony)."""
     match = re.fullmatch(r"genril([1-9]\d*)", cross_type)
@@ -186,10 +197,13 @@ def _design(cross_type: str) -> tuple[dict[str, object], _Lines | None]:
         k = int(match.group(1))
         line = _Lines(cross_type, k, "sib", True, True)
         return _line_design(line), line
+    founders = _colony_founders(cross_type)
+    if founders is not None:
+        return _line_design(_Lines(cross_type, founders, "", True)), None
     if cross_type not in _DESIGNS:
         raise InputError(
-            f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)} "
-            "or genril<N>"
+            f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)}, "
+            "genril<N>, hs or genail<N>"
         )
     return _DESIGNS[cross_type], _LINES.get(cross_type)
 
@@ -628,6 +642,29 @@ def _intermated_pairs(
     return pairs
 
 
+def _colony_sample(
+    ped: _Pedigree,
+    *,
+    n: int,
+    n_founders: int,
+    ngen: int,
+    n_pairs: int,
+    rng: np.random.Generator,
+) -> list[int]:
+    """``n`` animals of generation ``ngen`` of a randomly mated colony (both sexes)."""
+    sexes = rng.permutation(np.arange(n) % 2 == 0)
+    if ngen == 1:
+        pairs = []
+        for _ in range(n):
+            a, b = rng.choice(n_founders, size=2, replace=False)
+            pairs.append((ped.founder(int(a), female=True), ped.founder(int(b), female=False)))
+    else:
+        pairs = _intermated_pairs(
+            ped, n_founders=n_founders, generations=ngen - 1, n_pairs=n_pairs, rng=rng
+        )
+    return [ped.child(*pairs[i % len(pairs)], female=bool(sexes[i])) for i in range(n)]
+
+
 def _bc_pedigree(ped: _Pedigree, *, n: int, rng: np.random.Generator) -> list[int]:
     """(A x B) F1 females backcrossed to A males."""
     f1 = ped.child(ped.founder(0, female=True), ped.founder(1, female=False), female=True)
@@ -924,7 +961,8 @@ def simulate_cross(
     for label, rate in (("error_rate", error_rate), ("missing_rate", missing_rate)):
         if not 0.0 <= rate < 0.5:
             raise InputError(f"{label}={rate}: give a probability in [0, 0.5)")
-    if (cross_type == "do" or (line is not None and line.intermated)) and ngen < 1:
+    intermated = cross_type == "do" or (line is not None and line.intermated)
+    if (intermated or _colony_founders(cross_type) is not None) and ngen < 1:
         raise InputError(f"ngen={ngen}: the DO generation must be at least 1")
     if cross_type == "do" and (n_funnels < 2 or n_breeding_pairs < 2):
         raise InputError(
@@ -948,7 +986,13 @@ def simulate_cross(
 
     ped = _Pedigree()
     funnels = np.zeros((n, 0), dtype=np.int64)
-    if line is not None:
+    colony = _colony_founders(cross_type)
+    if colony is not None:
+        sample = _colony_sample(
+            ped, n=n, n_founders=colony, ngen=ngen, n_pairs=n_breeding_pairs, rng=rng
+        )
+        prefix = cross_type.upper()
+    elif line is not None:
         sample, funnels = _line_pedigree(
             ped,
             n=n,
@@ -994,7 +1038,11 @@ def simulate_cross(
 
     geno: dict[str, np.ndarray] = {}
     errors: dict[str, np.ndarray] = {}
-    with_snps = cross_type == "do" or (line is not None and line.n_founders > 2)
+    with_snps = (
+        cross_type == "do"
+        or (line is not None and line.n_founders > 2)
+        or (colony is not None and colony > 2)
+    )
     founder_geno: dict[str, np.ndarray] | None = {} if with_snps else None
     for chrom, positions in gmap.items():
         hap = mosaic.founders_at(chrom=chrom, positions=positions.to_numpy())
@@ -1005,6 +1053,13 @@ def simulate_cross(
             idx = np.arange(len(positions))[None, :]
             a, b = snp[hap[:, 0, :], idx], snp[hap[:, 1, :], idx]
             true = np.where(a == b, 1 + 2 * a, 0).astype(np.int8)
+            n_codes = 3
+        elif colony is not None and colony > 2:
+            snp = _founder_snps_k(colony, len(positions), rng)
+            assert founder_geno is not None
+            founder_geno[chrom] = (1 + 2 * snp).astype(np.int8)
+            idx = np.arange(len(positions))[None, :]
+            true = (1 + snp[hap[:, 0, :], idx] + snp[hap[:, 1, :], idx]).astype(np.int8)
             n_codes = 3
         elif cross_type == "bc":
             # AA 1, AB 2; a male's X is A (1) or B (3): errors stay within the valid pair
@@ -1084,6 +1139,11 @@ def simulate_cross(
         elif line.mating != "double" and line.n_founders > 2 and line.n_founders != 19:
             for j in range(line.n_founders):
                 cross_info[f"funnel{j + 1}"] = funnels[:, j]
+    elif colony is not None:
+        cross_info["ngen"] = np.full(n, ngen, dtype=np.int64)
+        if cross_type.startswith("genail"):
+            for allele in alleles:  # founders in equal proportions
+                cross_info[f"weight_{allele}"] = np.ones(n, dtype=np.int64)
     elif cross_type == "bc":
         pass
     elif cross_type == "do":

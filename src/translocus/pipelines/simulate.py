@@ -25,9 +25,9 @@ __all__ = ["CROSS_TYPES", "SimulateOutput", "SimulateRequest", "run_simulate"]
 
 CROSS_TYPES = (
     "do", "bxd", "f2", "bc", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
-    "risib4", "risib8", "magic19", "dh6",
+    "risib4", "risib8", "magic19", "dh6", "hs",
 )  # fmt: skip
-_GENRIL = re.compile(r"^genril([2-9]|[1-9][0-9]+)$")
+_GENERAL = re.compile(r"^gen(ril|ail)([2-9]|[1-9][0-9]+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -45,9 +45,9 @@ class SimulateRequest:
     name: str = "sim"
 
     def validate(self) -> None:
-        if self.cross not in CROSS_TYPES and not _GENRIL.match(self.cross):
+        if self.cross not in CROSS_TYPES and not _GENERAL.match(self.cross):
             raise OptionError(
-                "cross", self.cross, f"use one of {', '.join(CROSS_TYPES)} or genril<N>"
+                "cross", self.cross, f"use one of {', '.join(CROSS_TYPES)}, genril<N> or genail<N>"
             )
         if self.n < 2:
             raise OptionError("n", self.n, "must be at least 2 animals (or strains)")

@@ -114,12 +114,14 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
         RISelf16,
         RISib4,
     )
+    from translocus.genetics.crosstypes.outbred import HeterogeneousStock
     from translocus.genetics.crosstypes.riself import RISelf
     from translocus.genetics.crosstypes.risib import RISib
     from translocus.genetics.crosstypes.risib8 import RISib8
 
     return {
         "do": DiversityOutbred,
+        "hs": HeterogeneousStock,
         "risib": RISib,
         "risib4": RISib4,
         "risib8": RISib8,
@@ -142,11 +144,12 @@ def _general_cross_model(crosstype: str) -> CrossModel | None:
     if match is None:
         return None
     from translocus.genetics.crosstypes.multiway import GeneralRIL
+    from translocus.genetics.crosstypes.outbred import GeneralAIL
 
     n_founders = int(match.group(2))
     if match.group(1) == "genril":
         return GeneralRIL(n_founders)
-    return None
+    return GeneralAIL(n_founders)
 
 
 def get_cross_model(crosstype: str) -> CrossModel:
@@ -165,5 +168,5 @@ def get_cross_model(crosstype: str) -> CrossModel:
         return general
     raise InputError(
         f"crosstype {crosstype!r} is not supported by calc_genoprob; "
-        f"use one of {', '.join(sorted(models))} or genril<N>"
+        f"use one of {', '.join(sorted(models))}, genril<N> or genail<N>"
     )

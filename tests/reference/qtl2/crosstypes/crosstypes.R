@@ -6,8 +6,8 @@
 # Per cross folder: calc_genoprob(error_prob=0.002) on the genetic map, markers only, and
 # scan1 Haley-Knott on the genotype probabilities (no covariates). Every number is written
 # with 17 significant digits.
-#   genoprob_<chr>.csv.gz  ind, marker, then one column per genotype (the first `n_ind`
-#                          individuals)
+#   genoprob_<chr>.csv.gz  ind, marker, then one column per genotype (the first 10
+#                          individuals, 5 for hs)
 #   lod_hk.csv             marker, chr, pos_cM, then one column per phenotype
 suppressPackageStartupMessages(library(qtl2))
 args <- commandArgs(trailingOnly=TRUE)
@@ -46,10 +46,11 @@ run <- function(x, out, n_ind, phenos=colnames(x$pheno), chr=names(x$gmap)) {
 }
 
 folders <- c("bc", "f2", "risib", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
-             "risib4", "risib8", "magic19", "dh6", "genril4")
+             "risib4", "risib8", "magic19", "dh6", "genril4",
+             "hs", "genail4")
 for(f in folders) {
   x <- read_cross2(file.path(f, "cross", paste0(f, ".json")), quiet=TRUE)
-  run(x, f, n_ind=10)
+  run(x, f, n_ind=if(f == "hs") 5 else 10)
   message(f, " done")
 }
 

@@ -2,7 +2,8 @@
 
     cd tests/reference/qtl2/crosstypes && python make_crosses.py && Rscript crosstypes.R
 
-One cross per simulated type: 40 individuals (lines), two autosomes and an X of about 50
+One cross per simulated type: 40 individuals or lines (200 for hs, whose 36 genotypes
+would otherwise nearly saturate the Haley-Knott fit), two autosomes and an X of about 50
 markers each (a third autosome for the types R/qtl2 models without an X), one phenotype,
 genotyping errors 1 %, missing calls 5 %. Each folder holds the R/qtl2 input files that
 ``crosstypes.R`` reads.
@@ -32,6 +33,8 @@ CROSSES = {
     "magic19": "magic19",
     "dh6": "dh6",
     "genril4": "genril4",
+    "hs": "hs",
+    "genail4": "genail4",
 }
 CHROMOSOMES = {"1": (60.0, 100.0), "2": (50.0, 80.0), "X": (45.0, 70.0)}
 #: types R/qtl2 models without sex chromosomes get a third autosome instead of the X
@@ -47,7 +50,7 @@ def main() -> None:
         gm, pm = maps3 if cross_type in NO_X else (gmap, pmap)
         sim = simulate_cross(
             cross_type=cross_type,  # type: ignore[arg-type]
-            n=40,
+            n=200 if cross_type == "hs" else 40,
             seed=100 + i,
             gmap=gm,
             pmap=pm,
@@ -57,6 +60,7 @@ def main() -> None:
             missing_rate=0.05,
             inbreeding_generations=20,
             ngen=6,
+            n_breeding_pairs=30,
         )
         target = here / folder / "cross"
         shutil.rmtree(target, ignore_errors=True)
