@@ -1,8 +1,9 @@
 """Cause engine: genotype probabilities, kinship, genome scans, permutations and effects.
 
-Reproduces R/qtl2 0.43-5 (see ``docs/architecture.md``); the scale-out paths
-(:func:`scan_distributed`, :func:`scan_accelerated`) give the same answers on Dask
-clusters and on torch devices.
+Reproduces R/qtl2 0.43-5 (see ``docs/architecture.md``). One model (:class:`ModelSpec`) is
+shared by :func:`scan`, :func:`scan_perm` and the effect estimates; where a scan runs is an
+argument (``backend="cpu"|"torch"``, ``device=``, ``client=`` for a Dask cluster,
+``threads=``), with the same answers everywhere.
 """
 
 from translocus.genetics.accelerated import scan_accelerated

@@ -30,12 +30,12 @@ __all__ = [
     "TraitSkippedWarning",
     "as_frame",
     "batch_by_missing",
-    "check_variance",
     "design",
     "drop_depcols",
     "expand_intcovar",
     "hsq_sets",
     "kinship_arrays",
+    "mask_constant_traits",
     "prepare",
     "scan_result",
     "set_for_chrom",
@@ -426,13 +426,22 @@ def set_for_chrom(prep: Prepared, chrom: str, sets: list[tuple[str, bool]]) -> i
     return 0
 
 
-def check_variance(prep: Prepared) -> None:
-    """Mark constant phenotypes as missing everywhere (they cannot be scanned)."""
+def mask_constant_traits(prep: Prepared) -> np.ndarray:
+    """Mark constant phenotypes missing everywhere (they cannot be scanned) and rebatch.
+
+    Returns each trait's count of observed values before (the sample size a trait that could
+    not be scanned reports).
+    """
+    observed = np.sum(np.isfinite(prep.pheno), axis=0)
     for j in range(prep.pheno.shape[1]):
         col = prep.pheno[:, j]
         fin = col[np.isfinite(col)]
         if fin.size and np.ptp(fin) <= 1e-12 * max(1.0, float(np.max(np.abs(fin)))):
             prep.notes.append(prep.traits[j])
+    if prep.notes:
+        prep.pheno[:, [prep.traits.index(t) for t in prep.notes]] = np.nan
+        prep.batches = batch_by_missing(prep.pheno)
+    return observed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
-"""Genome scan on an array backend: the same results as :func:`~.scan.scan`, on a GPU too.
+"""Genome scan on an array backend: the same results as the CPU scan, on a GPU too.
 
-:func:`scan_accelerated` runs R/qtl2's ``scan1`` (Haley-Knott, or the LMM with one kinship or
-LOCO kinships) with the heavy linear algebra as batched matrix products on a compute backend
+``scan(..., backend="torch")`` (or ``"numpy"``; :func:`~translocus.genetics.scan.scan`) runs
+R/qtl2's ``scan1`` (Haley-Knott, or the LMM with one kinship or LOCO kinships) with the heavy
+linear algebra as batched matrix products on a compute backend
 (:mod:`translocus.core.compute`): torch on a CUDA device (or its CPU), or numpy.
+:func:`scan_accelerated` is the same call under its older name.
 
 What runs where
-    The data handling is the CPU scan's own (:func:`translocus.genetics.scan.prepare`): the
+    The data handling is the CPU scan's own (``prepare`` of the scan's data module): the
     same individuals, covariate clean-up, missing-value batches and result object. The null
     models (h² per trait and per LOCO chromosome by REML/ML, with R's Brent minimiser) are fitted
     on the CPU by the public LMM code; the per-marker work (rotating the genotype blocks by the
@@ -36,7 +38,8 @@ Examples
 ...                            "founder": ["B", "D"], "pos_cM": ("marker", [0.0, 5.0, 10.0])})
 >>> probs = GenoProbs(probs={"1": arr}, crosstype="risib", alleles=("B", "D"), kind="allele")
 >>> pheno = pd.DataFrame({"y": 2.0 * g[:, 1] + rng.normal(size=40)}, index=ids)
->>> out = scan_accelerated(pheno, probs, backend="numpy")
+>>> from translocus.genetics.scan import scan
+>>> out = scan(pheno, probs, backend="numpy")
 >>> out.lod["y"].idxmax()
 'b'
 """
@@ -48,16 +51,13 @@ from typing import Any
 import numpy as np
 
 from translocus.core.compute import ArrayBackend, get_backend
+from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics._design import (
     Prepared,
-    batch_by_missing,
-    check_variance,
     design,
     expand_intcovar,
     hsq_sets,
-    prepare,
-    scan_result,
     set_for_chrom,
 )
 from translocus.genetics._scan_kernels import (
@@ -77,7 +77,7 @@ from translocus.genetics._scan_torch import (
 from translocus.genetics.lmm import KinshipEigen, fit_null_lmm, logdet_xpx
 from translocus.genetics.results import ScanResult
 
-__all__ = ["scan_accelerated"]
+__all__ = ["array_backend", "scan_accelerated", "scan_on_backend"]
 
 
 def _hk_backend(
@@ -215,6 +215,36 @@ def _lmm_backend(
     return lod, sizes, hsq
 
 
+def array_backend(backend: str | ArrayBackend | None, device: str | None,
+                  entry: str) -> ArrayBackend | None:  # fmt: skip
+    """The array backend of ``backend=``/``device=``; ``None`` for the CPU kernels.
+
+    ``"cpu"`` (or ``None``) selects the compiled CPU kernels; ``"torch"`` or ``"numpy"`` (or an
+    :class:`~translocus.core.compute.ArrayBackend`) the batched products of this module.
+    """
+    if backend is None or (isinstance(backend, str) and backend == "cpu"):
+        if device is not None:
+            raise InputError(f"{entry}: device={device!r} needs backend='torch'")
+        return None
+    be = get_backend(backend, device)
+    if be.dtype_name != "float64":
+        raise InputError(f"{entry} computes in float64; pass a float64 backend")
+    return be
+
+
+def scan_on_backend(prep: Prepared, be: ArrayBackend, reml: bool, chunk_bytes: int | None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
+    """LODs of prepared inputs (constant traits masked) with the per-marker algebra on ``be``.
+
+    Returns the LOD, the sample sizes and, for the LMM, the h² estimates.
+    """
+    chunk = max(2**20, int(CHUNK_BYTES if chunk_bytes is None else chunk_bytes))
+    if prep.kinship is None:
+        lod, sizes = _hk_backend(prep, be, chunk)
+        return lod, sizes, None
+    return _lmm_backend(prep, be, reml, chunk)
+
+
 def scan_accelerated(
     pheno: Any,
     probs: GenoProbs,
@@ -230,9 +260,10 @@ def scan_accelerated(
     device: str | None = None,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> ScanResult:
-    """Genome scan (R/qtl2 ``scan1``) with the per-marker algebra on an array backend.
+    """Genome scan on an array backend: the same as ``scan(..., backend="torch")``.
 
-    Arguments and result are those of :func:`translocus.genetics.scan.scan`, plus:
+    Arguments and result are those of :func:`translocus.genetics.scan.scan`, whose
+    ``backend=``, ``device=`` and ``chunk_bytes=`` this passes on.
 
     Parameters
     ----------
@@ -257,26 +288,11 @@ def scan_accelerated(
         As :func:`~translocus.genetics.scan.scan`, and for an unavailable backend or device
         (torch not installed, no CUDA device).
     """
-    be = get_backend(backend, device)
-    if be.dtype_name != "float64":
-        from translocus.core.errors import InputError
+    # imported here: scan() itself runs its backend path through this module
+    from translocus.genetics.scan import scan
 
-        raise InputError("scan_accelerated computes in float64; pass a float64 backend")
-    prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
-                   intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
-    check_variance(prep)
-    if prep.notes:
-        idx = [prep.traits.index(t) for t in prep.notes]
-        prep.pheno[:, idx] = np.nan
-        prep.batches = batch_by_missing(prep.pheno)
-    chunk = max(2**20, int(chunk_bytes))
-    if prep.kinship is None:
-        lod, sizes = _hk_backend(prep, be, chunk)
-        out = scan_result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
-    else:
-        lod, sizes, hsq = _lmm_backend(prep, be, reml, chunk)
-        out = scan_result(prep, lod, sizes, method="lmm",
-                      kinship="loco" if prep.loco else "overall", reml=reml,
-                      hsq=hsq)  # fmt: skip
-    out.data.attrs.update(backend=be.name, device=be.device)
-    return out
+    if isinstance(backend, str) and backend == "cpu":
+        raise InputError("scan_accelerated runs on an array backend; use scan() for the CPU")
+    return scan(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
+                intcovar=intcovar, weights=weights, reml=reml, tol=tol, backend=backend,
+                device=device, chunk_bytes=chunk_bytes)  # fmt: skip

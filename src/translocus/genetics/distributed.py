@@ -1,7 +1,9 @@
 """Genome scans and permutations spread over a Dask cluster (``dask.distributed``).
 
-:func:`scan_distributed` splits the traits into chunks and scans each chunk on a worker;
-:func:`permutations_distributed` splits the permutation matrix into column chunks. The genotype
+``scan(..., client=client)`` splits the traits into chunks and scans each chunk on a worker;
+``scan_perm(..., client=client)`` splits the permutation matrix into column chunks
+(:func:`scan_distributed` and :func:`permutations_distributed` do the same, with the size of
+a task as an argument). The genotype
 probabilities and kinship matrices travel to the workers once (scattered to all of them), or
 not at all: give :class:`StoredProbs`, a reference to probabilities saved with
 :meth:`translocus.core.store.Store.write_genoprobs` on storage every worker can read, and each
@@ -15,14 +17,14 @@ scan chunk keeps the individuals with at least one phenotype *in that chunk*, so
 with missing values may be analysed inside a different (but equivalent) set of individuals than
 in the full scan; its LOD then agrees to rounding (about 1e-10) rather than bit for bit.
 
-Workers may also run :func:`~translocus.genetics.accelerated.scan_accelerated`
-(``backend="torch"``), e.g. one worker per GPU.
+The workers run with the call's ``backend``, ``device`` and ``threads``: with
+``backend="torch"``, e.g., one worker per GPU.
 
 Examples
 --------
 >>> from dask.distributed import Client, LocalCluster  # doctest: +SKIP
 >>> with LocalCluster(n_workers=2, threads_per_worker=1) as cluster, Client(cluster) as client:
-...     out = scan_distributed(pheno, probs, client=client, traits_per_task=500)  # doctest: +SKIP
+...     out = scan(pheno, probs, client=client)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +56,15 @@ from translocus.genetics.permute import (
 )
 from translocus.genetics.results import PermutationResult, ScanResult
 from translocus.genetics.scan import scan
+from translocus.genetics.spec import ModelSpec, resolve_spec
 
-__all__ = ["StoredProbs", "permutations_distributed", "scan_distributed"]
+__all__ = [
+    "StoredProbs",
+    "permutations_distributed",
+    "permutations_on_client",
+    "scan_distributed",
+    "scan_on_client",
+]
 
 
 @dataclass(frozen=True)
@@ -174,18 +183,79 @@ def _scan_task(
     probs: GenoProbs | StoredProbs,
     kinship: Any,
     options: dict[str, Any],
-    backend: str | None,
-    device: str | None,
 ) -> ScanResult:
     gp = _resolve_probs(probs)
     # (a filter, not catch_warnings: that is not thread-safe and workers may be threads)
     _ignore_helper_warning()
-    if backend is None:
-        return scan(pheno, gp, kinship=kinship, **options)
-    from translocus.genetics.accelerated import scan_accelerated
+    return scan(pheno, gp, kinship=kinship, **options)
 
-    return scan_accelerated(pheno, gp, kinship=kinship, backend=backend, device=device,
-                            **options)  # fmt: skip
+
+def _options(model: ModelSpec, **execution: Any) -> dict[str, Any]:
+    """The model's arguments but phenotypes and kinship (shipped on their own), and where to run."""
+    return {"addcovar": model.addcovar, "Xcovar": model.Xcovar, "intcovar": model.intcovar,
+            "weights": model.weights, "reml": model.reml, **execution}  # fmt: skip
+
+
+def scan_on_client(
+    model: ModelSpec,
+    probs: GenoProbs | StoredProbs,
+    *,
+    tol: float,
+    client: Any,
+    traits_per_task: int | None = None,
+    backend: Any = "cpu",
+    device: str | None = None,
+    threads: int | None = None,
+    chunk_bytes: int | None = None,
+) -> ScanResult:
+    """``scan(..., client=client)``: the traits in chunks, each scanned on a worker.
+
+    The workers run :func:`~translocus.genetics.scan.scan` with ``backend``, ``device``,
+    ``threads`` and ``chunk_bytes``.
+    """
+    shared_probs = _check_probs(probs)
+    pheno = model.phenotypes
+    labelled = isinstance(pheno, pd.DataFrame | pd.Series | xr.DataArray)
+    samples = None if labelled else list(_resolve_probs(shared_probs).samples)
+    frame = as_frame(pheno, "pheno", samples)
+    if frame is None or frame.shape[1] == 0:
+        raise InputError("pheno has no phenotype columns; pass a [sample, trait] table")
+    if _KEEP in frame.columns:
+        raise InputError(f"pheno: the column name {_KEEP!r} is reserved; rename that column")
+    if traits_per_task is not None and int(traits_per_task) < 1:
+        raise InputError(f"traits_per_task={traits_per_task} must be a positive integer")
+    client = _get_client(client)
+    n_trait = frame.shape[1]
+    per = int(traits_per_task) if traits_per_task else math.ceil(n_trait / _n_slots(client))
+    probs_f = _share(client, shared_probs)
+    kin_f = _share(client, model.kinship)
+    options_f = _share(client, _options(model, tol=tol, backend=backend, device=device,
+                                        threads=threads, chunk_bytes=chunk_bytes))  # fmt: skip
+    chunks = [frame.iloc[:, s : s + per] for s in range(0, n_trait, per)]
+    observed = np.isfinite(frame.to_numpy()).any(axis=1)
+    if len(chunks) > 1 and not np.all(np.isfinite(frame.to_numpy())):
+        # Keep every chunk on the full scan's individuals (those with any phenotype): a constant
+        # column observed exactly there fixes the set and is then dropped as invariant.
+        marker = pd.Series(np.where(observed, 1.0, np.nan), index=frame.index, name=_KEEP)
+        chunks = [pd.concat([c, marker], axis=1) for c in chunks]
+    futures = [
+        client.submit(_scan_task, chunk, probs_f, kin_f, options_f, pure=False) for chunk in chunks
+    ]
+    parts: list[ScanResult] = client.gather(futures)
+    parts = [p.subset(traits=[t for t in p.traits if t != _KEEP]) for p in parts]
+    data = xr.concat([p.data for p in parts], dim="trait", data_vars="minimal",
+                     coords="minimal", compat="override", join="exact")  # fmt: skip
+    data.attrs = dict(parts[0].data.attrs)
+    skipped = tuple(t for p in parts for t in p.skipped)
+    if skipped:
+        warnings.warn(
+            f"{len(skipped)} trait(s) could not be scanned (fewer than 3 observations or no "
+            f"variance after the covariates): {list(skipped[:10])}; their LOD is missing. "
+            "Drop them or check their values.",
+            TraitSkippedWarning,
+            stacklevel=3,
+        )
+    return ScanResult(data=data, skipped=skipped)
 
 
 def scan_distributed(
@@ -204,7 +274,7 @@ def scan_distributed(
     backend: str | None = None,
     device: str | None = None,
 ) -> ScanResult:
-    """Genome scan (:func:`~translocus.genetics.scan.scan`) with trait chunks on Dask workers.
+    """Genome scan with trait chunks on Dask workers: the same as ``scan(..., client=client)``.
 
     Parameters
     ----------
@@ -218,8 +288,8 @@ def scan_distributed(
     traits_per_task
         Traits per task; default: the traits spread evenly over the cluster's worker threads.
     backend, device
-        ``None`` runs the CPU scan on the workers; ``"numpy"``/``"torch"`` runs
-        :func:`~translocus.genetics.accelerated.scan_accelerated` there.
+        ``None`` runs the CPU scan on the workers; ``"numpy"``/``"torch"`` the array backend
+        (as ``scan(backend=...)``).
 
     Returns
     -------
@@ -231,50 +301,11 @@ def scan_distributed(
     InputError
         Bad inputs (as the scan), no client, or ``traits_per_task < 1``.
     """
-    shared_probs = _check_probs(probs)
-    labelled = isinstance(pheno, pd.DataFrame | pd.Series | xr.DataArray)
-    samples = None if labelled else list(_resolve_probs(shared_probs).samples)
-    frame = as_frame(pheno, "pheno", samples)
-    if frame is None or frame.shape[1] == 0:
-        raise InputError("pheno has no phenotype columns; pass a [sample, trait] table")
-    if _KEEP in frame.columns:
-        raise InputError(f"pheno: the column name {_KEEP!r} is reserved; rename that column")
-    if traits_per_task is not None and int(traits_per_task) < 1:
-        raise InputError(f"traits_per_task={traits_per_task} must be a positive integer")
-    client = _get_client(client)
-    n_trait = frame.shape[1]
-    per = int(traits_per_task) if traits_per_task else math.ceil(n_trait / _n_slots(client))
-    probs_f = _share(client, shared_probs)
-    kin_f = _share(client, kinship)
-    options = {"addcovar": addcovar, "Xcovar": Xcovar, "intcovar": intcovar,
-               "weights": weights, "reml": reml, "tol": tol}  # fmt: skip
-    options_f = _share(client, options)
-    chunks = [frame.iloc[:, s : s + per] for s in range(0, n_trait, per)]
-    observed = np.isfinite(frame.to_numpy()).any(axis=1)
-    if len(chunks) > 1 and not np.all(np.isfinite(frame.to_numpy())):
-        # Keep every chunk on the full scan's individuals (those with any phenotype): a constant
-        # column observed exactly there fixes the set and is then dropped as invariant.
-        marker = pd.Series(np.where(observed, 1.0, np.nan), index=frame.index, name=_KEEP)
-        chunks = [pd.concat([c, marker], axis=1) for c in chunks]
-    futures = [
-        client.submit(_scan_task, chunk, probs_f, kin_f, options_f, backend, device, pure=False)
-        for chunk in chunks
-    ]
-    parts: list[ScanResult] = client.gather(futures)
-    parts = [p.subset(traits=[t for t in p.traits if t != _KEEP]) for p in parts]
-    data = xr.concat([p.data for p in parts], dim="trait", data_vars="minimal",
-                     coords="minimal", compat="override", join="exact")  # fmt: skip
-    data.attrs = dict(parts[0].data.attrs)
-    skipped = tuple(t for p in parts for t in p.skipped)
-    if skipped:
-        warnings.warn(
-            f"{len(skipped)} trait(s) could not be scanned (fewer than 3 observations or no "
-            f"variance after the covariates): {list(skipped[:10])}; their LOD is missing. "
-            "Drop them or check their values.",
-            TraitSkippedWarning,
-            stacklevel=2,
-        )
-    return ScanResult(data=data, skipped=skipped)
+    model = resolve_spec(pheno, None, reml, "scan_distributed", kinship=kinship,
+                         addcovar=addcovar, Xcovar=Xcovar, intcovar=intcovar,
+                         weights=weights)  # fmt: skip
+    return scan_on_client(model, probs, tol=tol, client=client, traits_per_task=traits_per_task,
+                          backend=backend, device=device)  # fmt: skip
 
 
 def _perm_task(
@@ -288,12 +319,13 @@ def _perm_task(
     return scan_perm(pheno, gp, kinship=kinship, perms=perms, **options).maxlod
 
 
-def _perm_run(client: Any, pheno: Any, probs: GenoProbs | StoredProbs, gp: GenoProbs,
-              kinship: Any, options: dict[str, Any], strata_in: Any, n_perm: int,
-              perms: Any, seed: int | None, per: int | None) -> tuple[pd.DataFrame, str]:  # fmt: skip
-    prep = prepare(pheno, gp, kinship=kinship, addcovar=options["addcovar"],
-                   Xcovar=options["Xcovar"], intcovar=options["intcovar"],
-                   weights=options["weights"], tol=options["tol"])  # fmt: skip
+def _perm_run(client: Any, model: ModelSpec, probs: GenoProbs | StoredProbs, gp: GenoProbs,
+              options: dict[str, Any], strata_in: Any, n_perm: int, perms: Any,
+              seed: int | None, per: int | None,
+              progress: Callable[[int], None] | None) -> tuple[pd.DataFrame, str]:  # fmt: skip
+    prep = prepare(model.phenotypes, gp, kinship=model.kinship, addcovar=model.addcovar,
+                   Xcovar=model.Xcovar, intcovar=model.intcovar, weights=model.weights,
+                   tol=options["tol"])  # fmt: skip
     n = len(prep.samples)
     if perms is None:
         if int(n_perm) < 1:
@@ -305,24 +337,87 @@ def _perm_run(client: Any, pheno: Any, probs: GenoProbs | StoredProbs, gp: GenoP
     total = mat.shape[1]
     chunk = int(per) if per else math.ceil(total / _n_slots(client))
     probs_f = _share(client, probs)
-    kin_f = _share(client, kinship)
-    pheno_f = _share(client, pheno)
+    kin_f = _share(client, model.kinship)
+    pheno_f = _share(client, model.phenotypes)
     options_f = _share(client, options)
-    futures = [
-        client.submit(
-            _perm_task,
-            pheno_f,
-            probs_f,
-            kin_f,
-            options_f,
-            np.ascontiguousarray(mat[:, s : s + chunk]),
-            pure=False,
-        )  # fmt: skip
+    futures = {
+        client.submit(_perm_task, pheno_f, probs_f, kin_f, options_f,
+                      np.ascontiguousarray(mat[:, s : s + chunk]), pure=False):
+            min(chunk, total - s)
         for s in range(0, total, chunk)
-    ]
-    parts: list[pd.DataFrame] = client.gather(futures)
+    }  # fmt: skip
+    if progress is not None:
+        from distributed import as_completed
+
+        for done in as_completed(list(futures)):
+            progress(futures[done])
+    parts: list[pd.DataFrame] = client.gather(list(futures))
     maxlod = pd.concat(parts, ignore_index=True)
     return maxlod, "hk" if prep.kinship is None else "lmm"
+
+
+def permutations_on_client(
+    model: ModelSpec,
+    probs: GenoProbs | StoredProbs,
+    *,
+    n_perm: int,
+    perm_strata: Any,
+    perm_Xsp: bool,
+    chr_lengths: Mapping[str, float] | None,
+    perms: np.ndarray | tuple[np.ndarray, np.ndarray] | None,
+    seed: int | None,
+    tol: float,
+    client: Any,
+    perms_per_task: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    backend: Any = "cpu",
+    device: str | None = None,
+    threads: int | None = None,
+    chunk_bytes: int | None = None,
+) -> PermutationResult:
+    """``scan_perm(..., client=client)``: the permutation matrix in column chunks on workers.
+
+    The matrix is drawn here exactly as ``scan_perm`` draws it, so the same ``seed`` gives the
+    same maxima; the workers run ``scan_perm`` on their columns with ``backend``, ``device``,
+    ``threads`` and ``chunk_bytes``.
+    """
+    if perms_per_task is not None and int(perms_per_task) < 1:
+        raise InputError(f"perms_per_task={perms_per_task} must be a positive integer")
+    shared_probs = _check_probs(probs)
+    gp = _resolve_probs(shared_probs)
+    client = _get_client(client)
+    options = _options(model, tol=tol, backend=backend, device=device, threads=threads,
+                       chunk_bytes=chunk_bytes)  # fmt: skip
+    strata = default_strata(perm_strata, model.Xcovar)
+    if not perm_Xsp:
+        maxlod, method = _perm_run(client, model, shared_probs, gp, options, strata, n_perm,
+                                   perms, seed, perms_per_task, progress)  # fmt: skip
+        maxlod[~np.isfinite(maxlod.to_numpy(dtype=float))] = np.nan
+        return PermutationResult(maxlod=maxlod, method=method)
+    # X-specific permutations: the same two runs (and seeds) as scan_perm
+    auto = [c for c in gp.chromosomes if not gp.is_x(c)]
+    xs = [c for c in gp.chromosomes if gp.is_x(c)]
+    if not auto or not xs:
+        raise InputError("perm_Xsp needs both autosomes and an X chromosome in probs")
+    lengths = region_lengths(gp, chr_lengths)
+    if lengths["A"] < 1e-12 or lengths["X"] < 1e-12:
+        raise InputError("perm_Xsp needs autosomes and X of positive length; skip perm_Xsp")
+    n_perm_x = math.ceil(n_perm * lengths["A"] / lengths["X"])
+    pa, px = perms if perms is not None else (None, None)
+    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=2)
+    gp_a, gp_x = gp.subset(chromosomes=auto), gp.subset(chromosomes=xs)
+    res = []
+    for sub, chroms, xcov, count, given, sd in (
+        (gp_a, auto, None, n_perm, pa, seeds[0]),
+        (gp_x, xs, model.Xcovar, n_perm_x, px, seeds[1]),
+    ):
+        sub_model = replace(model, Xcovar=xcov, kinship=kinship_subset(model.kinship, chroms))
+        maxlod, method = _perm_run(client, sub_model, sub, sub, dict(options, Xcovar=xcov),
+                                   strata, count, given, int(sd), perms_per_task,
+                                   progress)  # fmt: skip
+        maxlod[~np.isfinite(maxlod.to_numpy(dtype=float))] = np.nan
+        res.append(maxlod)
+    return PermutationResult(maxlod=res[0], maxlod_x=res[1], chr_lengths=lengths, method=method)
 
 
 def permutations_distributed(
@@ -345,7 +440,7 @@ def permutations_distributed(
     client: Any = None,
     perms_per_task: int | None = None,
 ) -> PermutationResult:
-    """Permutation maxima (:func:`~translocus.genetics.permute.scan_perm`) on Dask workers.
+    """Permutation maxima on Dask workers: the same as ``scan_perm(..., client=client)``.
 
     Arguments as :func:`~translocus.genetics.permute.scan_perm`, plus ``client`` (default: the
     current client) and ``perms_per_task`` (default: the permutations spread evenly over the
@@ -357,39 +452,10 @@ def permutations_distributed(
     InputError
         Bad inputs (as ``scan_perm``), no client, or ``perms_per_task < 1``.
     """
-    if perms_per_task is not None and int(perms_per_task) < 1:
-        raise InputError(f"perms_per_task={perms_per_task} must be a positive integer")
-    shared_probs = _check_probs(probs)
-    gp = _resolve_probs(shared_probs)
-    client = _get_client(client)
-    options = {"addcovar": addcovar, "Xcovar": Xcovar, "intcovar": intcovar,
-               "weights": weights, "reml": reml, "tol": tol}  # fmt: skip
-    if not perm_Xsp:
-        maxlod, method = _perm_run(client, pheno, shared_probs, gp, kinship, options,
-                                   default_strata(perm_strata, Xcovar), n_perm, perms, seed,
-                                   perms_per_task)  # fmt: skip
-        maxlod[~np.isfinite(maxlod.to_numpy(dtype=float))] = np.nan
-        return PermutationResult(maxlod=maxlod, method=method)
-    # X-specific permutations: the same two runs (and seeds) as scan_perm
-    auto = [c for c in gp.chromosomes if not gp.is_x(c)]
-    xs = [c for c in gp.chromosomes if gp.is_x(c)]
-    if not auto or not xs:
-        raise InputError("perm_Xsp needs both autosomes and an X chromosome in probs")
-    lengths = region_lengths(gp, chr_lengths)
-    if lengths["A"] < 1e-12 or lengths["X"] < 1e-12:
-        raise InputError("perm_Xsp needs autosomes and X of positive length; skip perm_Xsp")
-    n_perm_x = math.ceil(n_perm * lengths["A"] / lengths["X"])
-    pa, px = perms if perms is not None else (None, None)
-    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=2)
-    gp_a, gp_x = gp.subset(chromosomes=auto), gp.subset(chromosomes=xs)
-    res = []
-    for sub, chroms, xcov, strata, count, given, sd in (
-        (gp_a, auto, None, default_strata(perm_strata, Xcovar), n_perm, pa, seeds[0]),
-        (gp_x, xs, Xcovar, default_strata(perm_strata, Xcovar), n_perm_x, px, seeds[1]),
-    ):
-        opts = dict(options, Xcovar=xcov)
-        maxlod, method = _perm_run(client, pheno, sub, sub, kinship_subset(kinship, chroms), opts,
-                                   strata, count, given, int(sd), perms_per_task)  # fmt: skip
-        maxlod[~np.isfinite(maxlod.to_numpy(dtype=float))] = np.nan
-        res.append(maxlod)
-    return PermutationResult(maxlod=res[0], maxlod_x=res[1], chr_lengths=lengths, method=method)
+    model = resolve_spec(pheno, None, reml, "permutations_distributed", kinship=kinship,
+                         addcovar=addcovar, Xcovar=Xcovar, intcovar=intcovar,
+                         weights=weights)  # fmt: skip
+    return permutations_on_client(model, probs, n_perm=n_perm, perm_strata=perm_strata,
+                                  perm_Xsp=perm_Xsp, chr_lengths=chr_lengths, perms=perms,
+                                  seed=seed, tol=tol, client=client,
+                                  perms_per_task=perms_per_task)  # fmt: skip

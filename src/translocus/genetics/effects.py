@@ -15,7 +15,8 @@ The R/qtl2 functions ``scan1coef``, ``scan1blup`` and ``fit1``:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from translocus.core.model import GenoProbs
 from translocus.genetics._design import as_frame, drop_depcols
 from translocus.genetics._scan_numba import brent_fit_lmm, calc_loglik
 from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
+from translocus.genetics.spec import ModelSpec, resolve_spec
 
 __all__ = ["Fit1Result", "fit1", "scan1blup", "scan1coef"]
 
@@ -41,6 +43,42 @@ def _one_chromosome(probs: GenoProbs | xr.DataArray, chrom: str | None) -> xr.Da
     if chrom not in probs.probs:
         raise InputError(f"chromosome {chrom!r} is not in the probabilities")
     return probs[chrom]
+
+
+def _model(pheno: Any, spec: ModelSpec | None, reml: bool | None, entry: str, *,
+           kinship: Any = None, addcovar: Any = None, chrom: str | None = None,
+           kinship_used: bool = True) -> ModelSpec:  # fmt: skip
+    """The model of one effect estimate; a LOCO kinship gives the matrix of ``chrom``."""
+    model = resolve_spec(pheno, spec, reml, entry, kinship=kinship, addcovar=addcovar)
+    unused = [name for name in ("Xcovar", "intcovar", "weights")
+              if getattr(model, name) is not None]  # fmt: skip
+    if not kinship_used and model.kinship is not None:
+        unused.append("kinship")
+    if unused:
+        raise InputError(f"{entry} does not use {', '.join(unused)} of the model; "
+                         "drop them (dataclasses.replace(spec, ...))")  # fmt: skip
+    if isinstance(model.kinship, Mapping):
+        if chrom is None or chrom not in model.kinship:
+            raise InputError(f"{entry}: the LOCO kinship needs the chromosome (chrom=) to pick "
+                             "its matrix")  # fmt: skip
+        model = replace(model, kinship=model.kinship[chrom])
+    return model
+
+
+def _need_probs(probs: Any, entry: str) -> Any:
+    if probs is None:
+        raise InputError(f"{entry}: give the genotype probabilities (probs=calc_genoprob(...))")
+    return probs
+
+
+def _chrom_of(probs: Any) -> str | None:
+    """The one chromosome the probabilities name, to pick a LOCO kinship matrix (or ``None``)."""
+    if isinstance(probs, GenoProbs):
+        return probs.chromosomes[0] if len(probs.probs) == 1 else None
+    if isinstance(probs, xr.DataArray) and "chr" in probs.coords:
+        values = np.unique(np.asarray(probs.coords["chr"].values).astype(str))
+        return str(values[0]) if values.size == 1 else None
+    return None
 
 
 def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
@@ -147,16 +185,17 @@ def _ols_pivoted(xm: np.ndarray, ym: np.ndarray, tol: float) -> tuple[np.ndarray
 
 
 def scan1coef(
-    pheno: Any,
-    probs: GenoProbs | xr.DataArray,
+    pheno: Any = None,
+    probs: GenoProbs | xr.DataArray | None = None,
     *,
     chrom: str | None = None,
     kinship: Any = None,
     addcovar: Any = None,
     se: bool = True,
     zerosum: bool = True,
-    reml: bool = True,
+    reml: bool | None = None,
     tol: float = 1e-12,
+    spec: ModelSpec | None = None,
 ) -> pd.DataFrame:
     """Estimated QTL effects at each position of one chromosome.
 
@@ -167,11 +206,19 @@ def scan1coef(
     probs
         Genotype/allele probabilities; ``chrom`` picks the chromosome.
     kinship
-        Optional kinship matrix (e.g. the LOCO matrix of this chromosome) for the LMM.
+        Optional kinship matrix (e.g. the LOCO matrix of this chromosome) for the LMM; a LOCO
+        mapping ``chromosome -> matrix`` uses the matrix of ``chrom``.
+    addcovar
+        Additive covariates, as for :func:`~translocus.genetics.scan.scan`.
     se
         Also return standard errors (columns ``SE_<coef>``).
     zerosum
         Centre the genotype effects and add their mean as ``intercept``.
+    reml
+        Estimate h² by REML (default) or ML.
+    spec
+        The model as one :class:`~translocus.genetics.spec.ModelSpec` (the scan's), instead
+        of ``pheno``, ``kinship``, ``addcovar`` and ``reml``; its first phenotype is used.
 
     Returns
     -------
@@ -179,8 +226,11 @@ def scan1coef(
         ``[marker, coefficient]``: one column per genotype/allele, then the covariates, then
         ``intercept`` (with ``zerosum``), then the ``SE_`` columns.
     """
-    arr = _one_chromosome(probs, chrom)
-    keep, geno, y, ac, kin, _ = _align(arr, pheno, addcovar, kinship)
+    arr = _one_chromosome(_need_probs(probs, "scan1coef"), chrom)
+    model = _model(pheno, spec, reml, "scan1coef", kinship=kinship, addcovar=addcovar,
+                   chrom=chrom if chrom is not None else _chrom_of(probs))  # fmt: skip
+    reml = model.reml
+    keep, geno, y, ac, kin, _ = _align(arr, model.phenotypes, model.addcovar, model.kinship)
     m_count, n, k = geno.shape
     states = [str(s) for s in arr.coords[arr.dims[2]].values]
     cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
@@ -258,27 +308,32 @@ def blup_position(
 
 
 def scan1blup(
-    pheno: Any,
-    probs: GenoProbs | xr.DataArray,
+    pheno: Any = None,
+    probs: GenoProbs | xr.DataArray | None = None,
     *,
     chrom: str | None = None,
     addcovar: Any = None,
-    reml: bool = True,
+    reml: bool | None = None,
     tol: float = 1e-12,
     hsq: Any = None,
+    spec: ModelSpec | None = None,
 ) -> pd.DataFrame:
     """BLUPs of the genotype effects at each position (random effects with kinship ``ZZ'``).
 
     ``hsq`` (one value, or one per position) fixes the share of variance of the genotype
-    effects instead of estimating it by REML (or ML) at each position.
+    effects instead of estimating it by REML (or ML) at each position. The model may be given
+    as ``spec`` (a :class:`~translocus.genetics.spec.ModelSpec` without kinship, its first
+    phenotype used) instead of ``pheno``, ``addcovar`` and ``reml``.
 
     Returns ``[marker, coefficient]``: the genotype/allele BLUPs, then ``intercept`` and the
     covariate effects (fixed). ``attrs`` carries ``sample_size``, and per position ``hsq``
     and ``loglik`` (the REML or ML log-likelihood at that h², constants dropped as R/qtl2
     does).
     """
-    arr = _one_chromosome(probs, chrom)
-    keep, geno, y, ac, _, _ = _align(arr, pheno, addcovar, None)
+    arr = _one_chromosome(_need_probs(probs, "scan1blup"), chrom)
+    model = _model(pheno, spec, reml, "scan1blup", addcovar=addcovar, kinship_used=False)
+    reml = model.reml
+    keep, geno, y, ac, _, _ = _align(arr, model.phenotypes, model.addcovar, None)
     m_count, n, k = geno.shape
     x = np.ones((n, 1)) if ac is None else np.column_stack([np.ones(n), ac.to_numpy(float)])
     c = x.shape[1]
@@ -315,24 +370,33 @@ class Fit1Result:
 
 
 def fit1(
-    pheno: Any,
-    probs: xr.DataArray,
+    pheno: Any = None,
+    probs: xr.DataArray | None = None,
     *,
     kinship: Any = None,
     addcovar: Any = None,
-    reml: bool = True,
+    reml: bool | None = None,
     tol: float = 1e-12,
+    spec: ModelSpec | None = None,
+    chrom: str | None = None,
 ) -> Fit1Result:
     """Fit the QTL model at one position (R/qtl2 ``fit1``).
 
     ``probs`` is ``[sample, genotype]`` (one marker, e.g. ``probs["2"].sel(marker=m)``).
     The LOD is the Haley-Knott (or, with ``kinship``, the LMM at the null h²) likelihood
-    ratio; coefficients are for all genotype columns plus covariates (no intercept).
+    ratio; coefficients are for all genotype columns plus covariates (no intercept). The
+    model may be given as ``spec`` (a :class:`~translocus.genetics.spec.ModelSpec`, its first
+    phenotype used) instead of ``pheno``, ``kinship``, ``addcovar`` and ``reml``; with a LOCO
+    kinship, ``chrom`` names the position's chromosome.
     """
-    if probs.ndim != 2:
+    probs = _need_probs(probs, "fit1")
+    if not isinstance(probs, xr.DataArray) or probs.ndim != 2:
         raise InputError("fit1 needs the probabilities at one position: [sample, genotype]")
+    model = _model(pheno, spec, reml, "fit1", kinship=kinship, addcovar=addcovar,
+                   chrom=chrom if chrom is not None else _chrom_of(probs))  # fmt: skip
+    reml = model.reml
     arr = probs.expand_dims(marker=["position"]).transpose("marker", "sample", probs.dims[1])
-    keep, geno, y, ac, kin, _ = _align(arr, pheno, addcovar, kinship)
+    keep, geno, y, ac, kin, _ = _align(arr, model.phenotypes, model.addcovar, model.kinship)
     n = len(keep)
     cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
     x_alt = np.column_stack([geno[0], cov])

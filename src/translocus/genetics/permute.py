@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from translocus.core.compute import ArrayBackend, get_backend
+from translocus.core.compute import ArrayBackend
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.core.threads import parallel_map, worker_count
@@ -90,6 +90,7 @@ from translocus.genetics._scan_torch import (
     packed_pairs,
     unpack_matrix,
 )
+from translocus.genetics.accelerated import array_backend
 from translocus.genetics.lmm import (
     KinshipEigen,
     fit_null_lmm,
@@ -536,11 +537,12 @@ def scan_perm(
     seed: int | None = None,
     tol: float = 1e-12,
     progress: Callable[[int], None] | None = None,
-    backend: str | ArrayBackend | None = None,
+    backend: str | ArrayBackend | None = "cpu",
     device: str | None = None,
     chunk_bytes: int | None = None,
     spec: ModelSpec | None = None,
     threads: int | None = None,
+    client: Any = None,
 ) -> PermutationResult:
     """Permutation maxima of the genome scan (arguments as :func:`~.scan.scan`).
 
@@ -568,43 +570,51 @@ def scan_perm(
     progress
         Called with the number of permutations completed since the last call.
     backend, device
-        Run the permutations on an array backend (``"torch"``, on a CUDA device when there is
-        one, or ``"numpy"``; see :func:`translocus.core.compute.get_backend`) instead of the
-        CPU kernels: blocks of permutations are gathered, rotated and solved as batched matrix
-        products. The maxima equal the CPU path's to rounding (float64; entries the fast
+        ``"cpu"`` (default): the compiled CPU kernels. ``"torch"`` (on a CUDA device when
+        there is one) or ``"numpy"`` (see :func:`translocus.core.compute.get_backend`): blocks
+        of permutations are gathered, rotated and solved as batched matrix products on that
+        backend. The maxima equal the CPU path's to rounding (float64; entries the fast
         algebra could get inaccurate are recomputed on the host by pivoted QR).
     chunk_bytes
-        With a backend, the approximate size of one block's largest temporaries (more bytes,
-        more permutations per block). Default: 256 MiB on the CPU, 4 GiB on a CUDA device.
+        With an array backend, the approximate size of one block's largest temporaries (more
+        bytes, more permutations per block). Default: 256 MiB on the CPU, 4 GiB on a CUDA
+        device.
     spec
         The model (phenotypes, covariates, weights, kinship, REML), shared with
         :func:`~.scan.scan`.
     threads
         At most this many kernel workers (and BLAS threads) for this call, restored after.
+    client
+        A ``dask.distributed.Client``: the permutation matrix is drawn here and its columns
+        run in chunks on the workers (each with this ``backend``, ``device`` and ``threads``);
+        the same ``seed`` gives the same maxima.
     """
     model = resolve_spec(pheno, spec, reml, "scan_perm", kinship=kinship, addcovar=addcovar,
                          Xcovar=Xcovar, intcovar=intcovar, weights=weights)  # fmt: skip
     if probs is None:
         raise InputError("scan_perm: give the genotype probabilities (probs=calc_genoprob(...))")
+    if client is not None:
+        # imported here: the workers' tasks call this function
+        from translocus.genetics.distributed import permutations_on_client
+
+        return permutations_on_client(model, probs, n_perm=n_perm, perm_strata=perm_strata,
+                                      perm_Xsp=perm_Xsp, chr_lengths=chr_lengths, perms=perms,
+                                      seed=seed, tol=tol, client=client, progress=progress,
+                                      backend=backend, device=device, threads=threads,
+                                      chunk_bytes=chunk_bytes)  # fmt: skip
+    be = array_backend(backend, device, "scan_perm")
+    if chunk_bytes is None:
+        chunk_bytes = CUDA_CHUNK_BYTES if be is not None and be.device != "cpu" else CHUNK_BYTES
     with thread_limit(threads):
-        return _scan_perm(model.phenotypes, probs, kinship=model.kinship,
-                          addcovar=model.addcovar, Xcovar=model.Xcovar, intcovar=model.intcovar,
-                          weights=model.weights, reml=model.reml, n_perm=n_perm,
-                          perm_strata=perm_strata, perm_Xsp=perm_Xsp, chr_lengths=chr_lengths,
-                          perms=perms, seed=seed, tol=tol, progress=progress, backend=backend,
-                          device=device, chunk_bytes=chunk_bytes)  # fmt: skip
+        return _scan_perm(model, probs, n_perm=n_perm, perm_strata=perm_strata,
+                          perm_Xsp=perm_Xsp, chr_lengths=chr_lengths, perms=perms, seed=seed,
+                          tol=tol, progress=progress, be=be, chunk_bytes=chunk_bytes)  # fmt: skip
 
 
 def _scan_perm(
-    pheno: Any,
+    model: ModelSpec,
     probs: GenoProbs,
     *,
-    kinship: Any,
-    addcovar: Any,
-    Xcovar: Any,
-    intcovar: Any,
-    weights: Any,
-    reml: bool,
     n_perm: int,
     perm_strata: Any,
     perm_Xsp: bool,
@@ -613,9 +623,8 @@ def _scan_perm(
     seed: int | None,
     tol: float,
     progress: Callable[[int], None] | None,
-    backend: str | ArrayBackend | None,
-    device: str | None,
-    chunk_bytes: int | None,
+    be: ArrayBackend | None,
+    chunk_bytes: int,
 ) -> PermutationResult:
     if perm_Xsp:
         auto = [c for c in probs.chromosomes if not probs.is_x(c)]
@@ -627,32 +636,26 @@ def _scan_perm(
             raise InputError("perm_Xsp needs autosomes and X of positive length; skip perm_Xsp")
         n_perm_x = math.ceil(n_perm * lengths["A"] / lengths["X"])
         pa, px = perms if perms is not None else (None, None)
-        rng = np.random.default_rng(seed)
-        seeds = rng.integers(0, 2**31 - 1, size=2)
-        res_a = scan_perm(pheno, probs.subset(chromosomes=auto), kinship=kinship_subset(kinship, auto),
-                          addcovar=addcovar, Xcovar=None, intcovar=intcovar, weights=weights,
-                          reml=reml, n_perm=n_perm, perm_strata=default_strata(perm_strata,
-                                                                                Xcovar),
-                          perms=pa, seed=int(seeds[0]), tol=tol, progress=progress,
-                          backend=backend, device=device, chunk_bytes=chunk_bytes)  # fmt: skip
-        res_x = scan_perm(pheno, probs.subset(chromosomes=xs), kinship=kinship_subset(kinship, xs),
-                          addcovar=addcovar, Xcovar=Xcovar, intcovar=intcovar, weights=weights,
-                          reml=reml, n_perm=n_perm_x, perm_strata=perm_strata, perms=px,
-                          seed=int(seeds[1]), tol=tol, progress=progress, backend=backend,
-                          device=device, chunk_bytes=chunk_bytes)  # fmt: skip
+        seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=2)
+        strata = default_strata(perm_strata, model.Xcovar)
+        common = {"perm_strata": strata, "perm_Xsp": False, "chr_lengths": None, "tol": tol,
+                  "progress": progress, "be": be, "chunk_bytes": chunk_bytes}  # fmt: skip
+        # the autosomes without the X covariates, the X chromosome with them
+        res_a = _scan_perm(replace(model, Xcovar=None, kinship=kinship_subset(model.kinship, auto)),
+                           probs.subset(chromosomes=auto), n_perm=n_perm, perms=pa,
+                           seed=int(seeds[0]), **common)  # fmt: skip
+        res_x = _scan_perm(replace(model, kinship=kinship_subset(model.kinship, xs)),
+                           probs.subset(chromosomes=xs), n_perm=n_perm_x, perms=px,
+                           seed=int(seeds[1]), **common)  # fmt: skip
         return PermutationResult(maxlod=res_a.maxlod, maxlod_x=res_x.maxlod,
                                  chr_lengths=lengths, method=res_a.method)  # fmt: skip
 
     if n_perm < 1 and perms is None:
         raise InputError("n_perm must be a positive integer")
-    be = None if backend is None else get_backend(backend, device)
-    if be is not None and be.dtype_name != "float64":
-        raise InputError("scan_perm computes in float64; pass a float64 backend")
-    if chunk_bytes is None:
-        chunk_bytes = CUDA_CHUNK_BYTES if be is not None and be.device != "cpu" else CHUNK_BYTES
-    strata_in = default_strata(perm_strata, Xcovar)
-    prep = prepare(pheno, probs, kinship=kinship, addcovar=addcovar, Xcovar=Xcovar,
-                   intcovar=intcovar, weights=weights, tol=tol)  # fmt: skip
+    strata_in = default_strata(perm_strata, model.Xcovar)
+    prep = prepare(model.phenotypes, probs, kinship=model.kinship, addcovar=model.addcovar,
+                   Xcovar=model.Xcovar, intcovar=model.intcovar, weights=model.weights,
+                   tol=tol)  # fmt: skip
     strata = None
     if strata_in is not None:
         frame = strata_codes(strata_in, prep.samples)
@@ -668,10 +671,10 @@ def _scan_perm(
         # R/qtl2 permutes the phenotypes when there are no covariates (see _hk_perm); that is
         # the inverse permutation of the genotype rows
         plain = _no_covariates(prep) and bool(np.all(np.isfinite(prep.pheno)))
-        maxlod = _lmm_perm(prep, np.argsort(mat, axis=0) if plain else mat, reml, progress,
-                           be, chunk_bytes)  # fmt: skip
+        maxlod = _lmm_perm(prep, np.argsort(mat, axis=0) if plain else mat, model.reml,
+                           progress, be, chunk_bytes)  # fmt: skip
     else:
-        maxlod = _lmm_perm(prep, mat, reml, progress, be, chunk_bytes)
+        maxlod = _lmm_perm(prep, mat, model.reml, progress, be, chunk_bytes)
     method = "hk" if prep.kinship is None else "lmm"
     maxlod[~np.isfinite(maxlod)] = np.nan
     return PermutationResult(maxlod=pd.DataFrame(maxlod, columns=prep.traits), method=method)

@@ -34,25 +34,30 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from translocus.core.compute import ArrayBackend
 from translocus.core.errors import InputError
 from translocus.core.model import Cross, GenoProbs
 from translocus.genetics._design import (
     TraitSkippedWarning,
     batch_by_missing,
-    check_variance,
     drop_depcols,
+    mask_constant_traits,
     prepare,
     scan_result,
 )
 from translocus.genetics._scan_hk import scan_hk
 from translocus.genetics._scan_lmm import scan_lmm
+from translocus.genetics.accelerated import array_backend, scan_on_backend
 from translocus.genetics.results import ScanResult
 from translocus.genetics.spec import ModelSpec, resolve_spec, thread_limit
+
+if TYPE_CHECKING:
+    from translocus.genetics.distributed import StoredProbs
 
 __all__ = [
     "TraitSkippedWarning",
@@ -111,7 +116,7 @@ def x_covar(cross: Cross) -> pd.DataFrame | None:
 
 def scan(
     pheno: Any = None,
-    probs: GenoProbs | None = None,
+    probs: GenoProbs | StoredProbs | None = None,
     *,
     kinship: Any = None,
     addcovar: Any = None,
@@ -121,13 +126,18 @@ def scan(
     reml: bool | None = None,
     tol: float = 1e-12,
     spec: ModelSpec | None = None,
+    backend: str | ArrayBackend | None = "cpu",
+    device: str | None = None,
+    client: Any = None,
     threads: int | None = None,
+    chunk_bytes: int | None = None,
 ) -> ScanResult:
     """Genome scan with a single-QTL model (R/qtl2 ``scan1``).
 
     The model is given either by the arguments ``pheno`` to ``reml`` or as one
     :class:`~translocus.genetics.spec.ModelSpec` (``spec=``, or in place of ``pheno``), not
-    both.
+    both. Where it runs is chosen by ``backend``, ``device``, ``client`` and ``threads``; the
+    LODs are the same everywhere (to rounding).
 
     Parameters
     ----------
@@ -135,7 +145,8 @@ def scan(
         ``[sample, trait]`` numeric table (DataFrame indexed by sample ID, Series or
         ``xr.DataArray``). Each trait keeps its own non-missing individuals.
     probs
-        Genotype or allele probabilities (:class:`~translocus.core.model.GenoProbs`).
+        Genotype or allele probabilities (:class:`~translocus.core.model.GenoProbs`); with
+        ``client``, also :class:`~translocus.genetics.distributed.StoredProbs`.
     kinship
         ``None`` for Haley-Knott regression; a kinship matrix (samples x samples, as from
         ``calc_kinship``) for an LMM with one h² (two with ``Xcovar``); or a mapping
@@ -156,48 +167,73 @@ def scan(
         Rank tolerance of the pivoted QR and of the dependent-covariate check.
     spec
         The model (phenotypes, covariates, weights, kinship, REML) in one object, shared with
-        :func:`~translocus.genetics.permute.scan_perm`.
+        :func:`~translocus.genetics.permute.scan_perm` and the effect estimates.
+    backend
+        ``"cpu"`` (default): the compiled CPU kernels. ``"torch"`` (a CUDA device when there
+        is one, else torch's CPU build) or ``"numpy"``, or an
+        :class:`~translocus.core.compute.ArrayBackend`: the per-marker algebra as batched
+        float64 matrix products on that backend (:mod:`~translocus.genetics.accelerated`).
+    device
+        Torch device (``"cuda"``, ``"cuda:1"``, ``"cpu"``) with ``backend="torch"``; ``None``
+        picks CUDA if present.
+    client
+        A ``dask.distributed.Client``: the traits are scanned in chunks on its workers
+        (:mod:`~translocus.genetics.distributed`), each with this ``backend``, ``device``
+        and ``threads``.
     threads
         At most this many kernel workers (and BLAS threads) for this call, restored after;
         default ``$TRANSLOCUS_THREADS`` or the usable cores
         (:func:`translocus.core.threads.worker_count`).
+    chunk_bytes
+        With an array backend, the size of the largest device temporary (default 256 MiB).
 
     Returns
     -------
     ScanResult
         ``lod [marker, trait]`` with ``chr``/``pos_cM``/``pos_Mbp`` coordinates,
-        ``sample_size [trait]`` and, for the LMM, ``hsq [hsq_set, trait]``.
+        ``sample_size [trait]`` and, for the LMM, ``hsq [hsq_set, trait]``; with an array
+        backend ``data.attrs`` also record ``backend`` and ``device``.
 
     Raises
     ------
     InputError
         Mismatched or malformed inputs (non-numeric covariates, a kinship that is not
         positive semi-definite or lacks a LOCO chromosome, fewer than 3 usable individuals),
-        or the model given both as ``spec`` and as arguments.
+        the model given both as ``spec`` and as arguments, or an unavailable backend or
+        device (torch not installed, no CUDA device).
     """
     model = resolve_spec(pheno, spec, reml, "scan", kinship=kinship, addcovar=addcovar,
                          Xcovar=Xcovar, intcovar=intcovar, weights=weights)  # fmt: skip
     if probs is None:
         raise InputError("scan: give the genotype probabilities (probs=calc_genoprob(...))")
+    if client is not None:
+        # imported here: the workers' tasks call this function
+        from translocus.genetics.distributed import scan_on_client
+
+        return scan_on_client(model, probs, tol=tol, client=client, backend=backend,
+                              device=device, threads=threads, chunk_bytes=chunk_bytes)  # fmt: skip
+    if not isinstance(probs, GenoProbs):
+        raise InputError("probs must be a GenoProbs object (from calc_genoprob); stored "
+                         "probabilities (StoredProbs) need a client=")  # fmt: skip
+    be = array_backend(backend, device, "scan")
     with thread_limit(threads):
         prep = prepare(model.phenotypes, probs, kinship=model.kinship, addcovar=model.addcovar,
                        Xcovar=model.Xcovar, intcovar=model.intcovar, weights=model.weights,
                        tol=tol)  # fmt: skip
-        reml = model.reml
-        observed = np.sum(np.isfinite(prep.pheno), axis=0)
-        check_variance(prep)
-        if prep.notes:
-            idx = [prep.traits.index(t) for t in prep.notes]
-            prep.pheno[:, idx] = np.nan
-            prep.batches = batch_by_missing(prep.pheno)
-        if prep.kinship is None:
-            lod, sizes = scan_hk(prep)
-            sizes = np.where(sizes > 0, sizes, observed)
-            return scan_result(prep, lod, sizes, method="hk", kinship="none", reml=reml, hsq=None)
-        lod, sizes, hsq = scan_lmm(prep, reml)
-        sizes = np.where(sizes > 0, sizes, observed)
-        return scan_result(prep, lod, sizes, method="lmm", kinship="loco" if prep.loco else "overall",
-                       reml=reml, hsq=hsq)  # fmt: skip
+        observed = mask_constant_traits(prep)
+        if be is not None:
+            lod, sizes, hsq = scan_on_backend(prep, be, model.reml, chunk_bytes)
+        elif prep.kinship is None:
+            (lod, sizes), hsq = scan_hk(prep), None
+        else:
+            lod, sizes, hsq = scan_lmm(prep, model.reml)
+    sizes = np.where(sizes > 0, sizes, observed)
+    kind = "none" if prep.kinship is None else "loco" if prep.loco else "overall"
+    out = scan_result(prep, lod, sizes, method="hk" if hsq is None else "lmm", kinship=kind,
+                      reml=model.reml, hsq=hsq)  # fmt: skip
+    if be is not None:
+        out.data.attrs.update(backend=be.name, device=be.device)
+    return out
 
 
 def cross_covariates(
