@@ -187,7 +187,7 @@ def run_leaspy(
         long.drop(columns="age"), on=["animal", "age_key", "measure"], how="left"
     )
     meas = out["measure"].map({m: i for i, m in enumerate(model.measures_)}).to_numpy()
-    out["median"] = model._to_original(out["y"].to_numpy(), meas)
+    out["point"] = model._to_original(out["y"].to_numpy(), meas)
     return out, timing
 
 
@@ -242,7 +242,7 @@ def slam_benchmark(quick: bool, leaspy_iter: int, use_leaspy: bool) -> dict[str,
 
     rows = []
     for name, forecasts in results.items():
-        metrics = forecast_metrics(forecasts.dropna(subset=["median"]))
+        metrics = forecast_metrics(forecasts.dropna(subset=["point"]))
         for record in metrics.to_dict(orient="records"):
             rows.append({"model": name, "fit_seconds": seconds[name], **record})
     table_out = pd.DataFrame(rows)

@@ -92,10 +92,10 @@ def test_personalize_and_forecast_without_refit(
     assert np.allclose(fitted.beta_, beta)  # the population fit is untouched
     assert len(effects) == 30 and np.isfinite(effects["tau"]).all()
     fc = fitted.forecast(history, targets, level=[0.5, 0.9])
-    assert (fc["lower_0.9"] < fc["median"]).all() and (fc["median"] < fc["upper_0.9"]).all()
+    assert (fc["lower_0.9"] < fc["point"]).all() and (fc["point"] < fc["upper_0.9"]).all()
     inside = ((fc["value"] >= fc["lower_0.9"]) & (fc["value"] <= fc["upper_0.9"])).mean()
     assert inside > 0.75
-    rel = np.abs(fc["median"] / fc["value"] - 1.0).median()
+    rel = np.abs(fc["point"] / fc["value"] - 1.0).median()
     assert rel < 0.1
 
 

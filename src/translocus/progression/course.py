@@ -53,6 +53,7 @@ from scipy import optimize, stats
 
 from translocus.core.errors import InputError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
+from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
 from translocus.core.provenance import (
     LicenseDecision,
     LicensePolicy,
@@ -735,12 +736,14 @@ class DiseaseCourseModel(Estimator):
             Rows with ``animal``, ``age`` (months) and ``measure`` to forecast.
         level
             Interval level(s); default the model's ``level``. For each level ``L`` the
-            columns ``lower_L`` and ``upper_L`` are added (original scale).
+            columns ``lower_L`` and ``upper_L`` are added (the data's scale).
 
         Returns
         -------
-        ``targets`` with ``mean`` and ``sd`` (analysis scale, standardised), ``median``
-        (original scale) and the interval columns.
+        ``targets`` with the forecast-table columns (:mod:`translocus.core.intervals`):
+        ``point`` (the data's scale: the back-transformed mean, a median) and
+        ``lower_<level>``/``upper_<level>``; and ``mean_analysis``, ``sd_analysis`` on the
+        model's standardised analysis scale.
         """
         check_fitted(self)
         table = history if isinstance(history, MeasureTable) else from_frame(history, name="data")
@@ -761,20 +764,15 @@ class DiseaseCourseModel(Estimator):
         ages = targets["age"].to_numpy(dtype=float)
         mean, var = self._conditional(batch, inv, tau, xi, post, rows, ages, meas)
         out = targets.copy()
-        out["mean"] = mean
-        out["sd"] = np.sqrt(var) * self.interval_scale_[meas]
-        levels = (
-            [self.level]
-            if level is None
-            else ([level] if isinstance(level, float | int) else list(level))
-        )
-        for lev in levels:
-            z = stats.norm.ppf(0.5 + lev / 2)
-            lo = self._to_original(mean - z * out["sd"].to_numpy(), meas)
-            hi = self._to_original(mean + z * out["sd"].to_numpy(), meas)
-            out[f"lower_{lev:g}"] = lo
-            out[f"upper_{lev:g}"] = hi
-        out["median"] = self._to_original(mean, meas)
+        sd = np.sqrt(var) * self.interval_scale_[meas]
+        out[POINT] = self._to_original(mean, meas)
+        for lev in as_levels(self.level if level is None else level):
+            z = normal_quantile(lev)
+            lo, hi = interval_columns(lev)
+            out[lo] = self._to_original(mean - z * sd, meas)
+            out[hi] = self._to_original(mean + z * sd, meas)
+        out["mean_analysis"] = mean
+        out["sd_analysis"] = sd
         return out
 
     @blas_threads(1)
@@ -792,7 +790,7 @@ class DiseaseCourseModel(Estimator):
         fc = self.forecast(history, targets, level=level)
         meas = fc["measure"].map({m: i for i, m in enumerate(self.measures_)}).to_numpy()
         y = self.standardise(fc["value"].to_numpy(dtype=float), fc["measure"].to_numpy())
-        z = np.abs(y - fc["mean"].to_numpy()) / fc["sd"].to_numpy()
+        z = np.abs(y - fc["mean_analysis"].to_numpy()) / fc["sd_analysis"].to_numpy()
         normal = stats.norm.ppf(0.5 + level / 2)
         scale = np.ones(len(self.measures_))
         for j in range(len(self.measures_)):

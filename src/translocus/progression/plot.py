@@ -156,7 +156,7 @@ def plot_forecasts(
             f = forecasts[(forecasts["animal"] == animal) & (forecasts["measure"] == measure)]
             ax.plot(h["age"], h["value"], "o-", color="C0", markersize=3)
             if len(f):
-                mid = f["median"].to_numpy(dtype=float)
+                mid = f["point"].to_numpy(dtype=float)
                 err = np.vstack(
                     [mid - f[lo].to_numpy(dtype=float), f[hi].to_numpy(dtype=float) - mid]
                 )
