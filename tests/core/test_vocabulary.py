@@ -116,3 +116,18 @@ def test_lifespan_forecaster_takes_a_plain_frame_with_its_licence() -> None:
     assert model.licence_decision_.allowed
     with pytest.raises(LicenseRefusedError, match=r"license='SPDX'"):
         survival.LifespanForecaster(group=("sex",)).fit(lives)
+
+
+def test_progression_models_keep_the_age_unit() -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    rows = [
+        (f"a{i}", age, "w", 20.0 + 0.5 * age + rng.normal(), "tg" if i % 2 else "ctrl", "F")
+        for i in range(16)
+        for age in (3.0, 6.0, 9.0, 12.0)
+    ]
+    frame = pd.DataFrame(rows, columns=["animal", "age", "measure", "value", "mouse_model", "sex"])
+    traj = trajectory.AgeTrajectoryModel(n_boot=0).fit(frame, control="ctrl", license="MIT")
+    assert traj.units_["age"] == "month"

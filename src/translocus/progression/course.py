@@ -146,6 +146,8 @@ class DiseaseCourseModel(Estimator):
         outer iterations (otherwise ``fit`` warns with :class:`ConvergenceWarning`).
     n_iter_, history_ :
         Outer iterations run and the objective after each.
+    units_ : dict
+        The units of the fitted table's columns (``{"age": "month"}``); forecasts use them.
     """
 
     use = "training"
@@ -535,6 +537,7 @@ class DiseaseCourseModel(Estimator):
             estimator="DiseaseCourseModel.fit",
         )
         self.provenance_: Provenance = table.provenance
+        self.units_: dict[str, str] = dict(table.units)
         source = table.source or table.provenance.name
         available = sorted(table.data["measure"].unique())
         self.measures_ = list(measures) if measures is not None else available

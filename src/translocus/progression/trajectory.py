@@ -337,6 +337,7 @@ class AgeTrajectoryModel(Estimator):
             table.provenance, policy, purpose="analysis"
         )
         self.provenance_: Provenance = table.provenance
+        self.units_: dict[str, str] = dict(table.units)
         self.group_ = group
         self.strata_ = strata
         self.control_ = control
