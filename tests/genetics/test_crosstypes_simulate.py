@@ -91,4 +91,13 @@ def test_outbred_colonies_have_both_sexes_and_one_x_in_males(cross_type):
 
 def test_unknown_design_names_the_choices():
     with pytest.raises(InputError, match="magic19"):
-        simulate_cross(cross_type="ail", n=5)  # type: ignore[arg-type]
+        simulate_cross(cross_type="magic20", n=5)  # type: ignore[arg-type]
+
+
+def test_advanced_intercross_is_balanced_and_outbred():
+    sim = _sim("ail", n=40, ngen=5, n_breeding_pairs=20)
+    assert sim.cross.cross_info.columns.tolist() == ["ngen", "direction"]
+    assert (sim.cross.cross_info["direction"] == 2).all()
+    assert set(np.unique(sim.cross.geno["1"])) <= {0, 1, 2, 3}
+    male = ~sim.cross.is_female.to_numpy()
+    assert set(np.unique(sim.cross.geno["X"][male])) <= {0, 1, 2, 3}

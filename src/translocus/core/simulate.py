@@ -180,7 +180,7 @@ _LINES: dict[str, _Lines] = {
 
 
 #: Outbred colonies of inbred founders, sampled at generation ``ngen``: founders per design.
-_COLONIES: dict[str, int] = {"hs": 8}
+_COLONIES: dict[str, int] = {"hs": 8, "ail": 2}
 
 
 def _colony_founders(cross_type: str) -> int | None:
@@ -199,7 +199,9 @@ def _design(cross_type: str) -> tuple[dict[str, object], _Lines | None]:
         return _line_design(line), line
     founders = _colony_founders(cross_type)
     if founders is not None:
-        return _line_design(_Lines(cross_type, founders, "", True)), None
+        outbred = _line_design(_Lines(cross_type, founders, "", True))
+        outbred["genotypes"] = {"AA": 1, "AB": 2, "BB": 3}
+        return outbred, None
     if cross_type not in _DESIGNS:
         raise InputError(
             f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)}, "
@@ -1074,7 +1076,7 @@ def simulate_cross(
             idx = np.arange(len(positions))[None, :]
             true = (1 + snp[hap[:, 0, :], idx] + snp[hap[:, 1, :], idx]).astype(np.int8)
             n_codes = 3
-        elif cross_type == "f2":
+        elif cross_type in ("f2", "ail"):
             true = (1 + hap[:, 0, :] + hap[:, 1, :]).astype(np.int8)
             n_codes = 3
         else:
@@ -1141,6 +1143,8 @@ def simulate_cross(
                 cross_info[f"funnel{j + 1}"] = funnels[:, j]
     elif colony is not None:
         cross_info["ngen"] = np.full(n, ngen, dtype=np.int64)
+        if cross_type == "ail":  # founded by A x B and B x A crosses alike
+            cross_info["direction"] = np.full(n, 2, dtype=np.int64)
         if cross_type.startswith("genail"):
             for allele in alleles:  # founders in equal proportions
                 cross_info[f"weight_{allele}"] = np.ones(n, dtype=np.int64)

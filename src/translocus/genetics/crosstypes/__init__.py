@@ -102,6 +102,7 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
     The general ``genril<N>`` and ``genail<N>`` types (``N`` founders) are not listed here;
     :func:`get_cross_model` builds them from the name.
     """
+    from translocus.genetics.crosstypes.ail import AdvancedIntercross
     from translocus.genetics.crosstypes.bc import BackCross
     from translocus.genetics.crosstypes.dh import DoubledHaploid, Haploid
     from translocus.genetics.crosstypes.do import DiversityOutbred
@@ -134,6 +135,7 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
         "dh6": DH6,
         "haploid": Haploid,
         "f2": Intercross,
+        "ail": AdvancedIntercross,
         "bc": BackCross,
     }
 

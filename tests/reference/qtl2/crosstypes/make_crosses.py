@@ -12,6 +12,7 @@ genotyping errors 1 %, missing calls 5 %. Each folder holds the R/qtl2 input fil
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from translocus.core.qtl2io import write_cross
@@ -35,6 +36,7 @@ CROSSES = {
     "genril4": "genril4",
     "hs": "hs",
     "genail4": "genail4",
+    "ail": "ail",
 }
 CHROMOSOMES = {"1": (60.0, 100.0), "2": (50.0, 80.0), "X": (45.0, 70.0)}
 #: types R/qtl2 models without sex chromosomes get a third autosome instead of the X
@@ -65,6 +67,12 @@ def main() -> None:
         target = here / folder / "cross"
         shutil.rmtree(target, ignore_errors=True)
         write_cross(sim.cross, target, name=folder)
+        if cross_type == "ail":
+            # the same animals read as from an A x B founding cross only: R/qtl2's other X model
+            info = sim.cross.cross_info.assign(direction=0)
+            target = here / "ail_ab" / "cross"
+            shutil.rmtree(target, ignore_errors=True)
+            write_cross(replace(sim.cross, cross_info=info), target, name="ail_ab")
 
 
 if __name__ == "__main__":
