@@ -11,17 +11,6 @@ method.
   survival time (RMST) with interval; left truncation (late entry) supported.
 - :class:`NelsonAalen` — cumulative hazard with log-transformed intervals.
 - :func:`logrank_test` — k-group log-rank test, optionally stratified.
-
-The curves and bands of :class:`KaplanMeier` and :class:`NelsonAalen` are lifelines'
-(``KaplanMeierFitter``, ``NelsonAalenFitter``); translocus adds the input checks, the event
-table, the RMST and its Greenwood-type variance. The other estimators are translocus' own
-where lifelines computes something else or much more slowly: the log-rank test (lifelines
-has no strata and no observed/expected table), Weibull and Gompertz fits (lifelines'
-Weibull stops short of the optimum; it has no Gompertz), Cox (lifelines has no Breslow
-ties or offsets, its robust variance ignores Efron's weighting of tied deaths, and it is
-10-45x slower), gamma frailty, Aalen-Johansen (lifelines jitters tied times at random)
-and the lifespan forecasts. Every estimator is tested against R's ``survival`` package
-(``tests/reference/survival``).
 - :class:`ParametricSurvival` — Gompertz (``h(t) = a e^{bt}``) or Weibull
   (``S(t) = exp(-(t/lambda)^rho)``) by maximum likelihood with right censoring and left
   truncation; delta-method intervals for parameters, survival curves and the median.
@@ -37,6 +26,17 @@ and the lifespan forecasts. Every estimator is tested against R's ``survival`` p
   for animals still alive (conditional parametric survival), with
   :func:`forecast_calibration` (coverage of the 50 % and 90 % intervals, estimated with a
   Kaplan-Meier on probability-integral-transform values so censored animals count).
+
+The curves and bands of :class:`KaplanMeier` and :class:`NelsonAalen` are lifelines'
+(``KaplanMeierFitter``, ``NelsonAalenFitter``); translocus adds the input checks, the event
+table, the RMST and its Greenwood-type variance. The other estimators are translocus' own
+where lifelines computes something else or much more slowly: the log-rank test (lifelines
+has no strata and no observed/expected table), Weibull and Gompertz fits (lifelines'
+Weibull stops short of the optimum; it has no Gompertz), Cox (lifelines has no Breslow
+ties or offsets, its robust variance ignores Efron's weighting of tied deaths, and it is
+10-45x slower), gamma frailty, Aalen-Johansen (lifelines jitters tied times at random)
+and the lifespan forecasts. Every estimator is tested against R's ``survival`` package
+(``tests/reference/survival``).
 
 Times are in the caller's unit (days for the lifespan readers). ``event`` is 1 for a death
 and 0 for a censored animal.
