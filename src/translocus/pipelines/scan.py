@@ -389,6 +389,7 @@ def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | 
     from translocus.genetics.peaks import find_peaks
     from translocus.genetics.permute import scan_perm
     from translocus.genetics.scan import cross_covariates, scan
+    from translocus.genetics.spec import ModelSpec
 
     request.validate()
     log = log or RunLog()
@@ -411,29 +412,18 @@ def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | 
     pheno = cross.pheno[names].copy()
     pheno.index = [str(i) for i in pheno.index]
     addcovar, xcovar = cross_covariates(cross, covar_names)
-    backend = None
-    if request.backend != "cpu":
-        from translocus.core.compute import get_backend
-
-        backend = get_backend(request.backend)
     kinship = None
     if request.kinship != "none":
         with log.step("kinship"):
             kinship = calc_kinship(alleles, type=request.kinship)
+    spec = ModelSpec(pheno, kinship=kinship, addcovar=addcovar, Xcovar=xcovar)
     with log.step("genome scan"):
-        if backend is None:
-            result = scan(pheno, alleles, kinship=kinship, addcovar=addcovar, Xcovar=xcovar)
-        else:
-            from translocus.genetics.accelerated import scan_accelerated
-
-            result = scan_accelerated(pheno, alleles, kinship=kinship, addcovar=addcovar,
-                                      Xcovar=xcovar, backend=backend)  # fmt: skip
+        result = scan(spec, alleles, backend=request.backend)
     perm = None
     if request.perms > 0:
         with log.step("permutations", total=request.perms) as advance:
-            perm = scan_perm(pheno, alleles, kinship=kinship, addcovar=addcovar, Xcovar=xcovar,
-                             n_perm=request.perms, seed=request.seed, backend=backend,
-                             progress=advance)  # fmt: skip
+            perm = scan_perm(spec, alleles, n_perm=request.perms, seed=request.seed,
+                             backend=request.backend, progress=advance)  # fmt: skip
     thresholds, used, vector = _thresholds(result, perm, request)
     map_name = "pos_Mbp" if "pos_Mbp" in result.data.coords else "pos_cM"
     with log.step("peaks"):
