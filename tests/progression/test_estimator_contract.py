@@ -247,3 +247,32 @@ def test_frailty_warns_when_em_runs_out() -> None:
     with pytest.warns(ConvergenceWarning, match=r"GammaFrailtyCox: the EM .* max_em_iter=1 "):
         model = GammaFrailtyCox(max_em_iter=1).fit(data, cluster="cohort")
     assert model.converged_ is False
+
+
+def test_every_forecaster_writes_the_forecast_table_columns() -> None:
+    """point and lower_/upper_<level> on the data's scale, whatever the model."""
+    wanted = {"point", "lower_0.5", "upper_0.5", "lower_0.9", "upper_0.9"}
+    cohort = _cohort()
+    course = _fit_course(DiseaseCourseModel(max_iter=3))
+    history = cohort.data[cohort.data["age"] < cohort.data["age"].max()]
+    targets = cohort.data.drop(history.index)[["animal", "age", "measure", "value"]]
+    tables = {
+        "course": course.forecast(history, targets, level=(0.5, 0.9)),
+        "lmm": _lmm_forecast(LinearMixedModel().fit(_panel(), license="CC0-1.0")),
+        "trajectory": AgeTrajectoryModel(n_boot=0)
+        .fit(_trajectories(), group=["mouse_model"], control="ctrl", license="CC0-1.0")
+        .predict([6.0], level=(0.5, 0.9)),
+        "lifespan": LifespanForecaster()
+        .fit(_LIVES, license="CC0-1.0")
+        .predict(_LIVES.head(5).assign(age=300.0)),
+    }
+    for name, table in tables.items():
+        assert wanted <= set(table.columns), name
+        ok = table.dropna(subset=["point"])
+        assert len(ok), name
+        assert (ok["lower_0.9"] <= ok["lower_0.5"]).all(), name
+        assert (ok["lower_0.5"] <= ok["point"]).all() and (ok["point"] <= ok["upper_0.5"]).all()
+        assert (ok["upper_0.5"] <= ok["upper_0.9"]).all(), name
+    # on the data's scale: the course model's point forecasts are in the values' range
+    values = cohort.data["value"]
+    assert tables["course"]["point"].between(values.min() / 3, values.max() * 3).all()
