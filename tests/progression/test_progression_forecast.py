@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from translocus.core.errors import InputError
+from translocus.core.estimator import ConvergenceWarning
 from translocus.core.mixed import fit_mixed
 from translocus.progression.data import from_frame
 from translocus.progression.forecast import (
@@ -14,6 +17,7 @@ from translocus.progression.forecast import (
     forecast_metrics,
     horizon_split,
     last_value_forecast,
+    select_by_forecast,
 )
 
 
@@ -135,3 +139,14 @@ def test_ml_and_reml_differ_only_in_the_variance_components() -> None:
     assert reml.fits_["w"].method == "reml" and ml.fits_["w"].method == "ml"
     np.testing.assert_allclose(reml.params_["w"]["beta"], ml.params_["w"]["beta"], atol=1e-3)
     assert float(ml.params_["w"]["sigma2"]) < float(reml.params_["w"]["sigma2"])
+
+
+def test_select_by_forecast_scores_candidates_on_inner_held_out_animals() -> None:
+    table = from_frame(_panel(n=40, seed=7), name="panel", license="CC0-1.0")
+    candidates = [{"max_iter": 2, "onset_sd": 0.5}, {"max_iter": 2, "onset_sd": 2.0}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model, scores = select_by_forecast(table, candidates, measures=["w"])
+    assert len(scores) == 2 and np.isfinite(scores["score"]).all()
+    assert model.onset_sd == candidates[int(scores["score"].idxmin())]["onset_sd"]
+    assert model.interval_scale_.shape == (1,) and model.interval_scale_[0] > 0

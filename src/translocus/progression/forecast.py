@@ -514,14 +514,12 @@ class LinearMixedModel(Estimator):
 def forecast_metrics(forecasts: pd.DataFrame, *, by: str = "measure") -> pd.DataFrame:
     """Mean and median absolute error and interval coverage per ``by`` group.
 
-    ``forecasts`` needs ``value`` (observed), ``point`` (the forecast; a table that still
-    names it ``median`` is read too) and, when available, ``lower_0.5``/``upper_0.5`` and
-    ``lower_0.9``/``upper_0.9``.
+    ``forecasts`` needs ``value`` (observed), ``point`` (the forecast) and, when
+    available, ``lower_0.5``/``upper_0.5`` and ``lower_0.9``/``upper_0.9``.
     """
-    point = POINT if POINT in forecasts else "median"
     rows = []
     for key, f in forecasts.groupby(by):
-        err = np.abs(f[point] - f["value"])
+        err = np.abs(f[POINT] - f["value"])
         row = {by: key, "n": len(f), "mae": float(err.mean()), "median_ae": float(err.median())}
         for lev in (0.5, 0.9):
             lo, hi = interval_columns(lev)
@@ -567,7 +565,7 @@ def select_by_forecast(
         model.fit(inner.train, measures=measures, covariates=covariates, policy=policy)
         fc = model.forecast(inner.history, inner.targets)
         observed = model.standardise(fc["value"].to_numpy(), fc["measure"].to_numpy())
-        err = np.abs(observed - fc["mean"].to_numpy())
+        err = np.abs(observed - fc["mean_analysis"].to_numpy())
         rows.append({**params, "score": float(err.mean())})
         fitted.append(model)
     scores = pd.DataFrame(rows)
