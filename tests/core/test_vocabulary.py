@@ -131,3 +131,4 @@ def test_progression_models_keep_the_age_unit() -> None:
     frame = pd.DataFrame(rows, columns=["animal", "age", "measure", "value", "mouse_model", "sex"])
     traj = trajectory.AgeTrajectoryModel(n_boot=0).fit(frame, control="ctrl", license="MIT")
     assert traj.units_["age"] == "month"
+    assert forecast.LinearMixedModel().fit(frame, license="MIT").units_["age"] == "month"

@@ -17,9 +17,9 @@ import pytest
 from sklearn.base import clone
 
 from estimator_contract import Case, check_estimator
+from translocus.core import mixed as mixed_module
 from translocus.core.estimator import ConvergenceWarning
 from translocus.core.provenance import Provenance
-from translocus.progression import forecast as forecast_module
 from translocus.progression import survival as survival_module
 from translocus.progression.course import DiseaseCourseModel
 from translocus.progression.data import MeasureTable, from_frame
@@ -216,12 +216,12 @@ def test_mixed_model_warns_when_the_optimiser_fails(monkeypatch: pytest.MonkeyPa
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         assert LinearMixedModel().fit(table).converged_ is True
-    minimize = forecast_module.optimize.minimize
+    minimize = mixed_module.optimize.minimize
 
     def few_steps(*args: Any, **kwargs: Any) -> Any:
         return minimize(*args, **{**kwargs, "options": {**kwargs["options"], "maxiter": 5}})
 
-    monkeypatch.setattr(forecast_module.optimize, "minimize", few_steps)
+    monkeypatch.setattr(mixed_module.optimize, "minimize", few_steps)
     with pytest.warns(ConvergenceWarning, match=r"LinearMixedModel.*did not converge.*w \("):
         model = LinearMixedModel().fit(table)
     assert model.converged_ is False

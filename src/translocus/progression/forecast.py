@@ -33,9 +33,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# the mixed model's optimiser (scipy.optimize) stays reachable as forecast.optimize
-from scipy import optimize  # noqa: F401
-
 from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
@@ -296,6 +293,7 @@ class LinearMixedModel(Estimator):
             estimator="LinearMixedModel.fit",
         )
         self.provenance_: Provenance = table.provenance
+        self.units_: dict[str, str] = dict(table.units)
         frame = table.data
         self.measures_ = (
             list(measures) if measures is not None else sorted(frame["measure"].unique())
