@@ -89,6 +89,19 @@ def test_outbred_colonies_have_both_sexes_and_one_x_in_males(cross_type):
     assert (sim.cross.cross_info["ngen"] == 4).all()
 
 
+@pytest.mark.parametrize("cross_type", ["dof1", "hsf1"])
+def test_outcross_f1_has_the_fathers_strain_and_a_maternal_x_in_sons(cross_type):
+    sim = _sim(cross_type, n=30, ngen=3, n_funnels=10, n_breeding_pairs=20)
+    hap = sim.mosaic.founders_at(chrom="1", positions=np.linspace(0, 80, 21))
+    assert (hap[:, 1] == 8).all() and (hap[:, 0] < 8).all()  # paternal: the ninth strain
+    male = ~sim.cross.is_female.to_numpy()
+    hap_x = sim.mosaic.founders_at(chrom="X", positions=np.linspace(0, 60, 21))
+    assert (hap_x[male] < 8).all() and (hap_x[~male, 1] == 8).all()
+    assert len(sim.cross.founders) == 9 and len(sim.cross.alleles) == 8
+    assert (sim.cross.cross_info["ngen"] == 4).all()  # the maternal haplotype's generation
+    assert sim.true_allele_probs()["1"].sizes["founder"] == 9
+
+
 def test_unknown_design_names_the_choices():
     with pytest.raises(InputError, match="magic19"):
         simulate_cross(cross_type="magic20", n=5)  # type: ignore[arg-type]

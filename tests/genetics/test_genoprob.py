@@ -210,7 +210,8 @@ def test_models_are_probability_distributions(name, is_x, is_female):
     assert np.all(np.delete(init, poss) == 0)
     trans = model.transition(np.array([1e-12, 0.01, 0.2, 0.5]), **args)
     np.testing.assert_allclose(trans[:, poss][:, :, poss].sum(axis=2), 1.0, atol=1e-12)
-    founders = np.tile([[1], [3]], (n, 3))[:n]  # [n founders, 3 markers]
+    rows = model.n_founders or n
+    founders = np.tile([[1], [3]], (rows, 3))[:rows]  # [founders, 3 markers]
     emit = model.emission(error_prob=0.01, founder_geno=founders, n_markers=3, **args)
     assert emit.shape == (3, 6, model.n_genotypes(is_x))
     assert np.all(emit[:, 0, :] == 1.0)  # missing carries no information

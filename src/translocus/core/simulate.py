@@ -179,6 +179,9 @@ _LINES: dict[str, _Lines] = {
 }
 
 
+#: F1s of outbred mothers (generation ``ngen`` of DO or HS) and a ninth, inbred strain.
+_OUTCROSSES = ("dof1", "hsf1")
+
 #: Outbred colonies of inbred founders, sampled at generation ``ngen``: founders per design.
 _COLONIES: dict[str, int] = {"hs": 8, "ail": 2}
 
@@ -197,6 +200,12 @@ def _design(cross_type: str) -> tuple[dict[str, object], _Lines | None]:
         k = int(match.group(1))
         line = _Lines(cross_type, k, "sib", True, True)
         return _line_design(line), line
+    if cross_type in _OUTCROSSES:
+        eight = _line_design(_Lines(cross_type, 8, "", True))
+        mothers = DO_FOUNDERS if cross_type == "dof1" else tuple(f"P{i + 1}" for i in range(8))
+        eight["founders"] = (*mothers, "S")  # the father's inbred strain
+        eight["genotypes"] = {"AA": 1, "AB": 2, "BB": 3}
+        return eight, None
     founders = _colony_founders(cross_type)
     if founders is not None:
         outbred = _line_design(_Lines(cross_type, founders, "", True))
@@ -349,7 +358,8 @@ class SimulatedCross:
         """
         cross = self.cross
         probs: dict[str, xr.DataArray] = {}
-        k = len(cross.alleles)
+        founders = self.mosaic.alleles  # the cross's alleles, plus the father's for dof1/hsf1
+        k = len(founders)
         for chrom, gmap in cross.gmap.items():
             hap = self.mosaic.founders_at(chrom=chrom, positions=gmap.to_numpy())
             n, _, m = hap.shape
@@ -361,7 +371,7 @@ class SimulatedCross:
             coords: dict[str, object] = {
                 "marker": list(gmap.index),
                 "sample": list(cross.individuals),
-                "founder": list(cross.alleles),
+                "founder": list(founders),
                 "pos_cM": ("marker", gmap.to_numpy()),
             }
             if cross.pmap is not None:
@@ -372,7 +382,7 @@ class SimulatedCross:
         return GenoProbs(
             probs=probs,
             crosstype=cross.crosstype,
-            alleles=cross.alleles,
+            alleles=founders,
             x_chr=cross.x_chr,
             kind="allele",
         )
@@ -963,7 +973,7 @@ def simulate_cross(
     for label, rate in (("error_rate", error_rate), ("missing_rate", missing_rate)):
         if not 0.0 <= rate < 0.5:
             raise InputError(f"{label}={rate}: give a probability in [0, 0.5)")
-    intermated = cross_type == "do" or (line is not None and line.intermated)
+    intermated = cross_type in ("do", *_OUTCROSSES) or (line is not None and line.intermated)
     if (intermated or _colony_founders(cross_type) is not None) and ngen < 1:
         raise InputError(f"ngen={ngen}: the DO generation must be at least 1")
     if cross_type == "do" and (n_funnels < 2 or n_breeding_pairs < 2):
@@ -989,7 +999,22 @@ def simulate_cross(
     ped = _Pedigree()
     funnels = np.zeros((n, 0), dtype=np.int64)
     colony = _colony_founders(cross_type)
-    if colony is not None:
+    if cross_type in _OUTCROSSES:
+        if cross_type == "dof1":
+            mothers = _do_pedigree(
+                ped, n=2 * n, ngen=ngen, n_funnels=n_funnels,
+                n_breeding_pairs=n_breeding_pairs, rng=rng,
+            )  # fmt: skip
+        else:
+            mothers = _colony_sample(
+                ped, n=2 * n, n_founders=8, ngen=ngen, n_pairs=n_breeding_pairs, rng=rng
+            )
+        father = ped.founder(8, female=False)
+        sexes = rng.permutation(np.arange(n) % 2 == 0)
+        females = [m for m in mothers if ped.female[m]][:n]
+        sample = [ped.child(m, father, female=bool(f)) for m, f in zip(females, sexes, strict=True)]
+        prefix = cross_type.upper()
+    elif colony is not None:
         sample = _colony_sample(
             ped, n=n, n_founders=colony, ngen=ngen, n_pairs=n_breeding_pairs, rng=rng
         )
@@ -1034,14 +1059,16 @@ def simulate_cross(
             ends[chrom][:, 1] = ends[chrom][:, 0]
             labels[chrom][:, 1] = labels[chrom][:, 0]
             counts[chrom][:, 1] = counts[chrom][:, 0]
+    # the founders a haplotype can come from: for an F1 of an outbred mother, also the father's
+    haplotypes = (*alleles, "S") if cross_type in _OUTCROSSES else alleles
     mosaic = HaplotypeMosaic(
-        samples=ids, alleles=alleles, lengths=lengths, ends=ends, labels=labels, counts=counts
+        samples=ids, alleles=haplotypes, lengths=lengths, ends=ends, labels=labels, counts=counts
     )
 
     geno: dict[str, np.ndarray] = {}
     errors: dict[str, np.ndarray] = {}
     with_snps = (
-        cross_type == "do"
+        cross_type in ("do", *_OUTCROSSES)
         or (line is not None and line.n_founders > 2)
         or (colony is not None and colony > 2)
     )
@@ -1056,8 +1083,8 @@ def simulate_cross(
             a, b = snp[hap[:, 0, :], idx], snp[hap[:, 1, :], idx]
             true = np.where(a == b, 1 + 2 * a, 0).astype(np.int8)
             n_codes = 3
-        elif colony is not None and colony > 2:
-            snp = _founder_snps_k(colony, len(positions), rng)
+        elif (colony is not None and colony > 2) or cross_type in _OUTCROSSES:
+            snp = _founder_snps_k(9 if colony is None else colony, len(positions), rng)
             assert founder_geno is not None
             founder_geno[chrom] = (1 + 2 * snp).astype(np.int8)
             idx = np.arange(len(positions))[None, :]
@@ -1097,7 +1124,7 @@ def simulate_cross(
             qtl_variance=qtl_variance,
             lengths=lengths,
             x_chr=x_chr,
-            n_alleles=len(alleles),
+            n_alleles=len(haplotypes),
             inbred=inbred,
             rng=rng,
         )
@@ -1141,6 +1168,9 @@ def simulate_cross(
         elif line.mating != "double" and line.n_founders > 2 and line.n_founders != 19:
             for j in range(line.n_founders):
                 cross_info[f"funnel{j + 1}"] = funnels[:, j]
+    elif cross_type in _OUTCROSSES:
+        # the generation of the haplotype from the mother: one meiosis after her own
+        cross_info["ngen"] = np.full(n, ngen + 1, dtype=np.int64)
     elif colony is not None:
         cross_info["ngen"] = np.full(n, ngen, dtype=np.int64)
         if cross_type == "ail":  # founded by A x B and B x A crosses alike
@@ -1158,7 +1188,9 @@ def simulate_cross(
     else:
         cross_info["BxD"] = np.zeros(n, dtype=np.int64)  # all lines from B ♀ × D ♂
 
-    truth = _truth_table(qtl, gmap=gmap, pmap=pmap, lengths=lengths, alleles=alleles, inbred=inbred)
+    truth = _truth_table(
+        qtl, gmap=gmap, pmap=pmap, lengths=lengths, alleles=haplotypes, inbred=inbred
+    )
     truth["variance_realised"] = realised
     params: dict[str, object] = {
         "cross_type": cross_type,

@@ -33,6 +33,9 @@ class CrossModel(ABC):
 
     name: str = ""
     n_alleles: int = 2
+    #: Rows of ``founder_geno`` the model reads (more than ``n_alleles`` when a parent strain
+    #: is not one of the alleles, as the father of ``dof1``/``hsf1``).
+    n_founders: int | None = None
     needs_founder_geno: bool = False
     #: Whether the X chromosome has its own model (otherwise it is treated as an autosome).
     handles_x: bool = True
@@ -116,6 +119,7 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
         RISib4,
     )
     from translocus.genetics.crosstypes.outbred import HeterogeneousStock
+    from translocus.genetics.crosstypes.outcross import DOF1, HSF1
     from translocus.genetics.crosstypes.riself import RISelf
     from translocus.genetics.crosstypes.risib import RISib
     from translocus.genetics.crosstypes.risib8 import RISib8
@@ -123,6 +127,8 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
     return {
         "do": DiversityOutbred,
         "hs": HeterogeneousStock,
+        "dof1": DOF1,
+        "hsf1": HSF1,
         "risib": RISib,
         "risib4": RISib4,
         "risib8": RISib8,

@@ -47,7 +47,7 @@ run <- function(x, out, n_ind, phenos=colnames(x$pheno), chr=names(x$gmap)) {
 
 folders <- c("bc", "f2", "risib", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
              "risib4", "risib8", "magic19", "dh6", "genril4",
-             "hs", "genail4", "ail", "ail_ab")
+             "hs", "genail4", "ail", "ail_ab", "dof1", "hsf1")
 for(f in folders) {
   x <- read_cross2(file.path(f, "cross", paste0(f, ".json")), quiet=TRUE)
   run(x, f, n_ind=if(f == "hs") 5 else 10)

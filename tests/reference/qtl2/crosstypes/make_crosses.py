@@ -37,6 +37,8 @@ CROSSES = {
     "hs": "hs",
     "genail4": "genail4",
     "ail": "ail",
+    "dof1": "dof1",
+    "hsf1": "hsf1",
 }
 CHROMOSOMES = {"1": (60.0, 100.0), "2": (50.0, 80.0), "X": (45.0, 70.0)}
 #: types R/qtl2 models without sex chromosomes get a third autosome instead of the X
@@ -63,6 +65,7 @@ def main() -> None:
             inbreeding_generations=20,
             ngen=6,
             n_breeding_pairs=30,
+            n_funnels=20,
         )
         target = here / folder / "cross"
         shutil.rmtree(target, ignore_errors=True)
