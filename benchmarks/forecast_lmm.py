@@ -1,8 +1,9 @@
 """SLAM forecasts of the linear mixed model: error, 90% coverage and forecast time.
 
 The split is the one the evaluation pipeline and the progression benchmark use
-(``horizon_split(read_slam(...), horizon=6.0, random_state=0)``: 1,155 targets of the
-held-out animals, 6 months past their last used visit). The model is fitted on all
+(``horizon_split(read_slam(...), horizon=6.0, random_state=0)``), here on the three body
+composition measures: 1,073 targets of the held-out animals, 6 months past their last used
+visit. The model is fitted on all
 training animals with ``strain`` and ``sex`` as covariates; the forecast of every target
 is timed (best of ``--repeat`` runs). Per measure the table gives the mean absolute error
 (grams), the coverage of the 50% and 90% intervals, and the fit time; then the coverage once
