@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from translocus.core.qtl2io import read_cross
-from translocus.genetics.genoprob import calc_genoprob
+from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
 from translocus.genetics.scan import scan
 
 REF = Path(__file__).parents[1] / "reference" / "qtl2" / "crosstypes"
@@ -49,6 +49,11 @@ def _compare(cross, folder: Path, phenos: list[str] | None = None) -> None:
         got = arr.values[marker, sample, :]  # [row, genotype]
         np.testing.assert_allclose(got[:, cols], ref[genotypes].to_numpy(), rtol=0, atol=PROB_TOL)
         assert np.all(np.delete(got, cols, axis=1) == 0)
+
+    alleles = genoprob_to_alleleprob(probs)
+    for arr in alleles.probs.values():
+        assert arr.sizes["founder"] == len(alleles.alleles)
+        np.testing.assert_allclose(arr.values.sum(axis=2), 1.0, atol=1e-12)
 
     lod_ref = pd.read_csv(folder / "lod_hk.csv", dtype={"marker": str, "chr": str})
     lod_ref = lod_ref.set_index("marker")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import string
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -57,19 +58,27 @@ class UndeclaredGenotypeWarning(UserWarning):
 
 _CONTROL_SUFFIXES = (".json", ".yaml", ".yml")
 
-#: Every cross type R/qtl2 0.43 reads (``genril<N>`` and ``genail<N>`` take a founder count);
-#: reading does not depend on the type, so a cross reads even where no model exists yet.
-_R_QTL2_CROSS_TYPES = frozenset(
-    ("bc", "f2", "f2pk", "dh", "dh6", "haploid", "riself", "riself4", "riself8", "riself16",
-     "risib", "risib4", "risib8", "magic19", "do", "dopk", "dof1", "hs", "hspk", "hsf1",
-     "ail", "ailpk", "ail3", "ail3pk")
-)  # fmt: skip
+#: Every cross type R/qtl2 0.43 reads, with its number of founder alleles (``genril<N>`` and
+#: ``genail<N>`` have ``N``); reading does not depend on the type, so a cross reads even where
+#: no model exists yet.
+_R_QTL2_CROSS_TYPES: dict[str, int] = {
+    "bc": 2, "f2": 2, "f2pk": 2, "dh": 2, "haploid": 2, "riself": 2, "risib": 2, "ail": 2,
+    "ailpk": 2, "ail3": 3, "ail3pk": 3, "riself4": 4, "risib4": 4, "dh6": 6, "riself8": 8,
+    "risib8": 8, "do": 8, "dopk": 8, "dof1": 8, "hs": 8, "hspk": 8, "hsf1": 8, "riself16": 16,
+    "magic19": 19,
+}  # fmt: skip
+
+
+def _n_alleles(crosstype: str) -> int | None:
+    """Founder alleles of an R/qtl2 cross type; ``None`` when the type is unknown."""
+    if crosstype in _R_QTL2_CROSS_TYPES:
+        return _R_QTL2_CROSS_TYPES[crosstype]
+    match = re.fullmatch(r"(genril|genail)([1-9]\d*)", crosstype)
+    return int(match.group(2)) if match else CROSS_TYPES.get(crosstype)
 
 
 def _known_cross_type(crosstype: str) -> bool:
-    if crosstype in CROSS_TYPES or crosstype in _R_QTL2_CROSS_TYPES:
-        return True
-    return re.fullmatch(r"(genril|genail)[1-9]\d*", crosstype) is not None
+    return _n_alleles(crosstype) is not None
 
 
 _FILE_FIELDS = ("geno", "founder_geno", "gmap", "pmap", "pheno", "covar", "phenocovar")
@@ -576,6 +585,9 @@ def _build_cross(
     is_female, cross_info = _sex_and_cross_info(source, control, covar_tab, ids)
 
     alleles = tuple(str(a) for a in control.get("alleles", []))
+    n_alleles = _n_alleles(crosstype)
+    if "alleles" not in control and n_alleles is not None:
+        alleles = tuple(string.ascii_uppercase[:n_alleles])  # R/qtl2's names: A, B, C, ...
     description = control.get("description", "")
     if isinstance(description, list):
         description = " ".join(str(d) for d in description)
