@@ -99,6 +99,32 @@ def test_personalize_and_forecast_without_refit(
     assert rel < 0.1
 
 
+def test_animal_without_visits_gets_the_population_forecast(
+    fitted: DiseaseCourseModel,
+) -> None:
+    new = DiseaseCourseModel.example_cohort(n_animals=30, random_state=11).data
+    new["animal"] = "new" + new["animal"]
+    last = new.groupby("animal")["age"].transform("max")
+    history = new[new["age"] < last - 5]
+    targets = new[new["age"] == last][["animal", "age", "measure", "value", *fitted.covariates_]]
+    lone = str(targets["animal"].iloc[0])
+    full = fitted.forecast(history, targets, level=0.9).set_index(["animal", "measure"])
+    without = fitted.forecast(history[history["animal"] != lone], targets, level=0.9)
+    without = without.set_index(["animal", "measure"])
+    # the lone animal's forecast is its group's: wider, and the same whoever else is forecast
+    assert (without.loc[lone, "sd_analysis"] > full.loc[lone, "sd_analysis"]).all()
+    another = history[history["animal"] == str(targets["animal"].iloc[-1])]
+    alone = fitted.forecast(another, targets[targets["animal"] == lone], level=0.9)
+    assert np.allclose(alone["point"], without.loc[lone, "point"], rtol=1e-10)
+    # the other animals are untouched by its absence
+    others = full.drop(index=lone, level="animal")
+    assert np.allclose(others["point"], without.loc[others.index, "point"], rtol=1e-10)
+    # with a covariate, a visit-less animal needs it in targets
+    if fitted.covariates_:
+        with pytest.raises(InputError, match=r"have no visits in the history; .* needs the"):
+            fitted.forecast(another, targets[["animal", "age", "measure"]])
+
+
 def test_simulate_virtual_cohort(fitted: DiseaseCourseModel) -> None:
     sim = fitted.simulate(50, [6.0, 12.0, 18.0], covariates={"sex": "F"}, random_state=1)
     assert len(sim) == 50 * 3 * 2

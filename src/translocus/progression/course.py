@@ -741,6 +741,10 @@ class DiseaseCourseModel(Estimator):
             Interval level(s); default the model's ``level``. For each level ``L`` the
             columns ``lower_L`` and ``upper_L`` are added (the data's scale).
 
+        An animal of ``targets`` without visits in ``history`` gets the population forecast of
+        its group (its onset shift and speed at their prior, with their prior uncertainty in
+        the interval); ``targets`` then needs the model's covariate columns.
+
         Returns
         -------
         ``targets`` with the forecast-table columns (:mod:`translocus.core.intervals`):
@@ -751,14 +755,10 @@ class DiseaseCourseModel(Estimator):
         check_fitted(self)
         table = history if isinstance(history, MeasureTable) else from_frame(history, name="data")
         batch, _ = self._prepare(table, training=False)
+        targets = targets.reset_index(drop=True)
+        batch = self._with_new_animals(batch, targets)
         tau, xi, post, inv = self._personalize_batch(batch)
         index = {a: i for i, a in enumerate(batch.animals)}
-        targets = targets.reset_index(drop=True)
-        missing = sorted(set(targets["animal"].astype(str)) - set(index))
-        if missing:
-            raise InputError(
-                f"targets: animal(s) {', '.join(missing[:5])} have no visits in the history."
-            )
         rows = targets["animal"].astype(str).map(index).to_numpy()
         unknown = sorted(set(targets["measure"]) - set(self.measures_))
         if unknown:
@@ -777,6 +777,34 @@ class DiseaseCourseModel(Estimator):
         out["mean_analysis"] = mean
         out["sd_analysis"] = sd
         return out
+
+    def _with_new_animals(self, batch: _Batch, targets: pd.DataFrame) -> _Batch:
+        """``batch`` plus one visit-less entry per target animal it lacks (population forecast)."""
+        known = set(map(str, batch.animals))
+        new = targets[~targets["animal"].astype(str).isin(known)]
+        if new.empty:
+            return batch
+        missing = [c for c in self.covariates_ if c not in new.columns]
+        if missing:
+            names = sorted(set(map(str, new["animal"])))
+            raise InputError(
+                f"targets: animal(s) {', '.join(names[:5])} have no visits in the history; their "
+                f"population forecast needs the covariate column(s) {', '.join(missing)} in "
+                "targets."
+            )
+        animals = new.assign(animal=new["animal"].astype(str)).groupby("animal", sort=True)
+        first = animals.first()
+        x_new = self._design(first, "targets", training=False)
+        n_new, k, t_max = len(first), batch.y.shape[1], batch.y.shape[2]
+        # padded visits repeat an age of the animal, as for animals with visits
+        ages = animals["age"].min().to_numpy(dtype=float)
+        return _Batch(
+            animals=np.concatenate([batch.animals, first.index.to_numpy()]),
+            y=np.concatenate([batch.y, np.zeros((n_new, k, t_max))]),
+            t=np.concatenate([batch.t, np.broadcast_to(ages[:, None, None], (n_new, k, t_max))]),
+            mask=np.concatenate([batch.mask, np.zeros((n_new, k, t_max), dtype=bool)]),
+            x=np.concatenate([batch.x, x_new]),
+        )
 
     @blas_threads(1)
     def calibrate(
