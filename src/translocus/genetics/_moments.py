@@ -15,6 +15,7 @@ import numpy as np
 from translocus.genetics._design import Batch, Prepared
 from translocus.genetics._scan_kernels import (
     MOMENT_GUARD,
+    RANK_CLEAR,
     covariate_basis,
     null_rss_weighted,
     pair_index,
@@ -286,7 +287,7 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
                     np.dot(pairs.reshape(mc * npair, n), w, out=gram.reshape(mc * npair, n_trait))
             rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
                                  ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
-                                 share)  # fmt: skip
+                                 share, RANK_CLEAR)  # fmt: skip
             if ok[bi, :, m0 : m0 + mc].all():
                 continue
             bad_t, bad_m = np.nonzero(~ok[bi, :, m0 : m0 + mc])

@@ -28,6 +28,8 @@ from translocus.genetics._scan_numba import (
 )
 
 __all__ = [
+    "MOMENT_GUARD",
+    "RANK_CLEAR",
     "covariate_basis",
     "null_rss_weighted",
     "explained_hk",
@@ -38,6 +40,10 @@ __all__ = [
 
 #: Relative accuracy guard of the moment solves (see ``rss_from_moment_rows``).
 MOMENT_GUARD = 1e-7
+#: A block is clearly of full rank by R/qtl2's rule (a column is dropped when its pivot is at
+#: most 1e-12 of the largest) when every squared pivot of its column-pivoted factorisation
+#: exceeds this fraction of the first (a norm ratio of 1e-5); otherwise pivoted QR decides.
+RANK_CLEAR = 1e-10
 #: Fits with RSS1 below this fraction of RSS0 are recomputed directly (cancellation guard).
 CANCEL_GUARD = 1e-7
 

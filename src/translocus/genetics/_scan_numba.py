@@ -27,6 +27,7 @@ __all__ = [
     "calc_loglik",
     "exact_rss_weighted",
     "rss_from_moment_rows",
+    "clearly_full_rank",
     "pair_products",
     "weighted_moments",
     "gather_columns",
@@ -479,6 +480,42 @@ def weighted_moments(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def clearly_full_rank(g: np.ndarray, p: int, rank_clear: float, work: np.ndarray) -> bool:
+    """Whether the ``p x p`` Gram matrix ``g`` is clearly of full rank by R/qtl2's rule.
+
+    Cholesky with diagonal pivoting takes the columns in the order of Eigen's
+    ``ColPivHouseholderQR`` (largest remaining norm first) and its pivots are the squares of
+    that factorisation's ``|R_kk|``: full rank when each exceeds ``rank_clear`` times the
+    first. ``work`` is ``p x p`` scratch.
+    """
+    for a in range(p):
+        for b in range(p):
+            work[a, b] = g[a, b]
+    done = np.zeros(p, dtype=np.bool_)
+    first = 0.0
+    for k in range(p):
+        best = -1
+        bestv = -1.0
+        for a in range(p):
+            if not done[a] and work[a, a] > bestv:
+                bestv = work[a, a]
+                best = a
+        if k == 0:
+            first = bestv
+        if not (bestv > rank_clear * first) or first <= 0.0:
+            return False
+        done[best] = True
+        for a in range(p):
+            if done[a]:
+                continue
+            f = work[a, best] / bestv
+            for b in range(p):
+                if not done[b]:
+                    work[a, b] -= f * work[best, b]
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def rss_from_moment_rows(
     gram: np.ndarray,
     fx: np.ndarray,
@@ -495,6 +532,7 @@ def rss_from_moment_rows(
     rss: np.ndarray,
     ok: np.ndarray,
     share: np.ndarray,
+    rank_clear: float = 1e-10,
 ) -> None:
     """Alternative-model RSS of many weighted regressions from their moments (one chunk).
 
@@ -513,8 +551,13 @@ def rss_from_moment_rows(
     The covariates are absorbed by a Schur complement and the ``p x p`` system is solved by
     Cholesky after Jacobi scaling. Where that would lose accuracy (a genotype column nearly
     explained by the covariates or the other columns, or a near-perfect fit) ``ok`` is set
-    ``False`` so that the caller recomputes the entry with pivoted QR. Writes
-    ``rss[t, m0 + j]`` and ``ok[t, m0 + j]``.
+    ``False`` so that the caller recomputes the entry with pivoted QR. So it is too where the
+    block is not clearly of full rank by R/qtl2's rule: every pivot of the column-pivoted
+    factorisation of the Schur complement must exceed ``rank_clear`` times the first (squared
+    norms; 1e-10 is a norm ratio of 1e-5, far above the 1e-12 at which R/qtl2 drops a column
+    and far above the accuracy of the moments). ``det(G) / max(diag G)^p`` bounds that ratio
+    from below at no cost; only where the bound fails is the pivoted factorisation computed
+    (:func:`clearly_full_rank`). Writes ``rss[t, m0 + j]`` and ``ok[t, m0 + j]``.
 
     ``share[t]`` says that trait ``t`` has the same ``X'WX``, ``C'WX`` and ``C'WC`` as trait
     ``t - 1`` (Haley-Knott traits with one missing-data pattern): the factorisation of the
@@ -559,6 +602,7 @@ def rss_from_moment_rows(
     lg = np.zeros((p, p))
     zz = np.zeros(p)
     dscale = np.zeros(p)
+    piv = np.zeros((p, p))
     # markers outer, traits inner: the chunk's moments are read in memory order
     for j in range(mc):
         m = m0 + j
@@ -594,9 +638,14 @@ def rss_from_moment_rows(
                     if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
                         state = 2
                 if state == 1:
+                    gmax = 0.0
                     for a in range(p):
                         dscale[a] = 1.0 / math.sqrt(g[a, a])
-                    # Cholesky of the scaled Schur complement (unit diagonal)
+                        gmax = max(gmax, g[a, a])
+                    # Cholesky of the scaled Schur complement (unit diagonal); the product of
+                    # its pivots times the diagonal is det(G), which bounds the smallest pivot
+                    # of the column-pivoted factorisation (R/qtl2's rank rule) from below
+                    bound = 1.0
                     for a in range(p):
                         s = 1.0
                         for k in range(a):
@@ -606,11 +655,18 @@ def rss_from_moment_rows(
                             break
                         la = math.sqrt(s)
                         lg[a, a] = la
+                        bound *= s * (g[a, a] / gmax)
                         for i in range(a + 1, p):
                             u = g[i, a] * dscale[i] * dscale[a]
                             for k in range(a):
                                 u -= lg[i, k] * lg[a, k]
                             lg[i, a] = u / la
+                    if (
+                        state == 1
+                        and not (bound > rank_clear)
+                        and not clearly_full_rank(g, p, rank_clear, piv)
+                    ):
+                        state = 2
             if state == 2:
                 ok[t, m] = False
                 continue

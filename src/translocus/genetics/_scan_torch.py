@@ -20,8 +20,9 @@ Linear mixed model
 
 Guards
     Markers or (trait, marker) entries where the fast forms could lose accuracy (a genotype
-    column nearly explained by the covariates or by the other columns, a rank-deficient block,
-    a near-perfect fit) are recomputed on the host with the CPU kernels, so results agree with
+    column nearly explained by the covariates or by the other columns, a block not clearly of
+    full rank by R/qtl2's 1e-12 pivot rule (``_rank_bound``), a near-perfect fit) are
+    recomputed on the host with the CPU kernels, so results agree with
     :func:`translocus.genetics.scan.scan` to rounding (and rank-deficient designs follow R/qtl2's
     pivoting rule exactly).
 """
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from translocus.core.compute import ArrayBackend
+from translocus.genetics._scan_kernels import RANK_CLEAR
 from translocus.genetics._scan_numba import basis_batch, basis_single, exact_rss_weighted
 
 __all__ = [
@@ -56,6 +58,20 @@ MOMENT_GUARD = 1e-6
 CANCEL_GUARD = 1e-7
 #: Default device bytes for the largest temporary of one chunk of traits.
 CHUNK_BYTES = 256 * 2**20
+
+
+def _rank_bound(piv2: np.ndarray, diag: np.ndarray) -> np.ndarray:
+    """A lower bound of the smallest squared pivot of the column-pivoted factorisation, over
+    the first (R/qtl2's rank rule), from a Cholesky of the unit-diagonal scaling.
+
+    ``piv2`` are the squared pivots of that Cholesky and ``diag`` the Gram matrix's diagonal
+    (``[..., p]`` each): ``det(G) / max(diag)^p``. Entries below :data:`RANK_CLEAR` go to the
+    host, where pivoted QR applies the rule itself.
+    """
+    top = np.max(diag, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(top > 0, diag / np.where(top > 0, top, 1.0), 0.0)
+    return np.prod(piv2 * ratio, axis=-1)  # type: ignore[no-any-return]
 
 
 def _chunks(total: int, size: int) -> list[slice]:
@@ -91,8 +107,9 @@ def hk_rss_backend(
     x = x / be.where(nrm > 0, nrm, 1.0)[:, None, :]
     # CholeskyQR2 of the unit-norm columns
     low1, ok1 = be.cholesky(be.matmul(be.swapaxes(x, 1, 2), x))
-    piv = np.min(be.to_numpy(be.diagonal(low1)) ** 2, axis=1)
-    bad |= ~ok1 | ~(piv > PIVOT_GUARD)
+    piv2 = be.to_numpy(be.diagonal(low1)) ** 2
+    bad |= ~ok1 | ~(np.min(piv2, axis=1) > PIVOT_GUARD)
+    bad |= ~(_rank_bound(piv2, be.to_numpy(nrm) ** 2) > RANK_CLEAR)
     q1 = be.solve_triangular_right_t(x, low1)
     low2, ok2 = be.cholesky(be.matmul(be.swapaxes(q1, 1, 2), q1))
     bad |= ~ok2
@@ -194,11 +211,12 @@ def moment_rss_backend(
     d = be.sqrt(be.where(sd > 0, sd, 1.0))
     scaled = schur / (d[..., :, None] * d[..., None, :])
     low, ok_chol = be.cholesky(scaled)
-    piv = np.min(be.to_numpy(be.diagonal(low)) ** 2, axis=-1)
+    piv2 = be.to_numpy(be.diagonal(low)) ** 2
     zz = be.solve_triangular(low, (bb / d)[..., None])[..., 0]
     rss0_h = be.to_numpy(rss0)[None, :, None]
     rss = rss0_h - be.to_numpy(be.sum(zz * zz, axis=-1))
-    ok &= ok_chol & (piv > MOMENT_GUARD) & (rss > MOMENT_GUARD * rss0_h)
+    ok &= ok_chol & (np.min(piv2, axis=-1) > MOMENT_GUARD) & (rss > MOMENT_GUARD * rss0_h)
+    ok &= _rank_bound(piv2, be.to_numpy(sd)) > RANK_CLEAR
     return rss, ok
 
 

@@ -21,11 +21,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 import xarray as xr
 
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics._design import as_frame, drop_depcols
+from translocus.genetics._scan_kernels import RANK_CLEAR
 from translocus.genetics._scan_numba import brent_fit_lmm, calc_loglik
 from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
 from translocus.genetics.spec import ModelSpec, resolve_spec
@@ -120,19 +122,26 @@ def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, n
 
     The designs are transposed, ``xt`` ``[M, q, n]``; the response is ``y`` ``[n]``.
 
-    Well-conditioned positions go through the normal equations (batched products), the rest
-    through QR; rank-deficient positions get NaN for the coefficients pivoted QR drops (as
-    R/qtl2).
+    Positions clearly of full rank by R/qtl2's rule (every pivot of the column-pivoted QR above
+    1e-12 of the first; checked with the margin ``RANK_CLEAR`` through the lower bound
+    ``det(X'X) / max_j ||x_j||^(2q)`` of the smallest squared pivot ratio) and well conditioned
+    go through the normal equations (batched products), the other full-rank ones through QR.
+    The rest are fitted as R/qtl2 fits them (:func:`_ols_pivoted`): coefficients of the
+    columns pivoted QR drops are NaN.
     """
     m_count, q, n = xt.shape
     coef = np.full((m_count, q), np.nan)
     se = np.full((m_count, q), np.nan)
     gram = xt @ xt.transpose(0, 2, 1)
     xty = xt @ y
-    d = np.sqrt(np.einsum("mii->mi", gram))
+    d2 = np.einsum("mii->mi", gram)
+    d = np.sqrt(d2)
     d = np.where(d > 0, d, 1.0)  # a zero column: left as it is, found by the eigenvalues
     ev = np.linalg.eigvalsh(gram / (d[:, :, None] * d[:, None, :]))
-    easy = ev[:, 0] * GRAM_COND > ev[:, -1]
+    top = np.max(d2, axis=1, keepdims=True)
+    bound = np.prod(ev, axis=1) * np.prod(d2 / np.where(top > 0, top, 1.0), axis=1)
+    full_rank = (bound > RANK_CLEAR) & (top[:, 0] > 0)
+    easy = full_rank & (ev[:, 0] * GRAM_COND > ev[:, -1])
     pick = slice(None) if easy.all() else easy
     if np.any(easy):
         inv = np.linalg.inv(gram[pick])
@@ -141,46 +150,44 @@ def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, n
         sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
         coef[pick] = beta
         se[pick] = sigma[:, None] * np.sqrt(np.einsum("mii->mi", inv))
-    hard = np.flatnonzero(~easy)
+    hard = np.flatnonzero(full_rank & ~easy)
     if hard.size:
         x = xt[hard].transpose(0, 2, 1)
-        qmat, rmat = np.linalg.qr(x)
-        diag = np.abs(np.einsum("mii->mi", rmat))
-        full = diag.min(axis=1) > tol * diag.max(axis=1) * 1e4
-        if np.any(full):
-            r = rmat[full]
-            qty = qmat[full].transpose(0, 2, 1) @ y
-            beta = np.linalg.solve(r, qty[..., None])[..., 0]
-            resid = y[None, :] - (x[full] @ beta[..., None])[..., 0]
-            sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
-            rinv = np.linalg.inv(r)
-            coef[hard[full]] = beta
-            se[hard[full]] = sigma[:, None] * np.sqrt(np.sum(rinv**2, axis=2))
-        for i in np.flatnonzero(~full):
-            coef[hard[i]], se[hard[i]] = _ols_pivoted(x[i], y, tol)
+        qmat, r = np.linalg.qr(x)
+        qty = qmat.transpose(0, 2, 1) @ y
+        beta = np.linalg.solve(r, qty[..., None])[..., 0]
+        resid = y[None, :] - (x @ beta[..., None])[..., 0]
+        sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
+        rinv = np.linalg.inv(r)
+        coef[hard] = beta
+        se[hard] = sigma[:, None] * np.sqrt(np.sum(rinv**2, axis=2))
+    for m in np.flatnonzero(~full_rank):
+        coef[m], se[m] = _ols_pivoted(xt[m].T, y, tol)
     return coef, se
 
 
 def _ols_pivoted(xm: np.ndarray, ym: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """One rank-deficient position: columns kept in order of norm while they add rank."""
+    """One position not clearly of full rank, fitted as R/qtl2 fits it.
+
+    Column-pivoted Householder QR (LAPACK's, which pivots as Eigen's ``ColPivHouseholderQR``:
+    largest remaining norm first); the leading columns whose ``|R_kk|`` exceed ``tol`` times
+    ``|R_11|`` are kept, the others get NaN.
+    """
     n, q = xm.shape
     coef = np.full(q, np.nan)
     se = np.full(q, np.nan)
-    norms = np.linalg.norm(xm, axis=0)
-    order = np.argsort(-norms, kind="stable")
-    kept: list[int] = []
-    for j in order:
-        trial = kept + [int(j)]
-        sv = np.linalg.svd(xm[:, trial], compute_uv=False)
-        if sv[-1] > tol * sv[0] * 1e4:
-            kept = trial
-    sub = xm[:, kept]
-    beta, *_ = np.linalg.lstsq(sub, ym, rcond=None)
-    resid = ym - sub @ beta
-    sigma = np.sqrt(float(resid @ resid) / (n - len(kept)))
-    cov = np.linalg.inv(sub.T @ sub)
-    coef[kept] = beta
-    se[kept] = sigma * np.sqrt(np.diag(cov))
+    qmat, rmat, perm = scipy.linalg.qr(xm, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(rmat))
+    rank = int(np.sum(diag > tol * diag[0])) if diag.size and diag[0] > 0 else 0
+    if rank == 0:
+        return coef, se
+    r = rmat[:rank, :rank]
+    beta = scipy.linalg.solve_triangular(r, qmat[:, :rank].T @ ym)
+    resid = ym - xm[:, perm[:rank]] @ beta
+    sigma = np.sqrt(float(resid @ resid) / (n - rank))
+    rinv = scipy.linalg.solve_triangular(r, np.eye(rank))
+    coef[perm[:rank]] = beta
+    se[perm[:rank]] = sigma * np.sqrt(np.sum(rinv**2, axis=1))
     return coef, se
 
 
