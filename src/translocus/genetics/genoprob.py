@@ -26,6 +26,7 @@ with probability ``1 - r``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -167,6 +168,13 @@ def _threads(cores: int | None):
         numba.set_num_threads(before)
 
 
+def _sex_matters(crosstype: str) -> bool:
+    """Whether the cross type's X chromosome model depends on the individual's sex."""
+    return crosstype in ("bc", "f2", "do", "hs", "ail", "ail3", "dof1", "hsf1") or (
+        crosstype.startswith("genail")
+    )
+
+
 def _individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]:
     ids = list(cross.individuals)
     if len(cross.is_female):
@@ -179,7 +187,16 @@ def _individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]
             raise InputError(f"is_female is missing for individuals {bad}; fill in the sex")
         is_female = fem.to_numpy(dtype=bool)
     else:
-        is_female = np.zeros(len(ids), dtype=bool)
+        # As R/qtl2 does: without sex information every individual is taken as female.
+        is_female = np.ones(len(ids), dtype=bool)
+        if any_x and _sex_matters(cross.crosstype):
+            warnings.warn(
+                f"no sex information for this {cross.crosstype} cross: every individual is "
+                "taken as female on the X chromosome, as R/qtl2 does; give the control file a "
+                "'sex' entry if the cross has males.",
+                UserWarning,
+                stacklevel=3,
+            )
     if cross.cross_info is not None and cross.cross_info.shape[1] > 0:
         ci = cross.cross_info.reindex(ids)
         if ci.isna().to_numpy().any():
