@@ -32,6 +32,7 @@ CROSSES = {
     "Gough": ("Gough/gough.zip", "haldane", False),
     "ArabMAGIC": ("ArabMAGIC/arabmagic_tair9.zip", "haldane", True),
     "CC": ("CC/cc.zip", "c-f", True),
+    "DO_Gatti2014": ("DO_Gatti2014/do.zip", "c-f", True),
 }
 #: the larger crosses run in the slow set only
 SLOW = {"CC", "DO_Gatti2014", "Gough"}
