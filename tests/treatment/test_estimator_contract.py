@@ -145,3 +145,19 @@ def test_mixed_growth_model_warns_when_reml_stops(monkeypatch: pytest.MonkeyPatc
         model = MixedGrowthModel().fit(STUDY)
     assert not model.converged_
     assert model.fits_["converged"].tolist() == [False]
+
+
+@pytest.mark.parametrize("cls", [GrowthModel, MixedGrowthModel], ids=lambda c: c.__name__)
+def test_growth_models_fit_a_plain_frame_and_record_the_analysis(cls: type) -> None:
+    from translocus.core.errors import OptionError
+
+    study = _study()
+    frame = study.data[["animal", "day", "volume", "model", "arm"]]
+    model = cls().fit(frame, license="MIT")
+    assert model.licence_decision_.allowed and model.licence_decision_.purpose == "analysis"
+    ref = cls().fit(study)
+    pd.testing.assert_frame_equal(model.summary, ref.summary)
+    # unstated licence: analysis is recorded, never refused
+    assert cls().fit(frame).licence_decision_.dataset
+    with pytest.raises(OptionError, match=r"carries its own licence"):
+        cls().fit(study, license="MIT")

@@ -45,8 +45,10 @@ from scipy import stats
 from translocus.core.errors import InputError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.mixed import fit_mixed
+from translocus.core.provenance import LicensePolicy
+from translocus.core.table import as_table, licence_gate
 from translocus.treatment.metrics import series_log_slopes, tumor_growth_inhibition
-from translocus.treatment.study import TreatmentStudy
+from translocus.treatment.study import TreatmentStudy, from_frame
 
 __all__ = [
     "GROWTH_MODELS",
@@ -265,6 +267,21 @@ def _padded(
     return t, y, mask, t0
 
 
+def _study_for(
+    estimator: Estimator,
+    data: TreatmentStudy | pd.DataFrame,
+    license: str | None,
+    policy: LicensePolicy | None,
+    name: str,
+) -> TreatmentStudy:
+    """``data`` as a study, its analysis use recorded in ``estimator.licence_decision_``."""
+    study = as_table(data, TreatmentStudy, from_frame, license=license, estimator=name)
+    estimator.licence_decision_ = licence_gate(  # type: ignore[attr-defined]
+        study.provenance, policy, use="analysis", purpose="analysis", estimator=name
+    )
+    return study
+
+
 class GrowthModel(Estimator):
     """Per-animal tumour growth curves (exponential, Gompertz or exponential-linear).
 
@@ -314,8 +331,20 @@ class GrowthModel(Estimator):
         self.offset = offset
         self.max_iter = max_iter
 
-    def fit(self, study: TreatmentStudy) -> GrowthModel:
-        """Fit the growth curve to every animal's volumes in ``study``."""
+    def fit(
+        self,
+        study: TreatmentStudy | pd.DataFrame,
+        *,
+        license: str | None = None,
+        policy: LicensePolicy | None = None,
+    ) -> GrowthModel:
+        """Fit the growth curve to every animal's volumes in ``study``.
+
+        ``study`` is a :class:`TreatmentStudy` or a plain frame read by
+        :func:`~translocus.treatment.study.from_frame` with ``license=`` (SPDX, ``"MIT"``);
+        the analysis use is recorded in ``licence_decision_`` under ``policy``, never refused.
+        """
+        study = _study_for(self, study, license, policy, "GrowthModel.fit")
         if self.kind not in _CURVES:
             raise ValueError(f"unknown growth model {self.kind!r}; use one of {list(_CURVES)}")
         t, y, mask, t0 = _padded(study, self.offset)
@@ -626,8 +655,19 @@ class MixedGrowthModel(Estimator):
         self.random_slope = random_slope
         self.level = level
 
-    def fit(self, study: TreatmentStudy) -> MixedGrowthModel:
-        """Fit the mixed model to each arm of ``study`` by REML."""
+    def fit(
+        self,
+        study: TreatmentStudy | pd.DataFrame,
+        *,
+        license: str | None = None,
+        policy: LicensePolicy | None = None,
+    ) -> MixedGrowthModel:
+        """Fit the mixed model to each arm of ``study`` by REML.
+
+        ``study`` is a :class:`TreatmentStudy` or a plain frame with ``license=``, as for
+        :meth:`GrowthModel.fit`; the decision is kept in ``licence_decision_``.
+        """
+        study = _study_for(self, study, license, policy, "MixedGrowthModel.fit")
         fits = _arm_growth_rates(
             study, offset=self.offset, random_slope=self.random_slope, level=self.level
         )
