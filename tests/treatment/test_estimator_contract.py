@@ -161,3 +161,12 @@ def test_growth_models_fit_a_plain_frame_and_record_the_analysis(cls: type) -> N
     assert cls().fit(frame).licence_decision_.dataset
     with pytest.raises(OptionError, match=r"carries its own licence"):
         cls().fit(study, license="MIT")
+
+
+def test_lifespan_effects_record_the_analysis_of_a_plain_frame() -> None:
+    model = LifespanInterventionEffects(sexes=["M"], n_boot=20, random_state=1)
+    fitted = model.fit(LIFESPANS, license="CC-BY-4.0")
+    decision = fitted.licence_decision_
+    assert decision.allowed and decision.license == "CC-BY-4.0"
+    assert decision.purpose == "analysis"
+    assert fitted.effects_.attrs["provenance"]["license"] == "CC-BY-4.0"

@@ -43,8 +43,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import Estimator, check_fitted
+from translocus.core.provenance import LicenseDecision, LicensePolicy
+from translocus.core.table import licence_gate, provenance_for
 from translocus.progression.lifespan_data import LifespanTable, itp_drug_name
 from translocus.progression.survival import CoxPH, KaplanMeier, logrank_test
 
@@ -174,11 +176,37 @@ class LifespanInterventionEffects(Estimator):
         self.min_per_group = min_per_group
 
     def fit(
-        self, data: LifespanTable | pd.DataFrame, *, source: str = "data"
+        self,
+        data: LifespanTable | pd.DataFrame,
+        *,
+        source: str = "data",
+        license: str | None = None,
+        policy: LicensePolicy | None = None,
     ) -> LifespanInterventionEffects:
-        """Estimate each intervention's effect on lifespan against the controls of its group."""
-        frame = data.data if isinstance(data, LifespanTable) else data
-        provenance = data.provenance if isinstance(data, LifespanTable) else None
+        """Estimate each intervention's effect on lifespan against the controls of its group.
+
+        ``data`` is a :class:`LifespanTable` or a plain frame whose licence ``license=``
+        names; the analysis use is recorded in ``licence_decision_`` under ``policy``.
+        """
+        if isinstance(data, LifespanTable):
+            if license is not None:
+                raise OptionError(
+                    "license",
+                    license,
+                    "LifespanInterventionEffects.fit was given a LifespanTable, which carries "
+                    f"its own licence ({data.provenance.license}); license= names the licence "
+                    "of a plain DataFrame",
+                )
+            frame, provenance = data.data, data.provenance
+        else:
+            frame, provenance = data, provenance_for(license=license, name=source)
+        self.licence_decision_: LicenseDecision = licence_gate(
+            provenance,
+            policy,
+            use="analysis",
+            purpose="analysis",
+            estimator="LifespanInterventionEffects.fit",
+        )
         missing = [c for c in _REQUIRED if c not in frame.columns]
         if missing:
             raise InputError(
@@ -227,7 +255,7 @@ class LifespanInterventionEffects(Estimator):
                 "of one sex in the same cohort and sites; check the arm and control columns."
             )
         effects = pd.DataFrame(rows)
-        effects.attrs["provenance"] = provenance.to_dict() if provenance else {}
+        effects.attrs["provenance"] = provenance.to_dict()
         self.effects_ = effects
         self.curves_ = curves
         return self
