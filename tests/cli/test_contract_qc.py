@@ -86,7 +86,7 @@ def test_qc_writes_a_complete_run(ws: dict[str, Path], tmp_path: Path) -> None:
     record = assert_complete_run(out)
     expected = {"samples.csv", "duplicates.csv", "crossovers.csv", "errors.csv", "markers.csv",
                 "duplicate_markers.csv", "crossovers.png", "missing.png", "heterozygosity.png",
-                "compare_geno.png"}  # fmt: skip
+                "errors.png", "compare_geno.png"}  # fmt: skip
     assert expected <= set(record["files"])
     summary = json.loads((out / "run.json").read_text())["summary"]
     samples = pd.read_csv(out / "samples.csv")

@@ -39,7 +39,7 @@ def qc_command(
     outlier_mads: float = typer.Option(
         4.0,
         "--outlier-mads",
-        help="Crossover and heterozygosity outliers lie this many scaled MADs from the median.",
+        help="Crossover, error-count and heterozygosity outliers lie this many scaled MADs from the median.",
     ),  # fmt: skip
     max_missing: float = typer.Option(
         10.0, "--max-missing", help="Samples and markers missing more than this % are flagged."
@@ -81,6 +81,7 @@ def qc_command(
     )  # fmt: skip
     for key, label in (
         ("crossover_outliers", "crossover outliers"),
+        ("error_outliers", "error-count outliers"),
         ("het_outliers", "heterozygosity outliers"),
         ("missing_outliers", f"missing > {request.max_missing:g}%"),
     ):

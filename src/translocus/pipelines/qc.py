@@ -4,11 +4,11 @@ Problem samples: duplicates and sample mix-ups (pairs whose genotypes match at
 ``match_threshold`` or more, :func:`~translocus.genetics.qc.compare_geno`), crossover-count
 outliers (:func:`~translocus.genetics.reconstruct.count_xo` of the
 :func:`~translocus.genetics.reconstruct.maxmarg` calls), genotyping errors (error LOD above
-``errorlod_threshold``, :func:`~translocus.genetics.qc.calc_errorlod`), heterozygosity and
-missing-data outliers. Problem markers: missing data and error counts, and groups of
+``errorlod_threshold``, :func:`~translocus.genetics.qc.calc_errorlod`, with outliers of their
+counts), heterozygosity and missing-data outliers. Problem markers: missing data and error counts, and groups of
 markers with identical genotypes. Tables and plots go into the run folder.
 
-A crossover-count or heterozygosity outlier lies more than ``outlier_mads`` scaled median
+A crossover-count, error-count or heterozygosity outlier lies more than ``outlier_mads`` scaled median
 absolute deviations (``1.4826 * MAD``) from the median of all samples.
 
 >>> from translocus.core.simulate import simulate_cross
@@ -115,7 +115,7 @@ class QcOutput:
         samples.csv (one row per sample, with its flags), duplicates.csv (pairs at
         ``match_threshold`` or more), crossovers.csv and errors.csv (per sample and
         chromosome), markers.csv (every marker, with its flags), duplicate_markers.csv, and
-        crossovers.png, missing.png, heterozygosity.png, compare_geno.png.
+        crossovers.png, missing.png, heterozygosity.png, errors.png, compare_geno.png.
         """
         from translocus.genetics.results import write_table
 
@@ -148,6 +148,12 @@ class QcOutput:
             ("crossovers", "n_crossovers", "crossover_outlier", "crossovers (maxmarg calls)"),
             ("missing", "percent_missing", "missing_outlier", "missing genotypes (%)"),
             ("heterozygosity", "het", "het_outlier", "heterozygosity"),
+            (
+                "errors",
+                "n_errors",
+                "error_outlier",
+                "genotyping errors (error LOD above threshold)",
+            ),
         ):
             fig = Figure(figsize=(8, 3.5))
             ax = fig.add_subplot()
@@ -165,6 +171,8 @@ class QcOutput:
         values = self.match_values[np.isfinite(self.match_values)]
         ax.hist(values, bins=[k / 100 for k in range(101)], color="0.35")
         ax.axvline(self.request.match_threshold, color="crimson", linestyle="--")
+        high = values[values >= self.request.match_threshold]
+        ax.plot(high, np.zeros(high.size), "|", color="crimson", markersize=14)  # a rug
         ax.set_xlabel("proportion of matching genotypes (pairs of samples)")
         ax.set_ylabel("pairs")
         out["compare_geno"] = fig
@@ -187,6 +195,7 @@ class QcOutput:
             "crossover_outliers": s.loc[s["crossover_outlier"], "sample"].astype(str).tolist(),
             "errors_total": int(s["n_errors"].sum()),
             "errors_median": float(s["n_errors"].median()) if len(s) else None,
+            "error_outliers": s.loc[s["error_outlier"], "sample"].astype(str).tolist(),
             "het_outliers": s.loc[s["het_outlier"], "sample"].astype(str).tolist(),
             "missing_outliers": s.loc[s["missing_outlier"], "sample"].astype(str).tolist(),
             "samples_flagged": int((s["problem"] != "").sum()),
@@ -263,11 +272,13 @@ def run_qc(
     )
     samples["missing_outlier"] = samples["percent_missing"] > request.max_missing
     samples["crossover_outlier"] = robust_outliers(samples["n_crossovers"], request.outlier_mads)
+    samples["error_outlier"] = robust_outliers(samples["n_errors"], request.outlier_mads)
     samples["het_outlier"] = robust_outliers(samples["het"], request.outlier_mads)
     samples["duplicate"] = samples["max_match"].fillna(0.0) >= request.match_threshold
     samples["problem"] = _problems(samples, {
         "duplicate": "duplicate", "missing_outlier": "missing",
-        "crossover_outlier": "crossovers", "het_outlier": "heterozygosity",
+        "crossover_outlier": "crossovers", "error_outlier": "errors",
+        "het_outlier": "heterozygosity",
     })  # fmt: skip
     n = max(len(ids), 1)
     markers = pd.DataFrame(
