@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from threadpoolctl import ThreadpoolController
 
@@ -40,12 +40,42 @@ def _controller() -> ThreadpoolController:
         return _CONTROLLER[0]
 
 
+#: Blocks of any thread that hold the BLAS pool at one thread, and the limits to restore.
+_PIN_LOCK = threading.Lock()
+_PIN: list[Any] = [0, None]
+
+
+@contextlib.contextmanager
+def _pin_single() -> Iterator[None]:
+    """Hold the process-wide BLAS pool at one thread while any thread is inside such a block.
+
+    A single-threaded BLAS rounds a product the same way every time; a threaded one may not
+    (the split of the work depends on the thread count). Threads that run scans side by side
+    (a Dask worker's tasks, for example) all want one thread: the first to enter sets it, the
+    last to leave restores the previous limits, so none undoes the limit under another.
+    """
+    with _PIN_LOCK:
+        if _PIN[0] == 0:
+            _PIN[1] = _controller().limit(limits=1, user_api="blas")
+        _PIN[0] += 1
+    try:
+        yield
+    finally:
+        with _PIN_LOCK:
+            _PIN[0] -= 1
+            if _PIN[0] == 0 and _PIN[1] is not None:
+                _PIN[1].restore_original_limits()
+                _PIN[1] = None
+
+
 @contextlib.contextmanager
 def blas_threads(limit: int) -> Iterator[None]:
     """Limit the BLAS thread pool within the block (nested calls inside it are free).
 
     The limit is process-wide, so only the outermost call of a thread sets it, and the worker
-    threads of :func:`parallel_map` (which run under their caller's limit) never do.
+    threads of :func:`parallel_map` (which run under their caller's limit) never do. A limit
+    of one thread is shared by all threads that ask for it (:func:`_pin_single`), so results
+    computed under it do not depend on what other threads run at the same time.
     """
     depth = getattr(_LIMIT_DEPTH, "value", 0)
     if depth:
@@ -53,8 +83,12 @@ def blas_threads(limit: int) -> Iterator[None]:
         return
     _LIMIT_DEPTH.value = 1
     try:
-        with _controller().limit(limits=limit, user_api="blas"):
-            yield
+        if limit == 1:
+            with _pin_single():
+                yield
+        else:
+            with _controller().limit(limits=limit, user_api="blas"):
+                yield
     finally:
         _LIMIT_DEPTH.value = 0
 
@@ -130,7 +164,10 @@ def thread_limit(threads: int | None) -> Iterator[None]:
     # numba's thread count is per calling thread; its pool has NUMBA_NUM_THREADS at most
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     try:
-        if getattr(_LIMIT_DEPTH, "value", 0):  # inside a BLAS limit already: keep it
+        with _PIN_LOCK:
+            pinned = _PIN[0] > 0
+        # inside a BLAS limit already, or another thread holds the pool at one thread: keep it
+        if getattr(_LIMIT_DEPTH, "value", 0) or pinned:
             yield
         else:
             # not blas_threads: that would also disable the single-threaded BLAS of the

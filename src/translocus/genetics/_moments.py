@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from translocus.core.threads import blas_threads
 from translocus.genetics._design import Batch, Prepared
 from translocus.genetics._scan_kernels import (
     MOMENT_GUARD,
@@ -25,6 +26,7 @@ from translocus.genetics._scan_numba import (
     exact_rss_weighted,
     gather_columns,
     pair_products,
+    rotate_columns,
     rss_from_moment_rows,
     weighted_moments,
 )
@@ -34,6 +36,7 @@ __all__ = [
     "Part",
     "TraitSide",
     "chromosome_lod",
+    "column_blocks",
     "genotype_columns",
     "genotype_scales",
     "trait_side",
@@ -49,6 +52,8 @@ CHUNK_CELLS = 48 * 7 * 261
 #: Up to this many traits and genotype columns the moments of a chunk come from one compiled
 #: pass (``weighted_moments``); beyond, from pair products and matrix products over all traits.
 FUSED_TRAITS = 3
+#: Width of the products of genotype moments with trait columns (:func:`column_blocks`).
+BLOCK_COLUMNS = 8
 FUSED_COLUMNS = 8
 
 
@@ -62,6 +67,30 @@ def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
     if prep.intcovar is None and prep.sqrt_w is None:
         return res
     return np.concatenate([res * s[None, None, :] for s in genotype_scales(prep, rows)], axis=1)
+
+
+def column_blocks(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out = a @ b`` by products of exactly :data:`BLOCK_COLUMNS` columns of ``b``.
+
+    A BLAS product rounds a column of its result differently with the width of ``b`` (and
+    small widths take other kernels), but within one shape not with the column's place or
+    its neighbours. Splitting ``b`` into blocks of one width (the last zero-padded) gives each
+    column of the result the same bits however many columns (traits) come with it.
+    """
+    width = b.shape[1]
+    if width == 0:
+        return
+    block = np.zeros((b.shape[0], BLOCK_COLUMNS))
+    res = np.empty((a.shape[0], BLOCK_COLUMNS))
+    for s in range(0, width, BLOCK_COLUMNS):
+        e = min(width, s + BLOCK_COLUMNS)
+        if e - s == BLOCK_COLUMNS:
+            np.dot(a, np.ascontiguousarray(b[:, s:e]), out=res)
+        else:
+            block[:, : e - s] = b[:, s:e]
+            block[:, e - s :] = 0.0
+            np.dot(a, block, out=res)
+        out[:, s:e] = res[:, : e - s]
 
 
 def genotype_columns(prep: Prepared, chrom: str) -> np.ndarray:
@@ -117,7 +146,14 @@ def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> T
     """Everything of :func:`chromosome_lod` that does not involve the genotypes.
 
     For Haley-Knott it is the same on every chromosome of one null model, so computed once.
+    Its products run on a single BLAS thread, which rounds them the same way however many
+    threads the scan was given.
     """
+    with blas_threads(1):
+        return _trait_side(prep, eig, parts)
+
+
+def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> TraitSide:
     tol = prep.tol
     n = parts[0].y.shape[0]
     hsq = np.concatenate([part.hsq for part in parts])
@@ -146,7 +182,9 @@ def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> T
             return np.asarray(vt @ a)
 
     wt = np.ascontiguousarray(w.T)  # [T, n]
-    y_r = rotate(np.column_stack([part.y for part in parts]))
+    y_all = np.column_stack([part.y for part in parts])
+    # each trait rotated on its own: its LODs do not depend on the traits scanned beside it
+    y_r = y_all if eig is None else rotate_columns(np.ascontiguousarray(eig.vectors_t), y_all)
     wy = w * y_r
     cmax = max(part.c_alt.shape[1] for part in parts)
     cov_gram = np.zeros((n_trait, cmax, cmax))
@@ -170,8 +208,12 @@ def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> T
             share[t0 + 1 : t0 + tb] = True
         else:
             blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
-        cov_gram[sl, :c, :c] = np.einsum("nt,nc,nd->tcd", w[:, sl], ca, ca)
-        cov_y[sl, :c] = wy[:, sl].T @ ca
+        # per trait, in products whose shapes do not depend on the other traits
+        for t in range(t0, t0 + tb):
+            cov_gram[t, :c, :c] = (ca * w[:, t, None]).T @ ca
+        cov_y_t = np.empty((c, tb))
+        column_blocks(np.ascontiguousarray(ca.T), wy[:, sl], cov_y_t)
+        cov_y[sl, :c] = cov_y_t.T
         cov_cnt[sl] = c
         cov_row[sl] = row if identity else row + c * np.arange(tb)
         cn = ca if part.c_null is part.c_alt else rotate(part.c_null)
@@ -183,7 +225,8 @@ def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> T
     return TraitSide(w=w, wt=wt, part_w=part_w, part_of=part_of, y_r=y_r,
                       trait_cov=trait_cov, cov_gram=cov_gram, cov_y=cov_y, cov_cnt=cov_cnt,
                       cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
-                      yty=np.einsum("nt,nt->t", wy, y_r), rss0=rss0, n_obs=n_obs, lhs=lhs,
+                      yty=np.array([np.dot(wy[:, t].copy(), y_r[:, t].copy())
+                                    for t in range(n_trait)]), rss0=rss0, n_obs=n_obs, lhs=lhs,
                       lhs_t=np.ascontiguousarray(lhs.T), share=share)  # fmt: skip
 
 
@@ -226,9 +269,15 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
     p = p0 * n_scale
     pa, pb = pair_index(p)
     npair = pa.size
-    per_marker = p * n + npair * n_trait + p * n_rows
+    perm_given = geno_rows is not None
+    # the chunk depends on the genotype block alone (not on the traits nor the threads), so a
+    # marker's rotated columns, and every product formed from them, are the same in any batch
+    per_marker = p * n + npair * n
     chunk = max(1, min(m_count, max(MARKER_CHUNK, CHUNK_CELLS // max(per_marker, 1))))
-    fused = n_trait <= FUSED_TRAITS and p <= FUSED_COLUMNS
+    # one compiled pass for few traits, but only for permutations: a scan's traits go through
+    # the same fixed-width products however many there are (their LODs then do not depend on
+    # the traits beside them)
+    fused = perm_given and n_trait <= FUSED_TRAITS and p <= FUSED_COLUMNS
     perm = None if geno_rows is None else np.atleast_2d(np.asarray(geno_rows, dtype=np.int64))
     n_block = 1 if perm is None else perm.shape[0]
     rot = None
@@ -277,14 +326,16 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
                 weighted_moments(xr4, at, wt, lhs_t, gram, fx)
             else:
                 xr2 = np.ascontiguousarray(xr3).reshape(mc * p, n)
-                np.dot(xr2, lhs, out=fx.reshape(mc * p, n_rows))
+                column_blocks(xr2, lhs, fx.reshape(mc * p, n_rows))
                 pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
                 pair_products(xr2.reshape(mc, p, n), pairs)
                 if part_w is not None and part_of is not None:  # one X_m' X_m per part
-                    np.take(pairs.reshape(mc * npair, n) @ part_w, part_of, axis=1,
-                            out=gram.reshape(mc * npair, n_trait))  # fmt: skip
+                    by_part = np.empty((mc * npair, part_w.shape[1]))
+                    column_blocks(pairs.reshape(mc * npair, n), part_w, by_part)
+                    np.take(by_part, part_of, axis=1, out=gram.reshape(mc * npair, n_trait))
                 else:
-                    np.dot(pairs.reshape(mc * npair, n), w, out=gram.reshape(mc * npair, n_trait))
+                    column_blocks(pairs.reshape(mc * npair, n), w,
+                                  gram.reshape(mc * npair, n_trait))  # fmt: skip
             rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
                                  ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
                                  share, RANK_CLEAR)  # fmt: skip

@@ -31,6 +31,7 @@ __all__ = [
     "pair_products",
     "weighted_moments",
     "gather_columns",
+    "rotate_columns",
 ]
 
 
@@ -687,3 +688,28 @@ def rss_from_moment_rows(
                 continue
             rss[t, m] = r1
             ok[t, m] = True
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def rotate_columns(vt: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``vt @ a`` column by column, each column's products summed in one fixed order.
+
+    A matrix product's rounding depends on its shape and on the BLAS thread count: the column
+    of one trait would come out a few units in the last place apart with other traits beside
+    it. Here column ``t`` of the result depends on ``vt`` and ``a[:, t]`` alone, so quantities
+    fitted from it (a heritability found by Brent's search, which last-bit differences can
+    move by its tolerance) do not depend on how traits are grouped, chunked or threaded.
+    """
+    n, k = vt.shape
+    n_col = a.shape[1]
+    out = np.empty((n, n_col))
+    col = np.empty(k)
+    for t in range(n_col):
+        for j in range(k):
+            col[j] = a[j, t]
+        for i in range(n):
+            s = 0.0
+            for j in range(k):
+                s += vt[i, j] * col[j]
+            out[i, t] = s
+    return out
