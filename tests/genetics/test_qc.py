@@ -84,8 +84,9 @@ def test_count_xo_matches_r(name: str) -> None:
 def _path_log_prob(cross: Any, chrom: str, row: int, path: np.ndarray) -> float:
     """log Pr(genotype path, observed genotypes) of one individual under the DO model."""
     model = get_cross_model(cross.crosstype)
-    args = {"is_x": False, "is_female": bool(cross.is_female.iloc[row]),
-            "cross_info": cross.cross_info.to_numpy(dtype=np.int64)[row]}  # fmt: skip
+    ids = list(cross.individuals)
+    args = {"is_x": cross.is_x(chrom), "is_female": bool(cross.is_female.reindex(ids).iloc[row]),
+            "cross_info": cross.cross_info.reindex(ids).to_numpy(dtype=np.int64)[row]}  # fmt: skip
     geno = np.asarray(cross.geno[chrom])[row]
     emit = model.emission(error_prob=0.002, founder_geno=np.asarray(cross.founder_geno[chrom]),
                           n_markers=geno.size, **args)  # fmt: skip
@@ -98,21 +99,22 @@ def _path_log_prob(cross: Any, chrom: str, row: int, path: np.ndarray) -> float:
     )
 
 
+@pytest.mark.parametrize("chrom", ["19", "X"])
 @pytest.mark.parametrize("name", _params())
-def test_viterbi_matches_r(name: str) -> None:
-    """Chromosome 19. R breaks ties between equally probable paths at random: where the two
+def test_viterbi_matches_r(name: str, chrom: str) -> None:
+    """Chromosomes 19 and X. R breaks ties between equally probable paths at random: where the two
     paths differ, both must have the same (largest) probability, to 1e-6 on the log scale."""
     cross = _computed(name)["cross"]
-    calls = viterbi(cross, error_prob=0.002, map_function="c-f", chromosomes=["19"])["19"]
-    ref = _ref(name, "viterbi_19.csv.gz").set_index("ind")
+    calls = viterbi(cross, error_prob=0.002, map_function="c-f", chromosomes=[chrom])[chrom]
+    ref = _ref(name, f"viterbi_{chrom}.csv.gz").set_index("ind")
     ours = calls.values.astype(np.int64)
     theirs = ref.reindex(index=calls.coords["sample"].values.astype(str),
                          columns=calls.coords["marker"].values.astype(str)).to_numpy()  # fmt: skip
     assert (ours == theirs).mean() > 0.95
     differ = np.flatnonzero((ours != theirs).any(axis=1))
     for row in differ:
-        mine = _path_log_prob(cross, "19", row, ours[row])
-        r = _path_log_prob(cross, "19", row, theirs[row])
+        mine = _path_log_prob(cross, chrom, row, ours[row])
+        r = _path_log_prob(cross, chrom, row, theirs[row])
         assert mine == pytest.approx(r, abs=1e-6), (row, mine, r)
 
 

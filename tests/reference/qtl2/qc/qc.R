@@ -5,7 +5,8 @@
 #
 # Settings: calc_genoprob(error_prob=0.002, map_function="c-f") on the genetic map, markers
 # only (as `translocus qc`); maxmarg(minprob=0.95); viterbi(error_prob=0.002,
-# map_function="c-f") on chromosome 19 (ties, which R breaks at random, under set.seed(1));
+# map_function="c-f") on chromosomes 19 and X (ties, which R breaks at random, under
+# set.seed(1) before each);
 # count_xo of the maxmarg genotypes; calc_errorlod of the probabilities; compare_geno of the
 # observed genotypes; calc_het (autosomes); n_missing; find_dup_markers(exact_only=TRUE).
 # Every number is written with 17 significant digits. Outputs per cross in ./<cross>/:
@@ -15,6 +16,7 @@
 #   errorlod_19.csv.gz     ind, marker, errorlod: chromosome 19, the first 40 individuals
 #   maxmarg_19.csv.gz      ind, then one column per marker of chromosome 19 (NA below minprob)
 #   viterbi_19.csv.gz      ind, then one column per marker of chromosome 19
+#   viterbi_X.csv.gz       the same for the X chromosome
 #   compare_geno_pairs.csv summary(compare_geno, threshold=0.9)
 #   compare_geno_40.csv.gz counts of the first 40 individuals (proportion=FALSE): diagonal
 #                          typed, upper triangle matches, lower triangle typed in both
@@ -61,6 +63,9 @@ for(name in crosses) {
   set.seed(1)
   v <- tick("viterbi_19", viterbi(cross[, "19"], error_prob=0.002, map_function="c-f"))
   write_table(by_ind(v[["19"]]), out("viterbi_19.csv.gz"))
+  set.seed(1)
+  v <- viterbi(cross[, "X"], error_prob=0.002, map_function="c-f")
+  write_table(by_ind(v[["X"]]), out("viterbi_X.csv.gz"))
 
   e <- tick("calc_errorlod", calc_errorlod(cross, pr, cores=2))
   cnt <- sapply(e, function(a) rowSums(a > 2))
