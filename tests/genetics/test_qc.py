@@ -202,3 +202,25 @@ def test_find_dup_markers_matches_r(name: str) -> None:
     ref = _ref(name, "dup_markers.csv.gz")
     theirs = {frozenset(g["marker"]) for _, g in ref.groupby("group")}
     assert {frozenset([k, *v]) for k, v in ours.items()} == theirs
+
+
+def _calls(crosstype: str, genotypes: tuple[str, ...], row: list[int], is_x: bool) -> Any:
+    import xarray as xr
+
+    from translocus.genetics.reconstruct import GenotypeCalls
+
+    chrom = "X" if is_x else "1"
+    arr = xr.DataArray(np.asarray([row], dtype=np.int16), dims=("sample", "marker"),
+                       coords={"sample": ["a"], "marker": [f"m{k}" for k in range(len(row))]})  # fmt: skip
+    return GenotypeCalls({chrom: arr}, crosstype, ("A", "B"), "X", {chrom: genotypes})
+
+
+def test_count_xo_counts_as_r_nrec() -> None:
+    """R/qtl2's nrec: an F2 autosome counts AA -> BB as 2, AA -> AB as 1; its X chromosome, lines
+    and backcrosses count any change as 1; no-calls (0) are skipped."""
+    f2 = ("AA", "AB", "BB")
+    assert count_xo(_calls("f2", f2, [1, 3, 0, 3, 2, 2, 1], False))["1"].tolist() == [4]
+    f2x = ("AA", "AB", "BA", "BB", "AY", "BY")
+    assert count_xo(_calls("f2", f2x, [1, 4, 2, 3], True))["X"].tolist() == [3]
+    assert count_xo(_calls("riself", ("AA", "BB"), [1, 2, 0, 1], False))["1"].tolist() == [2]
+    assert count_xo(_calls("bc", ("AA", "AB"), [1, 2, 2, 1], False))["1"].tolist() == [2]

@@ -270,25 +270,30 @@ def viterbi(
     return GenotypeCalls(out, cross.crosstype, alleles, x_chr, names)
 
 
-def _nrec_table(genotypes: Sequence[str], is_x: bool) -> np.ndarray:
+#: Cross types whose crossovers are counted on allele pairs (R/qtl2's ``nrec`` of ``do``,
+#: ``hs`` and ``genail<N>`` everywhere, of ``f2`` and ``ail`` on autosomes); every other type
+#: (and the male X) counts one crossover for any change of genotype.
+_PAIR_COUNTED = ("do", "hs")
+
+
+def _nrec_table(crosstype: str, genotypes: Sequence[str], is_x: bool) -> np.ndarray:
     """Crossovers between each pair of genotypes, ``[n + 1, n + 1]`` (row/column 0: no call).
 
-    Genotypes are read as their allele letters: two haploid (``AY``) or single-letter
-    genotypes differ by one crossover when not equal; two diploid genotypes by the alleles
-    one does not share with the other (0, 1 or 2), as R/qtl2's ``nrec``.
+    As R/qtl2's ``nrec`` (with ``count_xo``'s ``is_female=FALSE``): for the cross types that
+    count on allele pairs, two diploid genotypes differ by the alleles one does not share
+    with the other (0, 1 or 2) and two hemizygous ones (``AY``) by 1; otherwise any change is
+    one crossover.
     """
+    pairs = crosstype in _PAIR_COUNTED or crosstype.startswith("genail")
+    pairs = pairs or (crosstype in ("f2", "ail") and not is_x)
     n = len(genotypes)
     table = np.zeros((n + 1, n + 1), dtype=np.int64)
     for i, left in enumerate(genotypes, start=1):
         for j, right in enumerate(genotypes, start=1):
             if left == right:
                 continue
-            haploid = (
-                len(left) == 1
-                or len(right) == 1
-                or (is_x and left.endswith("Y") and right.endswith("Y"))
-            )
-            if haploid:
+            hemizygous = is_x and left.endswith("Y") and right.endswith("Y")
+            if not pairs or hemizygous or len(left) != 2 or len(right) != 2:
                 table[i, j] = 1
                 continue
             rest = list(right)
@@ -297,7 +302,7 @@ def _nrec_table(genotypes: Sequence[str], is_x: bool) -> np.ndarray:
                 if allele in rest:
                     rest.remove(allele)
                     shared += 1
-            table[i, j] = len(left) - shared
+            table[i, j] = 2 - shared
     return table
 
 
@@ -323,7 +328,7 @@ def count_xo(calls: GenotypeCalls) -> pd.DataFrame:
     """
     columns: dict[str, np.ndarray] = {}
     for chrom, arr in calls.calls.items():
-        table = _nrec_table(calls.genotypes[chrom], calls.is_x(chrom))
+        table = _nrec_table(calls.crosstype, calls.genotypes[chrom], calls.is_x(chrom))
         values = arr.values.astype(np.int64)
         counts = np.zeros(values.shape[0], dtype=np.int64)
         for i, row in enumerate(values):
