@@ -224,3 +224,17 @@ def test_count_xo_counts_as_r_nrec() -> None:
     assert count_xo(_calls("f2", f2x, [1, 4, 2, 3], True))["X"].tolist() == [3]
     assert count_xo(_calls("riself", ("AA", "BB"), [1, 2, 0, 1], False))["1"].tolist() == [2]
     assert count_xo(_calls("bc", ("AA", "AB"), [1, 2, 2, 1], False))["1"].tolist() == [2]
+
+
+@pytest.mark.parametrize("name", _params())
+def test_find_dup_markers_inexact_matches_r(name: str) -> None:
+    """``exact_only=False`` is deterministic in R/qtl2: the same kept markers and members."""
+    path = data_dir() / "qtl2" / CROSSES[name]
+    if not path.exists():
+        pytest.skip(f"shared data file {path} is not available")
+    ours = qc.find_dup_markers(read_cross(path), exact_only=False)
+    ref = _ref(name, "dup_markers_inexact.csv.gz", keep_default_na=False)
+    theirs: dict[str, list[str]] = {}
+    for kept, marker in zip(ref["kept"], ref["marker"], strict=True):
+        theirs.setdefault(kept, []).append(marker)
+    assert list(ours.items()) == list(theirs.items())

@@ -420,12 +420,18 @@ def percent_missing(cross: Cross, *, by: str = "individual") -> pd.Series:
 
 # -- duplicate markers -------------------------------------------------------------------------
 def find_dup_markers(
-    cross: Cross, *, chromosomes: Sequence[str] | None = None, adjacent_only: bool = False
+    cross: Cross,
+    *,
+    chromosomes: Sequence[str] | None = None,
+    exact_only: bool = True,
+    adjacent_only: bool = False,
 ) -> dict[str, list[str]]:
-    """Groups of markers with identical genotypes (R/qtl2 ``find_dup_markers``, exact).
+    """Groups of markers with identical genotypes (R/qtl2 ``find_dup_markers``).
 
-    Founder genotypes, when the cross has them, are part of each marker's pattern; missing
-    genotypes must be missing in the same individuals.
+    Founder genotypes, when the cross has them, are part of each marker's pattern. With
+    ``exact_only`` missing genotypes must be missing in the same individuals; otherwise a
+    marker joins the group of a better-typed one when it is typed only where that one is and
+    agrees with it there (markers taken from most to fewest typed, as R/qtl2).
 
     Parameters
     ----------
@@ -433,14 +439,17 @@ def find_dup_markers(
         The cross.
     chromosomes
         Subset of chromosomes; default all.
+    exact_only
+        Only identical patterns, missing genotypes included.
     adjacent_only
         Only group markers that are next to each other on a chromosome.
 
     Returns
     -------
     dict
-        For each group, the marker kept (the first of the group) -> the others, groups in
-        genome order. R/qtl2 keeps one chosen at random.
+        For each group, the marker kept -> the others. Exact groups keep their first marker
+        (R/qtl2 keeps one chosen at random) and come in genome order; inexact ones keep the
+        best-typed marker, as R/qtl2.
 
     Examples
     --------
@@ -473,6 +482,8 @@ def find_dup_markers(
     if len(heights) > 1:
         raise InputError("founder genotypes are missing on some chromosomes; add them")
     patterns = np.hstack(blocks).T  # [marker, individual]
+    if not exact_only:
+        return _contained_markers(cross, chroms, patterns, names, location, adjacent_only)
     _, group = np.unique(patterns, axis=0, return_inverse=True)
     group = np.asarray(group).reshape(-1)
     members: dict[int, list[int]] = {}
@@ -494,3 +505,27 @@ def find_dup_markers(
         found.append(run)
     found = sorted((f for f in found if len(f) > 1), key=lambda f: f[0])
     return {names[f[0]]: [names[k] for k in f[1:]] for f in found}
+
+
+def _contained_markers(
+    cross: Cross,
+    chroms: list[str],
+    patterns: np.ndarray,
+    names: list[str],
+    location: list[int],
+    adjacent_only: bool,
+) -> dict[str, list[str]]:
+    from translocus.genetics._qc_numba import dup_markers_contained
+
+    typed = np.concatenate([(_geno(cross, c) > 0).sum(axis=0) for c in chroms])
+    order = np.argsort(-typed, kind="stable").astype(np.int64)
+    result = dup_markers_contained(
+        np.ascontiguousarray(patterns.T, dtype=np.int64),
+        order,
+        np.asarray(location, dtype=np.int64),
+        bool(adjacent_only),
+    )
+    groups: dict[int, list[str]] = {}
+    for k in np.flatnonzero(result):
+        groups.setdefault(int(result[k]) - 1, []).append(names[k])
+    return {names[kept]: others for kept, others in groups.items()}

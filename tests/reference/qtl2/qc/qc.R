@@ -8,7 +8,7 @@
 # map_function="c-f") on chromosomes 19 and X (ties, which R breaks at random, under
 # set.seed(1) before each);
 # count_xo of the maxmarg genotypes; calc_errorlod of the probabilities; compare_geno of the
-# observed genotypes; calc_het (autosomes); n_missing; find_dup_markers(exact_only=TRUE).
+# observed genotypes; calc_het (autosomes); n_missing; find_dup_markers (exact or not).
 # Every number is written with 17 significant digits. Outputs per cross in ./<cross>/:
 #   count_xo.csv           ind, then one column per chromosome (maxmarg genotypes)
 #   errorlod_count.csv     ind, then per chromosome the number of markers with errorlod > 2
@@ -24,6 +24,7 @@
 #   het_missing_ind.csv    ind, het (calc_het), n_missing, n_typed, percent_missing
 #   missing_marker.csv.gz  marker, n_missing, n_typed (markers with any missing genotype)
 #   dup_markers.csv.gz     group, marker: each group of markers with identical genotypes
+#   dup_markers_inexact.csv.gz  kept, marker: find_dup_markers(exact_only=FALSE)
 #   timing.csv             step, seconds
 suppressPackageStartupMessages(library(qtl2))
 args <- commandArgs(trailingOnly=TRUE)
@@ -113,6 +114,9 @@ for(name in crosses) {
   write_table(data.frame(group=rep(seq_along(groups), sapply(groups, length)),
                          marker=unlist(groups), stringsAsFactors=FALSE),
               out("dup_markers.csv.gz"))
+  dup <- find_dup_markers(cross, exact_only=FALSE)
+  write_table(data.frame(kept=rep(names(dup), sapply(dup, length)), marker=unlist(dup),
+                         stringsAsFactors=FALSE), out("dup_markers_inexact.csv.gz"))
   write_table(data.frame(step=names(times), seconds=as.double(unlist(times)),
                          stringsAsFactors=FALSE), out("timing.csv"))
   cat(name, "done:", paste(names(times), round(unlist(times), 1), collapse=", "), "\n")
