@@ -181,3 +181,19 @@ def test_gamma_frailty_matches_r_coxph_frailty_em(
     )
     assert fr.theta_ == pytest.approx(r["theta"].iloc[0], rel=5e-3)
     np.testing.assert_allclose(fr.params_, r["coef"], rtol=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("time", "event", "median"),
+    [
+        ([5, 6, 6, 2.5, 4, 4], [1, 0, 0, 1, 1, 1], 4.5),  # sits at 0.5 from 4 to 5
+        ([1, 2, 3, 4], [1, 1, 0, 0], 3.0),  # sits at 0.5 to the end of follow-up
+        ([1, 2, 3, 4], [1, 1, 0, 1], 3.0),
+        ([1, 2, 3, 4, 5], [1, 1, 1, 0, 1], 3.0),  # crosses 0.5 at an event
+    ],
+)
+def test_kaplan_meier_median_follows_r_on_a_flat_half(
+    time: list[float], event: list[int], median: float
+) -> None:
+    """R 4.2.2, survival 3.5-3: ``quantile(survfit(Surv(time, event) ~ 1), 0.5)``."""
+    assert KaplanMeier().fit(time, event).median_ == median

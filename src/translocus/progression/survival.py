@@ -47,8 +47,8 @@ Examples
 >>> km = KaplanMeier().fit([5, 6, 6, 2.5, 4, 4], [1, 0, 0, 1, 1, 1])
 >>> round(float(km.survival_at(4.5)[0]), 4)
 0.5
->>> km.median_
-4.0
+>>> km.median_  # the curve sits at 0.5 from 4 to 5: R's midpoint
+4.5
 """
 
 from __future__ import annotations
@@ -339,11 +339,27 @@ class KaplanMeier(Estimator):
         return self
 
     def _crossing(self, curve: np.ndarray, q: float) -> float:
-        hit = np.flatnonzero(curve <= q)
-        return float(self.table_["time"].iloc[hit[0]]) if hit.size else float("inf")
+        # R's survival::quantile.survfit: equality within sqrt(eps); a curve that sits at q
+        # gives the midpoint between where it reaches q and where it drops below (or the
+        # last time when it never does)
+        tol = float(np.sqrt(np.finfo(float).eps))
+        times = self.table_["time"].to_numpy(dtype=float)
+        hit = np.flatnonzero(curve <= q + tol)
+        if not hit.size:
+            return float("inf")
+        first = hit[0]
+        if abs(curve[first] - q) >= tol:
+            return float(times[first])
+        below = np.flatnonzero(curve < q - tol)
+        end = times[below[0]] if below.size else times[-1]
+        return float((times[first] + end) / 2)
 
     def quantile_time(self, q: float) -> float:
-        """First time at which survival is at or below ``q`` (``inf`` if never)."""
+        """Time at which survival reaches ``q``, as R's ``quantile.survfit`` (``inf`` if never).
+
+        The first time survival is at or below ``q``; where the curve sits exactly at ``q``
+        over an interval, the midpoint of that interval.
+        """
         check_fitted(self)
         return self._crossing(self.table_["survival"].to_numpy(), q)
 
