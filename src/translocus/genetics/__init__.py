@@ -20,27 +20,49 @@ from translocus.genetics.mapfunctions import map_to_rf, rf_to_map
 from translocus.genetics.peaks import bayes_int, find_peaks, lod_int
 from translocus.genetics.permute import permutation_matrix, scan_perm
 from translocus.genetics.plot import plot_lod, plot_lod_interactive
+from translocus.genetics.qc import (
+    GenoComparison,
+    calc_errorlod,
+    calc_het,
+    compare_geno,
+    find_dup_markers,
+    n_missing,
+    n_typed,
+    percent_missing,
+)
+from translocus.genetics.reconstruct import GenotypeCalls, count_xo, maxmarg, viterbi
 from translocus.genetics.results import PermutationResult, ScanResult
 from translocus.genetics.scan import cross_covariates, scan, x_covar
 from translocus.genetics.spec import ModelSpec
 
 __all__ = [
     "Fit1Result",
+    "GenoComparison",
+    "GenotypeCalls",
     "ModelSpec",
     "PermutationResult",
     "ScanResult",
     "StoredProbs",
     "bayes_int",
+    "calc_errorlod",
     "calc_genoprob",
+    "calc_het",
     "calc_kinship",
+    "compare_geno",
+    "count_xo",
     "cross_covariates",
     "est_herit",
+    "find_dup_markers",
     "find_peaks",
     "fit1",
     "genoprob_to_alleleprob",
     "insert_pseudomarkers",
     "lod_int",
     "map_to_rf",
+    "maxmarg",
+    "n_missing",
+    "n_typed",
+    "percent_missing",
     "permutation_matrix",
     "permutations_distributed",
     "plot_lod",
@@ -52,5 +74,6 @@ __all__ = [
     "scan_accelerated",
     "scan_distributed",
     "scan_perm",
+    "viterbi",
     "x_covar",
 ]
