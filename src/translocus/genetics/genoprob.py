@@ -175,7 +175,8 @@ def _sex_matters(crosstype: str) -> bool:
     )
 
 
-def _individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]:
+def individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each individual's sex (``True`` = female) and cross information, checked."""
     ids = list(cross.individuals)
     if len(cross.is_female):
         missing = [i for i in ids if i not in cross.is_female.index]
@@ -208,7 +209,8 @@ def _individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]
     return is_female, cross_info
 
 
-def _groups(keys: list[Any]) -> list[tuple[Any, np.ndarray]]:
+def individual_groups(keys: list[Any]) -> list[tuple[Any, np.ndarray]]:
+    """Rows of the individuals that share a key (sex, cross information), key by key."""
     index: dict[Any, list[int]] = {}
     for i, k in enumerate(keys):
         index.setdefault(k, []).append(i)
@@ -236,7 +238,8 @@ def _interp_pmap(gmap: pd.Series, pmap: pd.Series, positions: pd.Series) -> np.n
     return out
 
 
-def _check_codes(geno: np.ndarray, chrom: str) -> None:
+def check_codes(geno: np.ndarray, chrom: str) -> None:
+    """Refuse genotype codes outside ``0 .. N_OBS_CODES - 1`` (one :class:`InputError`)."""
     if geno.size and (geno.min() < 0 or geno.max() >= N_OBS_CODES):
         bad = np.argwhere((geno < 0) | (geno >= N_OBS_CODES))[0]
         raise InputError(
@@ -246,6 +249,49 @@ def _check_codes(geno: np.ndarray, chrom: str) -> None:
 
 
 # -- main entry point ------------------------------------------------------------------------
+class HmmSetup(NamedTuple):
+    """What every HMM over a cross needs, checked once (:func:`hmm_setup`)."""
+
+    model: CrossModel
+    chromosomes: list[str]
+    is_female: np.ndarray
+    cross_info: np.ndarray
+    alleles: tuple[str, ...]
+
+
+def hmm_setup(
+    cross: Cross,
+    *,
+    error_prob: float,
+    map_function: str,
+    chromosomes: Sequence[str] | None = None,
+) -> HmmSetup:
+    """Check the HMM's arguments against ``cross`` and gather what every HMM pass needs.
+
+    Shared by :func:`calc_genoprob` and the reconstructions (``viterbi``): the cross type's
+    model, the chromosomes, each individual's sex and cross information, and the allele names.
+    Bad arguments are one :class:`InputError` each.
+    """
+    model: CrossModel = get_cross_model(cross.crosstype)
+    if not 0.0 <= float(error_prob) < 1.0:
+        raise InputError(f"error_prob={error_prob} must be in [0, 1)")
+    if map_function not in MAP_FUNCTIONS:
+        raise InputError(
+            f"map_function={map_function!r} is not known; use one of {', '.join(MAP_FUNCTIONS)}"
+        )
+    chroms = list(cross.chromosomes) if chromosomes is None else [str(c) for c in chromosomes]
+    unknown = [c for c in chroms if c not in cross.gmap]
+    if unknown:
+        raise InputError(f"chromosomes {unknown} are not in the cross's genetic map")
+    if model.needs_founder_geno and not cross.founder_geno:
+        raise InputError(f"a {cross.crosstype} cross needs founder genotypes; add founder_geno")
+    any_x = model.handles_x and any(cross.is_x(c) for c in chroms)
+    is_female, cross_info = individual_info(cross, any_x)
+    model.check_cross_info(cross_info, any_x=any_x)
+    alleles = tuple(cross.alleles) or tuple("ABCDEFGH"[: model.n_alleles])
+    return HmmSetup(model, chroms, is_female, cross_info, alleles)
+
+
 def calc_genoprob(
     cross: Cross,
     *,
@@ -294,27 +340,13 @@ def calc_genoprob(
     --------
     See the module docstring.
     """
-    model: CrossModel = get_cross_model(cross.crosstype)
-    if not 0.0 <= float(error_prob) < 1.0:
-        raise InputError(f"error_prob={error_prob} must be in [0, 1)")
-    if map_function not in MAP_FUNCTIONS:
-        raise InputError(
-            f"map_function={map_function!r} is not known; use one of {', '.join(MAP_FUNCTIONS)}"
-        )
-    chroms = list(cross.chromosomes) if chromosomes is None else [str(c) for c in chromosomes]
-    unknown = [c for c in chroms if c not in cross.gmap]
-    if unknown:
-        raise InputError(f"chromosomes {unknown} are not in the cross's genetic map")
-    if model.needs_founder_geno and not cross.founder_geno:
-        raise InputError(f"a {cross.crosstype} cross needs founder genotypes; add founder_geno")
-    any_x = model.handles_x and any(cross.is_x(c) for c in chroms)
-    is_female, cross_info = _individual_info(cross, any_x)
-    model.check_cross_info(cross_info, any_x=any_x)
-    alleles = tuple(cross.alleles) or tuple("ABCDEFGH"[: model.n_alleles])
+    model, chroms, is_female, cross_info, alleles = hmm_setup(
+        cross, error_prob=error_prob, map_function=map_function, chromosomes=chromosomes
+    )
     samples = pd.Index(list(cross.individuals), dtype=object, name="sample")
 
     layouts = {
-        chrom: _layout(cross, chrom, step=float(step), off_end=float(off_end),
+        chrom: marker_layout(cross, chrom, step=float(step), off_end=float(off_end),
                        stepwidth=stepwidth, map_function=map_function)
         for chrom in chroms
     }  # fmt: skip
@@ -349,9 +381,10 @@ class _Layout(NamedTuple):
     rf: np.ndarray  # recombination fraction of each interval
 
 
-def _layout(
+def marker_layout(
     cross: Cross, chrom: str, *, step: float, off_end: float, stepwidth: str, map_function: str
 ) -> _Layout:
+    """The positions of one chromosome (markers and pseudomarkers) and their recombination fractions."""
     gmap = cross.gmap[chrom]
     if gmap.isna().any():
         raise InputError(f"genetic map of chromosome {chrom} has missing positions; fill them")
@@ -414,7 +447,7 @@ def _genoprob_chromosome(
             f"genotypes of chromosome {chrom} have shape {geno.shape}, expected "
             f"({n_ind} individuals, {len(gmap)} markers in the map); fix the genotype file"
         )
-    _check_codes(geno, chrom)
+    check_codes(geno, chrom)
     is_x = model.handles_x and cross.is_x(chrom)
     positions, marker_index, rf = layout
     n_pos = len(positions)
@@ -443,7 +476,7 @@ def _genoprob_chromosome(
             keys = [((), tuple(c)) for c in cross_info.tolist()]
         emissions: dict[Any, np.ndarray] = {}
         ordered: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
-        for _key, rows in _groups(keys):
+        for _key, rows in individual_groups(keys):
             female = bool(is_female[rows[0]])
             info = cross_info[rows[0]]
             args = {"is_x": is_x, "is_female": female, "cross_info": info}

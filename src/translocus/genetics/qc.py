@@ -108,7 +108,7 @@ def calc_errorlod(
     >>> lod.loc["a"].round(2).tolist()  # the lone B is likely an error
     [-3.69, -3.69, 1.99, -3.69, -3.69]
     """
-    from translocus.genetics.genoprob import _groups, _individual_info
+    from translocus.genetics.genoprob import individual_groups, individual_info
 
     if probs.kind != "genotype":
         raise InputError("calc_errorlod needs genotype probabilities, not allele probabilities")
@@ -120,7 +120,7 @@ def calc_errorlod(
     else:
         chroms = _chromosomes(cross, chromosomes)
     any_x = model.handles_x and any(cross.is_x(c) for c in chroms)
-    is_female, cross_info = _individual_info(cross, any_x)
+    is_female, cross_info = individual_info(cross, any_x)
     ids = list(cross.individuals)
     out: dict[str, pd.DataFrame] = {}
     for chrom in chroms:
@@ -149,7 +149,7 @@ def calc_errorlod(
             (bool(f) if is_x else None, tuple(c))
             for f, c in zip(is_female, cross_info.tolist(), strict=True)
         ]
-        for _key, rows in _groups(keys):
+        for _key, rows in individual_groups(keys):
             args = {"is_x": is_x, "is_female": bool(is_female[rows[0]]),
                     "cross_info": cross_info[rows[0]]}  # fmt: skip
             poss = np.asarray(model.possible(**args), dtype=np.int64)

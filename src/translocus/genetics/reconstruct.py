@@ -36,8 +36,6 @@ import xarray as xr
 from translocus.core.errors import InputError
 from translocus.core.model import Cross, GenoProbs
 from translocus.genetics._reconstruct_numba import viterbi_dense
-from translocus.genetics.crosstypes import get_cross_model
-from translocus.genetics.mapfunctions import MAP_FUNCTIONS
 
 __all__ = ["GenotypeCalls", "count_xo", "maxmarg", "viterbi"]
 
@@ -201,33 +199,25 @@ def viterbi(
     >>> viterbi(cross, error_prob=0.01)["1"].values.tolist()  # a lone B is an error
     [[1, 1, 1, 1]]
     """
-    from translocus.genetics.genoprob import _check_codes, _groups, _individual_info, _layout
+    from translocus.genetics.genoprob import (
+        check_codes,
+        hmm_setup,
+        individual_groups,
+        marker_layout,
+    )
 
-    model = get_cross_model(cross.crosstype)
-    if not 0.0 <= float(error_prob) < 1.0:
-        raise InputError(f"error_prob={error_prob} must be in [0, 1)")
-    if map_function not in MAP_FUNCTIONS:
-        raise InputError(
-            f"map_function={map_function!r} is not known; use one of {', '.join(MAP_FUNCTIONS)}"
-        )
-    chroms = list(cross.chromosomes) if chromosomes is None else [str(c) for c in chromosomes]
-    unknown = [c for c in chroms if c not in cross.gmap]
-    if unknown:
-        raise InputError(f"chromosomes {unknown} are not in the cross's genetic map")
-    if model.needs_founder_geno and not cross.founder_geno:
-        raise InputError(f"a {cross.crosstype} cross needs founder genotypes; add founder_geno")
-    any_x = model.handles_x and any(cross.is_x(c) for c in chroms)
-    is_female, cross_info = _individual_info(cross, any_x)
-    model.check_cross_info(cross_info, any_x=any_x)
-    alleles = tuple(cross.alleles) or tuple("ABCDEFGH"[: model.n_alleles])
+    model, chroms, is_female, cross_info, alleles = hmm_setup(
+        cross, error_prob=error_prob, map_function=map_function, chromosomes=chromosomes
+    )
     samples = np.asarray(list(cross.individuals), dtype=object)
     out: dict[str, xr.DataArray] = {}
     names: dict[str, tuple[str, ...]] = {}
     for chrom in chroms:
-        layout = _layout(cross, chrom, step=0.0, off_end=0.0, stepwidth="fixed",
-                         map_function=map_function)  # fmt: skip
+        layout = marker_layout(
+            cross, chrom, step=0.0, off_end=0.0, stepwidth="fixed", map_function=map_function
+        )
         geno = np.ascontiguousarray(cross.geno[chrom], dtype=np.int8)
-        _check_codes(geno, chrom)
+        check_codes(geno, chrom)
         is_x = model.handles_x and cross.is_x(chrom)
         n_mar = geno.shape[1]
         result = np.zeros((len(samples), n_mar), dtype=np.int16)
@@ -242,7 +232,7 @@ def viterbi(
         else:
             keys = [((), tuple(c)) for c in cross_info.tolist()]
         if n_mar > 0:
-            for _key, rows in _groups(keys):
+            for _key, rows in individual_groups(keys):
                 args = {"is_x": is_x, "is_female": bool(is_female[rows[0]]),
                         "cross_info": cross_info[rows[0]]}  # fmt: skip
                 poss = np.asarray(model.possible(**args), dtype=np.int64)
