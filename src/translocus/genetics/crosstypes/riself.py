@@ -1,43 +1,28 @@
 """Two-way recombinant inbred lines by selfing (``riself``): genotypes AA and BB.
 
-Map expansion ``R = 2r / (1 + 2r)``. Selfing plants have no sex chromosomes, so a chromosome
-named as the X is modelled like an autosome.
+A doubled haploid with the map expanded by selfing to fixation, ``R = 2r / (1 + 2r)``.
+Selfing plants have no sex chromosomes, so a chromosome named as the X is modelled like an
+autosome.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from translocus.genetics.crosstypes import CrossModel, _default_emission
+from translocus.genetics.crosstypes.dh import DoubledHaploid
 
 __all__ = ["RISelf"]
 
 
-class RISelf(CrossModel):
+class RISelf(DoubledHaploid):
     """RI lines by selfing."""
 
     name = "riself"
-    n_alleles = 2
-    handles_x = False
-
-    def init(self, *, is_x: bool, is_female: bool, cross_info: np.ndarray) -> np.ndarray:
-        return np.array([0.5, 0.5])
-
-    def emission(
-        self,
-        *,
-        error_prob: float,
-        founder_geno: np.ndarray | None,
-        n_markers: int,
-        is_x: bool,
-        is_female: bool,
-        cross_info: np.ndarray,
-    ) -> np.ndarray:
-        return _default_emission(n_markers, 2, error_prob, (1, 2))
 
     def transition(
         self, rf: np.ndarray, *, is_x: bool, is_female: bool, cross_info: np.ndarray
     ) -> np.ndarray:
-        r = np.asarray(rf, dtype=np.float64)[:, None]
-        rr = 2.0 * r / (1.0 + 2.0 * r)
-        return np.stack([np.concatenate([1 - rr, rr], 1), np.concatenate([rr, 1 - rr], 1)], 1)
+        r = np.asarray(rf, dtype=np.float64)
+        return super().transition(
+            2.0 * r / (1.0 + 2.0 * r), is_x=is_x, is_female=is_female, cross_info=cross_info
+        )
