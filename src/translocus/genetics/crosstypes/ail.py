@@ -15,6 +15,7 @@ import numpy as np
 
 from translocus.core.errors import InputError
 from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel
+from translocus.genetics.crosstypes.f2 import intercross_emission
 
 __all__ = ["AdvancedIntercross"]
 
@@ -104,11 +105,7 @@ class AdvancedIntercross(CrossModel):
     ) -> np.ndarray:
         e = error_prob
         table = np.ones((N_OBS_CODES, self.n_genotypes(is_x)))
-        table[_AA, :3] = [1 - e, e / 2, e / 2]
-        table[_AB, :3] = [e / 2, 1 - e, e / 2]
-        table[_BB, :3] = [e / 2, e / 2, 1 - e]
-        table[_NOT_BB, :3] = [1 - e / 2, 1 - e / 2, e]
-        table[_NOT_AA, :3] = [e, 1 - e / 2, 1 - e / 2]
+        intercross_emission(table, e)
         if is_x:  # males: a heterozygous call carries no information
             table[[_AA, _NOT_BB], 3:] = [[1 - e, e]]
             table[[_BB, _NOT_AA], 3:] = [[e, 1 - e]]

@@ -12,13 +12,23 @@ import numpy as np
 from translocus.core.errors import InputError
 from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel
 
-__all__ = ["Intercross"]
+__all__ = ["Intercross", "intercross_emission"]
 
 _AA, _AB, _BB, _NOT_BB, _NOT_AA = 1, 2, 3, 4, 5
 
 
 def _forward(cross_info: np.ndarray) -> bool:
     return cross_info.size < 1 or int(cross_info[0]) == 0
+
+
+def intercross_emission(table: np.ndarray, error_prob: float) -> None:
+    """Fill columns AA, AB, BB (the first three) of an emission table ``[code, genotype]``."""
+    e = error_prob
+    table[_AA, :3] = [1 - e, e / 2, e / 2]
+    table[_AB, :3] = [e / 2, 1 - e, e / 2]
+    table[_BB, :3] = [e / 2, e / 2, 1 - e]
+    table[_NOT_BB, :3] = [1 - e / 2, 1 - e / 2, e]
+    table[_NOT_AA, :3] = [e, 1 - e / 2, 1 - e / 2]
 
 
 class Intercross(CrossModel):
@@ -63,12 +73,7 @@ class Intercross(CrossModel):
         e = error_prob
         table = np.ones((N_OBS_CODES, self.n_genotypes(is_x)))
         if not is_x:
-            # columns AA, AB, BB; rows are observed codes
-            table[_AA] = [1 - e, e / 2, e / 2]
-            table[_AB] = [e / 2, 1 - e, e / 2]
-            table[_BB] = [e / 2, e / 2, 1 - e]
-            table[_NOT_BB] = [1 - e / 2, 1 - e / 2, e]
-            table[_NOT_AA] = [e, 1 - e / 2, 1 - e / 2]
+            intercross_emission(table, e)
         else:
             # (genotype column, codes giving 1 - e, codes giving e); other codes: no information
             rules = [

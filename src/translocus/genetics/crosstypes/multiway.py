@@ -303,17 +303,23 @@ class GeneralRIL(_FounderLines):
         return np.where(eye, stay, move)
 
     def check_cross_info(self, cross_info: np.ndarray, *, any_x: bool) -> None:
-        n = self.n_alleles
-        ok = cross_info.ndim == 2 and cross_info.shape[1] == n + 1
-        if ok:
-            ok = bool(
-                np.all(cross_info[:, 0] >= 2)
-                and np.all(cross_info[:, 1:] >= 0)
-                and np.all(cross_info[:, 1:].sum(axis=1) > 0)
-            )
-        if not ok:
-            raise InputError(
-                f"{self.name} cross_info must have {n + 1} columns per line: the number of "
-                f"generations (>= 2), then {n} non-negative founder weights, not all zero; "
-                "fix the cross_info file"
-            )
+        check_generation_weights(self.name, self.n_alleles, cross_info, min_generations=2)
+
+
+def check_generation_weights(
+    name: str, n_founders: int, cross_info: np.ndarray, *, min_generations: int
+) -> None:
+    """Refuse ``cross_info`` that is not a generation count and ``n_founders`` weights per row."""
+    ok = cross_info.ndim == 2 and cross_info.shape[1] == n_founders + 1
+    if ok:
+        ok = bool(
+            np.all(cross_info[:, 0] >= min_generations)
+            and np.all(cross_info[:, 1:] >= 0)
+            and np.all(cross_info[:, 1:].sum(axis=1) > 0)
+        )
+    if not ok:
+        raise InputError(
+            f"{name} cross_info must have {n_founders + 1} columns per line: the number of "
+            f"generations (>= {min_generations}), then {n_founders} non-negative founder "
+            "weights, not all zero; fix the cross_info file"
+        )

@@ -22,7 +22,7 @@ import numpy as np
 from translocus.core.errors import InputError
 from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel
 from translocus.genetics.crosstypes.do import DiversityOutbred
-from translocus.genetics.crosstypes.multiway import allele_labels
+from translocus.genetics.crosstypes.multiway import allele_labels, check_generation_weights
 
 __all__ = ["GeneralAIL", "HeterogeneousStock", "founder_pairs", "outbred_emission"]
 
@@ -193,20 +193,7 @@ class GeneralAIL(CrossModel):
         return m
 
     def check_cross_info(self, cross_info: np.ndarray, *, any_x: bool) -> None:
-        n = self.n_alleles
-        ok = cross_info.ndim == 2 and cross_info.shape[1] == n + 1
-        if ok:
-            ok = bool(
-                np.all(cross_info[:, 0] >= 1)
-                and np.all(cross_info[:, 1:] >= 0)
-                and np.all(cross_info[:, 1:].sum(axis=1) > 0)
-            )
-        if not ok:
-            raise InputError(
-                f"{self.name} cross_info must have {n + 1} columns per line: the number of "
-                f"generations (>= 1), then {n} non-negative founder weights, not all zero; "
-                "fix the cross_info file"
-            )
+        check_generation_weights(self.name, self.n_alleles, cross_info, min_generations=1)
 
 
 def hs_recombinant_probability(
