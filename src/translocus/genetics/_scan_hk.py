@@ -7,6 +7,8 @@ columns, by a pivoted-QR basis per marker for many.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from translocus.core.threads import parallel_map, worker_count
@@ -14,7 +16,7 @@ from translocus.genetics._design import Batch, Prepared, design, expand_intcovar
 from translocus.genetics._moments import Part, chromosome_lod, trait_side
 from translocus.genetics._scan_kernels import covariate_basis, hk_rss, resid_on_basis
 
-__all__ = ["HK_MOMENT_COLUMNS", "hk_uses_moments", "scan_hk"]
+__all__ = ["HK_MOMENT_COLUMNS", "HkNull", "hk_null", "hk_uses_moments", "scan_hk"]
 
 #: Haley-Knott takes the moment kernel up to this many genotype columns (with interactions);
 #: beyond, a pivoted-QR basis per marker costs less.
@@ -106,9 +108,18 @@ def _hk_moments(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     return lod, sizes
 
 
-def _hk_batch_qr(prep: Prepared, batch: Batch, lod: np.ndarray) -> None:
-    """One batch on its own rows: a pivoted-QR basis per marker, one matrix product."""
-    rows = np.setdiff1d(np.arange(len(prep.samples)), batch.omit)
+class HkNull(NamedTuple):
+    """The null model of one missing-data batch, weighted (``sqrt_w``) where weights apply."""
+
+    sqrt_w: np.ndarray | None
+    basis: np.ndarray  # orthonormal basis of the covariates (autosome model)
+    resid: np.ndarray  # [rows, traits] phenotypes residualised on it
+    rss: np.ndarray  # [traits] null RSS, autosomes
+    rss_x: np.ndarray  # [traits] null RSS on the X (with the X covariates)
+
+
+def hk_null(prep: Prepared, batch: Batch, rows: np.ndarray) -> HkNull:
+    """Null-model fit of one batch's traits on its rows, for the autosomes and the X."""
     sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
     y = prep.pheno[np.ix_(rows, batch.cols)]
     c_alt = design(prep, rows, with_x=False)
@@ -125,6 +136,13 @@ def _hk_batch_qr(prep: Prepared, batch: Batch, lod: np.ndarray) -> None:
             c0 = c0 * sw[:, None]
         r0 = resid_on_basis(covariate_basis(c0, prep.tol), y)
         rss_x0 = np.einsum("nt,nt->t", r0, r0)
+    return HkNull(sw, q_alt, ry, rss_alt0, rss_x0)
+
+
+def _hk_batch_qr(prep: Prepared, batch: Batch, lod: np.ndarray) -> None:
+    """One batch on its own rows: a pivoted-QR basis per marker, one matrix product."""
+    rows = np.setdiff1d(np.arange(len(prep.samples)), batch.omit)
+    sw, q_alt, ry, rss_alt0, rss_x0 = hk_null(prep, batch, rows)
     start = 0
     full = rows.size == len(prep.samples)
     for chrom in prep.chroms:

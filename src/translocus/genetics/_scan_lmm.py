@@ -19,7 +19,15 @@ from translocus.genetics._design import Batch, Prepared, design, hsq_sets, set_f
 from translocus.genetics._moments import Part, TraitSide, chromosome_lod, trait_side
 from translocus.genetics.lmm import KinshipEigen, eigen_2k, fit_null_lmm, logdet_xpx
 
-__all__ = ["MAX_DUMMY", "Group", "batch_design", "kinship_eigen", "lmm_groups", "scan_lmm"]
+__all__ = [
+    "Group",
+    "MAX_DUMMY",
+    "batch_design",
+    "kinship_eigen",
+    "lmm_groups",
+    "lmm_outputs",
+    "scan_lmm",
+]
 
 #: A batch may use dummy covariates for its missing individuals (sharing the rotation of the
 #: complete data) when it lacks at most this many individuals (and at most 10% of them).
@@ -168,9 +176,11 @@ def _lmm_group(prep: Prepared, group: Group, reml: bool, hsq_fixed: np.ndarray |
             lod[offsets[ci] : offsets[ci + 1], cols] = block
 
 
-def scan_lmm(
-    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lmm_outputs(
+    prep: Prepared,
+) -> tuple[list[tuple[str, bool]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What an LMM scan fills: h² sets, LOD ``[markers, traits]`` and h² ``[sets, traits]``
+    (both NaN), sample sizes per trait, and each chromosome's first row in the LOD table."""
     sets = hsq_sets(prep)
     total = sum(len(prep.markers[c]) for c in prep.chroms)
     n_trait = len(prep.traits)
@@ -180,6 +190,13 @@ def scan_lmm(
     offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
     for batch in prep.batches:
         sizes[batch.cols] = len(prep.samples) - batch.omit.size
+    return sets, lod, hsq, sizes, offsets
+
+
+def scan_lmm(
+    prep: Prepared, reml: bool, hsq_fixed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    _, lod, hsq, sizes, offsets = lmm_outputs(prep)
     for group in lmm_groups(prep, reml):
         _lmm_group(prep, group, reml, hsq_fixed, lod, hsq, offsets)
     return lod, sizes, hsq

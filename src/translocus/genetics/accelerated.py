@@ -55,17 +55,14 @@ from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics._design import (
     Prepared,
-    design,
     expand_intcovar,
-    hsq_sets,
     set_for_chrom,
 )
+from translocus.genetics._scan_hk import hk_null
 from translocus.genetics._scan_kernels import (
-    covariate_basis,
     null_rss_weighted,
-    resid_on_basis,
 )
-from translocus.genetics._scan_lmm import batch_design, kinship_eigen, lmm_groups
+from translocus.genetics._scan_lmm import batch_design, kinship_eigen, lmm_groups, lmm_outputs
 from translocus.genetics._scan_torch import (
     CHUNK_BYTES,
     hk_rss_backend,
@@ -92,23 +89,8 @@ def _hk_backend(
         sizes[batch.cols] = rows.size
         if rows.size <= 2:
             continue
-        sw = prep.sqrt_w[rows] if prep.sqrt_w is not None else None
-        y = prep.pheno[np.ix_(rows, batch.cols)]
-        c_alt = design(prep, rows, with_x=False)
-        if sw is not None:
-            y = y * sw[:, None]
-            c_alt = c_alt * sw[:, None]
-        q_alt = covariate_basis(c_alt, prep.tol)
-        ry = resid_on_basis(q_alt, y)
+        sw, q_alt, ry, rss_alt0, rss_x0 = hk_null(prep, batch, rows)
         ry_dev = be.asarray(ry)
-        rss_alt0 = np.einsum("nt,nt->t", ry, ry)
-        rss_x0 = rss_alt0
-        if prep.xcovar is not None and any(prep.is_x.values()):
-            c0 = design(prep, rows, with_x=True)
-            if sw is not None:
-                c0 = c0 * sw[:, None]
-            r0 = resid_on_basis(covariate_basis(c0, prep.tol), y)
-            rss_x0 = np.einsum("nt,nt->t", r0, r0)
         start = 0
         for chrom in prep.chroms:
             m_count = len(prep.markers[chrom])
@@ -134,15 +116,7 @@ def _hk_backend(
 def _lmm_backend(
     prep: Prepared, be: ArrayBackend, reml: bool, chunk_bytes: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sets = hsq_sets(prep)
-    total = sum(len(prep.markers[c]) for c in prep.chroms)
-    n_trait = len(prep.traits)
-    lod = np.full((total, n_trait), np.nan)
-    hsq = np.full((len(sets), n_trait), np.nan)
-    sizes = np.zeros(n_trait, dtype=np.int64)
-    offsets = np.cumsum([0] + [len(prep.markers[c]) for c in prep.chroms])
-    for batch in prep.batches:
-        sizes[batch.cols] = len(prep.samples) - batch.omit.size
+    sets, lod, hsq, sizes, offsets = lmm_outputs(prep)
     for group in lmm_groups(prep, reml):
         sw = prep.sqrt_w[group.rows] if prep.sqrt_w is not None else None
         n_g = group.rows.size
