@@ -15,9 +15,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from translocus.core.intervals import normal_quantile
+from translocus.core.provenance import LicenseRefusedError
 from translocus.progression import course, forecast, survival, trajectory
 from translocus.treatment import growth, lifespan, predict
 
@@ -103,11 +106,6 @@ def test_time_to_event_column_is_named_time() -> None:
 
 
 def test_lifespan_forecaster_takes_a_plain_frame_with_its_licence() -> None:
-    import numpy as np
-    import pandas as pd
-
-    from translocus.core.provenance import LicenseRefusedError
-
     rng = np.random.default_rng(0)
     lives = pd.DataFrame(
         {"time": rng.gamma(9.0, 100.0, 60), "event": 1, "sex": np.repeat(["F", "M"], 30)}
@@ -119,9 +117,6 @@ def test_lifespan_forecaster_takes_a_plain_frame_with_its_licence() -> None:
 
 
 def test_progression_models_keep_the_age_unit() -> None:
-    import numpy as np
-    import pandas as pd
-
     rng = np.random.default_rng(1)
     rows = [
         (f"a{i}", age, "w", 20.0 + 0.5 * age + rng.normal(), "tg" if i % 2 else "ctrl", "F")

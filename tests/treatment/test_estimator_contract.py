@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from estimator_contract import Case, check_estimator
+from translocus.core.errors import OptionError
 from translocus.core.estimator import ConvergenceWarning
 from translocus.core.provenance import Provenance
 from translocus.treatment import growth
@@ -149,8 +150,6 @@ def test_mixed_growth_model_warns_when_reml_stops(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("cls", [GrowthModel, MixedGrowthModel], ids=lambda c: c.__name__)
 def test_growth_models_fit_a_plain_frame_and_record_the_analysis(cls: type) -> None:
-    from translocus.core.errors import OptionError
-
     study = _study()
     frame = study.data[["animal", "day", "volume", "model", "arm"]]
     model = cls().fit(frame, license="MIT")
