@@ -152,3 +152,37 @@ def test_hs_haplotypes_recombine_like_a_do_without_pre_cc_generations():
         assert rec[1] == pytest.approx(7 / 8, abs=1e-6)  # unlinked: any of the other 7
     # one meiosis of each of three ancestors at generation 1
     assert hs_recombinant_probability(np.array([0.1]), ngen=1)[0] == pytest.approx(1 - 0.9**3)
+
+
+@pytest.mark.parametrize("ngen", [2, 6, 20])
+def test_ail3_rows_sum_as_in_r_qtl2(ngen):
+    """R/qtl2 0.43-5's ail3 step is not a Markov chain: a homozygote's row sums to
+    ``1 - R + 3R²/4`` (R: the haplotype recombination probability), a heterozygote's to 1;
+    translocus keeps R/qtl2's step (its probabilities are the reference; see ail3.py)."""
+    from translocus.genetics.crosstypes.ail3 import ail3_recombinant
+
+    model = get_cross_model("ail3")
+    info = np.array([ngen])
+    for is_x, is_female, kind in ((False, True, "autosome"), (True, True, "female_x")):
+        trans = model.transition(RF, is_x=is_x, is_female=is_female, cross_info=info)
+        rec = ail3_recombinant(RF, ngen=ngen, chromosome=kind)
+        sums = trans.sum(axis=2)[:, :6]
+        hom = np.array([0, 2, 5])  # AA, BB, CC
+        expected = np.repeat((1 - rec + 0.75 * rec**2)[:, None], 3, axis=1)
+        np.testing.assert_allclose(sums[:, hom], expected, atol=1e-14)
+        np.testing.assert_allclose(np.delete(sums, hom, axis=1), 1.0, atol=1e-14)
+        assert np.all(rec[1:] > 0.001) and np.all(sums[1:, hom] < 1.0)  # visibly short of 1
+    male = model.transition(RF, is_x=True, is_female=False, cross_info=info)
+    np.testing.assert_allclose(male.sum(axis=2)[:, 6:], 1.0, atol=1e-14)
+
+
+def test_ail3_f2_generation_is_one_meiosis():
+    """At generation 2 (the F2 of the three F1 hybrids) a haplotype is recombinant with
+    probability r; with many generations R tends to 2/3 (three founders in equal shares)."""
+    from translocus.genetics.crosstypes.ail3 import ail3_recombinant
+
+    np.testing.assert_allclose(ail3_recombinant(RF, ngen=2), RF, atol=1e-15)
+    assert ail3_recombinant(np.array([0.5]), ngen=50)[0] == pytest.approx(2 / 3)
+    for kind in ("female_x", "male_x"):
+        rec = ail3_recombinant(np.array([0.0, 0.2]), ngen=30, chromosome=kind)
+        assert np.all(np.isfinite(rec)) and 0 < rec[0] < 1e-6 < rec[1] < 2 / 3

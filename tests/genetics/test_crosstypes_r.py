@@ -26,7 +26,8 @@ from translocus.genetics.scan import scan
 
 REF = Path(__file__).parents[1] / "reference" / "qtl2" / "crosstypes"
 TYPES = ["bc", "f2", "risib", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
-         "risib4", "risib8", "magic19", "dh6", "genril4", "hs", "genail4", "ail", "ail_ab", "dof1", "hsf1"]  # fmt: skip
+         "risib4", "risib8", "magic19", "dh6", "genril4", "hs", "genail4", "ail", "ail_ab", "dof1", "hsf1",
+         "ail3", "do"]  # fmt: skip
 PROB_TOL = 1e-6
 LOD_TOL = 1e-5
 

@@ -77,7 +77,7 @@ def test_general_ril_comes_from_an_intermated_colony():
     assert len(np.unique(hap)) == 5
 
 
-@pytest.mark.parametrize("cross_type", ["hs", "genail3"])
+@pytest.mark.parametrize("cross_type", ["hs", "genail3", "ail3"])
 def test_outbred_colonies_have_both_sexes_and_one_x_in_males(cross_type):
     sim = _sim(cross_type, n=40, ngen=4, n_breeding_pairs=20)
     female = sim.cross.is_female.to_numpy()

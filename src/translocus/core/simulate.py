@@ -31,6 +31,11 @@ Inbred lines (one R/qtl2 cross type each)
     randomly mated colony of 6 or ``N`` founders. Lines by selfing and doubled haploids
     have no sex chromosomes (the map's X is simulated as an autosome and not marked as the
     X). Two-founder lines are called AA/BB; the others by SNPs with founder genotypes.
+Outbred colonies
+    ``"hs"`` (8 founders), ``"ail"`` (2), ``"ail3"`` (3) and ``"genail<N>"``: the F1s of
+    different founders found a colony that is randomly mated (sib matings avoided) with
+    ``n_breeding_pairs`` pairs; the sample is generation ``ngen`` (the F1 is generation 1).
+    ``"dof1"``, ``"hsf1"``: daughters of DO or HS mothers with a ninth, inbred strain.
 
 Phenotypes are additive founder-allele QTL effects plus a polygenic background (many small
 loci) plus noise, with a sex effect; everything is fixed by ``seed``. The founder mosaic of
@@ -78,7 +83,7 @@ __all__ = [
 
 CrossType = Literal[
     "do", "bxd", "f2", "bc", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
-    "risib4", "risib8", "magic19", "dh6",
+    "risib4", "risib8", "magic19", "dh6", "hs", "ail", "ail3", "dof1", "hsf1",
 ]  # fmt: skip
 
 #: Approximate mouse chromosome lengths: (sex-averaged cM, Mbp on GRCm38).
@@ -183,7 +188,7 @@ _LINES: dict[str, _Lines] = {
 _OUTCROSSES = ("dof1", "hsf1")
 
 #: Outbred colonies of inbred founders, sampled at generation ``ngen``: founders per design.
-_COLONIES: dict[str, int] = {"hs": 8, "ail": 2}
+_COLONIES: dict[str, int] = {"hs": 8, "ail": 2, "ail3": 3}
 
 
 def _colony_founders(cross_type: str) -> int | None:
@@ -214,7 +219,7 @@ def _design(cross_type: str) -> tuple[dict[str, object], _Lines | None]:
     if cross_type not in _DESIGNS:
         raise InputError(
             f"cross_type {cross_type!r} is not simulated; use one of {', '.join(_DESIGNS)}, "
-            "genril<N>, hs or genail<N>"
+            "genril<N>, hs, ail, ail3, dof1, hsf1 or genail<N>"
         )
     return _DESIGNS[cross_type], _LINES.get(cross_type)
 

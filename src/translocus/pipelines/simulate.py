@@ -25,7 +25,7 @@ __all__ = ["CROSS_TYPES", "SimulateOutput", "SimulateRequest", "run_simulate"]
 
 CROSS_TYPES = (
     "do", "bxd", "f2", "bc", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
-    "risib4", "risib8", "magic19", "dh6", "hs", "ail", "dof1", "hsf1",
+    "risib4", "risib8", "magic19", "dh6", "hs", "ail", "ail3", "dof1", "hsf1",
 )  # fmt: skip
 _GENERAL = re.compile(r"^gen(ril|ail)([2-9]|[1-9][0-9]+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -106,6 +106,7 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
     :func:`get_cross_model` builds them from the name.
     """
     from translocus.genetics.crosstypes.ail import AdvancedIntercross
+    from translocus.genetics.crosstypes.ail3 import AIL3
     from translocus.genetics.crosstypes.bc import BackCross
     from translocus.genetics.crosstypes.dh import DoubledHaploid, Haploid
     from translocus.genetics.crosstypes.do import DiversityOutbred
@@ -142,6 +143,7 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
         "haploid": Haploid,
         "f2": Intercross,
         "ail": AdvancedIntercross,
+        "ail3": AIL3,
         "bc": BackCross,
     }
 
