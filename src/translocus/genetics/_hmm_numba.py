@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["forward_backward_dense", "forward_backward_do"]
+__all__ = ["forward_backward_dense", "forward_backward_do", "forward_backward_tables"]
 
 # allele pair (a <= b) of each of the 36 unphased DO genotypes, in R/qtl2 order, and the
 # position of each ordered pair (i, j) of the 8 x 8 haplotype-pair layout in that order
@@ -107,6 +107,101 @@ def forward_backward_dense(geno, rows, marker_index, emit, init, trans, out, col
                 total += alpha[p, s] * beta[s]
             for s in range(n_state):
                 out[p, ind, cols[s]] = alpha[p, s] * beta[s] / total
+
+
+@numba.njit(parallel=True, cache=True)
+def forward_backward_tables(
+    geno, rows, marker_index, emit, emit_of, init, trans, trans_of, cols, out
+):  # noqa: PLR0913
+    """Forward-backward for individuals with their own tables, in one parallel loop.
+
+    The model of :func:`forward_backward_dense`, with each individual's emission, prior and
+    transition tables looked up by index, so that lines with different funnels (each with
+    its own transition matrices) share one call and the threads split the lines. The
+    states are those of the individual's transition table; ``cols`` maps them to genotype
+    columns, so one table serves lines whose founders play the same parts in a different
+    order.
+
+    Parameters
+    ----------
+    geno, marker_index, out
+        As in :func:`forward_backward_dense`.
+    rows : int64 ``[k]`` individuals to process.
+    emit : float64 ``[table, marker, code, genotype]`` emission probabilities over all genotype
+        columns; ``emit_of`` : int64 ``[k]`` the table of each individual.
+    init : float64 ``[k, state]`` prior of each individual's states.
+    trans : float64 ``[table, position - 1, state, state]`` ``Pr(right | left)``;
+        ``trans_of`` : int64 ``[k]`` the table of each individual.
+    cols : int64 ``[k, state]`` genotype column of each state (emission and ``out``).
+    """
+    n_pos = marker_index.shape[0]
+    n_state = init.shape[1]
+    for ii in prange(rows.shape[0]):
+        ind = rows[ii]
+        e = emit_of[ii]
+        t = trans_of[ii]
+        cl = cols[ii]
+        alpha = np.empty((n_pos, n_state))
+        acc = np.empty(n_state)
+        total = 0.0
+        m = marker_index[0]
+        for s in range(n_state):
+            v = init[ii, s]
+            if m >= 0:
+                v *= emit[e, m, geno[ind, m], cl[s]]
+            alpha[0, s] = v
+            total += v
+        inv = 1.0 / total
+        for s in range(n_state):
+            alpha[0, s] *= inv
+        for p in range(1, n_pos):
+            # q outer, s inner: rows of the transition matrix are read contiguously, and each
+            # sum still runs over q in order
+            for s in range(n_state):
+                acc[s] = 0.0
+            for q in range(n_state):
+                a = alpha[p - 1, q]
+                for s in range(n_state):
+                    acc[s] += a * trans[t, p - 1, q, s]
+            m = marker_index[p]
+            total = 0.0
+            if m >= 0:
+                g = geno[ind, m]
+                for s in range(n_state):
+                    acc[s] *= emit[e, m, g, cl[s]]
+            for s in range(n_state):
+                total += acc[s]
+            inv = 1.0 / total
+            for s in range(n_state):
+                alpha[p, s] = acc[s] * inv
+        beta = np.ones(n_state)
+        nxt = np.empty(n_state)
+        for s in range(n_state):
+            out[n_pos - 1, ind, cl[s]] = alpha[n_pos - 1, s]
+        for p in range(n_pos - 2, -1, -1):
+            m = marker_index[p + 1]
+            for s in range(n_state):
+                nxt[s] = beta[s]
+            if m >= 0:
+                g = geno[ind, m]
+                for s in range(n_state):
+                    nxt[s] *= emit[e, m, g, cl[s]]
+            bsum = 0.0
+            for s in range(n_state):
+                v = 0.0
+                for q in range(n_state):
+                    v += trans[t, p, s, q] * nxt[q]
+                beta[s] = v
+                bsum += v
+            inv = 1.0 / bsum
+            total = 0.0
+            for s in range(n_state):
+                beta[s] *= inv
+                nxt[s] = alpha[p, s] * beta[s]
+                total += nxt[s]
+            inv = 1.0 / total
+            for s in range(n_state):
+                out[p, ind, cl[s]] = nxt[s] * inv
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)

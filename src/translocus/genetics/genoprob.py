@@ -25,6 +25,7 @@ with probability ``1 - r``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Sequence
@@ -41,8 +42,8 @@ from translocus.core.model import Cross, GenoProbs
 from translocus.genetics._hmm_numba import (
     collapse_states,
     do_ordered_tables,
-    forward_backward_dense,
     forward_backward_do,
+    forward_backward_tables,
 )
 from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel, get_cross_model
 from translocus.genetics.crosstypes.do import DiversityOutbred
@@ -351,6 +352,7 @@ def calc_genoprob(
         for chrom in chroms
     }  # fmt: skip
     recombinant = _RecombinantCache(model, layouts, cross, handles_x=model.handles_x)
+    lines = _FunnelTables(model)
     out: dict[str, xr.DataArray] = {}
     with _threads(cores):
         for chrom in chroms:
@@ -360,6 +362,7 @@ def calc_genoprob(
                 model,
                 layouts[chrom],
                 recombinant,
+                lines,
                 is_female=is_female,
                 cross_info=cross_info,
                 error_prob=float(error_prob),
@@ -426,12 +429,159 @@ class _RecombinantCache:
         return self.cache[key][chrom]
 
 
+#: Recombination fractions at which a line's transition matrices are compared with those of
+#: the canonical funnel: arbitrary values, so that no two different formulas agree by chance.
+_PROBE_RF = np.array([0.0, 1.0e-4, 0.0123456789, 0.0987654321, 0.2718281828, 0.5])
+
+#: Transition tables (bytes) one kernel call may hold; more are split into several calls.
+_TABLE_BYTES = 256 * 2**20
+
+
+class _FunnelTables:
+    """Transition matrices of lines that differ only by the order of their funnel.
+
+    In a multi-parent RIL (``risib8``, ``riself8``, CC) each line has its own funnel
+    (``cross_info``, the founders in the order they were crossed), and its transition
+    matrices are those of the funnel ``1, 2, ..., n`` with the founders relabelled by their
+    place in the funnel. One table per chromosome then serves every line, indexed through
+    the relabelling, instead of one table (and one kernel call) per line. The relabelling is
+    used only where the model's matrices at :data:`_PROBE_RF` are exactly the relabelled
+    canonical ones; other lines keep their own tables.
+    """
+
+    def __init__(self, model: CrossModel) -> None:
+        self.model = model
+        self.relabellings: dict[tuple[bool, bool, tuple[int, ...]], np.ndarray | None] = {}
+        self.tables: dict[tuple[Any, ...], np.ndarray] = {}
+
+    def _canonical_info(self, cross_info: np.ndarray) -> np.ndarray | None:
+        n = cross_info.size
+        if n < 2 or n != self.model.n_alleles:
+            return None
+        if not np.array_equal(np.sort(cross_info), np.arange(1, n + 1)):
+            return None
+        return np.arange(1, n + 1, dtype=np.int64)
+
+    def relabelling(
+        self, *, is_x: bool, is_female: bool, cross_info: np.ndarray
+    ) -> np.ndarray | None:
+        """For each state of this line, the state of the canonical funnel's tables (or ``None``)."""
+        key = (is_x, is_female and is_x, tuple(int(v) for v in cross_info))
+        if key not in self.relabellings:
+            self.relabellings[key] = self._relabel(is_x, is_female, cross_info)
+        return self.relabellings[key]
+
+    def _relabel(self, is_x: bool, is_female: bool, cross_info: np.ndarray) -> np.ndarray | None:
+        canon = self._canonical_info(cross_info)
+        if canon is None:
+            return None
+        model = self.model
+        line: dict[str, Any] = {"is_x": is_x, "is_female": is_female, "cross_info": cross_info}
+        ref: dict[str, Any] = {"is_x": is_x, "is_female": is_female, "cross_info": canon}
+        poss = np.asarray(model.possible(**line), dtype=np.int64)
+        poss_ref = np.asarray(model.possible(**ref), dtype=np.int64)
+        place = np.empty(cross_info.size, dtype=np.int64)  # founder -> place in the funnel
+        place[np.asarray(cross_info, dtype=np.int64) - 1] = np.arange(cross_info.size)
+        where = {int(g): i for i, g in enumerate(poss_ref)}
+        if poss.size != poss_ref.size or any(int(place[g]) not in where for g in poss):
+            return None
+        relabel = np.array([where[int(place[g])] for g in poss], dtype=np.int64)
+        mine = model.transition(_PROBE_RF, **line)[:, poss][:, :, poss]
+        theirs = model.transition(_PROBE_RF, **ref)[:, poss_ref][:, :, poss_ref]
+        if not np.array_equal(mine, theirs[:, relabel][:, :, relabel]):
+            return None
+        return relabel
+
+    def canonical(
+        self, key: tuple[Any, ...], rf: np.ndarray, *, is_x: bool, is_female: bool
+    ) -> np.ndarray:
+        """The canonical funnel's transition matrices ``[interval, state, state]`` (cached)."""
+        if key not in self.tables:
+            canon = np.arange(1, self.model.n_alleles + 1, dtype=np.int64)
+            args: dict[str, Any] = {"is_x": is_x, "is_female": is_female, "cross_info": canon}
+            poss = np.asarray(self.model.possible(**args), dtype=np.int64)
+            self.tables = {k: v for k, v in self.tables.items() if k[0] == key[0]}
+            self.tables[key] = self.model.transition(rf, **args)[:, poss][:, :, poss]
+        return self.tables[key]
+
+
+class _TableBatch:
+    """Groups of individuals gathered for :func:`forward_backward_tables`, run together.
+
+    Groups with the same number of states go into one call (so the threads split the lines,
+    not the work of one line); emission and transition tables are stored once each.
+    """
+
+    def __init__(self, geno: np.ndarray, marker_index: np.ndarray, out: np.ndarray) -> None:
+        self.geno, self.marker_index, self.out = geno, marker_index, out
+        self.pending: dict[int, list[tuple[Any, ...]]] = {}
+
+    def add(  # noqa: PLR0913
+        self,
+        rows: np.ndarray,
+        emit: np.ndarray,
+        init: np.ndarray,
+        cols: np.ndarray,
+        trans: np.ndarray,
+        relabel: np.ndarray,
+        *,
+        key: Any,
+    ) -> None:
+        self.pending.setdefault(cols.size, []).append((rows, emit, init, cols, trans, relabel, key))
+
+    def run(self) -> None:
+        for groups in self.pending.values():
+            chunk: list[tuple[Any, ...]] = []
+            held = 0
+            for group in groups:
+                size = group[4].nbytes if group[6] is None else 0
+                if chunk and held + size > _TABLE_BYTES:
+                    self._call(chunk)
+                    chunk, held = [], 0
+                chunk.append(group)
+                held += size
+            self._call(chunk)
+        self.pending = {}
+
+    def _call(self, groups: list[tuple[Any, ...]]) -> None:
+        emits: dict[int, int] = {}
+        tables: dict[Any, int] = {}
+        emit_list: list[np.ndarray] = []
+        trans_list: list[np.ndarray] = []
+        rows, emit_of, trans_of, init, cols = [], [], [], [], []
+        for g_rows, emit, g_init, g_cols, trans, relabel, key in groups:
+            if id(emit) not in emits:
+                emits[id(emit)] = len(emit_list)
+                emit_list.append(emit)
+            tkey = key if key is not None else ("own", len(trans_list))
+            if tkey not in tables:
+                tables[tkey] = len(trans_list)
+                trans_list.append(trans)
+            # the kernel runs in the table's states: table state relabel[s] is our state s
+            mine = np.empty_like(relabel)
+            mine[relabel] = np.arange(relabel.size)
+            k = g_rows.size
+            rows.append(g_rows)
+            emit_of.append(np.full(k, emits[id(emit)], dtype=np.int64))
+            trans_of.append(np.full(k, tables[tkey], dtype=np.int64))
+            init.append(np.broadcast_to(g_init[mine], (k, g_cols.size)))
+            cols.append(np.broadcast_to(g_cols[mine], (k, g_cols.size)))
+        forward_backward_tables(
+            self.geno, np.concatenate(rows), self.marker_index,
+            np.ascontiguousarray(np.stack(emit_list)), np.concatenate(emit_of),
+            np.ascontiguousarray(np.concatenate(init), dtype=np.float64),
+            np.ascontiguousarray(np.stack(trans_list), dtype=np.float64),
+            np.concatenate(trans_of), np.ascontiguousarray(np.concatenate(cols)), self.out,
+        )  # fmt: skip
+
+
 def _genoprob_chromosome(
     cross: Cross,
     chrom: str,
     model: CrossModel,
     layout: _Layout,
     recombinant: _RecombinantCache,
+    lines: _FunnelTables,
     *,
     is_female: np.ndarray,
     cross_info: np.ndarray,
@@ -475,18 +625,23 @@ def _genoprob_chromosome(
         else:
             keys = [((), tuple(c)) for c in cross_info.tolist()]
         emissions: dict[Any, np.ndarray] = {}
+        distinct: dict[tuple[Any, bytes], np.ndarray] = {}
         ordered: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+        batch = _TableBatch(geno, marker_index, probs)
         for _key, rows in individual_groups(keys):
             female = bool(is_female[rows[0]])
             info = cross_info[rows[0]]
             args = {"is_x": is_x, "is_female": female, "cross_info": info}
             ekey = (female if is_x else None, tuple(info) if is_x else ())
             if ekey not in emissions:
-                emissions[ekey] = np.ascontiguousarray(
+                table = np.ascontiguousarray(
                     model.emission(
                         error_prob=error_prob, founder_geno=founder, n_markers=len(gmap), **args
                     )
                 )
+                # lines of different funnels often share one table: keep a single copy
+                digest = hashlib.blake2b(table.tobytes(), digest_size=16).digest()
+                emissions[ekey] = distinct.setdefault((table.shape, digest), table)
             emit = emissions[ekey]
             init = model.init(**args)
             if isinstance(model, DiversityOutbred) and not model.is_haploid(
@@ -503,11 +658,15 @@ def _genoprob_chromosome(
                 )  # fmt: skip
                 continue
             poss = np.asarray(model.possible(**args), dtype=np.int64)
-            trans = np.ascontiguousarray(model.transition(rf, **args)[:, poss][:, :, poss])
-            forward_backward_dense(
-                geno, rows, marker_index, np.ascontiguousarray(emit[:, :, poss]),
-                np.ascontiguousarray(init[poss]), trans, probs, poss,
-            )  # fmt: skip
+            relabel = lines.relabelling(is_x=is_x, is_female=female, cross_info=info)
+            if relabel is None:
+                trans = model.transition(rf, **args)[:, poss][:, :, poss]
+                batch.add(rows, emit, init[poss], poss, trans, np.arange(poss.size), key=None)
+            else:
+                tkey = (chrom, is_x, female if is_x else None)
+                trans = lines.canonical(tkey, rf, is_x=is_x, is_female=female)
+                batch.add(rows, emit, init[poss], poss, trans, relabel, key=tkey)
+        batch.run()
     coords: dict[str, Any] = {
         "marker": pd.Index(positions.index, dtype=object, name="marker"),
         "pos_cM": ("marker", positions.to_numpy(dtype=float)),
