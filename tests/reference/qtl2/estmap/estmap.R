@@ -1,0 +1,37 @@
+# R/qtl2 0.43-5 reference maps of est_map (EM re-estimation of the genetic map).
+#
+#   cd tests/reference/qtl2/estmap && R_LIBS=/opt/rlib Rscript estmap.R [QTL2_DATA_DIR]
+#
+# Outputs (every number with 17 significant digits):
+#   <name>.csv   chr, marker, pos (cM, estimated), loglik (of the chromosome)
+#   timing.csv   name, seconds
+# Runs:
+#   iron_haldane        iron (f2, with X), est_map(error_prob=1e-4, map_function="haldane")
+#   iron_kosambi        iron, est_map(error_prob=0.002, map_function="kosambi")
+#   grav2               grav2 (riself), est_map(error_prob=1e-4)
+#   bxd_19_X            BXD (risib) chromosomes 19 and X, est_map(error_prob=0.002)
+#   DOex raises an error in R/qtl2 (est_map is not implemented for Diversity Outbred).
+suppressPackageStartupMessages(library(qtl2))
+args <- commandArgs(trailingOnly=TRUE)
+data <- if(length(args)) args[1] else "../../../../../shared/data/qtl2"
+num <- function(x) sprintf("%.17g", x)
+
+times <- c()
+run <- function(name, cross, ...) {
+  t0 <- proc.time()[["elapsed"]]
+  m <- est_map(cross, ...)
+  times[[name]] <<- proc.time()[["elapsed"]] - t0
+  df <- do.call("rbind", lapply(names(m), function(chr)
+    data.frame(chr=chr, marker=names(m[[chr]]), pos=num(m[[chr]]),
+               loglik=num(attr(m[[chr]], "loglik")), stringsAsFactors=FALSE)))
+  write.csv(df, paste0(name, ".csv"), row.names=FALSE, quote=TRUE)
+}
+
+iron <- read_cross2(file.path(data, "iron/iron.zip"), quiet=TRUE)
+run("iron_haldane", iron, error_prob=1e-4, map_function="haldane")
+run("iron_kosambi", iron, error_prob=0.002, map_function="kosambi")
+grav2 <- read_cross2(file.path(data, "grav2/grav2.zip"), quiet=TRUE)
+run("grav2", grav2, error_prob=1e-4)
+bxd <- read_cross2(file.path(data, "BXD/bxd.zip"), quiet=TRUE)
+run("bxd_19_X", bxd[, c("19", "X")], error_prob=0.002)
+write.csv(data.frame(name=names(times), seconds=unlist(times)), "timing.csv", row.names=FALSE)
