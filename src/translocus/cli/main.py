@@ -22,6 +22,7 @@ from rich.table import Table
 from translocus import __version__
 from translocus.cli import contract, foundation, genetics, progression, survival, translate
 from translocus.cli import qc as qc_cli
+from translocus.cli import snps as snps_cli
 from translocus.cli import treatment as treatment_cli
 from translocus.cli.contract import err, out, user_error_line
 from translocus.core.errors import InputError, UserError
@@ -143,7 +144,16 @@ def demo(
     out.print(f"report written to [bold]{folder}/report.html[/bold]")
 
 
-for _engine in (foundation, genetics, qc_cli, progression, survival, treatment_cli, translate):
+for _engine in (
+    foundation,
+    genetics,
+    qc_cli,
+    snps_cli,
+    progression,
+    survival,
+    treatment_cli,
+    translate,
+):
     _engine.register(app)
 
 
