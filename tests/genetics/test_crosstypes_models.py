@@ -7,6 +7,7 @@ import pytest
 
 from translocus.core.errors import InputError
 from translocus.genetics.crosstypes import get_cross_model
+from translocus.genetics.crosstypes.ail3 import ail3_recombinant
 from translocus.genetics.crosstypes.multiway import allele_labels
 
 RF = np.array([1e-12, 0.01, 0.1, 0.3, 0.5])
@@ -159,8 +160,6 @@ def test_ail3_rows_sum_as_in_r_qtl2(ngen):
     """R/qtl2 0.43-5's ail3 step is not a Markov chain: a homozygote's row sums to
     ``1 - R + 3R²/4`` (R: the haplotype recombination probability), a heterozygote's to 1;
     translocus keeps R/qtl2's step (its probabilities are the reference; see ail3.py)."""
-    from translocus.genetics.crosstypes.ail3 import ail3_recombinant
-
     model = get_cross_model("ail3")
     info = np.array([ngen])
     for is_x, is_female, kind in ((False, True, "autosome"), (True, True, "female_x")):
@@ -179,8 +178,6 @@ def test_ail3_rows_sum_as_in_r_qtl2(ngen):
 def test_ail3_f2_generation_is_one_meiosis():
     """At generation 2 (the F2 of the three F1 hybrids) a haplotype is recombinant with
     probability r; with many generations R tends to 2/3 (three founders in equal shares)."""
-    from translocus.genetics.crosstypes.ail3 import ail3_recombinant
-
     np.testing.assert_allclose(ail3_recombinant(RF, ngen=2), RF, atol=1e-15)
     assert ail3_recombinant(np.array([0.5]), ngen=50)[0] == pytest.approx(2 / 3)
     for kind in ("female_x", "male_x"):

@@ -17,7 +17,7 @@ from translocus.core.errors import InputError
 from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel
 from translocus.genetics.crosstypes.f2 import intercross_emission
 
-__all__ = ["AdvancedIntercross"]
+__all__ = ["AdvancedIntercross", "haplotype_chain"]
 
 _AA, _AB, _BB, _NOT_BB, _NOT_AA = 1, 2, 3, 4, 5
 
@@ -32,14 +32,19 @@ def _direction(cross_info: np.ndarray) -> int:
     return int(cross_info[1]) if cross_info.size > 1 else 2
 
 
-def _diploid(r_hap: np.ndarray) -> np.ndarray:
-    """AA/AB/BB chain of two haplotypes that each switch founder with probability ``r_hap``."""
-    s = (1.0 - r_hap)[:, None, None]
-    r = r_hap[:, None, None]
-    row_aa = np.concatenate([s * s, 2 * s * r, r * r], axis=2)
-    row_ab = np.concatenate([s * r, s * s + r * r, s * r], axis=2)
-    row_bb = np.concatenate([r * r, 2 * s * r, s * s], axis=2)
-    return np.concatenate([row_aa, row_ab, row_bb], axis=1)
+def _symmetric(r_hap: np.ndarray) -> np.ndarray:
+    """``[interval, 2, 2]`` chain of a haplotype that switches founder with probability ``r_hap``."""
+    stay = (1.0 - r_hap)[:, None, None]
+    return np.where(np.eye(2, dtype=bool), stay, r_hap[:, None, None])
+
+
+def _unphased(s: np.ndarray) -> np.ndarray:
+    """AA/AB/BB chain of two haplotypes on the chain ``s`` (the heterozygote's first is A)."""
+    s00, s01, s10, s11 = s[:, 0, 0], s[:, 0, 1], s[:, 1, 0], s[:, 1, 1]
+    row_aa = np.stack([s00 * s00, 2 * s00 * s01, s01 * s01], 1)
+    row_ab = np.stack([s00 * s10, s00 * s11 + s01 * s10, s01 * s11], 1)
+    row_bb = np.stack([s10 * s10, 2 * s11 * s10, s11 * s11], 1)
+    return np.stack([row_aa, row_ab, row_bb], 1)
 
 
 def _one_way_x(rf: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +59,39 @@ def _one_way_x(rf: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         f11 = m_prev / 2.0 + (1.0 - rf) / 2.0 * f_prev + rf / 2.0 * q_now * q_before
         m_prev, f_prev = m11, f11
     return f11, m11
+
+
+def haplotype_chain(
+    rf: np.ndarray, *, is_x: bool, is_female: bool, cross_info: np.ndarray
+) -> np.ndarray:
+    """``[interval, left, right]`` founder (A, B) chain of one haplotype of an individual.
+
+    For an individual of this sex and ``cross_info``. The unphased AIL chain (:class:`AdvancedIntercross`) and the phase-known one (``ailpk``)
+    are both built from it.
+    """
+    r = np.asarray(rf, dtype=np.float64)
+    n = _generation(cross_info)
+    if not is_x:
+        return _symmetric((1.0 - (1.0 - 2.0 * r) * np.power(1.0 - r, n - 2)) / 2.0)
+    direction = _direction(cross_info)
+    if direction == 2:
+        z = np.sqrt((1.0 - r) * (9.0 - r))
+        wk = np.power((1.0 - r + z) / 4.0, n - 2)
+        yk = np.power((1.0 - r - z) / 4.0, n - 2)
+        base = 2.0 + (1.0 - 2.0 * r) * (wk + yk)
+        lead = (3.0 - 6.0 * r + r * r) if is_female else (3.0 - 5.0 * r + 2.0 * r * r)
+        return _symmetric(1.0 - 0.25 * (base + lead / z * (wk - yk)))
+    f11, m11 = _one_way_x(r, n)
+    if is_female:
+        q = 2.0 / 3.0 + (-0.5) ** n / 3.0
+        kept = f11
+    else:
+        q = 2.0 / 3.0 + (-0.5) ** (n - 1) / 3.0
+        kept = m11
+    a_a = kept / q  # the A allele (the colony's maternal one) stays A
+    b_a = (q - kept) / (1.0 - q)
+    s = np.stack([np.stack([a_a, 1 - a_a], 1), np.stack([b_a, 1 - b_a], 1)], 1)
+    return s[:, ::-1, ::-1] if direction == 1 else s  # B x A: the roles of A and B swap
 
 
 class AdvancedIntercross(CrossModel):
@@ -114,55 +152,12 @@ class AdvancedIntercross(CrossModel):
     def transition(
         self, rf: np.ndarray, *, is_x: bool, is_female: bool, cross_info: np.ndarray
     ) -> np.ndarray:
-        r = np.asarray(rf, dtype=np.float64)
-        n = _generation(cross_info)
-        if not is_x:
-            return _diploid((1.0 - (1.0 - 2.0 * r) * np.power(1.0 - r, n - 2)) / 2.0)
-        out = np.zeros((r.size, 5, 5))
-        if _direction(cross_info) == 2:
-            z = np.sqrt((1.0 - r) * (9.0 - r))
-            wk = np.power((1.0 - r + z) / 4.0, n - 2)
-            yk = np.power((1.0 - r - z) / 4.0, n - 2)
-            base = 2.0 + (1.0 - 2.0 * r) * (wk + yk)
-            if is_female:
-                rec = 1.0 - 0.25 * (base + (3.0 - 6.0 * r + r * r) / z * (wk - yk))
-                out[:, :3, :3] = _diploid(rec)
-            else:
-                rec = 1.0 - 0.25 * (base + (3.0 - 5.0 * r + 2.0 * r * r) / z * (wk - yk))
-                out[:, 3:, 3:] = np.where(np.eye(2, dtype=bool), (1.0 - rec)[:, None, None],
-                                          rec[:, None, None])  # fmt: skip
-            return out
-        f11, m11 = _one_way_x(r, n)
-        if is_female:
-            q = 2.0 / 3.0 + (-0.5) ** n / 3.0
-            a_a = f11 / q  # the A allele (the colony's maternal one) stays A
-            b_a = (q - f11) / (1.0 - q)
-            s = np.stack([np.stack([a_a, 1 - a_a], 1), np.stack([b_a, 1 - b_a], 1)], 1)
-            block = np.empty((r.size, 3, 3))
-            block[:, 0] = np.stack(
-                [s[:, 0, 0] ** 2, 2 * s[:, 0, 0] * s[:, 0, 1], s[:, 0, 1] ** 2], 1
-            )
-            block[:, 1] = np.stack(
-                [
-                    s[:, 0, 0] * s[:, 1, 0],
-                    s[:, 0, 0] * s[:, 1, 1] + s[:, 0, 1] * s[:, 1, 0],
-                    s[:, 0, 1] * s[:, 1, 1],
-                ],
-                1,
-            )
-            block[:, 2] = np.stack(
-                [s[:, 1, 0] ** 2, 2 * s[:, 1, 1] * s[:, 1, 0], s[:, 1, 1] ** 2], 1
-            )
-            sub = (slice(None), slice(0, 3), slice(0, 3))
+        chain = haplotype_chain(rf, is_x=is_x, is_female=is_female, cross_info=cross_info)
+        out = np.zeros((chain.shape[0], self.n_genotypes(is_x), self.n_genotypes(is_x)))
+        if is_x and not is_female:
+            out[:, 3:, 3:] = chain
         else:
-            q = 2.0 / 3.0 + (-0.5) ** (n - 1) / 3.0
-            a_a = m11 / q
-            b_a = (q - m11) / (1.0 - q)
-            block = np.stack([np.stack([a_a, 1 - a_a], 1), np.stack([b_a, 1 - b_a], 1)], 1)
-            sub = (slice(None), slice(3, 5), slice(3, 5))
-        if _direction(cross_info) == 1:  # B x A: the roles of A and B swap
-            block = block[:, ::-1, ::-1]
-        out[sub] = block
+            out[:, :3, :3] = _unphased(chain)
         return out
 
     def allele_matrix(self, is_x: bool) -> np.ndarray:

@@ -13,7 +13,7 @@
 # scan1 Haley-Knott on the genotype probabilities (no covariates). Every number is written
 # with 17 significant digits.
 #   genoprob_<chr>.csv.gz  ind, marker, then one column per genotype (the first 10
-#                          individuals, 5 for hs)
+#                          individuals, 5 for hs and do, 3 for hspk and dopk)
 #   lod_hk.csv             marker, chr, pos_cM, then one column per phenotype
 suppressPackageStartupMessages(library(qtl2))
 args <- commandArgs(trailingOnly=TRUE)
@@ -72,7 +72,7 @@ for(f in names(PHASE_KNOWN)) {
   x <- read_cross2(file.path(from, "cross", paste0(from, ".json")), quiet=TRUE)
   x$crosstype <- sub("_ab$", "", f)
   dir.create(f, showWarnings=FALSE)
-  suppressWarnings(run(x, f, n_ind=if(f %in% large) 5 else 10))  # no genotype names
+  suppressWarnings(run(x, f, n_ind=if(f %in% large) 3 else 10))  # no genotype names
   message(f, " done")
 }
 
