@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from translocus.core.errors import InputError
 from translocus.core.paths import data_dir
 from translocus.core.qtl2io import read_cross
 from translocus.genetics import qc
@@ -238,3 +239,108 @@ def test_find_dup_markers_inexact_matches_r(name: str) -> None:
     for kept, marker in zip(ref["kept"], ref["marker"], strict=True):
         theirs.setdefault(kept, []).append(marker)
     assert list(ours.items()) == list(theirs.items())
+
+
+# -- sex checks ----------------------------------------------------------------------------
+def test_sex_check_genotypes_on_do_recla() -> None:
+    """X heterozygosity per mouse as R/qtl2 reads the cross (``sexcheck.R``, run as ``cd
+    tests/reference/qtl2/qc && R_LIBS=/opt/rlib Rscript sexcheck.R``); the rule applied to
+    R's numbers flags the same mice."""
+    path = data_dir() / "qtl2" / CROSSES["DO_Recla"]
+    if not path.exists() or not (REF / "DO_Recla" / "sex_x_het.csv").exists():
+        pytest.skip("DO_Recla or its sex reference is not available")
+    check = qc.sex_check_genotypes(read_cross(path)).set_index("sample")
+    ref = _ref("DO_Recla", "sex_x_het.csv").set_index("ind")
+    check = check.reindex(ref.index)
+    assert (check["x_typed"].to_numpy() == ref["x_typed"].to_numpy()).all()
+    np.testing.assert_allclose(check["x_het"].to_numpy(), ref["x_het"].to_numpy(), atol=1e-12)
+    assert (check["recorded_sex"] == np.where(ref["is_female"], "female", "male")).all()
+    female = ref["x_het"] > 0.05
+    expected = (~ref["is_female"] & female) | (ref["is_female"] & ~female & (ref["x_typed"] >= 20))
+    assert check["sex_mismatch"].to_numpy().tolist() == expected.to_numpy().tolist()
+    # DO males are homozygous on the X but for genotyping errors; one recorded male is not
+    assert (check.loc[~ref["is_female"], "x_het"] < 0.05).mean() > 0.95
+    assert check["y_typed"].isna().all()
+
+
+def _intensities(sex: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
+    """Mean X/Y intensities: two X and no Y in females, one X and a Y in males."""
+    male = (sex == "male").to_numpy()
+    return pd.DataFrame(
+        {
+            "sample": sex.index,
+            "mean_x": np.where(
+                male, rng.normal(0.55, 0.06, male.size), rng.normal(1.0, 0.07, male.size)
+            ),
+            "mean_y": np.where(
+                male, rng.normal(0.9, 0.08, male.size), rng.normal(0.12, 0.03, male.size)
+            ),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sex_check_intensities_finds_swapped_samples(seed: int) -> None:
+    """Property: with intensities simulated from the true sex and a few recorded sexes
+    swapped, exactly the swapped samples are flagged, whatever the balance of the sexes."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 400))
+    share = rng.uniform(0.2, 0.8)
+    true = pd.Series(np.where(rng.random(n) < share, "female", "male"),
+                     index=[f"s{k}" for k in range(n)], dtype=object)  # fmt: skip
+    swapped = rng.choice(n, size=int(rng.integers(1, 6)), replace=False)
+    recorded = true.copy()
+    recorded.iloc[swapped] = np.where(true.iloc[swapped] == "male", "female", "male")
+    recorded.iloc[int(rng.integers(n))] = pd.NA  # an unrecorded sex is inferred, not flagged
+    check = qc.sex_check_intensities(_intensities(true, rng), recorded)
+    assert check["inferred_sex"].tolist() == true.tolist()
+    flagged = set(check.loc[check["sex_mismatch"], "sample"])
+    assert flagged == set(true.index[swapped]) - set(recorded.index[recorded.isna()])
+
+
+def test_sex_check_intensities_of_one_sex() -> None:
+    """One sex only: no two clusters, nothing inferred; one swapped sample forms its own."""
+    rng = np.random.default_rng(3)
+    sex = pd.Series("female", index=[f"s{k}" for k in range(120)], dtype=object)
+    check = qc.sex_check_intensities(_intensities(sex, rng), sex)
+    assert check["inferred_sex"].isna().all() and not check["sex_mismatch"].any()
+    true = sex.copy()
+    true.iloc[7] = "male"
+    check = qc.sex_check_intensities(_intensities(true, rng), sex)
+    assert check.loc[check["sex_mismatch"], "sample"].tolist() == ["s7"]
+
+
+def test_read_intensities_per_marker(tmp_path: Path) -> None:
+    """Per-marker allele intensities: a marker's intensity is X + Y, averaged per sample over
+    the X and over the Y chromosome; other chromosomes are not used."""
+    rows = [
+        ("mx1", "a", "X", 0.4, 0.6), ("mx2", "a", "X", 0.5, 0.7), ("my1", "a", "Y", 0.1, 0.0),
+        ("m1", "a", "1", 9.0, 9.0), ("mx1", "b", "X", 0.2, 0.2), ("my1", "b", "Y", 0.5, 0.4),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["marker", "sample", "chr", "X", "Y"])
+    frame.to_csv(tmp_path / "int.csv", index=False)
+    frame.to_parquet(tmp_path / "int.parquet")
+    for name in ("int.csv", "int.parquet"):
+        means = qc.read_intensities(tmp_path / name).set_index("sample")
+        np.testing.assert_allclose(means["mean_x"].tolist(), [1.1, 0.4])
+        np.testing.assert_allclose(means["mean_y"].tolist(), [0.1, 0.9])
+        assert means["n_x"].tolist() == [2, 1]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("marker,sample,X\nm,a,1\n", "needs columns marker, sample, X, Y"),
+        (
+            "sample,mean_x,mean_y\na,1,x\nb,2,3\n",
+            "column 'mean_y': 1 values are not finite numbers \\(lines 2\\)",
+        ),
+        ("marker,sample,chr,X,Y\nm,a,X,1,2\n", "no Y-chromosome markers"),
+        ("sample,mean_x,mean_y\na,1,2\na,2,3\n", "samples \\['a'\\] appear twice"),
+    ],
+)
+def test_read_intensities_bad_input(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        qc.read_intensities(path)

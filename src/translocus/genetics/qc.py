@@ -11,6 +11,10 @@
   rates per individual or marker (``n_missing``, ``n_typed``).
 - :func:`find_dup_markers`: groups of markers with identical genotypes
   (``find_dup_markers``).
+- Sex checks (no R/qtl2 counterpart; the practice of Diversity Outbred QC):
+  :func:`sex_check_genotypes` (heterozygous X genotypes of males, Y typing where present)
+  and :func:`sex_check_intensities` (two clusters of mean X and Y array intensity, from
+  :func:`read_intensities`), each against the recorded sex (:func:`recorded_sex`).
 
 Observed genotypes are the cross's codes (``0`` missing); the crossover counts of a
 reconstruction are in :mod:`translocus.genetics.reconstruct`.
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -51,6 +56,10 @@ __all__ = [
     "n_missing",
     "n_typed",
     "percent_missing",
+    "read_intensities",
+    "recorded_sex",
+    "sex_check_genotypes",
+    "sex_check_intensities",
 ]
 
 #: The error probability R/qtl2 uses only to tell, from the emission probabilities, which
@@ -529,3 +538,272 @@ def _contained_markers(
     for k in np.flatnonzero(result):
         groups.setdefault(int(result[k]) - 1, []).append(names[k])
     return {names[kept]: others for kept, others in groups.items()}
+
+
+# -- sex checks --------------------------------------------------------------------------------
+#: Cross types whose males carry one X (hemizygous), so that a heterozygous X genotype in a
+#: male is a sex or sample error.
+_HEMIZYGOUS_MALES = ("bc", "f2", "do", "hs", "ail", "ail3", "dof1", "hsf1")
+
+
+def _hemizygous_males(crosstype: str) -> bool:
+    return crosstype in _HEMIZYGOUS_MALES or crosstype.startswith("genail")
+
+
+def recorded_sex(cross: Cross) -> pd.Series:
+    """The sex recorded in the cross: ``"female"``, ``"male"`` or missing, indexed by sample."""
+    ids = pd.Index(list(cross.individuals), name="sample")
+    if not len(cross.is_female):
+        return pd.Series(pd.NA, index=ids, dtype=object, name="recorded_sex")
+    fem = cross.is_female.reindex(ids)
+    out = pd.Series(pd.NA, index=ids, dtype=object, name="recorded_sex")
+    known = fem.notna()
+    out[known] = np.where(fem[known].astype(bool), "female", "male")
+    return out
+
+
+def _y_chromosome(cross: Cross) -> str | None:
+    for chrom in cross.chromosomes:
+        if str(chrom).upper() == "Y":
+            return str(chrom)
+    return None
+
+
+def sex_check_genotypes(
+    cross: Cross, *, max_male_het: float = 0.05, min_x_markers: int = 20
+) -> pd.DataFrame:
+    """Each sample's sex as its X (and Y) genotypes show it, against the recorded sex.
+
+    A male has one X, so apart from genotyping errors his X genotypes are homozygous. The
+    rule: a sample heterozygous at more than ``max_male_het`` of its typed X markers is
+    female; one heterozygous at no more than that, typed at ``min_x_markers`` X markers or
+    more, is male; otherwise its X does not tell. Where the cross has a Y chromosome and the
+    X does not tell, a sample typed at half its Y markers or more is male, one typed at
+    fewer is female (females have no Y, so their Y genotypes are missing).
+
+    Parameters
+    ----------
+    cross
+        The cross; the check needs an X chromosome and a cross type whose males are
+        hemizygous (``bc``, ``f2``, ``do``, ``hs``, ``ail``, ``genail<N>`` ...); for other
+        types the inferred sex is missing.
+    max_male_het
+        Largest share of heterozygous X genotypes of a male (genotyping errors).
+    min_x_markers
+        Fewest typed X markers to call a sample male from its X.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample: ``sample``, ``recorded_sex``, ``x_typed`` (typed X markers),
+        ``x_het`` (share of them heterozygous), ``y_typed`` (share of Y markers typed; NaN
+        without a Y), ``inferred_sex`` (``female``, ``male`` or missing) and
+        ``sex_mismatch`` (inferred and recorded both known and different).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from translocus.core.model import Cross
+    >>> cross = Cross(crosstype="f2", individuals=("f", "m"), x_chr="X",
+    ...               geno={"X": np.array([[1, 2, 2, 1], [1, 2, 3, 3]], dtype=np.int8)},
+    ...               gmap={"X": pd.Series([0.0, 5.0, 10.0, 15.0], index=list("abcd"))},
+    ...               alleles=("A", "B"), is_female=pd.Series([True, False], index=["f", "m"]),
+    ...               cross_info=pd.DataFrame({"dir": [0, 0]}, index=["f", "m"]))
+    >>> check = sex_check_genotypes(cross, min_x_markers=2)
+    >>> check[["x_het", "inferred_sex", "sex_mismatch"]].values.tolist()
+    [[0.5, 'female', False], [0.25, 'female', True]]
+    """
+    if not 0.0 <= float(max_male_het) < 1.0:
+        raise InputError(f"max_male_het={max_male_het} must be a share in [0, 1), e.g. 0.05")
+    ids = pd.Index(list(cross.individuals), name="sample")
+    n = len(ids)
+    x_chr = cross.x_chr if cross.x_chr in cross.geno else None
+    if x_chr is not None:
+        geno = _geno(cross, x_chr)
+        x_typed = (geno > 0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x_het = np.where(x_typed > 0, (geno == 2).sum(axis=1) / np.maximum(x_typed, 1), np.nan)
+    else:
+        x_typed = np.zeros(n, dtype=np.int64)
+        x_het = np.full(n, np.nan)
+    y_chr = _y_chromosome(cross)
+    if y_chr is not None and cross.geno[y_chr].shape[1] > 0:
+        y_typed = (_geno(cross, y_chr) > 0).mean(axis=1)
+    else:
+        y_typed = np.full(n, np.nan)
+    inferred = np.full(n, None, dtype=object)
+    if _hemizygous_males(cross.crosstype):
+        female = x_het > max_male_het
+        male = (x_het <= max_male_het) & (x_typed >= min_x_markers)
+        inferred[female] = "female"
+        inferred[male] = "male"
+        undecided = ~female & ~male & np.isfinite(y_typed)
+        inferred[undecided & (y_typed >= 0.5)] = "male"
+        inferred[undecided & (y_typed < 0.5)] = "female"
+    recorded = recorded_sex(cross)
+    out = pd.DataFrame(
+        {
+            "sample": ids,
+            "recorded_sex": recorded.to_numpy(),
+            "x_typed": x_typed,
+            "x_het": x_het,
+            "y_typed": y_typed,
+            "inferred_sex": inferred,
+        }
+    )
+    out["sex_mismatch"] = _mismatch(out["recorded_sex"], out["inferred_sex"])
+    return out
+
+
+def _mismatch(recorded: pd.Series, inferred: pd.Series) -> pd.Series:
+    both = recorded.notna() & inferred.notna()
+    return (both & (recorded.astype(object) != inferred.astype(object))).astype(bool)
+
+
+def read_intensities(path: str | Path, *, cross: Cross | None = None) -> pd.DataFrame:
+    """Each sample's mean X- and Y-chromosome array intensity, from an intensity table.
+
+    R/qtl2 has no file for array intensities; this reads a CSV/TSV/parquet table in one of
+    two layouts:
+
+    - per marker: columns ``marker``, ``sample``, ``X`` and ``Y`` (the two allele
+      intensities of the SNP) and optionally ``chr``; a marker's intensity is ``X + Y``. The
+      chromosome of a marker comes from ``chr``, else from the cross's map. A sample's
+      ``mean_x`` is the mean intensity of its X-chromosome markers, ``mean_y`` that of its
+      Y-chromosome markers; other markers are not used.
+    - per sample: columns ``sample``, ``mean_x`` and ``mean_y``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample``, ``mean_x``, ``mean_y`` (and ``n_x``, ``n_y``: markers averaged, per
+        marker layout only), one row per sample.
+    """
+    from translocus.core.tables import read_table
+
+    path = Path(path)
+    frame = read_table(path, option="intensities")
+    lower = {str(c).lower(): c for c in frame.columns}
+    if {"sample", "mean_x", "mean_y"} <= set(lower):
+        out = frame[[lower["sample"], lower["mean_x"], lower["mean_y"]]].copy()
+        out.columns = ["sample", "mean_x", "mean_y"]
+        out["sample"] = out["sample"].astype(str)
+        _check_numbers(out, ["mean_x", "mean_y"], path)
+        if out["sample"].duplicated().any():
+            dup = out.loc[out["sample"].duplicated(), "sample"].tolist()[:5]
+            raise InputError(
+                f"{path}, column 'sample': samples {dup} appear twice; keep one row each"
+            )
+        return out.reset_index(drop=True)
+    if not {"marker", "sample", "x", "y"} <= set(lower):
+        raise InputError(
+            f"{path}: needs columns marker, sample, X, Y (allele intensities, per marker) or "
+            f"sample, mean_x, mean_y (per sample); it has {', '.join(map(str, frame.columns))}"
+        )
+    table = pd.DataFrame(
+        {
+            "marker": frame[lower["marker"]].astype(str),
+            "sample": frame[lower["sample"]].astype(str),
+            "X": frame[lower["x"]],
+            "Y": frame[lower["y"]],
+        }
+    )
+    _check_numbers(table, ["X", "Y"], path)
+    if "chr" in lower:
+        chrom = frame[lower["chr"]].astype(str).str.upper()
+    else:
+        if cross is None:
+            raise InputError(f"{path}: has no 'chr' column; add one or give the cross")
+        where = {m: str(c).upper() for c in cross.chromosomes for m in cross.gmap[c].index}
+        if cross.x_chr is not None:
+            where.update({m: "X" for m in cross.gmap.get(str(cross.x_chr), pd.Series()).index})
+        chrom = table["marker"].map(where).fillna("")
+    intensity = table["X"].astype(float) + table["Y"].astype(float)
+    x_name = "X" if cross is None or cross.x_chr is None else str(cross.x_chr).upper()
+    parts = {}
+    for label, chosen in (("x", chrom.isin([x_name, "X"])), ("y", chrom == "Y")):
+        if not chosen.any():
+            raise InputError(
+                f"{path}: no {label.upper()}-chromosome markers; give a 'chr' column naming "
+                f"the X and Y markers"
+            )
+        grouped = intensity[chosen].groupby(table["sample"][chosen])
+        parts[f"mean_{label}"] = grouped.mean()
+        parts[f"n_{label}"] = grouped.size()
+    out = pd.DataFrame(parts)
+    out.index.name = "sample"
+    return out.reset_index()
+
+
+def _check_numbers(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    for col in columns:
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.to_numpy(float)))
+        if bad.size:
+            rows = ", ".join(str(r + 2) for r in bad[:3])  # file line numbers (header = 1)
+            raise InputError(
+                f"{path}, column '{col}': {bad.size} values are not finite numbers "
+                f"(lines {rows}); fix or remove them"
+            )
+        frame[col] = values.astype(float)
+
+
+#: Smallest distance between the two intensity clusters' centres, in pooled within-cluster
+#: standard deviations, for them to be taken as the two sexes.
+SEX_CLUSTER_SEPARATION = 3.0
+
+
+def sex_check_intensities(intensities: pd.DataFrame, recorded: pd.Series) -> pd.DataFrame:
+    """Each sample's sex from its mean X and Y intensities, against the recorded sex.
+
+    The rule: the samples' ``(mean_x, mean_y)`` points, each coordinate standardised
+    (mean 0, standard deviation 1), are split into two clusters by k-means
+    (``sklearn.cluster.KMeans``, 2 clusters, 10 starts, ``random_state=0``). The cluster
+    whose centre has the larger ``mean_y - mean_x`` is male (a Y and one X), the other
+    female (two X, no Y). When the centres are closer than
+    :data:`SEX_CLUSTER_SEPARATION` pooled within-cluster standard deviations there are not
+    two clusters, and no sex is inferred.
+
+    Parameters
+    ----------
+    intensities
+        ``sample``, ``mean_x``, ``mean_y`` (:func:`read_intensities`).
+    recorded
+        Recorded sex (``"female"``/``"male"``/missing) by sample (:func:`recorded_sex`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sample``, ``recorded_sex``, ``mean_x``, ``mean_y``, ``inferred_sex``,
+        ``sex_mismatch``, in the order of ``intensities``.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"sample": list("abcdef"),
+    ...                       "mean_x": [1.0, 1.1, 0.9, 0.5, 0.52, 1.02],
+    ...                       "mean_y": [0.1, 0.12, 0.09, 0.8, 0.82, 0.11]})
+    >>> sex = pd.Series(["female"] * 3 + ["male"] * 3, index=list("abcdef"))
+    >>> check = sex_check_intensities(table, sex)
+    >>> check["inferred_sex"].tolist(), check["sex_mismatch"].tolist()
+    (['female', 'female', 'female', 'male', 'male', 'female'], [False, False, False, False, False, True])
+    """
+    from sklearn.cluster import KMeans
+
+    out = intensities[["sample", "mean_x", "mean_y"]].copy().reset_index(drop=True)
+    out.insert(1, "recorded_sex", recorded.reindex(out["sample"]).to_numpy())
+    points = out[["mean_x", "mean_y"]].to_numpy(float)
+    inferred = np.full(len(out), None, dtype=object)
+    sd = points.std(axis=0)
+    if len(out) >= 3 and np.all(sd > 0):
+        z = (points - points.mean(axis=0)) / sd
+        km = KMeans(n_clusters=2, n_init=10, random_state=0).fit(z)
+        centres = km.cluster_centers_
+        labels = km.labels_
+        within = np.sqrt(km.inertia_ / max(len(z) - 2, 1) / 2.0)
+        distance = float(np.linalg.norm(centres[0] - centres[1]))
+        if within == 0 or distance > SEX_CLUSTER_SEPARATION * within:
+            male = int(np.argmax(centres[:, 1] - centres[:, 0]))
+            inferred = np.where(labels == male, "male", "female").astype(object)
+    out["inferred_sex"] = inferred
+    out["sex_mismatch"] = _mismatch(out["recorded_sex"], out["inferred_sex"])
+    return out
