@@ -80,7 +80,7 @@ def simulate(
         "do",
         "--cross",
         help="Design to simulate: do, bxd, f2, bc, riself, dh, haploid, riself4, riself8, riself16, "
-        "risib4, risib8, magic19, dh6, hs, ail, dof1, hsf1, genril<N> or genail<N> (N founders).",
+        "risib4, risib8, magic19, dh6, hs, ail, ail3, dof1, hsf1, genril<N> or genail<N> (N founders).",
     ),
     n: int = typer.Option(500, "--n", help="Animals (DO, F2, BC) or lines (the others)."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same data."),
@@ -92,7 +92,8 @@ def simulate(
     ngen: int = typer.Option(
         12,
         "--ngen",
-        help="DO generation of the simulated mice (hs, ail, dh6, genril/genail: colony generations).",
+        help="DO generation of the simulated mice (hs, ail, ail3, dh6, genril/genail: colony "
+        "generations).",
     ),
     traits: int = typer.Option(3, "--traits", help="Phenotypes, one random QTL each."),
     name: str = typer.Option("sim", "--name", help="Prefix of the written files."),
@@ -114,7 +115,8 @@ def simulate(
     s = output.summary()
     unit = (
         "animals"
-        if cross in ("do", "f2", "bc", "hs", "ail", "dof1", "hsf1") or cross.startswith("genail")
+        if cross in ("do", "f2", "bc", "hs", "ail", "ail3", "dof1", "hsf1")
+        or cross.startswith("genail")
         else "strains"
     )
     out.print(
