@@ -9,7 +9,11 @@ the crosses that ``make_crosses.py`` simulated there::
 
 and for the published Arabidopsis MAGIC lines (magic19) the same on
 ``ArabMAGIC/arabmagic_tair9.zip`` (probabilities of 5 lines on chromosome 1, LODs of the first
-three phenotypes).
+three phenotypes). ``lmm_loco.R`` there wrote LMM scans with LOCO kinship of the simulated
+riself8, magic19 and hs crosses (hs on allele probabilities)::
+
+    k <- calc_kinship(probs, "loco")
+    scan1(probs, x$pheno, k, Xcovar=get_x_covar(x))  # lod_lmm_loco.csv, hsq_lmm_loco.csv
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import pytest
 
 from translocus.core.qtl2io import read_cross
 from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
-from translocus.genetics.scan import scan
+from translocus.genetics.kinship import calc_kinship
+from translocus.genetics.scan import scan, x_covar
 
 REF = Path(__file__).parents[1] / "reference" / "qtl2" / "crosstypes"
 TYPES = ["bc", "f2", "risib", "riself", "dh", "haploid", "riself4", "riself8", "riself16",
@@ -96,3 +101,20 @@ def test_published_arabmagic_matches_r_qtl2(shared_data):
     cross = read_cross(path)
     assert (cross.crosstype, cross.n_individuals, len(cross.founders)) == ("magic19", 703, 19)
     _compare(cross, REF / "arabmagic")
+
+
+@pytest.mark.parametrize("crosstype", ["riself8", "magic19", "hs"])
+def test_lmm_loco_matches_r_qtl2(crosstype):
+    cross = read_cross(REF / crosstype / "cross" / f"{crosstype}.json")
+    probs = calc_genoprob(cross, error_prob=0.002)
+    scanned = genoprob_to_alleleprob(probs) if crosstype == "hs" else probs
+    kinship = calc_kinship(scanned, type="loco")
+    out = scan(cross.pheno, scanned, kinship=kinship, Xcovar=x_covar(cross))
+    ref = pd.read_csv(REF / crosstype / "lod_lmm_loco.csv", dtype={"marker": str, "chr": str})
+    ref = ref.set_index("marker")
+    traits = list(ref.columns[2:])
+    ours = out.lod.loc[ref.index, traits].to_numpy()
+    np.testing.assert_allclose(ours, ref[traits].to_numpy(), rtol=0, atol=LOD_TOL)
+    hsq = pd.read_csv(REF / crosstype / "hsq_lmm_loco.csv", dtype={"chr": str}).set_index("chr")
+    got = out.hsq.loc[hsq.index, traits].to_numpy()
+    np.testing.assert_allclose(got, hsq[traits].to_numpy(), rtol=0, atol=LOD_TOL)
