@@ -239,34 +239,41 @@ def _allele_probs(cross: Any, chrom: str, kinship: str, error_prob: float, map_f
                   log: RunLog) -> tuple[Any, Any]:  # fmt: skip
     """Allele probabilities of ``chrom``, and the kinship the scan used (``None`` for HK).
 
-    Only allele probabilities are kept, one chromosome's genotype probabilities at a time;
-    the other chromosomes are computed only when the kinship needs them.
+    One chromosome's probabilities are held at a time: the others are computed only when the
+    kinship needs them, and only their allele-sharing sums are kept (R/qtl2's ``calc_kinship``:
+    the LOCO matrix of ``chrom`` is the overall matrix of the other chromosomes).
     """
-    from translocus.core.model import GenoProbs
     from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
     from translocus.genetics.kinship import calc_kinship
 
     chroms = list(cross.chromosomes) if kinship != "none" else [chrom]
-    parts: dict[str, Any] = {}
-    first = None
-    with log.step("allele probabilities", total=len(chroms)) as advance:
+    kept = None
+    sharing: np.ndarray | None = None
+    n_pos = 0
+    with log.step("allele probabilities and kinship", total=len(chroms)) as advance:
         for c in chroms:
             one = genoprob_to_alleleprob(calc_genoprob(cross, error_prob=error_prob,
                                                        map_function=map_function,
                                                        chromosomes=[c]))  # fmt: skip
-            first = first or one
-            parts[c] = one[c]
+            if c == chrom:
+                kept = one
+            if kinship == "overall" or (kinship == "loco" and c != chrom):
+                part = calc_kinship(one, type="chr")[c]
+                size = int(part.attrs["n_pos"])
+                product = part.values * size
+                sharing = product if sharing is None else sharing + product
+                n_pos += size
             advance(1)
-    assert first is not None
-    alleles = GenoProbs(probs=parts, crosstype=first.crosstype, alleles=first.alleles,
-                        x_chr=first.x_chr, kind=first.kind)  # fmt: skip
+    assert kept is not None
     kin = None
     if kinship != "none":
-        with log.step("kinship"):
-            kin = calc_kinship(alleles, type=kinship)
-            if isinstance(kin, dict):
-                kin = {chrom: kin[chrom]}
-    return alleles.subset(chromosomes=[chrom]), kin
+        if sharing is None or n_pos == 0:
+            raise InputError(f"the cross has no chromosome besides {chrom} to compute the "
+                             f"{kinship} kinship from; scan it with --kinship none")  # fmt: skip
+        samples = list(kept.samples)
+        matrix = pd.DataFrame(sharing / n_pos, index=samples, columns=samples)
+        kin = {chrom: matrix} if kinship == "loco" else matrix
+    return kept, kin
 
 
 def run_snps(request: SnpsRequest, log: RunLog | None = None) -> SnpsOutput:
