@@ -134,3 +134,21 @@ def _lumping(pk, up, is_x: bool) -> np.ndarray:
         if k in up_index:
             out[i, up_index[k]] = 1.0
     return out
+
+
+@pytest.mark.parametrize(
+    ("phased", "folder"), [("f2pk", "f2"), ("ailpk", "ail_ab"), ("dopk", "do")]
+)
+def test_phased_probabilities_add_up_to_the_unphased_ones(phased, folder):
+    """The HMM of a lumpable phase-known chain gives, summed over the two phases, the unphased
+    type's genotype probabilities (a closed-form identity, here to 1e-12)."""
+    cross = _cross(folder)
+    sub = replace(cross, individuals=cross.individuals[:12])
+    sub = replace(sub, geno={c: g[:12] for c, g in cross.geno.items()})
+    unphased = calc_genoprob(sub, error_prob=0.002)
+    pk = calc_genoprob(replace(sub, crosstype=phased), error_prob=0.002)
+    for chrom in unphased.probs:
+        is_x = chrom == cross.x_chr
+        lump = _lumping(get_cross_model(phased), get_cross_model(cross.crosstype), is_x)
+        got = pk[chrom].values @ lump
+        np.testing.assert_allclose(got, unphased[chrom].values, rtol=0, atol=1e-12)
