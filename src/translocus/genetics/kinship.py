@@ -33,6 +33,7 @@ import xarray as xr
 
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
+from translocus.core.threads import parallel_map, worker_count
 from translocus.genetics.genoprob import genoprob_to_alleleprob
 
 __all__ = ["KINSHIP_TYPES", "calc_kinship"]
@@ -41,16 +42,28 @@ __all__ = ["KINSHIP_TYPES", "calc_kinship"]
 KINSHIP_TYPES: tuple[str, ...] = ("overall", "loco", "chr")
 
 
+#: Positions per block of the product: a block's transposed copy is small, and the blocks (so
+#: the order of the sums) do not depend on the number of threads.
+BLOCK_POSITIONS = 512
+
+
 def _allele_sharing(values: np.ndarray) -> np.ndarray:
-    """``[marker, sample, state]`` probabilities -> ``[sample, sample]`` summed cross products."""
+    """``[marker, sample, state]`` probabilities -> ``[sample, sample]`` summed cross products.
+
+    One symmetric rank-k update (syrk) per block of :data:`BLOCK_POSITIONS` positions, on the
+    BLAS thread of the caller (:func:`calc_kinship` runs chromosomes side by side, each with a
+    single-threaded BLAS, so the result does not depend on the number of threads).
+    """
     n_pos, n_ind, n_state = values.shape
-    if n_pos == 0:
-        return np.zeros((n_ind, n_ind))
-    # [position * state, sample] in C order, i.e. [sample, position * state] in Fortran order,
-    # the layout in which numpy's symmetric rank-k update (syrk) is fastest
-    columns = np.ascontiguousarray(values.transpose(0, 2, 1), dtype=np.float64)
-    columns = columns.reshape(n_pos * n_state, n_ind)
-    return columns.T @ columns
+    total = np.zeros((n_ind, n_ind))
+    for start in range(0, n_pos, BLOCK_POSITIONS):
+        block = values[start : start + BLOCK_POSITIONS]
+        # [position * state, sample] in C order, i.e. [sample, position * state] in Fortran
+        # order, the layout in which numpy's symmetric rank-k update is fastest
+        columns = np.ascontiguousarray(block.transpose(0, 2, 1), dtype=np.float64)
+        columns = columns.reshape(block.shape[0] * n_state, n_ind)
+        total += columns.T @ columns
+    return total
 
 
 def _as_dataarray(matrix: np.ndarray, samples: tuple[str, ...], n_pos: int) -> xr.DataArray:
@@ -145,7 +158,11 @@ def calc_kinship(
             )
     all_chroms = list(probs.chromosomes)
     used = [c for c in all_chroms if not (omit_x and type != "chr" and probs.is_x(c))]
-    sharing = {c: _allele_sharing(probs[c].values) for c in used}
+    # chromosomes side by side, largest first, each product on one BLAS thread: a threaded
+    # BLAS on these products is slower on a busy machine and rounds by its thread count
+    order = sorted(used, key=lambda c: -int(probs[c].sizes["marker"]))
+    products = parallel_map(lambda c: _allele_sharing(probs[c].values), order, worker_count())
+    sharing = dict(zip(order, products, strict=True))
     n_pos = {c: int(probs[c].sizes["marker"]) for c in used}
 
     if type == "chr":
