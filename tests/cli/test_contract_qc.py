@@ -34,6 +34,10 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["foreign"] = root / "foreign"
     paths["foreign"].mkdir()
     (paths["foreign"] / "keep.txt").write_text("precious")
+    paths["bad_int"] = root / "bad_intensities.csv"
+    paths["bad_int"].write_text("sample,x\n1,2\n")
+    paths["no_y"] = root / "no_y.csv"
+    paths["no_y"].write_text("marker,sample,chr,X,Y\nm1,1,X,0.5,0.5\n")
     return paths
 
 
@@ -55,6 +59,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("cross-fake-zip", ["{fake_zip}"], "not a readable zip archive"),
     ("cross-bad-json", ["{bad_json}"], "not valid JSON"),
     ("cross-empty-folder", ["{empty_dir}"], "expected exactly one control file"),
+    ("max-male-het-high", [SIM_JSON, "--max-male-het", "1.5"], "--max-male-het 1.5"),
+    ("intensities-missing", [SIM_JSON, "--intensities", "{root}/none.csv"], "file not found"),
+    ("intensities-columns", [SIM_JSON, "--intensities", "{bad_int}"], "needs columns marker"),
+    ("intensities-no-y", [SIM_JSON, "--intensities", "{no_y}"], "no Y-chromosome markers"),
     ("out-is-a-file", [SIM_JSON, "-o", "{text}"], "is a file"),
     ("out-inside-sim-run", [SIM_JSON, "-o", "{sim}/qc"], "lies inside the input"),
     ("out-foreign-folder", [SIM_JSON, "-o", "{foreign}"], "files translocus did not write"),
@@ -86,9 +94,42 @@ def test_qc_writes_a_complete_run(ws: dict[str, Path], tmp_path: Path) -> None:
     record = assert_complete_run(out)
     expected = {"samples.csv", "duplicates.csv", "crossovers.csv", "errors.csv", "markers.csv",
                 "duplicate_markers.csv", "crossovers.png", "missing.png", "heterozygosity.png",
-                "errors.png", "compare_geno.png"}  # fmt: skip
+                "errors.png", "compare_geno.png", "sex.csv", "sex.png"}  # fmt: skip
     assert expected <= set(record["files"])
     summary = json.loads((out / "run.json").read_text())["summary"]
     samples = pd.read_csv(out / "samples.csv")
     assert summary["individuals"] == len(samples) == 30
     assert (out / "crossovers.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_qc_sex_check_from_intensities(ws: dict[str, Path], tmp_path: Path) -> None:
+    """--intensities: per-sample means, one sample's intensities those of the other sex."""
+    recorded = pd.read_csv(ws["sim"] / "sim_sex.csv", dtype=str)
+    ids = recorded.iloc[:, 0].tolist()
+    female = (recorded.iloc[:, 1].str.lower() == "female").to_numpy()
+    female_shown = female.copy()
+    female_shown[0] = not female_shown[0]
+    table = pd.DataFrame(
+        {
+            "sample": ids,
+            "mean_x": [
+                1.0 + 0.01 * (k % 5) if f else 0.5 + 0.01 * (k % 5)
+                for k, f in enumerate(female_shown)
+            ],
+            "mean_y": [
+                0.1 + 0.01 * (k % 3) if f else 0.9 + 0.01 * (k % 3)
+                for k, f in enumerate(female_shown)
+            ],
+        }
+    )
+    table.to_csv(tmp_path / "intensities.csv", index=False)
+    out = tmp_path / "qc"
+    result = invoke(
+        ["qc", ws["sim"] / "sim.json", "-o", out, "--intensities", tmp_path / "intensities.csv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "sex differs from the recorded one (X genotypes and intensities): 1" in result.stdout
+    record = assert_complete_run(out)
+    assert {"sex.csv", "sex.png"} <= set(record["files"])
+    sex = pd.read_csv(out / "sex.csv", dtype={"sample": str})
+    assert sex.loc[sex["sex_mismatch"], "sample"].tolist() == [ids[0]]

@@ -51,6 +51,13 @@ def test_qc_command_matches_r(name: str, tmp_path: Path) -> None:
     )
     assert sorted(pairs["n_compared"]) == sorted(ref["n_typed"].astype(int))
     assert f"duplicate pairs (match >= 0.9): {len(ref)}" in result.stdout
+    # the genotype sex check: recorded males heterozygous at more than 5% of their X markers
+    sex = pd.read_csv(out / "sex.csv", dtype={"sample": str}).set_index("sample")
+    male_het = (sex["recorded_sex"] == "male") & (sex["x_het"] > 0.05)
+    female_hom = (sex["recorded_sex"] == "female") & (sex["x_het"] <= 0.05)
+    assert sex["sex_mismatch"].tolist() == (male_het | female_hom).tolist()
+    assert (samples["problem"].fillna("").str.contains("sex") == sex["sex_mismatch"]).all()
+    assert (out / "sex.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_a_duplicated_sample_is_flagged() -> None:
@@ -79,3 +86,33 @@ def test_robust_outliers_rule() -> None:
     expected = (values - values.median()).abs() > 4 * mad
     assert robust_outliers(values, 4.0).tolist() == expected.tolist() == [False] * 5 + [True]
     assert not robust_outliers(pd.Series([5.0] * 4), 4.0).any()
+
+
+def test_swapped_sexes_are_flagged_from_intensities(tmp_path: Path) -> None:
+    """Intensities simulated from the true sexes, three recorded sexes swapped: exactly those
+    three are flagged, in samples.csv's problems and in sex.csv."""
+    cross = simulate_cross(cross_type="f2", n=40, n_markers=120, seed=3).cross
+    rng = np.random.default_rng(11)
+    female = cross.is_female.reindex(list(cross.individuals)).to_numpy(bool)
+    ids = list(cross.individuals)
+    pd.DataFrame(
+        {
+            "sample": ids,
+            "mean_x": np.where(female, rng.normal(1.0, 0.05, 40), rng.normal(0.5, 0.05, 40)),
+            "mean_y": np.where(female, rng.normal(0.1, 0.03, 40), rng.normal(0.9, 0.06, 40)),
+        }
+    ).to_csv(tmp_path / "intensities.csv", index=False)
+    swapped = [ids[2], ids[5], ids[30]]
+    recorded = cross.is_female.copy()
+    recorded[swapped] = ~recorded[swapped].astype(bool)
+    request = QcRequest(intensities=tmp_path / "intensities.csv")
+    output = run_qc(request, cross=dataclasses.replace(cross, is_female=recorded))
+    sex = output.sex
+    assert sex is not None
+    assert sorted(sex.loc[sex["sex_mismatch"], "sample"]) == sorted(swapped)
+    assert (sex["inferred_sex"] == np.where(female, "female", "male")).all()
+    flagged = output.samples.set_index("sample")["problem"].str.contains("sex")
+    assert sorted(flagged[flagged].index) == sorted(swapped)
+    assert sorted(output.summary()["sex_mismatches"]) == sorted(swapped)
+    assert output.summary()["sex_from_intensities"]
+    assert "sex" in output.figures()

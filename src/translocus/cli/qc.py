@@ -52,11 +52,25 @@ def qc_command(
     intersection: bool = typer.Option(
         False, "--intersection", help="Keep only phenotyped individuals that are genotyped."
     ),
+    intensities: Path | None = typer.Option(
+        None,
+        "--intensities",
+        help="Array intensities (CSV/parquet) for the sex check: columns marker, sample, X, Y "
+        "(allele intensities; chr to name X and Y markers) or sample, mean_x, mean_y.",
+    ),  # fmt: skip
+    max_male_het: float = typer.Option(
+        0.05,
+        "--max-male-het",
+        help="A sample heterozygous at more than this share of its X markers is female.",
+    ),  # fmt: skip
 ) -> None:
     """Genotype QC: duplicate samples, crossover, error, heterozygosity and missing-data outliers.
 
     Writes samples.csv, duplicates.csv, crossovers.csv, errors.csv, markers.csv,
-    duplicate_markers.csv and plots into the run folder.
+    duplicate_markers.csv, sex.csv and plots into the run folder. The sex check infers each
+    sample's sex from its X genotypes and, with --intensities, from two clusters (k-means) of
+    its mean X and Y intensity; samples whose inferred sex differs from the recorded one are
+    flagged.
 
     Example: translocus qc ../shared/data/qtl2/DO_Recla/recla.zip -o results/recla_qc
     """
@@ -67,10 +81,11 @@ def qc_command(
         cross=cross, error_prob=error_prob, map_function=map_function, minprob=minprob,
         match_threshold=match_threshold, errorlod_threshold=errorlod_threshold,
         outlier_mads=outlier_mads, max_missing=max_missing, max_marker_errors=max_marker_errors,
-        intersection=intersection,
+        intersection=intersection, intensities=intensities, max_male_het=max_male_het,
     )  # fmt: skip
+    inputs = [*cross_inputs(cross), *([intensities] if intensities is not None else [])]
     output, _, folder = run_pipeline("qc", request, run_qc, out_dir=out_dir,
-                                     inputs=cross_inputs(cross))  # fmt: skip
+                                     inputs=inputs)  # fmt: skip
     s = output.summary()
     out.print(f"{s['individuals']:,} samples, {s['markers']:,} markers ({s['crosstype']} cross)")
     shown = s["duplicates"][:10]
@@ -92,6 +107,15 @@ def qc_command(
         f"crossovers per sample: median {s['crossovers_median']:g}; genotyping errors "
         f"(error LOD > {request.errorlod_threshold:g}): {s['errors_total']:,} in all, median "
         f"{s['errors_median']:g} per sample"
+    )
+    mismatched = s["sex_mismatches"]
+    source = "X genotypes and intensities" if s["sex_from_intensities"] else "X genotypes"
+    listed = ", ".join(escape(n) for n in mismatched[:10]) + (
+        " ..." if len(mismatched) > 10 else ""
+    )
+    out.print(
+        f"sex differs from the recorded one ({source}): {len(mismatched)}"
+        + (f" ({listed})" if mismatched else "")
     )
     out.print(
         f"markers flagged: {s['markers_flagged']:,}; groups of identical markers: "

@@ -5,8 +5,12 @@ Problem samples: duplicates and sample mix-ups (pairs whose genotypes match at
 outliers (:func:`~translocus.genetics.reconstruct.count_xo` of the
 :func:`~translocus.genetics.reconstruct.maxmarg` calls), genotyping errors (error LOD above
 ``errorlod_threshold``, :func:`~translocus.genetics.qc.calc_errorlod`, with outliers of their
-counts), heterozygosity and missing-data outliers. Problem markers: missing data and error counts, and groups of
-markers with identical genotypes. Tables and plots go into the run folder.
+counts), heterozygosity and missing-data outliers, and sex checks: males heterozygous on
+the X (:func:`~translocus.genetics.qc.sex_check_genotypes`) and, with ``intensities``, the
+sex of two clusters of mean X and Y array intensity
+(:func:`~translocus.genetics.qc.sex_check_intensities`), each against the recorded sex.
+Problem markers: missing data and error counts, and groups of markers with identical
+genotypes. Tables and plots go into the run folder.
 
 A crossover-count, error-count or heterozygosity outlier lies more than ``outlier_mads`` scaled median
 absolute deviations (``1.4826 * MAD``) from the median of all samples.
@@ -74,6 +78,8 @@ class QcRequest:
     max_missing: float = 10.0
     max_marker_errors: float = 5.0
     intersection: bool = False
+    intensities: Path | None = None
+    max_male_het: float = 0.05
 
     def validate(self) -> None:
         check_hmm_options(self.error_prob, self.map_function, None)
@@ -89,6 +95,10 @@ class QcRequest:
             )
         if not float(self.outlier_mads) > 0:
             raise OptionError("outlier_mads", self.outlier_mads, "must be > 0, e.g. 4")
+        if not 0.0 <= float(self.max_male_het) < 1.0:
+            raise OptionError(
+                "max_male_het", self.max_male_het, "must be a share in [0, 1), e.g. 0.05"
+            )
         for name in ("max_missing", "max_marker_errors"):
             value = float(getattr(self, name))
             if not 0.0 <= value <= 100.0:
@@ -108,14 +118,16 @@ class QcOutput:
     markers: pd.DataFrame
     duplicate_markers: dict[str, list[str]]
     match_values: np.ndarray
+    sex: pd.DataFrame | None = None
 
     def write(self, folder: Path) -> None:
         """Write the tables and plots into ``folder``.
 
         samples.csv (one row per sample, with its flags), duplicates.csv (pairs at
         ``match_threshold`` or more), crossovers.csv and errors.csv (per sample and
-        chromosome), markers.csv (every marker, with its flags), duplicate_markers.csv, and
-        crossovers.png, missing.png, heterozygosity.png, errors.png, compare_geno.png.
+        chromosome), markers.csv (every marker, with its flags), duplicate_markers.csv,
+        sex.csv (recorded and inferred sex of every sample), and crossovers.png, missing.png,
+        heterozygosity.png, errors.png, compare_geno.png and sex.png.
         """
         from translocus.genetics.results import write_table
 
@@ -132,6 +144,8 @@ class QcOutput:
         ]
         dup = pd.DataFrame(rows, columns=["kept", "marker"])
         write_table(dup, folder / "duplicate_markers.csv")
+        if self.sex is not None:
+            write_table(self.sex, folder / "sex.csv")
         for name, fig in self.figures().items():
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -176,7 +190,43 @@ class QcOutput:
         ax.set_xlabel("proportion of matching genotypes (pairs of samples)")
         ax.set_ylabel("pairs")
         out["compare_geno"] = fig
+        if self.sex is not None:
+            out["sex"] = self._sex_figure()
         return out
+
+    def _sex_figure(self) -> Any:
+        """Mean X against mean Y intensity, coloured by recorded sex.
+
+        Without intensities, the share of heterozygous X genotypes; samples whose inferred
+        sex differs from the recorded one are ringed.
+        """
+        from matplotlib.figure import Figure
+
+        sex = self.sex
+        assert sex is not None
+        fig = Figure(figsize=(6, 4.5))
+        ax = fig.add_subplot()
+        with_intensity = "mean_x" in sex and sex["mean_x"].notna().any()
+        if with_intensity:
+            x, y = sex["mean_x"].to_numpy(float), sex["mean_y"].to_numpy(float)
+            ax.set_xlabel("mean X-chromosome intensity")
+            ax.set_ylabel("mean Y-chromosome intensity")
+        else:
+            x, y = np.arange(len(sex), dtype=float), sex["x_het"].to_numpy(float)
+            ax.set_xlabel("sample (file order)")
+            ax.set_ylabel("heterozygous X genotypes (share)")
+        recorded = sex["recorded_sex"].astype(object)
+        for label, colour in (("female", "tab:red"), ("male", "tab:blue"), (None, "0.5")):
+            chosen = (recorded == label).to_numpy() if label else recorded.isna().to_numpy()
+            if chosen.any():
+                ax.scatter(x[chosen], y[chosen], s=12, color=colour,
+                           label=f"recorded {label}" if label else "sex not recorded")  # fmt: skip
+        bad = sex["sex_mismatch"].to_numpy(bool)
+        if bad.any():
+            ax.scatter(x[bad], y[bad], s=90, facecolors="none", edgecolors="black",
+                       label="inferred sex differs")  # fmt: skip
+        ax.legend(loc="best", frameon=False)
+        return fig
 
     def summary(self) -> dict[str, Any]:
         s = self.samples
@@ -201,6 +251,12 @@ class QcOutput:
             "samples_flagged": int((s["problem"] != "").sum()),
             "markers_flagged": int(flagged.sum()),
             "duplicate_marker_groups": len(self.duplicate_markers),
+            "sex_mismatches": (
+                []
+                if self.sex is None
+                else self.sex.loc[self.sex["sex_mismatch"], "sample"].astype(str).tolist()
+            ),
+            "sex_from_intensities": self.sex is not None and "mean_x" in self.sex,
             "thresholds": {
                 "match_threshold": float(r.match_threshold),
                 "errorlod_threshold": float(r.errorlod_threshold),
@@ -253,6 +309,8 @@ def run_qc(
         proportion = comparison.proportion.to_numpy()
         match_values = proportion[np.triu_indices(len(ids), k=1)]
         best = comparison.proportion.fillna(-1.0)
+    with log.step("sex checks"):
+        sex = _sex_table(request, cross, log)
     with log.step("heterozygosity and missing data"):
         het = qc.calc_het(probs)
         typed = qc.n_typed(cross)
@@ -275,10 +333,13 @@ def run_qc(
     samples["error_outlier"] = robust_outliers(samples["n_errors"], request.outlier_mads)
     samples["het_outlier"] = robust_outliers(samples["het"], request.outlier_mads)
     samples["duplicate"] = samples["max_match"].fillna(0.0) >= request.match_threshold
+    samples["sex_mismatch"] = (
+        sex.set_index("sample")["sex_mismatch"].reindex(ids).fillna(False).astype(bool).to_numpy()
+    )
     samples["problem"] = _problems(samples, {
         "duplicate": "duplicate", "missing_outlier": "missing",
         "crossover_outlier": "crossovers", "error_outlier": "errors",
-        "het_outlier": "heterozygosity",
+        "het_outlier": "heterozygosity", "sex_mismatch": "sex",
     })  # fmt: skip
     n = max(len(ids), 1)
     markers = pd.DataFrame(
@@ -301,6 +362,11 @@ def run_qc(
     log.count(
         "sample pairs matching", len(duplicates), f"pairs matching >= {request.match_threshold}"
     )
+    log.count(
+        "samples of another sex",
+        int(samples["sex_mismatch"].sum()),
+        "inferred sex differs from the recorded one",
+    )
     log.count("samples flagged", int((samples["problem"] != "").sum()), "samples with a problem")
     log.count("markers flagged", int((markers["problem"] != "").sum()), "markers with a problem")
     return QcOutput(
@@ -313,4 +379,40 @@ def run_qc(
         markers=markers,
         duplicate_markers=dup_markers,
         match_values=match_values,
+        sex=sex,
     )
+
+
+def _sex_table(request: QcRequest, cross: Cross, log: RunLog) -> pd.DataFrame:
+    """The sex checks of every sample: from the X genotypes and, when given, the intensities.
+
+    With intensities, the inferred sex and the mismatch are those of the intensities where a
+    sample has them (the genotype call stays in ``inferred_sex_genotypes``).
+    """
+    from translocus.genetics import qc
+
+    geno = qc.sex_check_genotypes(cross, max_male_het=request.max_male_het)
+    sex = geno.rename(columns={"inferred_sex": "inferred_sex_genotypes",
+                               "sex_mismatch": "mismatch_genotypes"})  # fmt: skip
+    sex["inferred_sex"] = sex["inferred_sex_genotypes"]
+    if request.intensities is not None:
+        table = qc.read_intensities(request.intensities, cross=cross)
+        known = table["sample"].isin(sex["sample"])
+        log.count(
+            "intensity samples dropped",
+            int((~known).sum()),
+            f"samples of {Path(request.intensities).name} that are not genotyped in the cross",
+        )
+        check = qc.sex_check_intensities(table[known], qc.recorded_sex(cross)).set_index("sample")
+        ids = sex["sample"]
+        sex["mean_x"] = check["mean_x"].reindex(ids).to_numpy()
+        sex["mean_y"] = check["mean_y"].reindex(ids).to_numpy()
+        sex["inferred_sex_intensities"] = check["inferred_sex"].reindex(ids).to_numpy()
+        measured = sex["inferred_sex_intensities"].notna()
+        sex.loc[measured, "inferred_sex"] = sex.loc[measured, "inferred_sex_intensities"]
+    recorded = sex["recorded_sex"].astype(object)
+    inferred = sex["inferred_sex"].astype(object)
+    sex["sex_mismatch"] = (recorded.notna() & inferred.notna() & (recorded != inferred)).astype(
+        bool
+    )
+    return sex
