@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,8 +47,11 @@ from translocus.core.model import Cross, GenoProbs
 from translocus.core.provenance import Provenance
 
 __all__ = [
+    "CHUNK_VALUES",
     "FINGERPRINT_PARTS",
+    "LAZY_BYTES",
     "STORE_FORMAT",
+    "GenoprobsWriter",
     "ItemInfo",
     "Store",
     "cross_fingerprint",
@@ -258,23 +261,28 @@ class Store:
         shutil.rmtree(folder, ignore_errors=True)
 
     # -- the atomic write protocol --------------------------------------------------------
-    def _write(
-        self,
-        name: str,
-        kind: str,
-        writer: Any,
-        *,
-        provenance: Provenance | None,
-        attrs: Mapping[str, Any] | None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> ItemInfo:
+    def _begin(self, name: str) -> tuple[Path, str, Path]:
+        """A new version's hidden temporary folder: ``(item folder, version, folder)``."""
         item = self._item_dir(name)
         item.mkdir(parents=True, exist_ok=True)
         version = f"v{_dt.datetime.now(_dt.UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
         tmp = item / f"{_TMP_PREFIX}{os.getpid()}-{version}"
         tmp.mkdir()
+        return item, version, tmp
+
+    def _finish(
+        self,
+        name: str,
+        kind: str,
+        begun: tuple[Path, str, Path],
+        *,
+        provenance: Provenance | None,
+        attrs: Mapping[str, Any] | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ItemInfo:
+        """Write ``meta.json``, rename the version into place, then point ``CURRENT`` to it."""
+        item, version, tmp = begun
         try:
-            writer(tmp)
             meta = {
                 "name": name,
                 "kind": kind,
@@ -291,6 +299,24 @@ class Store:
         atomic_write_text(item / "CURRENT", json.dumps({"version": version}) + "\n")
         self._clean(item, keep=version)
         return self.info(name)
+
+    def _write(
+        self,
+        name: str,
+        kind: str,
+        writer: Any,
+        *,
+        provenance: Provenance | None,
+        attrs: Mapping[str, Any] | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ItemInfo:
+        begun = self._begin(name)
+        try:
+            writer(begun[2])
+        except BaseException:
+            shutil.rmtree(begun[2], ignore_errors=True)
+            raise
+        return self._finish(name, kind, begun, provenance=provenance, attrs=attrs, extra=extra)
 
     def _clean(self, item: Path, *, keep: str) -> None:
         """Remove superseded versions and leftovers of writers that are no longer running."""
@@ -442,15 +468,25 @@ class Store:
         provenance: Provenance | None = None,
         attrs: Mapping[str, Any] | None = None,
     ) -> ItemInfo:
-        """Save :class:`~translocus.core.model.GenoProbs` (one zarr group per chromosome)."""
+        """Save :class:`~translocus.core.model.GenoProbs` (one zarr group per chromosome).
+
+        Chromosomes are written one at a time. Probabilities read lazily from a store item
+        (:class:`~translocus.core.lazyprobs.LazyProbs`) are copied as stored, chunks and all.
+        """
+        from translocus.core.lazyprobs import LazyProbs
+
         if not isinstance(probs, GenoProbs):
             raise InputError(
                 f"write_genoprobs({name!r}): got {type(probs).__name__}, not GenoProbs"
             )
         chromosomes = list(probs.chromosomes)
+        source = probs.probs if isinstance(probs.probs, LazyProbs) else None
 
         def writer(folder: Path) -> None:
             target = folder / "data.zarr"
+            if source is not None:
+                shutil.copytree(source.data, target)
+                return
             for i, chrom in enumerate(chromosomes):
                 arr = probs[chrom]
                 ds = _strings_to_object(arr.to_dataset(name="probs"))
@@ -474,6 +510,21 @@ class Store:
             name, "genoprobs", writer, provenance=provenance, attrs=attrs, extra=extra
         )
 
+    def genoprobs_writer(
+        self,
+        name: str,
+        *,
+        samples: Sequence[str],
+        provenance: Provenance | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> GenoprobsWriter:
+        """Write genotype probabilities block by block (see :class:`GenoprobsWriter`).
+
+        Use it as a context manager: the item becomes current when the block ends without
+        an error, and nothing of it is left when it ends with one.
+        """
+        return GenoprobsWriter(self, name, samples=samples, provenance=provenance, attrs=attrs)
+
     def fingerprint(self, name: str) -> dict[str, Any] | None:
         """The cross fingerprint saved with item ``name`` (see :func:`cross_fingerprint`).
 
@@ -482,17 +533,31 @@ class Store:
         value = self.info(name).attrs.get("fingerprint")
         return dict(value) if isinstance(value, Mapping) else None
 
-    def read_genoprobs(self, name: str) -> GenoProbs:
-        """Load :class:`~translocus.core.model.GenoProbs` saved by :meth:`write_genoprobs`."""
+    def read_genoprobs(self, name: str, *, lazy: bool | None = False) -> GenoProbs:
+        """Load :class:`~translocus.core.model.GenoProbs` saved by :meth:`write_genoprobs`.
+
+        ``lazy=True`` reads nothing yet: its ``probs`` is a
+        :class:`~translocus.core.lazyprobs.LazyProbs` that reads a chromosome when its values
+        are used (valid while this version of the item exists). ``lazy=None`` is lazy when
+        the values would take more than :data:`LAZY_BYTES` in memory.
+        """
+        from translocus.core.lazyprobs import LazyProbs
+
         info = self._expect(name, ("genoprobs",))
         meta = json.loads((info.path / "meta.json").read_text(encoding="utf-8"))
-        out: dict[str, xr.DataArray] = {}
-        for i, chrom in enumerate(meta["chromosomes"]):
-            with xr.open_zarr(
-                info.path / "data.zarr", group=f"chr{i:03d}", zarr_format=3, consolidated=False
-            ) as ds:
-                arr = _strings_from_zarr(ds.load())["probs"]
-            out[chrom] = arr.rename(meta["array_names"][i])
+        mapping = LazyProbs(info.path / "data.zarr", meta["chromosomes"], meta["array_names"])
+        if lazy is None:
+            lazy = mapping.nbytes() > LAZY_BYTES
+        out: Mapping[str, xr.DataArray] = mapping
+        if not lazy:
+            out = {}
+            for i, chrom in enumerate(meta["chromosomes"]):
+                with xr.open_zarr(
+                    info.path / "data.zarr", group=f"chr{i:03d}", zarr_format=3,
+                    consolidated=False,
+                ) as ds:  # fmt: skip
+                    arr = _strings_from_zarr(ds.load())["probs"]
+                out[chrom] = arr.rename(meta["array_names"][i])
         return GenoProbs(
             probs=out,
             crosstype=meta["crosstype"],
@@ -500,6 +565,121 @@ class Store:
             x_chr=meta["x_chr"],
             kind=meta["probs_kind"],
         )
+
+
+#: ``read_genoprobs(lazy=None)`` reads probabilities lazily above this many bytes (2 GiB).
+LAZY_BYTES = 2 << 30
+#: Stored probabilities are chunked in about this many values (32 MiB of float64).
+CHUNK_VALUES = 1 << 22
+
+
+class GenoprobsWriter:
+    """A genotype-probability item written chromosome by chromosome, block by block.
+
+    Each chromosome's array ``[marker, sample, state]`` is created on its first block and
+    chunked by markers x the blocks' animals, so that a block fills whole chunks. The layout
+    is that of :meth:`Store.write_genoprobs`: :meth:`Store.read_genoprobs` reads either.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from translocus.core.simulate import simulate_cross
+    >>> from translocus.genetics.genoprob import calc_genoprob
+    >>> cross = simulate_cross(cross_type="f2", n=20, n_markers=40, seed=1).cross
+    >>> ids = list(cross.individuals)
+    >>> store = Store(tempfile.mkdtemp())
+    >>> with store.genoprobs_writer("genoprob", samples=ids) as out:
+    ...     for start in (0, 10):
+    ...         part = cross.subset(chromosomes=["1"], individuals=ids[start : start + 10])
+    ...         out.write("1", calc_genoprob(part), start=start, width=10)
+    >>> store.read_genoprobs("genoprob")["1"].sizes["sample"]
+    20
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        *,
+        samples: Sequence[str],
+        provenance: Provenance | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.samples = [str(s) for s in samples]
+        self._meta: dict[str, Any] = {}
+        self._provenance = provenance
+        self._attrs = dict(attrs or {})
+        self._chroms: list[str] = []
+        self._names: list[str | None] = []
+        self._arrays: dict[str, Any] = {}
+        self._begun: tuple[Path, str, Path] | None = None
+
+    def __enter__(self) -> GenoprobsWriter:
+        self._begun = self.store._begin(self.name)
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        assert self._begun is not None
+        if kind is not None or not self._meta:
+            shutil.rmtree(self._begun[2], ignore_errors=True)
+            if kind is None:
+                raise InputError(f"{self.name}: no probabilities were written; nothing stored")
+            return
+        extra = {**self._meta, "chromosomes": self._chroms, "array_names": self._names}
+        self.store._finish(self.name, "genoprobs", self._begun, provenance=self._provenance,
+                           attrs=self._attrs, extra=extra)  # fmt: skip
+
+    @property
+    def path(self) -> Path:
+        """The ``data.zarr`` folder being written (hidden until the item is finished)."""
+        if self._begun is None:
+            raise RuntimeError("the writer is not open; use it in a with block")
+        return self._begun[2] / "data.zarr"
+
+    def write(self, chrom: str, probs: GenoProbs, *, start: int, width: int) -> None:
+        """Write chromosome ``chrom`` of ``probs`` (some animals) at sample position ``start``.
+
+        ``width`` is the number of animals per block (the chunk width along samples); the
+        first block of a chromosome creates its array.
+        """
+        import dask.array as da
+        import zarr
+
+        meta = {"crosstype": probs.crosstype, "alleles": list(probs.alleles),
+                "x_chr": probs.x_chr, "probs_kind": probs.kind}  # fmt: skip
+        if self._meta and meta != self._meta:
+            raise InputError(f"{self.name}: a block of {meta} in an item of {self._meta}")
+        self._meta = meta
+        arr = probs[chrom]
+        values = np.asarray(arr.values, dtype=np.float64)
+        ids = [str(s) for s in arr.coords["sample"].values]
+        if ids != self.samples[start : start + len(ids)]:
+            raise InputError(
+                f"{self.name}: chromosome {chrom}: the block's samples are not those at "
+                f"positions {start}-{start + len(ids) - 1} of the item; write blocks in order"
+            )
+        if chrom not in self._arrays:
+            group = f"chr{len(self._chroms):03d}"
+            n_marker, _, n_state = values.shape
+            across = max(1, min(width, len(self.samples)))
+            markers = max(1, min(n_marker, CHUNK_VALUES // max(1, across * n_state)))
+            chunks = (markers, across, max(1, n_state))
+            template = xr.DataArray(
+                da.zeros((n_marker, len(self.samples), n_state), chunks=chunks),
+                dims=arr.dims,
+                coords={**{k: v for k, v in arr.coords.items() if "sample" not in v.dims},
+                        "sample": np.asarray(self.samples, dtype=object)},
+            )  # fmt: skip
+            dataset = _strings_to_object(template.to_dataset(name="probs"))
+            dataset.to_zarr(self.path, group=group, mode="w" if not self._chroms else "a",
+                            zarr_format=3, consolidated=False, compute=False,
+                            encoding={"probs": {"chunks": chunks, "compressors": None}})  # fmt: skip
+            self._arrays[chrom] = zarr.open_array(str(self.path / group / "probs"), mode="r+")
+            self._chroms.append(str(chrom))
+            self._names.append(None if arr.name is None else str(arr.name))
+        self._arrays[chrom][:, start : start + len(ids), :] = values
 
 
 #: What genotype probabilities are a function of, besides the HMM settings: the parts of a

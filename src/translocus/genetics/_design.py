@@ -10,8 +10,10 @@ the first genotype column dropped. :func:`scan_result` lays LODs out as a
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +22,15 @@ import pandas as pd
 import xarray as xr
 
 from translocus.core.errors import InputError
+from translocus.core.lazyprobs import LazyProbs
 from translocus.core.model import GenoProbs
+from translocus.core.threads import worker_count
 from translocus.genetics.lmm import as_kinship_frame, kinship_ids
 from translocus.genetics.results import ScanResult
 
 __all__ = [
     "Batch",
+    "ChromosomeBlocks",
     "Prepared",
     "TraitSkippedWarning",
     "as_frame",
@@ -218,7 +223,9 @@ class Prepared:
     sqrt_w: np.ndarray | None
     chroms: list[str]
     is_x: dict[str, bool]
-    geno: dict[str, np.ndarray]  # [M, n, p]: first and empty X columns dropped
+    #: [M, n, p]: first and empty X columns dropped; read per chromosome when the
+    #: probabilities are read from a store (:class:`ChromosomeBlocks`)
+    geno: Mapping[str, np.ndarray]
     markers: dict[str, list[str]]
     coords: dict[str, dict[str, np.ndarray]]
     batches: list[Batch]
@@ -255,6 +262,56 @@ def _probs_block(arr: xr.DataArray, rows: np.ndarray, is_x: bool) -> np.ndarray:
     if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
         return values[:, :, cols[0] : cols[0] + cols.size]
     return values[:, :, cols]
+
+
+class ChromosomeBlocks(Mapping[str, np.ndarray]):
+    """``Prepared.geno`` of probabilities read from a store: each chromosome's block is read
+    when a scan reaches it, and only the ``keep`` most recently used blocks are held.
+
+    A scan reads a chromosome's block once per chunk of markers, and whole chromosomes run
+    in parallel, so ``keep`` is at least the number of worker threads. A block is formed
+    exactly as :func:`prepare` forms it from probabilities in memory (same values).
+    """
+
+    def __init__(self, probs: GenoProbs, rows: np.ndarray, is_x: Mapping[str, bool],
+                 keep: int) -> None:  # fmt: skip
+        self._probs = probs
+        self._rows = rows
+        self._is_x = dict(is_x)
+        self._keep = max(1, int(keep))
+        self._held: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        #: blocks formed per chromosome (a chromosome formed twice was dropped in between)
+        self.loads: Counter[str] = Counter()
+        #: the most blocks held at once
+        self.most_held = 0
+
+    def __len__(self) -> int:
+        return len(self._is_x)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._is_x)
+
+    def __contains__(self, chrom: object) -> bool:
+        return chrom in self._is_x
+
+    def __getitem__(self, chrom: str) -> np.ndarray:
+        with self._lock:
+            block = self._held.get(chrom)
+            if block is not None:
+                self._held.move_to_end(chrom)
+                return block
+        if chrom not in self._is_x:
+            raise KeyError(chrom)
+        block = _probs_block(self._probs[chrom], self._rows, self._is_x[chrom])
+        with self._lock:
+            self.loads[chrom] += 1
+            self._held[chrom] = block
+            self._held.move_to_end(chrom)
+            while len(self._held) > self._keep:
+                self._held.popitem(last=False)
+            self.most_held = max(self.most_held, len(self._held))
+        return block
 
 
 def prepare(
@@ -331,6 +388,7 @@ def prepare(
 
     index_all = {s: i for i, s in enumerate(samples_all)}
     rows = np.array([index_all[s] for s in samples], dtype=np.int64)
+    stored = isinstance(probs.probs, LazyProbs)
     geno: dict[str, np.ndarray] = {}
     markers: dict[str, list[str]] = {}
     coords: dict[str, dict[str, np.ndarray]] = {}
@@ -338,7 +396,8 @@ def prepare(
     for chrom in probs.chromosomes:
         arr = probs[chrom]
         is_x[chrom] = bool(probs.is_x(chrom))
-        geno[chrom] = _probs_block(arr, rows, is_x[chrom])
+        if not stored:
+            geno[chrom] = _probs_block(arr, rows, is_x[chrom])
         markers[chrom] = (arr.indexes["marker"] if "marker" in arr.indexes
                           else pd.Index(arr.coords["marker"].values)).astype(str).tolist()  # fmt: skip
         coords[chrom] = {
@@ -364,7 +423,7 @@ def prepare(
         sqrt_w=sqrt_w,
         chroms=list(probs.chromosomes),
         is_x=is_x,
-        geno=geno,
+        geno=ChromosomeBlocks(probs, rows, is_x, keep=max(2, worker_count())) if stored else geno,
         markers=markers,
         coords=coords,
         batches=batch_by_missing(y),

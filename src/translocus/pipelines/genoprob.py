@@ -39,6 +39,9 @@ __all__ = [
     "check_hmm_options",
     "cross_inputs",
     "genotype_probabilities",
+    "memory_budget",
+    "probability_plan",
+    "ProbabilityPlan",
     "read_cross_logged",
     "resolve_assembly",
     "run_genoprob",
@@ -225,28 +228,208 @@ def resolve_assembly(
     return None, None
 
 
+#: Memory for genotype probabilities when neither ``memory=`` nor ``$TRANSLOCUS_MEMORY`` sets
+#: it (bytes): above it they are formed chromosome by chromosome and streamed to a store.
+DEFAULT_MEMORY = 2 << 30
+#: Copies of a block's genotype probabilities held while it is formed and reduced (the HMM's
+#: output, its reordering and the allele probabilities, rounded up).
+BLOCK_COPIES = 3
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def memory_budget(memory: int | str | None = None) -> int:
+    """Bytes the genotype probabilities may take: ``memory``, else ``$TRANSLOCUS_MEMORY``.
+
+    Numbers of bytes or sizes such as ``"4G"`` or ``"512M"``; :data:`DEFAULT_MEMORY` when
+    neither is given.
+
+    >>> memory_budget("4G") == 4 << 30, memory_budget(1000)
+    (True, 1000)
+    """
+    import os
+
+    given = memory if memory is not None else os.environ.get("TRANSLOCUS_MEMORY") or None
+    if given is None:
+        return DEFAULT_MEMORY
+    if isinstance(given, int) and not isinstance(given, bool):
+        value = given
+    else:
+        text = str(given).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in _UNITS else ""
+        try:
+            value = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
+        except ValueError:
+            value = 0
+    if value <= 0:
+        raise OptionError("memory", given, "must be a size in bytes or such as 4G or 512M")
+    return value
+
+
+@dataclass(frozen=True)
+class ProbabilityPlan:
+    """How a cross's probabilities are formed: in memory, or streamed in blocks of animals."""
+
+    stream: bool
+    block: int  # animals per block
+    nbytes: int  # genotype probabilities of every chromosome, float64
+    budget: int
+
+
+def probability_plan(cross: Cross, memory: int | str | None = None) -> ProbabilityPlan:
+    """How to form the probabilities of ``cross`` within ``memory`` (:func:`memory_budget`).
+
+    In memory when every chromosome's genotype probabilities fit it together; else
+    chromosome by chromosome, in blocks of animals whose probabilities (with their
+    :data:`BLOCK_COPIES` working copies) fit it.
+
+    >>> from translocus.core.simulate import simulate_cross
+    >>> cross = simulate_cross(cross_type="do", n=100, n_markers=200, seed=1).cross
+    >>> plan = probability_plan(cross, memory="1M")
+    >>> plan.stream, plan.block, plan.nbytes
+    (True, 93, 5824000)
+    """
+    from translocus.genetics.crosstypes import get_cross_model
+
+    budget = memory_budget(memory)
+    model = get_cross_model(cross.crosstype)
+    per_animal = {c: len(cross.gmap[c]) * model.n_genotypes(model.handles_x and cross.is_x(c))
+                  * 8 for c in cross.chromosomes}  # fmt: skip
+    n = cross.n_individuals
+    nbytes = n * sum(per_animal.values())
+    largest = max(per_animal.values(), default=0)
+    block = n if largest == 0 else max(1, min(n, budget // (BLOCK_COPIES * largest)))
+    return ProbabilityPlan(stream=nbytes > budget, block=block, nbytes=nbytes, budget=budget)
+
+
+class _GenotypeProbsOnDemand(Mapping[str, Any]):
+    """Genotype probabilities of one chromosome at a time, computed when looked up (not kept)."""
+
+    def __init__(self, cross: Cross, error_prob: float, map_function: str) -> None:
+        self._cross, self._error, self._map = cross, error_prob, map_function
+
+    def __len__(self) -> int:
+        return len(self._cross.chromosomes)
+
+    def __iter__(self) -> Any:
+        return iter(self._cross.chromosomes)
+
+    def __getitem__(self, chrom: str) -> Any:
+        from translocus.genetics.genoprob import calc_genoprob
+
+        if chrom not in self._cross.gmap:
+            raise KeyError(chrom)
+        return calc_genoprob(self._cross, error_prob=self._error, map_function=self._map,
+                             chromosomes=[chrom])[chrom]  # fmt: skip
+
+
+_SCRATCH_PREFIX = "translocus-probs-"
+
+
+def _scratch_store() -> tuple[Any, Any]:
+    """A new store in a temporary folder, removed when no longer used; stale ones go first."""
+    import shutil
+    import tempfile
+
+    from translocus.core.lazyprobs import Scratch
+    from translocus.core.store import Store, _pid_alive
+
+    root = Path(tempfile.gettempdir())
+    for old in root.glob(f"{_SCRATCH_PREFIX}*"):
+        pid = old.name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)) and (old / "translocus-store.json").is_file():
+            shutil.rmtree(old, ignore_errors=True)
+    import os
+
+    scratch = Scratch(Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=root)))
+    return Store(scratch.path), scratch
+
+
 def genotype_probabilities(
-    cross: Cross, error_prob: float, map_function: str, log: RunLog
+    cross: Cross,
+    error_prob: float,
+    map_function: str,
+    log: RunLog,
+    *,
+    store: Any = None,
+    memory: int | str | None = None,
 ) -> tuple[GenoProbs, GenoProbs]:
-    """Genotype then allele probabilities (HMM), one chromosome at a time, in one step."""
+    """Genotype then allele probabilities (HMM), one chromosome at a time.
+
+    In memory when all genotype probabilities fit the memory budget (:func:`memory_budget`)
+    or, when they do not or ``store`` is given, streamed: each chromosome is formed in blocks
+    of animals (:func:`probability_plan`), reduced to allele probabilities at once and
+    written to ``store`` (item ``alleleprob``; a temporary store removed when the returned
+    probabilities are no longer used if none is given). The allele probabilities returned
+    are then read from it a chromosome at a time
+    (:class:`~translocus.core.lazyprobs.LazyProbs`), and the genotype probabilities are
+    computed again for the chromosome looked up. The numbers are the same either way: the
+    HMM and the reduction to alleles are per animal.
+    """
     from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
 
-    parts: dict[str, Any] = {}
-    first: GenoProbs | None = None
     chromosomes = list(cross.chromosomes)
-    with log.step("genotype probabilities", total=len(chromosomes)) as advance:
-        for chrom in chromosomes:
-            one = calc_genoprob(cross, error_prob=error_prob, map_function=map_function,
-                                chromosomes=[chrom])  # fmt: skip
-            first = first or one
-            parts[chrom] = one[chrom]
-            advance(1)
-    if first is None:
+    if not chromosomes:
         raise InputError("the cross has no chromosomes; check its genetic map (gmap)")
-    probs = GenoProbs(probs=parts, crosstype=first.crosstype, alleles=first.alleles,
-                      x_chr=first.x_chr, kind=first.kind)  # fmt: skip
-    with log.step("allele probabilities"):
-        alleles = genoprob_to_alleleprob(probs)
+    plan = probability_plan(cross, memory)
+    if store is None and not plan.stream:
+        parts: dict[str, Any] = {}
+        first: GenoProbs | None = None
+        with log.step("genotype probabilities", total=len(chromosomes)) as advance:
+            for chrom in chromosomes:
+                one = calc_genoprob(cross, error_prob=error_prob, map_function=map_function,
+                                    chromosomes=[chrom])  # fmt: skip
+                first = first or one
+                parts[chrom] = one[chrom]
+                advance(1)
+        assert first is not None
+        probs = GenoProbs(probs=parts, crosstype=first.crosstype, alleles=first.alleles,
+                          x_chr=first.x_chr, kind=first.kind)  # fmt: skip
+        with log.step("allele probabilities"):
+            alleles = genoprob_to_alleleprob(probs)
+        return probs, alleles
+
+    from translocus.core.store import Store
+
+    scratch = None
+    if store is None:
+        target, scratch = _scratch_store()
+    else:
+        target = store if isinstance(store, Store) else Store(store)
+    ids = list(cross.individuals)
+    starts = list(range(0, len(ids), plan.block))
+    log.count(
+        "animals per block of genotype probabilities",
+        plan.block,
+        f"all genotype probabilities would take {plan.nbytes / 2**30:.2f} GiB, the memory "
+        f"budget is {plan.budget / 2**30:.2f} GiB (memory= or $TRANSLOCUS_MEMORY): formed "
+        f"chromosome by chromosome, reduced to allele probabilities and stored in "
+        f"{'a temporary store' if scratch is not None else target.path}",
+    )
+    first = None
+    with (
+        log.step(
+            "genotype and allele probabilities", total=len(chromosomes) * len(starts)
+        ) as advance,
+        target.genoprobs_writer("alleleprob", samples=ids, provenance=cross.provenance) as out,
+    ):
+        for chrom in chromosomes:
+            whole = cross.subset(chromosomes=[chrom])
+            for start in starts:
+                part = ids[start : start + plan.block]
+                sub = whole if len(part) == len(ids) else whole.subset(individuals=part)
+                one = calc_genoprob(sub, error_prob=error_prob, map_function=map_function,
+                                    chromosomes=[chrom])  # fmt: skip
+                first = first or one
+                out.write(chrom, genoprob_to_alleleprob(one), start=start, width=plan.block)
+                del one, sub
+                advance(1)
+    assert first is not None
+    alleles = target.read_genoprobs("alleleprob", lazy=True)
+    if scratch is not None:
+        alleles.probs.scratch = scratch  # type: ignore[attr-defined]
+    probs = GenoProbs(probs=_GenotypeProbsOnDemand(cross, error_prob, map_function),
+                      crosstype=first.crosstype, alleles=first.alleles, x_chr=first.x_chr,
+                      kind=first.kind)  # fmt: skip
     return probs, alleles
 
 
