@@ -40,32 +40,71 @@ def _controller() -> ThreadpoolController:
         return _CONTROLLER[0]
 
 
-#: Blocks of any thread that hold the BLAS pool at one thread, and the limits to restore.
-_PIN_LOCK = threading.Lock()
-_PIN: list[Any] = [0, None]
+class _BlasLimits:
+    """The one BLAS thread limit of the process, agreed by every thread that asks for one.
 
-
-@contextlib.contextmanager
-def _pin_single() -> Iterator[None]:
-    """Hold the process-wide BLAS pool at one thread while any thread is inside such a block.
-
-    A single-threaded BLAS rounds a product the same way every time; a threaded one may not
-    (the split of the work depends on the thread count). Threads that run scans side by side
-    (a Dask worker's tasks, for example) all want one thread: the first to enter sets it, the
-    last to leave restores the previous limits, so none undoes the limit under another.
+    The limit is process-wide, so threads that set and restore it on their own undo each
+    other's: a scan whose products must run on one thread could find the pool back at two
+    threads halfway (a threaded BLAS may round a product differently). Here every request is
+    counted: while any thread asks for one thread the pool has one; otherwise it has the
+    smallest limit asked for; when nobody asks any more the limits found before the first
+    request come back.
     """
-    with _PIN_LOCK:
-        if _PIN[0] == 0:
-            _PIN[1] = _controller().limit(limits=1, user_api="blas")
-        _PIN[0] += 1
-    try:
-        yield
-    finally:
-        with _PIN_LOCK:
-            _PIN[0] -= 1
-            if _PIN[0] == 0 and _PIN[1] is not None:
-                _PIN[1].restore_original_limits()
-                _PIN[1] = None
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._single = 0
+        self._asked: list[int] = []
+        self._first: Any = None  # the limiter that saved the original limits
+
+    def _apply(self) -> None:
+        want = 1 if self._single else (min(self._asked) if self._asked else None)
+        if want is None:
+            if self._first is not None:
+                self._first.restore_original_limits()
+                self._first = None
+        else:
+            limiter = _controller().limit(limits=want, user_api="blas")
+            if self._first is None:
+                self._first = limiter
+        _release_control()
+
+    @contextlib.contextmanager
+    def hold(self, limit: int) -> Iterator[None]:
+        with self._lock:
+            if limit == 1:
+                self._single += 1
+            else:
+                self._asked.append(limit)
+            self._apply()
+        try:
+            yield
+        finally:
+            with self._lock:
+                if limit == 1:
+                    self._single -= 1
+                else:
+                    self._asked.remove(limit)
+                self._apply()
+
+
+_BLAS = _BlasLimits()
+
+
+def _release_control() -> None:
+    """Let the next thread set the limits of a pthreads OpenBLAS.
+
+    threadpoolctl lets one Python thread at a time change such a pool (the others' requests
+    are silently ignored) and keeps it in control until it leaves a ``with limit(...)``
+    block. Every limit here is set under one lock for the whole process, so control goes
+    back at once; otherwise the thread that first set a limit (the main thread, say) keeps it
+    for good and a limit asked by another thread (a Dask worker's) would not hold.
+    """
+    from threadpoolctl import OpenBLASController
+
+    clear = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if clear is not None:  # threadpoolctl < 3.6 has no controlling thread
+        clear(force=True)
 
 
 @contextlib.contextmanager
@@ -74,7 +113,7 @@ def blas_threads(limit: int) -> Iterator[None]:
 
     The limit is process-wide, so only the outermost call of a thread sets it, and the worker
     threads of :func:`parallel_map` (which run under their caller's limit) never do. A limit
-    of one thread is shared by all threads that ask for it (:func:`_pin_single`), so results
+    of one thread holds while any thread asks for it (:class:`_BlasLimits`), so results
     computed under it do not depend on what other threads run at the same time.
     """
     depth = getattr(_LIMIT_DEPTH, "value", 0)
@@ -83,12 +122,8 @@ def blas_threads(limit: int) -> Iterator[None]:
         return
     _LIMIT_DEPTH.value = 1
     try:
-        if limit == 1:
-            with _pin_single():
-                yield
-        else:
-            with _controller().limit(limits=limit, user_api="blas"):
-                yield
+        with _BLAS.hold(limit):
+            yield
     finally:
         _LIMIT_DEPTH.value = 0
 
@@ -164,15 +199,12 @@ def thread_limit(threads: int | None) -> Iterator[None]:
     # numba's thread count is per calling thread; its pool has NUMBA_NUM_THREADS at most
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     try:
-        with _PIN_LOCK:
-            pinned = _PIN[0] > 0
-        # inside a BLAS limit already, or another thread holds the pool at one thread: keep it
-        if getattr(_LIMIT_DEPTH, "value", 0) or pinned:
+        if getattr(_LIMIT_DEPTH, "value", 0):  # inside a BLAS limit of this thread already
             yield
         else:
             # not blas_threads: that would also disable the single-threaded BLAS of the
             # parallel_map calls inside this block
-            with _controller().limit(limits=threads, user_api="blas"):
+            with _BLAS.hold(threads):
                 yield
     finally:
         numba.set_num_threads(numba_before)
