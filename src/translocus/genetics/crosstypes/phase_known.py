@@ -1,8 +1,8 @@
 """Phase-known cross types (``f2pk``, ``ailpk``, ``ail3pk``, ``dopk``, ``hspk``) and phase guessing.
 
 R/qtl2 0.43-5 has a phase-known twin of each cross type whose individuals are not inbred:
-the hidden state is the *ordered* pair of founders (the haplotype from the mother first, as
-in :func:`guess_phase`), so ``AB`` and ``BA`` are different genotypes. The observed calls are
+the hidden state is the *ordered* pair of founders (first and second haplotype, which
+:func:`guess_phase` calls ``mom`` and ``dad``), so ``AB`` and ``BA`` are different genotypes. The observed calls are
 the same unphased codes as for the unphased type (``0``-``5``; the phase is never read from a
 file), with the same emission probabilities; each haplotype moves on its own chain, so the
 transition is the product of two haplotype chains.
@@ -16,8 +16,8 @@ set to one; that is how ``tests/reference/qtl2/crosstypes/crosstypes.R`` made th
 backcross, whose genotypes carry no phase).
 
 Genotype order (R/qtl2's): ``f2pk`` and ``ailpk`` ``AA, AB, BA, BB`` (then ``AY, BY`` on the
-X); ``ail3pk`` and ``dopk``/``hspk`` first the unphased order (``AA, AB, BB, AC, ...``, mother's
-founder first), then the pairs whose mother's founder is the later one (``BA, CA, CB, DA,
+X); ``ail3pk`` and ``dopk``/``hspk`` first the unphased order (``AA, AB, BB, AC, ...``, the
+earlier founder first), then the pairs whose first founder is the later one (``BA, CA, CB, DA,
 ...``), then ``AY, BY, ...`` on the X.
 
 Where R/qtl2's models differ from their unphased twins:
@@ -28,7 +28,8 @@ Where R/qtl2's models differ from their unphased twins:
   (see :mod:`~.ail3`); R/qtl2 does not keep its X recombination fraction at 1e-8 or more as
   ``ail3`` does (its closed form is 0/0 at ``r = 0``); translocus does, so a zero-length X
   interval gives numbers rather than R/qtl2's NaN.
-* ``f2pk`` on the X is the ``f2`` X model (its female genotypes are already phased).
+* ``f2pk`` on the X is the ``f2`` X model (its female genotypes are already phased; there
+  R/qtl2's ``guess_phase`` reads ``AB`` as mother B, father A, and ``BA`` as the reverse).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def is_phase_known(crosstype: str) -> bool:
 
 
 def phased_pairs(n_alleles: int) -> np.ndarray:
-    """``[n^2, 2]`` 0-based (mother's, father's) founder pairs in R/qtl2's phase-known order.
+    """``[n^2, 2]`` 0-based (first, second haplotype) founder pairs in R/qtl2's phase-known order.
 
     >>> phased_pairs(3).tolist()
     [[0, 0], [0, 1], [1, 1], [0, 2], [1, 2], [2, 2], [1, 0], [2, 0], [2, 1]]
@@ -262,8 +263,8 @@ class F2PK(PhaseKnown):
         is_female: bool,
         cross_info: np.ndarray,
     ) -> np.ndarray:
-        model = self.unphased if is_x else super()
-        return model.emission(
+        emission = self.unphased.emission if is_x else super().emission
+        return emission(
             error_prob=error_prob,
             founder_geno=founder_geno,
             n_markers=n_markers,
