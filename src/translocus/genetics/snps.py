@@ -400,11 +400,11 @@ def index_snps(map: Any, snpinfo: pd.DataFrame, *, tol: float = 1e-8) -> pd.Data
         part = part[~drop].reset_index(drop=True)
         interval, on_map = interval[~drop], on_map[~drop]
         sdp = part["sdp"].to_numpy(dtype=np.int64)
-        keys = list(zip(interval.tolist(), on_map.tolist(), sdp.tolist(), strict=True))
-        first: dict[tuple[int, bool, int], int] = {}
-        for row, key in enumerate(keys):
-            first.setdefault(key, row)
-        part["index"] = np.array([first[k] + 1 for k in keys], dtype=np.int64)
+        # one integer per (interval, on_map, sdp) pattern; SDPs of up to 32 strains
+        key = (interval.astype(np.int64) << 33) | (on_map.astype(np.int64) << 32) | sdp
+        codes, _ = pd.factorize(key)
+        _, first = np.unique(codes, return_index=True)
+        part["index"] = first[codes].astype(np.int64) + 1
         part["interval"] = interval.astype(np.int64)
         part["on_map"] = on_map
         parts.append(part)
@@ -490,7 +490,12 @@ def genoprob_to_snpprob(probs: GenoProbs, snpinfo: pd.DataFrame) -> GenoProbs:
         index SNPs as markers (coordinates ``pos_Mbp`` and ``sdp``); alleles ``("A", "B")``.
     """
     snpinfo = _check_snpinfo(snpinfo, ("chr", "sdp", *INDEX_COLUMNS))
-    names = snpinfo["snp"].astype(str) if "snp" in snpinfo.columns else snpinfo.index.astype(str)
+    names = (snpinfo["snp"] if "snp" in snpinfo.columns else snpinfo.index).astype(str).to_numpy()
+    index_all = snpinfo["index"].to_numpy(dtype=np.int64)
+    sdp_all = snpinfo["sdp"].to_numpy(dtype=np.int64)
+    interval_all = snpinfo["interval"].to_numpy(dtype=np.int64)
+    on_map_all = snpinfo["on_map"].to_numpy(dtype=bool)
+    pos_all = snpinfo["pos"].to_numpy(dtype=float) if "pos" in snpinfo.columns else None
     n_str = len(probs.alleles)
     if n_str < 3:
         raise InputError(
@@ -506,15 +511,14 @@ def genoprob_to_snpprob(probs: GenoProbs, snpinfo: pd.DataFrame) -> GenoProbs:
     out: dict[str, xr.DataArray] = {}
     for chrom in [c for c in probs.chromosomes if c in set(chroms)]:
         rows = np.flatnonzero((chroms == chrom).to_numpy())
-        part = snpinfo.iloc[rows]
-        used = np.unique(part["index"].to_numpy(dtype=np.int64)) - 1
-        if (used < 0).any() or (used >= len(part)).any():
+        used = np.unique(index_all[rows]) - 1
+        if (used < 0).any() or (used >= len(rows)).any():
             raise InputError(f"snpinfo: the index column of chromosome {chrom} is out of range; "
                              "run index_snps() again")  # fmt: skip
-        part = part.iloc[used]
-        sdp = part["sdp"].to_numpy(dtype=np.int64)
-        interval = part["interval"].to_numpy(dtype=np.int64)
-        on_map = part["on_map"].to_numpy(dtype=bool)
+        take = rows[used]  # only the columns needed: the table may be wide and long
+        sdp = sdp_all[take]
+        interval = interval_all[take]
+        on_map = on_map_all[take]
         arr = probs[chrom]
         values = np.asarray(arr.values, dtype=float)
         n_pos = values.shape[0]
@@ -530,19 +534,16 @@ def genoprob_to_snpprob(probs: GenoProbs, snpinfo: pd.DataFrame) -> GenoProbs:
         right = values[np.minimum(interval + 1, n_pos - 1)]
         at = np.where(on_map[:, None, None], left, (left + right) / 2.0)
         onehot = (columns[:, :, None] == np.arange(len(states))[None, None, :]).astype(float)
-        snp_values = np.einsum("msg,mgk->msk", at, onehot)
-        out[chrom] = xr.DataArray(
-            snp_values,
-            dims=("marker", "sample", "genotype"),
-            coords={
-                "marker": names.to_numpy()[rows][used].astype(object),
-                "sample": arr.coords["sample"].values,
-                "genotype": states,
-                "pos_Mbp": ("marker", part["pos"].to_numpy(dtype=float)),
-                "sdp": ("marker", sdp),
-            },
-            name=f"snpprob_{chrom}",
-        )
+        coords: dict[str, Any] = {
+            "marker": names[take].astype(object),
+            "sample": arr.coords["sample"].values,
+            "genotype": states,
+            "sdp": ("marker", sdp),
+        }
+        if pos_all is not None:
+            coords["pos_Mbp"] = ("marker", pos_all[take])
+        out[chrom] = xr.DataArray(np.matmul(at, onehot), dims=("marker", "sample", "genotype"),
+                                  coords=coords, name=f"snpprob_{chrom}")  # fmt: skip
     return GenoProbs(probs=out, crosstype=probs.crosstype, alleles=("A", "B"),
                      x_chr=probs.x_chr, kind=probs.kind)  # fmt: skip
 
