@@ -84,10 +84,12 @@ def run_python(repeat: int) -> dict[str, float]:
         "query": lambda: query(*REGION),
         "index_snps": lambda: snps.index_snps(chr2, variants),
         "genoprob_to_snpprob": lambda: snps.genoprob_to_snpprob(chr2, indexed),
-        "scan1snps HK": lambda: snps.scan1snps(chr2, cross.pheno, chromosome=chrom, start=start,
-                                               end=end),  # fmt: skip
-        "scan1snps LMM LOCO": lambda: snps.scan1snps(chr2, cross.pheno, chromosome=chrom,
-                                                     start=start, end=end, kinship=kinship),  # fmt: skip
+        "scan1snps HK": lambda: snps.scan1snps(
+            chr2, cross.pheno, chromosome=chrom, start=start, end=end
+        ),  # fmt: skip
+        "scan1snps LMM LOCO": lambda: snps.scan1snps(
+            chr2, cross.pheno, chromosome=chrom, start=start, end=end, kinship=kinship
+        ),  # fmt: skip
     }
     return {name: _best(fn, repeat) for name, fn in steps.items()}
 
