@@ -6,6 +6,7 @@ created, changed or deleted, no temporary folder left.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -34,6 +35,11 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["no_peaks"] = root / "no_peaks"
     shutil.copytree(paths["scan"], paths["no_peaks"])
     (paths["no_peaks"] / "peaks.csv").unlink()
+    paths["moved_cross"] = root / "moved_cross"
+    shutil.copytree(paths["scan"], paths["moved_cross"])
+    record = json.loads((paths["moved_cross"] / "run.json").read_text())
+    record["options"]["cross"] = str(root / "gone" / "DOex.json")
+    (paths["moved_cross"] / "run.json").write_text(json.dumps(record))
     paths["text"] = root / "notes.txt"
     paths["text"].write_text("these are my notes, not a database\n")
     paths["empty_db"] = root / "empty.sqlite"
@@ -53,6 +59,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ("run-foreign", ["{foreign}", *PEAK], "not a translocus run folder"),
     ("run-not-a-scan", ["{sim}", *PEAK], "is a `translocus simulate` run, not a scan"),
     ("run-without-peaks", ["{no_peaks}", *PEAK], "has no peaks.csv"),
+    ("cross-moved", ["{moved_cross}", *PEAK], "DOex.json' is not found from here"),
     ("trait-unknown", ["{scan}", "--peak", "tail_length"], "'tail_length' is not a trait"),
     ("peak-empty", ["{scan}", "--peak", " "], "--peak"),
     ("chr-without-peak", ["{scan}", "--peak", f"{TRAIT}:5"], "no peak on chromosome 5"),

@@ -103,3 +103,14 @@ def test_the_run_records_its_inputs(scans: dict[str, Path], tmp_path: Path) -> N
     assert any(p.endswith("DOex_geno.csv") for p in paths)
     assert record["options"]["peak"] == TRAIT
     assert {r["what"] for r in record["rows"]} >= {"variants read", "index SNPs"}
+
+
+def test_a_chromosome_without_a_peak_with_a_region(scans: dict[str, Path]) -> None:
+    """TRAIT:CHR with --start/--end studies a region where the scan found no peak."""
+    peaks = pd.read_csv(scans["loco"] / "peaks.csv", dtype={"chr": str})
+    assert "3" not in set(peaks["chr"])
+    output = run_snps(SnpsRequest(run=scans["loco"], peak=f"{TRAIT}:3", start=14.6, end=14.9))
+    summary = output.summary()
+    assert summary["chr"] == "3" and summary["peak"] == {}
+    assert output.table["pos"].between(14.6, 14.9).all() and len(output.table) > 0
+    assert np.isfinite(output.table["lod"]).all()

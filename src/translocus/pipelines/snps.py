@@ -276,6 +276,23 @@ def _allele_probs(cross: Any, chrom: str, kinship: str, error_prob: float, map_f
     return kept, kin
 
 
+def _check_unchanged(record: dict[str, Any], log: RunLog) -> None:
+    """Warn when an input file of the scan (its cross) changed since the scan."""
+    from translocus.core.runs import sha256_file
+
+    changed = []
+    for item in record.get("inputs") or []:
+        path = Path(str(item.get("path", "")))
+        if not path.is_file():
+            continue
+        if path.stat().st_size != item.get("size") or sha256_file(path) != item.get("sha256"):
+            changed.append(str(path))
+    if changed:
+        shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+        log.warn(f"input files of the scan changed since it ran ({shown}); the SNP association "
+                 "uses them as they are now")  # fmt: skip
+
+
 def run_snps(request: SnpsRequest, log: RunLog | None = None) -> SnpsOutput:
     """Run the SNP association ``request`` describes (see the module docstring)."""
     from translocus.genetics.scan import cross_covariates
@@ -319,7 +336,13 @@ def run_snps(request: SnpsRequest, log: RunLog | None = None) -> SnpsOutput:
     lo, hi = _coverage(variants_db, chrom, start, end, log)
 
     cross_path = options.get("cross")
-    cross = cross_for(Path(cross_path) if cross_path else None, log,
+    if not cross_path or not Path(cross_path).exists():
+        raise InputError(
+            f"{run}/run.json: the scan's cross {cross_path!r} is not found from here; run this "
+            "command from the folder the scan was run in, or run the scan again"
+        )
+    _check_unchanged(record, log)
+    cross = cross_for(Path(cross_path), log,
                       intersection=bool(options.get("intersection", False)))  # fmt: skip
     if chrom not in cross.chromosomes:
         raise InputError(f"{run}: chromosome {chrom} of the peak is not in the cross "
