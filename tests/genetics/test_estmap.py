@@ -4,7 +4,8 @@ Reference: ``tests/reference/qtl2/estmap/estmap.R``, run as
 ``cd tests/reference/qtl2/estmap && R_LIBS=/opt/rlib Rscript estmap.R``: ``est_map`` of iron
 (f2 with X; ``error_prob=1e-4`` Haldane, and ``error_prob=0.002`` Kosambi), grav2 (riself) and
 BXD chromosomes 19 and X (risib; thousands of iterations, in the slow set) and their first 60
-markers. Positions agree to 1e-6 cM and log likelihoods to 1e-6.
+markers, and a simulated backcross (with X) and doubled-haploid cross stored there
+(``sim_bc.zip``, ``sim_dh.zip``). Positions agree to 1e-6 cM and log likelihoods to 1e-6.
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ RUNS = {
     "grav2": ("grav2", None, {"error_prob": 1e-4}),
     "bxd_19_X": ("bxd", ["19", "X"], {"error_prob": 0.002}),
     "bxd_19_X_first60": ("bxd", ["19", "X"], {"error_prob": 0.002}),
+    "sim_bc": ("sim_bc", None, {"error_prob": 0.002}),
+    "sim_dh": ("sim_dh", None, {"error_prob": 0.002}),
 }
 
 
 @cache
 def _cross(name: str) -> Cross:
+    if name.startswith("sim_"):  # simulated crosses stored beside the references
+        return read_cross(REF / f"{name}.zip")
     path = data_dir() / "qtl2" / FILES[name]
     if not path.exists():
         pytest.skip(f"shared data file {path} is not available")

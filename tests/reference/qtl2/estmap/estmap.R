@@ -12,12 +12,15 @@
 #   bxd_19_X            BXD (risib) chromosomes 19 and X, est_map(error_prob=0.002)
 #                       (about 19 minutes: thousands of EM iterations)
 #   bxd_19_X_first60    the same, the first 60 markers of each chromosome only
+#   sim_bc, sim_dh      the crosses in sim_bc.zip and sim_dh.zip (made by `translocus simulate
+#                       --cross bc --n 120 --markers 150 --seed 1` and `--cross dh --n 80
+#                       --markers 100 --seed 2`, phenotypes left out), est_map(error_prob=0.002)
 #   DOex raises an error in R/qtl2 (est_map is not implemented for Diversity Outbred).
 suppressPackageStartupMessages(library(qtl2))
 args <- commandArgs(trailingOnly=TRUE)
 data <- if(length(args)) args[1] else "../../../../../shared/data/qtl2"
 runs <- if(length(args) > 1) args[-1] else c("iron_haldane", "iron_kosambi", "grav2", "bxd_19_X",
-                                              "bxd_19_X_first60")
+                                              "bxd_19_X_first60", "sim_bc", "sim_dh")
 num <- function(x) sprintf("%.17g", x)
 
 times <- c()
@@ -41,6 +44,8 @@ bxd <- read_cross2(file.path(data, "BXD/bxd.zip"), quiet=TRUE)
 run("bxd_19_X", bxd[, c("19", "X")], error_prob=0.002)
 first60 <- unlist(lapply(bxd$gmap[c("19", "X")], function(m) names(m)[1:60]))
 run("bxd_19_X_first60", pull_markers(bxd[, c("19", "X")], first60), error_prob=0.002)
+for(name in c("sim_bc", "sim_dh"))
+  run(name, read_cross2(paste0(name, ".zip"), quiet=TRUE), error_prob=0.002)
 write.csv(data.frame(name=names(times), seconds=unlist(times)),
           if(length(args) > 1) paste0("timing_", paste(runs, collapse="_"), ".csv")
           else "timing.csv", row.names=FALSE)
