@@ -20,6 +20,7 @@ from translocus.core.simulate import simulate_cross
 from translocus.genetics._hmm_numba import forward_backward_dense
 from translocus.genetics.crosstypes import get_cross_model
 from translocus.genetics.crosstypes.multiway import RISelf8
+from translocus.genetics.crosstypes.risib8 import RISib8
 from translocus.genetics.genoprob import _FunnelTables, calc_genoprob, marker_layout
 
 TOL = 1e-12
@@ -120,3 +121,24 @@ def test_matrices_that_are_no_relabelling_keep_their_own_tables():
     assert tables.relabelling(is_x=False, is_female=True, cross_info=info) is None
     identity = np.arange(1, 9)
     assert tables.relabelling(is_x=False, is_female=True, cross_info=identity) is not None
+
+
+class _EmissionByFunnel(RISib8):
+    """Emission tables that depend on the funnel: lines must not share them."""
+
+    def emission(self, *, error_prob, founder_geno, n_markers, is_x, is_female, cross_info):
+        out = super().emission(error_prob=error_prob, founder_geno=founder_geno,
+                               n_markers=n_markers, is_x=is_x, is_female=is_female,
+                               cross_info=cross_info)  # fmt: skip
+        return out * (1.0 + 0.01 * float(cross_info[0]))
+
+
+def test_lines_share_emission_tables_only_where_the_model_gives_equal_ones():
+    info = np.array([3, 1, 2, 8, 5, 4, 7, 6])
+    canon = tuple(range(1, 9))
+    shared = _FunnelTables(get_cross_model("risib8"))
+    assert shared.emission_key(is_x=True, is_female=True, cross_info=info,
+                               founder_rows=8) == canon  # fmt: skip
+    own = _FunnelTables(_EmissionByFunnel())
+    assert own.emission_key(is_x=True, is_female=True, cross_info=info,
+                            founder_rows=8) == tuple(info.tolist())  # fmt: skip

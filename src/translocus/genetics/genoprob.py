@@ -433,8 +433,17 @@ class _RecombinantCache:
 #: the canonical funnel: arbitrary values, so that no two different formulas agree by chance.
 _PROBE_RF = np.array([0.0, 1.0e-4, 0.0123456789, 0.0987654321, 0.2718281828, 0.5])
 
+#: Markers of the probe founder genotypes on which lines' emission tables are compared.
+_PROBE_MARKERS = 64
+
 #: Transition tables (bytes) one kernel call may hold; more are split into several calls.
 _TABLE_BYTES = 256 * 2**20
+
+
+class _LineSetup(NamedTuple):
+    cols: np.ndarray  # genotype column of each state of the transition table
+    init: np.ndarray  # prior of each state
+    shared: bool  # whether the table is the canonical funnel's
 
 
 class _FunnelTables:
@@ -453,6 +462,59 @@ class _FunnelTables:
         self.model = model
         self.relabellings: dict[tuple[bool, bool, tuple[int, ...]], np.ndarray | None] = {}
         self.tables: dict[tuple[Any, ...], np.ndarray] = {}
+        self.setups: dict[tuple[bool, bool, bytes], _LineSetup] = {}
+        self.emission_keys: dict[tuple[Any, ...], tuple[int, ...]] = {}
+        self.probe_tables: dict[tuple[Any, ...], np.ndarray] = {}
+
+    def setup(self, *, is_x: bool, is_female: bool, cross_info: np.ndarray) -> _LineSetup:
+        """A line's states (genotype columns and prior) in the order of its transition table."""
+        key = (is_x, is_female, cross_info.tobytes())
+        if key not in self.setups:
+            args: dict[str, Any] = {"is_x": is_x, "is_female": is_female, "cross_info": cross_info}
+            poss = np.asarray(self.model.possible(**args), dtype=np.int64)
+            init = np.asarray(self.model.init(**args), dtype=np.float64)[poss]
+            relabel = self.relabelling(is_x=is_x, is_female=is_female, cross_info=cross_info)
+            if relabel is None:
+                self.setups[key] = _LineSetup(poss, init, shared=False)
+            else:
+                # the kernel runs in the table's states: table state relabel[s] is our state s
+                mine = np.empty_like(relabel)
+                mine[relabel] = np.arange(relabel.size)
+                self.setups[key] = _LineSetup(poss[mine], init[mine], shared=True)
+        return self.setups[key]
+
+    def emission_key(
+        self, *, is_x: bool, is_female: bool, cross_info: np.ndarray, founder_rows: int | None
+    ) -> tuple[int, ...]:
+        """The cross information that decides a line's emission table.
+
+        The canonical funnel's where the model's emission tables of both agree on probe
+        founder genotypes (every code at every founder), so that lines share one table.
+        """
+        info = tuple(int(v) for v in cross_info)
+        key = (is_x, is_female, info, founder_rows)
+        if key not in self.emission_keys:
+            canon = self._canonical_info(cross_info)
+            self.emission_keys[key] = info
+            if canon is not None:
+                fg = None
+                if founder_rows is not None:
+                    rng = np.random.default_rng(0)
+                    fg = rng.integers(0, N_OBS_CODES, size=(founder_rows, _PROBE_MARKERS))
+                args: dict[str, Any] = {
+                    "error_prob": 0.01,
+                    "founder_geno": fg,
+                    "n_markers": _PROBE_MARKERS,
+                    "is_x": is_x,
+                    "is_female": is_female,
+                }
+                ref_key = (is_x, is_female, founder_rows)
+                if ref_key not in self.probe_tables:
+                    self.probe_tables[ref_key] = self.model.emission(**args, cross_info=canon)
+                mine = self.model.emission(**args, cross_info=cross_info)
+                if np.array_equal(mine, self.probe_tables[ref_key]):
+                    self.emission_keys[key] = tuple(int(v) for v in canon)
+        return self.emission_keys[key]
 
     def _canonical_info(self, cross_info: np.ndarray) -> np.ndarray | None:
         n = cross_info.size
@@ -516,25 +578,18 @@ class _TableBatch:
         self.geno, self.marker_index, self.out = geno, marker_index, out
         self.pending: dict[int, list[tuple[Any, ...]]] = {}
 
-    def add(  # noqa: PLR0913
-        self,
-        rows: np.ndarray,
-        emit: np.ndarray,
-        init: np.ndarray,
-        cols: np.ndarray,
-        trans: np.ndarray,
-        relabel: np.ndarray,
-        *,
-        key: Any,
+    def add(
+        self, rows: np.ndarray, emit: np.ndarray, setup: _LineSetup, trans: np.ndarray, *, key: Any
     ) -> None:
-        self.pending.setdefault(cols.size, []).append((rows, emit, init, cols, trans, relabel, key))
+        """Individuals ``rows`` with these tables; ``key`` names a shared ``trans``, or ``None``."""
+        self.pending.setdefault(setup.cols.size, []).append((rows, emit, setup, trans, key))
 
     def run(self) -> None:
         for groups in self.pending.values():
             chunk: list[tuple[Any, ...]] = []
             held = 0
             for group in groups:
-                size = group[4].nbytes if group[6] is None else 0
+                size = group[3].nbytes if group[4] is None else 0
                 if chunk and held + size > _TABLE_BYTES:
                     self._call(chunk)
                     chunk, held = [], 0
@@ -548,8 +603,8 @@ class _TableBatch:
         tables: dict[Any, int] = {}
         emit_list: list[np.ndarray] = []
         trans_list: list[np.ndarray] = []
-        rows, emit_of, trans_of, init, cols = [], [], [], [], []
-        for g_rows, emit, g_init, g_cols, trans, relabel, key in groups:
+        emit_of, trans_of = [], []
+        for _rows, emit, _setup, trans, key in groups:
             if id(emit) not in emits:
                 emits[id(emit)] = len(emit_list)
                 emit_list.append(emit)
@@ -557,21 +612,17 @@ class _TableBatch:
             if tkey not in tables:
                 tables[tkey] = len(trans_list)
                 trans_list.append(trans)
-            # the kernel runs in the table's states: table state relabel[s] is our state s
-            mine = np.empty_like(relabel)
-            mine[relabel] = np.arange(relabel.size)
-            k = g_rows.size
-            rows.append(g_rows)
-            emit_of.append(np.full(k, emits[id(emit)], dtype=np.int64))
-            trans_of.append(np.full(k, tables[tkey], dtype=np.int64))
-            init.append(np.broadcast_to(g_init[mine], (k, g_cols.size)))
-            cols.append(np.broadcast_to(g_cols[mine], (k, g_cols.size)))
+            emit_of.append(emits[id(emit)])
+            trans_of.append(tables[tkey])
+        counts = [g[0].size for g in groups]
         forward_backward_tables(
-            self.geno, np.concatenate(rows), self.marker_index,
-            np.ascontiguousarray(np.stack(emit_list)), np.concatenate(emit_of),
-            np.ascontiguousarray(np.concatenate(init), dtype=np.float64),
+            self.geno, np.concatenate([g[0] for g in groups]), self.marker_index,
+            np.ascontiguousarray(np.stack(emit_list)),
+            np.repeat(np.asarray(emit_of, dtype=np.int64), counts),
+            np.repeat(np.stack([g[2].init for g in groups]), counts, axis=0),
             np.ascontiguousarray(np.stack(trans_list), dtype=np.float64),
-            np.concatenate(trans_of), np.ascontiguousarray(np.concatenate(cols)), self.out,
+            np.repeat(np.asarray(trans_of, dtype=np.int64), counts),
+            np.repeat(np.stack([g[2].cols for g in groups]), counts, axis=0), self.out,
         )  # fmt: skip
 
 
@@ -624,6 +675,7 @@ def _genoprob_chromosome(
             ]
         else:
             keys = [((), tuple(c)) for c in cross_info.tolist()]
+        rows_of_founders = None if founder is None else int(founder.shape[0])
         emissions: dict[Any, np.ndarray] = {}
         distinct: dict[tuple[Any, bytes], np.ndarray] = {}
         ordered: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
@@ -632,7 +684,10 @@ def _genoprob_chromosome(
             female = bool(is_female[rows[0]])
             info = cross_info[rows[0]]
             args = {"is_x": is_x, "is_female": female, "cross_info": info}
-            ekey = (female if is_x else None, tuple(info) if is_x else ())
+            ekey: tuple[Any, ...] = (None, ())
+            if is_x:
+                ekey = (female, lines.emission_key(is_x=True, is_female=female, cross_info=info,
+                                                   founder_rows=rows_of_founders))  # fmt: skip
             if ekey not in emissions:
                 table = np.ascontiguousarray(
                     model.emission(
@@ -643,10 +698,10 @@ def _genoprob_chromosome(
                 digest = hashlib.blake2b(table.tobytes(), digest_size=16).digest()
                 emissions[ekey] = distinct.setdefault((table.shape, digest), table)
             emit = emissions[ekey]
-            init = model.init(**args)
             if isinstance(model, DiversityOutbred) and not model.is_haploid(
                 is_x=is_x, is_female=female
             ):
+                init = model.init(**args)
                 rec = recombinant.get(chrom, is_female=female, cross_info=info)
                 stay = np.ascontiguousarray(1.0 - 8.0 * rec / 7.0)
                 move = np.ascontiguousarray(rec / 7.0)
@@ -657,15 +712,14 @@ def _genoprob_chromosome(
                     geno, rows, marker_index, emit64, init64, stay, move, probs, 0
                 )  # fmt: skip
                 continue
-            poss = np.asarray(model.possible(**args), dtype=np.int64)
-            relabel = lines.relabelling(is_x=is_x, is_female=female, cross_info=info)
-            if relabel is None:
-                trans = model.transition(rf, **args)[:, poss][:, :, poss]
-                batch.add(rows, emit, init[poss], poss, trans, np.arange(poss.size), key=None)
-            else:
+            setup = lines.setup(**args)
+            if setup.shared:
                 tkey = (chrom, is_x, female if is_x else None)
                 trans = lines.canonical(tkey, rf, is_x=is_x, is_female=female)
-                batch.add(rows, emit, init[poss], poss, trans, relabel, key=tkey)
+                batch.add(rows, emit, setup, trans, key=tkey)
+            else:
+                trans = model.transition(rf, **args)[:, setup.cols][:, :, setup.cols]
+                batch.add(rows, emit, setup, trans, key=None)
         batch.run()
     coords: dict[str, Any] = {
         "marker": pd.Index(positions.index, dtype=object, name="marker"),
