@@ -192,8 +192,10 @@ def test_effects_take_the_scan_spec(do_ref_probs, do_ref_pheno, do_ref_kinship_l
     sub = do_ref_probs["2"].isel(marker=slice(0, 4))
     pd.testing.assert_frame_equal(scan1blup(probs=sub, spec=blup_spec),
                                   scan1blup(do_ref_pheno[TRAIT], sub))  # fmt: skip
-    with pytest.raises(InputError, match="does not use kinship"):
-        scan1blup(probs=sub, spec=spec)
+    pd.testing.assert_frame_equal(
+        scan1blup(probs=sub, spec=spec, chrom="2"),
+        scan1blup(do_ref_pheno[TRAIT], sub, chrom="2", kinship=do_ref_kinship_loco["2"]),
+    )
     with pytest.raises(InputError, match="does not use weights"):
         scan1coef(probs=sub, spec=replace(blup_spec, weights=do_ref_pheno[[TRAIT]] * 0 + 1))
     with pytest.raises(InputError, match="chrom="):

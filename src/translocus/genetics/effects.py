@@ -278,15 +278,21 @@ def blup_position(
     reml: bool = True,
     tol: float = 1e-12,
     hsq: float | None = None,
-) -> tuple[np.ndarray, float, float]:
+    se: bool = False,
+) -> tuple[np.ndarray, float, float, np.ndarray | None]:
     """BLUPs at one position: the genotype effects are random with covariance ``h² ZZ'``.
 
     ``z`` is ``[n, k]`` (the probabilities), ``xy`` the covariates (intercept first) with the
     phenotype as last column. ``hsq`` fixes h² instead of estimating it.
 
-    Returns the genotype BLUPs followed by the covariate effects, h², and the REML (or ML)
-    log-likelihood at h².
+    Returns the genotype BLUPs followed by the covariate effects, h², the REML (or ML)
+    log-likelihood at h², and with ``se`` their standard errors as R/qtl2 gives them: the
+    square roots of the diagonal of ``σ² (M'M / (1 - h²) + D)⁻¹``, ``M = [Z, X]``, ``D`` with
+    ``1/h²`` for the genotype columns and 0 for the covariates, and ``σ²`` the weighted
+    residual sum of squares over ``n - c`` (REML) or ``n`` (ML). At h² = 0 the BLUPs are 0
+    with SE 0 and the covariates get their least-squares SEs.
     """
+    n, k = z.shape
     c = xy.shape[1] - 1
     u, s, _ = np.linalg.svd(z, full_matrices=False)
     lam_top = s**2
@@ -296,7 +302,7 @@ def blup_position(
     _, r = np.linalg.qr(xy - u @ top)
     rows = np.vstack([top, r])
     lam = np.concatenate([lam_top, np.zeros(r.shape[0])])
-    n_extra = z.shape[0] - rows.shape[0]
+    n_extra = n - rows.shape[0]
     y_rot = np.ascontiguousarray(rows[:, [c]])
     x_rot = np.ascontiguousarray(rows[:, :c])
     if hsq is None:
@@ -311,7 +317,20 @@ def blup_position(
     beta = np.linalg.solve(xs.T @ rows[:, :c], xs.T @ rows[:, c])
     rr = top[:, c] - top[:, :c] @ beta
     w = h / (h * lam_top + 1.0 - h)
-    return np.concatenate([(u.T @ z).T @ (rr * w), beta]), h, loglik
+    coef = np.concatenate([(u.T @ z).T @ (rr * w), beta])
+    if not se:
+        return coef, h, loglik, None
+    resid = rows[:, c] - rows[:, :c] @ beta
+    sigmasq = float(np.sum(sv * resid**2)) / (n - c if reml else n)
+    m = np.column_stack([z, xy[:, :c]])
+    if h > 0:
+        vinv = (m.T @ m) / (1.0 - h)
+        vinv[np.arange(k), np.arange(k)] += 1.0 / h
+        ses = np.sqrt(np.diag(np.linalg.inv(vinv)) * sigmasq)
+    else:  # no genotype variance: the BLUPs are exactly 0
+        x = xy[:, :c]
+        ses = np.concatenate([np.zeros(k), np.sqrt(np.diag(np.linalg.inv(x.T @ x)) * sigmasq)])
+    return coef, h, loglik, ses
 
 
 def scan1blup(
@@ -319,7 +338,9 @@ def scan1blup(
     probs: GenoProbs | xr.DataArray | None = None,
     *,
     chrom: str | None = None,
+    kinship: Any = None,
     addcovar: Any = None,
+    se: bool = False,
     reml: bool | None = None,
     tol: float = 1e-12,
     hsq: Any = None,
@@ -328,38 +349,61 @@ def scan1blup(
     """BLUPs of the genotype effects at each position (random effects with kinship ``ZZ'``).
 
     ``hsq`` (one value, or one per position) fixes the share of variance of the genotype
-    effects instead of estimating it by REML (or ML) at each position. The model may be given
-    as ``spec`` (a :class:`~translocus.genetics.spec.ModelSpec` without kinship, its first
-    phenotype used) instead of ``pheno``, ``addcovar`` and ``reml``.
+    effects instead of estimating it by REML (or ML) at each position. With ``kinship`` (a
+    matrix, or a LOCO mapping of which ``chrom``'s matrix is used) a residual polygenic effect
+    enters as in R/qtl2: its h² is estimated once under the null model, the data are rotated by
+    the eigenvectors of ``2K`` and weighted by ``1/sqrt(h² λ + 1 - h²)``, and the BLUPs are
+    computed on the transformed data. The model may be given as ``spec`` (a
+    :class:`~translocus.genetics.spec.ModelSpec`, its first phenotype used) instead of
+    ``pheno``, ``kinship``, ``addcovar`` and ``reml``.
 
     Returns ``[marker, coefficient]``: the genotype/allele BLUPs, then ``intercept`` and the
-    covariate effects (fixed). ``attrs`` carries ``sample_size``, and per position ``hsq``
-    and ``loglik`` (the REML or ML log-likelihood at that h², constants dropped as R/qtl2
-    does).
+    covariate effects (fixed), then with ``se`` the ``SE_`` columns. ``attrs`` carries
+    ``sample_size``, per position ``hsq`` and ``loglik`` (the REML or ML log-likelihood at
+    that h², constants dropped as R/qtl2 does), and with a kinship ``hsq_polygenic`` (the null
+    model's h²).
     """
     arr = _one_chromosome(_need_probs(probs, "scan1blup"), chrom)
-    model = _model(pheno, spec, reml, "scan1blup", addcovar=addcovar, kinship_used=False)
+    model = _model(pheno, spec, reml, "scan1blup", kinship=kinship, addcovar=addcovar,
+                   chrom=chrom if chrom is not None else _chrom_of(probs))  # fmt: skip
     reml = model.reml
-    keep, geno, y, ac, _, _ = _align(arr, model.phenotypes, model.addcovar, None)
+    keep, geno, y, ac, kin, _ = _align(arr, model.phenotypes, model.addcovar, model.kinship)
     m_count, n, k = geno.shape
     x = np.ones((n, 1)) if ac is None else np.column_stack([np.ones(n), ac.to_numpy(float)])
     c = x.shape[1]
+    polygenic = None
+    if kin is not None:  # R/qtl2's scan1blup_pg: rotate and weight by the null LMM
+        eig = decompose_kinship(kin)
+        polygenic = float(fit_null_lmm(eig, y[:, None], x, reml=reml, tol=tol).hsq[0])
+        rot = eig.vectors_t * (1.0 / np.sqrt(polygenic * eig.values + 1.0 - polygenic))[:, None]
+        geno = np.einsum("ij,mjk->mik", rot, geno)
+        y = rot @ y
+        x = rot @ x
     xy = np.column_stack([x, y])
     ldx = logdet_xpx(x)
     coef = np.zeros((m_count, k + c))
+    ses = np.full((m_count, k + c), np.nan)
     fixed = None if hsq is None else np.broadcast_to(np.asarray(hsq, dtype=float), (m_count,))
     h_all = np.empty(m_count)
     loglik = np.empty(m_count)
     for m in range(m_count):
         h_m = None if fixed is None else float(fixed[m])
-        coef[m], h_all[m], loglik[m] = blup_position(geno[m], xy, ldx, reml=reml, tol=tol,
-                                                     hsq=h_m)  # fmt: skip
+        coef[m], h_all[m], loglik[m], se_m = blup_position(geno[m], xy, ldx, reml=reml,
+                                                           tol=tol, hsq=h_m, se=se)  # fmt: skip
+        if se_m is not None:
+            ses[m] = se_m
     states = [str(s) for s in arr.coords[arr.dims[2]].values]
     names = states + ["intercept"] + ([] if ac is None else list(ac.columns))
-    out = pd.DataFrame(coef, index=[str(mk) for mk in arr.coords["marker"].values], columns=names)
+    markers = [str(mk) for mk in arr.coords["marker"].values]
+    out = pd.DataFrame(coef, index=markers, columns=names)
+    if se:
+        out = pd.concat([out, pd.DataFrame(ses, index=markers,
+                                           columns=[f"SE_{c}" for c in names])], axis=1)  # fmt: skip
     out.attrs["sample_size"] = n
     out.attrs["hsq"] = h_all
     out.attrs["loglik"] = loglik
+    if polygenic is not None:
+        out.attrs["hsq_polygenic"] = polygenic
     return out
 
 
