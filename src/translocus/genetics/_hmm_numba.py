@@ -15,7 +15,12 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["forward_backward_dense", "forward_backward_do", "forward_backward_tables"]
+__all__ = [
+    "forward_backward_dense",
+    "forward_backward_do",
+    "forward_backward_tables",
+    "forward_backward_uniform",
+]
 
 # allele pair (a <= b) of each of the 36 unphased DO genotypes, in R/qtl2 order, and the
 # position of each ordered pair (i, j) of the 8 x 8 haplotype-pair layout in that order
@@ -194,6 +199,95 @@ def forward_backward_tables(
                 beta[s] = v
                 bsum += v
             inv = 1.0 / bsum
+            total = 0.0
+            for s in range(n_state):
+                beta[s] *= inv
+                nxt[s] = alpha[p, s] * beta[s]
+                total += nxt[s]
+            inv = 1.0 / total
+            for s in range(n_state):
+                out[p, ind, cl[s]] = nxt[s] * inv
+
+
+@numba.njit(parallel=True, cache=True)
+def forward_backward_uniform(
+    geno, rows, marker_index, emit, emit_of, init, stay, move, trans_of, cols, out
+):  # noqa: PLR0913
+    """:func:`forward_backward_tables` for transitions that stay with one probability and
+    move to every other state with another (``risib8`` autosomes, for example).
+
+    ``T = (stay - move) I + move J``, so one step is ``(stay - move) x + move sum(x)``: a
+    multiply-add per state instead of a matrix-vector product.
+
+    Parameters
+    ----------
+    stay, move : float64 ``[table, position - 1]``
+        The diagonal and the off-diagonal of each interval's transition matrix.
+    geno, rows, marker_index, emit, emit_of, init, trans_of, cols, out
+        As in :func:`forward_backward_tables`.
+    """
+    n_pos = marker_index.shape[0]
+    n_state = init.shape[1]
+    for ii in prange(rows.shape[0]):
+        ind = rows[ii]
+        e = emit_of[ii]
+        t = trans_of[ii]
+        cl = cols[ii]
+        alpha = np.empty((n_pos, n_state))
+        nxt = np.empty(n_state)
+        total = 0.0
+        m = marker_index[0]
+        for s in range(n_state):
+            v = init[ii, s]
+            if m >= 0:
+                v *= emit[e, m, geno[ind, m], cl[s]]
+            alpha[0, s] = v
+            total += v
+        inv = 1.0 / total
+        for s in range(n_state):
+            alpha[0, s] *= inv
+        for p in range(1, n_pos):
+            # the previous vector sums to 1
+            a = stay[t, p - 1] - move[t, p - 1]
+            b = move[t, p - 1]
+            m = marker_index[p]
+            total = 0.0
+            if m >= 0:
+                g = geno[ind, m]
+                for s in range(n_state):
+                    v = (a * alpha[p - 1, s] + b) * emit[e, m, g, cl[s]]
+                    alpha[p, s] = v
+                    total += v
+            else:
+                for s in range(n_state):
+                    v = a * alpha[p - 1, s] + b
+                    alpha[p, s] = v
+                    total += v
+            inv = 1.0 / total
+            for s in range(n_state):
+                alpha[p, s] *= inv
+        beta = np.ones(n_state)
+        for s in range(n_state):
+            out[n_pos - 1, ind, cl[s]] = alpha[n_pos - 1, s]
+        for p in range(n_pos - 2, -1, -1):
+            m = marker_index[p + 1]
+            bsum = 0.0
+            if m >= 0:
+                g = geno[ind, m]
+                for s in range(n_state):
+                    nxt[s] = beta[s] * emit[e, m, g, cl[s]]
+                    bsum += nxt[s]
+            else:
+                for s in range(n_state):
+                    nxt[s] = beta[s]
+                    bsum += nxt[s]
+            a = stay[t, p] - move[t, p]
+            b = move[t, p] * bsum
+            total = 0.0
+            for s in range(n_state):
+                beta[s] = a * nxt[s] + b
+                total += beta[s]
+            inv = 1.0 / total
             total = 0.0
             for s in range(n_state):
                 beta[s] *= inv

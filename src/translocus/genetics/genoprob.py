@@ -44,6 +44,7 @@ from translocus.genetics._hmm_numba import (
     do_ordered_tables,
     forward_backward_do,
     forward_backward_tables,
+    forward_backward_uniform,
 )
 from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel, get_cross_model
 from translocus.genetics.crosstypes.do import DiversityOutbred
@@ -615,15 +616,35 @@ class _TableBatch:
             emit_of.append(emits[id(emit)])
             trans_of.append(tables[tkey])
         counts = [g[0].size for g in groups]
-        forward_backward_tables(
-            self.geno, np.concatenate([g[0] for g in groups]), self.marker_index,
-            np.ascontiguousarray(np.stack(emit_list)),
-            np.repeat(np.asarray(emit_of, dtype=np.int64), counts),
-            np.repeat(np.stack([g[2].init for g in groups]), counts, axis=0),
-            np.ascontiguousarray(np.stack(trans_list), dtype=np.float64),
-            np.repeat(np.asarray(trans_of, dtype=np.int64), counts),
-            np.repeat(np.stack([g[2].cols for g in groups]), counts, axis=0), self.out,
-        )  # fmt: skip
+        rows = np.concatenate([g[0] for g in groups])
+        emit = np.ascontiguousarray(np.stack(emit_list))
+        emit_idx = np.repeat(np.asarray(emit_of, dtype=np.int64), counts)
+        init = np.repeat(np.stack([g[2].init for g in groups]), counts, axis=0)
+        trans_idx = np.repeat(np.asarray(trans_of, dtype=np.int64), counts)
+        cols = np.repeat(np.stack([g[2].cols for g in groups]), counts, axis=0)
+        uniform = [_stay_move(t) for t in trans_list]
+        if all(u is not None for u in uniform):
+            stay = np.ascontiguousarray(np.stack([u[0] for u in uniform if u is not None]))
+            move = np.ascontiguousarray(np.stack([u[1] for u in uniform if u is not None]))
+            forward_backward_uniform(self.geno, rows, self.marker_index, emit, emit_idx, init,
+                                     stay, move, trans_idx, cols, self.out)  # fmt: skip
+            return
+        trans = np.ascontiguousarray(np.stack(trans_list), dtype=np.float64)
+        forward_backward_tables(self.geno, rows, self.marker_index, emit, emit_idx, init, trans,
+                                trans_idx, cols, self.out)  # fmt: skip
+
+
+def _stay_move(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(diagonal, off-diagonal)`` per interval when each matrix is ``(s - m) I + m J``."""
+    n_state = trans.shape[1]
+    if n_state < 2 or trans.shape[0] == 0:
+        return None
+    stay = trans[:, 0, 0].astype(np.float64)
+    move = trans[:, 0, 1].astype(np.float64)
+    eye = np.eye(n_state, dtype=bool)
+    if not np.array_equal(trans, np.where(eye, stay[:, None, None], move[:, None, None])):
+        return None
+    return stay, move
 
 
 def _genoprob_chromosome(
