@@ -7,7 +7,8 @@ References: ``tests/reference/qtl2/snps/snps.R``, run as
 chr 2, 96.5-98.5 Mbp (the database holds 97.0-98.0) through ``create_variant_query_func``,
 ``index_snps``, ``genoprob_to_snpprob`` (allele, genotype and X genotype probabilities),
 ``scan1snps`` (Haley-Knott and LMM LOCO, without and with sex as additive covariate),
-``top_snps`` and the genes of ``create_gene_query_func``.
+``top_snps`` and the genes of ``create_gene_query_func``; and ``scan1snps`` with no region (the
+whole genome in 20-Mbp batches).
 """
 
 from __future__ import annotations
@@ -190,3 +191,18 @@ def test_bad_inputs_are_clear() -> None:
                                            "sdp": [3]}))  # fmt: skip
     with pytest.raises(InputError, match="run index_snps"):
         snps.genoprob_to_snpprob(apr, pd.DataFrame({"snp": ["a"], "chr": ["2"], "sdp": [3]}))
+
+
+def test_scan1snps_over_the_genome_matches_r() -> None:
+    """No region: every chromosome read in 20-Mbp pieces, each indexed on its own, as R."""
+    doex = _doex()
+    out = snps.scan1snps(doex["apr"], doex["cross"].pheno, kinship=doex["kinship"])
+    ref = _ref("genome_lod.csv")
+    assert out.snpinfo["snp"].tolist() == ref["snp"].tolist()
+    assert out.snpinfo["chr"].tolist() == ref["chr"].tolist()
+    assert out.snpinfo["index"].tolist() == ref["index"].tolist()
+    np.testing.assert_allclose(out.lod.iloc[:, 0], ref["lod"], rtol=0, atol=LOD_TOL)
+    every = snps.scan1snps(doex["apr"], doex["cross"].pheno, keep_all_snps=True)
+    ref_all = _ref("genome_all_index.csv.gz")
+    assert every.snpinfo["chr"].tolist() == ref_all["chr"].tolist()
+    assert every.snpinfo["index"].tolist() == ref_all["index"].tolist()

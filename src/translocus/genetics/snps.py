@@ -604,6 +604,38 @@ def _index_rows(snpinfo: pd.DataFrame) -> np.ndarray:
     return rows
 
 
+def _index_by_batch(query: RegionQuery, positions: Mapping[str, np.ndarray],
+                    chromosomes: Sequence[str], batch_length: float) -> pd.DataFrame:  # fmt: skip
+    """The variants of whole chromosomes, read and indexed piece by piece as R/qtl2 does.
+
+    Each chromosome's map range is cut into ``ceil(range / batch_length)`` equal pieces; a
+    variant on a boundary belongs to the later piece. Indexes count rows from the start of the
+    chromosome, so that they stay valid for the chromosome's whole table.
+    """
+    parts = []
+    for chrom in chromosomes:
+        pos = positions[chrom]
+        lo, hi = float(np.min(pos)), float(np.max(pos))
+        n_batch = math.ceil((hi - lo) / batch_length)
+        if n_batch < 1:
+            continue
+        ends = np.linspace(lo, hi, n_batch + 1)
+        offset = 0
+        for b in range(n_batch):
+            found = query(chrom, float(ends[b]), float(ends[b + 1]))
+            if b < n_batch - 1 and len(found):
+                found = found[found["pos"].to_numpy(dtype=float) < ends[b + 1]]
+            if not len(found):
+                continue
+            indexed = index_snps({chrom: pos}, found)
+            indexed["index"] += offset
+            offset += len(indexed)
+            parts.append(indexed)
+    if not parts:
+        return pd.DataFrame(columns=["snp", "chr", "pos", "sdp", *INDEX_COLUMNS])
+    return pd.concat(parts, ignore_index=True)
+
+
 def scan1snps(
     probs: GenoProbs,
     pheno: Any,
@@ -621,12 +653,14 @@ def scan1snps(
     weights: Any = None,
     reml: bool | None = None,
     keep_all_snps: bool = False,
+    batch_length: float = 20.0,
     threads: int | None = None,
 ) -> SnpScan:
     """Association scan at the founder variants of a region (R/qtl2 ``scan1snps``).
 
     The variants are ``snpinfo`` when given, else ``query(chromosome, start, end)`` (a
-    function from :func:`create_variant_query_func`; default the shared variant database).
+    function from :func:`create_variant_query_func`; default the shared variant database),
+    else those of every chromosome of ``probs``, read in ``batch_length`` pieces.
     They are indexed (:func:`index_snps`), their SNP probabilities formed
     (:func:`genoprob_to_snpprob`) and scanned with :func:`translocus.genetics.scan.scan`.
 
@@ -645,6 +679,9 @@ def scan1snps(
         Marker positions in Mbp (``{chr: Series}``) when ``probs`` carries none.
     keep_all_snps
         Return every variant in :attr:`SnpScan.snpinfo` (``True``) or only the index SNPs.
+    batch_length
+        Without ``snpinfo`` and ``chromosome``, the whole genome is read in pieces of about
+        this many Mbp per chromosome, each indexed on its own (as R/qtl2 does).
     threads
         Kernel threads of the scan.
 
@@ -670,28 +707,35 @@ def scan1snps(
     """
     from translocus.genetics.scan import scan
 
-    if snpinfo is None:
-        if chromosome is None:
-            raise OptionError("chromosome", None, "give the region's chromosome (or snpinfo=)")
-        if start is not None and end is not None and float(start) >= float(end):
-            raise OptionError("start", start, "must be below {end}")
-        query = query or create_variant_query_func()
-        snpinfo = query(str(chromosome), -1e15 if start is None else float(start),
-                        1e15 if end is None else float(end))  # fmt: skip
-    snpinfo = _check_snpinfo(snpinfo, ("snp", "chr", "pos", "sdp"))
-    if len(snpinfo) == 0:
-        where = f"chromosome {chromosome}" if chromosome is not None else "the region"
-        span = "" if start is None or end is None else f" {start:g}-{end:g} Mbp"
-        raise InputError(f"no variants in {where}{span}; check the region and the database")
     positions = _map_of(probs if map is None else map)
-    chroms = [c for c in probs.chromosomes if c in set(snpinfo["chr"].astype(str))]
-    if not chroms:
-        raise InputError(
-            f"the variants lie on chromosome(s) {', '.join(pd.unique(snpinfo['chr'].astype(str)))}, "
-            f"none of them in the probabilities ({', '.join(probs.chromosomes)})"
-        )
-    snpinfo = snpinfo[snpinfo["chr"].astype(str).isin(chroms)]
-    indexed = index_snps({c: positions[c] for c in chroms}, snpinfo)
+    if snpinfo is None and chromosome is None:
+        if not (math.isfinite(batch_length) and batch_length > 0):
+            raise OptionError("batch_length", batch_length, "must be a length in Mbp, e.g. 20")
+        indexed = _index_by_batch(query or create_variant_query_func(), positions,
+                                  probs.chromosomes, float(batch_length))  # fmt: skip
+        if len(indexed) == 0:
+            raise InputError("no variants on any chromosome of the probabilities; check the "
+                             "database")  # fmt: skip
+        chroms = list(dict.fromkeys(indexed["chr"].astype(str)))
+    else:
+        if snpinfo is None:
+            if start is not None and end is not None and float(start) >= float(end):
+                raise OptionError("start", start, "must be below {end}")
+            query = query or create_variant_query_func()
+            snpinfo = query(str(chromosome), -1e15 if start is None else float(start),
+                            1e15 if end is None else float(end))  # fmt: skip
+        snpinfo = _check_snpinfo(snpinfo, ("snp", "chr", "pos", "sdp"))
+        if len(snpinfo) == 0:
+            where = f"chromosome {chromosome}" if chromosome is not None else "the region"
+            span = "" if start is None or end is None else f" {start:g}-{end:g} Mbp"
+            raise InputError(f"no variants in {where}{span}; check the region and the database")
+        chroms = [c for c in probs.chromosomes if c in set(snpinfo["chr"].astype(str))]
+        if not chroms:
+            found = ", ".join(pd.unique(snpinfo["chr"].astype(str)))
+            raise InputError(f"the variants lie on chromosome(s) {found}, none of them in the "
+                             f"probabilities ({', '.join(probs.chromosomes)})")  # fmt: skip
+        snpinfo = snpinfo[snpinfo["chr"].astype(str).isin(chroms)]
+        indexed = index_snps({c: positions[c] for c in chroms}, snpinfo)
     snp_probs = genoprob_to_snpprob(probs.subset(chromosomes=chroms), indexed)
     kin = kinship
     if isinstance(kinship, Mapping):

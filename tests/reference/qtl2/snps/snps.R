@@ -26,6 +26,10 @@
 #   top_snps_used.csv   the same with show_all_snps=FALSE
 #   top_snps_drop05.csv top_snps(..., drop=0.5)
 #   genes.csv           query_genes(2, 96.5, 98.5)
+#   genome_lod.csv      scan1snps(apr, DOex$pmap, pheno, kinship=k, query_func) over the whole
+#                       genome (batches of 20 Mbp; the database holds chr 2 and 3 regions):
+#                       snp, chr, pos, sdp, index, lod
+#   genome_all_index.csv.gz  the same with keep_all_snps=TRUE: chr and index of every variant
 #   timing.csv          step, seconds
 suppressPackageStartupMessages(library(qtl2))
 args <- commandArgs(trailingOnly=TRUE)
@@ -114,4 +118,11 @@ write_table(top_snps(all_snps$lod, all_snps$snpinfo, drop=0.5)[, cols], "top_snp
 genes <- query_genes(2, 96.5, 98.5)
 write_table(genes[, c("chr", "type", "start", "stop", "strand", "ID", "Name", "mgi_type")],
             "genes.csv")
+genome <- tick("scan1snps_genome", scan1snps(apr, DOex$pmap, pheno, kinship=k,
+                                             query_func=query_variants))
+write_table(data.frame(genome$snpinfo[, c("snp", "chr", "pos", "sdp", "index")],
+                       lod=genome$lod[, 1], stringsAsFactors=FALSE), "genome_lod.csv")
+genome_all <- scan1snps(apr, DOex$pmap, pheno, kinship=k, query_func=query_variants,
+                        keep_all_snps=TRUE)
+write_table(genome_all$snpinfo[, c("chr", "index")], "genome_all_index.csv.gz")
 write_table(data.frame(step=names(times), seconds=unname(unlist(times))), "timing.csv")
