@@ -136,6 +136,13 @@ def test_top_snps_match_r(file: str, drop: float, show_all: bool) -> None:
     assert top["snp"].tolist() == ref["snp"].tolist()
     assert top["index"].tolist() == ref["index"].tolist()
     np.testing.assert_allclose(top["lod"], ref["lod"], rtol=0, atol=LOD_TOL)
+    if file == "top_snps.csv":
+        genes = snps.create_gene_query_func()("2", 96.5, 98.5)
+        fig = out.plot(genes=genes, drop_hilit=drop)
+        lod_axis = fig.axes[0]
+        hilit = lod_axis.collections[1].get_offsets()
+        assert sorted(np.round(hilit[:, 0], 6)) == sorted(np.round(ref["pos"], 6))
+        assert len(fig.axes[1].patches) == len(genes)
 
 
 def test_genes_match_r() -> None:

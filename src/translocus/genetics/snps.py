@@ -577,6 +577,22 @@ class SnpScan:
         """
         return _expand(self.lod, self.snpinfo, strains)
 
+    def plot(self, trait: str | int = 0, *, genes: pd.DataFrame | None = None,
+             drop_hilit: float | None = 1.5, **kwargs: Any) -> Any:  # fmt: skip
+        """LOD of every variant by position, with ``genes`` underneath (R ``plot_snpasso``).
+
+        See :func:`translocus.genetics.plot_snps.plot_snpasso` for the other arguments;
+        returns a matplotlib figure.
+        """
+        from translocus.genetics.plot_snps import plot_snpasso
+
+        traits = [str(t) for t in self.lod.columns]
+        name = trait if isinstance(trait, str) else traits[int(trait)]
+        if name not in traits:
+            raise OptionError("trait", trait, f"not among the traits ({', '.join(traits)})")
+        return plot_snpasso(self.to_frame(), lodcolumn=name, genes=genes,
+                            drop_hilit=drop_hilit, **kwargs)  # fmt: skip
+
 
 def _expand(lod: pd.DataFrame, snpinfo: pd.DataFrame, strains: Sequence[str] | None
             ) -> pd.DataFrame:  # fmt: skip
