@@ -441,6 +441,12 @@ _PROBE_MARKERS = 64
 _TABLE_BYTES = 256 * 2**20
 
 
+#: Per cross model: funnel relabellings, line set-ups and emission keys already worked out.
+_FUNNEL_KNOWLEDGE: dict[tuple[Any, ...], dict[str, dict[Any, Any]]] = {}
+#: Entries of each kind kept per model before the store is emptied.
+_FUNNELS_KEPT = 20_000
+
+
 class _LineSetup(NamedTuple):
     cols: np.ndarray  # genotype column of each state of the transition table
     init: np.ndarray  # prior of each state
@@ -461,11 +467,20 @@ class _FunnelTables:
 
     def __init__(self, model: CrossModel) -> None:
         self.model = model
-        self.relabellings: dict[tuple[bool, bool, tuple[int, ...]], np.ndarray | None] = {}
         self.tables: dict[tuple[Any, ...], np.ndarray] = {}
-        self.setups: dict[tuple[bool, bool, bytes], _LineSetup] = {}
-        self.emission_keys: dict[tuple[Any, ...], tuple[int, ...]] = {}
-        self.probe_tables: dict[tuple[Any, ...], np.ndarray] = {}
+        # what depends on the model and a line's funnel only is kept for later calls too
+        # (a study computed chromosome by chromosome asks again for every chromosome)
+        known = _FUNNEL_KNOWLEDGE.setdefault((type(model), model.name, model.n_alleles), {})
+        if any(len(part) > _FUNNELS_KEPT for part in known.values()):
+            known.clear()
+        self.relabellings: dict[tuple[bool, bool, tuple[int, ...]], np.ndarray | None] = (
+            known.setdefault("relabellings", {})
+        )
+        self.setups: dict[tuple[bool, bool, bytes], _LineSetup] = known.setdefault("setups", {})
+        self.emission_keys: dict[tuple[Any, ...], tuple[int, ...]] = known.setdefault(
+            "emission_keys", {}
+        )
+        self.probe_tables: dict[tuple[Any, ...], np.ndarray] = known.setdefault("probes", {})
 
     def setup(self, *, is_x: bool, is_female: bool, cross_info: np.ndarray) -> _LineSetup:
         """A line's states (genotype columns and prior) in the order of its transition table."""
