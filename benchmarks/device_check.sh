@@ -10,6 +10,13 @@
 #   ref:  qtl2/DO_Recla/{perm_indices_1000_seed20260101.csv.gz, perm_lmm_loco_OF_immobile_pct_100.csv,
 #         lod_lmm_loco.csv.gz} and the files the selected tests read
 #
+# Then the study-size shapes of benchmarks/study_speed.py on the device machine (simulated there,
+# no data needed; no R there: the R/qtl2 columns come from this machine's run): genotype
+# probabilities of a DO of 750 and 2,000 mice and a CC-like panel of 70 lines at 110,000 markers
+# with 1 and 16 threads, and the kinship and LMM LOCO scans of 2 and 100 traits on the CUDA
+# device, every marker (the device has the memory for it): study_speed_cuda.json.
+# STUDY_SHAPES (default do750,do2000,cc70) picks the shapes, STUDY_SCALE=small a quick check.
+#
 # Run from the repository root: bash benchmarks/device_check.sh
 set -euo pipefail
 OUT=${OUT:-benchmarks/results}
@@ -21,3 +28,7 @@ python3 -m pytest -q -p no:cacheprovider -m gpu \
     tests/genetics/test_scan_genome.py 2>&1 | tee "$OUT/device_tests.log"
 python3 benchmarks/lmm_speed.py --backend torch --device cuda --repeat 5 --perms 1000 \
     --out "$OUT/lmm_speed_cuda.json" 2>&1 | tee "$OUT/lmm_speed_cuda.log"
+python3 benchmarks/study_speed.py --scale "${STUDY_SCALE:-full}" --no-r --threads 1,16 \
+    --shapes "${STUDY_SHAPES:-do750,do2000,cc70}" --lmm-shapes "${STUDY_SHAPES:-do750,do2000,cc70}" \
+    --lmm-every 1 --backend torch --device cuda --out "$OUT/study_speed_cuda.json" 2>&1 \
+    | tee "$OUT/study_speed_cuda.log"

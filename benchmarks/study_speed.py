@@ -12,6 +12,7 @@ call where the probabilities fit in 2 GB, else chromosome by chromosome, so that
 2,000 mice does not hold 60 GB of probabilities;
 the thread counts' results compared), ``genoprob_to_alleleprob``; for ``do750`` and ``cc70``
 (``--lmm-shapes``; do2000's allele probabilities alone are 14 GB) also ``calc_kinship`` LOCO
+(for the DO shapes on every 10th marker, :data:`LMM_EVERY`)
 with each thread count and the LMM LOCO scan (most threads; ``--backend torch --device cuda``
 on a GPU) of 2 and 100 traits. The 20 kinship decompositions are timed inside the scan, and
 the same 20 alone, single-threaded ``eigh`` side by side (LAPACK's speed on all the
@@ -31,7 +32,8 @@ recorded, with wall and CPU seconds of every step (one run each, after a warm-up
 ratios R / ours of both (on a busy machine the CPU ratio is the steadier one).
 
 Run: python benchmarks/study_speed.py [--scale full|small] [--shapes do750,do2000,cc70]
-     [--lmm-shapes do750,cc70] [--threads 1,2] [--backend cpu|torch] [--device cuda]
+     [--lmm-shapes do750,cc70] [--lmm-every N] [--threads 1,2] [--backend cpu|torch]
+     [--device cuda]
      [--no-r] [--out benchmarks/results/study_speed.json]
 """
 
@@ -89,6 +91,9 @@ R_SUBSET: dict[str, tuple[int, int]] = {"do750": (150, 300), "do2000": (60, 120)
 #: alone would be 14 GB in memory at once)
 LMM_SHAPES = ("do750", "cc70")
 TRAITS = (2, 100)
+#: allele probabilities of every n-th marker for the kinship and the LMM scans: the LMM of
+#: 750 DO mice at 110,000 markers is 20 minutes here, and R/qtl2's would be 16 hours
+LMM_EVERY: dict[str, dict[str, int]] = {"full": {"do750": 10, "do2000": 10}, "small": {}}
 #: genotype probabilities computed for the whole genome at once below this size, else a
 #: chromosome at a time
 WHOLE_GENOME_BYTES = 2 * 2**30
@@ -175,9 +180,9 @@ def r_extrapolated(times: pd.DataFrame, n_markers: int, n_chrom: int
     return out
 
 
-def genoprob_by_chromosome(cross: Cross, threads: list[int], *, keep_alleles: bool
-                           ) -> dict[str, Any]:  # fmt: skip
-    """calc_genoprob per thread count, chromosome by chromosome; allele probabilities."""
+def genoprob_by_chromosome(cross: Cross, threads: list[int], *, keep_alleles: bool,
+                           every: int = 1) -> dict[str, Any]:  # fmt: skip
+    """calc_genoprob per thread count; allele probabilities (of every ``every``-th marker)."""
     for cores in threads:  # load the compiled kernels, start the threads
         calc_genoprob(cross, chromosomes=list(cross.chromosomes[-2:]), cores=cores)
     wall = dict.fromkeys(threads, 0.0)
@@ -210,7 +215,7 @@ def genoprob_by_chromosome(cross: Cross, threads: list[int], *, keep_alleles: bo
         apr_wall += w
         apr_cpu += c
         if keep_alleles:
-            alleles.update({c: apr[c] for c in chroms})
+            alleles.update({c: apr[c].isel(marker=slice(None, None, every)) for c in chroms})
         del pr, apr, kept
     probs = GenoProbs(probs=alleles, crosstype=cross.crosstype, alleles=tuple(cross.alleles),
                       x_chr=cross.x_chr, kind="allele") if keep_alleles else None  # fmt: skip
@@ -278,7 +283,7 @@ def lmm_steps(cross: Cross, alleles: GenoProbs, threads: list[int], *, backend: 
 
 def run(shapes: list[str], *, scale: str, with_r: bool, json_path: Path | None,
         threads: list[int], lmm_shapes: list[str], backend: str = "cpu",
-        device: str | None = None) -> dict:  # fmt: skip
+        device: str | None = None, lmm_every: int = 0) -> dict:  # fmt: skip
     load_before = os.getloadavg()
     rows: list[dict[str, Any]] = []
     details: dict[str, Any] = {}
@@ -299,7 +304,9 @@ def run(shapes: list[str], *, scale: str, with_r: bool, json_path: Path | None,
         r = r_extrapolated(r_times, cross.n_markers, n_chrom) if r_times is not None else {}
         note_r = (f"R/qtl2 cores=1 extrapolated from the chr 18+19 subset {R_SUBSET[shape]} "
                   "markers" if r else "R/qtl2 not run")  # fmt: skip
-        gp = genoprob_by_chromosome(cross, threads, keep_alleles=shape in lmm_shapes)
+        every = lmm_every or LMM_EVERY[scale].get(shape, 1)
+        gp = genoprob_by_chromosome(cross, threads, keep_alleles=shape in lmm_shapes,
+                                    every=every)  # fmt: skip
         details[shape] = {"genoprob": {k: v for k, v in gp.items() if k != "alleles"},
                           "r_subset_times": None if r_times is None
                           else r_times.to_dict(orient="records"),
@@ -311,6 +318,12 @@ def run(shapes: list[str], *, scale: str, with_r: bool, json_path: Path | None,
             note_r)  # fmt: skip
         if gp["alleles"] is None:
             continue
+        n_lmm = sum(gp["alleles"][c].sizes["marker"] for c in gp["alleles"])
+        if r_times is not None:
+            r = r_extrapolated(r_times, n_lmm, n_chrom)
+        label = f"{shape} ({crosstype}, {n} x {n_lmm:,} markers)"
+        if every > 1:
+            note_r += f"; kinship and LMM on one marker in {every}"
         lmm = lmm_steps(cross, gp["alleles"], threads, backend=backend, device=device)
         details[shape]["lmm"] = lmm
         for n_threads in threads:
@@ -370,6 +383,8 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2 or 16")
     parser.add_argument("--backend", default="cpu", help="scan backend: cpu or torch")
     parser.add_argument("--device", default=None, help="torch device, e.g. cuda")
+    parser.add_argument("--lmm-every", type=int, default=0,
+                        help="kinship and LMM on every n-th marker (default: LMM_EVERY)")  # fmt: skip
     parser.add_argument("--no-r", action="store_true", help="skip R/qtl2")
     parser.add_argument("--out", default="benchmarks/results/study_speed.json")
     args = parser.parse_args()
@@ -380,7 +395,7 @@ def main() -> None:
     threads = [int(t) for t in args.threads.split(",") if t]
     result = run(shapes, scale=args.scale, with_r=not args.no_r, json_path=Path(args.out),
                  threads=threads, lmm_shapes=[s for s in args.lmm_shapes.split(",") if s],
-                 backend=args.backend, device=args.device)  # fmt: skip
+                 backend=args.backend, device=args.device, lmm_every=args.lmm_every)  # fmt: skip
     print_table(result)
 
 
