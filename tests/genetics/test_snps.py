@@ -213,3 +213,5 @@ def test_scan1snps_over_the_genome_matches_r() -> None:
     ref_all = _ref("genome_all_index.csv.gz")
     assert every.snpinfo["chr"].tolist() == ref_all["chr"].tolist()
     assert every.snpinfo["index"].tolist() == ref_all["index"].tolist()
+    fig = every.plot()  # the chromosomes side by side
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["2", "3"]

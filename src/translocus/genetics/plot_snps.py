@@ -16,6 +16,7 @@ not overlap, labelled with their names and strand.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -104,7 +105,8 @@ def plot_snpasso(
     ----------
     table
         One row per variant: ``chr``, ``pos`` (Mbp) and the LOD column (as
-        :meth:`translocus.genetics.snps.SnpScan.to_frame` gives).
+        :meth:`translocus.genetics.snps.SnpScan.to_frame` gives). Several chromosomes are
+        drawn side by side (genes then left out).
     lodcolumn
         The column of LODs to plot.
     genes
@@ -132,6 +134,23 @@ def plot_snpasso(
     pos = table["pos"].to_numpy(dtype=float)
     lod = table[lodcolumn].to_numpy(dtype=float)
     shown = np.isfinite(lod) & (lod >= minlod)
+    chroms = pd.unique(table["chr"].astype(str)) if "chr" in table else np.array([])
+    centres: list[float] = []
+    if len(chroms) > 1:
+        # one block per chromosome, side by side with a gap, as R/qtl2's plot_scan1 draws them
+        if genes is not None:
+            warnings.warn("genes are drawn for one chromosome only; left out", stacklevel=2)
+            genes = None
+        chr_of = table["chr"].astype(str).to_numpy()
+        spans = [(float(pos[chr_of == c].min()), float(pos[chr_of == c].max())) for c in chroms]
+        gap = max(sum(hi - lo for lo, hi in spans) / 50.0, 1e-3)
+        shifted = pos.copy()
+        start = 0.0
+        for c, (lo, hi) in zip(chroms, spans, strict=True):
+            shifted[chr_of == c] = pos[chr_of == c] - lo + start
+            centres.append(start + (hi - lo) / 2.0)
+            start += hi - lo + gap
+        pos = shifted
     if xlim is None:
         lo, hi = (float(pos.min()), float(pos.max())) if len(pos) else (0.0, 1.0)
         pad = max(hi - lo, 1e-3) * 0.02
@@ -159,8 +178,10 @@ def plot_snpasso(
     ax.set_ylim(0, max(best, 1.0) * 1.05)
     ax.set_xlim(*xlim)
     ax.set_ylabel("LOD score")
-    chroms = pd.unique(table["chr"].astype(str)) if "chr" in table else []
     xlabel = f"Chr {chroms[0]} position (Mbp)" if len(chroms) == 1 else "Position (Mbp)"
+    if centres:
+        ax.set_xticks(centres, [str(c) for c in chroms])
+        xlabel = "Chromosome"
     if title:
         ax.set_title(title)
     if gene_ax is not None:
