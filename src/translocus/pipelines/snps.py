@@ -198,15 +198,11 @@ def _choose_peak(run: Path, record: dict[str, Any], text: str) -> tuple[str, str
     if chrom is not None:
         rows = rows[rows["chr"] == chrom]
     if not len(rows):
-        where = f" on chromosome {chrom}" if chrom is not None else ""
-        found = sorted(set(peaks.loc[peaks["lodcolumn"] == trait, "chr"]))
-        hint = (f"its peaks are on chromosome(s) {', '.join(found)}" if found
-                else "it has no peak above the scan's threshold")  # fmt: skip
-        if chrom is not None:
+        if chrom is not None:  # a region there may still be given with --start and --end
             return trait, chrom, None
-        raise OptionError("peak", text, f"{trait} has no peak{where} in {run}/peaks.csv ({hint}); "
-                                        "give TRAIT:CHR with {start} and {end} to study a "
-                                        "region anyway")  # fmt: skip
+        raise OptionError("peak", text, f"{trait} has no peak above the scan's threshold in "
+                                        f"{run}/peaks.csv; give TRAIT:CHR with {{start}} and "
+                                        "{end} to study a region anyway")  # fmt: skip
     best = rows.sort_values("lod", ascending=False, kind="stable").iloc[0]
     return trait, str(best["chr"]), {k: (v.item() if hasattr(v, "item") else v)
                                      for k, v in best.items()}  # fmt: skip
