@@ -110,10 +110,28 @@ def scan_command(
     intersection: bool = typer.Option(
         False, "--intersection", help="Keep only phenotyped individuals that are genotyped."
     ),
+    intcovar: str = typer.Option(
+        "",
+        "--intcovar",
+        help="Comma-separated interactive covariates (QTL x covariate), e.g. sex; they are "
+        "also additive (added to --covar).",
+    ),
+    chromosomes: str = typer.Option(
+        "",
+        "--chr",
+        help="Comma-separated chromosomes to scan, e.g. 2,11 (default all); the kinship still "
+        "comes from every chromosome.",
+    ),
+    map_name: str = typer.Option(
+        "auto", "--map", help="Positions of the outputs: gmap (cM), pmap (Mbp) or auto."
+    ),
+    threads: int = typer.Option(None, "--threads", help="Threads to use (default all cores)."),
 ) -> None:
     """Genome scan (Haley-Knott or LMM) with permutation thresholds.
 
-    Also finds the peaks, estimates allele effects at the peaks and plots the LOD curves.
+    Also finds the peaks, estimates the allele effects at each peak (fixed effects and BLUPs,
+    with standard errors), plots the founder effects along each peak's chromosome and plots
+    the LOD curves.
 
     Example: translocus scan ../shared/data/qtl2/DOex/DOex.zip --pheno OF_immobile_pct
     --kinship loco --covar sex --perms 1000 -o results/doex_scan
@@ -126,6 +144,8 @@ def scan_command(
         covar=tuple(split_list(covar)), perms=perms, seed=seed, threshold=threshold,
         alpha=alpha, drop=drop, probs=probs, error_prob=error_prob, map_function=map_function,
         backend=backend, assembly=assembly, intersection=intersection,
+        intcovar=tuple(split_list(intcovar)), chromosomes=tuple(split_list(chromosomes)),
+        map=map_name, threads=threads,
     )  # fmt: skip
     inputs = cross_inputs(cross) + ([probs] if probs is not None else [])
     output, _, folder = run_pipeline("scan", request, run_scan, out_dir=out_dir, inputs=inputs)
@@ -143,7 +163,12 @@ def scan_command(
         f"{s['n_peaks']} peak(s) ({method}; {s['n_markers']:,} markers, map {s['map']}, "
         f"build {s['assembly'] or 'unknown'})"
     )
-    out.print(f"results in {folder}: lod.csv, peaks.csv, peak_effects.csv, lod.png, lod.html")
+    plots = (
+        f", effects/ ({s['n_effect_plots']} founder-effect plots)" if s["n_effect_plots"] else ""
+    )
+    out.print(
+        f"results in {folder}: lod.csv, peaks.csv, peak_effects.csv{plots}, lod.png, lod.html"
+    )
 
 
 def register(app: typer.Typer) -> None:

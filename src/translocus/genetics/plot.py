@@ -1,5 +1,6 @@
-"""LOD curves along the genome: a static matplotlib figure and an interactive plotly one.
+"""LOD curves along the genome, and allele effects along a chromosome.
 
+LOD curves come as a static matplotlib figure and an interactive plotly one.
 Chromosomes are laid end to end along the x axis (alternately shaded, a small gap between
 them); significance thresholds are horizontal lines and peaks are labelled with their
 chromosome and position.
@@ -15,7 +16,14 @@ import pandas as pd
 
 from translocus.genetics.results import ScanResult
 
-__all__ = ["genome_axis", "offline_html", "plot_lod", "plot_lod_interactive"]
+__all__ = [
+    "CC_COLOURS",
+    "genome_axis",
+    "offline_html",
+    "plot_coef",
+    "plot_lod",
+    "plot_lod_interactive",
+]
 
 _COLOURS = ["#1f4e79", "#c0392b", "#1e8449", "#7d3c98", "#b9770e", "#117a65"]
 
@@ -183,3 +191,70 @@ def plot_lod_interactive(
 def offline_html(fig: Any) -> str:
     """A plotly figure as a whole HTML page that works offline (plotly.js inlined, no CDN)."""
     return str(fig.to_html(include_plotlyjs=True, full_html=True))
+
+
+#: R/qtl2's colours of the eight Collaborative Cross / Diversity Outbred founders (A-H).
+CC_COLOURS = {
+    "A": "#FFDC00",  # A/J
+    "B": "#888888",  # C57BL/6J
+    "C": "#F08080",  # 129S1/SvImJ
+    "D": "#0064C9",  # NOD/ShiLtJ
+    "E": "#7FDBFF",  # NZO/HlLtJ
+    "F": "#2ECC40",  # CAST/EiJ
+    "G": "#FF4136",  # PWK/PhJ
+    "H": "#B10DC9",  # WSB/EiJ
+}
+
+
+def plot_coef(
+    coef: pd.DataFrame,
+    positions: Sequence[float] | np.ndarray,
+    *,
+    lod: Sequence[float] | np.ndarray | None = None,
+    columns: Sequence[str] | None = None,
+    peak: float | None = None,
+    interval: tuple[float, float] | None = None,
+    xlabel: str = "position",
+    title: str | None = None,
+) -> Any:
+    """Allele effects along a chromosome, with the LOD curve underneath (R/qtl2's plot_coefCC).
+
+    ``coef`` is :func:`~translocus.genetics.effects.scan1coef` (or ``scan1blup``) of one
+    chromosome; ``positions`` its markers' positions. ``columns`` are the effects drawn (default: every
+    column but ``SE_*`` and ``intercept``; name the alleles when there are covariates); the
+    eight letters A-H get the founders' colours. ``peak`` draws a vertical line,
+    ``interval`` shades the support interval. Returns a matplotlib figure (close it after use).
+    """
+    import matplotlib.pyplot as plt
+
+    pos = np.asarray(positions, dtype=float)
+    if len(pos) != len(coef):
+        raise ValueError(f"{len(pos)} positions for {len(coef)} rows of coefficients")
+    if columns is None:
+        columns = [str(c) for c in coef.columns if not str(c).startswith("SE_")
+                   and str(c) != "intercept"]  # fmt: skip
+    panels = 2 if lod is not None else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(9, 5.5 if panels == 2 else 3.5), sharex=True,
+                             squeeze=False, gridspec_kw={"height_ratios": [3, 2][:panels]})  # fmt: skip
+    ax = axes[0, 0]
+    palette = CC_COLOURS if set(columns) <= set(CC_COLOURS) else {}
+    for i, name in enumerate(columns):
+        colour = palette.get(name, _COLOURS[i % len(_COLOURS)])
+        ax.plot(pos, coef[name].to_numpy(dtype=float), lw=1.4, color=colour, label=name)
+    ax.axhline(0.0, color="#999999", lw=0.6)
+    ax.set_ylabel("effect")
+    ax.legend(ncol=min(8, len(columns)), fontsize=8, frameon=False, loc="upper left")
+    if title:
+        ax.set_title(title)
+    for a in axes[:, 0]:
+        if interval is not None:
+            a.axvspan(interval[0], interval[1], color="#fdebd0", zorder=0)
+        if peak is not None:
+            a.axvline(peak, color="#555555", lw=0.8, ls="--")
+    if lod is not None:
+        axes[1, 0].plot(pos, np.asarray(lod, dtype=float), color="#1f4e79", lw=1.2)
+        axes[1, 0].set_ylabel("LOD")
+        axes[1, 0].set_ylim(bottom=0)
+    axes[-1, 0].set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig

@@ -1,9 +1,12 @@
 """``scan``: genome scan, permutation thresholds, peaks and allele effects at the peaks.
 
 One run: read the cross, check the traits and covariates asked for (and that ``--probs``
-belongs to the cross), genotype probabilities (or the stored ones), kinship, the scan
-(Haley-Knott or LMM), permutations, peaks with LOD support intervals, and the estimated
-allele effects at each peak (R/qtl2 ``scan1coef`` at the peak marker).
+belongs to the cross), genotype probabilities (or the stored ones), kinship (from every
+chromosome), the scan (Haley-Knott or LMM; on the chromosomes asked for; additive and
+interactive covariates), permutations, peaks with LOD support intervals, and the allele
+effects at each peak: R/qtl2's ``scan1coef`` (fixed effects) and ``scan1blup`` (BLUPs), both
+with standard errors, at the peak marker, and the fixed effects along the peak's chromosome
+with a founder-effect plot per peak.
 
 >>> from translocus.core.simulate import simulate_cross
 >>> cross = simulate_cross(cross_type="f2", n=60, n_markers=60, seed=2, n_traits=1).cross
@@ -30,6 +33,7 @@ import pandas as pd
 from translocus.core.errors import InputError, OptionError
 from translocus.core.model import Cross, GenoProbs
 from translocus.core.runs import RunLog
+from translocus.core.threads import thread_limit
 from translocus.pipelines.genoprob import (
     check_hmm_options,
     cross_for,
@@ -37,12 +41,25 @@ from translocus.pipelines.genoprob import (
     resolve_assembly,
 )
 
-__all__ = ["BACKENDS", "KINSHIPS", "MAX_EFFECT_PEAKS", "ScanOutput", "ScanRequest", "run_scan"]
+__all__ = [
+    "BACKENDS",
+    "KINSHIPS",
+    "MAPS",
+    "MAX_EFFECT_PEAKS",
+    "MAX_EFFECT_PLOTS",
+    "ScanOutput",
+    "ScanRequest",
+    "run_scan",
+]
 
 KINSHIPS = ("loco", "overall", "none")
 BACKENDS = ("cpu", "torch")
+#: ``--map``: auto is the physical map when the cross has one, else the genetic map.
+MAPS = ("auto", "gmap", "pmap")
 #: Allele effects are estimated at this many peaks at most (the highest).
 MAX_EFFECT_PEAKS = 50
+#: Effects along the chromosome, and their plot, for this many peaks at most (the highest).
+MAX_EFFECT_PLOTS = 20
 #: Fewer permutations than this give rough thresholds (a warning says so).
 ROUGH_PERMS = 100
 _STORE_MARKER = "translocus-store.json"
@@ -56,6 +73,9 @@ class ScanRequest:
     ``cross`` is the path the cross is read from; with ``run_scan(..., cross=...)`` it only
     names the cross given. ``pheno`` empty means every phenotype; ``perms`` 0 means the peaks
     use ``threshold``, otherwise the ``alpha`` genome-wide permutation threshold of each trait.
+    ``intcovar`` are interactive covariates (also additive, as R/qtl2 requires); ``chromosomes``
+    (``--chr``) restricts the scan, permutations and peaks to those chromosomes (kinship still
+    from all); ``map`` picks the positions of the outputs; ``threads`` caps the threads.
     """
 
     cross: Path | None = None
@@ -73,8 +93,16 @@ class ScanRequest:
     backend: str = "cpu"
     assembly: str | None = None
     intersection: bool = False
+    intcovar: tuple[str, ...] = ()
+    chromosomes: tuple[str, ...] = ()
+    map: str = "auto"
+    threads: int | None = None
 
     def validate(self) -> None:
+        if self.map not in MAPS:
+            raise OptionError("map", self.map, "use gmap (cM), pmap (Mbp) or auto")
+        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
+            raise OptionError("threads", self.threads, "must be 1 or more, e.g. 2")
         if self.kinship not in KINSHIPS:
             raise OptionError("kinship", self.kinship, "use loco, overall or none (Haley-Knott)")
         if self.backend not in BACKENDS:
@@ -92,7 +120,8 @@ class ScanRequest:
         if self.seed < 0:
             raise OptionError("seed", self.seed, "must be 0 or more")
         check_hmm_options(self.error_prob, self.map_function, self.assembly)
-        for option, names in (("pheno", self.pheno), ("covar", self.covar)):
+        for option, names in (("pheno", self.pheno), ("covar", self.covar),
+                              ("intcovar", self.intcovar), ("chr", self.chromosomes)):  # fmt: skip
             if any(not str(n).strip() for n in names):
                 raise OptionError(
                     option, ",".join(names), "has an empty name; separate names by commas"
@@ -137,6 +166,9 @@ class ScanOutput:
     assembly_source: str | None = None
     covariates: list[str] = field(default_factory=list)
     alleles: GenoProbs | None = None
+    intcovariates: list[str] = field(default_factory=list)
+    #: fixed allele effects along the chromosome of the highest peaks (long table)
+    effects_along: pd.DataFrame | None = None
 
     # -- figures -----------------------------------------------------------------------------
     def _shown(self) -> tuple[list[str], dict[str, float]]:
@@ -191,6 +223,15 @@ class ScanOutput:
             write_table(self.perm.to_frame(), folder / "permutations.csv")
         write_table(self.peaks, folder / "peaks.csv")
         write_table(self.peak_effects, folder / "peak_effects.csv")
+        if self.effects_along is not None and len(self.effects_along):
+            write_table(self.effects_along, folder / "effects_along.parquet")
+            (folder / "effects").mkdir()
+            for key, frame in self.effects_along.groupby("peak", sort=False):
+                fig = self._effects_figure(frame)
+                try:
+                    fig.savefig(folder / "effects" / f"{key}.png", dpi=110, bbox_inches="tight")
+                finally:
+                    plt.close(fig)
         fig = self.figure()
         try:
             buf = io.BytesIO()
@@ -200,6 +241,27 @@ class ScanOutput:
         (folder / "lod.png").write_bytes(buf.getvalue())
         (folder / "lod.html").write_text(offline_html(self.interactive()), encoding="utf-8")
 
+    def _effects_figure(self, frame: pd.DataFrame) -> Any:
+        """The founder-effect plot of one peak (one ``peak`` group of :attr:`effects_along`)."""
+        from translocus.genetics.plot import plot_coef
+
+        wide = frame.pivot_table(index=["pos", "marker"], columns="coefficient",
+                                 values="estimate", sort=False).reset_index()  # fmt: skip
+        wide = wide.sort_values("pos", kind="stable")
+        first = frame.iloc[0]
+        chrom, trait = str(first["chr"]), str(first["lodcolumn"])
+        lod = self.result.lod[trait].reindex([str(m) for m in wide["marker"]]).to_numpy()
+        unit = "Mbp" if self.map_name == "pos_Mbp" else "cM"
+        alleles = [c for c in dict.fromkeys(frame["coefficient"].astype(str))
+                   if c in wide.columns]  # fmt: skip
+        return plot_coef(
+            wide, wide["pos"].to_numpy(), lod=lod, columns=alleles,
+            peak=float(first["peak_pos"]),
+            interval=(float(first["ci_lo"]), float(first["ci_hi"])),
+            xlabel=f"chr {chrom} ({unit})",
+            title=f"{trait}: allele effects on chr {chrom} (peak LOD {float(first['lod']):.2f})",
+        )  # fmt: skip
+
     def summary(self) -> dict[str, Any]:
         sizes = self.result.sample_size
         best = self.result.max_lod()
@@ -208,6 +270,9 @@ class ScanOutput:
             "method": "hk" if self.request.kinship == "none" else "lmm",
             "kinship": self.request.kinship,
             "covariates": list(self.covariates),
+            "intcovar": list(self.intcovariates),
+            "chromosomes": list(self.result.chromosomes),
+            "threads": self.request.threads,
             "crosstype": self.crosstype,
             "n_samples": int(self.n_samples),
             "n_markers": len(self.result.markers),
@@ -221,6 +286,7 @@ class ScanOutput:
             "thresholds": self.threshold_used,
             "n_peaks": len(self.peaks),
             "n_peak_effects": min(len(self.peaks), MAX_EFFECT_PEAKS),
+            "n_effect_plots": min(len(self.peaks), MAX_EFFECT_PLOTS),
             "map": self.map_name,
             "assembly": self.assembly,
             "assembly_source": self.assembly_source,
@@ -229,8 +295,13 @@ class ScanOutput:
 
 
 # -- the pipeline -----------------------------------------------------------------------------
-def _check_names(cross: Cross, request: ScanRequest) -> tuple[list[str], list[str]]:
-    """The traits and covariates to use, every name checked against the cross."""
+def _check_names(cross: Cross, request: ScanRequest
+                 ) -> tuple[list[str], list[str], list[str]]:  # fmt: skip
+    """The traits, covariates and interactive covariates, every name checked against the cross.
+
+    An interactive covariate is also additive (R/qtl2 requires it): one missing from
+    ``--covar`` is added there.
+    """
     available = [str(c) for c in cross.pheno.columns]
     if not available:
         raise InputError(
@@ -247,20 +318,49 @@ def _check_names(cross: Cross, request: ScanRequest) -> tuple[list[str], list[st
             ",".join(missing),
             f"not in the cross's phenotypes ({shown}); `translocus info` lists them",
         )
-    covars = list(dict.fromkeys(str(c).strip() for c in request.covar))
+    intcovar = list(dict.fromkeys(str(c).strip() for c in request.intcovar))
+    covars = list(dict.fromkeys([*(str(c).strip() for c in request.covar), *intcovar]))
     known = ["sex", *(str(c) for c in cross.covar.columns)]
-    for name in covars:
-        if name.lower() == "sex":
-            if len(cross.is_female) == 0:
-                raise OptionError("covar", name, "the cross has no sex information; leave sex out")
-        elif name not in known:
-            raise OptionError(
-                "covar",
-                name,
-                f"not a covariate of the cross (covariates: {', '.join(known)}); "
-                "`translocus info` lists them",
-            )
-    return names, covars
+    for option, given in (("covar", request.covar), ("intcovar", request.intcovar)):
+        for name in (str(n).strip() for n in given):
+            if name.lower() == "sex":
+                if len(cross.is_female) == 0:
+                    raise OptionError(option, name,
+                                      "the cross has no sex information; leave sex out")  # fmt: skip
+            elif name not in known:
+                raise OptionError(
+                    option,
+                    name,
+                    f"not a covariate of the cross (covariates: {', '.join(known)}); "
+                    "`translocus info` lists them",
+                )
+    return names, covars, intcovar
+
+
+def _check_chromosomes(cross: Cross, request: ScanRequest) -> list[str]:
+    """The chromosomes of ``--chr`` (all when not given), in the cross's order."""
+    all_chroms = [str(c) for c in cross.chromosomes]
+    asked = list(dict.fromkeys(str(c).strip() for c in request.chromosomes))
+    if not asked:
+        return all_chroms
+    unknown = [c for c in asked if c not in all_chroms]
+    if unknown:
+        raise OptionError("chr", ",".join(unknown),
+                          f"not a chromosome of the cross ({', '.join(all_chroms)})")  # fmt: skip
+    return [c for c in all_chroms if c in asked]
+
+
+def _map_name(request: ScanRequest, result: Any) -> str:
+    """The position coordinate of ``--map`` (checked against what the cross has)."""
+    has_pmap = "pos_Mbp" in result.data.coords
+    if request.map == "pmap":
+        if not has_pmap:
+            raise OptionError("map", "pmap", "the cross has no physical map (pmap); use "
+                              "{map} gmap")  # fmt: skip
+        return "pos_Mbp"
+    if request.map == "gmap":
+        return "pos_cM"
+    return "pos_Mbp" if has_pmap else "pos_cM"
 
 
 def _stored_probs(cross: Cross, request: ScanRequest, log: RunLog) -> tuple[GenoProbs, str | None]:
@@ -310,7 +410,7 @@ def _stored_probs(cross: Cross, request: ScanRequest, log: RunLog) -> tuple[Geno
 
 
 def _thresholds(
-    result: Any, perm: Any | None, request: ScanRequest
+    result: Any, perm: Any | None, request: ScanRequest, chromosomes: list[str], cross: Cross
 ) -> tuple[pd.DataFrame | None, dict[str, dict[str, Any]], np.ndarray]:
     """All permutation thresholds, the one used per trait (and how), as a vector."""
     traits = list(result.traits)
@@ -322,7 +422,9 @@ def _thresholds(
     table = perm.thresholds(alphas)
     row = perm.thresholds([request.alpha])
     values = row[traits].to_numpy(dtype=float)[0]
-    how = f"{100 * request.alpha:g}% genome-wide, {perm.n_perm:,} permutations"
+    wide = ("genome-wide" if len(chromosomes) == len(cross.chromosomes)
+            else f"over chr {','.join(chromosomes)}")  # fmt: skip
+    how = f"{100 * request.alpha:g}% {wide}, {perm.n_perm:,} permutations"
     used = {t: {"lod": None if not np.isfinite(v) else float(v), "source": "permutations",
                 "alpha": float(request.alpha), "perms": int(perm.n_perm), "how": how}
             for t, v in zip(traits, values, strict=True)}  # fmt: skip
@@ -348,35 +450,69 @@ def _peak_effects(
     addcovar: pd.DataFrame | None,
     map_name: str,
     log: RunLog,
-) -> pd.DataFrame:
-    """Long table of the estimated effects (and SEs) at each peak marker, highest peaks first."""
-    from translocus.genetics.effects import scan1coef
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Effects at each peak marker (fixed and BLUP, with SEs), and along the highest peaks' chromosomes.
 
-    columns = ["lodindex", "lodcolumn", "chr", "pos", "lod", "marker", "coefficient",
+    The first table is long: one row per peak, method (``coef`` for R/qtl2's ``scan1coef``,
+    ``blup`` for ``scan1blup``) and coefficient, highest peaks first. With a kinship both use
+    the LOCO (or overall) matrix of the peak's chromosome. The second holds ``scan1coef``
+    along the chromosome of each of the :data:`MAX_EFFECT_PLOTS` highest peaks.
+    """
+    from translocus.genetics.effects import scan1blup, scan1coef
+
+    columns = ["lodindex", "lodcolumn", "chr", "pos", "lod", "marker", "method", "coefficient",
                "estimate", "se"]  # fmt: skip
+    along_cols = ["peak", "lodindex", "lodcolumn", "chr", "peak_pos", "ci_lo", "ci_hi", "lod",
+                  "marker", "pos", "coefficient", "estimate", "se"]  # fmt: skip
     if not len(peaks):
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), pd.DataFrame(columns=along_cols)
     top = peaks.sort_values("lod", ascending=False, kind="stable").head(MAX_EFFECT_PEAKS)
     if len(peaks) > len(top):
         log.count("peaks skipped for allele effects", len(peaks) - len(top),
                   f"effects are estimated at the {MAX_EFFECT_PEAKS} highest peaks")  # fmt: skip
+    if len(top) > MAX_EFFECT_PLOTS:
+        log.count("peaks without a founder-effect plot", len(top) - MAX_EFFECT_PLOTS,
+                  f"effects along the chromosome are plotted for the {MAX_EFFECT_PLOTS} "
+                  "highest peaks")  # fmt: skip
     rows: list[dict[str, Any]] = []
+    along: list[pd.DataFrame] = []
+    states = list(alleles.alleles) or None
     with log.step("allele effects at peaks", total=len(top)) as advance:
-        for peak in top.itertuples(index=False):
+        for rank, peak in enumerate(top.itertuples(index=False)):
             trait, chrom = str(peak.lodcolumn), str(peak.chr)
             marker = _peak_marker(result, map_name, trait, chrom, float(peak.pos))
             kin = kinship.get(chrom) if isinstance(kinship, dict) else kinship
-            arr = alleles[chrom].sel(marker=[marker])
-            coef = scan1coef(pheno[[trait]], arr, kinship=kin, addcovar=addcovar)
-            at = coef.iloc[0]
-            for name in (c for c in coef.columns if not str(c).startswith("SE_")):
-                se = at.get(f"SE_{name}")
-                rows.append({"lodindex": int(peak.lodindex), "lodcolumn": trait, "chr": chrom,
-                             "pos": float(peak.pos), "lod": float(peak.lod), "marker": marker,
-                             "coefficient": str(name), "estimate": float(at[name]),
-                             "se": float(se) if se is not None else np.nan})  # fmt: skip
+            arr = alleles[chrom]
+            names = states or [str(s) for s in arr.coords[arr.dims[2]].values]
+            one = arr.sel(marker=[marker])
+            fits = {"coef": scan1coef(pheno[[trait]], one, kinship=kin, addcovar=addcovar),
+                    "blup": scan1blup(pheno[[trait]], one, kinship=kin, addcovar=addcovar,
+                                      se=True)}  # fmt: skip
+            for method, fit in fits.items():
+                first = fit.iloc[0]
+                for name in (c for c in fit.columns if not str(c).startswith("SE_")):
+                    se = first.get(f"SE_{name}")
+                    rows.append({"lodindex": int(peak.lodindex), "lodcolumn": trait,
+                                 "chr": chrom, "pos": float(peak.pos), "lod": float(peak.lod),
+                                 "marker": marker, "method": method, "coefficient": str(name),
+                                 "estimate": float(first[name]),
+                                 "se": float(se) if se is not None else np.nan})  # fmt: skip
+            if rank < MAX_EFFECT_PLOTS:
+                coef = scan1coef(pheno[[trait]], arr, kinship=kin, addcovar=addcovar)
+                positions = np.asarray(arr.coords[map_name].values, dtype=float)
+                key = f"{trait}_chr{chrom}_{float(peak.pos):.3f}".replace("/", "_")
+                for name in names:
+                    along.append(pd.DataFrame({
+                        "peak": key, "lodindex": int(peak.lodindex), "lodcolumn": trait,
+                        "chr": chrom, "peak_pos": float(peak.pos), "ci_lo": float(peak.ci_lo),
+                        "ci_hi": float(peak.ci_hi), "lod": float(peak.lod),
+                        "marker": list(coef.index), "pos": positions, "coefficient": name,
+                        "estimate": coef[name].to_numpy(dtype=float),
+                        "se": coef[f"SE_{name}"].to_numpy(dtype=float),
+                    }))  # fmt: skip
             advance(1)
-    return pd.DataFrame(rows, columns=columns)
+    along_frame = pd.concat(along, ignore_index=True) if along else pd.DataFrame(columns=along_cols)
+    return pd.DataFrame(rows, columns=columns), along_frame
 
 
 def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | None = None
@@ -385,16 +521,22 @@ def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | 
 
     On ``cross`` when given, else on the cross read from ``request.cross``.
     """
+    request.validate()
+    log = log or RunLog()
+    with thread_limit(request.threads):
+        return _run_scan(request, log, cross)
+
+
+def _run_scan(request: ScanRequest, log: RunLog, cross: Cross | None) -> ScanOutput:
     from translocus.genetics.kinship import calc_kinship
     from translocus.genetics.peaks import find_peaks
     from translocus.genetics.permute import scan_perm
     from translocus.genetics.scan import cross_covariates, scan
     from translocus.genetics.spec import ModelSpec
 
-    request.validate()
-    log = log or RunLog()
     cross = cross_for(request.cross, log, intersection=request.intersection, cross=cross)
-    names, covar_names = _check_names(cross, request)
+    names, covar_names, intcovar_names = _check_names(cross, request)
+    chromosomes = _check_chromosomes(cross, request)
     stored_assembly = None
     if request.probs is not None:
         alleles, stored_assembly = _stored_probs(cross, request, log)
@@ -408,29 +550,37 @@ def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | 
             f"thresholds from fewer than {ROUGH_PERMS} permutations are rough "
             f"({request.perms} asked); 1,000 are usual"
         )
-
     pheno = cross.pheno[names].copy()
     pheno.index = [str(i) for i in pheno.index]
     addcovar, xcovar = cross_covariates(cross, covar_names)
+    intcovar = None
+    if intcovar_names:
+        columns, _ = cross_covariates(cross, intcovar_names)
+        assert columns is not None
+        intcovar = columns
     kinship = None
     if request.kinship != "none":
-        with log.step("kinship"):
+        with log.step("kinship"):  # from every chromosome, whichever are scanned
             kinship = calc_kinship(alleles, type=request.kinship)
-    spec = ModelSpec(pheno, kinship=kinship, addcovar=addcovar, Xcovar=xcovar)
+    scanned = alleles
+    if len(chromosomes) < len(alleles.chromosomes):
+        scanned = alleles.subset(chromosomes=chromosomes)
+    spec = ModelSpec(pheno, kinship=kinship, addcovar=addcovar, Xcovar=xcovar, intcovar=intcovar)
     with log.step("genome scan"):
-        result = scan(spec, alleles, backend=request.backend)
+        result = scan(spec, scanned, backend=request.backend)
     perm = None
     if request.perms > 0:
         with log.step("permutations", total=request.perms) as advance:
-            perm = scan_perm(spec, alleles, n_perm=request.perms, seed=request.seed,
+            perm = scan_perm(spec, scanned, n_perm=request.perms, seed=request.seed,
                              backend=request.backend, progress=advance)  # fmt: skip
-    thresholds, used, vector = _thresholds(result, perm, request)
-    map_name = "pos_Mbp" if "pos_Mbp" in result.data.coords else "pos_cM"
+    thresholds, used, vector = _thresholds(result, perm, request, chromosomes, cross)
+    map_name = _map_name(request, result)
     with log.step("peaks"):
         # a trait without a threshold (its permutations gave none) gets no peaks
         finite = [float(v) if np.isfinite(v) else math.inf for v in vector]
         peaks = find_peaks(result, map_name=map_name, threshold=finite, drop=request.drop)
-    effects = _peak_effects(result, peaks, pheno, alleles, kinship, addcovar, map_name, log)
+    effects, along = _peak_effects(result, peaks, pheno, scanned, kinship, addcovar, map_name,
+                                   log)  # fmt: skip
     return ScanOutput(
         request=request,
         result=result,
@@ -446,4 +596,6 @@ def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | 
         assembly_source=assembly_source,
         covariates=list(addcovar.columns) if addcovar is not None else [],
         alleles=alleles,
+        intcovariates=list(intcovar.columns) if intcovar is not None else [],
+        effects_along=along,
     )

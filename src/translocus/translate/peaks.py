@@ -196,10 +196,15 @@ def read_peaks(source: Path | str) -> tuple[pd.DataFrame, pd.DataFrame | None, s
 
 
 def _founder_effects(table: pd.DataFrame) -> pd.DataFrame | None:
-    """The eight DO/CC founder coefficients (A-H) of ``scan``'s long ``peak_effects.csv``."""
+    """The eight DO/CC founder coefficients (A-H) of ``scan``'s long ``peak_effects.csv``.
+
+    The fixed effects (``method`` ``coef``) when the table also holds BLUPs.
+    """
     need = {"coefficient", "estimate"}
     if not need <= set(table.columns) or not ({"lodindex", "lodcolumn"} & set(table.columns)):
         return None
+    if "method" in table.columns:
+        table = table[table["method"].astype(str) == "coef"]
     founders = table[table["coefficient"].astype(str).isin(list(FOUNDER_NAMES))]
     if founders["coefficient"].nunique() < len(FOUNDER_NAMES):
         return None  # not an eight-founder cross: its letters are not the DO founders
