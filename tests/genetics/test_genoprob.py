@@ -199,7 +199,7 @@ def test_models_are_probability_distributions(name, is_x, is_female):
     n = model.n_alleles
     funnel = np.roll(np.arange(1, n + 1), 1)  # founder numbers in the order of the crosses
     funnels = ("risib4", "riself4", "riself8", "riself16")
-    known = {"do": [7], "dh6": [5], "risib8": [3, 1, 8, 2, 5, 4, 6, 7]}
+    known = {"do": [7], "dh6": [5], "ail3": [5], "risib8": [3, 1, 8, 2, 5, 4, 6, 7]}
     info = {k: np.array(v) for k, v in known.items()}.get(
         name, funnel if name in funnels else np.array([1])
     )
@@ -208,8 +208,16 @@ def test_models_are_probability_distributions(name, is_x, is_female):
     init = model.init(**args)
     assert init.sum() == pytest.approx(1.0, abs=1e-14)
     assert np.all(np.delete(init, poss) == 0)
-    trans = model.transition(np.array([1e-12, 0.01, 0.2, 0.5]), **args)
-    np.testing.assert_allclose(trans[:, poss][:, :, poss].sum(axis=2), 1.0, atol=1e-12)
+    rec = np.array([1e-12, 0.01, 0.2, 0.5])
+    trans = model.transition(rec, **args)
+    sums = np.ones((rec.size, len(poss)))
+    if name == "ail3" and not (is_x and not is_female):
+        # R/qtl2's ail3 step: rows from a homozygote (AA, BB, CC) sum to 1 - R + 3R²/4
+        # (reproduced on purpose; see AIL3), where R is the step's recombination probability
+        big_r = model.recombinant(rec, **args)
+        for j in (0, 2, 5):
+            sums[:, j] = 1 - big_r + 0.75 * big_r**2
+    np.testing.assert_allclose(trans[:, poss][:, :, poss].sum(axis=2), sums, atol=1e-12)
     rows = model.n_founders or n
     founders = np.tile([[1], [3]], (rows, 3))[:rows]  # [founders, 3 markers]
     emit = model.emission(error_prob=0.01, founder_geno=founders, n_markers=3, **args)

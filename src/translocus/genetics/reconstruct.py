@@ -260,10 +260,10 @@ def viterbi(
     return GenotypeCalls(out, cross.crosstype, alleles, x_chr, names)
 
 
-#: Cross types whose crossovers are counted on allele pairs (R/qtl2's ``nrec`` of ``do``,
+#: Cross types whose crossovers are counted on allele pairs (R/qtl2's ``nrec`` of ``do``, ``ail3``,
 #: ``hs`` and ``genail<N>`` everywhere, of ``f2`` and ``ail`` on autosomes); every other type
 #: (and the male X) counts one crossover for any change of genotype.
-_PAIR_COUNTED = ("do", "hs")
+_PAIR_COUNTED = ("do", "hs", "ail3")
 
 
 def _nrec_table(crosstype: str, genotypes: Sequence[str], is_x: bool) -> np.ndarray:

@@ -103,12 +103,11 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
     """The cross types translocus knows, by their R/qtl2 name (``do``, ``f2``, ...).
 
     The general ``genril<N>`` and ``genail<N>`` types (``N`` founders) are not listed here;
-    :func:`get_cross_model` builds them from the name. Nor is ``ail3``, whose R/qtl2 step
-    (reproduced by :class:`~.ail3.AIL3`) is not a stochastic matrix: every model listed here
-    is a probability distribution (rows summing to 1), which ``ail3`` is not by design;
-    :func:`get_cross_model` builds it too.
+    :func:`get_cross_model` builds them from the name. ``ail3`` reproduces R/qtl2's step,
+    whose rows from a homozygote sum to ``1 - R + 3R²/4`` (see :class:`~.ail3.AIL3`).
     """
     from translocus.genetics.crosstypes.ail import AdvancedIntercross
+    from translocus.genetics.crosstypes.ail3 import AIL3
     from translocus.genetics.crosstypes.bc import BackCross
     from translocus.genetics.crosstypes.dh import DoubledHaploid, Haploid
     from translocus.genetics.crosstypes.do import DiversityOutbred
@@ -146,6 +145,7 @@ def registered_cross_types() -> dict[str, type[CrossModel]]:
         "haploid": Haploid,
         "f2": Intercross,
         "ail": AdvancedIntercross,
+        "ail3": AIL3,
         "bc": BackCross,
         "f2pk": F2PK,
         "ailpk": AILPK,
@@ -180,14 +180,10 @@ def get_cross_model(crosstype: str) -> CrossModel:
     models = registered_cross_types()
     if crosstype in models:
         return models[crosstype]()
-    if crosstype == "ail3":  # not listed: see registered_cross_types
-        from translocus.genetics.crosstypes.ail3 import AIL3
-
-        return AIL3()
     general = _general_cross_model(crosstype)
     if general is not None:
         return general
     raise InputError(
         f"crosstype {crosstype!r} is not supported by calc_genoprob; "
-        f"use one of {', '.join(sorted([*models, 'ail3']))}, genril<N> or genail<N>"
+        f"use one of {', '.join(sorted(models))}, genril<N> or genail<N>"
     )
