@@ -155,6 +155,7 @@ def test_genoprob_pipeline_stores_the_same_items(tmp_path, monkeypatch):
     expected = run_genoprob(GenoprobRequest(), cross=cross)
     monkeypatch.setenv("TRANSLOCUS_MEMORY", "1M")
     got = run_genoprob(GenoprobRequest(), cross=cross)
+    assert got.summary() == expected.summary()
     got.write(tmp_path / "store")
     store = Store(tmp_path / "store", create=False)
     for name, probs in (("genoprob", expected.genoprobs), ("alleleprob", expected.alleleprobs)):

@@ -481,14 +481,17 @@ class Store:
             )
         chromosomes = list(probs.chromosomes)
         source = probs.probs if isinstance(probs.probs, LazyProbs) else None
+        names: list[Any] = []  # filled as each chromosome is written (looked up once)
 
         def writer(folder: Path) -> None:
             target = folder / "data.zarr"
             if source is not None:
                 shutil.copytree(source.data, target)
+                names.extend(source[c].name for c in chromosomes)
                 return
             for i, chrom in enumerate(chromosomes):
                 arr = probs[chrom]
+                names.append(arr.name)
                 ds = _strings_to_object(arr.to_dataset(name="probs"))
                 ds.to_zarr(
                     target,
@@ -504,7 +507,7 @@ class Store:
             "alleles": list(probs.alleles),
             "x_chr": probs.x_chr,
             "probs_kind": probs.kind,
-            "array_names": [probs[c].name for c in chromosomes],
+            "array_names": names,
         }
         return self._write(
             name, "genoprobs", writer, provenance=provenance, attrs=attrs, extra=extra
@@ -533,13 +536,14 @@ class Store:
         value = self.info(name).attrs.get("fingerprint")
         return dict(value) if isinstance(value, Mapping) else None
 
-    def read_genoprobs(self, name: str, *, lazy: bool | None = False) -> GenoProbs:
+    def read_genoprobs(self, name: str, *, lazy: bool | None = None) -> GenoProbs:
         """Load :class:`~translocus.core.model.GenoProbs` saved by :meth:`write_genoprobs`.
 
         ``lazy=True`` reads nothing yet: its ``probs`` is a
         :class:`~translocus.core.lazyprobs.LazyProbs` that reads a chromosome when its values
-        are used (valid while this version of the item exists). ``lazy=None`` is lazy when
-        the values would take more than :data:`LAZY_BYTES` in memory.
+        are used (valid while this version of the item exists). ``lazy=None`` (the default)
+        is lazy when the values would take more than :data:`LAZY_BYTES` in memory, so that
+        ``scan --probs`` of a study-size store holds one chromosome at a time.
         """
         from translocus.core.lazyprobs import LazyProbs
 

@@ -304,8 +304,8 @@ def probability_plan(cross: Cross, memory: int | str | None = None) -> Probabili
 class _GenotypeProbsOnDemand(Mapping[str, Any]):
     """Genotype probabilities of one chromosome at a time, computed when looked up (not kept)."""
 
-    def __init__(self, cross: Cross, error_prob: float, map_function: str) -> None:
-        self._cross, self._error, self._map = cross, error_prob, map_function
+    def __init__(self, cross: Cross, error_prob: float, map_function: str, block: int) -> None:
+        self._cross, self._error, self._map, self.block = cross, error_prob, map_function, block
 
     def __len__(self) -> int:
         return len(self._cross.chromosomes)
@@ -313,13 +313,27 @@ class _GenotypeProbsOnDemand(Mapping[str, Any]):
     def __iter__(self) -> Any:
         return iter(self._cross.chromosomes)
 
-    def __getitem__(self, chrom: str) -> Any:
+    def _compute(self, cross: Cross, chrom: str) -> GenoProbs:
         from translocus.genetics.genoprob import calc_genoprob
 
+        return calc_genoprob(cross, error_prob=self._error, map_function=self._map,
+                             chromosomes=[chrom])  # fmt: skip
+
+    def __getitem__(self, chrom: str) -> Any:
         if chrom not in self._cross.gmap:
             raise KeyError(chrom)
-        return calc_genoprob(self._cross, error_prob=self._error, map_function=self._map,
-                             chromosomes=[chrom])[chrom]  # fmt: skip
+        return self._compute(self._cross, chrom)[chrom]
+
+    def write(self, store: Any, name: str, **kwargs: Any) -> None:
+        """Compute and write them to ``store`` in the blocks of animals they were formed in."""
+        ids = list(self._cross.individuals)
+        with store.genoprobs_writer(name, samples=ids, **kwargs) as out:
+            for chrom in self._cross.chromosomes:
+                whole = self._cross.subset(chromosomes=[chrom])
+                for start in range(0, len(ids), self.block):
+                    part = ids[start : start + self.block]
+                    sub = whole if len(part) == len(ids) else whole.subset(individuals=part)
+                    out.write(chrom, self._compute(sub, chrom), start=start, width=self.block)
 
 
 _SCRATCH_PREFIX = "translocus-probs-"
@@ -427,7 +441,7 @@ def genotype_probabilities(
     alleles = target.read_genoprobs("alleleprob", lazy=True)
     if scratch is not None:
         alleles.probs.scratch = scratch  # type: ignore[attr-defined]
-    probs = GenoProbs(probs=_GenotypeProbsOnDemand(cross, error_prob, map_function),
+    probs = GenoProbs(probs=_GenotypeProbsOnDemand(cross, error_prob, map_function, plan.block),
                       crosstype=first.crosstype, alleles=first.alleles, x_chr=first.x_chr,
                       kind=first.kind)  # fmt: skip
     return probs, alleles
@@ -476,15 +490,19 @@ class GenoprobOutput:
 
         store = Store(folder)
         for name, probs in (("genoprob", self.genoprobs), ("alleleprob", self.alleleprobs)):
+            if isinstance(probs.probs, _GenotypeProbsOnDemand):  # streamed: again, in blocks
+                probs.probs.write(store, name, provenance=self.cross.provenance,
+                                  attrs=self.attrs())  # fmt: skip
+                continue
             store.write_genoprobs(name, probs, provenance=self.cross.provenance,
                                   attrs=self.attrs())  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
         return {
             "crosstype": self.genoprobs.crosstype,
-            "individuals": len(self.genoprobs.samples),
-            "positions": int(self.genoprobs.n_markers),
-            "chromosomes": len(self.genoprobs.chromosomes),
+            "individuals": len(self.alleleprobs.samples),
+            "positions": int(self.alleleprobs.n_markers),
+            "chromosomes": len(self.alleleprobs.chromosomes),
             "alleles": list(self.alleleprobs.alleles),
             "error_prob": float(self.request.error_prob),
             "map_function": self.request.map_function,
