@@ -17,32 +17,38 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["pair_posteriors_dense"]
+__all__ = ["pair_posteriors_dense", "pair_posteriors_serial"]
 
 
-@numba.njit(parallel=True, cache=True)
-def pair_posteriors_dense(geno, rows, emit, init, trans, pairs, loglik):  # noqa: PLR0913
+def _pair_posteriors(geno, rows, table, etable, emit, init, trans, pairs, loglik):  # noqa: PLR0913
     """Posterior probabilities of the genotype pairs of adjacent markers.
+
+    Individuals of different sex or cross information use different tables, stacked on a
+    leading axis; states a table does not use have prior and transitions 0.
 
     Parameters
     ----------
     geno : int8 ``[individual, marker]`` observed codes of the chromosome.
     rows : int64 ``[k]`` individuals to process (rows of ``geno``).
-    emit : float64 ``[marker, code, state]`` emission probabilities.
-    init : float64 ``[state]`` prior at the first marker.
-    trans : float64 ``[marker - 1, state, state]`` ``Pr(right | left)``.
+    table : int64 ``[k]`` the table (prior and transitions) of each of them.
+    etable : int64 ``[table]`` the emission table of each table.
+    emit : float64 ``[emission table, marker, code, state]`` emission probabilities.
+    init : float64 ``[table, state]`` prior at the first marker.
+    trans : float64 ``[table, marker - 1, state, state]`` ``Pr(right | left)``.
     pairs : float64 ``[k, marker - 1, state, state]``, written: row ``ii`` for ``rows[ii]``.
     loglik : float64 ``[k]``, written: log likelihood of each individual's data.
     """
     n_mar = geno.shape[1]
-    n_state = init.shape[0]
+    n_state = init.shape[1]
     for ii in prange(rows.shape[0]):
         ind = rows[ii]
+        t = table[ii]
+        e = etable[t]
         alpha = np.empty((n_mar, n_state))
         beta = np.empty((n_mar, n_state))
         total = 0.0
         for s in range(n_state):
-            v = init[s] * emit[0, geno[ind, 0], s]
+            v = init[t, s] * emit[e, 0, geno[ind, 0], s]
             alpha[0, s] = v
             total += v
         ll = math.log(total)
@@ -54,8 +60,8 @@ def pair_posteriors_dense(geno, rows, emit, init, trans, pairs, loglik):  # noqa
             for s in range(n_state):
                 v = 0.0
                 for q in range(n_state):
-                    v += alpha[p - 1, q] * trans[p - 1, q, s]
-                v *= emit[p, code, s]
+                    v += alpha[p - 1, q] * trans[t, p - 1, q, s]
+                v *= emit[e, p, code, s]
                 alpha[p, s] = v
                 total += v
             ll += math.log(total)
@@ -68,12 +74,12 @@ def pair_posteriors_dense(geno, rows, emit, init, trans, pairs, loglik):  # noqa
         for p in range(n_mar - 2, -1, -1):
             code = geno[ind, p + 1]
             for s in range(n_state):
-                nxt[s] = beta[p + 1, s] * emit[p + 1, code, s]
+                nxt[s] = beta[p + 1, s] * emit[e, p + 1, code, s]
             bsum = 0.0
             for s in range(n_state):
                 v = 0.0
                 for q in range(n_state):
-                    v += trans[p, s, q] * nxt[q]
+                    v += trans[t, p, s, q] * nxt[q]
                 beta[p, s] = v
                 bsum += v
             for s in range(n_state):
@@ -82,9 +88,15 @@ def pair_posteriors_dense(geno, rows, emit, init, trans, pairs, loglik):  # noqa
             for left in range(n_state):
                 a = alpha[p, left]
                 for right in range(n_state):
-                    v = a * trans[p, left, right] * nxt[right]
+                    v = a * trans[t, p, left, right] * nxt[right]
                     pairs[ii, p, left, right] = v
                     psum += v
             for left in range(n_state):
                 for right in range(n_state):
                     pairs[ii, p, left, right] /= psum
+
+
+#: Threads for large chromosomes; one thread where waking the others costs more than the work
+#: (EM runs thousands of E steps on small chromosomes).
+pair_posteriors_dense = numba.njit(parallel=True, cache=True)(_pair_posteriors)
+pair_posteriors_serial = numba.njit(cache=True)(_pair_posteriors)

@@ -12,7 +12,11 @@ cross type's closed-form estimate from those pairs, as R/qtl2 0.43-5 computes it
   ``r = (expected recombinant haplotypes) / (2 n)``;
 - RIL by selfing: ``r = R / (2 (1 - R))`` from the RIL's ``R`` above (``R = 2r / (1 + 2r)``);
 - RIL by sib mating: ``r = R / (4 - 6 R)`` on autosomes, the root of R/qtl2's quadratic on
-  the X.
+  the X;
+- 4-way RIL: ``R / (3 - 2R)`` by selfing, ``R / (6 (1 - R))`` (X: ``R / (4 (1 - R))``) by
+  sib mating; 8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of
+  founders that met in the first, second (or later) generation of the funnel (each line's
+  transitions are one matrix in its funnel order).
 
 Iteration starts from the cross's map (Haldane's function, as R/qtl2 does whatever
 ``map_function`` is), keeps every fraction in ``[tol / 1000, 0.999]`` and stops when no
@@ -51,7 +55,7 @@ import pandas as pd
 from translocus.core.errors import InputError
 from translocus.core.estimator import ConvergenceWarning
 from translocus.core.model import Cross
-from translocus.genetics._estmap_numba import pair_posteriors_dense
+from translocus.genetics._estmap_numba import pair_posteriors_dense, pair_posteriors_serial
 from translocus.genetics.crosstypes import CrossModel
 from translocus.genetics.genoprob import (
     _threads,
@@ -64,11 +68,21 @@ from translocus.genetics.mapfunctions import interval_rf, rf_to_map
 __all__ = ["EstimatedMap", "est_map"]
 
 #: Cross types whose M step is written here (R/qtl2 0.43-5 has none for ``do`` and ``hs``).
-SUPPORTED = ("bc", "dh", "haploid", "f2", "riself", "risib")
+SUPPORTED = (
+    "bc", "dh", "haploid", "f2", "riself", "risib", "riself4", "riself8", "riself16", "risib4",
+)  # fmt: skip
 
 #: Individuals per call of the E-step kernel: bounds the memory of the per-individual pair
 #: probabilities; sums run in this fixed order whatever the number of threads.
 _CHUNK = 256
+
+#: Below this many multiply-adds per E step (individuals x intervals x states^2) the kernel
+#: runs on one thread.
+_SERIAL_WORK = 2_000_000
+
+#: Multi-way RIL by selfing whose transitions are one matrix with rows and columns in each
+#: line's funnel order (R/qtl2's ``est_map2_founderorder``).
+_FUNNEL_ORDER = ("riself8", "riself16")
 
 
 @dataclass(frozen=True)
@@ -121,7 +135,8 @@ def est_map(
     ----------
     cross
         The cross, with a genetic map as the starting point; cross types ``bc``, ``dh``,
-        ``haploid``, ``f2``, ``riself`` and ``risib``.
+        ``haploid``, ``f2``, ``riself``, ``risib``, ``riself4``, ``riself8``, ``riself16`` and
+        ``risib4``.
     error_prob
         Genotyping error probability, in ``[0, 1)`` (R/qtl2's default ``1e-4``).
     map_function
@@ -203,9 +218,10 @@ class _Group:
     rows: np.ndarray
     emit: np.ndarray  # [marker, code, state] over the possible states
     init: np.ndarray
-    transition: Callable[[np.ndarray], np.ndarray]  # rf -> [interval, state, state]
+    transition: Callable[..., np.ndarray]  # rf -> [interval, state, state]
     states: np.ndarray  # column of each state in the M step's genotype layout
     forward: bool  # cross direction (RIL X chromosome)
+    info: np.ndarray  # the group's cross information (funnel order of multi-way RIL)
 
 
 def _haplotype_pairs(model: CrossModel, emission: np.ndarray) -> tuple[Any, ...]:
@@ -245,50 +261,141 @@ def _groups(
     else:
         keys = [((), tuple(cross_info[i].tolist())) for i in rows_kept]
     groups = []
+    # emission tables depend on sex and cross information on the X only (as in calc_genoprob);
+    # groups that share one share the array
+    emissions: dict[tuple[object, ...], np.ndarray] = {}
     for _key, members in individual_groups(keys):
         rows = rows_kept[members]
         info = cross_info[rows[0]]
         args = {"is_x": is_x, "is_female": bool(is_female[rows[0]]), "cross_info": info}
-        emission = model.emission(
-            error_prob=error_prob, founder_geno=founder, n_markers=n_markers, **args
-        )
+        ekey = (bool(is_female[rows[0]]), tuple(info.tolist())) if is_x else ()
         forward = info.size == 0 or int(info[0]) == 0
         if phase_known:
-            emit, init, transition = _haplotype_pairs(model, emission)
+            emit, init, transition = _haplotype_pairs(model, _emission(emissions, ekey, model,
+                                                                       founder, n_markers,
+                                                                       error_prob, args))  # fmt: skip
+            emit = emissions.setdefault(("pk", *ekey), emit)
             states = np.arange(4)
         else:
             states = np.asarray(model.possible(**args), dtype=np.int64)
-            emit = np.ascontiguousarray(emission[:, :, states])
+            emit = emissions.setdefault(
+                ("states", *ekey),
+                np.ascontiguousarray(
+                    _emission(emissions, ekey, model, founder, n_markers, error_prob, args)[
+                        :, :, states
+                    ]
+                ),
+            )
             init = np.ascontiguousarray(model.init(**args)[states])
 
             def transition(rf: np.ndarray, args: dict[str, Any] = args,
-                           states: np.ndarray = states) -> np.ndarray:  # fmt: skip
+                           states: np.ndarray = states, plain_order: bool = False) -> np.ndarray:  # fmt: skip
+                if plain_order:
+                    args = {**args, "cross_info": np.arange(1, args["cross_info"].size + 1)}
                 full = model.transition(rf, **args)
                 return np.ascontiguousarray(full[:, states][:, :, states])
 
-        groups.append(_Group(rows, emit, init, transition, states, forward))
+        groups.append(_Group(rows, emit, init, transition, states, forward, info))
     return groups, n_layout
 
 
+@dataclass
+class _Stack:
+    """The groups' tables stacked for one kernel call per E step, states padded to ``n_state``."""
+
+    emit: np.ndarray  # [emission table, marker, code, n_state]
+    init: np.ndarray  # [group, n_state]
+    rows: np.ndarray  # individuals, group by group
+    table: np.ndarray  # group of each of them
+    etable: np.ndarray  # emission table of each group
+    n_state: int
+    funnel: np.ndarray | None = None  # [group, founder] position in the funnel (_FUNNEL_ORDER)
+
+
+def _stack(groups: list[_Group]) -> _Stack:
+    n_state = max(g.states.size for g in groups)
+    emits: list[np.ndarray] = []
+    seen: dict[int, int] = {}
+    etable = np.empty(len(groups), dtype=np.int64)
+    init = np.zeros((len(groups), n_state))
+    for k, group in enumerate(groups):
+        # groups that share an emission table share the array (see _groups)
+        if id(group.emit) not in seen:
+            padded = np.ones((*group.emit.shape[:2], n_state))
+            padded[:, :, : group.states.size] = group.emit
+            seen[id(group.emit)] = len(emits)
+            emits.append(padded)
+        etable[k] = seen[id(group.emit)]
+        init[k, : group.states.size] = group.init
+    rows = np.concatenate([g.rows for g in groups])
+    table = np.concatenate([np.full(g.rows.size, k, dtype=np.int64) for k, g in enumerate(groups)])
+    return _Stack(np.ascontiguousarray(np.stack(emits)), init, rows, table, etable, n_state)
+
+
+def _funnel_positions(groups: list[_Group]) -> np.ndarray:
+    order = np.stack([g.info.astype(np.int64) - 1 for g in groups])  # founder at each position
+    pos = np.empty_like(order)
+    np.put_along_axis(pos, order, np.arange(order.shape[1])[None, :], axis=1)
+    return pos
+
+
+def _emission(
+    cache: dict[tuple[object, ...], np.ndarray],
+    ekey: tuple[object, ...],
+    model: CrossModel,
+    founder: np.ndarray | None,
+    n_markers: int,
+    error_prob: float,
+    args: dict[str, Any],
+) -> np.ndarray:
+    """``model.emission`` of a group, computed once per emission key."""
+    key = ("model", *ekey)
+    if key not in cache:
+        cache[key] = model.emission(
+            error_prob=error_prob, founder_geno=founder, n_markers=n_markers, **args
+        )
+    return cache[key]
+
+
 def _e_step(
-    geno: np.ndarray, groups: list[_Group], rf: np.ndarray, n_layout: int
+    geno: np.ndarray, groups: list[_Group], stack: _Stack, rf: np.ndarray, n_layout: int
 ) -> tuple[list[np.ndarray], float]:
     """Summed pair posteriors ``[interval, layout, layout]`` per group, and the log likelihood."""
-    sums = []
+    n_state = stack.n_state
+    if stack.funnel is not None:
+        # one matrix in the plain order 1..n; a line's rows and columns follow its funnel
+        plain = groups[0].transition(rf, plain_order=True)
+        pos = stack.funnel
+        trans = np.ascontiguousarray(
+            plain[:, pos[:, :, None], pos[:, None, :]].transpose(1, 0, 2, 3)
+        )
+    else:
+        trans = np.zeros((len(groups), rf.size, n_state, n_state))
+        for k, group in enumerate(groups):
+            m = group.states.size
+            trans[k, :, :m, :m] = group.transition(rf)
+    kernel = (
+        pair_posteriors_serial
+        if stack.rows.size * rf.size * n_state * n_state < _SERIAL_WORK
+        else pair_posteriors_dense
+    )
+    totals = np.zeros((len(groups), rf.size, n_state, n_state))
     loglik = 0.0
-    for group in groups:
-        trans = group.transition(rf)
-        n_state = group.states.size
-        total = np.zeros((rf.size, n_state, n_state))
-        for start in range(0, group.rows.size, _CHUNK):
-            rows = np.ascontiguousarray(group.rows[start : start + _CHUNK])
-            pairs = np.empty((rows.size, rf.size, n_state, n_state))
-            ll = np.empty(rows.size)
-            pair_posteriors_dense(geno, rows, group.emit, group.init, trans, pairs, ll)
-            total += pairs.sum(axis=0)
-            loglik += float(ll.sum())
+    for start in range(0, stack.rows.size, _CHUNK):
+        rows = np.ascontiguousarray(stack.rows[start : start + _CHUNK])
+        table = np.ascontiguousarray(stack.table[start : start + _CHUNK])
+        pairs = np.empty((rows.size, rf.size, n_state, n_state))
+        ll = np.empty(rows.size)
+        kernel(geno, rows, table, stack.etable, stack.emit, stack.init, trans, pairs, ll)
+        bounds = np.flatnonzero(np.diff(table)) + 1
+        starts = np.concatenate([[0], bounds])
+        totals[table[starts]] += np.add.reduceat(pairs, starts, axis=0)
+        loglik += float(ll.sum())
+    sums = []
+    for k, group in enumerate(groups):
+        m = group.states.size
         full = np.zeros((rf.size, n_layout, n_layout))
-        full[:, group.states[:, None], group.states[None, :]] = total
+        full[:, group.states[:, None], group.states[None, :]] = totals[k, :, :m, :m]
         sums.append(full)
     return sums, loglik
 
@@ -312,13 +419,54 @@ def _m_step(
             - 4.0 * denom * sum00 + 4.0 * denom * denom
         )  # fmt: skip
         return (2.0 * denom - sum00 - 3.0 * sum01 - root) / 8.0 / (sum01 + sum00 - denom)
+    if crosstype in _FUNNEL_ORDER:
+        return _funnel_rf(crosstype, groups, sums)
     diagonal = sum(np.trace(s, axis1=1, axis2=2) for s in sums)
     big_r = np.maximum(1.0 - diagonal / n_ind, 0.0)
     if crosstype == "riself":
         return 0.5 * big_r / (1.0 - big_r)
     if crosstype == "risib":
         return big_r / (4.0 - 6.0 * big_r)
+    if crosstype == "riself4":
+        return big_r / (3.0 - 2.0 * big_r)
+    if crosstype == "risib4":
+        return big_r / (4.0 if is_x else 6.0) / (1.0 - big_r)
     return big_r
+
+
+def _funnel_rf(crosstype: str, groups: list[_Group], sums: list[np.ndarray]) -> np.ndarray:
+    """8- and 16-way RIL by selfing: R/qtl2's root from the pair shares ``u``, ``v``, ``w``, ``y``.
+
+    ``u``: no change of founder; ``v``: founders whose lines met in the funnel's first
+    generation; ``w``: in the second (8-way: later); ``y``: later (16-way).
+    """
+    pos = _funnel_positions(groups)  # [group, founder]
+    stacked = np.stack(sums)  # [group, interval, founder, founder]
+    n_gen = stacked.shape[2]
+    off = ~np.eye(n_gen, dtype=bool)[None]
+    pair = off & (pos[:, :, None] // 2 == pos[:, None, :] // 2)
+    quad = off & (pos[:, :, None] // 4 == pos[:, None, :] // 4)
+    u = np.trace(stacked, axis1=2, axis2=3).sum(axis=0)
+    v = np.einsum("gkab,gab->k", stacked, pair.astype(float))
+    if crosstype == "riself8":
+        w = np.einsum("gkab,gab->k", stacked, (off & ~pair).astype(float))
+        n = u + v + w
+        root = np.sqrt(
+            4.0 * n * n + 4.0 * n * (2.0 * u - 2.0 * v - 3.0 * w) + 9.0 * w * w
+            + 12.0 * w * (u + 2.0 * v) + 16.0 * v * v + 16.0 * u * v + 4.0 * u * u
+        )  # fmt: skip
+        rf = (2.0 * n + 2.0 * u - w - root) / 4.0 / (n - w - 2.0 * v - 2.0 * u)
+    else:
+        w = np.einsum("gkab,gab->k", stacked, (quad & ~pair).astype(float))
+        y = np.einsum("gkab,gab->k", stacked, (off & ~quad).astype(float))
+        n = u + v + w + y
+        root = np.sqrt(
+            9.0 * y * y + 6.0 * y * (3.0 * w + 5.0 * v + 3.0 * u - 2.0 * n) + 9.0 * w * w
+            + 6.0 * w * (5.0 * v + 3.0 * u - 2.0 * n) + 25.0 * v * v
+            + 2.0 * v * (15.0 * u - 2.0 * n) + 9.0 * u * u + 12.0 * n * u + 4.0 * n * n
+        )  # fmt: skip
+        rf = (root + y + w - v - 3.0 * u - 2.0 * n) / 4.0 / (y + w + 3.0 * v + 3.0 * u - n)
+    return np.maximum(rf, 0.0)
 
 
 def _estimate_chromosome(
@@ -360,16 +508,19 @@ def _estimate_chromosome(
         cross, chrom, model, rows_kept, is_female, cross_info,
         is_x=is_x, n_markers=geno.shape[1], error_prob=error_prob,
     )  # fmt: skip
+    stack = _stack(groups)
+    if cross.crosstype in _FUNNEL_ORDER:
+        stack.funnel = _funnel_positions(groups)
     low, high = tol / 1000.0, 0.999
     current = rf
     converged = False
     n_it = 0
     for n_it in range(1, maxit + 1):  # noqa: B007
-        sums, _ = _e_step(geno, groups, rf, n_layout)
+        sums, _ = _e_step(geno, groups, stack, rf, n_layout)
         current = np.clip(_m_step(cross.crosstype, is_x, groups, sums, rows_kept.size), low, high)
         converged = bool(np.all(np.abs(rf - current) <= tol * (current + tol * 100.0)))
         if converged:
             break
         rf = current
-    _, loglik = _e_step(geno, groups, current, n_layout)
+    _, loglik = _e_step(geno, groups, stack, current, n_layout)
     return current, loglik, n_it, converged
