@@ -253,6 +253,11 @@ def lmm_steps(cross: Cross, alleles: GenoProbs, threads: list[int], *, backend: 
     """Kinship LOCO per thread count and LMM LOCO scans of 2 and 100 traits (most threads)."""
     out: dict[str, Any] = {}
     kin: dict[int, Any] = {}
+    first = {c: alleles[c] for c in list(alleles)[:2]}
+    for n in threads:  # start the pools and the BLAS limits once before timing
+        with thread_limit(n):
+            calc_kinship(GenoProbs(probs=first, crosstype=alleles.crosstype,
+                                   alleles=alleles.alleles, kind="allele"), type="loco")  # fmt: skip
     for n in threads:
         with thread_limit(n):
             w, c, kin[n] = _clock(lambda: calc_kinship(alleles, type="loco"))
