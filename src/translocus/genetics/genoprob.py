@@ -46,7 +46,12 @@ from translocus.genetics._hmm_numba import (
     forward_backward_tables,
     forward_backward_uniform,
 )
-from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel, get_cross_model
+from translocus.genetics.crosstypes import (
+    N_OBS_CODES,
+    CrossModel,
+    get_cross_model,
+    x_depends_on_sex,
+)
 from translocus.genetics.crosstypes.do import DiversityOutbred
 from translocus.genetics.mapfunctions import MAP_FUNCTIONS, interval_rf
 
@@ -170,13 +175,6 @@ def _threads(cores: int | None):
         numba.set_num_threads(before)
 
 
-def _sex_matters(crosstype: str) -> bool:
-    """Whether the cross type's X chromosome model depends on the individual's sex."""
-    return crosstype in ("bc", "f2", "do", "hs", "ail", "ail3", "dof1", "hsf1") or (
-        crosstype.startswith("genail")
-    )
-
-
 def individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]:
     """Each individual's sex (``True`` = female) and cross information, checked."""
     ids = list(cross.individuals)
@@ -192,7 +190,7 @@ def individual_info(cross: Cross, any_x: bool) -> tuple[np.ndarray, np.ndarray]:
     else:
         # As R/qtl2 does: without sex information every individual is taken as female.
         is_female = np.ones(len(ids), dtype=bool)
-        if any_x and _sex_matters(cross.crosstype):
+        if any_x and x_depends_on_sex(cross.crosstype):
             warnings.warn(
                 f"no sex information for this {cross.crosstype} cross: every individual is "
                 "taken as female on the X chromosome, as R/qtl2 does; give the control file a "

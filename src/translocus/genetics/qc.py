@@ -45,7 +45,7 @@ import pandas as pd
 
 from translocus.core.errors import InputError
 from translocus.core.model import Cross, GenoProbs
-from translocus.genetics.crosstypes import get_cross_model
+from translocus.genetics.crosstypes import get_cross_model, x_depends_on_sex
 
 __all__ = [
     "GenoComparison",
@@ -543,13 +543,6 @@ def _contained_markers(
 # -- sex checks --------------------------------------------------------------------------------
 #: Cross types whose males carry one X (hemizygous), so that a heterozygous X genotype in a
 #: male is a sex or sample error.
-_HEMIZYGOUS_MALES = ("bc", "f2", "do", "hs", "ail", "ail3", "dof1", "hsf1")
-
-
-def _hemizygous_males(crosstype: str) -> bool:
-    return crosstype in _HEMIZYGOUS_MALES or crosstype.startswith("genail")
-
-
 def recorded_sex(cross: Cross) -> pd.Series:
     """The sex recorded in the cross: ``"female"``, ``"male"`` or missing, indexed by sample."""
     ids = pd.Index(list(cross.individuals), name="sample")
@@ -632,7 +625,7 @@ def sex_check_genotypes(
     else:
         y_typed = np.full(n, np.nan)
     inferred = np.full(n, None, dtype=object)
-    if _hemizygous_males(cross.crosstype):
+    if x_depends_on_sex(cross.crosstype):
         female = x_het > max_male_het
         male = (x_het <= max_male_het) & (x_typed >= min_x_markers)
         inferred[female] = "female"

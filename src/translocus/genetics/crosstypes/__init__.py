@@ -99,6 +99,20 @@ def _default_emission(
     return e
 
 
+#: Cross types whose X chromosome model depends on the individual's sex (males hemizygous).
+_SEX_DEPENDENT_X = ("bc", "f2", "do", "hs", "ail", "ail3", "dof1", "hsf1",
+                    "f2pk", "ailpk", "ail3pk", "dopk", "hspk")  # fmt: skip
+
+
+def x_depends_on_sex(crosstype: str) -> bool:
+    """Whether the cross type's X chromosome model depends on the individual's sex.
+
+    >>> x_depends_on_sex("do"), x_depends_on_sex("risib8"), x_depends_on_sex("genail4")
+    (True, False, True)
+    """
+    return crosstype in _SEX_DEPENDENT_X or crosstype.startswith("genail")
+
+
 def registered_cross_types() -> dict[str, type[CrossModel]]:
     """The cross types translocus knows, by their R/qtl2 name (``do``, ``f2``, ...).
 
