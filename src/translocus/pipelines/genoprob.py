@@ -286,7 +286,7 @@ def probability_plan(cross: Cross, memory: int | str | None = None) -> Probabili
     >>> cross = simulate_cross(cross_type="do", n=100, n_markers=200, seed=1).cross
     >>> plan = probability_plan(cross, memory="1M")
     >>> plan.stream, plan.block, plan.nbytes
-    (True, 93, 5824000)
+    (True, 50, 5824000)
     """
     from translocus.genetics.crosstypes import get_cross_model
 
@@ -298,6 +298,8 @@ def probability_plan(cross: Cross, memory: int | str | None = None) -> Probabili
     nbytes = n * sum(per_animal.values())
     largest = max(per_animal.values(), default=0)
     block = n if largest == 0 else max(1, min(n, budget // (BLOCK_COPIES * largest)))
+    # blocks of equal size: a short last block would still take a whole chunk on disk
+    block = -(-n // -(-n // max(block, 1))) if n else block
     return ProbabilityPlan(stream=nbytes > budget, block=block, nbytes=nbytes, budget=budget)
 
 
