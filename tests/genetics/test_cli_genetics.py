@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import translocus.pipelines.scan as scan_pipeline
 from clirun import assert_complete_run, invoke
 from translocus.core.compute import available_backends
 from translocus.core.paths import data_dir
@@ -160,6 +161,24 @@ def test_scan_options_intcovar_chr_map_threads(tmp_path):
     for row in here.itertuples():
         assert abs(row.estimate - coef_rows.loc[row.coefficient, "estimate"]) < 1e-10
     assert len(list((out / "effects").glob("*.png"))) == min(len(peaks), 20)
+
+
+def test_effects_along_a_long_chromosome_are_thinned(monkeypatch):
+    """At most MAX_EFFECT_POSITIONS positions (and the peak marker), with the same values."""
+    cross = read_cross(DOEX)
+    request = scan_pipeline.ScanRequest(pheno=("OF_immobile_pct",), kinship="none",
+                                        covar=("sex",), threshold=5.0, chromosomes=("2",))  # fmt: skip
+    full = scan_pipeline.run_scan(request, cross=cross).effects_along
+    monkeypatch.setattr(scan_pipeline, "MAX_EFFECT_POSITIONS", 25)
+    thin = scan_pipeline.run_scan(request, cross=cross)
+    along = thin.effects_along
+    peak = thin.peak_effects["marker"].iloc[0]
+    one = along[along["coefficient"] == "A"]
+    assert len(one) <= 26 and peak in set(one["marker"])
+    assert len(full[full["coefficient"] == "A"]) > 26
+    merged = along.merge(full, on=["peak", "marker", "coefficient"], suffixes=("", "_full"))
+    assert len(merged) == len(along)
+    np.testing.assert_allclose(merged["estimate"], merged["estimate_full"], rtol=0, atol=1e-12)
 
 
 def test_bad_options_give_one_line_errors(tmp_path):

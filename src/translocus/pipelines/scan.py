@@ -47,6 +47,7 @@ __all__ = [
     "MAPS",
     "MAX_EFFECT_PEAKS",
     "MAX_EFFECT_PLOTS",
+    "MAX_EFFECT_POSITIONS",
     "ScanOutput",
     "ScanRequest",
     "run_scan",
@@ -60,6 +61,8 @@ MAPS = ("auto", "gmap", "pmap")
 MAX_EFFECT_PEAKS = 50
 #: Effects along the chromosome, and their plot, for this many peaks at most (the highest).
 MAX_EFFECT_PLOTS = 20
+#: Effects along a chromosome at this many positions at most (evenly spaced, and the peak's).
+MAX_EFFECT_POSITIONS = 1000
 #: Fewer permutations than this give rough thresholds (a warning says so).
 ROUGH_PERMS = 100
 _STORE_MARKER = "translocus-store.json"
@@ -456,7 +459,9 @@ def _peak_effects(
     The first table is long: one row per peak, method (``coef`` for R/qtl2's ``scan1coef``,
     ``blup`` for ``scan1blup``) and coefficient, highest peaks first. With a kinship both use
     the LOCO (or overall) matrix of the peak's chromosome. The second holds ``scan1coef``
-    along the chromosome of each of the :data:`MAX_EFFECT_PLOTS` highest peaks.
+    along the chromosome of each of the :data:`MAX_EFFECT_PLOTS` highest peaks, at
+    :data:`MAX_EFFECT_POSITIONS` positions at most (evenly spaced over the chromosome's markers,
+    and the peak marker): a plot shows no more, and a study-size chromosome costs a tenth.
     """
     from translocus.genetics.effects import scan1blup, scan1coef
 
@@ -498,8 +503,14 @@ def _peak_effects(
                                  "estimate": float(first[name]),
                                  "se": float(se) if se is not None else np.nan})  # fmt: skip
             if rank < MAX_EFFECT_PLOTS:
-                coef = scan1coef(pheno[[trait]], arr, kinship=kin, addcovar=addcovar)
-                positions = np.asarray(arr.coords[map_name].values, dtype=float)
+                markers = [str(m) for m in arr.coords["marker"].values]
+                keep = np.unique(np.r_[np.linspace(0, len(markers) - 1,
+                                                   min(len(markers), MAX_EFFECT_POSITIONS)
+                                                   ).round().astype(int),
+                                       markers.index(marker)])  # fmt: skip
+                some = arr if keep.size == len(markers) else arr.isel(marker=keep)
+                coef = scan1coef(pheno[[trait]], some, kinship=kin, addcovar=addcovar)
+                positions = np.asarray(some.coords[map_name].values, dtype=float)
                 key = f"{trait}_chr{chrom}_{float(peak.pos):.3f}".replace("/", "_")
                 for name in names:
                     along.append(pd.DataFrame({
