@@ -22,6 +22,7 @@ import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 import scipy.linalg
 
 from translocus.core.errors import InputError
+from translocus.genetics import effects
 from translocus.genetics.effects import fit1, scan1blup, scan1coef
 from translocus.genetics.scan import scan
 
@@ -195,3 +196,16 @@ def test_scan1coef_ill_conditioned_and_rank_deficient_positions():
         np.testing.assert_allclose(got[["SE_A", "SE_B", "SE_C"]].to_numpy()[cols], se,
                                    rtol=1e-7)  # fmt: skip
     assert np.isnan(out.loc["m2", "C"]) and np.isnan(out.loc["m2", "SE_C"])
+
+
+def test_effects_reuse_the_kinship_decomposition(do_ref_probs, do_ref_pheno, do_ref_kinship_loco):
+    """A second estimate on the same kinship and individuals reuses its decomposition."""
+    y = do_ref_pheno[TRAIT]
+    probs = do_ref_probs["2"].isel(marker=slice(0, 3))
+    effects._EIGEN_CACHE.clear()
+    first = scan1coef(y, probs, kinship=do_ref_kinship_loco["2"])
+    (eig,) = effects._EIGEN_CACHE.values()
+    blup = scan1blup(y, probs, kinship=do_ref_kinship_loco["2"], se=True)
+    assert list(effects._EIGEN_CACHE.values()) == [eig]
+    pd.testing.assert_frame_equal(first, scan1coef(y, probs, kinship=do_ref_kinship_loco["2"]))
+    assert np.isfinite(blup.to_numpy()).all()

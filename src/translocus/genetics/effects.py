@@ -15,6 +15,9 @@ The R/qtl2 functions ``scan1coef``, ``scan1blup`` and ``fit1``:
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,7 +32,13 @@ from translocus.core.model import GenoProbs
 from translocus.genetics._design import as_frame, drop_depcols
 from translocus.genetics._scan_kernels import RANK_CLEAR
 from translocus.genetics._scan_numba import brent_fit_lmm, calc_loglik
-from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
+from translocus.genetics.lmm import (
+    KinshipEigen,
+    as_kinship_frame,
+    decompose_kinship,
+    fit_null_lmm,
+    logdet_xpx,
+)
 from translocus.genetics.spec import ModelSpec, resolve_spec
 
 __all__ = ["Fit1Result", "fit1", "scan1blup", "scan1coef"]
@@ -65,6 +74,33 @@ def _model(pheno: Any, spec: ModelSpec | None, reml: bool | None, entry: str, *,
                              "its matrix")  # fmt: skip
         model = replace(model, kinship=model.kinship[chrom])
     return model
+
+
+#: The last few decompositions of 2K (by content): effects at several peaks of one chromosome
+#: (fixed effects, BLUPs, effects along it) use one kinship on one set of individuals, and a
+#: decomposition costs seconds at study size (2,000 individuals) where the rest costs less.
+_EIGEN_CACHE: OrderedDict[bytes, KinshipEigen] = OrderedDict()
+_EIGEN_LOCK = threading.Lock()
+_EIGEN_KEEP = 4
+
+
+def _decomposed(kin: pd.DataFrame) -> KinshipEigen:
+    """:func:`decompose_kinship` of ``kin``, reused when the same matrix comes again."""
+    values = np.ascontiguousarray(kin.to_numpy(dtype=float))
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(values.tobytes())
+    digest.update("\0".join(map(str, kin.index)).encode())
+    key = digest.digest()
+    with _EIGEN_LOCK:
+        if key in _EIGEN_CACHE:
+            _EIGEN_CACHE.move_to_end(key)
+            return _EIGEN_CACHE[key]
+    eig = decompose_kinship(kin)
+    with _EIGEN_LOCK:
+        _EIGEN_CACHE[key] = eig
+        while len(_EIGEN_CACHE) > _EIGEN_KEEP:
+            _EIGEN_CACHE.popitem(last=False)
+    return eig
 
 
 def _need_probs(probs: Any, entry: str) -> Any:
@@ -246,7 +282,7 @@ def scan1coef(
     design_t[:, :k, :] = geno.transpose(0, 2, 1)
     design_t[:, k:, :] = cov.T[None, :, :]
     if kin is not None:  # generalised least squares: rotate and weight the rows
-        eig = decompose_kinship(kin)
+        eig = _decomposed(kin)
         x0 = np.column_stack([np.ones(n), cov])
         fit = fit_null_lmm(eig, y[:, None], x0, reml=reml, tol=tol)
         h = float(fit.hsq[0])
@@ -373,7 +409,7 @@ def scan1blup(
     c = x.shape[1]
     polygenic = None
     if kin is not None:  # R/qtl2's scan1blup_pg: rotate and weight by the null LMM
-        eig = decompose_kinship(kin)
+        eig = _decomposed(kin)
         polygenic = float(fit_null_lmm(eig, y[:, None], x, reml=reml, tol=tol).hsq[0])
         rot = eig.vectors_t * (1.0 / np.sqrt(polygenic * eig.values + 1.0 - polygenic))[:, None]
         geno = np.einsum("ij,mjk->mik", rot, geno)
@@ -454,7 +490,7 @@ def fit1(
     x_null = np.column_stack([np.ones(n), cov])
     h: float | None = None
     if kin is not None:
-        eig = decompose_kinship(kin)
+        eig = _decomposed(kin)
         fit = fit_null_lmm(eig, y[:, None], x_null, reml=reml, tol=tol)
         h = float(fit.hsq[0])
         sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
