@@ -44,6 +44,43 @@ def do_ordered_tables(emit: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, n
     return emit64, init64
 
 
+@numba.njit(cache=True, inline="always")
+def forward_normalised(geno, ind, marker_index, emit, init, trans):
+    """Forward probabilities of individual ``ind``, normalised at every position.
+
+    ``[position, state]``; arguments as in :func:`forward_backward_dense`. Shared by the
+    genotype probabilities and the posterior draws (``_simgeno_numba``), so both rest on the
+    same numbers.
+    """
+    n_pos = marker_index.shape[0]
+    n_state = init.shape[0]
+    alpha = np.empty((n_pos, n_state))
+    total = 0.0
+    m = marker_index[0]
+    for s in range(n_state):
+        v = init[s]
+        if m >= 0:
+            v *= emit[m, geno[ind, m], s]
+        alpha[0, s] = v
+        total += v
+    for s in range(n_state):
+        alpha[0, s] /= total
+    for p in range(1, n_pos):
+        m = marker_index[p]
+        total = 0.0
+        for s in range(n_state):
+            v = 0.0
+            for q in range(n_state):
+                v += alpha[p - 1, q] * trans[p - 1, q, s]
+            if m >= 0:
+                v *= emit[m, geno[ind, m], s]
+            alpha[p, s] = v
+            total += v
+        for s in range(n_state):
+            alpha[p, s] /= total
+    return alpha
+
+
 @numba.njit(parallel=True, cache=True)
 def forward_backward_dense(geno, rows, marker_index, emit, init, trans, out, cols):  # noqa: PLR0913
     """Forward-backward with a dense transition matrix per interval.
@@ -63,31 +100,7 @@ def forward_backward_dense(geno, rows, marker_index, emit, init, trans, out, col
     n_state = init.shape[0]
     for ii in prange(rows.shape[0]):
         ind = rows[ii]
-        alpha = np.empty((n_pos, n_state))
-        # forward pass, normalised at every position
-        total = 0.0
-        m = marker_index[0]
-        for s in range(n_state):
-            v = init[s]
-            if m >= 0:
-                v *= emit[m, geno[ind, m], s]
-            alpha[0, s] = v
-            total += v
-        for s in range(n_state):
-            alpha[0, s] /= total
-        for p in range(1, n_pos):
-            m = marker_index[p]
-            total = 0.0
-            for s in range(n_state):
-                v = 0.0
-                for q in range(n_state):
-                    v += alpha[p - 1, q] * trans[p - 1, q, s]
-                if m >= 0:
-                    v *= emit[m, geno[ind, m], s]
-                alpha[p, s] = v
-                total += v
-            for s in range(n_state):
-                alpha[p, s] /= total
+        alpha = forward_normalised(geno, ind, marker_index, emit, init, trans)
         # backward pass; combine with alpha on the fly
         beta = np.ones(n_state)
         nxt = np.empty(n_state)

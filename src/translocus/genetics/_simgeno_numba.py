@@ -15,6 +15,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from translocus.genetics._hmm_numba import forward_normalised
+
 __all__ = ["sample_paths_dense"]
 
 
@@ -40,30 +42,7 @@ def sample_paths_dense(geno, rows, marker_index, emit, init, trans, uniforms, ou
     n_draws = uniforms.shape[1]
     for ii in prange(rows.shape[0]):
         ind = rows[ii]
-        alpha = np.empty((n_pos, n_state))
-        total = 0.0
-        m = marker_index[0]
-        for s in range(n_state):
-            v = init[s]
-            if m >= 0:
-                v *= emit[m, geno[ind, m], s]
-            alpha[0, s] = v
-            total += v
-        for s in range(n_state):
-            alpha[0, s] /= total
-        for p in range(1, n_pos):
-            m = marker_index[p]
-            total = 0.0
-            for s in range(n_state):
-                v = 0.0
-                for q in range(n_state):
-                    v += alpha[p - 1, q] * trans[p - 1, q, s]
-                if m >= 0:
-                    v *= emit[m, geno[ind, m], s]
-                alpha[p, s] = v
-                total += v
-            for s in range(n_state):
-                alpha[p, s] /= total
+        alpha = forward_normalised(geno, ind, marker_index, emit, init, trans)
         weight = np.empty(n_state)
         for d in range(n_draws):
             for s in range(n_state):
