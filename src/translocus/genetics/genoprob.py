@@ -308,7 +308,9 @@ def calc_genoprob(
     Parameters
     ----------
     cross
-        The cross (``do``, ``risib``, ``risib8``, ``riself``, ``f2`` or ``bc``).
+        The cross, of any R/qtl2 cross type
+        (:func:`~translocus.genetics.crosstypes.registered_cross_types`, ``genril<N>``,
+        ``genail<N>``).
     error_prob
         Genotyping error probability, in ``[0, 1)``.
     map_function
