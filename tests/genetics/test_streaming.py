@@ -71,6 +71,16 @@ def test_streamed_allele_probabilities_equal_in_memory(do_recla_alleleprob, stre
     assert set(alleles.probs.reads.values()) == {1}
 
 
+def test_a_chromosome_subset_stays_lazy(do_recla_alleleprob, streamed):
+    _, alleles, _ = streamed
+    alleles.probs.reads.clear()
+    part = alleles.subset(chromosomes=["19", "2"])
+    assert isinstance(part.probs, LazyProbs) and part.chromosomes == ("19", "2")
+    assert dict(alleles.probs.reads) == {} and "1" not in part.probs
+    np.testing.assert_array_equal(part["2"].values, do_recla_alleleprob["2"].values)
+    assert dict(alleles.probs.reads) == {"2": 1}
+
+
 def test_genotype_probabilities_are_computed_per_chromosome(do_recla_genoprob, streamed):
     genoprobs, _, _ = streamed
     assert not isinstance(genoprobs.probs, dict)

@@ -154,6 +154,21 @@ class LazyProbs(Mapping[str, xr.DataArray]):
         variable = xr.Variable(dims, indexing.LazilyIndexedArray(backend))
         return xr.DataArray(variable, coords=coords, name=self._names[chrom])
 
+    def subset(self, chromosomes: Sequence[str]) -> LazyProbs:
+        """The same store restricted to ``chromosomes`` (in that order); nothing is read.
+
+        The view shares the store (and its temporary folder) and the count of reads.
+        """
+        chroms = [str(c) for c in chromosomes]
+        unknown = [c for c in chroms if c not in self._groups]
+        if unknown:
+            raise KeyError(unknown[0])
+        view = LazyProbs(self.data, chroms, [self._names[c] for c in chroms],
+                         scratch=self.scratch)  # fmt: skip
+        view._groups = {c: self._groups[c] for c in chroms}
+        view.reads = self.reads
+        return view
+
     def nbytes(self) -> int:
         """Bytes the values of all chromosomes take in memory (none are read)."""
         import zarr

@@ -257,8 +257,13 @@ class GenoProbs:
     def subset(
         self, *, chromosomes: list[str] | None = None, samples: list[str] | None = None
     ) -> GenoProbs:
-        """The probabilities of some chromosomes and/or samples (all when ``None``)."""
+        """The probabilities of some chromosomes and/or samples (all when ``None``).
+
+        Probabilities read lazily from a store stay so when only chromosomes are chosen.
+        """
         chroms = chromosomes if chromosomes is not None else list(self.probs)
+        if samples is None and hasattr(self.probs, "subset"):  # a LazyProbs view: nothing read
+            return replace(self, probs=self.probs.subset(chroms))
         out = {}
         for c in chroms:
             arr = self.probs[c]
