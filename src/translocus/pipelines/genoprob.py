@@ -342,7 +342,12 @@ _SCRATCH_PREFIX = "translocus-probs-"
 
 
 def _scratch_store() -> tuple[Any, Any]:
-    """A new store in a temporary folder, removed when no longer used; stale ones go first."""
+    """A new store in a temporary folder, removed when no longer used; stale ones go first.
+
+    Stale ones are this function's own folders (name prefix, a store marker inside) whose
+    process is gone (a run killed before it could remove its store).
+    """
+    import os
     import shutil
     import tempfile
 
@@ -354,8 +359,6 @@ def _scratch_store() -> tuple[Any, Any]:
         pid = old.name[len(_SCRATCH_PREFIX) :].split("-", 1)[0]
         if pid.isdigit() and not _pid_alive(int(pid)) and (old / "translocus-store.json").is_file():
             shutil.rmtree(old, ignore_errors=True)
-    import os
-
     scratch = Scratch(Path(tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-", dir=root)))
     return Store(scratch.path), scratch
 

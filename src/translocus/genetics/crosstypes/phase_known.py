@@ -34,6 +34,8 @@ Where R/qtl2's models differ from their unphased twins:
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 import xarray as xr
 
@@ -131,10 +133,11 @@ class PhaseKnown(CrossModel):
     def _hemizygous(is_x: bool, is_female: bool) -> bool:
         return is_x and not is_female
 
+    @abstractmethod
     def haplotype_chain(
         self, rf: np.ndarray, *, is_x: bool, is_female: bool, cross_info: np.ndarray
     ) -> np.ndarray:
-        raise NotImplementedError
+        """One haplotype's chain, ``[interval, left, right]`` (each phase-known type's own)."""
 
     def n_genotypes(self, is_x: bool) -> int:
         return self._phased + (self.n_alleles if is_x else 0)
