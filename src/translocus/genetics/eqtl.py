@@ -1,0 +1,493 @@
+"""Genome scans of many molecular traits (expression, proteins): peaks, never the LOD cube.
+
+:func:`eqtl_scan` scans thousands of traits in chunks of traits. Each chunk is an ordinary
+:func:`~translocus.genetics.scan.scan` (the same kernels, backends, Dask client and threads),
+so a trait's LODs equal those of ``scan`` on that trait (to rounding, 1e-12); the chunk's LOD
+table is reduced at once to what the study keeps:
+
+- the peaks above ``threshold`` with their LOD support intervals (``find_peaks``), the trait's
+  h² on the peak's chromosome (LMM) and the allele effects with SEs at the peak marker
+  (``scan1coef``, the model of the scan);
+- each trait's maximum LOD and where it is;
+- with ``keep_lod``, the LODs themselves in a zarr store, one array per chromosome
+  ``[trait, marker]`` chunked by traits, so one trait's profile is read without the rest.
+
+With ``checkpoint`` each finished chunk is saved there, and a run started again with the
+same traits and options takes the finished chunks from it instead of scanning them again.
+
+Genome-wide significance (``perms``): permuting every trait costs ``perms`` scans per trait.
+The method here is *pooled permutations by trait class*: traits are grouped by their pattern
+of missing values and (LMM) by their heritability (``hsq_bins`` quantile classes of the
+median h² over chromosomes); ``perm_traits`` traits of each group, chosen at random, are
+permuted ``perms`` times each, and the group's threshold is the ``1 - alpha`` quantile of all
+their genome-wide maxima. Under the null the maximum LOD's distribution depends on a trait
+through its sample size, missing values and (LMM) h², which the groups hold fixed; with
+rank-normalised traits and no missing values, Haley-Knott permutation maxima of every trait
+have exactly the same distribution, so one group's pooled threshold is exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from translocus.core.atomic import atomic_path, atomic_write_text
+from translocus.core.errors import InputError, OptionError
+from translocus.core.model import GenoProbs
+
+__all__ = ["EqtlResult", "eqtl_scan", "pooled_thresholds", "read_lod", "trait_chunks"]
+
+#: LOD values kept per chunk of traits (markers x traits): 32 million (256 MB).
+CHUNK_CELLS = 32_000_000
+#: Traits per zarr chunk of the kept LODs.
+LOD_CHUNK_TRAITS = 64
+PEAK_COLUMNS = ["trait", "chr", "marker", "pos", "lod", "ci_lo", "ci_hi", "hsq"]
+MAX_COLUMNS = ["trait", "chr", "marker", "pos", "lod", "n"]
+
+
+@dataclass
+class EqtlResult:
+    """Peaks and per-trait maxima of a many-trait scan.
+
+    Attributes
+    ----------
+    peaks
+        One row per peak: ``trait, chr, marker, pos, lod, ci_lo, ci_hi, hsq`` then
+        ``coef_<allele>`` and ``se_<allele>`` (allele effects at the peak marker, with their
+        SEs), and ``threshold`` (the LOD the peak passed).
+    max_lod
+        Per trait: ``trait, chr, marker, pos, lod, n`` (the genome-wide maximum).
+    thresholds
+        Per trait: ``trait, threshold, group`` (the LOD threshold and, with permutations, the
+        trait's permutation group); ``None`` when one LOD threshold applies to all.
+    groups
+        With permutations, one row per group: its traits, the traits permuted, the
+        permutations and the threshold.
+    info
+        Model, map and run facts (method, kinship, chunks, threshold rule ...).
+    """
+
+    peaks: pd.DataFrame
+    max_lod: pd.DataFrame
+    thresholds: pd.DataFrame | None = None
+    groups: pd.DataFrame | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def trait_chunks(n_traits: int, n_markers: int, chunk_traits: int | None = None
+                 ) -> list[tuple[int, int]]:  # fmt: skip
+    """``[(start, end), ...]``: traits per chunk, a multiple of the zarr chunk of the LODs.
+
+    By default a chunk's LOD table holds at most :data:`CHUNK_CELLS` values.
+    """
+    if chunk_traits is None:
+        per = max(1, CHUNK_CELLS // max(n_markers, 1))
+        chunk_traits = max(LOD_CHUNK_TRAITS, per // LOD_CHUNK_TRAITS * LOD_CHUNK_TRAITS)
+    return [(s, min(n_traits, s + chunk_traits)) for s in range(0, n_traits, chunk_traits)]
+
+
+def _fingerprint(traits: Sequence[str], pheno: pd.DataFrame, options: dict[str, Any]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    digest.update("\0".join(traits).encode())
+    digest.update(np.ascontiguousarray(pheno.to_numpy(dtype=float)).tobytes())
+    digest.update("\0".join(str(i) for i in pheno.index).encode())
+    return digest.hexdigest()
+
+
+class _Checkpoint:
+    """Finished chunks of one run: ``chunk-NNNNN.peaks.parquet`` and ``.max.parquet``."""
+
+    def __init__(self, folder: Path | None, fingerprint: str) -> None:
+        self.folder = folder
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = folder / "checkpoint.json"
+        if manifest.exists():
+            try:
+                seen = json.loads(manifest.read_text()).get("fingerprint")
+            except (OSError, ValueError):
+                seen = None
+            if seen != fingerprint:
+                raise InputError(
+                    f"{folder}: a checkpoint of another run (other traits or options); "
+                    "remove it or give another checkpoint folder"
+                )
+        else:
+            atomic_write_text(manifest, json.dumps({"fingerprint": fingerprint}))
+
+    def _paths(self, i: int) -> tuple[Path, Path]:
+        assert self.folder is not None
+        return (self.folder / f"chunk-{i:05d}.peaks.parquet",
+                self.folder / f"chunk-{i:05d}.max.parquet")  # fmt: skip
+
+    def load(self, i: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        if self.folder is None:
+            return None
+        peaks, maxima = self._paths(i)
+        if not (peaks.exists() and maxima.exists()):
+            return None
+        return pd.read_parquet(peaks), pd.read_parquet(maxima)
+
+    def save(self, i: int, peaks: pd.DataFrame, maxima: pd.DataFrame) -> None:
+        if self.folder is None:
+            return
+        for frame, path in zip((peaks, maxima), self._paths(i), strict=True):
+            with atomic_path(path) as tmp:
+                frame.to_parquet(tmp, index=False)
+
+
+def _check_options(threshold: float, drop: float, perms: int, alpha: float,
+                   chunk_traits: int | None) -> None:  # fmt: skip
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise OptionError("threshold", threshold, "must be a LOD score above 0, e.g. 6")
+    if not (math.isfinite(drop) and drop > 0):
+        raise OptionError("drop", drop, "must be a LOD drop above 0, e.g. 1.5")
+    if perms < 0:
+        raise OptionError("perms", perms, "must be 0 (a LOD threshold) or more, e.g. 1000")
+    if not (0 < alpha < 1):
+        raise OptionError("alpha", alpha, "must lie strictly between 0 and 1, e.g. 0.05")
+    if chunk_traits is not None and chunk_traits < 1:
+        raise OptionError("chunk_traits", chunk_traits, "must be 1 or more, e.g. 1024")
+
+
+def _positions(probs: GenoProbs, map_name: str) -> pd.DataFrame:
+    rows = []
+    for chrom in probs.chromosomes:
+        arr = probs[chrom]
+        if map_name not in arr.coords:
+            raise OptionError("map_name", map_name,
+                              f"the probabilities have no {map_name} positions; use pos_cM")  # fmt: skip
+        rows.append(pd.DataFrame({"marker": [str(m) for m in arr.coords["marker"].values],
+                                  "chr": str(chrom),
+                                  "pos": np.asarray(arr.coords[map_name].values, float)}))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def _reduce_chunk(result: Any, map_name: str, thresholds: np.ndarray, drop: float
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Peaks (with h²) and per-trait maxima of one chunk's scan result."""
+    from translocus.genetics.peaks import find_peaks
+
+    traits = result.traits
+    finite = [float(v) if np.isfinite(v) else math.inf for v in thresholds]
+    found = find_peaks(result, map_name=map_name, threshold=finite, drop=drop)
+    lod = result.data["lod"].values  # [marker, trait]
+    chroms = np.asarray(result.data.coords["chr"].values).astype(str)
+    positions = np.asarray(result.data.coords[map_name].values, dtype=float)
+    markers = np.asarray(result.markers, dtype=object)
+    # the peak marker: the highest LOD among the markers at the peak position
+    peaks = pd.DataFrame({"trait": found["lodcolumn"].astype(str).to_numpy(),
+                          "chr": found["chr"].astype(str).to_numpy(),
+                          "pos": found["pos"].to_numpy(float),
+                          "lod": found["lod"].to_numpy(float),
+                          "ci_lo": found["ci_lo"].to_numpy(float),
+                          "ci_hi": found["ci_hi"].to_numpy(float)})  # fmt: skip
+    col_of = {t: i for i, t in enumerate(traits)}
+    peak_markers = []
+    for trait, chrom, pos in zip(peaks["trait"], peaks["chr"], peaks["pos"], strict=True):
+        on = np.flatnonzero(chroms == chrom)
+        distance = np.abs(positions[on] - pos)
+        on = on[distance <= distance.min() + 1e-9]
+        best = on[int(np.nanargmax(lod[on, col_of[trait]]))]
+        peak_markers.append(str(markers[best]))
+    peaks.insert(2, "marker", peak_markers)
+    hsq = result.hsq
+    if hsq is None:
+        peaks["hsq"] = np.nan
+    else:
+        keys = [c if c in hsq.index else ("X" if c == result.x_chr and "X" in hsq.index
+                                          else hsq.index[0]) for c in peaks["chr"]]  # fmt: skip
+        peaks["hsq"] = [float(hsq.at[k, t]) for k, t in zip(keys, peaks["trait"], strict=True)]
+    peaks["threshold"] = [float(thresholds[col_of[t]]) for t in peaks["trait"]]
+    with np.errstate(invalid="ignore"):
+        all_nan = np.all(np.isnan(lod), axis=0)
+        best = np.where(all_nan, 0, np.nanargmax(np.where(np.isnan(lod), -np.inf, lod), axis=0))
+    maxima = pd.DataFrame({"trait": traits, "chr": chroms[best], "marker": markers[best],
+                           "pos": positions[best],
+                           "lod": np.where(all_nan, np.nan, lod[best, np.arange(len(traits))]),
+                           "n": result.sample_size.to_numpy()})  # fmt: skip
+    maxima.loc[all_nan, ["chr", "marker"]] = None
+    return peaks, maxima
+
+
+def _peak_effects(peaks: pd.DataFrame, pheno: pd.DataFrame, probs: GenoProbs, kinship: Any,
+                  addcovar: Any) -> pd.DataFrame:  # fmt: skip
+    """``coef_<allele>``/``se_<allele>`` at each peak marker (``scan1coef``, as the scan)."""
+    from translocus.genetics.effects import scan1coef
+
+    alleles = [str(a) for a in probs.alleles] if probs.alleles else None
+    out: dict[str, list[float]] = {}
+    for trait, chrom, marker in zip(peaks["trait"], peaks["chr"], peaks["marker"], strict=True):
+        arr = probs[chrom]
+        names = alleles or [str(s) for s in arr.coords[arr.dims[2]].values]
+        kin = kinship.get(chrom) if isinstance(kinship, dict) else kinship
+        fit = scan1coef(pheno[[trait]], arr.sel(marker=[marker]), kinship=kin, addcovar=addcovar)
+        first = fit.iloc[0]
+        for name in names:
+            out.setdefault(f"coef_{name}", []).append(float(first.get(name, np.nan)))
+            out.setdefault(f"se_{name}", []).append(float(first.get(f"SE_{name}", np.nan)))
+    return pd.DataFrame(out, index=peaks.index)
+
+
+def _write_lod(store: Any, result: Any, start: int, n_traits: int) -> None:
+    """The chunk's LODs into the per-chromosome ``[trait, marker]`` arrays of ``store``."""
+    lod = result.data["lod"].values
+    chroms = np.asarray(result.data.coords["chr"].values).astype(str)
+    for chrom in dict.fromkeys(chroms):
+        rows = np.flatnonzero(chroms == chrom)
+        name = f"lod/{chrom}"
+        if name not in store:
+            arr = store.create_array(name, shape=(n_traits, rows.size), dtype="float64",
+                                     chunks=(LOD_CHUNK_TRAITS, rows.size), fill_value=np.nan)  # fmt: skip
+            arr.attrs["markers"] = [str(m) for m in np.asarray(result.markers)[rows]]
+        store[name][start : start + lod.shape[1], :] = lod[rows].T
+
+
+def read_lod(path: Path | str, trait: str) -> pd.Series:
+    """One trait's LOD profile from a ``keep_lod`` store (only its chunk is read)."""
+    import zarr
+
+    root = zarr.open_group(str(path), mode="r")
+    traits = [str(t) for t in cast(list[Any], root.attrs["traits"])]
+    if trait not in traits:
+        raise InputError(f"{path}: no trait {trait!r} in the kept LODs ({len(traits)} traits)")
+    i = traits.index(trait)
+    parts = []
+    for chrom in cast(list[Any], root.attrs["chromosomes"]):
+        arr = cast(Any, root[f"lod/{chrom}"])
+        markers = [str(m) for m in cast(list[Any], arr.attrs["markers"])]
+        parts.append(pd.Series(np.asarray(arr[i, :], dtype=float), index=markers))
+    return pd.concat(parts).rename(trait)
+
+
+def pooled_thresholds(spec_factory: Callable[[list[str]], Any], probs: GenoProbs,
+                      pheno: pd.DataFrame, hsq: pd.Series | None, *, perms: int, alpha: float,
+                      perm_traits: int, hsq_bins: int, seed: int, backend: Any, client: Any,
+                      threads: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Genome-wide thresholds by pooled permutations within trait classes (module docstring).
+
+    Returns the per-trait table (``trait, threshold, group``) and the per-group table.
+    """
+    from translocus.genetics.permute import scan_perm
+
+    rng = np.random.default_rng(seed)
+    missing = pheno.isna().to_numpy()
+    pattern = pd.Series([hashlib.sha1(np.packbits(col).tobytes()).hexdigest()[:12]
+                         for col in missing.T], index=pheno.columns)  # fmt: skip
+    key = pattern.copy()
+    if hsq is not None and hsq_bins > 1:
+        h = hsq.reindex(pheno.columns).to_numpy(float)
+        ok = np.isfinite(h)
+        edges = (
+            np.unique(np.quantile(h[ok], np.linspace(0, 1, hsq_bins + 1)))
+            if ok.any()
+            else np.zeros(0)
+        )
+        cls = np.clip(np.searchsorted(edges, h, side="right") - 1, 0, max(len(edges) - 2, 0))
+        key = pattern + "/h" + pd.Series(cls, index=pheno.columns).astype(str)
+    groups: list[dict[str, Any]] = []
+    per_trait: list[dict[str, Any]] = []
+    for gi, (name, members) in enumerate(key.groupby(key, sort=True)):
+        traits = [str(t) for t in members.index]
+        chosen = sorted(rng.choice(len(traits), size=min(perm_traits, len(traits)),
+                                   replace=False).tolist())  # fmt: skip
+        picked = [traits[i] for i in chosen]
+        perm = scan_perm(spec_factory(picked), probs, n_perm=perms,
+                         seed=int(rng.integers(2**31)), backend=backend, client=client,
+                         threads=threads)  # fmt: skip
+        maxima = perm.maxlod.to_numpy(dtype=float).ravel()
+        maxima = maxima[np.isfinite(maxima)]
+        thr = float(np.quantile(maxima, 1 - alpha)) if maxima.size else math.inf
+        label = f"g{gi + 1}"
+        groups.append({"group": label, "class": str(name), "traits": len(traits),
+                       "permuted_traits": ",".join(picked), "perms": perms,
+                       "maxima": int(maxima.size), "threshold": thr})  # fmt: skip
+        per_trait.extend({"trait": t, "threshold": thr, "group": label} for t in traits)
+    table = pd.DataFrame(per_trait).set_index("trait").reindex(pheno.columns).reset_index()
+    return table, pd.DataFrame(groups)
+
+
+def eqtl_scan(
+    pheno: pd.DataFrame,
+    probs: GenoProbs,
+    *,
+    kinship: Any = None,
+    addcovar: Any = None,
+    Xcovar: Any = None,  # noqa: N803 - R/qtl2's argument name
+    threshold: float = 6.0,
+    drop: float = 1.5,
+    map_name: str = "pos_Mbp",
+    effects: bool = True,
+    perms: int = 0,
+    alpha: float = 0.05,
+    perm_traits: int = 8,
+    hsq_bins: int = 4,
+    seed: int = 1,
+    chunk_traits: int | None = None,
+    keep_lod: Path | str | None = None,
+    checkpoint: Path | str | None = None,
+    backend: str | None = "cpu",
+    device: str | None = None,
+    client: Any = None,
+    threads: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EqtlResult:
+    """Scan many traits chunk by chunk and keep their peaks (module docstring).
+
+    Parameters
+    ----------
+    pheno
+        ``[sample, trait]`` numeric table: expression or protein levels (already transformed
+        as wanted, e.g. rank-normalised).
+    probs
+        Allele (or genotype) probabilities of the cross.
+    kinship, addcovar, Xcovar
+        As for :func:`~translocus.genetics.scan.scan` (``None``: Haley-Knott; a LOCO dict:
+        one h² per trait and chromosome).
+    threshold
+        LOD threshold of the peaks when ``perms`` is 0.
+    drop
+        LOD drop of the support intervals.
+    map_name
+        ``"pos_Mbp"`` or ``"pos_cM"``: the positions of the outputs.
+    effects
+        Whether to estimate the allele effects (with SEs) at each peak.
+    perms, alpha, perm_traits, hsq_bins, seed
+        Genome-wide thresholds by pooled permutations within trait classes (module
+        docstring): ``perms`` permutations of ``perm_traits`` traits per class.
+    chunk_traits
+        Traits per chunk (default: a chunk's LOD table holds 32 million values).
+    keep_lod
+        A new folder for the LODs of all traits as a zarr store (``read_lod``).
+    checkpoint
+        A folder for finished chunks; a run started again resumes from it.
+    backend, device, client, threads
+        Where the scans run, as for ``scan``; the results are the same.
+    progress
+        Called with the number of traits of each finished chunk.
+    """
+    from translocus.genetics.scan import scan
+    from translocus.genetics.spec import ModelSpec
+
+    _check_options(threshold, drop, perms, alpha, chunk_traits)
+    if not isinstance(pheno, pd.DataFrame) or pheno.shape[1] == 0:
+        raise InputError("pheno: give a [sample, trait] table with at least one trait")
+    pheno = pheno.copy()
+    pheno.columns = [str(c) for c in pheno.columns]
+    pheno.index = [str(i) for i in pheno.index]
+    if pheno.columns.duplicated().any():
+        dup = pheno.columns[pheno.columns.duplicated()][:3].tolist()
+        raise InputError(f"pheno: trait names repeat ({dup}); give each trait one column")
+    traits = list(pheno.columns)
+    n_markers = sum(len(probs[c].coords["marker"]) for c in probs.chromosomes)
+    chunks = trait_chunks(len(traits), n_markers, chunk_traits)
+
+    def spec_for(names: list[str]) -> ModelSpec:
+        return ModelSpec(pheno[names], kinship=kinship, addcovar=addcovar, Xcovar=Xcovar)
+
+    options = {"kinship": None if kinship is None else sorted(kinship) if isinstance(kinship, dict)
+               else "overall", "threshold": threshold, "drop": drop, "map_name": map_name,
+               "effects": effects, "perms": perms, "alpha": alpha, "perm_traits": perm_traits,
+               "hsq_bins": hsq_bins, "seed": seed, "chunks": chunks,
+               "addcovar": None if addcovar is None else list(pd.DataFrame(addcovar).columns),
+               "markers": n_markers}  # fmt: skip
+    state = _Checkpoint(None if checkpoint is None else Path(checkpoint),
+                        _fingerprint(traits, pheno, options))  # fmt: skip
+    store = None
+    if keep_lod is not None:
+        import zarr
+
+        keep_path = Path(keep_lod)
+        if keep_path.exists():
+            raise OptionError("keep_lod", str(keep_path),
+                              "exists; give a new folder for the LOD store")  # fmt: skip
+        store = zarr.open_group(str(keep_path), mode="w-")
+        store.attrs["traits"] = traits
+        store.attrs["chromosomes"] = [str(c) for c in probs.chromosomes]
+        store.attrs["map_name"] = map_name
+
+    # thresholds: one LOD, or pooled permutations (they need the traits' h² first)
+    thresholds = np.full(len(traits), float(threshold))
+    threshold_table = groups = None
+    if perms > 0:
+        hsq = None
+        if kinship is not None:
+            from translocus.genetics.herit import est_herit
+
+            kin_all = kinship
+            if isinstance(kinship, dict):  # median over the LOCO matrices' h² is costly:
+                kin_all = next(iter(kinship.values()))  # one LOCO matrix stands for all
+            hsq = est_herit(pheno, kin_all, addcovar=addcovar).iloc[0]
+        threshold_table, groups = pooled_thresholds(
+            spec_for,
+            probs,
+            pheno,
+            hsq,
+            perms=perms,
+            alpha=alpha,
+            perm_traits=perm_traits,
+            hsq_bins=hsq_bins,
+            seed=seed,
+            backend=backend,
+            client=client,
+            threads=threads,
+        )
+        thresholds = threshold_table["threshold"].to_numpy(float)
+
+    all_peaks: list[pd.DataFrame] = []
+    all_max: list[pd.DataFrame] = []
+    resumed = 0
+    for i, (s, e) in enumerate(chunks):
+        names = traits[s:e]
+        done = state.load(i) if store is None else None
+        if done is not None:
+            peaks, maxima = done
+            resumed += 1
+        else:
+            result = scan(spec_for(names), probs, backend=backend, device=device, client=client,
+                          threads=threads)  # fmt: skip
+            peaks, maxima = _reduce_chunk(result, map_name, thresholds[s:e], drop)
+            if effects and len(peaks):
+                peaks = pd.concat([peaks, _peak_effects(peaks, pheno, probs, kinship, addcovar)],
+                                  axis=1)  # fmt: skip
+            if store is not None:
+                _write_lod(store, result, s, len(traits))
+            state.save(i, peaks, maxima)
+            del result
+        all_peaks.append(peaks)
+        all_max.append(maxima)
+        if progress is not None:
+            progress(e - s)
+    peaks = pd.concat(all_peaks, ignore_index=True) if all_peaks else pd.DataFrame(
+        columns=PEAK_COLUMNS)  # fmt: skip
+    peaks = peaks.sort_values(["trait", "chr", "pos"], kind="stable", key=_chrom_key)
+    peaks = peaks.reset_index(drop=True)
+    maxima = pd.concat(all_max, ignore_index=True)
+    info = {"method": "hk" if kinship is None else "lmm",
+            "kinship": "none" if kinship is None else ("loco" if isinstance(kinship, dict)
+                                                       else "overall"),
+            "map_name": map_name, "traits": len(traits), "chunks": len(chunks),
+            "chunks_resumed": resumed, "threshold": threshold if perms == 0 else None,
+            "threshold_method": "lod" if perms == 0 else
+            "pooled permutations by missing-data pattern and h2 class",
+            "drop": drop, "perms": perms, "alpha": alpha if perms else None}  # fmt: skip
+    return EqtlResult(
+        peaks=peaks, max_lod=maxima, thresholds=threshold_table, groups=groups, info=info
+    )
+
+
+def _chrom_key(col: pd.Series) -> pd.Series:
+    if col.name != "chr":
+        return col
+    as_num = pd.to_numeric(col, errors="coerce")
+    return as_num.fillna(1000 + col.map(lambda c: sum(map(ord, str(c)))).astype(float))
