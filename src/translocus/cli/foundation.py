@@ -97,11 +97,22 @@ def simulate(
     ),
     traits: int = typer.Option(3, "--traits", help="Phenotypes, one random QTL each."),
     name: str = typer.Option("sim", "--name", help="Prefix of the written files."),
+    genes: int = typer.Option(
+        0,
+        "--genes",
+        help="Also simulate expression of this many real mouse genes (GRCm39 positions; 0: "
+        "off): local eQTL for 30%, three trans hotspots driven by mediator genes (100-300 "
+        "targets each at 20,000 genes, proportionally fewer below), polygenic background, sex "
+        "and batch. The cross then uses a map over the GRCm39 chromosome lengths.",
+    ),
 ) -> None:
     """Simulate a cross (DO, BXD, F2, backcross or inbred lines) with known QTL; write R/qtl2 files.
 
     Writes <name>.json (control file), genotype, map, phenotype and covariate CSVs, plus
-    truth.csv (QTL positions and founder-allele effects), traits.csv and run.json.
+    truth.csv (QTL positions and founder-allele effects), traits.csv and run.json. With
+    --genes also expression.parquet (samples x gene IDs), features.csv (gene annotation),
+    expression_covar.csv (sex, batch), expression_truth.csv (each gene's planted QTL: local,
+    distal, mediator or none) and hotspots.csv.
 
     Example: translocus simulate --cross do --n 500 --seed 1 --out sim_do
     """
@@ -109,7 +120,7 @@ def simulate(
 
     request = SimulateRequest(
         cross=cross, n=n, seed=seed, markers=markers, error_rate=error_rate, ngen=ngen,
-        traits=traits, name=name,
+        traits=traits, name=name, genes=genes,
     )  # fmt: skip
     output, _, folder = run_pipeline("simulate", request, run_simulate, out_dir=out_dir)
     s = output.summary()
@@ -124,6 +135,12 @@ def simulate(
         f"{s['chromosomes']} chromosomes, {s['phenotypes']} phenotypes ({s['qtl']} QTL)"
     )
     out.print(f"control file: {folder}/{s['control_file']}   truth: {folder}/truth.csv")
+    if genes:
+        out.print(
+            f"expression of {s['genes']:,} genes: {s['local_eqtl']:,} local eQTL, "
+            f"{s['hotspots']} hotspots driving {s['hotspot_targets']:,} genes   "
+            f"matrix: {folder}/expression.parquet   truth: {folder}/expression_truth.csv"
+        )
 
 
 def register(app: typer.Typer) -> None:
