@@ -21,6 +21,7 @@ from rich.table import Table
 
 from translocus import __version__
 from translocus.cli import contract, foundation, genetics, progression, survival, translate
+from translocus.cli import mediate as mediate_cli
 from translocus.cli import qc as qc_cli
 from translocus.cli import snps as snps_cli
 from translocus.cli import treatment as treatment_cli
@@ -149,6 +150,7 @@ for _engine in (
     genetics,
     qc_cli,
     snps_cli,
+    mediate_cli,
     progression,
     survival,
     treatment_cli,
