@@ -42,6 +42,12 @@ VALUES = np.array(
 )
 
 
+def _blank(ids: list[str]) -> pd.DataFrame:
+    from translocus.core.molecular import _blank_features
+
+    return _blank_features(ids)
+
+
 def expected() -> pd.DataFrame:
     return pd.DataFrame(VALUES, index=SAMPLES, columns=GENES)
 
@@ -161,6 +167,30 @@ def test_sample_ids_keep_leading_zeros(tmp_path: Path) -> None:
     path.write_text("mouse,Alb\n001,1.5\n002,2.5\n")
     traits = read_traits(path)
     assert traits.samples == ["001", "002"]
+
+
+def test_r_write_csv_layout_with_an_empty_first_header(tmp_path: Path) -> None:
+    # R's write.csv(t(expr)) writes the row names under an empty header.
+    path = tmp_path / "expr.csv"
+    path.write_text(features_by_samples_text(annotation=False).replace("gene", '""', 1))
+    traits = read_traits(path)
+    assert traits.orientation == "features-x-samples"
+    assert_values(traits)
+    path.write_text(",M1,M2\nAlb,1,2\nAlb,3,4\n")
+    with pytest.raises(InputError, match=r"expr\.csv, the first column \(the IDs\): feature ID "
+                       r"'Alb' appears 2 times \(lines 2, 3\)"):  # fmt: skip
+        read_traits(path, orientation="features-x-samples")
+
+
+def test_as_many_matches_on_both_axes_falls_back_to_the_rules(tmp_path: Path) -> None:
+    path = tmp_path / "expr.csv"
+    path.write_text("gene,M1,M2,M3\nM1,1,2,3\nAlb,4,5,6\n")
+    traits = read_traits(path, samples=["M1"])
+    assert traits.orientation == "features-x-samples"
+    assert traits.notes[0] == (
+        "orientation: features-x-samples (as many row as column IDs are sample IDs of the "
+        "cross; the first column is named 'gene')"
+    )
 
 
 def test_parquet_with_an_index_and_without(tmp_path: Path) -> None:
@@ -314,6 +344,16 @@ def test_annotate_joins_ids_then_symbols_and_counts(
         "annotation (GRCm39): 1 by Ensembl gene ID, 1 by symbol, 1 by symbol ignoring case, "
         "1 with ambiguous symbols left unannotated, 1 not in the gene table"
     )
+
+
+def test_a_gene_listed_once_per_entrez_id_is_not_ambiguous(gene_table: pd.DataFrame) -> None:
+    # Adam34 has two rows in the Ensembl table (two Entrez IDs), one Ensembl gene.
+    assert (gene_table["symbol"] == "Adam34").sum() == 2
+    values = pd.DataFrame({"Adam34": [1.0, 2.0]}, index=["m1", "m2"])
+    traits = MolecularTraits(values, _blank(["Adam34"]), "samples-x-features")
+    f = annotate(traits, gene_table, build="GRCm39").features
+    assert f.loc["Adam34", "gene_id"] == "ENSMUSG00000079058" and f.loc["Adam34", "chr"] == "8"
+    assert f.loc["Adam34", "start"] == 44103346
 
 
 def test_annotate_keeps_the_files_positions_and_fills_the_rest(

@@ -373,7 +373,7 @@ def _read_table(
     missing = np.flatnonzero(ids.isna().to_numpy())
     if missing.size:
         raise InputError(
-            f"{path}, column {id_column!r}: {_where(missing, lines)} has no ID; "
+            f"{path}, {_id_label(id_column)}: {_where(missing, lines)} has no ID; "
             "every row needs an ID in the first column"
         )
     row_ids = [str(v).strip() for v in ids]
@@ -392,11 +392,11 @@ def _read_table(
         if id_column.lower() in _ALIASES["gene_id"] or id_column.lower() in _ALIASES["symbol"]:
             annotation.insert(0, id_column, row_ids)
         sample_ids, feature_ids = data_columns, row_ids
-        _check_ids(path, feature_ids, what="feature", where=f"column {id_column!r}", lines=lines)
+        _check_ids(path, feature_ids, what="feature", where=f"{_id_label(id_column)}", lines=lines)
         _check_ids(path, sample_ids, what="sample", where="the header")
     else:
         sample_ids, feature_ids = row_ids, rest
-        _check_ids(path, sample_ids, what="sample", where=f"column {id_column!r}", lines=lines)
+        _check_ids(path, sample_ids, what="sample", where=f"{_id_label(id_column)}", lines=lines)
         _check_ids(path, feature_ids, what="feature", where="the header")
     block = _numeric_block(frame[data_columns], path, lines)
     if orientation == "features-x-samples":
@@ -480,6 +480,13 @@ def _text_header(path: Path, kind: str) -> tuple[str, list[str]]:
 
     header = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
     return sep, [h.strip() for h in header]
+
+
+def _id_label(id_column: str) -> str:
+    """The ID column as the user sees it (R's ``write.csv`` leaves its header empty)."""
+    if not id_column or id_column.startswith("Unnamed: "):
+        return "the first column (the IDs)"
+    return f"column {id_column!r}"
 
 
 def _where(rows: np.ndarray, lines: bool) -> str:
@@ -865,6 +872,8 @@ def _gene_table(genes: pd.DataFrame) -> pd.DataFrame:
         out[column] = genes[found].to_numpy()
     table = pd.DataFrame(out)
     table["gene_id"] = table["gene_id"].astype("string").str.replace(r"\.\d+$", "", regex=True)
+    # A gene listed once per Entrez ID (as Ensembl's tables do) is one gene, not an ambiguity.
+    table = table.drop_duplicates(subset=["gene_id", "symbol"]).reset_index(drop=True)
     table["symbol"] = table["symbol"].astype("string")
     table["chr"] = _normalise_chr(table["chr"].astype("string"))
     table["start"] = pd.to_numeric(table["start"], errors="coerce").astype("Int64")
@@ -1032,16 +1041,16 @@ def read_covariate_table(path: str | Path, sample_ids: Iterable[Any]) -> pd.Data
     missing = np.flatnonzero(ids.isna().to_numpy())
     if missing.size:
         raise InputError(
-            f"{path}, column {id_column!r}: {_where(missing, lines)} has no sample ID; "
+            f"{path}, {_id_label(id_column)}: {_where(missing, lines)} has no sample ID; "
             "every row needs a sample ID in the first column"
         )
     row_ids = [str(v).strip() for v in ids]
-    _check_ids(path, row_ids, what="sample", where=f"column {id_column!r}", lines=lines)
+    _check_ids(path, row_ids, what="sample", where=f"{_id_label(id_column)}", lines=lines)
     cross = [str(s).strip() for s in sample_ids]
     common = set(row_ids) & set(cross)
     if not common:
         raise InputError(
-            f"{path}, column {id_column!r}: no sample ID is in the cross; the table's are "
+            f"{path}, {_id_label(id_column)}: no sample ID is in the cross; the table's are "
             f"{_few(row_ids)}, the cross's are {_few(cross)}; use the cross's sample IDs"
         )
     notes: list[str] = []
