@@ -409,6 +409,16 @@ def test_match_samples_orders_by_the_cross_and_reports_both_sides(tmp_path: Path
     )
 
 
+def test_rankint_values_are_normal_scores_of_the_matched_samples(tmp_path: Path) -> None:
+    path = tmp_path / "expr.csv"
+    path.write_text(samples_by_features_text())
+    raw = read_traits(path)
+    kept, _ = match_samples(read_traits(path, transform="rankint"), ["DO-001", "DO-003", "DO-004"])
+    subset = raw.values.loc[["DO-001", "DO-003", "DO-004"]]
+    pd.testing.assert_frame_equal(kept.values, rank_inverse_normal(subset))
+    assert kept.transform == "rankint" and "again over the matched samples" in kept.notes[-1]
+
+
 def test_no_common_sample_is_one_error_with_ids_of_both_sides(tmp_path: Path) -> None:
     path = tmp_path / "expr.csv"
     path.write_text(samples_by_features_text())

@@ -910,7 +910,9 @@ def match_samples(
     -------
     (MolecularTraits, SampleMatch)
         The traits of the matched samples (rows in the cross's order; a note says what was
-        left out), and the matched IDs and those on one side only.
+        left out), and the matched IDs and those on one side only. Rank-based inverse normal
+        values (``transform="rankint"``) are transformed again over the matched samples, so
+        that the analysed values are normal scores.
 
     Raises
     ------
@@ -943,7 +945,13 @@ def match_samples(
             "the cross, or set --orientation if rows and columns were taken the wrong way round"
         )
     values = traits.values.loc[matched]
-    return replace(traits, values=values, notes=(*traits.notes, match.summary())), match
+    notes = (*traits.notes, match.summary())
+    if traits.transform == "rankint" and match.only_in_traits:
+        # Normal scores of the samples analysed: the ranks are those among the kept samples
+        # (ranking the scores again gives the ranks of the original values).
+        values = rank_inverse_normal(values)
+        notes = (*notes, "transform: rank-based inverse normal again over the matched samples")
+    return replace(traits, values=values, notes=notes), match
 
 
 # ---------------------------------------------------------------------------- transform
