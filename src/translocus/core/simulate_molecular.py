@@ -21,9 +21,10 @@ hotspots (``kind="mediator"`` and ``"distal"``)
     draw from ``trans_variance`` of the target's variance. Adding the mediator to a target's
     model removes its distal QTL: the planted mediation.
 polygenic background
-    ``n_polygenic`` loci over the genome, each gene with its own normal effects of every
-    founder allele; scaled so that background / (background + noise) is a draw from
-    ``heritability`` (the share of the residual variance an LMM attributes to the kinship).
+    Drawn from ``N(0, K)`` with ``K`` the realised kinship of the true founder dosages at
+    every marker (R/qtl2's kinship of allele probabilities): every marker a small locus.
+    Scaled so that background / (background + noise) is a draw from ``heritability`` (the
+    share of the residual variance an LMM attributes to the kinship).
 sex and batch
     A female-minus-male difference per gene drawn from ``N(0, sex_effect²)`` and a shift per
     gene and batch from ``N(0, batch_effect²)``; animals are spread evenly over
@@ -252,7 +253,6 @@ def simulate_expression(
     trans_variance: tuple[float, float] = (0.02, 0.10),
     mediator_variance: tuple[float, float] = (0.4, 0.6),
     heritability: tuple[float, float] = (0.2, 0.6),
-    n_polygenic: int = 200,
     sex_effect: float = 0.3,
     n_batches: int = 4,
     batch_effect: float = 0.25,
@@ -281,8 +281,8 @@ def simulate_expression(
     mediator_variance
         Range of the share explained by a mediator's own local eQTL (its low end must exceed
         the high end of ``trans_variance``: the target gets the QTL through the mediator).
-    heritability, n_polygenic
-        Range of background / (background + noise) and the loci making the background.
+    heritability
+        Range of background / (background + noise).
     sex_effect, n_batches, batch_effect
         SDs (noise units) of the per-gene sex difference and batch shifts; batches.
     cross
@@ -327,8 +327,6 @@ def simulate_expression(
         raise OptionError("n_batches", n_batches, "use 1 or more batches")
     if sex_effect < 0 or batch_effect < 0:
         raise OptionError("sex_effect" if sex_effect < 0 else "batch_effect", None, "give SD >= 0")
-    if n_polygenic < 0:
-        raise OptionError("n_polygenic", n_polygenic, "must be 0 or more")
 
     rng = np.random.default_rng([seed, 15])
     if cross is None:
@@ -424,29 +422,18 @@ def simulate_expression(
     # -- residual parts: background + sex + batch + noise (gene columns)
     noise = rng.normal(0.0, 1.0, size=(n, n_genes))
     h2 = rng.uniform(heritability[0], heritability[1], size=n_genes)
-    background = np.zeros((n, n_genes))
-    if n_polygenic:
-        chroms = list(sim_cross.gmap)
-        lengths = np.array([float(sim_cross.gmap[c].max()) for c in chroms])
-        where = rng.choice(len(chroms), size=n_polygenic, p=lengths / lengths.sum())
-        dosages = []
-        for c_idx in np.unique(where):
-            chrom = chroms[int(c_idx)]
-            at = np.sort(rng.uniform(0.0, lengths[c_idx], size=int((where == c_idx).sum())))
-            hap = cross.mosaic.founders_at(chrom=chrom, positions=at)
-            d = np.zeros((n, len(alleles), hap.shape[2]))
-            for h in range(2):
-                np.add.at(d, (np.arange(n)[:, None], hap[:, h, :], np.arange(hap.shape[2])), 1.0)
-            dosages.append(d.transpose(0, 2, 1).reshape(n, -1))
-        design = np.concatenate(dosages, axis=1)
-        design -= design.mean(axis=0)
-        for start in range(0, n_genes, 2000):
-            stop = min(start + 2000, n_genes)
-            weights = rng.normal(0.0, 1.0, size=(design.shape[1], stop - start))
-            background[:, start:stop] = design @ weights
-        sd = background.std(axis=0)
-        sd[sd == 0] = 1.0
-        background *= np.sqrt(h2 / (1.0 - h2)) / sd
+    # background ~ N(0, K): the infinitesimal model on the realised kinship (every marker a
+    # small locus), so that no few loci stand out as QTL of their own
+    values_k, vectors_k = np.linalg.eigh(_true_kinship(cross))
+    root = vectors_k * np.sqrt(np.clip(values_k, 0.0, None))
+    background = np.empty((n, n_genes))
+    for start in range(0, n_genes, 4000):
+        stop = min(start + 4000, n_genes)
+        background[:, start:stop] = root @ rng.normal(0.0, 1.0, size=(n, stop - start))
+    background -= background.mean(axis=0)
+    sd = background.std(axis=0)
+    sd[sd == 0] = 1.0
+    background *= np.sqrt(h2 / (1.0 - h2)) / sd
     sex_diff = rng.normal(0.0, sex_effect, size=n_genes)
     batch_shift = rng.normal(0.0, batch_effect, size=(n_batches, n_genes))
     values = noise + background + female[:, None] * sex_diff[None, :] + batch_shift[batch]
@@ -560,7 +547,6 @@ def simulate_expression(
         "trans_variance": tuple(trans_variance),
         "mediator_variance": tuple(mediator_variance),
         "heritability": tuple(heritability),
-        "n_polygenic": n_polygenic,
         "sex_effect": sex_effect,
         "n_batches": n_batches,
         "batch_effect": batch_effect,
@@ -580,6 +566,25 @@ def simulate_expression(
         hotspots=hotspots,
         parameters=parameters,
     )
+
+
+def _true_kinship(cross: SimulatedCross) -> np.ndarray:
+    """Mean over markers of the true allele-probability products ``[sample, sample]``."""
+    n = cross.cross.n_individuals
+    k = len(cross.mosaic.alleles)
+    kinship = np.zeros((n, n))
+    total = 0
+    for chrom, gmap in cross.cross.gmap.items():
+        hap = cross.mosaic.founders_at(chrom=chrom, positions=gmap.to_numpy())
+        m = hap.shape[2]
+        probs = np.zeros((n, m, k))
+        rows, cols = np.arange(n)[:, None], np.arange(m)[None, :]
+        for h in range(2):
+            np.add.at(probs, (rows, cols, hap[:, h, :]), 0.5)
+        flat = probs.reshape(n, m * k)
+        kinship += flat @ flat.T
+        total += m
+    return kinship / total
 
 
 def _dosages(cross: SimulatedCross, chroms: np.ndarray, pos_cm: np.ndarray) -> list[np.ndarray]:
