@@ -193,6 +193,14 @@ def test_as_many_matches_on_both_axes_falls_back_to_the_rules(tmp_path: Path) ->
     )
 
 
+def test_a_byte_order_mark_and_spaces_around_ids_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "expr.csv"
+    path.write_bytes("\ufeffmouse, Alb ,Apoe\n001 ,1,2\n002,3,4\n".encode())
+    traits = read_traits(path, samples=["001", "002"])
+    assert traits.orientation == "samples-x-features"
+    assert traits.samples == ["001", "002"] and traits.feature_ids == ["Alb", "Apoe"]
+
+
 def test_parquet_with_an_index_and_without(tmp_path: Path) -> None:
     by_sample = expected().rename_axis("mouse")
     path = tmp_path / "expr.parquet"
@@ -462,7 +470,7 @@ def test_covariate_table_errors(tmp_path: Path) -> None:
     path.write_text("mouse\nDO-001\nDO-002\n")
     with pytest.raises(InputError, match=r"covar\.csv: has 1 column"):
         read_covariate_table(path, SAMPLES)
-    with pytest.raises(InputError, match=r"nothere\.csv: file not found; give --covar"):
+    with pytest.raises(InputError, match=r"nothere\.csv: file not found; give --covar-file"):
         read_covariate_table(tmp_path / "nothere.csv", SAMPLES)
 
 

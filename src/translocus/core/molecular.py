@@ -419,7 +419,7 @@ def _read_table(
     return MolecularTraits(values, features, orientation, None, path, (note,))
 
 
-def _load_table(path: Path, kind: str) -> tuple[pd.DataFrame, bool]:
+def _load_table(path: Path, kind: str, flag: str = "--traits") -> tuple[pd.DataFrame, bool]:
     """The table with its ID column first, and whether row numbers are file lines (text)."""
     try:
         if kind == "parquet":
@@ -430,9 +430,11 @@ def _load_table(path: Path, kind: str) -> tuple[pd.DataFrame, bool]:
             frame.columns = pd.Index(header)
             lines = False
         else:
-            sep, header = _text_header(path, kind)
-            first = header[0] if header and header[0] else "Unnamed: 0"
+            sep, raw = _text_header(path, kind)
+            first = raw[0] if raw and raw[0] else "Unnamed: 0"
             frame = pd.read_csv(path, sep=sep, dtype={first: str}, low_memory=False)
+            header = [h.strip() for h in raw]
+            frame.columns = pd.Index([str(c).strip() for c in frame.columns])
             lines = True
     except InputError:
         raise
@@ -453,18 +455,18 @@ def _load_table(path: Path, kind: str) -> tuple[pd.DataFrame, bool]:
         seen[name] = i
     if frame.shape[1] < 2:
         raise InputError(
-            f"{path}: has {frame.shape[1]} column; give --traits a matrix: an ID column, then "
-            "one column per sample or feature (check the delimiter)"
+            f"{path}: has {frame.shape[1]} column; give {flag} a table: an ID column, then "
+            "one column per sample, feature or covariate (check the delimiter)"
         )
     if len(frame) == 0:
-        raise InputError(f"{path}: has a header but no rows; give --traits a matrix with values")
+        raise InputError(f"{path}: has a header but no rows; give {flag} a table with values")
     return frame, lines
 
 
 def _text_header(path: Path, kind: str) -> tuple[str, list[str]]:
     opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             line = handle.readline()
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
@@ -479,7 +481,7 @@ def _text_header(path: Path, kind: str) -> tuple[str, list[str]]:
     import csv  # noqa: PLC0415
 
     header = next(csv.reader([line.rstrip("\r\n")], delimiter=sep), [])
-    return sep, [h.strip() for h in header]
+    return sep, header
 
 
 def _id_label(id_column: str) -> str:
@@ -1003,7 +1005,7 @@ def read_covariate_table(path: str | Path, sample_ids: Iterable[Any]) -> pd.Data
     Parameters
     ----------
     path
-        The table (``--covar`` of a file).
+        The table (``--covar-file``).
     sample_ids
         The cross's sample IDs: the rows come out in this order; a sample the table lacks
         gets missing covariates (the scan leaves it out).
@@ -1037,13 +1039,15 @@ def read_covariate_table(path: str | Path, sample_ids: Iterable[Any]) -> pd.Data
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: file not found; give --covar a CSV, TSV or parquet table")
+        raise InputError(f"{path}: file not found; give --covar-file a CSV, TSV or parquet table")
     if path.is_dir() or path.stat().st_size == 0:
-        raise InputError(f"{path}: is empty or a folder; give --covar a table of covariates")
+        raise InputError(f"{path}: is empty or a folder; give --covar-file a table of covariates")
     kind = _kind_of(path)
     if kind == "h5ad":
-        raise InputError(f"{path}: give --covar a CSV, TSV or parquet table, not an .h5ad file")
-    frame, lines = _load_table(path, kind)
+        raise InputError(
+            f"{path}: give --covar-file a CSV, TSV or parquet table, not an .h5ad file"
+        )
+    frame, lines = _load_table(path, kind, flag="--covar-file")
     id_column = str(frame.columns[0])
     ids = frame[id_column]
     missing = np.flatnonzero(ids.isna().to_numpy())
@@ -1092,7 +1096,7 @@ def read_covariate_table(path: str | Path, sample_ids: Iterable[Any]) -> pd.Data
     if not columns:
         raise InputError(
             f"{path}: no covariate column besides the sample IDs in {id_column!r}; "
-            "give --covar a table with one column per covariate"
+            "give --covar-file a table with one column per covariate"
         )
     table = pd.DataFrame(columns, index=row_ids)
     out = table.reindex(cross)
