@@ -142,14 +142,21 @@ def test_command_writes_a_complete_run(study: dict, tmp_path: Path) -> None:
     assert table["rank"].tolist() == list(range(1, len(table) + 1))
 
 
-def test_features_named_by_symbol_are_placed() -> None:
-    from translocus.pipelines.mediate import _annotate
+def test_features_named_by_symbol_are_placed(tmp_path: Path) -> None:
+    from translocus.pipelines.mediate import read_trait_matrix
 
+    path = tmp_path / "few.csv"
+    pd.DataFrame({"Hnf1a": [1.0, 2.0, 3.0], "ENSMUSG00000029556": [1.0, 2.5, 3.0],
+                  "not_a_gene": [0.0, 1.0, 2.0]},
+                 index=pd.Index(["1", "4", "999"], name="mouse")).to_csv(path)  # fmt: skip
     log = RunLog()
-    placed = _annotate(["Hnf1a", "ENSMUSG00000029556", "not_a_gene"], None, "GRCm39", log)
-    assert placed.loc["Hnf1a", "gene_id"] == "ENSMUSG00000029556"
-    assert placed.loc["Hnf1a", "chr"] == placed.loc["ENSMUSG00000029556", "chr"] == "5"
-    assert placed.loc["ENSMUSG00000029556", "symbol"] == "Hnf1a"
-    assert pd.isna(placed.loc["not_a_gene", "chr"])
+    values, features, notes = read_trait_matrix(path, ["1", "4", "5"], "GRCm39", log)
+    assert values.index.tolist() == ["1", "4"]
+    assert features.loc["Hnf1a", "gene_id"] == "ENSMUSG00000029556"
+    assert features.loc["Hnf1a", "chr"] == features.loc["ENSMUSG00000029556", "chr"] == "5"
+    assert features.loc["ENSMUSG00000029556", "symbol"] == "Hnf1a"
+    assert pd.isna(features.loc["not_a_gene", "chr"])
     counted = {row["what"]: row["n"] for row in log.rows}
     assert counted["features without a gene position"] == 1
+    assert counted["trait samples dropped"] == 1
+    assert any(note.startswith("orientation: samples-x-features") for note in notes)

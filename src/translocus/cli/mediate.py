@@ -29,6 +29,11 @@ def mediate_command(
     window: float | None = typer.Option(
         None, "--window", help="Only candidates whose gene lies within this many Mbp of --at."
     ),  # fmt: skip
+    orientation: str = typer.Option(
+        "auto",
+        "--orientation",
+        help="What the rows of --traits are: auto, samples-x-features or features-x-samples.",
+    ),  # fmt: skip
     covar: str = typer.Option("", "--covar", help="Comma-separated covariates, e.g. sex."),
     kinship: str = typer.Option(
         "loco", "--kinship", help="loco (LMM, the QTL chromosome left out) or none (HK)."
@@ -47,7 +52,8 @@ def mediate_command(
     from translocus.pipelines.mediate import MediateRequest, run_mediate
 
     request = MediateRequest(cross=cross, traits=traits, target=target, at=at, window=window,
-                             covar=tuple(split_list(covar)), kinship=kinship)  # fmt: skip
+                             covar=tuple(split_list(covar)), kinship=kinship,
+                             orientation=orientation)  # fmt: skip
     inputs = [*(cross_inputs(cross) if cross.exists() else []), traits]
     output, _, folder = run_pipeline("mediate", request, run_mediate, out_dir=out_dir,
                                      inputs=inputs)  # fmt: skip

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from translocus.core.errors import InputError, OptionError
+from translocus.core.molecular import ORIENTATIONS
 from translocus.core.runs import RunLog
 from translocus.pipelines.genoprob import cross_for, genotype_probabilities, resolve_assembly
 
@@ -38,9 +39,6 @@ __all__ = ["KINSHIPS", "MediateOutput", "MediateRequest", "read_trait_matrix", "
 KINSHIPS = ("loco", "none")
 #: The best mediators (by LOD drop) translated to human genes.
 N_HUMAN = 20
-#: Columns of a traits file (features as rows) that annotate features, not samples.
-ANNOTATION_COLUMNS = ("gene_id", "symbol", "chr", "start", "end", "build", "strand",
-                      "biotype", "description")  # fmt: skip
 
 
 def parse_at(text: str) -> tuple[str, float]:
@@ -75,6 +73,7 @@ class MediateRequest:
     window: float | None = None
     covar: tuple[str, ...] = field(default_factory=tuple)
     kinship: str = "loco"
+    orientation: str = "auto"
     error_prob: float = 0.002
     map_function: str = "c-f"
 
@@ -88,6 +87,9 @@ class MediateRequest:
             raise OptionError("target", self.target, "give the target: a phenotype of the "
                                                       "cross or a feature of {traits}")  # fmt: skip
         parse_at(self.at)
+        if self.orientation not in ORIENTATIONS:
+            raise OptionError("orientation", self.orientation,
+                              f"must be one of {', '.join(ORIENTATIONS)}")  # fmt: skip
         if self.kinship not in KINSHIPS:
             raise OptionError("kinship", self.kinship, f"must be one of {', '.join(KINSHIPS)}")
         if self.traits is not None:
@@ -103,101 +105,39 @@ class MediateRequest:
 
 
 # -- the traits file --------------------------------------------------------------------------
-def read_trait_matrix(path: Path, samples: list[str]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """A traits file as ``[sample x feature]`` values and the annotation it carries.
+def read_trait_matrix(
+    path: Path, samples: list[str], build: str | None, log: RunLog, *, orientation: str = "auto"
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """A traits file as ``[sample x feature]`` values, its features and notes of reading it.
 
-    CSV/TSV (``.gz`` too) or parquet, the first column (or a parquet index) holding the row
-    IDs; samples as rows or as columns, whichever matches more of the cross's ``samples``.
-    With features as rows, the columns of :data:`ANNOTATION_COLUMNS` are their annotation.
+    Read by :func:`translocus.core.molecular.read_traits` (h5ad, parquet, CSV/TSV; samples as
+    rows or columns, whichever matches the cross), samples matched to the cross (the others
+    counted), features placed on genes from the file's annotation, else the Ensembl table of
+    ``build`` (by ID or symbol; :func:`~translocus.core.molecular.annotate`).
     """
-    name = path.name.lower()
-    try:
-        if name.endswith(".parquet"):
-            raw = pd.read_parquet(path)
-            if isinstance(raw.index, pd.RangeIndex):
-                raw = raw.set_index(raw.columns[0])
-        else:
-            sep = "\t" if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")) else ","
-            raw = pd.read_csv(path, sep=sep, index_col=0)
-    except (OSError, ValueError, ImportError) as exc:  # unreadable or not a table
-        raise InputError(f"{path}: cannot be read as a table ({str(exc).splitlines()[0]}); give "
-                         "a CSV, TSV or parquet file with IDs in the first column") from None  # fmt: skip
-    raw.index = [str(i) for i in raw.index]
-    raw.columns = [str(c) for c in raw.columns]
-    wanted = set(samples)
-    by_rows = len(wanted & set(raw.index))
-    by_cols = len(wanted & set(raw.columns))
-    if max(by_rows, by_cols) == 0:
-        raise InputError(f"{path}: no row or column ID is a sample of the cross (e.g. "
-                         f"{', '.join(samples[:3])}); give the matrix with the cross's sample "
-                         "IDs")  # fmt: skip
-    features: pd.DataFrame | None = None
-    if by_cols > by_rows:  # features as rows
-        ann = [c for c in raw.columns if c.lower() in ANNOTATION_COLUMNS]
-        if ann:
-            features = raw[ann].rename(columns=str.lower)
-        values = raw.drop(columns=ann).T
-    else:
-        values = raw
-    for column in values.columns:
-        col = values[column]
-        if not pd.api.types.is_numeric_dtype(col):
-            number = pd.to_numeric(col, errors="coerce")
-            bad = np.flatnonzero(number.isna() & col.notna())
-            if bad.size:
-                where = ", ".join(str(values.index[i]) for i in bad[:3])
-                raise InputError(f"{path}, feature {column!r}: {bad.size} values are not "
-                                 f"numbers (samples {where}); give numbers or leave them "
-                                 "empty")  # fmt: skip
-            values[column] = number
-    for axis, ids in (("sample", values.index), ("feature", values.columns)):
-        if ids.has_duplicates:
-            dup = ids[ids.duplicated()][0]
-            raise InputError(f"{path}: the {axis} {dup!r} appears more than once; keep one")
-    return values.astype(float), features
-
-
-def _annotate(ids: list[str], given: pd.DataFrame | None, build: str | None, log: RunLog
-              ) -> pd.DataFrame:  # fmt: skip
-    """Gene annotation of each feature: from the file, else the Ensembl table by ID or symbol."""
+    from translocus.core.molecular import annotate, match_samples, read_traits
     from translocus.translate.genes import load_genes
 
-    out = pd.DataFrame(index=pd.Index(ids, name="feature"),
-                       columns=["gene_id", "symbol", "chr", "start", "end"], dtype=object)  # fmt: skip
-    if given is not None:
-        for col in out.columns:
-            if col in given.columns:
-                out[col] = given[col].reindex(ids).astype(object)
+    with log.step("read traits"):
+        traits = read_traits(path, samples=samples, orientation=orientation)
+        traits, match = match_samples(traits, samples)
+    if match.only_in_traits:
+        log.count("trait samples dropped", len(match.only_in_traits),
+                  f"not in the cross (e.g. {', '.join(match.only_in_traits[:3])})")  # fmt: skip
+    log.count("features read", traits.values.shape[1], str(path))
     if build is None:
         log.warn("the cross's genome build is unknown: gene positions are not joined to the "
                  "features (give it in the control file to place them)")  # fmt: skip
-        return out
-    with log.step("gene table"):
-        genes = load_genes("mouse", build).genes
-    log.add_provenance(load_genes("mouse", build).provenance)
-    by_id = genes.drop_duplicates("gene_id").set_index("gene_id", drop=False)
-    by_symbol = genes.drop_duplicates("symbol").set_index("symbol", drop=False)
-    need = out["chr"].isna()
-    joined = 0
-    for fid in out.index[need]:
-        key = out.at[fid, "gene_id"] if isinstance(out.at[fid, "gene_id"], str) else fid
-        row = None
-        if key in by_id.index:
-            row, gene_id = by_id.loc[key], key
-        elif fid in by_symbol.index:
-            row = by_symbol.loc[fid]
-            gene_id = row["gene_id"]
-        if row is not None:
-            out.loc[fid, ["gene_id", "symbol", "chr", "start", "end"]] = [
-                gene_id, row["symbol"], str(row["chr"]), int(row["start"]), int(row["end"])
-            ]  # fmt: skip
-            joined += 1
-    log.count("features placed on genes", joined, f"by Ensembl ID or symbol, {build}")
-    unplaced = int(out["chr"].isna().sum())
-    if unplaced:
-        log.count("features without a gene position", unplaced,
-                  f"not an Ensembl ID or symbol of the {build} gene table")  # fmt: skip
-    return out
+    else:
+        with log.step("gene table"):
+            table = load_genes("mouse", build)
+        log.add_provenance(table.provenance)
+        traits = annotate(traits, table.genes, build=build)
+        placed = traits.features["chr"].notna()
+        if not placed.all():
+            log.count("features without a gene position", int((~placed).sum()),
+                      f"not an Ensembl ID or symbol of the {build} gene table")  # fmt: skip
+    return traits.values, traits.features, traits.notes
 
 
 # -- the output -------------------------------------------------------------------------------
@@ -213,6 +153,7 @@ class MediateOutput:
     build: str | None
     human: pd.DataFrame
     target_source: str
+    traits_notes: tuple[str, ...] = ()
 
     def figure(self) -> Any:
         return self.result.figure()
@@ -251,6 +192,7 @@ class MediateOutput:
                 {"mediator": str(m), "label": str(lab), "lod_drop": _number(d)}
                 for m, lab, d in zip(top["mediator"], label, top["lod_drop"], strict=True)
             ],  # fmt: skip
+            "traits": list(self.traits_notes),
             "n_human": int(self.human["human_symbol"].notna().sum()) if len(self.human) else 0,
         }
 
@@ -311,14 +253,9 @@ def run_mediate(request: MediateRequest, log: RunLog | None = None) -> MediateOu
     build, _ = resolve_assembly(cross, Path(request.cross) if request.cross else None, None, log)
     samples = [str(s) for s in cross.individuals]
     traits_path = Path(request.traits)
-    with log.step("read traits"):
-        values, given = read_trait_matrix(traits_path, samples)
-    unmatched = [s for s in values.index if s not in set(samples)]
-    if unmatched:
-        log.count("trait samples not in the cross", len(unmatched),
-                  f"{traits_path.name}: e.g. {', '.join(unmatched[:3])}")  # fmt: skip
-    values = values.loc[[s for s in values.index if s in set(samples)]]
-    log.count("features read", values.shape[1], str(traits_path))
+    values, features_all, notes = read_trait_matrix(
+        traits_path, samples, build, log, orientation=request.orientation
+    )
 
     target_name = str(request.target).strip()
     phenos = [str(c) for c in cross.pheno.columns]
@@ -337,7 +274,7 @@ def run_mediate(request: MediateRequest, log: RunLog | None = None) -> MediateOu
     candidates = values.drop(columns=[target_name], errors="ignore")
     if candidates.shape[1] == 0:
         raise InputError(f"{traits_path}: no feature besides the target to try as a mediator")
-    features = _annotate(list(candidates.columns), given, build, log)
+    features = features_all.reindex(candidates.columns)
     if request.window is not None and features["chr"].isna().all():
         raise OptionError("window", request.window, "the features have no gene positions to "
                                                     "measure the window from; drop {window} "
@@ -375,4 +312,4 @@ def run_mediate(request: MediateRequest, log: RunLog | None = None) -> MediateOu
     human = _human(result.table, log)
     return MediateOutput(request=request, result=result, marker=marker, marker_pos=marker_pos,
                          chromosome=chrom, build=build, human=human,
-                         target_source=source)  # fmt: skip
+                         target_source=source, traits_notes=notes)  # fmt: skip
