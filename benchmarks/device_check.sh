@@ -17,12 +17,20 @@
 # device, every marker (the device has the memory for it): study_speed_cuda.json.
 # STUDY_SHAPES (default do750,do2000,cc70) picks the shapes, STUDY_SCALE=small a quick check.
 #
+# Last, the molecular-trait case of benchmarks/eqtl_scale.py (simulated there: 742 DO mice x
+# 6,400 markers x 20,000 traits, sex covariate): genotype probabilities, LOCO kinship and the
+# LMM LOCO eQTL scan of all traits on the CPU (16 threads), then the same scan on the CUDA
+# device, its per-trait maximum LODs compared with the CPU's (target: <= 3 s, equal to 1e-6
+# LOD): eqtl_scale_cpu16.json and eqtl_scale_cuda.json. EQTL_TRAITS (default 20000) sets the
+# traits; SKIP_EARLIER=1 runs this section alone.
+#
 # Run from the repository root: bash benchmarks/device_check.sh
 set -euo pipefail
 OUT=${OUT:-benchmarks/results}
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+if [ "${SKIP_EARLIER:-0}" != 1 ]; then
 python3 -m pytest -q -p no:cacheprovider -m gpu \
     tests/core/test_compute.py tests/genetics/test_accelerated.py \
     tests/genetics/test_scan_genome.py 2>&1 | tee "$OUT/device_tests.log"
@@ -32,3 +40,11 @@ python3 benchmarks/study_speed.py --scale "${STUDY_SCALE:-full}" --no-r --thread
     --shapes "${STUDY_SHAPES:-do750,do2000,cc70}" --lmm-shapes "${STUDY_SHAPES:-do750,do2000,cc70}" \
     --lmm-every 1 --backend torch --device cuda --out "$OUT/study_speed_cuda.json" 2>&1 \
     | tee "$OUT/study_speed_cuda.log"
+fi
+EQTL_CACHE=${EQTL_CACHE:-/tmp/translocus-eqtl-scale}
+python3 benchmarks/eqtl_scale.py --traits "${EQTL_TRAITS:-20000}" --threads 16 --no-r \
+    --steps genoprob,kinship,lmm,matmul --cache "$EQTL_CACHE" --out "$OUT/eqtl_scale_cpu16.json" \
+    2>&1 | tee "$OUT/eqtl_scale_cpu16.log"
+python3 benchmarks/eqtl_scale.py --traits "${EQTL_TRAITS:-20000}" --threads 16 --no-r \
+    --steps lmm --backend torch --device cuda --cache "$EQTL_CACHE" \
+    --out "$OUT/eqtl_scale_cuda.json" 2>&1 | tee "$OUT/eqtl_scale_cuda.log"
