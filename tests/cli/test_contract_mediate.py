@@ -74,6 +74,14 @@ CASES: list[tuple[str, list[str], str]] = [
     ("kinship-unknown", [str(DOEX), *GOOD, "--kinship", "overall"],
      "--kinship overall: must be one of loco, none"),
     ("covar-unknown", [str(DOEX), *GOOD, "--covar", "age"], "'age' is not a covariate"),
+    ("no-target", [str(DOEX), "--traits", "{traits}", "--at", "2:97.5"],
+     "give the target: a phenotype of the cross or a feature of --traits"),
+    ("target-and-hotspot", [str(DOEX), *GOOD, "--hotspot", "{foreign}"],
+     "give either --target or --hotspot"),
+    ("hotspot-missing", [str(DOEX), "--traits", "{traits}", "--at", "2:97.5", "--hotspot",
+                         "{root}/no_run"], "no_run: no such run folder"),
+    ("hotspot-not-a-run", [str(DOEX), "--traits", "{traits}", "--at", "2:97.5", "--hotspot",
+                           "{foreign}"], "not a translocus run folder"),
     ("out-foreign-folder", [str(DOEX), *GOOD, "-o", "{foreign}"], "files translocus did not write"),
 ]  # fmt: skip
 

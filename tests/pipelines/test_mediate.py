@@ -160,3 +160,63 @@ def test_features_named_by_symbol_are_placed(tmp_path: Path) -> None:
     assert counted["features without a gene position"] == 1
     assert counted["trait samples dropped"] == 1
     assert any(note.startswith("orientation: samples-x-features") for note in notes)
+
+
+def _eqtl_run(folder: Path, peaks: pd.DataFrame, **options: object) -> Path:
+    """An eqtl run folder as ``translocus eqtl`` leaves it: run.json and peaks.parquet."""
+    import json
+
+    from translocus.core.runs import RUN_FORMAT
+
+    folder.mkdir()
+    peaks.to_parquet(folder / "peaks.parquet")
+    record = {"translocus_run": RUN_FORMAT, "command": "eqtl", "status": "complete",
+              "options": {"cross": str(DOEX), "window": 4.0, "hotspot_window": 4.0,
+                          "hotspot_perms": 200, "alpha": 0.05, "seed": 3, **options},
+              "summary": {"build": "GRCm38"}}  # fmt: skip
+    (folder / "run.json").write_text(json.dumps(record))
+    return folder
+
+
+def test_a_hotspot_of_an_eqtl_run(study: dict, tmp_path: Path) -> None:
+    """30 traits with a distal peak at chr 2 97 Mbp, all driven by the planted mediator."""
+    from translocus.pipelines.mediate import MediateRequest, run_mediate
+
+    rng = np.random.default_rng(12)
+    values = pd.read_csv(study["csv"], index_col=0)
+    hub = values[study["mediator"]]
+    targets = {f"T{k:02d}": 0.8 * hub + rng.normal(0, 0.6, len(hub)) for k in range(30)}
+    expr = pd.concat([values, pd.DataFrame(targets, index=values.index)], axis=1)
+    expr.index.name = "mouse"
+    path = tmp_path / "expr_hot.csv"
+    expr.to_csv(path)
+    cross = study["cross"]
+    markers = pd.DataFrame({"chr": np.concatenate([[c] * len(cross.pmap[c]) for c in cross.pmap]),
+                            "pos": np.concatenate([cross.pmap[c].to_numpy() for c in cross.pmap])})  # fmt: skip
+    pick = rng.integers(0, len(markers), 40)
+    peaks = pd.DataFrame({
+        "trait": [*targets, *(f"bg{k}" for k in range(40))],
+        "chr": [*(["2"] * 30), *markers["chr"].to_numpy()[pick]],
+        "pos": [*rng.normal(97.3, 0.3, 30), *markers["pos"].to_numpy()[pick]],
+        "lod": 8.0, "class": "distal",
+    })  # fmt: skip
+    run = _eqtl_run(tmp_path / "eqtl", peaks)
+    output = run_mediate(MediateRequest(cross=DOEX, traits=path, at="2:95", hotspot=run,
+                                        kinship="none"))  # fmt: skip
+    spot = output.hotspot
+    assert spot is not None and spot["chr"] == "2" and spot["start"] <= 97.3 <= spot["end"]
+    assert output.n_targets == 30 and spot["window"] == 10.0
+    table = output.result.table
+    assert table["mediator"].iloc[0] == study["mediator"]
+    assert table["n_top"].iloc[0] >= 25 and table["n_targets"].iloc[0] == 30
+    assert not set(targets) & set(table["mediator"])  # the targets are not candidates
+    assert output.summary()["ranked_by"] == "median_drop"
+    assert "median_drop" in output.human.columns
+    result = invoke(["mediate", DOEX, "--traits", path, "--hotspot", run, "--at", "2:95",
+                     "--kinship", "none", "-o", tmp_path / "out"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "hotspot H1: chr 2" in result.stdout and f"1. {study['symbol']}" in result.stdout
+    # no hotspot on the chromosome asked for
+    no = invoke(["mediate", DOEX, "--traits", path, "--hotspot", run, "--at", "3:50",
+                 "--kinship", "none", "-o", tmp_path / "out3"])  # fmt: skip
+    assert no.exit_code == 2 and "has no hotspot on chromosome 3" in no.stderr
