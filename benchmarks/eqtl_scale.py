@@ -14,8 +14,9 @@ them (the dosage of one SNP explaining 5-30% of the variance), a polygenic part 
 (20-50%), a sex effect and noise; they are the same for every tool.
 
 Each step runs in its own child process (wall seconds and the child's own peak resident
-memory, ``ru_maxrss`` from ``wait4``, as ``benchmarks/memory_scale.py``), with ``--threads``
-(default 2) threads:
+memory: its ``VmHWM``, read by the child at its end, since the ``ru_maxrss`` that ``wait4``
+gives also holds the parent's peak before the exec; R/qtl2's and tensorQTL's from
+``ru_maxrss``, the parent kept light), with ``--threads`` (default 2) threads:
 
 - ``genoprob``: genotype probabilities reduced to allele probabilities, written to a store;
 - ``kinship``: LOCO kinship from the stored allele probabilities;
@@ -72,6 +73,7 @@ import json
 import os
 import pickle
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -270,6 +272,9 @@ def run_step(step: str, folder: Path, opts: argparse.Namespace) -> dict[str, Any
 
     out: dict[str, Any] = {}
     lazy, tmp, threads = opts.lazy, opts.tmp, opts.threads
+    if step == "simulate":
+        simulate(folder, opts.mice, opts.markers, opts.traits)
+        return out
     if step == "genoprob":
         from translocus.core.runs import RunLog
         from translocus.core.store import Store
@@ -394,12 +399,16 @@ def measure(args: list[str], label: str) -> dict[str, Any]:
         raise SystemExit(f"step {label} failed (exit {code}): {' '.join(args)}")
     lines = [line for line in text.splitlines() if line.startswith("{")]
     inner = json.loads(lines[-1]) if lines else {}
-    return {"wall_s": round(wall, 2), "peak_rss_gb": round(usage.ru_maxrss / 1e6, 3), **inner}
+    # our children report their own peak; another program's is ru_maxrss, which also holds
+    # this (light) parent's peak
+    peak = inner.pop("vmhwm_gb", None) or usage.ru_maxrss / 1e6
+    return {"wall_s": round(wall, 2), "peak_rss_gb": round(peak, 3), **inner}
 
 
 def child(step: str, folder: Path, opts: dict[str, Any], tmp: Path | None = None) -> list[str]:
     args = [sys.executable, __file__, "--child", step, "--cache", str(folder),
-            "--threads", str(opts["threads"]), "--backend", opts["backend"]]  # fmt: skip
+            "--threads", str(opts["threads"]), "--backend", opts["backend"],
+            *(f"--{k}={opts[k]}" for k in ("mice", "markers", "traits"))]  # fmt: skip
     args += ["--device", opts["device"]] if opts["device"] else []
     args += ["--effects"] if opts["effects"] else []
     return args + (["--lazy"] if opts["lazy"] else []) + (["--tmp", str(tmp)] if tmp else [])
@@ -446,7 +455,14 @@ def main() -> None:
     parser.add_argument("--tmp", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_step(args.child, args.cache, args), default=str))
+        out = run_step(args.child, args.cache, args)
+        # this process's own high-water mark: a child's ru_maxrss from wait4 also holds the
+        # parent's peak (Linux carries it over the exec)
+        status = Path("/proc/self/status")
+        if status.is_file():
+            kb = re.search(r"VmHWM:\s+(\d+)", status.read_text())
+            out["vmhwm_gb"] = int(kb.group(1)) / 1e6 if kb else None
+        print(json.dumps(out, default=str))
         return
     shape = "large" if args.large else "quick" if args.quick else "study"
     mice, markers, traits = (a if a is not None else d for a, d in
@@ -459,7 +475,8 @@ def main() -> None:
         parser.error(f"unknown steps {unknown}; use {', '.join(STEPS)}")
     folder = args.cache / f"do_{mice}x{markers}x{traits}"
     opts = {"lazy": lazy, "threads": args.threads, "backend": args.backend,
-            "device": args.device, "effects": args.effects}  # fmt: skip
+            "device": args.device, "effects": args.effects, "mice": mice, "markers": markers,
+            "traits": traits}  # fmt: skip
     result = run(folder, steps, mice=mice, markers=markers, traits=traits, opts=opts,
                  tensorqtl=args.tensorqtl, with_r=not args.no_r, shape=shape, out=args.out)  # fmt: skip
     print_table(result)
@@ -471,10 +488,11 @@ def run(folder: Path, steps: list[str], *, mice: int, markers: int, traits: int,
         ) -> dict[str, Any]:  # fmt: skip
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    simulate(folder, mice, markers, traits)
+    # in a child: this process stays light, as its peak would show in every child's ru_maxrss
+    measure(child("simulate", folder, opts), "simulate")
     result: dict[str, Any] = {
-        "benchmark": "eqtl_scale", "shape": shape, "mice": mice, "markers": markers,
-        "traits": traits, "covariates": ["sex"], **opts, "threshold": THRESHOLD, "drop": DROP,
+        "benchmark": "eqtl_scale", "shape": shape, "covariates": ["sex"], **opts,
+        "threshold": THRESHOLD, "drop": DROP,
         "simulate_s": round(time.perf_counter() - t0, 1), "engine": eqtl_engine(),
         "steps": {}, "load_average_before": load_before,
     }  # fmt: skip
