@@ -207,8 +207,8 @@ def _marker_table(result: Any) -> pd.DataFrame:
 
 def eqtl(pheno: pd.DataFrame, probs: Any, addcovar: pd.DataFrame, kinship: Any, *,
          where: dict[str, Any], effects: bool = False
-         ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Peaks above :data:`THRESHOLD` and each trait's maximum (trait, chr, marker, pos, lod).
+         ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:  # fmt: skip
+    """Peaks above :data:`THRESHOLD`, each trait's maximum (trait, chr, marker, pos, lod), facts.
 
     ``where`` holds ``threads``, ``backend`` and ``device``; ``effects``: the allele effects
     at the peaks too (the engine's option, when it has one).
@@ -221,7 +221,7 @@ def eqtl(pheno: pd.DataFrame, probs: Any, addcovar: pd.DataFrame, kinship: Any, 
         extra = {"effects": effects} if "effects" in inspect.signature(eqtl_scan).parameters else {}
         res = eqtl_scan(pheno, probs, kinship=kinship, addcovar=addcovar, threshold=THRESHOLD,
                         drop=DROP, **where, **extra)  # fmt: skip
-        return res.peaks, res.max_lod
+        return res.peaks, res.max_lod, dict(getattr(res, "info", {}) or {})
     from translocus.genetics.scan import scan
 
     peaks, maxima = [], []
@@ -232,7 +232,8 @@ def eqtl(pheno: pd.DataFrame, probs: Any, addcovar: pd.DataFrame, kinship: Any, 
         peaks.append(_peak_table(result, markers))
         maxima.append(_maxima(result.data["lod"].values, result.traits, markers))
         del result
-    return pd.concat(peaks, ignore_index=True), pd.concat(maxima, ignore_index=True)
+    facts = {"chunks": len(peaks), "chunk_traits": TRAIT_CHUNK}
+    return pd.concat(peaks, ignore_index=True), pd.concat(maxima, ignore_index=True), facts
 
 
 def compare_with_scan(folder: Path, method: str, pheno: pd.DataFrame, probs: Any,
@@ -316,12 +317,13 @@ def run_step(step: str, folder: Path, opts: argparse.Namespace) -> dict[str, Any
         eqtl(pheno.iloc[:, :2], alleles.subset(chromosomes=[last]), addcovar,
              None if kinship is None else {last: kinship[last]}, where=where)  # fmt: skip
         t0 = time.perf_counter()
-        peaks, maxima = eqtl(pheno, alleles, addcovar, kinship, where=where,
-                             effects=opts.effects)  # fmt: skip
+        peaks, maxima, facts = eqtl(pheno, alleles, addcovar, kinship, where=where,
+                                    effects=opts.effects)  # fmt: skip
         out["seconds"] = time.perf_counter() - t0
         out["peaks"] = len(peaks)
         out["engine"] = eqtl_engine()
         out["effects"] = opts.effects
+        out["engine_info"] = facts
         out.update(where)
         tag = _tag(step, opts.backend)
         peaks.to_parquet(folder / f"peaks_{tag}.parquet")
