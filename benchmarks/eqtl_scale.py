@@ -8,10 +8,14 @@ marker density over mouse chromosomes 1-19 and X, sex as the additive covariate)
   from a store a chromosome at a time (memory bound 4 GB);
 - ``--quick``: 150 mice x 800 markers x 400 traits, a smoke test (write its JSON to /tmp).
 
-``--mice``, ``--markers`` and ``--traits`` override the shape. The traits are simple
-simulated expression traits (the molecular simulator is not used): a local QTL for 30% of
-them (the dosage of one SNP explaining 5-30% of the variance), a polygenic part from 200 SNPs
-(20-50%), a sex effect and noise; they are the same for every tool.
+``--mice``, ``--markers`` and ``--traits`` override the shape. The traits are expression
+traits of real mouse genes from
+:func:`translocus.core.simulate_molecular.simulate_expression` on its simulated DO (local
+eQTL for 30% of the genes explaining 5-30% of their variance, 3 trans hotspots of 100-300
+genes, fewer below 5,000 traits, a polygenic background with h² 0.2-0.6, sex and batch
+effects); the scans take sex (male 1) as covariate, as ``translocus eqtl --covar sex``, and
+leave the batches out. Where that simulator is missing, simple simulated traits stand in (a
+local QTL for 30% of them, a polygenic part, a sex effect). Every tool scans the same traits.
 
 Each step runs in its own child process (wall seconds and the child's own peak resident
 memory: its ``VmHWM``, read by the child at its end, since the ``ru_maxrss`` that ``wait4``
@@ -107,12 +111,47 @@ STEPS = ("genoprob", "kinship", "hk", "lmm", "check", "matmul", "rqtl2", "tensor
 
 def simulate(folder: Path, mice: int, markers: int, traits: int) -> None:
     """The cross (pickle), the traits and the sex covariate in ``folder`` (made once)."""
-    from translocus.core.simulate import simulate_cross
     from translocus.genetics.scan import cross_covariates
 
     if (folder / "cross.pkl").is_file():
         return
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        from translocus.core.simulate_molecular import simulate_expression
+    except ImportError:
+        simulate_expression = None
+    if simulate_expression is not None:
+        targets = (100, 300) if traits >= 5000 else (max(1, traits // 100), max(2, traits // 40))
+        sim = simulate_expression(n=mice, n_markers=markers, n_genes=traits, seed=SEED,
+                                  hotspot_targets=targets)  # fmt: skip
+        cross = sim.cross.cross
+        addcovar, _ = cross_covariates(cross, ["sex"])
+        pheno = sim.expression.copy()
+        pheno.index = [str(i) for i in pheno.index]
+        _write(folder, cross=cross, pheno=pheno, addcovar=addcovar, truth=sim.truth,
+               source="translocus.core.simulate_molecular.simulate_expression")  # fmt: skip
+        return
+    _write(folder, **_simple_traits(mice, markers, traits), source="simple simulated traits")
+
+
+def _write(folder: Path, **items: Any) -> None:
+    for name, value in items.items():  # the cross last: it marks the folder complete
+        if name != "cross":
+            _dump(folder, name, value)
+    _dump(folder, "cross", items["cross"])
+
+
+def _dump(folder: Path, name: str, value: Any) -> None:
+    with open(folder / f"{name}.tmp", "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(folder / f"{name}.tmp", folder / f"{name}.pkl")
+
+
+def _simple_traits(mice: int, markers: int, traits: int) -> dict[str, Any]:
+    """A DO cross and simple traits (local SNP QTL, polygenic part from 200 SNPs, sex)."""
+    from translocus.core.simulate import simulate_cross
+    from translocus.genetics.scan import cross_covariates
+
     sim = simulate_cross(cross_type="do", n=mice, n_markers=markers, seed=SEED, n_traits=1)
     cross = sim.cross
     ids = [str(s) for s in cross.pheno.index]
@@ -146,11 +185,7 @@ def simulate(folder: Path, mice: int, markers: int, traits: int) -> None:
     pheno = pd.DataFrame(values, index=ids, columns=names)
     truth = pd.DataFrame({"trait": names, "h2": h2, "qtl_variance": q2,
                           "snp": np.where(has_qtl, qtl_snp, -1)})  # fmt: skip
-    for name, value in (("cross", cross), ("pheno", pheno), ("addcovar", addcovar),
-                        ("truth", truth)):  # fmt: skip
-        with open(folder / f"{name}.tmp", "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(folder / f"{name}.tmp", folder / f"{name}.pkl")
+    return {"cross": cross, "pheno": pheno, "addcovar": addcovar, "truth": truth}
 
 
 def _load(folder: Path, name: str) -> Any:
@@ -491,9 +526,11 @@ def run(folder: Path, steps: list[str], *, mice: int, markers: int, traits: int,
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     # in a child: this process stays light, as its peak would show in every child's ru_maxrss
-    measure(child("simulate", folder, opts), "simulate")
+    sim = measure(child("simulate", folder, opts), "simulate")
     result: dict[str, Any] = {
         "benchmark": "eqtl_scale", "shape": shape, "covariates": ["sex"], **opts,
+        "traits_source": _load(folder, "source") if (folder / "source.pkl").is_file() else None,
+        "simulate_peak_rss_gb": sim["peak_rss_gb"],
         "threshold": THRESHOLD, "drop": DROP,
         "simulate_s": round(time.perf_counter() - t0, 1), "engine": eqtl_engine(),
         "steps": {}, "load_average_before": load_before,
@@ -606,7 +643,7 @@ def summarise(result: dict[str, Any], folder: Path) -> None:
         "each step a child process (peak RSS = its ru_maxrss); R/qtl2 scan1 cores=1 on the "
         f"first {R_TRAITS} traits, extrapolated linearly to all traits; tensorQTL map_trans "
         "with its 1-df dosage model (2 x the founder A allele probability) for scale; "
-        "traits: simple simulated traits (30% with a local SNP QTL, polygenic part, sex)"
+        "traits: see traits_source; batch effects simulated but not in the scans' model"
     )
 
 
