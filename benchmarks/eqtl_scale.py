@@ -1,7 +1,7 @@
 """Molecular-trait scale: HK and LMM LOCO scans of 20,000 traits beside R/qtl2 and tensorQTL.
 
-Shapes (a simulated DO from :func:`translocus.core.simulate.simulate_cross`, GigaMUGA-like
-marker density over mouse chromosomes 1-19 and X, sex as the additive covariate):
+Shapes (a simulated DO, markers evenly dense over mouse chromosomes 1-19 and X, sex as the
+additive covariate):
 
 - default: 742 mice x 6,400 markers x 20,000 traits, all in memory;
 - ``--large``: 2,000 mice x 70,000 markers x 2,000 traits, the allele probabilities streamed
@@ -36,7 +36,7 @@ gives also holds the parent's peak before the exec; R/qtl2's and tensorQTL's fro
   do not depend on the traits beside it) and ``find_peaks``, compared with the eQTL scan's
   peaks (same trait, chromosome and marker) and maxima: the largest |LOD difference|;
 - ``matmul``: this machine's FP64 matrix-product rate, ``numpy.dot`` of two 2,000 x 2,000
-  matrices (2 * 2,000^3 flops) on 1 and 2 BLAS threads, best of 3;
+  matrices (2 * 2,000^3 flops) on 1 and ``--threads`` BLAS threads, best of 3;
 - ``rqtl2``: R/qtl2 0.43-5 ``scan1`` (``benchmarks/eqtl_scale.R``, cores=1) of the first
   :data:`R_TRAITS` traits, HK and LMM LOCO, on the same allele probabilities and kinships
   (written by this script as binary files to a temporary folder); its times are extrapolated
