@@ -283,3 +283,18 @@ def test_write_expression_h5ad(tmp_path: Path) -> None:
     assert list(adata.var_names) == list(sim.expression.columns)
     assert list(adata.var["symbol"]) == list(sim.features["symbol"])
     assert adata.uns["build"] == "GRCm39"
+
+
+def test_written_matrix_reads_back_as_molecular_traits(tmp_path: Path) -> None:
+    """The project's reader of expression files finds samples, features and values."""
+    from translocus.core.molecular import read_traits
+
+    sim = simulate_expression(n=30, n_markers=300, n_genes=60, hotspot_targets=(3, 5), seed=9)
+    folder = write_expression(sim, tmp_path / "expr")
+    traits = read_traits(folder / "expression.parquet", samples=list(sim.expression.index))
+    assert traits.orientation == "samples-x-features"
+    np.testing.assert_array_equal(traits.values.to_numpy(), sim.expression.to_numpy())
+    assert traits.feature_ids == list(sim.expression.columns)
+    direct = sim.to_traits()
+    assert direct.values.equals(sim.expression) and direct.shape == (30, 60)
+    assert list(direct.features["chr"]) == list(sim.features["chr"])

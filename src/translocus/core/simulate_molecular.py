@@ -58,13 +58,16 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from translocus.core.errors import InputError, OptionError
 from translocus.core.simulate import MOUSE_CHROMOSOMES, SimulatedCross
+
+if TYPE_CHECKING:
+    from translocus.core.molecular import MolecularTraits
 
 __all__ = [
     "GRCM39_LENGTHS",
@@ -118,9 +121,10 @@ class SimulatedExpression:
         The simulated DO cross (:class:`~translocus.core.simulate.SimulatedCross`, with its
         founder mosaic).
     expression
-        ``[sample, gene_id]`` float64 expression values (log scale).
+        ``[sample, feature]`` float64 expression values (log scale); the features are the
+        genes' Ensembl IDs.
     features
-        One row per gene, indexed by ``gene_id``: ``gene_id, symbol, chr, start, end``
+        One row per gene, indexed by its Ensembl ID: ``gene_id, symbol, chr, start, end``
         (bp, 1-based as Ensembl) and ``build`` (``"GRCm39"``).
     covariates
         Per sample: ``sex`` (1 female, 0 male) and ``batch`` (``"batch1"`` …).
@@ -145,6 +149,22 @@ class SimulatedExpression:
     truth: pd.DataFrame
     hotspots: pd.DataFrame
     parameters: Mapping[str, object] = field(default_factory=dict)
+
+    def to_traits(self) -> MolecularTraits:
+        """The expression as :class:`~translocus.core.molecular.MolecularTraits` (annotated)."""
+        from translocus.core.molecular import MolecularTraits
+
+        features = self.features.assign(annotated_by="file")
+        note = (
+            f"simulated expression of {features.shape[0]:,} genes in "
+            f"{self.expression.shape[0]:,} animals (seed {self.parameters.get('seed')})"
+        )
+        return MolecularTraits(
+            values=self.expression.copy(),
+            features=features,
+            orientation="samples-x-features",
+            notes=(note,),
+        )
 
 
 def mouse_map(
@@ -504,7 +524,7 @@ def simulate_expression(
             "end": chosen["end"].to_numpy(dtype=np.int64),
             "build": _BUILD,
         },
-        index=pd.Index(gene_ids, name="gene_id"),
+        index=pd.Index(gene_ids),
     )
     has_qtl = kind != "none"
     qtl_index = np.where(
@@ -555,7 +575,7 @@ def simulate_expression(
     expression = pd.DataFrame(
         values,
         index=pd.Index(samples, name="sample"),
-        columns=pd.Index(gene_ids, name="gene_id"),
+        columns=pd.Index(gene_ids, name="feature"),
     )
     return SimulatedExpression(
         cross=cross,
