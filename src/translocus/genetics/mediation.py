@@ -308,7 +308,7 @@ def mediation_scan(
             kinship = kinship[chrom]
         kin = as_kinship_frame(kinship)
 
-    samples = [s for s in y_all.index if np.isfinite(y_all[s])]
+    samples = list(y_all.index[np.isfinite(y_all.to_numpy(dtype=float))])
     ok = set(probs.index[np.isfinite(probs.to_numpy()).all(axis=1)])
     keep = [s for s in samples if s in ok]
     if cov is not None:
@@ -336,9 +336,12 @@ def mediation_scan(
     rows = []
     n_incomplete = int((~present.all(axis=0)).sum())
     # one fit per pattern of missing individuals (the common complete set of each mediator)
+    complete = present.all(axis=0)
     patterns: dict[bytes, list[int]] = {}
-    for j in range(len(names)):
-        patterns.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
+    if complete.any():
+        patterns[b"complete"] = np.flatnonzero(complete).tolist()
+    for j in np.flatnonzero(~complete):
+        patterns.setdefault(np.packbits(present[:, j]).tobytes(), []).append(int(j))
     for cols in patterns.values():
         use = present[:, cols[0]]
         idx = np.flatnonzero(use)
