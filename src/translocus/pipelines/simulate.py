@@ -83,6 +83,10 @@ class SimulateRequest:
             )
         if self.genes and self.n < 10:
             raise OptionError("n", self.n, "simulate at least 10 animals with {genes}")
+        if self.genes and self.markers < 40:
+            raise OptionError(
+                "markers", self.markers, "use at least 40 with {genes} (two per chromosome)"
+            )
         if not _NAME.match(self.name):
             raise OptionError(
                 "name", self.name, "must be a plain file prefix (letters, digits, _ . -)"
