@@ -152,7 +152,8 @@ def plot_hotspots(result: HotspotResult, *, title: str | None = None) -> Any:
     ax.set_ylim(bottom=0)
     ax.set_xlabel("Chromosome")
     ax.set_ylabel(f"peaks per {result.window:g} Mbp")
-    ax.set_title(title or f"hotspots of {result.n_peaks} peaks", fontsize=10)
+    counted = "distal peaks" if result.null.startswith("distal") else "peaks"
+    ax.set_title(title or f"hotspots of {result.n_peaks} {counted}", fontsize=10)
     fig.tight_layout()
     return fig
 
