@@ -444,8 +444,7 @@ def simulate_expression(
     h2 = rng.uniform(heritability[0], heritability[1], size=n_genes)
     # background ~ N(0, K): the infinitesimal model on the realised kinship (every marker a
     # small locus), so that no few loci stand out as QTL of their own
-    values_k, vectors_k = np.linalg.eigh(_true_kinship(cross))
-    root = vectors_k * np.sqrt(np.clip(values_k, 0.0, None))
+    root = _cholesky(_true_kinship(cross))
     background = np.empty((n, n_genes))
     for start in range(0, n_genes, 4000):
         stop = min(start + 4000, n_genes)
@@ -589,7 +588,10 @@ def simulate_expression(
 
 
 def _true_kinship(cross: SimulatedCross) -> np.ndarray:
-    """Mean over markers of the true allele-probability products ``[sample, sample]``."""
+    """Mean over markers of the true allele-probability products ``[sample, sample]``.
+
+    The probabilities are halves, so every sum is exact whatever the order of the products.
+    """
     n = cross.cross.n_individuals
     k = len(cross.mosaic.alleles)
     kinship = np.zeros((n, n))
@@ -605,6 +607,21 @@ def _true_kinship(cross: SimulatedCross) -> np.ndarray:
         kinship += flat @ flat.T
         total += m
     return kinship / total
+
+
+def _cholesky(kinship: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of the kinship, with the least ridge that makes it definite.
+
+    Unlike an eigendecomposition (whose vectors' signs are the library's choice), the factor
+    is unique, so the background is the same on every machine.
+    """
+    scale = float(np.mean(np.diag(kinship)))
+    for ridge in (0.0, 1e-10, 1e-8, 1e-6, 1e-4):
+        try:
+            return np.linalg.cholesky(kinship + ridge * scale * np.eye(len(kinship)))
+        except np.linalg.LinAlgError:
+            continue
+    raise InputError("the realised kinship of the simulated cross is not positive definite")
 
 
 def _dosages(cross: SimulatedCross, chroms: np.ndarray, pos_cm: np.ndarray) -> list[np.ndarray]:
