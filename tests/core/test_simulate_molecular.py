@@ -298,3 +298,17 @@ def test_written_matrix_reads_back_as_molecular_traits(tmp_path: Path) -> None:
     direct = sim.to_traits()
     assert direct.values.equals(sim.expression) and direct.shape == (30, 60)
     assert list(direct.features["chr"]) == list(sim.features["chr"])
+
+
+def test_a_cross_on_another_map_gets_only_the_genes_inside_it() -> None:
+    from translocus.core.simulate import simulate_cross
+
+    cross = simulate_cross(cross_type="do", n=30, n_markers=200, seed=3)  # GRCm38-like lengths
+    sim = simulate_expression(n_genes=300, hotspot_targets=(5, 10), cross=cross, seed=3)
+    pmap = cross.cross.pmap
+    assert pmap is not None
+    for chrom, genes in sim.features.groupby("chr"):
+        assert pmap[chrom].min() <= genes["start"].min() / 1e6
+        assert genes["end"].max() / 1e6 <= pmap[chrom].max()
+    with pytest.raises(OptionError, match="only .* genes lie inside the map of cross"):
+        simulate_expression(n_genes=21000, cross=cross)

@@ -372,8 +372,12 @@ def simulate_expression(
         )
     pool = pool.assign(tss=tss)[inside]
     if len(pool) < n_genes:
+        names = ", ".join(list(sim_cross.pmap)[:3])
         raise OptionError(
-            "n_genes", n_genes, f"only {len(pool)} protein-coding genes lie inside the map"
+            "n_genes",
+            n_genes,
+            f"only {len(pool)} protein-coding genes lie inside the map of {{cross}} (chromosomes "
+            f"{names} ...; GRCm39 names 1-19 and X, positions in Mbp); ask for fewer genes",
         )
     chosen = pool.iloc[np.sort(rng.choice(len(pool), size=n_genes, replace=False))].copy()
     order = {c: i for i, c in enumerate(sim_cross.pmap)}
@@ -423,6 +427,10 @@ def simulate_expression(
         hotspot_of[j] = f"hotspot{h + 1}"
     for h, j in enumerate(mediators):
         free = np.flatnonzero((kind == "none") & (chrom_of != chrom_of[j]))
+        if len(free) < n_targets[h]:
+            raise OptionError(
+                "n_genes", n_genes, "too few genes off the hotspots' chromosomes for their targets"
+            )
         targets = rng.choice(free, size=int(n_targets[h]), replace=False)
         kind[targets] = "distal"
         hotspot_of[targets] = f"hotspot{h + 1}"
