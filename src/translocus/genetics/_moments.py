@@ -18,18 +18,20 @@ from translocus.genetics._scan_kernels import (
     MOMENT_GUARD,
     RANK_CLEAR,
     covariate_basis,
+    fixed_width_product,
     null_rss_weighted,
     pair_index,
     resid_on_basis,
+    rotate_traits,
 )
 from translocus.genetics._scan_numba import (
     exact_rss_weighted,
     gather_columns,
     pair_products,
-    rotate_columns,
     rss_from_moment_rows,
     weighted_moments,
 )
+from translocus.genetics._wide_numba import covariate_factors, rss_lanes, rss_shared
 from translocus.genetics.lmm import KinshipEigen
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "genotype_columns",
     "genotype_scales",
     "trait_side",
+    "wide_traits",
 ]
 
 #: Markers per chunk (at least): the chunk's genotype columns, their rotation and packed
@@ -55,6 +58,12 @@ FUSED_TRAITS = 3
 #: Width of the products of genotype moments with trait columns (:func:`column_blocks`).
 BLOCK_COLUMNS = 8
 FUSED_COLUMNS = 8
+#: A scan of at least this many traits takes the wide path (:func:`_chromosome_lod_wide`):
+#: moments of whole blocks of :data:`WIDE_BLOCK` traits by wide matrix products.
+WIDE_TRAITS = 256
+WIDE_BLOCK = 256
+#: Bytes of rotated genotype columns and their pair products held per marker chunk there.
+WIDE_CHUNK_BYTES = 48 << 20
 
 
 def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
@@ -72,25 +81,10 @@ def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
 def column_blocks(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out = a @ b`` by products of exactly :data:`BLOCK_COLUMNS` columns of ``b``.
 
-    A BLAS product rounds a column of its result differently with the width of ``b`` (and
-    small widths take other kernels), but within one shape not with the column's place or
-    its neighbours. Splitting ``b`` into blocks of one width (the last zero-padded) gives each
-    column of the result the same bits however many columns (traits) come with it.
+    Each column of the result then has the same bits however many columns (traits) come
+    with it (:func:`~translocus.genetics._scan_kernels.fixed_width_product`).
     """
-    width = b.shape[1]
-    if width == 0:
-        return
-    block = np.zeros((b.shape[0], BLOCK_COLUMNS))
-    res = np.empty((a.shape[0], BLOCK_COLUMNS))
-    for s in range(0, width, BLOCK_COLUMNS):
-        e = min(width, s + BLOCK_COLUMNS)
-        if e - s == BLOCK_COLUMNS:
-            np.dot(a, np.ascontiguousarray(b[:, s:e]), out=res)
-        else:
-            block[:, : e - s] = b[:, s:e]
-            block[:, e - s :] = 0.0
-            np.dot(a, block, out=res)
-        out[:, s:e] = res[:, : e - s]
+    fixed_width_product(a, b, out, BLOCK_COLUMNS)
 
 
 def genotype_columns(prep: Prepared, chrom: str) -> np.ndarray:
@@ -137,27 +131,37 @@ class TraitSide:
     yty: np.ndarray
     rss0: np.ndarray  # [T] null RSS of the LOD
     n_obs: np.ndarray
-    lhs: np.ndarray  # [n, K] weighted covariates and phenotypes of all traits
-    lhs_t: np.ndarray
+    lhs: np.ndarray | None  # [n, K] weighted covariates and phenotypes of all traits
+    lhs_t: np.ndarray | None  # (None on the wide path, which forms them block by block)
     share: np.ndarray
 
 
-def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> TraitSide:
+def wide_traits(n_trait: int) -> bool:
+    """Whether a scan of ``n_trait`` traits takes the wide path (:data:`WIDE_TRAITS`)."""
+    return n_trait >= WIDE_TRAITS
+
+
+def trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
+               lhs: bool | None = None) -> TraitSide:  # fmt: skip
     """Everything of :func:`chromosome_lod` that does not involve the genotypes.
 
     For Haley-Knott it is the same on every chromosome of one null model, so computed once.
     Its products run on a single BLAS thread, which rounds them the same way however many
-    threads the scan was given.
+    threads the scan was given. ``lhs``: whether to form the matrix of all traits' weighted
+    covariates and phenotypes (default: unless the traits take the wide path).
     """
     with blas_threads(1):
-        return _trait_side(prep, eig, parts)
+        return _trait_side(prep, eig, parts, lhs)
 
 
-def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> TraitSide:
+def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
+                with_lhs: bool | None) -> TraitSide:  # fmt: skip
     tol = prep.tol
     n = parts[0].y.shape[0]
     hsq = np.concatenate([part.hsq for part in parts])
     n_trait = hsq.size
+    if with_lhs is None:
+        with_lhs = not wide_traits(n_trait)
     identity = eig is None
     share = np.zeros(n_trait, dtype=np.bool_)
     part_w = part_of = None
@@ -184,7 +188,7 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> 
     wt = np.ascontiguousarray(w.T)  # [T, n]
     y_all = np.column_stack([part.y for part in parts])
     # each trait rotated on its own: its LODs do not depend on the traits scanned beside it
-    y_r = y_all if eig is None else rotate_columns(np.ascontiguousarray(eig.vectors_t), y_all)
+    y_r = y_all if eig is None else rotate_traits(eig.vectors_t, y_all)
     wy = w * y_r
     cmax = max(part.c_alt.shape[1] for part in parts)
     cov_gram = np.zeros((n_trait, cmax, cmax))
@@ -204,9 +208,10 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> 
         trait_cov.extend([ca] * tb)
         c = ca.shape[1]
         if identity:  # one block for the part: its traits share weights and covariates
-            blocks.append(w[:, t0, None] * ca)
+            if with_lhs:
+                blocks.append(w[:, t0, None] * ca)
             share[t0 + 1 : t0 + tb] = True
-        else:
+        elif with_lhs:
             blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
         # per trait, in products whose shapes do not depend on the other traits
         for t in range(t0, t0 + tb):
@@ -221,13 +226,14 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part]) -> 
         n_obs[sl] = part.n_obs
         row += c if identity else tb * c
         t0 += tb
-    lhs = np.concatenate(blocks + [wy], axis=1)  # [n, K]
+    lhs = np.concatenate(blocks + [wy], axis=1) if with_lhs else None  # [n, K]
     return TraitSide(w=w, wt=wt, part_w=part_w, part_of=part_of, y_r=y_r,
                       trait_cov=trait_cov, cov_gram=cov_gram, cov_y=cov_y, cov_cnt=cov_cnt,
                       cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
                       yty=np.array([np.dot(wy[:, t].copy(), y_r[:, t].copy())
                                     for t in range(n_trait)]), rss0=rss0, n_obs=n_obs, lhs=lhs,
-                      lhs_t=np.ascontiguousarray(lhs.T), share=share)  # fmt: skip
+                      lhs_t=None if lhs is None else np.ascontiguousarray(lhs.T),
+                      share=share)  # fmt: skip
 
 
 def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
@@ -259,7 +265,12 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
     tol = prep.tol
     m_count = len(prep.markers[chrom])
     n = rows.size
-    ts = side if side is not None else trait_side(prep, eig, parts)
+    n_traits = sum(part.hsq.size for part in parts)
+    wide = geno_rows is None and wide_traits(n_traits)
+    ts = side if side is not None else trait_side(prep, eig, parts, lhs=not wide)
+    if wide:
+        return _chromosome_lod_wide(prep, chrom, rows, eig, parts, ts)
+    assert ts.lhs is not None and ts.lhs_t is not None
     w, wt, part_w, part_of = ts.w, ts.wt, ts.part_w, ts.part_of
     y_r, trait_cov, share, lhs, lhs_t = ts.y_r, ts.trait_cov, ts.share, ts.lhs, ts.lhs_t
     n_trait = wt.shape[0]
@@ -391,3 +402,124 @@ def _permuted_rotation(prep: Prepared, rows: np.ndarray, eig: KinshipEigen | Non
         for j, sc in enumerate(scales):
             out[perm[bi], bi, j, :] = sc[:, None] * u
     return out.reshape(n_all, n_block * n_scale * n)
+
+
+def _trait_blocks(n_trait: int) -> list[tuple[int, int, int]]:
+    """``(start, end, width)``: blocks of :data:`WIDE_BLOCK` traits, the rest by
+    :data:`BLOCK_COLUMNS` (zero-padded to ``width``)."""
+    out = []
+    s = 0
+    while n_trait - s >= WIDE_BLOCK:
+        out.append((s, s + WIDE_BLOCK, WIDE_BLOCK))
+        s += WIDE_BLOCK
+    while s < n_trait:
+        out.append((s, min(n_trait, s + BLOCK_COLUMNS), BLOCK_COLUMNS))
+        s += BLOCK_COLUMNS
+    return out
+
+
+def _padded(a: np.ndarray, width: int) -> np.ndarray:
+    """``a`` (``[n, k]``, ``k <= width``) as a C-contiguous ``[n, width]`` with zero columns."""
+    if a.shape[1] == width:
+        return np.ascontiguousarray(a)
+    out = np.zeros((a.shape[0], width))
+    out[:, : a.shape[1]] = a
+    return out
+
+
+def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
+                         eig: KinshipEigen | None, parts: list[Part],
+                         ts: TraitSide) -> np.ndarray:  # fmt: skip
+    """:func:`chromosome_lod` of many traits: blocks of traits against chunks of markers.
+
+    A chunk of markers (as many as :data:`WIDE_CHUNK_BYTES` of rotated columns and pair
+    products allow) is rotated once; then each block of :data:`WIDE_BLOCK` traits meets it
+    in a few wide matrix products (``X'WX`` packed, ``C'WX``, ``X'Wy``; Haley-Knott traits of
+    one missing-data pattern share ``X'WX`` and ``C'WX``), and the small systems of the block
+    are solved with the traits in the innermost loop (``_wide_numba``). A trait's moments
+    depend on its block's width, not on the traits beside it.
+    """
+    tol = prep.tol
+    m_count = len(prep.markers[chrom])
+    n = rows.size
+    n_trait = ts.wt.shape[0]
+    p0 = prep.geno[chrom].shape[2]
+    n_scale = 1 + (0 if prep.intcovar is None else prep.intcovar.shape[1])
+    p = p0 * n_scale
+    pa, pb = pair_index(p)
+    npair = pa.size
+    per_marker = (p + npair) * n * 8
+    chunk = max(1, min(m_count, max(MARKER_CHUNK, WIDE_CHUNK_BYTES // max(per_marker, 1))))
+    rows64 = np.ascontiguousarray(rows, dtype=np.int64)
+    geno_buf = np.empty(chunk * p * n)
+    pair_buf = np.empty(chunk * npair * n)
+    rss1 = np.zeros((n_trait, m_count))
+    ok = np.zeros((n_trait, m_count), dtype=np.bool_)
+    u_mat = None if eig is None else eig.vectors_t.T
+    starts = np.cumsum([0] + [part.hsq.size for part in parts])
+    fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for m0 in range(0, m_count, chunk):
+        mc = min(chunk, m_count - m0)
+        geno = _columns_t(prep, chrom, rows64, m0, m0 + mc, geno_buf)
+        xr = (np.ascontiguousarray(geno.reshape(mc * p, n)) if u_mat is None
+              else geno.reshape(mc * p, n) @ u_mat)  # fmt: skip
+        pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
+        pair_products(xr.reshape(mc, p, n), pairs)
+        pairs2 = pairs.reshape(mc * npair, n)
+        for pi, part in enumerate(parts):
+            t0 = int(starts[pi])
+            ca = ts.trait_cov[t0]
+            c = ca.shape[1]
+            for s, e, width in _trait_blocks(part.hsq.size):
+                sl = slice(t0 + s, t0 + e)
+                lanes = e - s
+                cov_gram = np.zeros((c, c, width))
+                cov_gram[:, :, :lanes] = ts.cov_gram[sl, :c, :c].transpose(1, 2, 0)
+                cov_y = np.zeros((c, width))
+                cov_y[:, :lanes] = ts.cov_y[sl, :c].T
+                yty = np.zeros(width)
+                yty[:lanes] = ts.yty[sl]
+                low = np.zeros((c, c, width))
+                z = np.zeros((c, width))
+                rss0 = np.zeros(width)
+                usable = np.zeros(width, dtype=np.bool_)
+                covariate_factors(cov_gram, cov_y, yty, low, z, rss0, usable)
+                wy = _padded(ts.w[:, sl] * ts.y_r[:, sl], width)
+                fxy = (xr @ wy).reshape(mc, p, width)
+                out_rss = np.empty((width, mc))
+                out_ok = np.zeros((width, mc), dtype=np.bool_)
+                if eig is None:  # Haley-Knott: the part's traits share weights and covariates
+                    wv = ts.w[:, t0]
+                    gram = (pairs2 @ wv).reshape(mc, npair)
+                    fxc = np.ascontiguousarray(
+                        (xr @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)
+                    )
+                    rss_shared(gram, fxc, fxy, np.ascontiguousarray(low[:, :, 0]),
+                               bool(usable[0]), z, rss0, pa, pb, MOMENT_GUARD, RANK_CLEAR,
+                               out_rss, out_ok)  # fmt: skip
+                else:
+                    wb = _padded(ts.w[:, sl], width)
+                    gram = (pairs2 @ wb).reshape(mc, npair, width)
+                    fx = np.empty((c + 1, mc, p, width))
+                    for k in range(c):
+                        fx[k] = (xr @ (wb * ca[:, k, None])).reshape(mc, p, width)
+                    fx[c] = fxy
+                    rss_lanes(gram, fx, low, z, rss0, usable, pa, pb, MOMENT_GUARD,
+                              RANK_CLEAR, out_rss, out_ok)  # fmt: skip
+                rss1[sl, m0 : m0 + mc] = out_rss[:lanes]
+                ok[sl, m0 : m0 + mc] = out_ok[:lanes]
+        # entries the moments would get inaccurate: pivoted QR
+        bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
+        xr3 = xr.reshape(mc, p, n)
+        for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
+            if t not in fallback:
+                sw = np.sqrt(ts.w[:, t])
+                q = np.ascontiguousarray(covariate_basis(ts.trait_cov[t] * sw[:, None], tol))
+                fallback[t] = (sw, q, resid_on_basis(q, (ts.y_r[:, t] * sw)[:, None])[:, 0])
+            sw, q, ry = fallback[t]
+            rss1[t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q, ry, tol)
+    with np.errstate(divide="ignore", invalid="ignore"):  # in place: no temporaries
+        lod = np.log10(rss1, out=rss1)
+        lod -= np.log10(ts.rss0)[:, None]
+        lod *= -(ts.n_obs / 2)[:, None]
+    return lod.T  # [M, T]

@@ -21,6 +21,7 @@ import functools
 
 import numpy as np
 
+from translocus.core.threads import blas_threads
 from translocus.genetics._scan_numba import (
     basis_batch,
     basis_single,
@@ -33,6 +34,8 @@ __all__ = [
     "covariate_basis",
     "null_rss_weighted",
     "explained_hk",
+    "fixed_width_product",
+    "rotate_traits",
     "hk_rss",
     "pair_index",
     "resid_on_basis",
@@ -44,6 +47,8 @@ MOMENT_GUARD = 1e-7
 #: most 1e-12 of the largest) when every squared pivot of its column-pivoted factorisation
 #: exceeds this fraction of the first (a norm ratio of 1e-5); otherwise pivoted QR decides.
 RANK_CLEAR = 1e-10
+#: Width of the products that rotate traits by the kinship eigenvectors (:func:`rotate_traits`).
+ROTATE_COLUMNS = 64
 #: Fits with RSS1 below this fraction of RSS0 are recomputed directly (cancellation guard).
 CANCEL_GUARD = 1e-7
 
@@ -120,3 +125,42 @@ def null_rss_weighted(
     return weighted_null_rss(
         np.ascontiguousarray(c_r), np.ascontiguousarray(y_r), np.ascontiguousarray(weights), tol
     )
+
+
+def fixed_width_product(a: np.ndarray, b: np.ndarray, out: np.ndarray, width: int) -> None:
+    """``out = a @ b`` by products of exactly ``width`` columns of ``b`` (the last zero-padded).
+
+    A BLAS product rounds a column of its result differently with the width of ``b`` (and
+    small widths take other kernels), but within one shape not with the column's place or
+    its neighbours. Splitting ``b`` into blocks of one width gives each column of the result
+    the same bits however many columns (traits) come with it.
+    """
+    n_col = b.shape[1]
+    if n_col == 0:
+        return
+    block = np.zeros((b.shape[0], width))
+    res = np.empty((a.shape[0], width))
+    for s in range(0, n_col, width):
+        e = min(n_col, s + width)
+        if e - s == width:
+            np.dot(a, np.ascontiguousarray(b[:, s:e]), out=res)
+        else:
+            block[:, : e - s] = b[:, s:e]
+            block[:, e - s :] = 0.0
+            np.dot(a, block, out=res)
+        out[:, s:e] = res[:, : e - s]
+
+
+def rotate_traits(vt: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """``vt @ a``: columns (traits, covariates) rotated by the kinship eigenvectors.
+
+    Products of :data:`ROTATE_COLUMNS` columns on one BLAS thread, so a column's rotation
+    depends on ``vt`` and that column alone (not on the columns beside it nor on the thread
+    count): a heritability found by Brent's search, which last-bit differences can move by
+    its tolerance, then does not depend on how traits are grouped, chunked or threaded.
+    """
+    a2 = np.asarray(a, dtype=float)
+    out = np.empty((vt.shape[0], a2.shape[1]))
+    with blas_threads(1):
+        fixed_width_product(np.ascontiguousarray(vt), a2, out, ROTATE_COLUMNS)
+    return out

@@ -1,4 +1,4 @@
-"""Loop-heavy kernels of the genome scan (numba): small pivoted QRs, batched solves, Brent.
+"""Loop-heavy kernels of the genome scan (numba): small pivoted QRs, batched solves.
 
 Conventions
 -----------
@@ -8,8 +8,6 @@ Conventions
   remaining norm exceeds ``tol`` times the first (largest) one. This is the rank rule of
   Eigen's ``ColPivHouseholderQR`` with ``setThreshold(tol)`` that R/qtl2 uses, so residual sums
   of squares agree with R/qtl2 on rank-deficient designs too. Unused columns are zero.
-- The Brent minimiser is R's ``optimize`` (``fmin``) algorithm, so heritabilities follow the
-  same path of evaluations as R/qtl2's ``fitLMM``.
 """
 
 from __future__ import annotations
@@ -23,15 +21,12 @@ __all__ = [
     "basis_batch",
     "basis_single",
     "weighted_null_rss",
-    "brent_fit_lmm",
-    "calc_loglik",
     "exact_rss_weighted",
     "rss_from_moment_rows",
     "clearly_full_rank",
     "pair_products",
     "weighted_moments",
     "gather_columns",
-    "rotate_columns",
 ]
 
 
@@ -203,211 +198,6 @@ def exact_rss_weighted(
     for i in range(n):
         s += r[i] * r[i]
     return s
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def calc_loglik(
-    hsq: float,
-    lam: np.ndarray,
-    y: np.ndarray,
-    x: np.ndarray,
-    reml: bool,
-    logdet_xpx: float,
-    n_extra: int,
-) -> tuple[float, float, float]:
-    """Profile log-likelihood of the null LMM at ``hsq`` (R/qtl2's ``calcLL``).
-
-    ``lam`` are the eigenvalues of 2K; ``y`` and ``x`` are rotated by the eigenvectors.
-    ``n_extra`` further directions with eigenvalue 0 and no data rows of their own (their
-    sums are carried by the rows given) count in ``n`` and in ``log |V|``.
-    Returns ``(loglik, rss, sigmasq)`` with constants dropped as R/qtl2 does.
-    """
-    n = lam.shape[0] + n_extra
-    p = x.shape[1]
-    m = lam.shape[0]
-    s = np.empty(m)
-    logdet_v = 0.0
-    if n_extra > 0:
-        logdet_v = n_extra * math.log(1.0 - hsq) if hsq < 1.0 else math.nan
-    # log |V| = sum log d_i, taking one log per product of up to 8 moderate factors (the logs
-    # dominate the cost of an evaluation); extreme or non-positive factors go one by one
-    prod = 1.0
-    count = 0
-    for i in range(m):
-        d = hsq * lam[i] + 1.0 - hsq
-        s[i] = 1.0 / d
-        if 1e-30 < d < 1e30:
-            prod *= d
-            count += 1
-            if count == 8:
-                logdet_v += math.log(prod)
-                prod = 1.0
-                count = 0
-        else:
-            logdet_v += math.log(d) if d > 0.0 else math.nan
-    if count:
-        logdet_v += math.log(prod)
-    xsx = np.zeros((p, p))
-    xsy = np.zeros(p)
-    ysy = 0.0
-    for i in range(m):
-        w = s[i]
-        ysy += y[i] * y[i] * w
-        for a in range(p):
-            xa = x[i, a] * w
-            xsy[a] += xa * y[i]
-            for b in range(a + 1):
-                xsx[a, b] += xa * x[i, b]
-    low = np.zeros((p, p))
-    logdet_xsx = 0.0
-    for j in range(p):
-        u = xsx[j, j]
-        for k in range(j):
-            u -= low[j, k] * low[j, k]
-        if not (u > 0.0):
-            return math.nan, math.nan, math.nan
-        low[j, j] = math.sqrt(u)
-        logdet_xsx += 2.0 * math.log(low[j, j])
-        for i in range(j + 1, p):
-            v = xsx[i, j]
-            for k in range(j):
-                v -= low[i, k] * low[j, k]
-            low[i, j] = v / low[j, j]
-    z = np.zeros(p)
-    quad = 0.0
-    for i in range(p):
-        v = xsy[i]
-        for k in range(i):
-            v -= low[i, k] * z[k]
-        z[i] = v / low[i, i]
-        quad += z[i] * z[i]
-    rss = ysy - quad
-    sigmasq = rss / (n - p if reml else n)
-    loglik = -0.5 * (n * math.log(rss) + logdet_v)
-    if reml:
-        loglik += 0.5 * (p * math.log(2.0 * math.pi * sigmasq) + logdet_xpx - logdet_xsx)
-    return loglik, rss, sigmasq
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _brent_min(lam, y, x, reml, logdet_xpx, tol, n_extra):  # type: ignore[no-untyped-def]
-    """R's ``optimize``/``fmin`` on ``-loglik(hsq)`` over ``[0, 1]``."""
-    c = (3.0 - math.sqrt(5.0)) * 0.5
-    eps = math.sqrt(2.220446049250313e-16)
-    a = 0.0
-    b = 1.0
-    v = a + c * (b - a)
-    w = v
-    x0 = v
-    d = 0.0
-    e = 0.0
-    fx = -calc_loglik(x0, lam, y, x, reml, logdet_xpx, n_extra)[0]
-    fv = fx
-    fw = fx
-    tol3 = tol / 3.0
-    for _ in range(10000):
-        xm = (a + b) * 0.5
-        tol1 = eps * abs(x0) + tol3
-        t2 = tol1 * 2.0
-        if abs(x0 - xm) <= t2 - (b - a) * 0.5:
-            break
-        p = 0.0
-        q = 0.0
-        r = 0.0
-        if abs(e) > tol1:
-            r = (x0 - w) * (fx - fv)
-            q = (x0 - v) * (fx - fw)
-            p = (x0 - v) * q - (x0 - w) * r
-            q = (q - r) * 2.0
-            if q > 0.0:
-                p = -p
-            else:
-                q = -q
-            r = e
-            e = d
-        if abs(p) >= abs(q * 0.5 * r) or p <= q * (a - x0) or p >= q * (b - x0):
-            e = (b - x0) if x0 < xm else (a - x0)
-            d = c * e
-        else:
-            d = p / q
-            u = x0 + d
-            if u - a < t2 or b - u < t2:
-                d = tol1
-                if x0 >= xm:
-                    d = -d
-        if abs(d) >= tol1:
-            u = x0 + d
-        elif d > 0.0:
-            u = x0 + tol1
-        else:
-            u = x0 - tol1
-        fu = -calc_loglik(u, lam, y, x, reml, logdet_xpx, n_extra)[0]
-        if fu <= fx:
-            if u < x0:
-                b = x0
-            else:
-                a = x0
-            v = w
-            w = x0
-            x0 = u
-            fv = fw
-            fw = fx
-            fx = fu
-        else:
-            if u < x0:
-                a = u
-            else:
-                b = u
-            if fu <= fw or w == x0:
-                v = w
-                fv = fw
-                w = u
-                fw = fu
-            elif fu <= fv or v == x0 or v == w:  # noqa: SIM109 (numba)
-                v = u
-                fv = fu
-    return x0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def brent_fit_lmm(
-    lam: np.ndarray,
-    y: np.ndarray,
-    x: np.ndarray,
-    reml: bool,
-    logdet_xpx: float,
-    tol: float,
-    check_boundary: bool,
-    n_extra: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Null LMM fits of the columns of ``y`` (``[n, T]``) as R/qtl2's ``fitLMM``.
-
-    Returns ``(hsq, loglik_ml, sigmasq, rss)``, each ``[T]``: the REML (or ML) estimate of h²,
-    the ML log-likelihood at that h² (what the LOD uses), the residual variance from the
-    fitting criterion, and the weighted RSS.
-    """
-    n_trait = y.shape[1]
-    hsq = np.empty(n_trait)
-    loglik = np.empty(n_trait)
-    sigmasq = np.empty(n_trait)
-    rss = np.empty(n_trait)
-    for t in range(n_trait):
-        yt = y[:, t].copy()
-        h = _brent_min(lam, yt, x, reml, logdet_xpx, tol, n_extra)
-        best, r, s2 = calc_loglik(h, lam, yt, x, reml, logdet_xpx, n_extra)
-        if check_boundary:
-            for hb in (0.0, 1.0):
-                llb, rb, sb = calc_loglik(hb, lam, yt, x, reml, logdet_xpx, n_extra)
-                if llb > best:
-                    best = llb
-                    h = hb
-                    r = rb
-                    s2 = sb
-        hsq[t] = h
-        sigmasq[t] = s2
-        rss[t] = r
-        loglik[t] = calc_loglik(h, lam, yt, x, False, logdet_xpx, n_extra)[0]
-    return hsq, loglik, sigmasq, rss
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -688,28 +478,3 @@ def rss_from_moment_rows(
                 continue
             rss[t, m] = r1
             ok[t, m] = True
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def rotate_columns(vt: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``vt @ a`` column by column, each column's products summed in one fixed order.
-
-    A matrix product's rounding depends on its shape and on the BLAS thread count: the column
-    of one trait would come out a few units in the last place apart with other traits beside
-    it. Here column ``t`` of the result depends on ``vt`` and ``a[:, t]`` alone, so quantities
-    fitted from it (a heritability found by Brent's search, which last-bit differences can
-    move by its tolerance) do not depend on how traits are grouped, chunked or threaded.
-    """
-    n, k = vt.shape
-    n_col = a.shape[1]
-    out = np.empty((n, n_col))
-    col = np.empty(k)
-    for t in range(n_col):
-        for j in range(k):
-            col[j] = a[j, t]
-        for i in range(n):
-            s = 0.0
-            for j in range(k):
-                s += vt[i, j] * col[j]
-            out[i, t] = s
-    return out

@@ -30,8 +30,8 @@ import xarray as xr
 from translocus.core.errors import InputError
 from translocus.core.model import GenoProbs
 from translocus.genetics._design import as_frame, drop_depcols
+from translocus.genetics._null_numba import brent_fit_lmm, calc_loglik
 from translocus.genetics._scan_kernels import RANK_CLEAR
-from translocus.genetics._scan_numba import brent_fit_lmm, calc_loglik
 from translocus.genetics.lmm import (
     KinshipEigen,
     as_kinship_frame,

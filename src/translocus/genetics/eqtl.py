@@ -13,7 +13,8 @@ table is reduced at once to what the study keeps:
   ``[trait, marker]`` chunked by traits, so one trait's profile is read without the rest.
 
 With ``checkpoint`` each finished chunk is saved there, and a run started again with the
-same traits and options takes the finished chunks from it instead of scanning them again.
+same traits and options takes the finished chunks from it instead of scanning them again (a
+run with other traits or options empties it and starts again).
 
 Genome-wide significance (``perms``): permuting every trait costs ``perms`` scans per trait.
 The method here is *pooled permutations by trait class*: traits are grouped by their pattern
@@ -42,6 +43,7 @@ import pandas as pd
 from translocus.core.atomic import atomic_path, atomic_write_text
 from translocus.core.errors import InputError, OptionError
 from translocus.core.model import GenoProbs
+from translocus.core.runs import checkpoint as checkpoint_reached
 
 __all__ = ["EqtlResult", "eqtl_scan", "pooled_thresholds", "read_lod", "trait_chunks"]
 
@@ -115,14 +117,19 @@ class _Checkpoint:
         if manifest.exists():
             try:
                 seen = json.loads(manifest.read_text()).get("fingerprint")
-            except (OSError, ValueError):
+            except (OSError, ValueError, AttributeError):
                 seen = None
-            if seen != fingerprint:
+            if seen != fingerprint:  # another run's chunks: start again (ours to remove)
+                for old in folder.glob("chunk-*.parquet"):
+                    old.unlink()
+                manifest.unlink()
+        if not manifest.exists():
+            foreign = [p.name for p in folder.iterdir() if not p.name.startswith("chunk-")]
+            if foreign:
                 raise InputError(
-                    f"{folder}: a checkpoint of another run (other traits or options); "
-                    "remove it or give another checkpoint folder"
+                    f"{folder}: not a checkpoint folder (it holds {foreign[:3]}); give a new "
+                    "or empty folder for the checkpoint"
                 )
-        else:
             atomic_write_text(manifest, json.dumps({"fingerprint": fingerprint}))
 
     def _paths(self, i: int) -> tuple[Path, Path]:
@@ -464,6 +471,7 @@ def eqtl_scan(
                 _write_lod(store, result, s, len(traits))
             state.save(i, peaks, maxima)
             del result
+            checkpoint_reached("eqtl-chunk")
         all_peaks.append(peaks)
         all_max.append(maxima)
         if progress is not None:

@@ -30,7 +30,8 @@ import xarray as xr
 
 from translocus.core.errors import InputError
 from translocus.core.threads import blas_threads
-from translocus.genetics._scan_numba import brent_fit_lmm, rotate_columns
+from translocus.genetics._null_numba import brent_fit_lmm
+from translocus.genetics._scan_kernels import rotate_traits
 
 __all__ = [
     "KinshipEigen",
@@ -198,9 +199,8 @@ def fit_null_lmm(
     if xpx_logdet is None:
         xpx_logdet = logdet_xpx(x2)  # the rotation is orthogonal: X'X is unchanged
     if not rotated:  # column by column: each trait's fit independent of the others
-        vt = np.ascontiguousarray(eig.vectors_t)
-        y2 = rotate_columns(vt, y2)
-        x2 = rotate_columns(vt, x2)
+        y2 = rotate_traits(eig.vectors_t, y2)
+        x2 = rotate_traits(eig.vectors_t, x2)
     hsq, loglik, sigmasq, rss = brent_fit_lmm(
         np.ascontiguousarray(eig.values),
         np.ascontiguousarray(y2),
