@@ -41,7 +41,7 @@ from translocus.genetics.lmm import (
 )
 from translocus.genetics.spec import ModelSpec, resolve_spec
 
-__all__ = ["Fit1Result", "fit1", "scan1blup", "scan1coef"]
+__all__ = ["Fit1Result", "fit1", "peak_coefficients", "scan1blup", "scan1coef"]
 
 
 def _one_chromosome(probs: GenoProbs | xr.DataArray, chrom: str | None) -> xr.DataArray:
@@ -154,9 +154,10 @@ GRAM_COND = 1e8
 
 
 def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients and SEs of ``y ~ x_m`` for a stack of designs and one response.
+    """Coefficients and SEs of ``y ~ x_m`` for a stack of designs and one response each.
 
-    The designs are transposed, ``xt`` ``[M, q, n]``; the response is ``y`` ``[n]``.
+    The designs are transposed, ``xt`` ``[M, q, n]``; the response is ``y`` ``[n]`` (the same
+    for all) or ``[M, n]`` (one per design).
 
     Positions clearly of full rank by R/qtl2's rule (every pivot of the column-pivoted QR above
     1e-12 of the first; checked with the margin ``RANK_CLEAR`` through the lower bound
@@ -169,7 +170,8 @@ def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, n
     coef = np.full((m_count, q), np.nan)
     se = np.full((m_count, q), np.nan)
     gram = xt @ xt.transpose(0, 2, 1)
-    xty = xt @ y
+    ym = np.broadcast_to(y, (m_count, n))  # one response per design
+    xty = xt @ y if y.ndim == 1 else np.einsum("mqn,mn->mq", xt, y)
     d2 = np.einsum("mii->mi", gram)
     d = np.sqrt(d2)
     d = np.where(d > 0, d, 1.0)  # a zero column: left as it is, found by the eigenvalues
@@ -182,7 +184,7 @@ def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, n
     if np.any(easy):
         inv = np.linalg.inv(gram[pick])
         beta = (inv @ xty[pick][..., None])[..., 0]
-        resid = y[None, :] - (beta[:, None, :] @ xt[pick])[:, 0, :]
+        resid = ym[pick] - (beta[:, None, :] @ xt[pick])[:, 0, :]
         sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
         coef[pick] = beta
         se[pick] = sigma[:, None] * np.sqrt(np.einsum("mii->mi", inv))
@@ -190,15 +192,15 @@ def _ols_batch(xt: np.ndarray, y: np.ndarray, tol: float) -> tuple[np.ndarray, n
     if hard.size:
         x = xt[hard].transpose(0, 2, 1)
         qmat, r = np.linalg.qr(x)
-        qty = qmat.transpose(0, 2, 1) @ y
+        qty = (qmat.transpose(0, 2, 1) @ ym[hard][..., None])[..., 0]
         beta = np.linalg.solve(r, qty[..., None])[..., 0]
-        resid = y[None, :] - (x @ beta[..., None])[..., 0]
+        resid = ym[hard] - (x @ beta[..., None])[..., 0]
         sigma = np.sqrt(np.sum(resid**2, axis=1) / (n - q))
         rinv = np.linalg.inv(r)
         coef[hard] = beta
         se[hard] = sigma[:, None] * np.sqrt(np.sum(rinv**2, axis=2))
     for m in np.flatnonzero(~full_rank):
-        coef[m], se[m] = _ols_pivoted(xt[m].T, y, tol)
+        coef[m], se[m] = _ols_pivoted(xt[m].T, np.ascontiguousarray(ym[m]), tol)
     return coef, se
 
 
@@ -304,6 +306,74 @@ def scan1coef(
         out = pd.concat([out, se_out], axis=1)
     out.attrs["sample_size"] = n
     return out
+
+
+def peak_coefficients(
+    pheno: pd.DataFrame,
+    probs: GenoProbs,
+    peaks: pd.DataFrame,
+    *,
+    kinship: Any = None,
+    addcovar: Any = None,
+    reml: bool = True,
+    tol: float = 1e-12,
+) -> pd.DataFrame:
+    """:func:`scan1coef` (``zerosum``, with SEs) at many peaks of many traits at once.
+
+    ``peaks`` has one row per peak with ``trait`` (a column of ``pheno``), ``chr`` and
+    ``marker``; the result has the same index and :func:`scan1coef`'s columns at that marker
+    (the allele effects, covariates, ``intercept`` and their ``SE_`` columns). The traits of a
+    chromosome that miss the same individuals share one kinship decomposition; their null h²
+    are fitted together and every peak's design is rotated in one product, so thousands of
+    peaks (a molecular-trait scan) cost about as much as the scan of their chromosomes.
+    ``kinship`` is one matrix or a LOCO mapping (the peak chromosome's matrix).
+    """
+    out: list[pd.DataFrame] = []
+    for chrom, on_chr in peaks.groupby(peaks["chr"].astype(str), sort=False):
+        arr = probs[chrom]
+        kin_c = kinship.get(chrom) if isinstance(kinship, Mapping) else kinship
+        states = [str(s) for s in arr.coords[arr.dims[2]].values]
+        marker_of = {str(m): i for i, m in enumerate(arr.coords["marker"].values)}
+        traits = list(dict.fromkeys(on_chr["trait"].astype(str)))
+        present = pheno[traits].notna()
+        patterns = present.T.groupby(list(present.index), sort=False).groups
+        for members in patterns.values():
+            names = [str(t) for t in members]
+            keep, geno, _, ac, kin, _ = _align(arr, pheno[names[:1]], addcovar, kin_c)
+            rows = on_chr[on_chr["trait"].astype(str).isin(names)]
+            y = pheno.loc[keep, names].to_numpy(dtype=float)  # [n, T]
+            col = {t: j for j, t in enumerate(names)}
+            which = np.array([col[str(t)] for t in rows["trait"]], dtype=np.int64)
+            at = np.array([marker_of[str(m)] for m in rows["marker"]], dtype=np.int64)
+            n, k = geno.shape[1], geno.shape[2]
+            cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
+            q = k + cov.shape[1]
+            design_t = np.empty((at.size, q, n))
+            design_t[:, :k, :] = geno[at].transpose(0, 2, 1)
+            design_t[:, k:, :] = cov.T[None, :, :]
+            ys = y.T[which]  # [P, n]
+            if kin is not None:  # generalised least squares, each trait with its own h²
+                eig = _decomposed(kin)
+                x0 = np.column_stack([np.ones(n), cov])
+                h = fit_null_lmm(eig, y, x0, reml=reml, tol=tol).hsq
+                sw = 1.0 / np.sqrt(h[:, None] * eig.values[None, :] + 1.0 - h[:, None])
+                u = eig.vectors_t.T
+                design_t = (design_t.reshape(-1, n) @ u).reshape(at.size, q, n)
+                design_t *= sw[which][:, None, :]
+                ys = (ys @ u) * sw[which]
+            coef, ses = _ols_batch(design_t, ys, tol)
+            names_c = states + ([] if ac is None else list(ac.columns))
+            frame = pd.DataFrame(coef, index=rows.index, columns=names_c)
+            se_frame = pd.DataFrame(ses, index=rows.index, columns=names_c)
+            mu = np.nanmean(coef[:, :k], axis=1)
+            frame[states] = coef[:, :k] - mu[:, None]
+            frame["intercept"] = mu
+            se_frame["intercept"] = np.sqrt(np.nanmean(ses[:, :k] ** 2, axis=1))
+            se_frame.columns = [f"SE_{c}" for c in se_frame.columns]
+            out.append(pd.concat([frame, se_frame], axis=1))
+    if not out:
+        return pd.DataFrame(index=peaks.index)
+    return pd.concat(out).reindex(peaks.index)
 
 
 def blup_position(

@@ -230,19 +230,15 @@ def _reduce_chunk(result: Any, map_name: str, thresholds: np.ndarray, drop: floa
 def _peak_effects(peaks: pd.DataFrame, pheno: pd.DataFrame, probs: GenoProbs, kinship: Any,
                   addcovar: Any) -> pd.DataFrame:  # fmt: skip
     """``coef_<allele>``/``se_<allele>`` at each peak marker (``scan1coef``, as the scan)."""
-    from translocus.genetics.effects import scan1coef
+    from translocus.genetics.effects import peak_coefficients
 
-    alleles = [str(a) for a in probs.alleles] if probs.alleles else None
-    out: dict[str, list[float]] = {}
-    for trait, chrom, marker in zip(peaks["trait"], peaks["chr"], peaks["marker"], strict=True):
-        arr = probs[chrom]
-        names = alleles or [str(s) for s in arr.coords[arr.dims[2]].values]
-        kin = kinship.get(chrom) if isinstance(kinship, dict) else kinship
-        fit = scan1coef(pheno[[trait]], arr.sel(marker=[marker]), kinship=kin, addcovar=addcovar)
-        first = fit.iloc[0]
-        for name in names:
-            out.setdefault(f"coef_{name}", []).append(float(first.get(name, np.nan)))
-            out.setdefault(f"se_{name}", []).append(float(first.get(f"SE_{name}", np.nan)))
+    fit = peak_coefficients(pheno, probs, peaks, kinship=kinship, addcovar=addcovar)
+    arr = probs[probs.chromosomes[0]]
+    names = [str(a) for a in probs.alleles] or [str(s) for s in arr.coords[arr.dims[2]].values]
+    out = {}
+    for name in names:
+        out[f"coef_{name}"] = fit[name].to_numpy(float) if name in fit else np.nan
+        out[f"se_{name}"] = fit[f"SE_{name}"].to_numpy(float) if name in fit else np.nan
     return pd.DataFrame(out, index=peaks.index)
 
 
