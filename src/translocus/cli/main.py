@@ -21,6 +21,7 @@ from rich.table import Table
 
 from translocus import __version__
 from translocus.cli import contract, foundation, genetics, progression, survival, translate
+from translocus.cli import eqtl as eqtl_cli
 from translocus.cli import mediate as mediate_cli
 from translocus.cli import qc as qc_cli
 from translocus.cli import snps as snps_cli
@@ -151,6 +152,7 @@ for _engine in (
     qc_cli,
     snps_cli,
     mediate_cli,
+    eqtl_cli,
     progression,
     survival,
     treatment_cli,

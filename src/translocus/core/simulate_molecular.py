@@ -55,6 +55,7 @@ True
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -725,7 +726,15 @@ def write_expression_files(
     folder = Path(folder)
     written: list[Path] = []
     if cross:
-        written.append(write_simulated_files(sim.cross, folder, name=name))
+        control = write_simulated_files(sim.cross, folder, name=name)
+        # the map is on the genes' build: the control file says so (``assembly``), so that
+        # peaks and gene positions are compared on one build without --build
+        builds = sim.features["build"].dropna().unique() if "build" in sim.features else []
+        if len(builds) == 1 and control.suffix == ".json":
+            record = json.loads(control.read_text(encoding="utf-8"))
+            record["assembly"] = str(builds[0])
+            control.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        written.append(control)
     table = sim.expression.reset_index()
     table.columns = [str(c) for c in table.columns]
     if "parquet" in formats:
