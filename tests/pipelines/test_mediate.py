@@ -220,3 +220,32 @@ def test_a_hotspot_of_an_eqtl_run(study: dict, tmp_path: Path) -> None:
     no = invoke(["mediate", DOEX, "--traits", path, "--hotspot", run, "--at", "3:50",
                  "--kinship", "none", "-o", tmp_path / "out3"])  # fmt: skip
     assert no.exit_code == 2 and "has no hotspot on chromosome 3" in no.stderr
+
+
+def test_a_hotspot_of_a_real_eqtl_run_names_its_planted_mediator(tmp_path: Path) -> None:
+    """simulate_expression -> translocus eqtl -> translocus mediate --hotspot, end to end."""
+    from translocus.core.simulate_molecular import simulate_expression, write_expression
+
+    sim = simulate_expression(n=400, n_markers=2000, n_genes=600, n_hotspots=2,
+                              hotspot_targets=(40, 60), trans_variance=(0.08, 0.15), seed=5)  # fmt: skip
+    folder = write_expression(sim, tmp_path / "sim")
+    cross, traits = folder / "sim.json", folder / "expression.parquet"
+    done = invoke(["eqtl", cross, "--traits", traits, "--kinship", "none", "--no-effects",
+                   "--hotspot-perms", "200", "-o", tmp_path / "eqtl"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    for planted in sim.hotspots.itertuples():
+        out = tmp_path / f"mediate_{planted.hotspot}"
+        done = invoke(["mediate", cross, "--traits", traits, "--hotspot", tmp_path / "eqtl",
+                       "--at", f"{planted.chr}:{planted.pos:.3f}", "--kinship", "none",
+                       "-o", out])  # fmt: skip
+        assert done.exit_code == 0, done.output
+        record = assert_complete_run(out)
+        spot = record["summary"]["hotspot"]
+        assert spot["chr"] == str(planted.chr)
+        assert spot["start"] - 5 <= planted.pos <= spot["end"] + 5
+        assert record["summary"]["top"][0]["mediator"] == planted.mediator
+        # the hotspot is the one the eqtl run reported
+        reported = pd.read_csv(tmp_path / "eqtl" / "hotspots.csv", dtype={"chr": str})
+        same = reported[reported["id"] == spot["id"]].iloc[0]
+        assert (same["chr"], same["start"], same["end"]) == (spot["chr"], spot["start"],
+                                                             spot["end"])  # fmt: skip
