@@ -7,6 +7,7 @@ tests/pipelines/test_mediate.py.)
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 
 from clirun import assert_user_error, invoke, snapshot
 from translocus.core.paths import data_dir
+from translocus.core.runs import RUN_FORMAT
 
 DOEX = data_dir() / "qtl2" / "DOex" / "DOex.json"
 
@@ -41,6 +43,15 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     good.set_axis([f"x{i}" for i in range(len(ids))]).to_csv(paths["strangers"])
     paths["twice"] = root / "twice.csv"
     pd.concat([good, good.iloc[:1]]).to_csv(paths["twice"])
+    for name, command, status in (
+        ("scan_run", "scan", "complete"),
+        ("eqtl_unfinished", "eqtl", "running"),
+    ):
+        paths[name] = root / name
+        paths[name].mkdir()
+        (paths[name] / "run.json").write_text(
+            json.dumps({"translocus_run": RUN_FORMAT, "command": command, "status": status})
+        )
     paths["foreign"] = root / "foreign"
     paths["foreign"].mkdir()
     (paths["foreign"] / "keep.txt").write_text("precious")
@@ -82,6 +93,10 @@ CASES: list[tuple[str, list[str], str]] = [
                          "{root}/no_run"], "no_run: no such run folder"),
     ("hotspot-not-a-run", [str(DOEX), "--traits", "{traits}", "--at", "2:97.5", "--hotspot",
                            "{foreign}"], "not a translocus run folder"),
+    ("hotspot-a-scan-run", [str(DOEX), "--traits", "{traits}", "--at", "2:97.5", "--hotspot",
+                            "{scan_run}"], "is a `translocus scan` run, not an eqtl run"),
+    ("hotspot-unfinished", [str(DOEX), "--traits", "{traits}", "--at", "2:97.5", "--hotspot",
+                            "{eqtl_unfinished}"], "the eqtl run did not complete"),
     ("out-foreign-folder", [str(DOEX), *GOOD, "-o", "{foreign}"], "files translocus did not write"),
 ]  # fmt: skip
 
