@@ -47,6 +47,7 @@ import scipy.linalg
 import xarray as xr
 
 from translocus.core.errors import InputError, OptionError
+from translocus.core.threads import blas_threads
 from translocus.genetics._scan_kernels import RANK_CLEAR
 from translocus.genetics.lmm import as_kinship_frame, decompose_kinship, fit_null_lmm, logdet_xpx
 
@@ -203,17 +204,18 @@ def _lmm(y: np.ndarray, q: np.ndarray, cov: np.ndarray, med: np.ndarray, kin: np
     b0 = _basis(x0)
     lods = np.empty(med.shape[1])
     hs = np.empty(med.shape[1])
-    for j in range(med.shape[1]):
-        rm = _resid(b0, med[:, j])
-        if float(rm @ rm) <= _COLLINEAR * spread[j]:  # nothing new in the null model
-            hs[j], lods[j] = h, lod
-            continue
-        x0m = np.column_stack([x0, med[:, j]])
-        x0mr = np.column_stack([x0r, mr[:, j]])
-        fit_m = fit_null_lmm(eig, yr[:, None], x0mr, reml=reml, rotated=True,
-                             xpx_logdet=logdet_xpx(x0m))  # fmt: skip
-        hs[j] = float(fit_m.hsq[0])
-        lods[j] = _gls_lod(eig, hs[j], yr, x0mr, np.column_stack([x1r, mr[:, j]]))
+    with blas_threads(1):  # small products per candidate: a thread pool only thrashes
+        for j in range(med.shape[1]):
+            rm = _resid(b0, med[:, j])
+            if float(rm @ rm) <= _COLLINEAR * spread[j]:  # nothing new in the null model
+                hs[j], lods[j] = h, lod
+                continue
+            x0m = np.column_stack([x0, med[:, j]])
+            x0mr = np.column_stack([x0r, mr[:, j]])
+            fit_m = fit_null_lmm(eig, yr[:, None], x0mr, reml=reml, rotated=True,
+                                 xpx_logdet=logdet_xpx(x0m))  # fmt: skip
+            hs[j] = float(fit_m.hsq[0])
+            lods[j] = _gls_lod(eig, hs[j], yr, x0mr, np.column_stack([x1r, mr[:, j]]))
     return lod, h, lods, hs
 
 
