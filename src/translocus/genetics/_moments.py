@@ -107,6 +107,8 @@ class Part:
     c_null: np.ndarray  # [n_g, c'] weighted null design of this chromosome
     #: [n_g, T_b] 0/1 weights leaving missing values out (identity kinship only; None: all 1)
     present: np.ndarray | None = None
+    #: ``y`` rotated by the eigenvectors when already done (the null fit's), else None
+    y_rot: np.ndarray | None = None
 
 
 @dataclass
@@ -186,9 +188,12 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
             return np.asarray(vt @ a)
 
     wt = np.ascontiguousarray(w.T)  # [T, n]
-    y_all = np.column_stack([part.y for part in parts])
+    given = [part.y_rot for part in parts]
+    rotated = eig is not None and all(y is not None for y in given)
+    y_all = np.column_stack([y for y in given if y is not None] if rotated
+                            else [part.y for part in parts])  # fmt: skip
     # each trait rotated on its own: its LODs do not depend on the traits scanned beside it
-    y_r = y_all if eig is None else rotate_traits(eig.vectors_t, y_all)
+    y_r = y_all if eig is None or rotated else rotate_traits(eig.vectors_t, y_all)
     wy = w * y_r
     cmax = max(part.c_alt.shape[1] for part in parts)
     cov_gram = np.zeros((n_trait, cmax, cmax))
@@ -485,7 +490,6 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                 usable = np.zeros(width, dtype=np.bool_)
                 covariate_factors(cov_gram, cov_y, yty, low, z, rss0, usable)
                 wy = _padded(ts.w[:, sl] * ts.y_r[:, sl], width)
-                fxy = (xr @ wy).reshape(mc, p, width)
                 out_rss = np.empty((width, mc))
                 out_ok = np.zeros((width, mc), dtype=np.bool_)
                 if eig is None:  # Haley-Knott: the part's traits share weights and covariates
@@ -494,16 +498,18 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                     fxc = np.ascontiguousarray(
                         (xr @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)
                     )
+                    fxy = (xr @ wy).reshape(mc, p, width)
                     rss_shared(gram, fxc, fxy, np.ascontiguousarray(low[:, :, 0]),
                                bool(usable[0]), z, rss0, pa, pb, MOMENT_GUARD, RANK_CLEAR,
                                out_rss, out_ok)  # fmt: skip
                 else:
                     wb = _padded(ts.w[:, sl], width)
                     gram = (pairs2 @ wb).reshape(mc, npair, width)
-                    fx = np.empty((c + 1, mc, p, width))
-                    for k in range(c):
-                        fx[k] = (xr @ (wb * ca[:, k, None])).reshape(mc, p, width)
-                    fx[c] = fxy
+                    # C'WX and X'Wy of the block in one product: [mc, p, c + 1, width]
+                    rhs = np.empty((n, c + 1, width))
+                    rhs[:, :c, :] = ca[:, :, None] * wb[:, None, :]
+                    rhs[:, c, :] = wy
+                    fx = (xr @ rhs.reshape(n, (c + 1) * width)).reshape(mc, p, c + 1, width)
                     rss_lanes(gram, fx, low, z, rss0, usable, pa, pb, MOMENT_GUARD,
                               RANK_CLEAR, out_rss, out_ok)  # fmt: skip
                 rss1[sl, m0 : m0 + mc] = out_rss[:lanes]

@@ -17,6 +17,7 @@ from translocus.core.errors import InputError
 from translocus.core.threads import parallel_map, worker_count
 from translocus.genetics._design import Batch, Prepared, design, hsq_sets, set_for_chrom
 from translocus.genetics._moments import Part, TraitSide, chromosome_lod, trait_side
+from translocus.genetics._scan_kernels import rotate_traits
 from translocus.genetics.lmm import KinshipEigen, eigen_2k, fit_null_lmm, logdet_xpx
 
 __all__ = [
@@ -105,24 +106,29 @@ def _lmm_group(prep: Prepared, group: Group, reml: bool, hsq_fixed: np.ndarray |
                for with_x in {False, any(wx for _, wx in sets)}}  # fmt: skip
     usable = [bi for bi, (_, missing) in enumerate(group.batches) if n_g - missing.size > 2]
 
-    def null_fit(si: int, bi: int, eig: KinshipEigen) -> np.ndarray:
+    def null_fit(si: int, bi: int, eig: KinshipEigen) -> tuple[np.ndarray, np.ndarray]:
+        """The batch's h² and its phenotypes rotated (shared with the scan's trait side)."""
         batch = group.batches[bi][0]
+        y_rot = rotate_traits(eig.vectors_t, ys[bi])
         if hsq_fixed is not None:
-            return np.asarray(hsq_fixed[si, batch.cols], dtype=float)
+            return np.asarray(hsq_fixed[si, batch.cols], dtype=float), y_rot
         c0 = designs[(bi, sets[si][1])]
-        return fit_null_lmm(eig, ys[bi], c0, reml=reml, tol=prep.tol,
-                            xpx_logdet=logdet_xpx(c0)).hsq  # fmt: skip
+        fit = fit_null_lmm(eig, y_rot, rotate_traits(eig.vectors_t, c0), reml=reml,
+                           tol=prep.tol, rotated=True, xpx_logdet=logdet_xpx(c0))  # fmt: skip
+        return fit.hsq, y_rot
 
-    def chrom_parts(with_x: bool, fits: dict[int, np.ndarray]) -> list[Part]:
+    def chrom_parts(with_x: bool, fits: dict[int, tuple[np.ndarray, np.ndarray]]
+                    ) -> list[Part]:  # fmt: skip
         parts = []
-        for bi, h in fits.items():
+        for bi, (h, y_rot) in fits.items():
             batch, missing = group.batches[bi]
             c_alt = designs[(bi, False)]
             parts.append(Part(batch=batch, n_obs=n_g - missing.size, hsq=h, y=ys[bi],
-                               c_alt=c_alt, c_null=designs[(bi, True)] if with_x else c_alt))  # fmt: skip
+                               c_alt=c_alt, c_null=designs[(bi, True)] if with_x else c_alt,
+                               y_rot=y_rot))  # fmt: skip
         return parts
 
-    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, np.ndarray],
+    def chrom_scan(ci: int, eig: KinshipEigen, fits: dict[int, tuple[np.ndarray, np.ndarray]],
                    sides: dict[tuple[int, bool], TraitSide] | None = None
                    ) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
         chrom = prep.chroms[ci]
@@ -140,13 +146,13 @@ def _lmm_group(prep: Prepared, group: Group, reml: bool, hsq_fixed: np.ndarray |
     if prep.loco:
         # one kinship per chromosome: its decomposition, null fits and scan in one task
 
-        def loco_task(ci: int) -> tuple[dict[int, np.ndarray], Any]:
+        def loco_task(ci: int) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], Any]:
             eig = kinship_eigen(prep, prep.chroms[ci], group.rows)
             fits = {bi: null_fit(ci, bi, eig) for bi in usable}
             return fits, chrom_scan(ci, eig, fits)
 
         for ci, (fits, res) in zip(order, parallel_map(loco_task, order, workers), strict=True):
-            for bi, h in fits.items():
+            for bi, (h, _) in fits.items():
                 hsq[ci, group.batches[bi][0].cols] = h
             results.append((ci, res))
     else:
@@ -155,10 +161,11 @@ def _lmm_group(prep: Prepared, group: Group, reml: bool, hsq_fixed: np.ndarray |
         tasks = [(si, bi) for si in range(len(sets)) for bi in usable]
         fitted = parallel_map(lambda task: null_fit(task[0], task[1], eigs[keys[0]]), tasks,
                               workers)  # fmt: skip
-        by_set: dict[int, dict[int, np.ndarray]] = {si: {} for si in range(len(sets))}
-        for (si, bi), h in zip(tasks, fitted, strict=True):
-            by_set[si][bi] = h
-            hsq[si, group.batches[bi][0].cols] = h
+        by_set: dict[int, dict[int, tuple[np.ndarray, np.ndarray]]] = {
+            si: {} for si in range(len(sets))}  # fmt: skip
+        for (si, bi), fit in zip(tasks, fitted, strict=True):
+            by_set[si][bi] = fit
+            hsq[si, group.batches[bi][0].cols] = fit[0]
         # one kinship for all chromosomes: the trait side once per null model
         sides = {}
         for chrom in prep.chroms:

@@ -79,13 +79,13 @@ def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
               ok: np.ndarray) -> None:  # fmt: skip
     """Alternative-model RSS of every lane (trait) and marker of a chunk, each with its weights.
 
-    ``gram`` ``[mc, npair, L]`` packed ``X'WX``; ``fx`` ``[c + 1, mc, p, L]``: ``C'WX`` (rows
-    ``0..c-1``) and ``X'Wy`` (row ``c``); ``low``, ``z``, ``rss0``, ``usable`` from
+    ``gram`` ``[mc, npair, L]`` packed ``X'WX``; ``fx`` ``[mc, p, c + 1, L]``: ``C'WX``
+    (``0..c-1`` on the third axis) and ``X'Wy`` (``c``); ``low``, ``z``, ``rss0``, ``usable`` from
     :func:`covariate_factors`. Writes ``rss[k, j]`` and ``ok[k, j]`` (``[L, mc]``).
     """
     mc, npair, n_lane = gram.shape
-    c = fx.shape[0] - 1
-    p = fx.shape[2]
+    p = fx.shape[1]
+    c = fx.shape[2] - 1
     h = np.empty((c, p, n_lane))
     g = np.empty((p, p, n_lane))
     lg = np.zeros((p, p, n_lane))
@@ -106,7 +106,7 @@ def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
         for a in range(p):
             for i in range(c):
                 for k in range(n_lane):
-                    tmp[k] = fx[i, j, a, k]
+                    tmp[k] = fx[j, a, i, k]
                 for q in range(i):
                     for k in range(n_lane):
                         tmp[k] -= low[i, q, k] * h[q, a, k]
@@ -173,7 +173,7 @@ def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
             quad[k] = 0.0
         for a in range(p):
             for k in range(n_lane):
-                tmp[k] = fx[c, j, a, k]
+                tmp[k] = fx[j, a, c, k]
             for q in range(c):
                 for k in range(n_lane):
                     tmp[k] -= h[q, a, k] * z[q, k]
