@@ -148,6 +148,8 @@ def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
     return keep, geno, y, ac, kin.loc[keep, keep] if kin is not None else None, trait
 
 
+#: Peaks whose designs :func:`peak_coefficients` holds at once.
+PEAK_BATCH = 512
 #: Positions whose unit-diagonal Gram matrix has a condition number below this are solved by
 #: the normal equations (relative error about ``1e-16 * cond``); the others by QR.
 GRAM_COND = 1e8
@@ -340,37 +342,41 @@ def peak_coefficients(
         for members in patterns.values():
             names = [str(t) for t in members]
             keep, geno, _, ac, kin, _ = _align(arr, pheno[names[:1]], addcovar, kin_c)
-            rows = on_chr[on_chr["trait"].astype(str).isin(names)]
+            group = on_chr[on_chr["trait"].astype(str).isin(names)]
             y = pheno.loc[keep, names].to_numpy(dtype=float)  # [n, T]
             col = {t: j for j, t in enumerate(names)}
-            which = np.array([col[str(t)] for t in rows["trait"]], dtype=np.int64)
-            at = np.array([marker_of[str(m)] for m in rows["marker"]], dtype=np.int64)
             n, k = geno.shape[1], geno.shape[2]
             cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
             q = k + cov.shape[1]
-            design_t = np.empty((at.size, q, n))
-            design_t[:, :k, :] = geno[at].transpose(0, 2, 1)
-            design_t[:, k:, :] = cov.T[None, :, :]
-            ys = y.T[which]  # [P, n]
+            sw = u = None
             if kin is not None:  # generalised least squares, each trait with its own h²
                 eig = _decomposed(kin)
                 x0 = np.column_stack([np.ones(n), cov])
                 h = fit_null_lmm(eig, y, x0, reml=reml, tol=tol).hsq
                 sw = 1.0 / np.sqrt(h[:, None] * eig.values[None, :] + 1.0 - h[:, None])
                 u = eig.vectors_t.T
-                design_t = (design_t.reshape(-1, n) @ u).reshape(at.size, q, n)
-                design_t *= sw[which][:, None, :]
-                ys = (ys @ u) * sw[which]
-            coef, ses = _ols_batch(design_t, ys, tol)
             names_c = states + ([] if ac is None else list(ac.columns))
-            frame = pd.DataFrame(coef, index=rows.index, columns=names_c)
-            se_frame = pd.DataFrame(ses, index=rows.index, columns=names_c)
-            mu = np.nanmean(coef[:, :k], axis=1)
-            frame[states] = coef[:, :k] - mu[:, None]
-            frame["intercept"] = mu
-            se_frame["intercept"] = np.sqrt(np.nanmean(ses[:, :k] ** 2, axis=1))
-            se_frame.columns = [f"SE_{c}" for c in se_frame.columns]
-            out.append(pd.concat([frame, se_frame], axis=1))
+            for s in range(0, len(group), PEAK_BATCH):  # bounded memory: designs of a batch
+                rows = group.iloc[s : s + PEAK_BATCH]
+                which = np.array([col[str(t)] for t in rows["trait"]], dtype=np.int64)
+                at = np.array([marker_of[str(m)] for m in rows["marker"]], dtype=np.int64)
+                design_t = np.empty((at.size, q, n))
+                design_t[:, :k, :] = geno[at].transpose(0, 2, 1)
+                design_t[:, k:, :] = cov.T[None, :, :]
+                ys = y.T[which]  # [P, n]
+                if sw is not None and u is not None:
+                    design_t = (design_t.reshape(-1, n) @ u).reshape(at.size, q, n)
+                    design_t *= sw[which][:, None, :]
+                    ys = (ys @ u) * sw[which]
+                coef, ses = _ols_batch(design_t, ys, tol)
+                frame = pd.DataFrame(coef, index=rows.index, columns=names_c)
+                se_frame = pd.DataFrame(ses, index=rows.index, columns=names_c)
+                mu = np.nanmean(coef[:, :k], axis=1)
+                frame[states] = coef[:, :k] - mu[:, None]
+                frame["intercept"] = mu
+                se_frame["intercept"] = np.sqrt(np.nanmean(ses[:, :k] ** 2, axis=1))
+                se_frame.columns = [f"SE_{c}" for c in se_frame.columns]
+                out.append(pd.concat([frame, se_frame], axis=1))
     if not out:
         return pd.DataFrame(index=peaks.index)
     return pd.concat(out).reindex(peaks.index)

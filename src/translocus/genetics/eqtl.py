@@ -182,43 +182,53 @@ def _positions(probs: GenoProbs, map_name: str) -> pd.DataFrame:
 
 def _reduce_chunk(result: Any, map_name: str, thresholds: np.ndarray, drop: float
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Peaks (with h²) and per-trait maxima of one chunk's scan result."""
-    from translocus.genetics.peaks import find_peaks
+    """Peaks (with h²) and per-trait maxima of one chunk's scan result.
+
+    The peaks are ``find_peaks``'s (the same kernel on each chromosome curve above the
+    threshold, LOD support intervals of ``drop``), with the marker at the peak; only the
+    (trait, chromosome) pairs whose maximum passes the threshold are looked at.
+    """
+    from translocus.genetics._peaks_numba import chromosome_peaks
 
     traits = result.traits
-    finite = [float(v) if np.isfinite(v) else math.inf for v in thresholds]
-    found = find_peaks(result, map_name=map_name, threshold=finite, drop=drop)
-    lod = result.data["lod"].values  # [marker, trait]
+    lod = np.asarray(result.data["lod"].values, dtype=float)  # [marker, trait]
     chroms = np.asarray(result.data.coords["chr"].values).astype(str)
     positions = np.asarray(result.data.coords[map_name].values, dtype=float)
     markers = np.asarray(result.markers, dtype=object)
-    # the peak marker: the highest LOD among the markers at the peak position
-    peaks = pd.DataFrame({"trait": found["lodcolumn"].astype(str).to_numpy(),
-                          "chr": found["chr"].astype(str).to_numpy(),
-                          "pos": found["pos"].to_numpy(float),
-                          "lod": found["lod"].to_numpy(float),
-                          "ci_lo": found["ci_lo"].to_numpy(float),
-                          "ci_hi": found["ci_hi"].to_numpy(float)})  # fmt: skip
-    col_of = {t: i for i, t in enumerate(traits)}
-    peak_markers = []
-    for trait, chrom, pos in zip(peaks["trait"], peaks["chr"], peaks["pos"], strict=True):
-        on = np.flatnonzero(chroms == chrom)
-        distance = np.abs(positions[on] - pos)
-        on = on[distance <= distance.min() + 1e-9]
-        best = on[int(np.nanargmax(lod[on, col_of[trait]]))]
-        peak_markers.append(str(markers[best]))
-    peaks.insert(2, "marker", peak_markers)
+    names = list(dict.fromkeys(chroms))
+    starts = np.array([int(np.flatnonzero(chroms == c)[0]) for c in names])
+    ends = np.append(starts[1:], chroms.size)
+    filled = np.where(np.isnan(lod), -np.inf, lod)
+    chrom_max = np.maximum.reduceat(filled, starts, axis=0)  # [chromosome, trait]
     hsq = result.hsq
-    if hsq is None:
+    rows: list[tuple[Any, ...]] = []
+    for ci, j in zip(*np.nonzero(chrom_max > thresholds[None, :]), strict=True):
+        s, e = int(starts[ci]), int(ends[ci])
+        found = chromosome_peaks(np.ascontiguousarray(filled[s:e, j]),
+                                 np.ascontiguousarray(positions[s:e]), float(thresholds[j]),
+                                 np.inf, 1, float(drop))  # fmt: skip
+        for k in range(found.shape[0]):
+            at = s + int(found[k, 0])
+            rows.append((j, names[ci], str(markers[at]), float(found[k, 1]), float(found[k, 2]),
+                         float(positions[s + int(found[k, 3])]),
+                         float(positions[s + int(found[k, 4])])))  # fmt: skip
+    rows.sort(key=lambda r: (r[0], names.index(r[1]), r[3]))
+    cols = ["j", "chr", "marker", "pos", "lod", "ci_lo", "ci_hi"]
+    peaks = pd.DataFrame(rows, columns=cols)
+    peaks.insert(0, "trait", [traits[j] for j in peaks["j"]])
+    if hsq is None or not len(peaks):
         peaks["hsq"] = np.nan
     else:
-        keys = [c if c in hsq.index else ("X" if c == result.x_chr and "X" in hsq.index
-                                          else hsq.index[0]) for c in peaks["chr"]]  # fmt: skip
-        peaks["hsq"] = [float(hsq.at[k, t]) for k, t in zip(keys, peaks["trait"], strict=True)]
-    peaks["threshold"] = [float(thresholds[col_of[t]]) for t in peaks["trait"]]
-    with np.errstate(invalid="ignore"):
-        all_nan = np.all(np.isnan(lod), axis=0)
-        best = np.where(all_nan, 0, np.nanargmax(np.where(np.isnan(lod), -np.inf, lod), axis=0))
+        sets = [str(i) for i in hsq.index]
+        x_chr = result.x_chr
+        keys = [c if c in sets else ("X" if c == x_chr and "X" in sets else sets[0])
+                for c in peaks["chr"]]  # fmt: skip
+        h = hsq.to_numpy(dtype=float)
+        peaks["hsq"] = h[[sets.index(k) for k in keys], peaks["j"].to_numpy()]
+    peaks["threshold"] = thresholds[peaks["j"].to_numpy()] if len(peaks) else np.zeros(0)
+    peaks = peaks.drop(columns="j")
+    all_nan = np.all(np.isnan(lod), axis=0)
+    best = np.argmax(filled, axis=0)
     maxima = pd.DataFrame({"trait": traits, "chr": chroms[best], "marker": markers[best],
                            "pos": positions[best],
                            "lod": np.where(all_nan, np.nan, lod[best, np.arange(len(traits))]),
@@ -474,8 +484,7 @@ def eqtl_scan(
             progress(e - s)
     peaks = pd.concat(all_peaks, ignore_index=True) if all_peaks else pd.DataFrame(
         columns=PEAK_COLUMNS)  # fmt: skip
-    peaks = peaks.sort_values(["trait", "chr", "pos"], kind="stable", key=_chrom_key)
-    peaks = peaks.reset_index(drop=True)
+    peaks = peaks.reset_index(drop=True)  # traits in their order, chromosomes in genome order
     maxima = pd.concat(all_max, ignore_index=True)
     info = {"method": "hk" if kinship is None else "lmm",
             "kinship": "none" if kinship is None else ("loco" if isinstance(kinship, dict)
@@ -488,10 +497,3 @@ def eqtl_scan(
     return EqtlResult(
         peaks=peaks, max_lod=maxima, thresholds=threshold_table, groups=groups, info=info
     )
-
-
-def _chrom_key(col: pd.Series) -> pd.Series:
-    if col.name != "chr":
-        return col
-    as_num = pd.to_numeric(col, errors="coerce")
-    return as_num.fillna(1000 + col.map(lambda c: sum(map(ord, str(c)))).astype(float))

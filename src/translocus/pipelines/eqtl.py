@@ -266,12 +266,8 @@ def _run_eqtl(request: EqtlRequest, log: RunLog, cross: Cross | None) -> EqtlOut
         if name not in known:
             raise OptionError("covar", name, f"is not a covariate of the cross "
                                              f"(it has: {', '.join(sorted(known)) or 'none'})")  # fmt: skip
-    _, alleles = genotype_probabilities(cross, request.error_prob, request.map_function, log,
-                                        memory=request.memory)  # fmt: skip
-    assembly, _ = resolve_assembly(cross, request.cross, request.build, log)
-    build = request.build or assembly
-    # samples: those of the cross with genotypes, the traits and complete covariates
-    traits, match = match_samples(traits, [str(s) for s in alleles.samples])
+    # samples: those of the cross (genotyped) and of the traits, before any heavy step
+    traits, match = match_samples(traits, [str(s) for s in cross.individuals])
     notes.append(match.summary())
     if match.only_in_traits:
         log.count("trait samples not in the cross", len(match.only_in_traits),
@@ -279,6 +275,10 @@ def _run_eqtl(request: EqtlRequest, log: RunLog, cross: Cross | None) -> EqtlOut
     if match.only_in_cross:
         log.count("cross samples without traits", len(match.only_in_cross),
                   "they have no traits; left out of the scan")  # fmt: skip
+    _, alleles = genotype_probabilities(cross, request.error_prob, request.map_function, log,
+                                        memory=request.memory)  # fmt: skip
+    assembly, _ = resolve_assembly(cross, request.cross, request.build, log)
+    build = request.build or assembly
     if build is not None:
         traits = _annotated(traits, build, annotate, log)
         notes.extend(n for n in traits.notes if n not in notes)
