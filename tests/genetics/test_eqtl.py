@@ -187,3 +187,13 @@ def test_bad_traits(study: dict) -> None:
     twice = study["pheno"].iloc[:, [0, 0]]
     with pytest.raises(InputError, match="repeat"):
         eqtl_scan(twice, study["probs"])
+
+
+def test_torch_backend_equals_cpu(study: dict) -> None:
+    pytest.importorskip("torch")
+    args = {"threshold": 4.0, "chunk_traits": 10, "effects": False, "kinship": study["loco"],
+            "addcovar": study["sex"]}  # fmt: skip
+    cpu = eqtl_scan(study["pheno"], study["probs"], **args)
+    torch = eqtl_scan(study["pheno"], study["probs"], backend="torch", device="cpu", **args)
+    np.testing.assert_allclose(torch.max_lod["lod"], cpu.max_lod["lod"], rtol=0, atol=1e-8)
+    assert list(torch.peaks["marker"]) == list(cpu.peaks["marker"])

@@ -61,7 +61,9 @@ FUSED_COLUMNS = 8
 #: A scan of at least this many traits takes the wide path (:func:`_chromosome_lod_wide`):
 #: moments of whole blocks of :data:`WIDE_BLOCK` traits by wide matrix products.
 WIDE_TRAITS = 256
-WIDE_BLOCK = 256
+WIDE_BLOCK = 512
+#: Block width where the traits share one factorisation per marker (Haley-Knott).
+WIDE_BLOCK_SHARED = 1024
 #: Bytes of rotated genotype columns and their pair products held per marker chunk there.
 WIDE_CHUNK_BYTES = 48 << 20
 
@@ -409,17 +411,19 @@ def _permuted_rotation(prep: Prepared, rows: np.ndarray, eig: KinshipEigen | Non
     return out.reshape(n_all, n_block * n_scale * n)
 
 
-def _trait_blocks(n_trait: int) -> list[tuple[int, int, int]]:
-    """``(start, end, width)``: blocks of :data:`WIDE_BLOCK` traits, the rest by
-    :data:`BLOCK_COLUMNS` (zero-padded to ``width``)."""
+def _trait_blocks(n_trait: int, widest: int) -> list[tuple[int, int, int]]:
+    """``(start, end, width)``: blocks of ``widest`` traits, then of halves of it down to
+    :data:`BLOCK_COLUMNS` (the last zero-padded to ``width``)."""
     out = []
     s = 0
-    while n_trait - s >= WIDE_BLOCK:
-        out.append((s, s + WIDE_BLOCK, WIDE_BLOCK))
-        s += WIDE_BLOCK
-    while s < n_trait:
-        out.append((s, min(n_trait, s + BLOCK_COLUMNS), BLOCK_COLUMNS))
-        s += BLOCK_COLUMNS
+    width = widest
+    while width >= BLOCK_COLUMNS:
+        while n_trait - s >= width:
+            out.append((s, s + width, width))
+            s += width
+        width //= 2
+    if s < n_trait:
+        out.append((s, n_trait, BLOCK_COLUMNS))
     return out
 
 
@@ -438,7 +442,8 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
     """:func:`chromosome_lod` of many traits: blocks of traits against chunks of markers.
 
     A chunk of markers (as many as :data:`WIDE_CHUNK_BYTES` of rotated columns and pair
-    products allow) is rotated once; then each block of :data:`WIDE_BLOCK` traits meets it
+    products allow) is rotated once; then each block of :data:`WIDE_BLOCK` traits
+    (:data:`WIDE_BLOCK_SHARED` for Haley-Knott; then halves of it) meets it
     in a few wide matrix products (``X'WX`` packed, ``C'WX``, ``X'Wy``; Haley-Knott traits of
     one missing-data pattern share ``X'WX`` and ``C'WX``), and the small systems of the block
     are solved with the traits in the innermost loop (``_wide_numba``). A trait's moments
@@ -475,7 +480,8 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
             t0 = int(starts[pi])
             ca = ts.trait_cov[t0]
             c = ca.shape[1]
-            for s, e, width in _trait_blocks(part.hsq.size):
+            widest = WIDE_BLOCK_SHARED if eig is None else WIDE_BLOCK
+            for s, e, width in _trait_blocks(part.hsq.size, widest):
                 sl = slice(t0 + s, t0 + e)
                 lanes = e - s
                 cov_gram = np.zeros((c, c, width))
