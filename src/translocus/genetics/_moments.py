@@ -221,8 +221,9 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
         elif with_lhs:
             blocks.append((w[:, sl, None] * ca[:, None, :]).reshape(n, tb * c))
         # per trait, in products whose shapes do not depend on the other traits
-        for t in range(t0, t0 + tb):
-            cov_gram[t, :c, :c] = (ca * w[:, t, None]).T @ ca
+        # each trait's C'WC summed over the individuals in one order (not by BLAS), so it
+        # does not depend on the traits beside it
+        cov_gram[sl, :c, :c] = np.einsum("nt,na,nb->tab", w[:, sl], ca, ca, optimize=False)
         cov_y_t = np.empty((c, tb))
         column_blocks(np.ascontiguousarray(ca.T), wy[:, sl], cov_y_t)
         cov_y[sl, :c] = cov_y_t.T
@@ -237,8 +238,7 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
     return TraitSide(w=w, wt=wt, part_w=part_w, part_of=part_of, y_r=y_r,
                       trait_cov=trait_cov, cov_gram=cov_gram, cov_y=cov_y, cov_cnt=cov_cnt,
                       cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
-                      yty=np.array([np.dot(wy[:, t].copy(), y_r[:, t].copy())
-                                    for t in range(n_trait)]), rss0=rss0, n_obs=n_obs, lhs=lhs,
+                      yty=np.einsum("nt,nt->t", wy, y_r, optimize=False), rss0=rss0, n_obs=n_obs, lhs=lhs,
                       lhs_t=None if lhs is None else np.ascontiguousarray(lhs.T),
                       share=share)  # fmt: skip
 

@@ -20,6 +20,9 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,9 +146,39 @@ def decompose_kinship(kinship: Any, *, label: str = "kinship") -> KinshipEigen:
     return eigen_2k(frame.to_numpy(dtype=float), tuple(frame.index), label=label)
 
 
+#: Bytes of decompositions kept for reuse (:func:`eigen_2k`): the chunks of a many-trait scan
+#: and the effects at its peaks decompose the same LOCO matrices again.
+EIGEN_CACHE_BYTES = 256 << 20
+_EIGEN_CACHE: OrderedDict[bytes, KinshipEigen] = OrderedDict()
+_EIGEN_LOCK = threading.Lock()
+
+
 def eigen_2k(kinship: np.ndarray, samples: tuple[str, ...], *, label: str = "kinship"
              ) -> KinshipEigen:  # fmt: skip
-    """:func:`decompose_kinship` of an already validated (finite, symmetric) numpy matrix."""
+    """:func:`decompose_kinship` of an already validated (finite, symmetric) numpy matrix.
+
+    The last decompositions (by content and samples, :data:`EIGEN_CACHE_BYTES` of them) are
+    kept and given again for the same matrix.
+    """
+    values = np.ascontiguousarray(kinship, dtype=float)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(values.tobytes())
+    digest.update("\0".join(samples).encode())
+    key = digest.digest()
+    with _EIGEN_LOCK:
+        if key in _EIGEN_CACHE:
+            _EIGEN_CACHE.move_to_end(key)
+            return _EIGEN_CACHE[key]
+    eig = _eigen_2k(values, samples, label)
+    with _EIGEN_LOCK:
+        _EIGEN_CACHE[key] = eig
+        while sum(e.vectors_t.nbytes for e in _EIGEN_CACHE.values()) > EIGEN_CACHE_BYTES \
+                and len(_EIGEN_CACHE) > 1:  # fmt: skip
+            _EIGEN_CACHE.popitem(last=False)
+    return eig
+
+
+def _eigen_2k(kinship: np.ndarray, samples: tuple[str, ...], label: str) -> KinshipEigen:
     # LAPACK's threaded eigensolver is slower than one thread at these sizes (and far slower on
     # a busy machine), so decompose with a single BLAS thread
     with blas_threads(1):
