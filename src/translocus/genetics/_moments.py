@@ -462,7 +462,7 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
     chunk = max(1, min(m_count, max(MARKER_CHUNK, WIDE_CHUNK_BYTES // max(per_marker, 1))))
     rows64 = np.ascontiguousarray(rows, dtype=np.int64)
     geno_buf = np.empty(chunk * p * n)
-    pair_buf = np.empty(chunk * npair * n)
+    pair_buf = np.empty(0 if eig is None else chunk * npair * n)
     rss1 = np.zeros((n_trait, m_count))
     ok = np.zeros((n_trait, m_count), dtype=np.bool_)
     u_mat = None if eig is None else eig.vectors_t.T
@@ -473,14 +473,26 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
         geno = _columns_t(prep, chrom, rows64, m0, m0 + mc, geno_buf)
         xr = (np.ascontiguousarray(geno.reshape(mc * p, n)) if u_mat is None
               else geno.reshape(mc * p, n) @ u_mat)  # fmt: skip
-        pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
-        pair_products(xr.reshape(mc, p, n), pairs)
-        pairs2 = pairs.reshape(mc * npair, n)
+        pairs2 = None
+        if eig is not None:  # each trait weighs the pair products its own way
+            pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
+            pair_products(xr.reshape(mc, p, n), pairs)
+            pairs2 = pairs.reshape(mc * npair, n)
+        xr3 = xr.reshape(mc, p, n)
         for pi, part in enumerate(parts):
             t0 = int(starts[pi])
             ca = ts.trait_cov[t0]
             c = ca.shape[1]
             widest = WIDE_BLOCK_SHARED if eig is None else WIDE_BLOCK
+            shared: tuple[np.ndarray, np.ndarray] | None = None
+            if eig is None:  # Haley-Knott: the part's traits share weights and covariates,
+                wv = ts.w[:, t0]  # so one packed X'WX and C'WX per marker serve them all
+                shared = (
+                    np.ascontiguousarray(
+                        np.matmul(xr3 * wv[None, None, :], xr3.transpose(0, 2, 1))[:, pa, pb]),
+                    np.ascontiguousarray(
+                        (xr @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)),
+                )  # fmt: skip
             for s, e, width in _trait_blocks(part.hsq.size, widest):
                 sl = slice(t0 + s, t0 + e)
                 lanes = e - s
@@ -498,17 +510,14 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                 wy = _padded(ts.w[:, sl] * ts.y_r[:, sl], width)
                 out_rss = np.empty((width, mc))
                 out_ok = np.zeros((width, mc), dtype=np.bool_)
-                if eig is None:  # Haley-Knott: the part's traits share weights and covariates
-                    wv = ts.w[:, t0]
-                    gram = (pairs2 @ wv).reshape(mc, npair)
-                    fxc = np.ascontiguousarray(
-                        (xr @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)
-                    )
+                if shared is not None:
+                    gram, fxc = shared
                     fxy = (xr @ wy).reshape(mc, p, width)
                     rss_shared(gram, fxc, fxy, np.ascontiguousarray(low[:, :, 0]),
                                bool(usable[0]), z, rss0, pa, pb, MOMENT_GUARD, RANK_CLEAR,
                                out_rss, out_ok)  # fmt: skip
                 else:
+                    assert pairs2 is not None
                     wb = _padded(ts.w[:, sl], width)
                     gram = (pairs2 @ wb).reshape(mc, npair, width)
                     # C'WX and X'Wy of the block in one product: [mc, p, c + 1, width]
@@ -522,7 +531,6 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                 ok[sl, m0 : m0 + mc] = out_ok[:lanes]
         # entries the moments would get inaccurate: pivoted QR
         bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
-        xr3 = xr.reshape(mc, p, n)
         for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
             if t not in fallback:
                 sw = np.sqrt(ts.w[:, t])
