@@ -717,7 +717,8 @@ def write_expression_files(
 ) -> list[Path]:
     """Write the files of :func:`write_expression` straight into an existing ``folder``.
 
-    ``cross=False`` leaves the cross's files out (a run folder that already has them).
+    ``cross=False`` leaves the cross's files out (a run folder that already has them); the
+    control file of ``name`` gets the genes' build as ``assembly`` either way.
     Returns the paths written.
     """
     from translocus.core.simulate import write_simulated_files
@@ -726,15 +727,15 @@ def write_expression_files(
     folder = Path(folder)
     written: list[Path] = []
     if cross:
-        control = write_simulated_files(sim.cross, folder, name=name)
+        written.append(write_simulated_files(sim.cross, folder, name=name))
+    control = folder / f"{name}.json"
+    builds = sim.features["build"].dropna().unique() if "build" in sim.features else []
+    if control.exists() and len(builds) == 1:
         # the map is on the genes' build: the control file says so (``assembly``), so that
         # peaks and gene positions are compared on one build without --build
-        builds = sim.features["build"].dropna().unique() if "build" in sim.features else []
-        if len(builds) == 1 and control.suffix == ".json":
-            record = json.loads(control.read_text(encoding="utf-8"))
-            record["assembly"] = str(builds[0])
-            control.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        written.append(control)
+        record = json.loads(control.read_text(encoding="utf-8"))
+        record["assembly"] = str(builds[0])
+        control.write_text(json.dumps(record, indent=2), encoding="utf-8")
     table = sim.expression.reset_index()
     table.columns = [str(c) for c in table.columns]
     if "parquet" in formats:
