@@ -112,6 +112,8 @@ def eqtl_command(
     except UserError:
         if not resuming:  # a mistake in the input: nothing of this run is left behind
             shutil.rmtree(request.checkpoint, ignore_errors=True)
+            lod_store = request.checkpoint.parent / f"{request.checkpoint.name}.lod.zarr"
+            shutil.rmtree(lod_store, ignore_errors=True)
         raise
     shutil.rmtree(request.checkpoint, ignore_errors=True)  # the run is in place: ours to remove
     s = output.summary()

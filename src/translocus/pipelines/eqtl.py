@@ -186,6 +186,9 @@ class EqtlOutput:
             (folder / name).write_bytes(buf.getvalue())
         if self.lod_store is not None:
             shutil.move(str(self.lod_store), str(folder / "lod.zarr"))
+            parent = self.lod_store.parent  # the temporary folder made for it, now empty
+            if parent.name.startswith("translocus-lod-") and not any(parent.iterdir()):
+                parent.rmdir()
 
     def summary(self) -> dict[str, Any]:
         classes = (self.peaks["class"].value_counts().to_dict()
