@@ -22,7 +22,7 @@ import scan_refs  # tests/genetics/scan_refs.py (on the pytest pythonpath)
 import scipy.linalg
 
 from translocus.core.errors import InputError
-from translocus.genetics import effects
+from translocus.genetics import lmm
 from translocus.genetics.effects import fit1, scan1blup, scan1coef
 from translocus.genetics.scan import scan
 
@@ -202,10 +202,10 @@ def test_effects_reuse_the_kinship_decomposition(do_ref_probs, do_ref_pheno, do_
     """A second estimate on the same kinship and individuals reuses its decomposition."""
     y = do_ref_pheno[TRAIT]
     probs = do_ref_probs["2"].isel(marker=slice(0, 3))
-    effects._EIGEN_CACHE.clear()
+    lmm._EIGEN_CACHE.clear()
     first = scan1coef(y, probs, kinship=do_ref_kinship_loco["2"])
-    (eig,) = effects._EIGEN_CACHE.values()
+    (eig,) = lmm._EIGEN_CACHE.values()
     blup = scan1blup(y, probs, kinship=do_ref_kinship_loco["2"], se=True)
-    assert list(effects._EIGEN_CACHE.values()) == [eig]
+    assert list(lmm._EIGEN_CACHE.values()) == [eig]
     pd.testing.assert_frame_equal(first, scan1coef(y, probs, kinship=do_ref_kinship_loco["2"]))
     assert np.isfinite(blup.to_numpy()).all()

@@ -15,9 +15,6 @@ The R/qtl2 functions ``scan1coef``, ``scan1blup`` and ``fit1``:
 
 from __future__ import annotations
 
-import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,31 +73,13 @@ def _model(pheno: Any, spec: ModelSpec | None, reml: bool | None, entry: str, *,
     return model
 
 
-#: The last few decompositions of 2K (by content): effects at several peaks of one chromosome
-#: (fixed effects, BLUPs, effects along it) use one kinship on one set of individuals, and a
-#: decomposition costs seconds at study size (2,000 individuals) where the rest costs less.
-_EIGEN_CACHE: OrderedDict[bytes, KinshipEigen] = OrderedDict()
-_EIGEN_LOCK = threading.Lock()
-_EIGEN_KEEP = 4
-
-
 def _decomposed(kin: pd.DataFrame) -> KinshipEigen:
-    """:func:`decompose_kinship` of ``kin``, reused when the same matrix comes again."""
-    values = np.ascontiguousarray(kin.to_numpy(dtype=float))
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(values.tobytes())
-    digest.update("\0".join(map(str, kin.index)).encode())
-    key = digest.digest()
-    with _EIGEN_LOCK:
-        if key in _EIGEN_CACHE:
-            _EIGEN_CACHE.move_to_end(key)
-            return _EIGEN_CACHE[key]
-    eig = decompose_kinship(kin)
-    with _EIGEN_LOCK:
-        _EIGEN_CACHE[key] = eig
-        while len(_EIGEN_CACHE) > _EIGEN_KEEP:
-            _EIGEN_CACHE.popitem(last=False)
-    return eig
+    """:func:`decompose_kinship` of ``kin``, reused when the same matrix comes again.
+
+    Effects at several peaks of one chromosome, BLUPs and effects along it use one kinship on
+    one set of individuals: :func:`~translocus.genetics.lmm.eigen_2k` keeps its decomposition.
+    """
+    return decompose_kinship(kin)
 
 
 def _need_probs(probs: Any, entry: str) -> Any:
