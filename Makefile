@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs pytest bench clean
+.PHONY: demo test browser lint typecheck docs pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,7 +21,12 @@ demo: $(STAMP)
 	$(BIN)/translocus demo --out demo
 
 ## test: set up, lint, type-check, build the API reference and run the whole test suite
-test: $(STAMP) lint typecheck docs pytest
+test: $(STAMP) browser lint typecheck docs pytest
+
+## browser: the viewer's browser tests drive Debian's chromium; install it where it is missing
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; } \
+	  || { echo "the viewer's browser tests need chromium: run 'apt-get install chromium' (as root)"; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs/api
