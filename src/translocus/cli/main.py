@@ -24,6 +24,7 @@ from translocus.cli import contract, foundation, genetics, progression, survival
 from translocus.cli import eqtl as eqtl_cli
 from translocus.cli import mediate as mediate_cli
 from translocus.cli import qc as qc_cli
+from translocus.cli import serve as serve_cli
 from translocus.cli import snps as snps_cli
 from translocus.cli import treatment as treatment_cli
 from translocus.cli.contract import err, out, user_error_line
@@ -157,6 +158,7 @@ for _engine in (
     survival,
     treatment_cli,
     translate,
+    serve_cli,
 ):
     _engine.register(app)
 
