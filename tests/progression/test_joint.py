@@ -1,0 +1,175 @@
+"""The joint course and survival model against closed-form truths and properties.
+
+- simulated animals with a planted association between the course and the hazard: the
+  association is recovered within its 95 % interval (and a null one is not found);
+- with the association set to zero the dynamic risk is the Gompertz closed form
+  ``1 - exp(-(H(t + h) - H(t)))``, whatever the history (checks both quadratures);
+- time-dependent AUC and Brier score without censoring equal scikit-learn's AUC and the
+  mean squared error of the animals alive at the landmark;
+- course forecasts that account for drop-out lie below the longitudinal submodel's own
+  when higher values carry a higher hazard.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from estimator_contract import Case, check_estimator
+from translocus.core.errors import InputError, OptionError
+from translocus.core.estimator import ConvergenceWarning
+from translocus.core.provenance import LicenseRefusedError
+from translocus.progression.joint import (
+    JointModel,
+    brier_score,
+    calibration_table,
+    simulate_joint,
+    time_dependent_auc,
+)
+
+
+@pytest.fixture(scope="module")
+def planted() -> tuple[pd.DataFrame, pd.DataFrame, JointModel]:
+    measures, lifespans = simulate_joint(220, association=0.3, random_state=3)
+    model = JointModel(association=("value",)).fit(
+        measures, lifespans, covariates=["sex"], license="CC0-1.0"
+    )
+    return measures, lifespans, model
+
+
+def test_planted_association_is_recovered_within_its_interval(planted) -> None:
+    _, lifespans, model = planted
+    assert model.converged_
+    row = model.association_.loc["association:value"]
+    assert row["lower_0.95"] < 0.3 < row["upper_0.95"]
+    assert row["std_error"] < 0.1
+    # the covariate has no planted effect on either submodel
+    summary = model.summary
+    sex = summary.loc["survival:sex[M]"]
+    assert sex["lower_0.95"] < 0.0 < sex["upper_0.95"]
+    assert model.n_deaths_ == int(lifespans["event"].sum())
+
+
+def test_no_association_is_found_when_none_is_planted() -> None:
+    measures, lifespans = simulate_joint(150, association=0.0, random_state=5)
+    model = JointModel(association=("value",)).fit(measures, lifespans, license="CC0-1.0")
+    row = model.association_.loc["association:value"]
+    assert row["lower_0.95"] < 0.0 < row["upper_0.95"]
+
+
+def test_zero_association_risk_is_the_gompertz_closed_form(planted) -> None:
+    measures, lifespans, model = planted
+    params = model.params_.copy()
+    model.params_ = params.copy()
+    model.params_["association:value"] = 0.0
+    try:
+        risk = model.predict_risk(measures, lifespans, landmarks=[15.0, 24.0], horizons=[3.0, 6.0])
+    finally:
+        model.params_ = params
+    g0 = params["survival:gompertz_log_level"]
+    g1 = params["survival:gompertz_age"]
+    male = lifespans.set_index("animal")["sex"].eq("M").astype(float)
+    gamma = params["survival:sex[M]"]
+
+    def cumulative(t: np.ndarray) -> np.ndarray:
+        s = (t - model.centre_) / 12.0
+        return np.exp(g0) * 12.0 / g1 * np.exp(g1 * s)
+
+    lin = np.exp(gamma * male.loc[risk["animal"]].to_numpy())
+    landmark, horizon = risk["landmark"].to_numpy(), risk["horizon"].to_numpy()
+    expected = -np.expm1(-(cumulative(landmark + horizon) - cumulative(landmark)) * lin)
+    np.testing.assert_allclose(risk["risk"], expected, rtol=1e-8)
+
+
+def test_dynamic_risk_rises_with_horizon_and_the_course(planted) -> None:
+    measures, lifespans, model = planted
+    risk = model.predict_risk(measures, lifespans, landmarks=[24.0], horizons=[3.0, 6.0])
+    wide = risk.pivot(index="animal", columns="horizon", values="risk")
+    assert (wide[6.0] > wide[3.0]).all()
+    three = risk[risk["horizon"] == 3.0]
+    # higher current values carry a higher hazard (planted association > 0)
+    assert np.corrcoef(three["value"], np.log(three["risk"]))[0, 1] > 0.8
+    assert ((risk["risk"] > 0) & (risk["risk"] < 1)).all()
+
+
+def test_course_forecast_accounts_for_informative_dropout(planted) -> None:
+    measures, lifespans, model = planted
+    course = model.predict_course(measures, lifespans, landmark=18.0, ages=[18.0, 30.0])
+    now, later = course[course["age"] == 18.0], course[course["age"] == 30.0]
+    # at the landmark the forecast is the current value given survival to it
+    current = model.predict_risk(measures, lifespans, landmarks=[18.0], horizons=[3.0])
+    np.testing.assert_allclose(now["point"], current["value"], rtol=1e-12)
+    np.testing.assert_allclose(now["survival"], 1.0)
+    assert (later["point"] < later["point_ignoring_dropout"]).all()
+    assert (later["survival"] < 1.0).all()
+    assert (later["lower_0.9"] < later["point"]).all() and (
+        later["point"] < later["upper_0.9"]
+    ).all()
+
+
+def test_metrics_without_censoring_are_auc_and_mean_squared_error() -> None:
+    rng = np.random.default_rng(0)
+    time = rng.uniform(0, 20, 300)
+    event = np.ones(300)
+    risk = np.clip(1.2 - time / 20 + rng.normal(0, 0.2, 300), 0, 1)
+    landmark, horizon = 5.0, 6.0
+    alive = time > landmark
+    case = time[alive] <= landmark + horizon
+    expected = roc_auc_score(case, risk[alive])
+    got = time_dependent_auc(risk, time, event, landmark=landmark, horizon=horizon)
+    assert got == pytest.approx(expected, abs=1e-12)
+    brier = brier_score(risk, time, event, landmark=landmark, horizon=horizon)
+    assert brier == pytest.approx(np.mean((case - risk[alive]) ** 2), abs=1e-12)
+    table = calibration_table(risk, time, event, landmark=landmark, horizon=horizon, bins=4)
+    assert table["n"].sum() == alive.sum()
+    # without censoring the observed risk of a group is its proportion of cases
+    order = np.argsort(risk[alive], kind="stable")
+    first = order[: table["n"].iloc[0]]
+    assert table["observed"].iloc[0] == pytest.approx(case[first].mean())
+
+
+def test_censored_auc_weights_cases_by_censoring() -> None:
+    # perfectly ranked risks give 1 whatever the censoring
+    time = np.array([1.0, 2.0, 3.0, 4.0, 8.0, 9.0, 10.0])
+    event = np.array([1, 0, 1, 1, 0, 1, 0])
+    risk = -time
+    assert time_dependent_auc(risk, time, event, landmark=0.0, horizon=5.0) == 1.0
+    assert np.isnan(time_dependent_auc(risk, time, event, landmark=20.0, horizon=5.0))
+
+
+def test_estimator_contract_and_licence_gate() -> None:
+    measures, lifespans = simulate_joint(60, association=0.3, random_state=2)
+    check_estimator(
+        Case(
+            "JointModel",
+            lambda: JointModel(association=("value",), n_quadrature=3),
+            lambda m: m.fit(measures, lifespans, license="CC0-1.0"),
+            lambda m: m.predict_risk(measures, lifespans, landmarks=[12.0]),
+        )
+    )
+    with pytest.raises(LicenseRefusedError, match="license="):
+        JointModel().fit(measures, lifespans)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        JointModel(association=("value",), max_iter=2, n_quadrature=3).fit(
+            measures, lifespans, license="CC0-1.0"
+        )
+
+
+def test_bad_input_is_one_clear_error() -> None:
+    measures, lifespans = simulate_joint(30, random_state=1)
+    with pytest.raises(OptionError, match="association"):
+        JointModel(association=("level",)).fit(measures, lifespans, license="CC0-1.0")
+    with pytest.raises(InputError, match="no covariate column 'strain'"):
+        JointModel().fit(measures, lifespans, covariates=["strain"], license="CC0-1.0")
+    with pytest.raises(InputError, match="two lifespan rows"):
+        JointModel().fit(measures, pd.concat([lifespans, lifespans]), license="CC0-1.0")
+    with pytest.raises(InputError, match="at least 10 animals"):
+        JointModel().fit(measures, lifespans.head(5), license="CC0-1.0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="no column"):
+            JointModel().fit(measures.drop(columns="value"), lifespans, license="CC0-1.0")
