@@ -48,6 +48,7 @@ __all__ = [
     "MAX_EFFECT_PEAKS",
     "MAX_EFFECT_PLOTS",
     "MAX_EFFECT_POSITIONS",
+    "MAX_LOD_CSV_VALUES",
     "ScanOutput",
     "ScanRequest",
     "run_scan",
@@ -63,6 +64,9 @@ MAX_EFFECT_PEAKS = 50
 MAX_EFFECT_PLOTS = 20
 #: Effects along a chromosome at this many positions at most (evenly spaced, and the peak's).
 MAX_EFFECT_POSITIONS = 1000
+#: lod.csv is written up to this many LOD values (markers x traits, about 100 MB of text);
+#: above it lod.parquet alone holds them (a 5,806-trait BXD scan would write 850 MB of CSV).
+MAX_LOD_CSV_VALUES = 5_000_000
 #: Fewer permutations than this give rough thresholds (a warning says so).
 ROUGH_PERMS = 100
 _STORE_MARKER = "translocus-store.json"
@@ -173,6 +177,11 @@ class ScanOutput:
     #: fixed allele effects along the chromosome of the highest peaks (long table)
     effects_along: pd.DataFrame | None = None
 
+    @property
+    def lod_csv(self) -> bool:
+        """Whether lod.csv is written (up to :data:`MAX_LOD_CSV_VALUES` LODs; parquet always)."""
+        return len(self.result.markers) * len(self.result.traits) <= MAX_LOD_CSV_VALUES
+
     # -- figures -----------------------------------------------------------------------------
     def _shown(self) -> tuple[list[str], dict[str, float]]:
         traits = list(self.result.traits[:6])
@@ -207,7 +216,7 @@ class ScanOutput:
     def write(self, folder: Path) -> None:
         """Write the scan's tables and plots into ``folder``.
 
-        lod.parquet/.csv, hsq.csv (LMM), thresholds.csv + permutations.csv (with
+        lod.parquet/.csv (CSV up to :data:`MAX_LOD_CSV_VALUES` LODs), hsq.csv (LMM), thresholds.csv + permutations.csv (with
         permutations), peaks.csv, peak_effects.csv, lod.png and a self-contained lod.html.
         """
         import matplotlib.pyplot as plt
@@ -218,7 +227,8 @@ class ScanOutput:
         folder = Path(folder)
         lod = self.result.to_frame()
         write_table(lod, folder / "lod.parquet")
-        write_table(lod, folder / "lod.csv")
+        if self.lod_csv:
+            write_table(lod, folder / "lod.csv")
         if self.result.hsq is not None:
             write_table(self.result.hsq.rename_axis("hsq_set").reset_index(), folder / "hsq.csv")
         if self.perm is not None and self.thresholds is not None:
@@ -294,6 +304,7 @@ class ScanOutput:
             "assembly": self.assembly,
             "assembly_source": self.assembly_source,
             "probs": str(self.request.probs) if self.request.probs is not None else None,
+            "lod_csv": self.lod_csv,
         }
 
 
@@ -592,6 +603,11 @@ def _run_scan(request: ScanRequest, log: RunLog, cross: Cross | None) -> ScanOut
         peaks = find_peaks(result, map_name=map_name, threshold=finite, drop=request.drop)
     effects, along = _peak_effects(result, peaks, pheno, scanned, kinship, addcovar, map_name,
                                    log)  # fmt: skip
+    n_lod = len(result.markers) * len(result.traits)
+    if n_lod > MAX_LOD_CSV_VALUES:
+        log.count("LOD values left out of lod.csv", n_lod,
+                  f"lod.csv is written up to {MAX_LOD_CSV_VALUES:,} LOD values; lod.parquet "
+                  "holds every one")  # fmt: skip
     return ScanOutput(
         request=request,
         result=result,
