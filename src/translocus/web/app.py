@@ -47,6 +47,7 @@ def page_shell(page: Page, pages: Sequence[Page]) -> str:
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>translocus · {html.escape(page.title)}</title>"
+        "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">"
         "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body>"
         f"<nav id=\"nav\"><span class=\"brand\">translocus</span>{links}"
         "<span class=\"spacer\"></span><label class=\"run-picker\">run "

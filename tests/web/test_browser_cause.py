@@ -1,0 +1,205 @@
+"""The Cause page in a real browser (Debian's chromium through Playwright).
+
+Over the demo's LMM scan and a 5,806-trait BXD scan: search a trait, read what is drawn
+(the plot's trace data, from the page), zoom to a chromosome, open a peak's allele effects,
+follow the human-candidates link and download a table — each compared with the run's files.
+The page runs under the viewer's content security policy; any script error or policy
+violation fails the test.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("playwright")
+
+
+def wait_js(page: Any, expression: str, timeout: float = 30.0) -> Any:
+    """Poll ``expression`` in the page until truthy (wait_for_function evals, which CSP forbids)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
+def plot_data(page: Any, element: str) -> list[dict[str, Any]]:
+    expression = f"""() => (document.getElementById({element!r}).data || []).map(d => ({{
+        name: d.name, meta: d.meta || null, x: Array.from(d.x || []), y: Array.from(d.y || [])}}))"""
+    return page.evaluate(expression)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[[str], Any]]:
+    """A page that records console errors and policy violations (asserted empty at the end)."""
+    pages: list[tuple[Any, list[str]]] = []
+
+    def make(url: str) -> Any:
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        pages.append((page, problems))
+        page.goto(url)
+        return page
+
+    yield make
+    for page, problems in pages:
+        page.context.close()
+        assert not problems, problems
+
+
+def _search(page: Any, text: str) -> list[str]:
+    page.fill("#trait-search", text)
+    wait_js(page, f"() => document.getElementById('trait-suggestions').dataset.query === {text!r}")
+    return page.eval_on_selector_all(
+        "#trait-suggestions li", "els => els.map(e => e.dataset.trait)"
+    )  # type: ignore[no-any-return]
+
+
+def _lod_traces(page: Any) -> list[dict[str, Any]]:
+    return [d for d in plot_data(page, "lod-plot") if d["meta"] and d["meta"].get("chr")]
+
+
+def test_cause_page_over_the_demo(demo_run: Path, live_server: Any, open_page: Any,
+                                  tmp_path: Path) -> None:  # fmt: skip
+    part = demo_run / "cause_lmm"
+    lod = pd.read_parquet(part / "lod.parquet")
+    lod["chr"] = lod["chr"].astype(str)
+    peaks = pd.read_csv(part / "peaks.csv", dtype={"chr": str})
+    best = peaks.sort_values("lod", ascending=False).iloc[0]
+    chrom, trait = str(best["chr"]), str(best["lodcolumn"])
+    run_id = f"{demo_run.name}/cause_lmm"
+    with live_server([demo_run]) as base:
+        page = open_page(f"{base}/cause?run={run_id}")
+        wait_js(page, "() => document.getElementById('run-summary').textContent.length > 0")
+        assert trait in _search(page, trait[:3])
+        page.keyboard.press("Enter")
+        wait_js(page, "() => (document.getElementById('lod-plot').data || []).length > 1")
+        traces = _lod_traces(page)
+        assert [t["meta"]["chr"] for t in traces] == list(dict.fromkeys(lod["chr"]))
+        drawn = np.concatenate([t["y"] for t in traces])
+        np.testing.assert_allclose(drawn, lod[trait].to_numpy(), rtol=1e-12)
+        (peak_trace,) = [d for d in plot_data(page, "lod-plot") if d["name"] == "peaks"]
+        np.testing.assert_allclose(peak_trace["y"], peaks.loc[peaks.lodcolumn == trait, "lod"])
+
+        # zoom: a click on the peak's chromosome in the genome-wide plot
+        k = [t["meta"]["chr"] for t in traces].index(chrom)
+        page.evaluate(f"""() => {{ const el = document.getElementById('lod-plot');
+            el.emit('plotly_click', {{points: [{{data: el.data[{k}], curveNumber: {k}}}]}}); }}""")
+        wait_js(page, f"() => document.getElementById('lod-plot').dataset.chr === {chrom!r}")
+        (line,) = _lod_traces(page)
+        on_chrom = lod[lod["chr"] == chrom]
+        np.testing.assert_allclose(line["x"], on_chrom["pos_Mbp"], rtol=1e-12)
+        np.testing.assert_allclose(line["y"], on_chrom[trait], rtol=1e-12)
+        assert parse_qs(urlparse(page.url).query)["chr"] == [chrom]
+
+        # the peak's row opens its allele effects, along the chromosome and at the peak
+        rows = page.eval_on_selector_all("#peaks-table tbody tr",
+                                         "trs => trs.map(r => r.innerText)")  # fmt: skip
+        assert len(rows) == 1 and rows[0].startswith(chrom)
+        page.click("#peaks-table tbody tr")
+        wait_js(page, "() => (document.getElementById('effects-along').data || []).length === 8")
+        along = pd.read_parquet(part / "effects_along.parquet")
+        for trace in plot_data(page, "effects-along"):
+            expect = along[along.coefficient == trace["name"]].sort_values("pos", kind="stable")
+            np.testing.assert_allclose(trace["y"], expect["estimate"], rtol=1e-12)
+        wait_js(page, "() => (document.getElementById('effects-peak').data || []).length === 2")
+        at_peak = pd.read_csv(part / "peak_effects.csv")
+        for trace in plot_data(page, "effects-peak"):
+            expect = at_peak[(at_peak.method == trace["name"])
+                             & at_peak.coefficient.isin(list("ABCDEFGH"))]  # fmt: skip
+            assert trace["x"] == list(expect["coefficient"])
+            np.testing.assert_allclose(trace["y"], expect["estimate"], rtol=1e-12)
+
+        # the peaks table downloads as CSV
+        with page.expect_download() as download:
+            page.click("#peaks-table a.csv")
+        saved = tmp_path / "peaks.csv"
+        download.value.save_as(saved)
+        got = pd.read_csv(saved, dtype={"chr": str})
+        np.testing.assert_allclose(got[["pos", "lod", "ci_lo", "ci_hi"]],
+                                   peaks[["pos", "lod", "ci_lo", "ci_hi"]], rtol=1e-12)  # fmt: skip
+
+        # and the peak leads to its human candidates
+        href = page.get_attribute("#peaks-table a.human-link", "href")
+        query = parse_qs(urlparse(href).query)
+        assert query["chr"] == [chrom] and query["from"] == [run_id]
+        assert float(query["start"][0]) == pytest.approx(best["ci_lo"], rel=1e-5)
+        assert float(query["end"][0]) == pytest.approx(best["ci_hi"], rel=1e-5)
+        page.click("#peaks-table a.human-link")
+        page.wait_for_url("**/human?**")
+        assert page.get_attribute("main#app", "data-section") == "human"
+
+
+def test_cause_page_over_5806_bxd_traits(bxd_scan_run: Path, live_server: Any,
+                                         open_page: Any, tmp_path: Path) -> None:  # fmt: skip
+    import pyarrow.parquet as pq
+
+    peaks = pd.read_csv(bxd_scan_run / "peaks.csv", dtype={"chr": str, "lodcolumn": str})
+    best = peaks.sort_values("lod", ascending=False).iloc[0]
+    trait, chrom = str(best["lodcolumn"]), str(best["chr"])
+    table = pq.read_table(bxd_scan_run / "lod.parquet", columns=["chr", "pos_Mbp", trait])
+    lod = table.to_pandas()
+    lod["chr"] = lod["chr"].astype(str)
+    with live_server([bxd_scan_run]) as base:
+        page = open_page(f"{base}/cause")
+        wait_js(page, "() => document.getElementById('run-summary').textContent.includes('5,806')")
+        names = [c for c in pq.read_schema(bxd_scan_run / "lod.parquet").names
+                 if c not in ("marker", "chr", "pos_cM", "pos_Mbp")]  # fmt: skip
+        assert len(names) == 5806
+        query = trait[:3]
+        expect = ([t for t in names if t.startswith(query)]
+                  + [t for t in names if query in t and not t.startswith(query)])[:20]  # fmt: skip
+        assert _search(page, query) == expect
+        found = _search(page, trait)
+        assert found[0] == trait
+        page.click(f"#trait-suggestions li[data-trait='{trait}']")
+        wait_js(page, "() => (document.getElementById('lod-plot').data || []).length > 1")
+        drawn = np.concatenate([t["y"] for t in _lod_traces(page)])
+        np.testing.assert_allclose(drawn, lod[trait].to_numpy(), rtol=1e-12, equal_nan=True)
+
+        page.select_option("#chr-select", chrom)
+        wait_js(page, f"() => document.getElementById('lod-plot').dataset.chr === {chrom!r}")
+        (line,) = _lod_traces(page)
+        on_chrom = lod[lod["chr"] == chrom]
+        np.testing.assert_allclose(line["x"], on_chrom["pos_Mbp"], rtol=1e-12)
+        np.testing.assert_allclose(line["y"], on_chrom[trait], rtol=1e-12, equal_nan=True)
+
+        page.click("#peaks-table tbody tr")
+        wait_js(page, "() => (document.getElementById('effects-peak').data || []).length === 2")
+        at_peak = pd.read_csv(bxd_scan_run / "peak_effects.csv", dtype={"lodcolumn": str})
+        mine = at_peak[(at_peak.lodcolumn == trait) & (at_peak.method == "coef")
+                       & at_peak.coefficient.isin(["B", "D"])]  # fmt: skip
+        (coef,) = [d for d in plot_data(page, "effects-peak") if d["name"] == "coef"]
+        np.testing.assert_allclose(coef["y"], mine["estimate"], rtol=1e-12)
+
+        # the run's whole peak table, downloaded
+        with page.expect_download() as download:
+            page.click("#all-peaks-table a.csv")
+        got = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()))
+        assert len(got) == len(peaks)
+        assert sorted(got["lod"].round(9)) == sorted(peaks["lod"].round(9))
