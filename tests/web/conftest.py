@@ -4,6 +4,8 @@
   (shared by the xdist workers through a lock), or the one ``$TRANSLOCUS_VIEWER_DEMO`` names.
 - ``bxd_scan_run``: a Haley-Knott ``translocus scan`` of the 5,806 BXD phenotypes (built the
   same way, or ``$TRANSLOCUS_VIEWER_BXD``); skipped when the public data are absent.
+- ``eqtl_run``: ``translocus eqtl --keep-lod`` of a small simulated molecular study (300
+  genes, 120 DO mice, 400 markers), built once the same way.
 - ``client_for(roots, token=None)``: an in-process ``TestClient``.
 - ``live_server(roots, **kwargs)``: a context manager running uvicorn in a thread on a free
   port; yields its base URL.
@@ -93,6 +95,22 @@ def bxd_scan_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         lambda out: _invoke(["scan", str(BXD), "--kinship", "none", "--threads", "2",
                              "-o", str(out)]),
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def eqtl_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated molecular study's ``translocus eqtl --keep-lod`` run (Haley-Knott)."""
+
+    def build(out: Path) -> None:
+        sim = out.parent / f"{out.name}_sim"
+        if read_run(sim) is None:
+            _invoke(["simulate", "--cross", "do", "--n", "120", "--markers", "400", "--genes",
+                     "300", "--seed", "2", "--out", str(sim)])  # fmt: skip
+        _invoke(["eqtl", str(sim / "sim.json"), "--traits", str(sim / "expression.parquet"),
+                 "--kinship", "none", "--covar", "Sex", "--keep-lod", "--threshold", "5",
+                 "-o", str(out)])  # fmt: skip
+
+    return _shared_run(tmp_path_factory, "viewer_eqtl", build)
 
 
 @pytest.fixture

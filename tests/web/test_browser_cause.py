@@ -147,12 +147,13 @@ def test_cause_page_over_the_demo(demo_run: Path, live_server: Any, open_page: A
         # and the peak leads to its human candidates
         href = page.get_attribute("#peaks-table a.human-link", "href")
         query = parse_qs(urlparse(href).query)
-        assert query["chr"] == [chrom] and query["from"] == [run_id]
+        assert query["chr"] == [chrom] and query["run"] == [run_id]
         assert float(query["start"][0]) == pytest.approx(best["ci_lo"], rel=1e-5)
         assert float(query["end"][0]) == pytest.approx(best["ci_hi"], rel=1e-5)
         page.click("#peaks-table a.human-link")
         page.wait_for_url("**/human?**")
         assert page.get_attribute("main#app", "data-section") == "human"
+        page.wait_for_load_state("networkidle")  # before the server stops
 
 
 def test_cause_page_over_5806_bxd_traits(bxd_scan_run: Path, live_server: Any,

@@ -1,6 +1,7 @@
 """The viewer's safety rules, applied to every request before any route sees it.
 
-- Read-only: only ``GET`` and ``HEAD``; any other method is a 405.
+- Read-only: only ``GET`` and ``HEAD`` (answered as ``GET`` without the body); any other
+  method is a 405.
 - Bounded requests: a path longer than :data:`MAX_PATH`, a query longer than
   :data:`MAX_QUERY` bytes (414) or with more than :data:`MAX_PARAMS` parameters (400).
 - Hosts: with ``allowed_hosts`` (the server on 127.0.0.1 without a token) a request naming
@@ -135,6 +136,20 @@ class SecurityMiddleware:
                     await _reply(send_with_headers, 303, "signed in",
                                  [(b"location", location.encode("latin-1"))])  # fmt: skip
                     return
+        if scope["method"] == "HEAD":  # the routes answer GET; HEAD is the same without a body
+            scope = {**scope, "method": "GET"}
+
+            async def send_head(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.body":
+                    message = {**message, "body": b"", "more_body": False}
+                    if sent_body:
+                        return
+                    sent_body.append(True)
+                await send_with_headers(message)
+
+            sent_body: list[bool] = []
+            await self.app(scope, receive, send_head)
+            return
         await self.app(scope, receive, send_with_headers)
 
     def _refusal(self, scope: dict[str, Any]) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:

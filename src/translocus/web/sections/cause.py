@@ -2,8 +2,8 @@
 
 Every answer is read from the run folder on request (:mod:`translocus.web._causes`) and sent
 as plain JSON: figures as plotly ``{"data", "layout"}``, tables as pages of rows or CSV.
-Each peak links to its human candidates: ``/human?chr=C&start=S&end=E`` with the support
-interval (``assembly``, ``trait`` and ``from`` — the run id — when known).
+Each peak links to its human candidates: ``/human?run=RUN&chr=C&start=S&end=E&trait=T`` with
+the support interval in Mbp (and ``assembly`` when the scan recorded its build).
 """
 
 from __future__ import annotations
@@ -28,9 +28,20 @@ __all__ = ["genome_lod_figure", "human_link", "page", "router"]
 router = APIRouter(prefix="/api/cause", tags=["cause"])
 page = Page(name="cause", title="Cause")
 
-RunId = Query(..., min_length=1, max_length=300, description="Run id (from /api/runs).")
-Trait = Query(..., min_length=1, max_length=300, description="Trait (phenotype) name.")
-Chrom = Query(None, min_length=1, max_length=20, description="A chromosome; all when absent.")
+
+# A new Query per parameter: FastAPI must not share one between parameters.
+def _run_query() -> Any:
+    return Query(..., min_length=1, max_length=300, description="Run id (from /api/runs).")
+
+
+def _trait_query() -> Any:
+    return Query(..., min_length=1, max_length=300, description="Trait (phenotype) name.")
+
+
+def _chrom_query() -> Any:
+    return Query(None, min_length=1, max_length=20, description="A chromosome; all when absent.")
+
+
 #: Alternating colours of the chromosomes in a genome-wide plot.
 _CHROM_COLOURS = ("#1f4e79", "#6c8ebf")
 _THRESHOLD_COLOURS = ("#c0392b", "#e67e22", "#7d3c98", "#117a65")
@@ -51,11 +62,11 @@ def _json(value: Any) -> JSONResponse:
 
 def human_link(chrom: str, start: float, end: float, *, assembly: str | None, trait: str,
                run_id: str) -> str:  # fmt: skip
-    """The Human page's URL of a mouse interval (Mbp): ``/human?chr=&start=&end=...``."""
+    """The Human page's URL of a mouse interval (Mbp): ``/human?run=&chr=&start=&end=...``."""
     from urllib.parse import urlencode
 
-    params = {"chr": chrom, "start": f"{start:.6g}", "end": f"{end:.6g}", "trait": trait,
-              "from": run_id}  # fmt: skip
+    params = {"run": run_id, "chr": chrom, "start": f"{start:.6g}", "end": f"{end:.6g}",
+              "trait": trait}  # fmt: skip
     if assembly:
         params["assembly"] = assembly
     return "/human?" + urlencode(params)
@@ -217,7 +228,7 @@ def peak_effects_figure(effects: pd.DataFrame, *, trait: str, label: str) -> dic
 
 # -- routes -------------------------------------------------------------------------------------
 @router.get("/summary")
-def cause_summary(run: str = RunId, index: RunIndex = Depends(get_index)) -> JSONResponse:
+def cause_summary(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
     """What a scan or eqtl run holds: traits, markers, chromosomes, map, related runs."""
     info, data = _run(index, run)
     traits = data.trait_table()
@@ -248,7 +259,7 @@ def cause_summary(run: str = RunId, index: RunIndex = Depends(get_index)) -> JSO
 
 @router.get("/traits")
 def cause_traits(
-    run: str = RunId,
+    run: str = _run_query(),
     q: str = Query("", max_length=200, description="Text to find in trait names (any case)."),
     limit: int = Query(20, ge=1, le=200, description="At most this many traits."),
     index: RunIndex = Depends(get_index),
@@ -289,9 +300,9 @@ def cause_traits(
 
 @router.get("/lod")
 def cause_lod(
-    run: str = RunId,
-    trait: str = Trait,
-    chr: str | None = Chrom,  # noqa: A002 - the URL's word
+    run: str = _run_query(),
+    trait: str = _trait_query(),
+    chr: str | None = _chrom_query(),  # noqa: A002 - the URL's word
     index: RunIndex = Depends(get_index),
 ) -> JSONResponse:
     """A trait's LOD profile (genome-wide, or on ``chr``) with thresholds and peaks."""
@@ -333,7 +344,7 @@ def _peak_records(info: RunInfo, data: ScanReader | EqtlReader, peaks: pd.DataFr
 @router.get("/peaks")
 def cause_peaks(
     request: Request,
-    run: str = RunId,
+    run: str = _run_query(),
     trait: str | None = Query(None, min_length=1, max_length=300,
                               description="Only this trait's peaks."),
     params: TableParams = Depends(table_params),
@@ -355,7 +366,7 @@ def cause_peaks(
 
 @router.get("/effects")
 def cause_effects(
-    run: str = RunId, trait: str = Trait,
+    run: str = _run_query(), trait: str = _trait_query(),
     chr: str = Query(..., min_length=1, max_length=20, description="The peak's chromosome."),  # noqa: A002
     index: RunIndex = Depends(get_index),
 ) -> JSONResponse:  # fmt: skip
@@ -391,7 +402,7 @@ def cause_effects(
 
 @router.get("/peak_effects")
 def cause_peak_effects(
-    request: Request, run: str = RunId,
+    request: Request, run: str = _run_query(),
     trait: str | None = Query(None, min_length=1, max_length=300,
                               description="Only this trait's effects."),
     params: TableParams = Depends(table_params), index: RunIndex = Depends(get_index),
@@ -427,7 +438,7 @@ def _chrom_key(name: str) -> tuple[int, str]:
 
 
 @router.get("/cistrans")
-def cause_cistrans(run: str = RunId, index: RunIndex = Depends(get_index)) -> JSONResponse:
+def cause_cistrans(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
     """eqtl runs: each peak's position against its trait's gene position (local/distal)."""
     info, data = _run(index, run)
     if not isinstance(data, EqtlReader):
@@ -481,7 +492,7 @@ def cause_cistrans(run: str = RunId, index: RunIndex = Depends(get_index)) -> JS
 
 
 @router.get("/hotspots")
-def cause_hotspots(request: Request, run: str = RunId,
+def cause_hotspots(request: Request, run: str = _run_query(),
                    params: TableParams = Depends(table_params),
                    index: RunIndex = Depends(get_index)) -> Response:  # fmt: skip
     """eqtl runs: the trans hotspots (windows with more distal peaks than chance)."""
@@ -508,7 +519,7 @@ def _csv_of(index: RunIndex, info: RunInfo, name: str) -> pd.DataFrame:
 
 
 @router.get("/mediation")
-def cause_mediation(request: Request, run: str = RunId,
+def cause_mediation(request: Request, run: str = _run_query(),
                     params: TableParams = Depends(table_params),
                     index: RunIndex = Depends(get_index)) -> Response:  # fmt: skip
     """A ``mediate`` run's candidates, ranked by their LOD drop."""
@@ -519,7 +530,7 @@ def cause_mediation(request: Request, run: str = RunId,
 
 
 @router.get("/snps")
-def cause_snps(run: str = RunId, index: RunIndex = Depends(get_index)) -> JSONResponse:
+def cause_snps(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
     """A ``snps`` run's association: LOD of every variant in the interval."""
     import pyarrow.parquet as pq
 
@@ -547,7 +558,7 @@ def cause_snps(run: str = RunId, index: RunIndex = Depends(get_index)) -> JSONRe
 
 
 @router.get("/top_snps")
-def cause_top_snps(request: Request, run: str = RunId,
+def cause_top_snps(request: Request, run: str = _run_query(),
                    params: TableParams = Depends(table_params),
                    index: RunIndex = Depends(get_index)) -> Response:  # fmt: skip
     """A ``snps`` run's top variants (within the LOD drop of the best)."""

@@ -180,8 +180,8 @@
   }
 
   function humanLink(row) {
-    const params = { chr: row.chr, start: Number(row.ci_lo).toPrecision(6),
-      end: Number(row.ci_hi).toPrecision(6), trait: getState().trait, from: run };
+    const params = { run: run, chr: row.chr, start: Number(row.ci_lo).toPrecision(6),
+      end: Number(row.ci_hi).toPrecision(6), trait: getState().trait };
     if (summary.assembly) params.assembly = summary.assembly;
     return apiUrl("/human", params);
   }
