@@ -76,13 +76,57 @@ def survival(
         "--duplicates",
         help="An animal on several rows (animal column): error, or first to keep its first row.",
     ),
+    dynamic: bool = typer.Option(
+        False,
+        "--dynamic",
+        help="Also fit the joint model of a repeated measure and survival: risks of death "
+        "within each --horizon for animals alive at each landmark, given their measurements.",
+    ),
+    longitudinal: Path = typer.Option(
+        None,
+        "--longitudinal",
+        help="With --dynamic: table of repeated measurements (animal, age in months, measure, "
+        "value) or the SLAM data folder (default: DATA when it is the SLAM folder).",
+    ),
+    measure: str = typer.Option(
+        None,
+        "--measure",
+        help="With --dynamic: the measure of --longitudinal (SLAM default body_weight).",
+    ),
+    horizon: str = typer.Option(
+        "3,6", "--horizon", help="With --dynamic: comma-separated horizons in months."
+    ),
+    landmarks: str = typer.Option(
+        None,
+        "--landmarks",
+        help="With --dynamic: comma-separated ages in months at which risks are predicted "
+        "(default: the ages by which 10%, 30% and 50% of deaths happened).",
+    ),
+    holdout: float = typer.Option(
+        0.25,
+        "--holdout",
+        help="With --dynamic: fraction of animals held out whole (seeded) to validate the "
+        "risks (AUC, Brier score, calibration); 0 fits all animals.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the held-out animals."),
+    license_: str = typer.Option(
+        "NOASSERTION",
+        "--license",
+        help="With --dynamic: SPDX licence of your tables (training needs one; SLAM is MIT).",
+    ),
+    allow_dataset: str = typer.Option(
+        "", "--allow-dataset", help="Datasets allowed for training whatever their licence."
+    ),
 ) -> None:
     """Kaplan-Meier curves, parametric ageing fits, log-rank and Cox tables by group.
 
     Rows without a time, dates or event are dropped and counted (run.json); an animal on
-    two rows is an error unless --duplicates first.
+    two rows is an error unless --duplicates first. With --dynamic, a joint model of a
+    repeated measure (body weight) and survival gives dynamic risks of death.
 
     Example: translocus survival ../shared/data/slam --group strain,sex --out results/slam_survival
+
+    Example: translocus survival ../shared/data/slam --dynamic --horizon 3,6 --out results/dyn
     """
     from translocus.pipelines.survival import SurvivalRequest, run_survival
 
@@ -90,10 +134,16 @@ def survival(
         data=data, time=time, event=event,
         group=tuple(split_list(group)) if group is not None else None,
         distribution=distribution, strata=tuple(split_list(strata)), frailty=frailty,
-        columns=columns, time_unit=time_unit, duplicates=duplicates,
+        columns=columns, time_unit=time_unit, duplicates=duplicates, dynamic=dynamic,
+        longitudinal=longitudinal, measure=measure,
+        horizon=_months(horizon, "horizon"),
+        landmarks=_months(landmarks, "landmarks") if landmarks is not None else None,
+        holdout=holdout, seed=seed, license_=license_,
+        allow_dataset=tuple(split_list(allow_dataset)),
     )  # fmt: skip
+    inputs = [data] + ([longitudinal] if longitudinal is not None else [])
     output, log, folder = run_pipeline(
-        "survival", request, run_survival, out_dir=out_dir, inputs=[data]
+        "survival", request, run_survival, out_dir=out_dir, inputs=inputs
     )
     s = output.summary()
     by = ", ".join(s["groups"]) or "no grouping"
@@ -123,7 +173,34 @@ def survival(
     for note in s["notes"]:
         if note.startswith(("one group", "no group")):
             _say(note)
+    if "dynamic" in s:
+        dyn = s["dynamic"]
+        _say(
+            f"joint model of {dyn['measure']}: {dyn['animals']:,} animals, {dyn['deaths']:,} "
+            f"deaths, {dyn['measurements']:,} measurements"
+        )
+        for name, a in dyn["association"].items():
+            _say(
+                f"  association ({name}): log hazard ratio {_num(a['estimate'], '.3g')} "
+                f"({_num(a['lower'], '.3g')} to {_num(a['upper'], '.3g')}) per {a['per']}"
+            )
+        for row in dyn["validation"]:
+            _say(
+                f"  alive at {row['landmark']:g} months, death within {row['horizon']:g}: "
+                f"AUC {_num(row['auc'], '.3f')}, Brier {_num(row['brier'], '.3f')} "
+                f"({row['animals']} {row['animals_scored']} animals)"
+            )
     _say(f"wrote {folder}: {', '.join(s['files'])}, run.json")
+
+
+def _months(text: str, option: str) -> tuple[float, ...]:
+    """``"3, 6"`` -> ``(3.0, 6.0)``; anything else is one error naming the option."""
+    from translocus.core.errors import OptionError
+
+    try:
+        return tuple(float(v) for v in split_list(text))
+    except ValueError:
+        raise OptionError(option, text, "give comma-separated months, e.g. 3,6") from None
 
 
 def lifespan(

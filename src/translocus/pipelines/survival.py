@@ -12,6 +12,7 @@ translocus.core.errors.OptionError: distribution='lognormal': use one of gompert
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 DISTRIBUTIONS = ("gompertz", "weibull")
+#: Horizons (months) of the dynamic death risks of ``--dynamic``.
+DEFAULT_HORIZONS = (3.0, 6.0)
+#: Default SLAM measure of ``--dynamic``.
+_DEFAULT_MEASURE = "body_weight"
 DUPLICATE_CHOICES = ("error", "first")
 #: Largest Cox design (animals x covariates^2 doubles) fitted; larger ones are skipped.
 _COX_BYTES = 2e9
@@ -55,8 +60,18 @@ class SurvivalRequest:
     columns: str | None = None
     time_unit: str = "day"
     duplicates: str = "error"
+    dynamic: bool = False
+    longitudinal: Path | None = None
+    measure: str | None = None
+    horizon: tuple[float, ...] = DEFAULT_HORIZONS
+    landmarks: tuple[float, ...] | None = None
+    holdout: float = 0.25
+    seed: int = 0
+    license_: str = "NOASSERTION"
+    allow_dataset: tuple[str, ...] = ()
 
     def validate(self) -> None:
+        self._validate_dynamic()
         if self.distribution not in DISTRIBUTIONS:
             raise OptionError(
                 "distribution", self.distribution, f"use one of {', '.join(DISTRIBUTIONS)}"
@@ -75,6 +90,60 @@ class SurvivalRequest:
             )
         self.column_map()
         _check_path(self.data, self.columns, what="the SLAM data folder")
+
+    def _validate_dynamic(self) -> None:
+        """The options of ``--dynamic`` (the joint course and survival model)."""
+        from translocus.core.provenance import parse_license
+        from translocus.progression.lifespan_data import is_slam_folder
+
+        if not self.dynamic:
+            given = {
+                "longitudinal": self.longitudinal,
+                "measure": self.measure,
+                "horizon": None if self.horizon == DEFAULT_HORIZONS else self.horizon,
+                "landmarks": self.landmarks,
+                "holdout": None if self.holdout == 0.25 else self.holdout,
+            }
+            for name, value in given.items():
+                if value is not None:
+                    raise OptionError(name, value, "belongs to the joint model; add --dynamic")
+            return
+        if not self.horizon or not all(math.isfinite(h) and h > 0 for h in self.horizon):
+            raise OptionError(
+                "horizon", ",".join(map(str, self.horizon)), "give positive months, e.g. 3,6"
+            )
+        if self.landmarks is not None and (
+            not self.landmarks or not all(math.isfinite(a) and a > 0 for a in self.landmarks)
+        ):
+            raise OptionError(
+                "landmarks", ",".join(map(str, self.landmarks)),
+                "give positive ages in months, e.g. 18,24",
+            )  # fmt: skip
+        if not (math.isfinite(self.holdout) and 0.0 <= self.holdout <= 0.5):
+            raise OptionError(
+                "holdout", self.holdout, "give the fraction of animals held out, 0 to 0.5"
+            )
+        try:
+            parse_license(self.license_)
+        except ValueError:
+            raise OptionError(
+                "license_", self.license_, "is not an SPDX licence expression, e.g. CC-BY-4.0"
+            ) from None
+        if self.longitudinal is None:
+            if not is_slam_folder(Path(self.data)):
+                raise OptionError(
+                    "longitudinal", None, "--dynamic needs the repeated measurements: give "
+                    "--longitudinal TABLE (animal, age in months, measure, value)",
+                )  # fmt: skip
+        elif not Path(self.longitudinal).exists():
+            raise InputError(
+                f"{self.longitudinal}: file not found; give the table of repeated measurements "
+                "(animal, age in months, measure, value) or the SLAM data folder"
+            )
+        elif Path(self.longitudinal).is_dir() and not is_slam_folder(Path(self.longitudinal)):
+            raise InputError(
+                f"{self.longitudinal}: is a folder; give a table file or the SLAM data folder"
+            )
 
     def column_map(self) -> dict[str, str]:
         """``--columns`` with ``--time``/``--event`` folded in (they must agree)."""
@@ -182,6 +251,104 @@ def _column(name: str, frame: pd.DataFrame, option: str, source: str) -> str:
 
 
 @dataclass
+class DynamicOutput:
+    """The joint course and survival model of ``--dynamic``: fit, predictions, validation."""
+
+    model: Any
+    measure: str
+    predictions: pd.DataFrame
+    validation: pd.DataFrame
+    calibration: pd.DataFrame
+    held_out: int
+    landmarks: tuple[float, ...]
+
+    FILES = (
+        "dynamic_predictions.csv",
+        "joint_association.csv",
+        "joint_validation.csv",
+        "joint_calibration.csv",
+        "joint_calibration.png",
+    )
+
+    def figure(self) -> Any:
+        """Calibration of the death risks: predicted against Kaplan-Meier, per horizon."""
+        from matplotlib.figure import Figure
+
+        horizons = sorted(self.calibration["horizon"].unique()) if len(self.calibration) else []
+        fig = Figure(figsize=(4.2 * max(1, len(horizons)), 4))
+        where = f"{self.held_out:,} held-out animals" if self.held_out else "the fitted animals"
+        for j, h in enumerate(horizons):
+            ax = fig.add_subplot(1, len(horizons), j + 1)
+            part = self.calibration[self.calibration["horizon"] == h]
+            top = 0.05
+            for lm, tab in part.groupby("landmark"):
+                ax.errorbar(
+                    tab["predicted"], tab["observed"],
+                    yerr=[tab["observed"] - tab["observed_lower"],
+                          tab["observed_upper"] - tab["observed"]],
+                    fmt="o", alpha=0.8, label=f"alive at {lm:g} months",
+                )  # fmt: skip
+                top = max(top, float(tab[["predicted", "observed"]].max().max()))
+            ax.plot([0, top], [0, top], color="grey", lw=0.8)
+            ax.set_xlabel(f"predicted risk of death within {h:g} months")
+            ax.set_ylabel("observed (Kaplan-Meier)")
+            ax.set_title(f"{where}", fontsize=9)
+            ax.legend(fontsize=7)
+        return fig
+
+    def write(self, folder: Path) -> None:
+        self.predictions.to_csv(folder / "dynamic_predictions.csv", index=False)
+        self.model.summary.reset_index(names="term").to_csv(
+            folder / "joint_association.csv", index=False
+        )
+        self.validation.to_csv(folder / "joint_validation.csv", index=False)
+        self.calibration.to_csv(folder / "joint_calibration.csv", index=False)
+        self.figure().savefig(folder / "joint_calibration.png", dpi=120, bbox_inches="tight")
+
+    def summary(self) -> dict[str, Any]:
+        assoc = self.model.association_
+        return {
+            "measure": self.measure,
+            "animals": self.model.n_animals_,
+            "deaths": self.model.n_deaths_,
+            "measurements": self.model.n_measurements_,
+            "held_out": self.held_out,
+            "landmarks": list(self.landmarks),
+            "converged": bool(self.model.converged_),
+            "association": {
+                str(k).split(":")[1]: {
+                    "estimate": float(r["estimate"]),
+                    "lower": float(r.iloc[2]),
+                    "upper": float(r.iloc[3]),
+                    "per": str(r["per"]),
+                }
+                for k, r in assoc.iterrows()
+            },
+            "validation": self.validation.to_dict(orient="records"),
+        }
+
+
+def _km_curves(km: dict[str, Any]) -> pd.DataFrame:
+    """The Kaplan-Meier curves of every group in one long table (``km.csv``)."""
+    frames = []
+    for label, model in km.items():
+        tab = model.table_
+        start = pd.DataFrame(
+            {
+                "time": [0.0],
+                "survival": [1.0],
+                "lower": [1.0],
+                "upper": [1.0],
+                "at_risk": [model.n_],
+            }  # fmt: skip
+        )
+        curve = pd.concat([start, tab[["time", "survival", "lower", "upper", "at_risk"]]])
+        frames.append(curve.assign(group=str(label), at_risk=curve["at_risk"].astype(int)))
+    cols = ["group", "time", "survival", "lower", "upper", "at_risk"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+@dataclass
 class SurvivalOutput:
     """Survival tables and fitted models of one run, ready to be written."""
 
@@ -198,9 +365,12 @@ class SurvivalOutput:
     frailty: Any | None
     notes: list[str] = field(default_factory=list)
     numerical_warnings: list[str] = field(default_factory=list)
+    dynamic: DynamicOutput | None = None
 
     def files(self) -> list[str]:
-        names = ["km.png", "km_summary.csv", f"{self.request.distribution}.csv"]
+        names = ["km.png", "km.csv", "km_summary.csv", f"{self.request.distribution}.csv"]
+        if self.dynamic is not None:
+            names += list(self.dynamic.FILES)
         if self.logrank is not None:
             names.append("logrank.csv")
         if self.cox is not None:
@@ -228,6 +398,9 @@ class SurvivalOutput:
     def write(self, folder: Path) -> None:
         self.figure().savefig(folder / "km.png", dpi=120, bbox_inches="tight")
         self.km_table.to_csv(folder / "km_summary.csv", index=False)
+        _km_curves(self.km).to_csv(folder / "km.csv", index=False)
+        if self.dynamic is not None:
+            self.dynamic.write(folder)
         self.parametric.to_csv(folder / f"{self.request.distribution}.csv", index=False)
         if self.logrank is not None:
             lr = self.logrank
@@ -270,6 +443,8 @@ class SurvivalOutput:
             out["hazard_ratios"] = {
                 str(k): float(v) for k, v in self.cox.summary["exp(coef)"].items()
             }
+        if self.dynamic is not None:
+            out["dynamic"] = self.dynamic.summary()
         if self.frailty is not None:
             out["frailty"] = {
                 "cluster": self.request.frailty,
@@ -455,6 +630,9 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
         notes.append("no group columns: no Cox model")
         if frailty is not None:
             notes.append("no group columns: no frailty model")
+    dynamic = None
+    if request.dynamic:
+        dynamic = _run_dynamic(request, df, groups, unit, table.provenance, log)
     if numerical:
         log.count("numerical warnings", len(numerical), "; ".join(numerical)[:500])
     return SurvivalOutput(
@@ -471,4 +649,181 @@ def run_survival(request: SurvivalRequest, log: RunLog | None = None) -> Surviva
         fr,
         notes,
         numerical,
+        dynamic,
     )
+
+
+def _read_measures(request: SurvivalRequest, log: RunLog) -> tuple[Any, str]:
+    """The repeated measurements of ``--dynamic`` (one measure) and the measure's name."""
+    from translocus.progression.data import read_long_csv, read_slam
+    from translocus.progression.lifespan_data import is_slam_folder
+
+    path = Path(request.longitudinal or request.data)
+    if is_slam_folder(path):
+        from translocus.progression.data import _SLAM_MEASURES
+
+        measure = request.measure or _DEFAULT_MEASURE
+        known = sorted(set(_SLAM_MEASURES.values()))
+        if measure not in known:
+            raise OptionError(
+                "measure", measure, f"use one of the SLAM measures {', '.join(known)}"
+            )
+        table = read_slam(path, measures=(measure,))
+    else:
+        table = read_long_csv(path, license=request.license_)
+        measures = sorted(table.data["measure"].astype(str).unique())
+        measure = request.measure or (measures[0] if len(measures) == 1 else "")
+        if measure not in measures:
+            raise OptionError(
+                "measure", request.measure, f"{path} holds the measures {_shown(measures)}; "
+                "name one with --measure",
+            )  # fmt: skip
+        table = table.select(measure=measure)
+    for count in table.counts:
+        log.count(count.what, count.n, count.reason)
+    log.add_provenance(table.provenance)
+    return table, measure
+
+
+def _run_dynamic(
+    request: SurvivalRequest,
+    df: pd.DataFrame,
+    groups: list[str],
+    unit: str,
+    provenance: Any,
+    log: RunLog,
+) -> DynamicOutput:
+    """Fit the joint model on the training animals; predict, validate and calibrate."""
+    import numpy as np
+
+    from translocus.core.provenance import LicensePolicy
+    from translocus.progression.data import DAYS_PER_MONTH
+    from translocus.progression.joint import (
+        JointModel,
+        brier_score,
+        calibration_table,
+        time_dependent_auc,
+    )
+    from translocus.progression.lifespan_data import TIME_UNITS, is_slam_folder
+
+    with log.step("read repeated measurements"):
+        table, measure = _read_measures(request, log)
+    source = str(request.longitudinal or request.data)
+    key = "idno" if is_slam_folder(Path(request.data)) else "animal"
+    if key not in df.columns:
+        raise OptionError(
+            "columns", request.columns, f"--dynamic joins {request.data} to {source} by animal; "
+            "name the animal column with --columns animal=NAME",
+        )  # fmt: skip
+    life = df.assign(
+        animal=df[key].astype(str), time=df["time"] * TIME_UNITS[unit] / DAYS_PER_MONTH
+    )[["animal", "time", "event", *groups]]
+    measures = table.data[["animal", "age", "value"]].assign(
+        animal=lambda d: d["animal"].astype(str)
+    )
+    measured = life["animal"].isin(set(measures["animal"]))
+    if not measured.all():
+        log.count(
+            "animals left out of the joint model", int((~measured).sum()),
+            f"no {measure} measurement in {source}",
+        )  # fmt: skip
+    life = life.loc[measured].reset_index(drop=True)
+    if life.empty:
+        raise InputError(
+            f"{source}: no animal of {request.data} has a {measure} measurement; check that "
+            "both tables name the animals the same way (column animal)"
+        )
+    rng = np.random.default_rng(request.seed)
+    n_test = int(round(request.holdout * len(life)))
+    test_ids = set(rng.choice(life["animal"].to_numpy(), size=n_test, replace=False))
+    held = life["animal"].isin(test_ids)
+    train = life.loc[~held]
+    landmarks = request.landmarks or _default_landmarks(life)
+    first_seen = measures.groupby("animal")["age"].min()
+    at_risk = {
+        lm: life.loc[
+            (life["time"] > lm) & (life["animal"].map(first_seen) <= lm), "animal"
+        ].to_numpy()
+        for lm in landmarks
+    }
+    if not any(len(ids) for ids in at_risk.values()):
+        raise OptionError(
+            "landmarks", ",".join(f"{a:g}" for a in landmarks),
+            "no animal is alive and measured at these ages; choose ages within the study",
+        )  # fmt: skip
+    policy = LicensePolicy(allowed_datasets=frozenset(request.allow_dataset))
+    fit_measures: Any = measures[measures["animal"].isin(set(train["animal"]))]
+    fit_life: Any = train
+    if request.license_ == "NOASSERTION":
+        # each table keeps its own licence through the training gate
+        fit_measures = dataclasses.replace(table, data=fit_measures)
+        fit_life = LifespanTable(fit_life, provenance, source=str(request.data))
+    with log.step(f"joint model of {measure} and survival"), log.capture_warnings():
+        model = JointModel().fit(
+            fit_measures, fit_life, covariates=groups, policy=policy, source=source,
+            license=None if request.license_ == "NOASSERTION" else request.license_,
+        )  # fmt: skip
+    for what, n in model.counts_.items():
+        what, _, reason = what.partition(": ")
+        log.count(what, n, reason)
+    with log.step("dynamic predictions"):
+        predictions = pd.concat(
+            [
+                model.predict_risk(
+                    measures,
+                    life[life["animal"].isin(set(ids))],
+                    landmarks=[lm],
+                    horizons=request.horizon,
+                    source=source,
+                )  # fmt: skip
+                for lm, ids in at_risk.items()
+                if len(ids)
+            ],
+            ignore_index=True,
+        )
+    predictions = predictions.merge(life[["animal", "time", "event"]], on="animal")
+    predictions["held_out"] = predictions["animal"].isin(test_ids)
+    predictions = predictions.rename(
+        columns={
+            "value": f"current_{measure}",
+            "slope": f"slope_{measure}_per_month",
+            "time": "age_at_end_months",
+        }  # fmt: skip
+    )
+    scored = predictions[predictions["held_out"]] if n_test else predictions
+    val_rows, calib = [], []
+    for (lm, h), part in scored.groupby(["landmark", "horizon"]):
+        args = (part["risk"], part["age_at_end_months"], part["event"])
+        val_rows.append(
+            {
+                "landmark": lm, "horizon": h, "animals": len(part),
+                "deaths_within_horizon": int(
+                    ((part["age_at_end_months"] <= lm + h) & (part["event"] == 1)).sum()
+                ),
+                "auc": time_dependent_auc(*args, landmark=lm, horizon=h),
+                "brier": brier_score(*args, landmark=lm, horizon=h),
+                "animals_scored": "held out" if n_test else "fitted (no --holdout)",
+            }
+        )  # fmt: skip
+        calib.append(
+            calibration_table(*args, landmark=lm, horizon=h).assign(landmark=lm, horizon=h)
+        )
+    return DynamicOutput(
+        model=model,
+        measure=measure,
+        predictions=predictions,
+        validation=pd.DataFrame(val_rows),
+        calibration=pd.concat(calib, ignore_index=True) if calib else pd.DataFrame(),
+        held_out=n_test,
+        landmarks=tuple(float(a) for a in landmarks),
+    )
+
+
+def _default_landmarks(life: pd.DataFrame) -> tuple[float, ...]:
+    """Ages (months) by which 10 %, 30 % and 50 % of the deaths have happened."""
+    import numpy as np
+
+    deaths = life.loc[life["event"] == 1, "time"].to_numpy(float)
+    if deaths.size == 0:
+        return (float(np.median(life["time"])),)
+    return tuple(sorted({float(np.round(np.quantile(deaths, q) * 2) / 2) for q in (0.1, 0.3, 0.5)}))

@@ -317,6 +317,51 @@ class JointModel(Estimator):
         total = float(ll.sum())
         return total if np.isfinite(total) else -np.inf
 
+    def _loglik_survival_gradient(self, theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
+        """Log-likelihood and its exact gradient in the survival submodel's parameters.
+
+        Those parameters leave the quadrature nodes (the posterior of the longitudinal
+        submodel) unchanged, so ``d log L_i = sum_k pi_ik d a_ik`` with ``pi_ik`` the
+        normalised integrand at node ``k``.
+        """
+        q = data.w.shape[1]
+        par = self._unpack(theta, q)
+        logpy, mean, chol = self._posterior(par, data)
+        b0, b1 = self._nodes(mean, chol)
+        x, wl = self._gl
+        half = (data.time - data.t0)[:, None] / 2.0
+        t = data.t0[:, None] + half * (x[None, :] + 1.0)
+        s = (t - self.centre_) / _AGE_SCALE
+        level, slope = self._fixed(par, s, data.w[:, None, :])
+        eta, coef = self._log_hazard_parts(par, t, data.w)
+        expo = eta[:, None, :] + par["alpha"] * b0[:, :, None] + b1[:, :, None] * coef[:, None, :]
+        h = np.exp(np.minimum(expo, _EXP_MAX))
+        cw = half * wl[None, :]
+        moments = np.einsum("nkl,nlj->nkj", h, np.stack([cw, cw * s, cw * level, cw * slope], -1))
+        big_h, h_s, h_level, h_slope = (moments[..., j] for j in range(4))
+        s_t = (data.time - self.centre_) / _AGE_SCALE
+        level_t, slope_t = self._fixed(par, s_t, data.w)
+        eta_t, coef_t = self._log_hazard_parts(par, data.time[:, None], data.w)
+        log_h = eta_t + par["alpha"] * b0 + coef_t * b1
+        d = data.event[:, None]
+        a = -big_h + d * log_h
+        _, wk = self._gh
+        norm = special.logsumexp(a, b=wk[None, :], axis=1)
+        ll = logpy + norm
+        pi = wk[None, :] * np.exp(a - norm[:, None])
+        d_g0 = d - big_h
+        parts = [d_g0, d * s_t[:, None] - h_s]
+        parts += [data.w[:, [j]] * d_g0 for j in range(q)]
+        for name in self.association:
+            if name == "value":
+                m_t = level_t[:, None] + b0 + b1 * s_t[:, None]
+                parts.append(d * m_t - (h_level + b0 * big_h + b1 * h_s))
+            else:
+                parts.append(d * (slope_t[:, None] + b1) - (h_slope + b1 * big_h))
+        grad = np.array([float(np.sum(pi * part)) for part in parts])
+        total = float(ll.sum())
+        return (total if np.isfinite(total) else -np.inf), grad
+
     # ---------------------------------------------------------------- data
     def _design(
         self,
@@ -564,18 +609,36 @@ class JointModel(Estimator):
         theta[idx] = res.x
 
     def _optimise(self, theta: np.ndarray, data: _Data) -> tuple[pd.Series, bool, int, float]:
+        n = data.animals.size
+        lay = self._layout(data.w.shape[1])
+        survival = np.arange(lay["gompertz"].start, lay["alpha"].stop)
+        longitudinal = np.arange(lay["beta"].start, lay["chol"].stop)
+
         def objective(th: np.ndarray) -> float:
             value = self._loglik(th, data)
-            return -value / data.animals.size if np.isfinite(value) else 1e300
+            return -value / n if np.isfinite(value) else 1e300
+
+        def value_and_gradient(th: np.ndarray) -> tuple[float, np.ndarray]:
+            # exact in the survival parameters, forward differences in the others
+            value, grad_s = self._loglik_survival_gradient(th, data)
+            f0 = -value / n if np.isfinite(value) else 1e300
+            grad = np.empty_like(th)
+            grad[survival] = -grad_s / n
+            for j in longitudinal:
+                step = 1e-7 * max(1.0, abs(th[j]))
+                moved = th.copy()
+                moved[j] += step
+                grad[j] = (objective(moved) - f0) / step
+            return f0, grad
 
         res = optimize.minimize(
-            objective,
+            value_and_gradient,
             theta,
             method="L-BFGS-B",
-            jac=lambda v: _gradient(objective, v),
+            jac=True,
             options={"maxiter": int(self.max_iter), "ftol": 1e-12, "gtol": 1e-6},
         )
-        grad = _gradient(objective, res.x)
+        grad = _gradient(objective, res.x, central=True)
         converged = bool(res.success) or float(np.max(np.abs(grad))) < 1e-4
         if not converged:
             warnings.warn(
@@ -807,14 +870,15 @@ def _mixture_quantile(m: np.ndarray, weights: np.ndarray, sigma: float, p: float
     return (lo + hi) / 2
 
 
-def _gradient(f: Any, x: np.ndarray) -> np.ndarray:
-    """Central-difference gradient."""
+def _gradient(f: Any, x: np.ndarray, *, central: bool = False) -> np.ndarray:
+    """Finite-difference gradient: forward (one evaluation a parameter) or central."""
     g = np.empty_like(x)
+    f0 = None if central else f(x)
     for j in range(x.size):
-        h = 1e-5 * max(1.0, abs(x[j]))
+        h = (1e-5 if central else 1e-7) * max(1.0, abs(x[j]))
         e = np.zeros_like(x)
         e[j] = h
-        g[j] = (f(x + e) - f(x - e)) / (2 * h)
+        g[j] = (f(x + e) - f(x - e)) / (2 * h) if central else (f(x + e) - f0) / h
     return g
 
 
