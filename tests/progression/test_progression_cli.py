@@ -88,3 +88,44 @@ def test_progress_course_says_when_it_stopped_early(tmp_path) -> None:
     before = snapshot(tmp_path)
     bad = invoke([*args[:-1], "0", "-o", tmp_path / "again"])
     assert_user_error(bad, before, tmp_path, expect="--max-iter 0")
+
+
+def test_progress_forecast_from_a_table_of_animals(tmp_path) -> None:
+    """--forecast-from TABLE --at AGES: each animal of TABLE, each measure, each age, with its
+    calibrated interval; the fitted data kept for the viewer as measurements.parquet."""
+    cohort = DiseaseCourseModel.example_cohort(n_animals=30, random_state=0).data
+    data = tmp_path / "long.csv"
+    cohort.to_csv(data, index=False)
+    new = DiseaseCourseModel.example_cohort(n_animals=4, random_state=9).data
+    new = new[new["age"] < 12].assign(animal="new" + new["animal"])
+    table = tmp_path / "new.csv"
+    new.to_csv(table, index=False)
+    out = tmp_path / "fc"
+    args = ["progress", data, "--group", "sex", "--allow-dataset", "long", "-o", out]
+    result = invoke([*args, "--forecast-from", table, "--at", "18,15"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "forecast 4 animals of" in result.stdout and "intervals: split-conformal" in result.stdout
+    )
+    summary = assert_complete_run(out)["summary"]
+    assert summary["forecast_rows"] == 4 * 2 * 2 and summary["forecast_ages"] == [15.0, 18.0]
+    assert summary["calibration"].startswith("split-conformal at level 0.9")
+    assert {"forecast.csv", "forecast.png", "measurements.parquet"} <= set(summary["files"])
+    fc = pd.read_csv(out / "forecast.csv")
+    assert list(fc.columns[:8]) == ["animal", "measure", "age", "point", "lower_0.5",
+                                    "upper_0.5", "lower_0.9", "upper_0.9"]  # fmt: skip
+    assert {"calibration", "interval_scale", "calibration_animals", "horizon"} <= set(fc.columns)
+    assert (fc["calibration"] == "split-conformal").all()
+    assert set(fc["animal"]) == set(new["animal"]) and set(fc["age"]) == {15.0, 18.0}
+    assert ((fc["lower_0.9"] < fc["point"]) & (fc["point"] < fc["upper_0.9"])).all()
+    last = new.groupby("animal")["age"].max()
+    np.testing.assert_allclose(fc["horizon"], fc["age"] - fc["animal"].map(last))
+    kept = pd.read_parquet(out / "measurements.parquet")
+    assert list(kept.columns) == ["animal", "age", "measure", "value", "sex"]
+    assert len(kept) == len(cohort)
+    # a table without the model's group column: one line naming the file, the column and fix
+    new.drop(columns="sex").to_csv(tmp_path / "nosex.csv", index=False)
+    before = snapshot(tmp_path)
+    bad = invoke([*args[:-1], tmp_path / "again", "--forecast-from", tmp_path / "nosex.csv",
+                  "--at", "15"])  # fmt: skip
+    assert_user_error(bad, before, tmp_path, expect="nosex.csv: no column 'sex'")

@@ -102,7 +102,7 @@ def test_forecast_columns_and_dense_prediction() -> None:
 
 def test_unseen_level_is_refused_and_new_animals_get_the_population_forecast() -> None:
     frame = _panel(seed=4)
-    model = LinearMixedModel().fit(frame, covariates=["group"], license="CC0-1.0")
+    model = LinearMixedModel(calibration="none").fit(frame, covariates=["group"], license="CC0-1.0")
     targets = pd.DataFrame({"animal": ["x"], "age": [12.0], "measure": ["w"], "group": ["C"]})
     with pytest.raises(InputError, match=r"column 'group': value\(s\) C were not seen"):
         model.forecast(frame, targets)
@@ -122,9 +122,11 @@ def test_calibrate_rescales_intervals_to_cover_held_out_animals() -> None:
     """Split-conformal: after calibrating on held-out animals their 90% intervals cover 90%."""
     table = from_frame(_panel(n=300, seed=5), name="panel", license="CC0-1.0")
     split = horizon_split(table, horizon=6.0, test_fraction=0.5)
-    model = LinearMixedModel().fit(split.train, covariates=["group"])
+    model = LinearMixedModel(calibration="none").fit(split.train, covariates=["group"])
     assert model.interval_scale_.tolist() == [1.0]
+    assert model.calibration_.method == "none"
     model.calibrate(split.history, split.targets)
+    assert model.calibration_.method == "split-conformal"
     fc = model.forecast(split.history, split.targets, level=0.9)
     inside = (fc["value"] >= fc["lower_0.9"]) & (fc["value"] <= fc["upper_0.9"])
     assert inside.mean() == pytest.approx(0.9, abs=0.02)

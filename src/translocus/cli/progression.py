@@ -57,10 +57,25 @@ def progress(
         200, "--n-boot", help="Bootstrap samples for onset intervals (0: no intervals)."
     ),
     max_iter: int = typer.Option(
-        8, "--max-iter", help="Course model: most alternating iterations of the fit."
+        60, "--max-iter", help="Course model: most alternating iterations of the fit."
     ),
     horizon: float = typer.Option(
         6.0, "--horizon", help="Course model: forecast months past each animal's last visit."
+    ),
+    calibration: str = typer.Option(
+        "split-conformal",
+        "--calibration",
+        help="Course model: split-conformal (intervals calibrated on animals held out of the "
+        "data, --horizon months ahead) or none (the model's own intervals).",
+    ),
+    forecast_from: str = typer.Option(
+        None,
+        "--forecast-from",
+        help="Course model: table of animals (same columns as the data) to forecast from "
+        "their measurements so far; writes forecast.csv and forecast.png. Needs --at.",
+    ),
+    at: str = typer.Option(
+        None, "--at", help="Ages to forecast --forecast-from animals at, e.g. 12,18,24."
     ),
     allow_dataset: list[str] = typer.Option(
         [], "--allow-dataset", help="Dataset whose terms you accept for training (repeat)."
@@ -87,11 +102,15 @@ def progress(
         data=data, measure=tuple(measure),
         group=tuple(split_list(group)) if group is not None else None, control=control,
         select=tuple(select), model=model, threshold=threshold, effect=effect, n_boot=n_boot,
-        horizon=horizon, max_iter=max_iter, allow_dataset=tuple(allow_dataset), age_unit=age_unit,
+        horizon=horizon, max_iter=max_iter, calibration=calibration,
+        forecast_from=forecast_from, at=at, allow_dataset=tuple(allow_dataset), age_unit=age_unit,
         license_=license_, duplicates=duplicates, columns=columns,
     )  # fmt: skip
+    inputs = [request.input_path()]
+    if forecast_from is not None:
+        inputs.append(Path(forecast_from))
     output, log, folder = run_pipeline(
-        "progress", request, run_progress, out_dir=out_dir, inputs=[request.input_path()]
+        "progress", request, run_progress, out_dir=out_dir, inputs=inputs
     )
     s = output.summary()
     _say(
@@ -102,10 +121,18 @@ def progress(
         _print_onsets(s, request.n_boot)
     else:
         covariates = ", ".join(s["covariates"]) or "none"
+        fit = "converged" if s["converged"] else "not converged"
         _say(
-            f"disease course: covariates {covariates}; {s['iterations']} iterations; "
+            f"disease course: covariates {covariates}; {s['iterations']} iterations ({fit}); "
             f"{s['forecasts']:,} forecasts {request.horizon:g} months past the last visit"
         )
+        _say(f"intervals: {s['calibration']}")
+        if "forecast_rows" in s:
+            ages = ", ".join(f"{a:g}" for a in s["forecast_ages"])
+            _say(
+                f"forecast {s['forecast_animals']:,} animals of {s['forecast_from']} at "
+                f"ages {ages}: {s['forecast_rows']:,} rows in forecast.csv"
+            )
     if s["numerical_warnings"]:
         _say(f"{len(s['numerical_warnings'])} numerical warning(s) recorded in run.json")
     _say(f"wrote {folder}: {', '.join(s['files'])}, run.json")

@@ -3,7 +3,11 @@
 Cross-sectional data (one visit per animal) give an :class:`AgeTrajectoryModel`: smooth
 curves per group, effects against the control strain and onset ages with bootstrap
 intervals. Repeated measures give a :class:`DiseaseCourseModel`: a time shift and a speed
-per animal, and forecasts ``horizon`` months past each animal's last visit.
+per animal, and forecasts ``horizon`` months past each animal's last visit, with intervals
+calibrated on animals held out of the training data (``--calibration none`` turns it off).
+``--forecast-from TABLE --at AGES`` then forecasts the animals of another table from their
+measurements so far (``forecast.csv`` and ``forecast.png``). Every run keeps the data it
+fitted as ``measurements.parquet`` for the study viewer.
 
 >>> ProgressRequest(data="x.csv", n_boot=-5).validate()
 Traceback (most recent call last):
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from translocus.core.errors import InputError, OptionError
@@ -27,15 +32,21 @@ from translocus.core.runs import RunLog
 from translocus.progression.data import AGE_UNITS, DUPLICATES, MeasureTable
 
 __all__ = [
+    "CALIBRATIONS",
     "EFFECTS",
     "MODELS",
     "ProgressOutput",
     "ProgressRequest",
+    "parse_ages",
     "parse_select",
     "run_progress",
 ]
 
 MODELS = ("auto", "trajectory", "course")
+#: Interval calibrations of the disease-course model (``--calibration``).
+CALIBRATIONS = ("split-conformal", "none")
+#: Animals drawn in ``forecast.png`` (all are in ``forecast.csv``).
+_PLOTTED_ANIMALS = 8
 EFFECTS = ("standardized", "difference")
 #: Named datasets ``progress`` reads from the shared data folder.
 NAMED_DATA = ("model_ad", "slam")
@@ -70,6 +81,27 @@ def parse_select(items: Sequence[str]) -> dict[str, list[Any]]:
     return out
 
 
+def parse_ages(text: str) -> tuple[float, ...]:
+    """``"12,18.5"`` -> ``(12.0, 18.5)``: the ages of ``--at``, sorted, without repeats.
+
+    >>> parse_ages("24, 12,18")
+    (12.0, 18.0, 24.0)
+    """
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise OptionError("at", text, "give ages separated by commas, e.g. --at 12,18,24")
+    try:
+        ages = [float(p) for p in parts]
+    except ValueError:
+        raise OptionError(
+            "at", text, "ages are numbers (in --age-unit units), e.g. --at 12,18,24"
+        ) from None
+    bad = [p for p, a in zip(parts, ages, strict=True) if not (math.isfinite(a) and a >= 0)]
+    if bad:
+        raise OptionError("at", text, f"age {bad[0]} is not a finite age of 0 or more")
+    return tuple(sorted(set(ages)))
+
+
 @dataclass(frozen=True)
 class ProgressRequest:
     """Options of ``translocus progress`` (see its ``--help``)."""
@@ -84,7 +116,10 @@ class ProgressRequest:
     effect: str = "standardized"
     n_boot: int = 200
     horizon: float = 6.0
-    max_iter: int = 8
+    max_iter: int = 60
+    calibration: str = "split-conformal"
+    forecast_from: str | None = None
+    at: str | None = None
     allow_dataset: tuple[str, ...] = ()
     age_unit: str = "month"
     license_: str = "NOASSERTION"
@@ -111,6 +146,32 @@ class ProgressRequest:
             raise OptionError("horizon", self.horizon, "must be a positive number of months")
         if self.max_iter < 1:
             raise OptionError("max_iter", self.max_iter, "must be 1 or more iterations")
+        if self.calibration not in CALIBRATIONS:
+            raise OptionError(
+                "calibration", self.calibration, f"use one of {', '.join(CALIBRATIONS)}"
+            )
+        if (self.forecast_from is None) != (self.at is None):
+            given, missing = ("forecast_from", "at") if self.at is None else ("at", "forecast_from")
+            raise OptionError(
+                given,
+                getattr(self, given),
+                "--forecast-from TABLE and --at AGES go together; give both, e.g. "
+                "--forecast-from animals.csv --at 12,18",
+            )
+        if self.at is not None:
+            parse_ages(self.at)
+        if self.forecast_from is not None:
+            table = Path(self.forecast_from)
+            if not table.exists():
+                raise OptionError(
+                    "forecast_from",
+                    self.forecast_from,
+                    "file not found; give a CSV, TSV or parquet table of the animals to forecast",
+                )
+            if table.is_dir():
+                raise OptionError(
+                    "forecast_from", self.forecast_from, "is a folder; give a table file"
+                )
         if self.duplicates not in DUPLICATES:
             raise OptionError("duplicates", self.duplicates, f"use one of {', '.join(DUPLICATES)}")
         if self.age_unit_key() not in AGE_UNITS:
@@ -182,21 +243,48 @@ class ProgressOutput:
     tables: dict[str, pd.DataFrame]
     notes: list[str] = field(default_factory=list)
     numerical_warnings: list[str] = field(default_factory=list)
+    #: ``--forecast-from``: the forecasts (``forecast.csv``) and the animals' measurements
+    forecast: pd.DataFrame | None = None
+    forecast_history: pd.DataFrame | None = None
 
     @property
     def figure_name(self) -> str:
         return "trajectories.png" if self.kind == "trajectory" else "course.png"
+
+    def measurements(self) -> pd.DataFrame:
+        """The fitted data as the viewer reads it: animal, age, measure, value, groups."""
+        data = self.table.data
+        extra = [c for c in ("tissue", *self.group) if c in data.columns]
+        columns = ["animal", "age", "measure", "value", *dict.fromkeys(extra)]
+        out = data[columns].copy()
+        out["animal"] = out["animal"].astype(str)
+        return out
 
     def write(self, folder: Path) -> None:
         import matplotlib.pyplot as plt
 
         for stem, frame in self.tables.items():
             frame.to_csv(folder / f"{stem}.csv", index=False)
+        self.measurements().to_parquet(folder / "measurements.parquet", index=False)
         fig = self.model.plot()
         try:
             fig.savefig(folder / self.figure_name, dpi=110, bbox_inches="tight")
         finally:
             plt.close(fig)
+        if self.forecast is not None and self.forecast_history is not None:
+            self.forecast.to_csv(folder / "forecast.csv", index=False)
+            fig = _forecast_figure(self.forecast_history, self.forecast)
+            try:
+                fig.savefig(folder / "forecast.png", dpi=110, bbox_inches="tight")
+            finally:
+                plt.close(fig)
+
+    def files(self) -> list[str]:
+        names = [f"{stem}.csv" for stem in self.tables]
+        names += [self.figure_name, "measurements.parquet"]
+        if self.forecast is not None:
+            names += ["forecast.csv", "forecast.png"]
+        return sorted(names)
 
     def summary(self) -> dict[str, Any]:
         data = self.table.data
@@ -210,7 +298,7 @@ class ProgressOutput:
             "group": self.group,
             "notes": list(self.notes),
             "numerical_warnings": list(self.numerical_warnings),
-            "files": sorted([f"{stem}.csv" for stem in self.tables] + [self.figure_name]),
+            "files": self.files(),
         }
         if self.kind == "trajectory":
             onsets = self.tables["onsets"]
@@ -221,11 +309,69 @@ class ProgressOutput:
             )
             out["skipped_groups"] = int(len(self.tables["skipped"]))
         else:
-            out["covariates"] = list(self.model.covariate_names_)
-            out["iterations"] = int(self.model.n_iter_)
+            model = self.model
+            out["covariates"] = list(model.covariate_names_)
+            out["iterations"] = int(model.n_iter_)
+            out["converged"] = bool(model.converged_)
+            out["prior_sd"] = dict(model.prior_sd_)
+            out["calibration"] = model.calibration_.describe()
+            out["interval_scale"] = {
+                m: round(float(f), 4)
+                for m, f in zip(model.measures_, model.interval_scale_, strict=True)
+            }
             out["forecasts"] = int(len(self.tables["forecasts"]))
             out["horizon_months"] = self.request.horizon
+            if self.forecast is not None:
+                out["forecast_from"] = self.request.forecast_from
+                out["forecast_animals"] = int(self.forecast["animal"].nunique())
+                out["forecast_rows"] = int(len(self.forecast))
+                out["forecast_ages"] = list(parse_ages(str(self.request.at)))
         return out
+
+
+def _forecast_figure(history: pd.DataFrame, forecast: pd.DataFrame) -> Any:
+    """Each measure's panel: the first animals' measurements and their 90% forecasts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measures = sorted(map(str, forecast["measure"].unique()))
+    animals = sorted(map(str, forecast["animal"].unique()))[:_PLOTTED_ANIMALS]
+    levels = [c[len("lower_") :] for c in forecast.columns if c.startswith("lower_")]
+    level = max(levels, key=float)
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.6), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    for ax, measure in zip(axes[0], measures, strict=True):
+        for i, animal in enumerate(animals):
+            seen = history[
+                (history["animal"].astype(str) == animal) & (history["measure"] == measure)
+            ]
+            ahead = forecast[
+                (forecast["animal"].astype(str) == animal) & (forecast["measure"] == measure)
+            ]
+            seen, ahead = seen.sort_values("age"), ahead.sort_values("age")
+            colour = colours(i % 10)
+            ax.plot(seen["age"], seen["value"], "o-", color=colour, ms=3, lw=1, label=animal)
+            ax.errorbar(
+                ahead["age"],
+                ahead["point"],
+                yerr=[
+                    ahead["point"] - ahead[f"lower_{level}"],
+                    ahead[f"upper_{level}"] - ahead["point"],
+                ],
+                fmt="s--",
+                color=colour,
+                ms=4,
+                lw=1,
+                capsize=2,
+            )
+        ax.set_title(measure)
+        ax.set_xlabel("age (months)")
+    axes[0][0].set_ylabel(f"value (squares: forecast, bars: {float(level):.0%} interval)")
+    axes[0][-1].legend(fontsize=7, title="animal", loc="best")
+    fig.tight_layout()
+    return fig
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -429,7 +575,11 @@ def _fit_course(
         )
     from translocus.core.estimator import ConvergenceWarning
 
-    model = DiseaseCourseModel(max_iter=request.max_iter)
+    model = DiseaseCourseModel(
+        max_iter=request.max_iter,
+        calibration=request.calibration,
+        calibration_horizon=request.horizon,
+    )
     with (
         log.step("fit disease course"),
         # the model's own wording names max_iter; said below in command-line terms
@@ -442,6 +592,17 @@ def _fit_course(
             f"objective still changing; give --max-iter {4 * request.max_iter} to fit longer",
             detail=[text for text in numerical if "max_iter" in text],
         )
+    calibration = model.calibration_
+    if calibration.calibrated:
+        log.count(
+            "animals held out for calibration",
+            calibration.animals,
+            f"{calibration.describe()} (--calibration none: the model's own intervals)",
+        )
+    elif request.calibration != "none":
+        note = f"forecast intervals not calibrated: {calibration.method}"
+        notes.append(note)
+        log.warn(note)
     with log.step("forecast"), log.capture_warnings(quiet=(RuntimeWarning,), into=numerical):
         last = frame.groupby(["animal", "measure"])["age"].max().reset_index()
         targets = last.assign(age=last["age"] + request.horizon)
@@ -453,6 +614,119 @@ def _fit_course(
         "forecasts": forecasts,
     }
     return model, tables
+
+
+def _read_forecast_table(
+    request: ProgressRequest, fitted: MeasureTable, group: list[str], log: RunLog
+) -> MeasureTable:
+    """The ``--forecast-from`` table, checked against the data to fit before fitting.
+
+    It needs the group columns that become covariates, with values seen in the data, and
+    rows of the fitted measures (others are dropped and counted).
+    """
+    from translocus.core.tables import parse_columns
+    from translocus.progression.data import read_long_csv
+
+    path = Path(str(request.forecast_from))
+    with log.step("read --forecast-from table"):
+        table = read_long_csv(
+            path,
+            age_unit=request.age_unit_key(),
+            duplicates=request.duplicates,
+            columns=parse_columns(request.columns, command="progress")
+            if request.data not in NAMED_DATA
+            else None,
+        )
+    source = str(path)
+    for count in table.counts:
+        log.count(f"{count.what} (--forecast-from)", count.n, count.reason)
+    frame = table.data
+    data = fitted.data
+    covariates = [c for c in group if data[c].nunique() > 1]
+    measures = sorted(map(str, data["measure"].unique()))
+    missing = [c for c in covariates if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{source}: no column {', '.join(repr(c) for c in missing)}; the fitted model's "
+            f"groups need it for each animal (columns are {_shown(frame.columns)}); add it, "
+            "as in the data the model was fitted to"
+        )
+    for column in covariates:
+        empty = frame[column].isna().to_numpy()
+        if empty.any():
+            rows = ", ".join(str(i + 2) for i in np.flatnonzero(empty)[:5])
+            raise InputError(
+                f"{source}, column {column!r}: {int(empty.sum())} rows have no value "
+                f"(rows {rows}); fill them in"
+            )
+        seen = set(data[column].astype(str))
+        unseen = sorted(set(frame[column].astype(str)) - seen)
+        if unseen:
+            raise InputError(
+                f"{source}, column {column!r}: value(s) {_shown(unseen)} are not in the data the "
+                f"model is fitted to ({_shown(sorted(seen))}); forecast animals of those groups "
+                "only"
+            )
+    known = frame["measure"].isin(measures)
+    if not known.any():
+        raise InputError(
+            f"{source}, column 'measure': none of the fitted measure(s) {_shown(measures)} "
+            f"(found {_shown(sorted(map(str, frame['measure'].unique())))}); give rows of those "
+            "measures"
+        )
+    if (~known).any():
+        log.count(
+            "rows dropped (--forecast-from)",
+            int((~known).sum()),
+            f"measure(s) {_shown(sorted(map(str, frame.loc[~known, 'measure'].unique())))} "
+            "not fitted",
+        )
+    history = frame[known].reset_index(drop=True)
+    return MeasureTable(history, table.provenance, source, table.notes)
+
+
+def _forecast_from(
+    request: ProgressRequest, model: Any, table: MeasureTable, log: RunLog, numerical: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecast the animals of ``--forecast-from`` at ``--at`` from their measurements so far."""
+    from translocus.progression.data import DAYS_PER_MONTH
+
+    history, source = table.data, str(table.source)
+    months = {"day": 1.0 / DAYS_PER_MONTH, "week": 7.0 / DAYS_PER_MONTH, "month": 1.0, "year": 12.0}
+    ages = np.array(parse_ages(str(request.at))) * months[request.age_unit_key()]
+    animals = history.groupby("animal", sort=True)
+    last = animals["age"].max()
+    first = animals[list(model.covariates_)].first() if model.covariates_ else None
+    index = pd.MultiIndex.from_product(
+        [last.index, model.measures_, ages], names=["animal", "measure", "age"]
+    )
+    targets = index.to_frame(index=False)
+    if first is not None:
+        targets = targets.join(first, on="animal")
+    with (
+        log.step("forecast --forecast-from animals"),
+        log.capture_warnings(quiet=(RuntimeWarning,), into=numerical),
+    ):
+        forecast = model.forecast(table, targets, level=[0.5, 0.9])
+    forecast["last_age"] = forecast["animal"].map(last).to_numpy(dtype=float)
+    forecast["horizon"] = forecast["age"] - forecast["last_age"]
+    before = int((forecast["horizon"] <= 0).sum())
+    if before:
+        log.warn(
+            f"{before:,} --at age(s) fall at or before an animal's last measurement in "
+            f"{source}: those rows are the model's estimates there, not forecasts"
+        )
+    log.count("animals forecast", int(forecast["animal"].nunique()), f"from {source} at --at ages")
+    first_columns = ["animal", "measure", "age", "point"]
+    intervals = [c for c in forecast.columns if c.startswith(("lower_", "upper_"))]
+    rest = [c for c in forecast.columns if c not in (*first_columns, *intervals)]
+    ordered = forecast[[*first_columns, *sorted(intervals, key=_interval_order), *rest]]
+    return history, ordered.sort_values(["animal", "measure", "age"], ignore_index=True)
+
+
+def _interval_order(column: str) -> tuple[float, int]:
+    side, _, level = column.partition("_")
+    return float(level), 0 if side == "lower" else 1
 
 
 def run_progress(request: ProgressRequest, log: RunLog | None = None) -> ProgressOutput:
@@ -511,6 +785,17 @@ def run_progress(request: ProgressRequest, log: RunLog | None = None) -> Progres
     policy = LicensePolicy(allowed_datasets=frozenset(request.allow_dataset))
     numerical: list[str] = []
     notes: list[str] = list(table.notes)
+    if kind == "trajectory" and request.forecast_from is not None:
+        raise OptionError(
+            "forecast_from",
+            request.forecast_from,
+            "forecasts animals from their measurements with the disease-course model, which "
+            f"needs repeated visits; {source} has one visit per animal and measure (give "
+            "--model course with repeated measures)",
+        )
+    to_forecast = None
+    if request.forecast_from is not None:
+        to_forecast = _read_forecast_table(request, table, group, log)
     if kind == "trajectory":
         model, tables = _fit_trajectory(request, table, group, policy, log, numerical)
         for note in model.notes_:
@@ -519,8 +804,13 @@ def run_progress(request: ProgressRequest, log: RunLog | None = None) -> Progres
                 log.warn(note)
     else:
         model, tables = _fit_course(request, table, group, policy, log, numerical, notes)
+    forecast_history = forecast = None
+    if to_forecast is not None:
+        forecast_history, forecast = _forecast_from(request, model, to_forecast, log, numerical)
     for decision in policy.log:
         log.add_decision(dataclasses.asdict(decision))
     if numerical:
         log.count("numerical warnings", len(numerical), "; ".join(numerical)[:500])
-    return ProgressOutput(request, kind, model, table, group, tables, notes, numerical)
+    return ProgressOutput(
+        request, kind, model, table, group, tables, notes, numerical, forecast, forecast_history
+    )

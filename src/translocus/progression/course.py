@@ -49,9 +49,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitted
 from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
 from translocus.core.provenance import (
@@ -68,13 +68,28 @@ from translocus.progression._course_numba import (
     spline_values,
 )
 from translocus.progression.data import MeasureTable, from_frame
+from translocus.progression.forecast import (
+    Calibration,
+    HorizonSplit,
+    calibration_split,
+    conformal_factors,
+    known_animals,
+)
 
-__all__ = ["DiseaseCourseModel"]
+__all__ = ["SELECT_PRIOR_SD", "DiseaseCourseModel"]
 
 #: L-BFGS steps on the covariance parameters per outer iteration: a partial M-step, as
 #: the modes and course coefficients move again after it (25 steps change the SLAM forecast
 #: errors by under 1 % and take half as long again)
 _COVARIANCE_STEPS = 10
+
+#: The fixed prior SDs (onset shift in months, log speed) that ``"select"`` weighs against
+#: estimated ones: the choice of :func:`~translocus.progression.forecast.select_by_forecast`
+#: on SLAM body composition
+SELECT_PRIOR_SD = (0.5, 0.02)
+
+#: Values of ``calibration``: split-conformal factors from held-out animals, or none
+CALIBRATIONS = ("split-conformal", "none")
 
 
 def _spline_values(
@@ -90,6 +105,10 @@ def _spline_values(
     out = spline_values(flat, float(knots[0]), step, len(knots),
                         np.ascontiguousarray(coef, dtype=float), derivative)  # fmt: skip
     return np.asarray(out).reshape(psi.shape)
+
+
+def _as_sd(value: float | str | None) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass
@@ -120,11 +139,29 @@ class DiseaseCourseModel(Estimator):
     smoothing
         Weight of the second-difference penalty on the course coefficients.
     max_iter
-        Outer iterations of the alternating fit.
+        Most outer iterations of the alternating fit (on SLAM body composition the fit
+        reaches ``tol`` in 20 to 40; ``fit`` warns with :class:`ConvergenceWarning` when it
+        stops before).
     tol
         Stop when the relative change of the objective is below ``tol``.
     level
         Default interval level of forecasts.
+    calibration
+        ``"split-conformal"`` (the default) calibrates the forecast intervals on animals held
+        out of the training data: a seeded ``calibration_fraction`` of the animals is held out, a model
+        fitted on the others forecasts each held-out animal's later visits from its earlier
+        ones, and the predictive SD of each measure is scaled by the split-conformal factor
+        that makes those ``level`` intervals cover (:attr:`calibration_`); the model is then
+        fitted on all animals. ``"none"`` keeps the fitted model's intervals.
+    calibration_fraction
+        Fraction of the animals held out for calibration (and for choosing ``"select"``
+        prior SDs).
+    calibration_horizon
+        Months past a held-out animal's latest visit that calibration forecasts (as
+        :func:`~translocus.progression.forecast.horizon_split`; intervals then cover at that
+        distance, where forecasts are asked for); ``None``, or data without visits that far
+        apart, forecast all visits after a random cut
+        (:func:`~translocus.progression.forecast.calibration_split`).
     latent_time
         Estimate the per-animal time shift and speed; ``False`` fixes them at their group
         means (a mixed model over age with the same course and covariance, for ablation).
@@ -136,8 +173,13 @@ class DiseaseCourseModel(Estimator):
         far an animal's course may move from its group's. ``None`` estimates them by
         Laplace-EM; a number fixes them (stronger shrinkage of per-animal estimates, chosen
         for example by :func:`translocus.progression.forecast.select_by_forecast`).
+        ``"select"`` (the default) chooses between estimating them and the fixed
+        :data:`SELECT_PRIOR_SD` (0.5 months, 0.02) by the error of the held-out animals'
+        forecasts (:attr:`prior_sd_`); estimated SDs fit each animal's history closely, and
+        on SLAM the fixed ones forecast body composition 15-20 % better.
     random_state
-        Seed used by :meth:`simulate` (fitting is deterministic).
+        Seed of the calibration split and of :meth:`simulate` (fitting is otherwise
+        deterministic).
 
     Attributes
     ----------
@@ -148,6 +190,18 @@ class DiseaseCourseModel(Estimator):
         Outer iterations run and the objective after each.
     units_ : dict
         The units of the fitted table's columns (``{"age": "month"}``); forecasts use them.
+    interval_scale_ : numpy.ndarray
+        Factor on the forecast SD per measure (order of ``measures_``).
+    calibration_ : Calibration
+        How the intervals were calibrated (method, factors, held-out animals); stated in
+        :attr:`summary` and carried in every forecast table (``calibration``,
+        ``interval_scale``, ``calibration_animals``).
+    prior_sd_ : dict
+        The prior SDs used (``onset_sd``, ``speed_sd``: a number, or ``None`` when
+        estimated) and how they were set (``"given"`` or ``"selected"``).
+    selection_ : pandas.DataFrame
+        With ``"select"``: each candidate's mean absolute standardised error on the
+        held-out animals.
     """
 
     use = "training"
@@ -158,13 +212,16 @@ class DiseaseCourseModel(Estimator):
         scale: str = "auto",
         n_knots: int = 10,
         smoothing: float = 1.0,
-        max_iter: int = 8,
+        max_iter: int = 60,
         tol: float = 1e-4,
         level: float = 0.9,
         latent_time: bool = True,
         random_slope: bool = True,
-        onset_sd: float | None = None,
-        speed_sd: float | None = None,
+        onset_sd: float | str | None = "select",
+        speed_sd: float | str | None = "select",
+        calibration: str = "split-conformal",
+        calibration_fraction: float = 0.2,
+        calibration_horizon: float | None = 6.0,
         random_state: int = 0,
     ) -> None:
         self.scale = scale
@@ -177,6 +234,9 @@ class DiseaseCourseModel(Estimator):
         self.max_iter = max_iter
         self.tol = tol
         self.level = level
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.calibration_horizon = calibration_horizon
         self.random_state = random_state
 
     # ------------------------------------------------------------------ data
@@ -536,6 +596,127 @@ class DiseaseCourseModel(Estimator):
             purpose="training a disease-course model",
             estimator="DiseaseCourseModel.fit",
         )
+        self._check_options()
+        candidates = self._prior_candidates()
+        split = None
+        if self.calibration != "none" or len(candidates) > 1:
+            split = calibration_split(
+                table,
+                fraction=self.calibration_fraction,
+                horizon=self.calibration_horizon,
+                random_state=self.random_state,
+            )
+        chosen, calibration, selection = candidates[0], None, None
+        if split is not None:
+            chosen, calibration, selection = self._held_out(split, candidates, measures, covariates)
+        self._fit_table(table, measures, covariates, chosen)
+        given = len(candidates) == 1
+        self.prior_sd_ = {
+            "onset_sd": chosen[0],
+            "speed_sd": chosen[1],
+            "set_by": "given" if given else ("selected" if selection is not None else "default"),
+        }
+        self.selection_ = selection if selection is not None else pd.DataFrame()
+        if calibration is None or self.calibration == "none":
+            reason = "" if self.calibration == "none" else "too few animals to hold any out"
+            calibration = Calibration.none(self.measures_, reason)
+        self._set_calibration(calibration)
+        return self
+
+    def _check_options(self) -> None:
+        for name in ("onset_sd", "speed_sd"):
+            value = getattr(self, name)
+            if isinstance(value, str) and value != "select":
+                raise OptionError(name, value, "use a number, None (estimate it) or 'select'.")
+            if value is not None and not isinstance(value, str) and not float(value) > 0:
+                raise OptionError(name, value, "must be a positive SD, None or 'select'.")
+        if self.calibration not in CALIBRATIONS:
+            raise OptionError(
+                "calibration", self.calibration, f"use one of {', '.join(CALIBRATIONS)}."
+            )
+        if not 0.0 < self.calibration_fraction < 1.0:
+            raise OptionError(
+                "calibration_fraction",
+                self.calibration_fraction,
+                "must be between 0 and 1 (the fraction of animals held out), e.g. 0.2.",
+            )
+
+    def _prior_candidates(self) -> list[tuple[float | None, float | None]]:
+        """(onset_sd, speed_sd) pairs to fit: one, or two when either is ``"select"``."""
+        onset, speed = self.onset_sd, self.speed_sd
+        if onset != "select" and speed != "select":
+            return [(_as_sd(onset), _as_sd(speed))]
+        fixed_onset = SELECT_PRIOR_SD[0] if onset == "select" else _as_sd(onset)
+        fixed_speed = SELECT_PRIOR_SD[1] if speed == "select" else _as_sd(speed)
+        estimated = (
+            None if onset == "select" else _as_sd(onset),
+            None if speed == "select" else _as_sd(speed),
+        )
+        return [estimated, (fixed_onset, fixed_speed)]
+
+    def _held_out(
+        self,
+        split: HorizonSplit,
+        candidates: list[tuple[float | None, float | None]],
+        measures: Sequence[str] | None,
+        covariates: Sequence[str],
+    ) -> tuple[tuple[float | None, float | None], Calibration | None, pd.DataFrame | None]:
+        """Fit each candidate on the training animals of ``split``; score and calibrate.
+
+        The held-out animals' later visits are forecast from their earlier ones; the
+        candidate with the smallest mean absolute standardised error is chosen and its
+        forecasts give the split-conformal factors.
+        """
+        rows, fitted = [], []
+        for onset, speed in candidates:
+            inner = DiseaseCourseModel(
+                **{**self.get_params(), "onset_sd": onset, "speed_sd": speed, "calibration": "none"}
+            )
+            with warnings.catch_warnings():
+                # the inner fits are a means; convergence is reported for the final fit
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                inner._fit_table(split.train, measures, covariates, (onset, speed))
+            history, targets = known_animals(split, inner.measures_, inner.levels_)
+            if targets.empty:
+                return candidates[0], None, None
+            fc = inner._forecast_table(history, targets, level=self.level)
+            observed = inner.standardise(
+                fc["value"].to_numpy(dtype=float), fc["measure"].to_numpy()
+            )
+            error = np.abs(observed - fc["mean_analysis"].to_numpy())
+            rows.append({"onset_sd": onset, "speed_sd": speed, "score": float(np.nanmean(error))})
+            fitted.append((inner, fc, observed))
+        selection = pd.DataFrame(rows)
+        best = int(selection["score"].idxmin())
+        inner, fc, observed = fitted[best]
+        meas = fc["measure"].map({m: i for i, m in enumerate(inner.measures_)}).to_numpy()
+        z = np.abs(observed - fc["mean_analysis"].to_numpy()) / fc["sd_analysis"].to_numpy()
+        level = as_levels(self.level)[0]
+        scale, counts = conformal_factors(z, meas, inner.measures_, level)
+        calibration = Calibration(
+            "split-conformal",
+            level,
+            int(fc["animal"].nunique()),
+            scale,
+            counts,
+            self.random_state,
+            split.procedure,
+        )
+        return candidates[best], calibration, selection if len(candidates) > 1 else None
+
+    def _set_calibration(self, calibration: Calibration) -> None:
+        self.calibration_ = calibration
+        self.interval_scale_ = np.array([calibration.scale.get(m, 1.0) for m in self.measures_])
+
+    def _fit_table(
+        self,
+        table: MeasureTable,
+        measures: Sequence[str] | None,
+        covariates: Sequence[str],
+        prior_sd: tuple[float | None, float | None],
+    ) -> None:
+        """The alternating fit itself, with the prior SDs ``prior_sd`` (``None``: estimated)."""
+        self._onset_fixed, self._speed_fixed = prior_sd
         self.provenance_: Provenance = table.provenance
         self.units_: dict[str, str] = dict(table.units)
         source = table.source or table.provenance.name
@@ -568,8 +749,8 @@ class DiseaseCourseModel(Estimator):
         self._penalty = pen + 1e-8 * np.eye(nb + q)
         self.gamma_tau_ = np.zeros(q)
         self.gamma_xi_ = np.zeros(q)
-        self.sigma_tau_ = float(self.onset_sd) if self.onset_sd else 0.25 * span
-        self.sigma_xi_ = float(self.speed_sd) if self.speed_sd else 0.3
+        self.sigma_tau_ = self._onset_fixed if self._onset_fixed else 0.25 * span
+        self.sigma_xi_ = self._speed_fixed if self._speed_fixed else 0.3
         tau = np.zeros(n_animals)
         xi = np.zeros(n_animals)
         t_max = batch.t.shape[2]
@@ -625,10 +806,10 @@ class DiseaseCourseModel(Estimator):
         if not self.converged_:
             self._warn_not_converged()
         self.interval_scale_ = np.ones(k)
+        self.calibration_ = Calibration.none(self.measures_)
         self._tau, self._xi, self._post = tau, xi, post
         self._animals = animals
         self._batch = batch
-        return self
 
     def _warn_not_converged(self) -> None:
         if len(self.history_) < 2:
@@ -641,12 +822,12 @@ class DiseaseCourseModel(Estimator):
                 f"with the objective {trend} by {abs(change):.3g} (relative {relative:.2g}, "
                 f"tol={self.tol:g})"
             )
-        # stacklevel: this method, fit, the blas_threads wrapper, the caller
+        # stacklevel: this method, _fit_table, fit, the blas_threads wrapper, the caller
         warnings.warn(
             f"DiseaseCourseModel stopped after max_iter={self.max_iter} iterations {state}; "
             "raise max_iter for a converged fit.",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def _update_random_effects(
@@ -665,11 +846,11 @@ class DiseaseCourseModel(Estimator):
             floor = 1e-3 if name == "xi" else 1e-2
             if name == "tau":
                 self.gamma_tau_ = gamma
-                fixed = self.onset_sd
+                fixed = self._onset_fixed
                 self.sigma_tau_ = float(fixed) if fixed else max(np.sqrt(sigma2), floor)
             else:
                 self.gamma_xi_ = gamma
-                fixed = self.speed_sd
+                fixed = self._speed_fixed
                 self.sigma_xi_ = float(fixed) if fixed else max(np.sqrt(sigma2), floor)
 
     # ------------------------------------------------------------------ prediction
@@ -749,10 +930,25 @@ class DiseaseCourseModel(Estimator):
         -------
         ``targets`` with the forecast-table columns (:mod:`translocus.core.intervals`):
         ``point`` (the data's scale: the back-transformed mean, a median) and
-        ``lower_<level>``/``upper_<level>``; and ``mean_analysis``, ``sd_analysis`` on the
-        model's standardised analysis scale.
+        ``lower_<level>``/``upper_<level>``; ``mean_analysis``, ``sd_analysis`` on the
+        model's standardised analysis scale; and the calibration of the intervals
+        (``calibration``, ``interval_scale``, ``calibration_animals``; see
+        :attr:`calibration_`).
         """
         check_fitted(self)
+        out = self._forecast_table(history, targets, level=level)
+        calibration = self.calibration_.columns(out["measure"])
+        table = pd.concat([out, calibration], axis=1)
+        table.attrs["calibration"] = self.calibration_.describe()
+        return table
+
+    def _forecast_table(
+        self,
+        history: MeasureTable | pd.DataFrame,
+        targets: pd.DataFrame,
+        *,
+        level: float | Sequence[float] | None = None,
+    ) -> pd.DataFrame:
         table = history if isinstance(history, MeasureTable) else from_frame(history, name="data")
         batch, _ = self._prepare(table, training=False)
         targets = targets.reset_index(drop=True)
@@ -812,23 +1008,23 @@ class DiseaseCourseModel(Estimator):
     ) -> DiseaseCourseModel:
         """Rescale forecast SDs per measure so that held-out ``level`` intervals cover.
 
-        Split-conformal calibration: on animals not used for fitting, the factor is the
-        ``level`` quantile of ``|observed - forecast| / sd`` divided by the normal quantile
-        (1 when the model's intervals are already right). Sets ``interval_scale_``.
+        Split-conformal calibration: on animals not used for fitting (``targets`` with their
+        observed ``value``), the factor is the conformal ``level`` quantile of
+        ``|observed - forecast| / sd`` divided by the normal quantile (1 when the model's
+        intervals are already right; measures with fewer than 20 targets keep 1). Replaces
+        the calibration made in ``fit``: sets ``interval_scale_`` and ``calibration_``.
         """
         check_fitted(self)
+        (level,) = as_levels(level)
         self.interval_scale_ = np.ones(len(self.measures_))
-        fc = self.forecast(history, targets, level=level)
+        fc = self._forecast_table(history, targets, level=level)
         meas = fc["measure"].map({m: i for i, m in enumerate(self.measures_)}).to_numpy()
         y = self.standardise(fc["value"].to_numpy(dtype=float), fc["measure"].to_numpy())
         z = np.abs(y - fc["mean_analysis"].to_numpy()) / fc["sd_analysis"].to_numpy()
-        normal = stats.norm.ppf(0.5 + level / 2)
-        scale = np.ones(len(self.measures_))
-        for j in range(len(self.measures_)):
-            zj = z[(meas == j) & np.isfinite(z)]
-            if zj.size >= 20:
-                scale[j] = float(np.quantile(zj, level) / normal)
-        self.interval_scale_ = scale
+        scale, counts = conformal_factors(z, meas, self.measures_, level)
+        self._set_calibration(
+            Calibration("split-conformal", level, int(fc["animal"].nunique()), scale, counts)
+        )
         return self
 
     def standardise(self, values: np.ndarray, measures: np.ndarray) -> np.ndarray:
@@ -974,7 +1170,13 @@ class DiseaseCourseModel(Estimator):
     # ------------------------------------------------------------------ reporting
     @property
     def summary(self) -> pd.DataFrame:
-        """Covariate effects on onset (months) and log speed, and variance components."""
+        """Covariate effects on onset and speed, variance components and calibration.
+
+        Onset effects are in months, speed effects on the log scale; the ``prior_sd`` rows say
+        how the prior SDs were set, the ``calibration``, ``calibration_animals``,
+        ``interval_scale`` and ``calibration_values`` rows how the intervals were calibrated
+        (``summary.attrs["calibration"]`` says it in a sentence).
+        """
         check_fitted(self)
         rows = []
         x = self._batch.x
@@ -1007,7 +1209,16 @@ class DiseaseCourseModel(Estimator):
                 rows.append(
                     {"parameter": name, "term": measure, "estimate": float(value), "se": np.nan}
                 )
-        return pd.DataFrame(rows)
+        set_by = getattr(self, "prior_sd_", {}).get("set_by", "given")
+        for name, value in (("onset_sd", self._onset_fixed), ("speed_sd", self._speed_fixed)):
+            term = f"{name} ({'estimated' if value is None else 'fixed'}, {set_by})"
+            estimate = self.sigma_tau_ if name == "onset_sd" else self.sigma_xi_
+            rows.append({"parameter": "prior_sd", "term": term, "estimate": estimate, "se": np.nan})
+        for row in self.calibration_.rows():
+            rows.append({**row, "se": np.nan})
+        table = pd.DataFrame(rows)
+        table.attrs["calibration"] = self.calibration_.describe()
+        return table
 
     def course_(self, ages: Sequence[float] | None = None) -> pd.DataFrame:
         """Population course of every measure (reference group, tau = xi = 0), original scale."""

@@ -10,7 +10,10 @@ judge those forecasts on the same animals and the same splits:
   write the forecast-table columns of :mod:`translocus.core.intervals` (``point``,
   ``lower_<level>``/``upper_<level>`` on the data's scale);
 - :func:`forecast_metrics` reports the mean and median absolute error and the coverage of
-  the 50% and 90% intervals.
+  the 50% and 90% intervals;
+- :func:`calibration_split` and :class:`Calibration`: the held-out animals inside ``fit`` on
+  which the models calibrate their intervals by default (split-conformal), and the record of
+  it that every forecast table carries (:data:`CALIBRATION_COLUMNS`).
 
 Examples
 --------
@@ -25,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +46,10 @@ from translocus.core.table import as_table, licence_gate
 from translocus.progression.data import MeasureTable, from_frame
 
 __all__ = [
+    "CALIBRATION_COLUMNS",
+    "Calibration",
     "HorizonSplit",
+    "calibration_split",
     "select_by_forecast",
     "LinearMixedModel",
     "forecast_metrics",
@@ -58,6 +65,8 @@ class HorizonSplit:
     train: MeasureTable
     history: MeasureTable
     targets: pd.DataFrame  # animal, age, measure, value, last_age, horizon
+    #: how the held-out animals' visits were cut (said in calibration records)
+    procedure: str = ""
 
 
 def horizon_split(
@@ -134,6 +143,233 @@ def horizon_split(
         MeasureTable(history, table.provenance, table.source, table.notes),
         targets.reset_index(drop=True),
     )
+
+
+#: Columns of a forecast table that say how its intervals were calibrated: the method
+#: (``split-conformal`` or ``none``), the factor on the predictive SD of the row's measure and
+#: the number of held-out animals the factor was estimated on.
+CALIBRATION_COLUMNS = ("calibration", "interval_scale", "calibration_animals")
+
+#: Held-out values a measure needs before its interval factor is estimated (else 1).
+MIN_CALIBRATION_VALUES = 20
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a model's forecast intervals were calibrated.
+
+    ``method`` is ``"split-conformal"`` (factors from animals the model did not see) or
+    ``"none"``; ``scale`` holds the factor on the predictive SD per measure, ``values`` the
+    held-out values behind it per measure (a measure with fewer than
+    :data:`MIN_CALIBRATION_VALUES` keeps 1), ``animals`` the held-out animals.
+
+    >>> Calibration.none(["w"]).describe()
+    'none (intervals from the fitted model alone)'
+    """
+
+    method: str
+    level: float
+    animals: int
+    scale: dict[str, float]
+    values: dict[str, int]
+    random_state: int | None = None
+    procedure: str = ""
+
+    @classmethod
+    def none(cls, measures: Sequence[str], reason: str = "") -> Calibration:
+        """No calibration (factor 1 for every measure); ``reason`` says why, if not asked."""
+        return cls(
+            "none" if not reason else f"none ({reason})",
+            0.9,
+            0,
+            {m: 1.0 for m in measures},
+            {m: 0 for m in measures},
+        )
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the factors come from held-out animals."""
+        return self.method == "split-conformal"
+
+    def describe(self) -> str:
+        """One sentence for a model's summary and a run's log."""
+        if not self.calibrated:
+            if self.method == "none":
+                return "none (intervals from the fitted model alone)"
+            return self.method
+        factors = ", ".join(
+            f"{m} x{f:.3g}"
+            if self.values.get(m, 0) >= MIN_CALIBRATION_VALUES
+            else f"{m} x1 (only {self.values.get(m, 0)} held-out values)"
+            for m, f in self.scale.items()
+        )
+        how = f"{self.procedure}; " if self.procedure else ""
+        return (
+            f"split-conformal at level {self.level:g} on {self.animals} animals held out of the "
+            f"training data ({how}seed {self.random_state}): predictive SD {factors}"
+        )
+
+    def columns(self, measures: pd.Series) -> pd.DataFrame:
+        """The :data:`CALIBRATION_COLUMNS` of forecast rows of ``measures``."""
+        return pd.DataFrame(
+            {
+                "calibration": "split-conformal" if self.calibrated else "none",
+                "interval_scale": measures.map(self.scale).to_numpy(dtype=float),
+                "calibration_animals": self.animals,
+            },
+            index=measures.index,
+        )
+
+    def rows(self) -> list[dict[str, object]]:
+        """``summary`` rows (parameter, term, estimate) describing the calibration."""
+        out: list[dict[str, object]] = [
+            {"parameter": "calibration", "term": self.method, "estimate": float(self.level)},
+            {"parameter": "calibration_animals", "term": "all", "estimate": float(self.animals)},
+        ]
+        for measure, factor in self.scale.items():
+            out.append({"parameter": "interval_scale", "term": measure, "estimate": factor})
+            out.append(
+                {
+                    "parameter": "calibration_values",
+                    "term": measure,
+                    "estimate": float(self.values.get(measure, 0)),
+                }
+            )
+        return out
+
+
+def conformal_factors(
+    z: np.ndarray, measures: np.ndarray, names: Sequence[str], level: float
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Split-conformal factors on the predictive SD, per measure.
+
+    ``z`` holds ``|observed - forecast| / sd`` of held-out values (analysis scale); a
+    measure's factor is their conformal ``level`` quantile (the ``ceil((n + 1) level)``-th
+    smallest of ``n``) over the normal quantile, so that ``level`` intervals cover at least
+    ``level`` of exchangeable new values. Measures with fewer than
+    :data:`MIN_CALIBRATION_VALUES` finite values keep 1.
+
+    >>> z = np.abs(np.random.default_rng(0).normal(0, 2.0, 4000))
+    >>> f, n = conformal_factors(z, np.zeros(4000, int), ["w"], 0.9)
+    >>> round(f["w"], 1), n["w"]
+    (2.0, 4000)
+    """
+    normal = normal_quantile(level)
+    scale: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for j, name in enumerate(names):
+        zj = np.sort(z[(measures == j) & np.isfinite(z)])
+        counts[name] = int(zj.size)
+        if zj.size < MIN_CALIBRATION_VALUES:
+            scale[name] = 1.0
+            continue
+        rank = min(int(np.ceil((zj.size + 1) * level)), zj.size)
+        scale[name] = float(zj[rank - 1] / normal)
+    return scale, counts
+
+
+def calibration_split(
+    table: MeasureTable,
+    *,
+    fraction: float = 0.2,
+    horizon: float | None = 6.0,
+    tolerance: float = 1.0,
+    random_state: int = 0,
+) -> HorizonSplit | None:
+    """Hold animals out of a training table to calibrate forecast intervals on them.
+
+    With ``horizon`` (months) this is :func:`horizon_split`: a seeded ``fraction`` of the
+    animals is held out and each is forecast ``horizon ± tolerance`` months past its latest
+    visit that has such a later visit, as a model forecasts an animal past its last visit.
+    Without ``horizon``, or when no held-out animal has visits that far apart, each held-out
+    animal (among those with two visit ages or more) is cut after a visit drawn at random
+    among all but its last, and all its later values of measures seen before the cut are
+    the targets. ``procedure`` of the result says which. Returns ``None`` when the table is
+    too small (fewer than 3 training animals or no held-out animal).
+
+    >>> from translocus.progression.course import DiseaseCourseModel
+    >>> cohort = DiseaseCourseModel.example_cohort(40)
+    >>> split = calibration_split(cohort, horizon=None, random_state=1)
+    >>> split.train.n_animals, split.targets["animal"].nunique()
+    (32, 8)
+    >>> calibration_split(cohort, horizon=6.0).procedure
+    'each held-out animal forecast 6±1 months past its latest visit with a visit that far on'
+    """
+    n_animals = table.data["animal"].nunique()
+    if horizon is not None and 1 <= round(fraction * n_animals) <= n_animals - 3:
+        try:
+            split = horizon_split(
+                table,
+                horizon=horizon,
+                tolerance=tolerance,
+                test_fraction=fraction,
+                random_state=random_state,
+            )
+        except InputError:
+            pass  # no visits that far apart: the random cut below
+        else:
+            if not split.targets.empty:
+                return dataclasses.replace(
+                    split,
+                    procedure=(
+                        f"each held-out animal forecast {horizon:g}±{tolerance:g} months past "
+                        "its latest visit with a visit that far on"
+                    ),
+                )
+    return _random_cut_split(table, fraction=fraction, random_state=random_state)
+
+
+def _random_cut_split(
+    table: MeasureTable, *, fraction: float, random_state: int
+) -> HorizonSplit | None:
+    data = table.data
+    animals = np.array(sorted(data["animal"].unique()))
+    n_hold = int(round(fraction * len(animals)))
+    ages = data.groupby("animal")["age"].unique()
+    eligible = np.array([a for a in animals if len(ages[a]) >= 2])
+    n_hold = min(n_hold, len(eligible))
+    if n_hold < 1 or len(animals) - n_hold < 3:
+        return None
+    rng = np.random.default_rng(random_state)
+    held = sorted(rng.choice(eligible, n_hold, replace=False).tolist())
+    cut = {}
+    for animal in held:
+        visits = np.sort(ages[animal])
+        cut[animal] = float(visits[rng.integers(0, len(visits) - 1)])
+    held_rows = data[data["animal"].isin(held)]
+    cut_age = held_rows["animal"].map(cut).to_numpy(dtype=float)
+    history = held_rows[held_rows["age"].to_numpy() <= cut_age].reset_index(drop=True)
+    later = held_rows[held_rows["age"].to_numpy() > cut_age]
+    targets = later[["animal", "age", "measure", "value"]].copy()
+    targets["last_age"] = later["animal"].map(cut).to_numpy(dtype=float)
+    targets["horizon"] = targets["age"].to_numpy(dtype=float) - targets["last_age"].to_numpy()
+    seen = history.groupby(["animal", "measure"]).size().rename("n").reset_index()
+    targets = targets.merge(seen, on=["animal", "measure"]).drop(columns="n")
+    train = data[~data["animal"].isin(held)].reset_index(drop=True)
+    return HorizonSplit(
+        MeasureTable(train, table.provenance, table.source, table.notes),
+        MeasureTable(history, table.provenance, table.source, table.notes),
+        targets.reset_index(drop=True),
+        "each held-out animal cut after a random visit, its later visits forecast",
+    )
+
+
+def known_animals(
+    split: HorizonSplit, measures: Sequence[str], levels: dict[str, list[str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """History and targets of the held-out animals a model fitted on the others can forecast.
+
+    Kept: animals whose covariate values are all in ``levels`` (column -> values seen in
+    training), and targets of ``measures``.
+    """
+    history = split.history.data
+    keep = pd.Series(True, index=history.index)
+    for column, values in levels.items():
+        keep &= history[column].astype(str).isin(values)
+    animals = set(history.loc[keep, "animal"]) - set(history.loc[~keep, "animal"])
+    targets = split.targets[split.targets["animal"].isin(animals)]
+    targets = targets[targets["measure"].isin(measures)]
+    return history[history["animal"].isin(animals)], targets.reset_index(drop=True)
 
 
 def last_value_forecast(
@@ -218,6 +454,21 @@ class LinearMixedModel(Estimator):
     method
         ``"reml"`` (default) or ``"ml"`` (to compare likelihoods of models with different
         fixed effects).
+    calibration
+        ``"split-conformal"`` (the default): a seeded ``calibration_fraction`` of the animals
+        is held out, a model fitted on the others forecasts each held-out animal's later
+        visits from its earlier ones (:func:`calibration_split`), and each measure's
+        predictive SD is scaled by the split-conformal factor that makes those intervals of
+        the largest ``level`` cover (:attr:`calibration_`); the model is then fitted on all
+        animals. ``"none"`` keeps the model's own prediction-error intervals.
+    calibration_fraction
+        Fraction of the animals held out for calibration.
+    calibration_horizon
+        Months past a held-out animal's latest visit that calibration forecasts (as in
+        :func:`horizon_split`); ``None`` forecasts all visits after a random cut
+        (:func:`calibration_split`).
+    random_state
+        Seed of the calibration split.
 
     Attributes
     ----------
@@ -232,8 +483,12 @@ class LinearMixedModel(Estimator):
         Whether the likelihood optimiser converged for every measure (otherwise ``fit``
         warns with :class:`ConvergenceWarning`).
     interval_scale_ : numpy.ndarray
-        Factor on the forecast SD per measure (order of ``measures_``): 1 after ``fit``,
-        set by :meth:`calibrate` from animals the model did not see.
+        Factor on the forecast SD per measure (order of ``measures_``), from animals the
+        model did not see (in ``fit``, or by :meth:`calibrate`); 1 without calibration.
+    calibration_ : Calibration
+        How the intervals were calibrated; stated in :attr:`summary` (its ``attrs``) and
+        carried in every forecast table (``calibration``, ``interval_scale``,
+        ``calibration_animals``).
 
     Examples
     --------
@@ -243,7 +498,7 @@ class LinearMixedModel(Estimator):
     >>> bump = np.repeat(rng.normal(0, 0.1, 30), 8)
     >>> frame = pd.DataFrame({"animal": animal, "age": ages, "measure": "w",
     ...                       "value": np.exp(3 + 0.02 * ages + bump)})
-    >>> model = LinearMixedModel().fit(frame, license="CC0-1.0")
+    >>> model = LinearMixedModel(calibration="none").fit(frame, license="CC0-1.0")
     >>> targets = pd.DataFrame({"animal": ["new"], "age": [12.0], "measure": ["w"]})
     >>> fc = model.forecast(frame.iloc[:0], targets)  # no history: the population forecast
     >>> round(float(fc["point"].iloc[0]), 1)
@@ -258,10 +513,18 @@ class LinearMixedModel(Estimator):
         scale: str = "auto",
         level: float | Sequence[float] = (0.5, 0.9),
         method: str = "reml",
+        calibration: str = "split-conformal",
+        calibration_fraction: float = 0.2,
+        calibration_horizon: float | None = 6.0,
+        random_state: int = 0,
     ) -> None:
         self.scale = scale
         self.level = level
         self.method = method
+        self.calibration = calibration
+        self.calibration_fraction = calibration_fraction
+        self.calibration_horizon = calibration_horizon
+        self.random_state = random_state
 
     def fit(
         self,
@@ -282,6 +545,14 @@ class LinearMixedModel(Estimator):
         """
         if self.method not in ("reml", "ml"):
             raise OptionError("method", self.method, "must be 'reml' or 'ml'.")
+        if self.calibration not in ("split-conformal", "none"):
+            raise OptionError("calibration", self.calibration, "use split-conformal or none.")
+        if not 0.0 < self.calibration_fraction < 1.0:
+            raise OptionError(
+                "calibration_fraction",
+                self.calibration_fraction,
+                "must be between 0 and 1 (the fraction of animals held out), e.g. 0.2.",
+            )
         table = as_table(
             data, MeasureTable, from_frame, license=license, estimator="LinearMixedModel.fit"
         )
@@ -292,6 +563,42 @@ class LinearMixedModel(Estimator):
             purpose="training a mixed model",
             estimator="LinearMixedModel.fit",
         )
+        calibration = None
+        split = None
+        if self.calibration != "none":
+            split = calibration_split(
+                table,
+                fraction=self.calibration_fraction,
+                horizon=self.calibration_horizon,
+                random_state=self.random_state,
+            )
+        if split is not None:
+            inner = LinearMixedModel(**{**self.get_params(), "calibration": "none"})
+            with warnings.catch_warnings():
+                # the inner fit is a means; convergence is reported for the final fit
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                inner._fit_table(split.train, measures, covariates)
+            history, targets = known_animals(split, inner.measures_, inner.levels_)
+            if not targets.empty:
+                calibration = inner._conformal(history, targets, max(as_levels(self.level)))
+                calibration = dataclasses.replace(
+                    calibration, random_state=self.random_state, procedure=split.procedure
+                )
+        self._fit_table(table, measures, covariates)
+        if calibration is None:
+            reason = "" if self.calibration == "none" else "too few animals to hold any out"
+            calibration = Calibration.none(self.measures_, reason)
+        self._set_calibration(calibration)
+        return self
+
+    def _set_calibration(self, calibration: Calibration) -> None:
+        self.calibration_ = calibration
+        self.interval_scale_ = np.array([calibration.scale.get(m, 1.0) for m in self.measures_])
+
+    def _fit_table(
+        self, table: MeasureTable, measures: Sequence[str] | None, covariates: Sequence[str]
+    ) -> None:
+        """One mixed model per measure on ``table`` (already through the licence gate)."""
         self.provenance_: Provenance = table.provenance
         self.units_: dict[str, str] = dict(table.units)
         frame = table.data
@@ -324,7 +631,7 @@ class LinearMixedModel(Estimator):
             if not fit.converged:
                 not_converged.append(f"{measure} ({fit.message.rstrip('.')})")
         self.converged_ = not not_converged
-        self.interval_scale_ = np.ones(len(self.measures_))
+        self._set_calibration(Calibration.none(self.measures_))
         if not_converged:
             warnings.warn(
                 f"LinearMixedModel: the {self.method.upper()} optimiser did not converge for "
@@ -332,9 +639,8 @@ class LinearMixedModel(Estimator):
                 "forecasts may be off: check those measures for outliers and animals with few "
                 "visits, or fit fewer covariates.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return self
 
     def _design(self, rows: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
         """Fixed-effect ``(n, p)`` and random-effect ``(n, 2)`` designs of ``rows``.
@@ -394,7 +700,9 @@ class LinearMixedModel(Estimator):
         values come from ``targets`` when it has the columns, else from the history; a
         value not seen in training raises :class:`~translocus.core.errors.InputError`. A
         target animal without history of the measure gets the population forecast. The
-        SDs are multiplied by ``interval_scale_`` (1 unless :meth:`calibrate` was run).
+        SDs are multiplied by ``interval_scale_``, and the table carries the calibration
+        (``calibration``, ``interval_scale``, ``calibration_animals`` and
+        ``attrs["calibration"]``).
         """
         check_fitted(self)
         levels = as_levels(self.level if level is None else level)
@@ -411,6 +719,8 @@ class LinearMixedModel(Estimator):
             q = normal_quantile(lev)
             out[lower] = back(mean - q * sd)
             out[upper] = back(mean + q * sd)
+        out = pd.concat([out, self.calibration_.columns(out["measure"])], axis=1)
+        out.attrs["calibration"] = self.calibration_.describe()
         return out
 
     def calibrate(
@@ -423,23 +733,25 @@ class LinearMixedModel(Estimator):
         used for fitting (``targets`` with their observed ``value``), the factor is the
         ``level`` quantile of ``|observed - forecast| / sd`` on the analysis scale divided
         by the normal quantile (1 when the model's intervals are already right; measures
-        with fewer than 20 targets keep 1). Sets ``interval_scale_``.
+        with fewer than 20 targets keep 1). Replaces the calibration made in ``fit``: sets
+        ``interval_scale_`` and ``calibration_``.
         """
         check_fitted(self)
         (level,) = as_levels(level)
+        self._set_calibration(self._conformal(history, targets, level))
+        return self
+
+    def _conformal(
+        self, history: MeasureTable | pd.DataFrame, targets: pd.DataFrame, level: float
+    ) -> Calibration:
         out, mean, sd, log = self._moments(history, targets)
         values = out["value"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             y = np.where(log, np.log(values), values)
         z = np.abs(y - mean) / sd
-        normal = normal_quantile(level)
-        scale = np.ones(len(self.measures_))
-        for j, measure in enumerate(self.measures_):
-            zj = z[(out["measure"] == measure).to_numpy() & np.isfinite(z)]
-            if zj.size >= 20:
-                scale[j] = float(np.quantile(zj, level) / normal)
-        self.interval_scale_ = scale
-        return self
+        meas = out["measure"].map({m: i for i, m in enumerate(self.measures_)}).to_numpy()
+        scale, counts = conformal_factors(z, meas, self.measures_, level)
+        return Calibration("split-conformal", level, int(out["animal"].nunique()), scale, counts)
 
     def _moments(
         self, history: MeasureTable | pd.DataFrame, targets: pd.DataFrame
@@ -486,7 +798,9 @@ class LinearMixedModel(Estimator):
         """Fixed effects and variance components per measure.
 
         Fixed effects are on the analysis scale, with ages centred at ``age_center_``;
-        columns ``measure``, ``parameter``, ``term``, ``estimate``.
+        columns ``measure``, ``parameter``, ``term``, ``estimate``. The ``calibration`` rows
+        give each measure's interval factor (term ``interval_scale``) and the held-out values
+        and animals behind it; ``attrs["calibration"]`` states the procedure.
         """
         check_fitted(self)
         terms = ["intercept", "age", "age^2"]
@@ -506,7 +820,15 @@ class LinearMixedModel(Estimator):
                 ("residual_sd", np.sqrt(float(p["sigma2"]))),
             ):
                 rows.append((measure, "variance", term, float(value)))
-        return pd.DataFrame(rows, columns=["measure", "parameter", "term", "estimate"])
+            cal = self.calibration_
+            rows.append((measure, "calibration", "interval_scale", cal.scale.get(measure, 1.0)))
+            rows.append(
+                (measure, "calibration", "held_out_values", float(cal.values.get(measure, 0)))
+            )
+            rows.append((measure, "calibration", "held_out_animals", float(cal.animals)))
+        table = pd.DataFrame(rows, columns=["measure", "parameter", "term", "estimate"])
+        table.attrs["calibration"] = cal.describe() if self.measures_ else ""
+        return table
 
 
 def forecast_metrics(forecasts: pd.DataFrame, *, by: str = "measure") -> pd.DataFrame:
@@ -547,7 +869,9 @@ def select_by_forecast(
     on all of ``train``; its interval scale comes from calibrating the inner model on the
     inner held-out forecasts
     (:meth:`~translocus.progression.course.DiseaseCourseModel.calibrate`), animals that
-    model did not see.
+    model did not see. A candidate's unnamed parameters are the model's own, except that
+    the prior SDs are estimated (``onset_sd=None``, ``speed_sd=None``) and no calibration is
+    made inside each fit (``calibration="none"``): this function does both.
 
     Returns
     -------
@@ -558,8 +882,9 @@ def select_by_forecast(
     inner = horizon_split(train, horizon=horizon, tolerance=tolerance, random_state=random_state)
     rows = []
     fitted = []
+    base: dict[str, object] = {"onset_sd": None, "speed_sd": None, "calibration": "none"}
     for params in candidates:
-        model = DiseaseCourseModel(**params)  # type: ignore[arg-type]
+        model = DiseaseCourseModel(**{**base, **params})  # type: ignore[arg-type]
         model.fit(inner.train, measures=measures, covariates=covariates, policy=policy)
         fc = model.forecast(inner.history, inner.targets)
         observed = model.standardise(fc["value"].to_numpy(), fc["measure"].to_numpy())
@@ -569,8 +894,14 @@ def select_by_forecast(
     scores = pd.DataFrame(rows)
     best = int(scores["score"].idxmin())
     # intervals are calibrated on animals the inner model did not see, then carried over
-    scale = fitted[best].calibrate(inner.history, inner.targets).interval_scale_
-    model = DiseaseCourseModel(**candidates[best])  # type: ignore[arg-type]
+    calibration = fitted[best].calibrate(inner.history, inner.targets).calibration_
+    model = DiseaseCourseModel(**{**base, **candidates[best]})  # type: ignore[arg-type]
     model.fit(train, measures=measures, covariates=covariates, policy=policy)
-    model.interval_scale_ = scale.copy()
+    model._set_calibration(
+        dataclasses.replace(
+            calibration,
+            random_state=random_state,
+            procedure="the inner held-out animals of select_by_forecast",
+        )
+    )
     return model, scores
