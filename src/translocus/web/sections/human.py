@@ -52,14 +52,17 @@ def _text() -> Any:
 
 
 def candidates_figure(candidates: pd.DataFrame, *, top: int = TOP, title: str = "") -> go.Figure:
-    """Distance (kb) from each of the ``top`` ranked human candidates to its nearest locus.
+    """Distance (kb) from the ``top`` ranked human candidates to their nearest disease locus.
+
+    Candidates without a locus on their chromosome (no distance) are left out.
 
     Bars of candidates within the window of a disease locus are coloured; a bar's text names
     the locus. Distances of 0 kb (the lead SNP inside the gene) are drawn as 0.1 kb on the
     log axis (the table keeps 0).
     """
-    rows = candidates.sort_values("rank").head(top) if "rank" in candidates else candidates
+    rows = candidates.sort_values("rank") if "rank" in candidates else candidates
     rows = rows[rows["distance_kb"].notna()] if "distance_kb" in rows else rows.iloc[:0]
+    rows = rows.head(top)
     labels = rows["human_symbol"].astype(str) + " (" + rows["mouse_symbol"].astype(str) + ")"
     near = rows["near_locus"].astype(bool) if "near_locus" in rows else pd.Series(False, rows.index)
     fig = go.Figure(

@@ -223,7 +223,7 @@ def trajectory_figure(
         xaxis_title="age (months)",
         yaxis_title="log(value + offset)" if scale == "log" else "value",
         template="plotly_white",
-        legend={"orientation": "h"},
+        legend={"orientation": "h", "y": -0.25},
         margin={"t": 50, "r": 20},
     )
     return fig
@@ -311,7 +311,7 @@ def animal_figure(
         xaxis_title="age (months)",
         yaxis_title="value",
         template="plotly_white",
-        legend={"orientation": "h"},
+        legend={"orientation": "h", "y": -0.25},
         margin={"t": 50, "r": 20},
     )
     return fig
@@ -352,13 +352,15 @@ def survival_figure(km: pd.DataFrame, *, at_risk_times: int = 6, title: str = ""
         rows = km[label == name].sort_values("time")
         if {"lower", "upper"} <= set(rows.columns):
             t = rows["time"].tolist()
+            x_up, y_up = _steps(t, rows["upper"].tolist())
+            x_low, y_low = _steps(t, rows["lower"].tolist())
             fig.add_trace(
                 go.Scatter(
-                    x=_join(t, t[::-1]),
-                    y=_join(rows["upper"].tolist(), rows["lower"].tolist()[::-1]),
+                    x=_join(x_up, x_low[::-1]),
+                    y=_join(y_up, y_low[::-1]),
                     fill="toself",
                     fillcolor=_rgba(colour, 0.12),
-                    line={"width": 0, "shape": "hv"},
+                    line={"width": 0},
                     mode="lines",
                     hoverinfo="skip",
                     showlegend=False,
@@ -409,6 +411,19 @@ def survival_figure(km: pd.DataFrame, *, at_risk_times: int = 6, title: str = ""
         title=title, template="plotly_white", legend={"orientation": "h"}, margin={"t": 50}
     )
     return fig
+
+
+def _steps(x: list[Any], y: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The corners of a right-continuous step function through ``(x, y)``.
+
+    >>> _steps([0, 1, 2], [1.0, 0.5, 0.25])
+    ([0, 1, 1, 2, 2], [1.0, 1.0, 0.5, 0.5, 0.25])
+    """
+    xs, ys = x[:1], y[:1]
+    for i in range(1, len(x)):
+        xs += [x[i], x[i]]
+        ys += [y[i - 1], y[i]]
+    return xs, ys
 
 
 def _at_risk(times: np.ndarray, risk: np.ndarray, t: float) -> int:

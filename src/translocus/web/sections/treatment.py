@@ -133,10 +133,16 @@ def spider_figure(volumes: pd.DataFrame, *, title: str = "") -> go.Figure:
         shown.add(arm)
     for y, dash in ((0, "solid"), (-30, "dot"), (20, "dot")):
         fig.add_hline(y=y, line_dash=dash, line_color="#666", line_width=1)
+    changes = data["change"][np.isfinite(data["change"])]
+    top = float(changes.max()) if len(changes) else 100.0
     fig.update_layout(
         title=title,
         xaxis_title="day",
-        yaxis_title="volume change from baseline (%)",
+        # Lines above 500 % run off the axis (the data keep their values), as in spider.png.
+        yaxis={
+            "title": "volume change from baseline (%)",
+            "range": [-105.0, min(max(top, 50.0), 500.0) + 10.0],
+        },
         template="plotly_white",
         margin={"t": 50},
     )
