@@ -140,6 +140,17 @@ CASES: dict[str, Case] = {
         lambda p: [p["study"], "--columns", "arm"], "is not ROLE=COLUMN"),
     "--columns with a folder": (
         lambda p: [p["my_pdx"], "--columns", "arm=Arms"], "maps the columns of a table file"),
+    "--allow-dataset without --predict": (
+        lambda p: [p["study"], "--allow-dataset", "study"],
+        "--allow-dataset study: only applies to training; add --predict"),
+    "--predict on a table without a licence": (
+        lambda p: [p["study"], "--predict"], "give --allow-dataset study"),
+    "--allow-dataset naming another dataset": (
+        lambda p: [p["study"], "--predict", "--allow-dataset", "other"],
+        "--allow-dataset other: this run reads only dataset 'study'"),
+    "--predict with too few pairs": (
+        lambda p: [p["study"], "--predict", "--allow-dataset", "study"],
+        "4 treated (model, arm) pairs"),
 }  # fmt: skip
 
 

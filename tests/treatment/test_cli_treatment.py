@@ -147,6 +147,12 @@ def test_respond_pdxe_mrecist_counts(pdx_dir: Path, tmp_path: Path) -> None:
     counts = {r["what"]: r["n"] for r in record["rows"]}
     assert counts["rows read"] == 67445 and counts["body weights dropped"] == 5
     assert "warning: 5 body weights dropped" in res.stderr
+    # the volume curves the study viewer draws, with the series' class joined
+    volumes = pd.read_parquet(out / "volumes.parquet")
+    assert len(volumes) == summary["measurements"]
+    assert set(volumes["tumor_type"]) == {"BRCA", "CM", "CRC", "GC", "NSCLC", "PDAC"}
+    series = volumes.drop_duplicates(["model", "arm", "animal"])
+    assert series["mrecist"].fillna("NA").value_counts().to_dict() == summary["mrecist_counts"]
 
 
 def test_respond_units(tmp_path: Path) -> None:
@@ -211,3 +217,69 @@ def test_respond_counts_dropped_and_merged_rows(
     rows = {r["what"]: r["n"] for r in assert_complete_run(tmp_path / "o")["rows"]}
     assert rows[expect] == 1
     assert f"warning: 1 {expect}" in res.stderr
+
+
+def _panel(path: Path, n_models: int = 12, seed: int = 0) -> Path:
+    """Models x arms with one animal each and some arms missing (a sparse response matrix)."""
+    rng = np.random.default_rng(seed)
+    days = np.arange(0, 28, 3.0)
+    effect = {"untreated": 0.0, "A": -0.06, "B": -0.03, "C": 0.0, "A + B": -0.08}
+    rows = []
+    for i in range(n_models):
+        growth = rng.normal(0.08, 0.02)
+        for j, (arm, eff) in enumerate(effect.items()):
+            if arm != "untreated" and rng.random() < 0.3:
+                continue
+            rate = growth + eff + rng.normal(0, 0.01)
+            rows.append(pd.DataFrame({
+                "model": f"M{i}", "arm": arm, "animal": f"a{i}{j}", "day": days,
+                "volume": 150 * np.exp(rate * days + rng.normal(0, 0.05, len(days))),
+            }))  # fmt: skip
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+def test_respond_predict_fills_the_response_matrix(tmp_path: Path) -> None:
+    """--predict: every unobserved model x treated arm is predicted with an interval that
+    holds the prediction, the mRECIST class of the predicted responses, and a validation
+    table of every method on held-out pairs; the volume curves are written as parquet."""
+    data = _panel(tmp_path / "panel.csv")
+    out = tmp_path / "out"
+    base = ["respond", data, "--growth-model", "exponential", "-o", out]
+    before = snapshot(tmp_path)
+    res = invoke([*base, "--predict"])  # a table without a licence: training is refused
+    assert_user_error(res, before, tmp_path, expect="--allow-dataset panel")
+    res = invoke([*base, "--predict", "--allow-dataset", "panel"])
+    assert res.exit_code == 0, res.output
+    record = assert_complete_run(out)
+    metrics = pd.read_csv(out / "metrics.csv")
+    treated = metrics.loc[metrics["arm"] != "untreated"]
+    observed = set(zip(treated["model"], treated["arm"], strict=True))
+    models, arms = sorted(treated["model"].unique()), sorted(treated["arm"].unique())
+    pred = pd.read_csv(out / "predictions.csv")
+    expect = {(m, a) for m in models for a in arms} - observed
+    assert set(zip(pred["model"], pred["drug"], strict=True)) == expect
+    for resp in ("best_avg_response", "best_response", "effect"):
+        assert (pred[f"{resp}_low"] < pred[resp]).all() and (
+            pred[resp] < pred[f"{resp}_high"]
+        ).all()
+    assert set(pred["mrecist"]) <= {"CR", "PR", "SD", "PD"}
+    # the arms act through the growth rate: predicted effects keep the arms' order
+    by_arm = pred.groupby("drug")["effect"].mean()
+    assert by_arm["A + B"] < by_arm["B"] < by_arm["C"]
+    scores = pd.read_csv(out / "prediction_validation.csv")
+    assert set(scores["method"]) == {"drug mean", "model mean", "additive", "additive huber",
+                                     "completion"}  # fmt: skip
+    assert set(scores["split"]) == {"pairs", "new_model"}
+    assert len(pd.read_csv(out / "prediction_gain.csv")) == 16
+    summary = record["summary"]["prediction"]
+    assert summary["pairs_predicted"] == len(pred) and summary["level"] == 0.9
+    assert "predicted" in res.stdout and "completion" in res.stdout
+    volumes = pd.read_parquet(out / "volumes.parquet")
+    assert list(volumes.columns) == ["model", "arm", "animal", "day", "volume", "mrecist",
+                                     "best_avg_response"]  # fmt: skip
+    assert len(volumes) == record["summary"]["measurements"]
+    joined = volumes.drop_duplicates(["model", "arm", "animal"]).merge(
+        metrics, on=["model", "arm", "animal"], suffixes=("", "_m")
+    )
+    np.testing.assert_allclose(joined["best_avg_response"], joined["best_avg_response_m"])

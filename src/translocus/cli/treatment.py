@@ -61,6 +61,17 @@ def respond(
     day_unit: str = typer.Option(
         "day", "--day-unit", help="Unit of a long table's days: day or week."
     ),
+    predict: bool = typer.Option(
+        False,
+        "--predict",
+        help="Learn response across models and drugs and predict it for every model x arm "
+        "not observed (90% intervals), with a held-out validation against baselines.",
+    ),
+    allow_dataset: list[str] = typer.Option(
+        [],
+        "--allow-dataset",
+        help="With --predict: dataset whose terms you accept for training (repeat).",
+    ),
 ) -> None:
     """mRECIST and response metrics per animal, and growth-rate treatment effects.
 
@@ -71,10 +82,17 @@ def respond(
     Example: translocus respond ../shared/data/pdx/iowa/melanoma1.csv --columns
     arm=Treatment,animal=ID,day=Day,volume=Volume --control A --out results/melanoma1
 
+    Example: translocus respond ../shared/data/pdx/pdxe --predict --out results/pdxe_predict
+
     Writes metrics.csv (one row per animal series), categories.csv (mRECIST counts per
     tumour type), tgi.csv, treatment_effects.csv, synergy.csv, growth_fits.csv,
-    waterfall.png, spider.png, growth_fits.png and run.json (options, inputs, counts of
-    rows dropped or merged, and the key numbers under "summary").
+    volumes.parquet (the tumour volume curves with each series' mRECIST class and best
+    average response), waterfall.png, spider.png, growth_fits.png and run.json (options,
+    inputs, counts of rows dropped or merged, and the key numbers under "summary").
+    With --predict also predictions.csv (unobserved model x arm pairs: best average
+    response, best response, growth-rate effect with intervals, predicted mRECIST class),
+    prediction_validation.csv and prediction_gain.csv (held-out scores against drug-mean,
+    model-mean and additive baselines) and prediction_models.csv.
     """
     from translocus.pipelines.respond import RespondRequest, run_respond
 
@@ -82,6 +100,7 @@ def respond(
         data=data, control=control, min_day=min_day, growth_model=growth_model,
         duplicates=duplicates, missing=missing, zero_baseline=zero_baseline,
         spider_model=spider_model, columns=columns, volume_unit=volume_unit, day_unit=day_unit,
+        predict=predict, allow_dataset=tuple(allow_dataset),
     )  # fmt: skip
     output, _, folder = run_pipeline(
         "respond", request, run_respond, out_dir=out_dir, inputs=[data]
@@ -107,6 +126,18 @@ def respond(
             f"with p < 0.05); combinations scored: {s['combinations_scored']:,}"
         )
     out.print(f"growth fits ({s['growth_model']}): {100 * s['growth_converged']:.1f} % converged")
+    p = s["prediction"]
+    if p is not None:
+        mae = p["mae_best_avg_response"]
+        held = ", ".join(
+            f"{name.split(' / ')[1]} {value:.1f}"
+            for name, value in mae.items()
+            if name.startswith("pairs / ")
+        )
+        out.print(
+            f"predicted {p['pairs_predicted']:,} unobserved pairs; held-out MAE of best "
+            f"average response (20% of pairs): {held}"
+        )
     for note in output.notes:
         out.print(f"note: {escape(note)}")
     out.print(

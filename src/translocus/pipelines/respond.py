@@ -46,6 +46,7 @@ __all__ = [
     "MISSING",
     "ZERO_BASELINE",
     "RespondOutput",
+    "ResponsePrediction",
     "RespondRequest",
     "run_respond",
 ]
@@ -83,6 +84,8 @@ class RespondRequest:
     columns: str | Mapping[str, str] | None = None
     volume_unit: str = "mm3"
     day_unit: str = "day"
+    predict: bool = False
+    allow_dataset: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Cheap checks of every option and of the input path (before anything is read)."""
@@ -110,6 +113,12 @@ class RespondRequest:
                 _number(self.min_day),
                 "must be a day of 0 or more (10 in Gao et al. 2015)",
             )
+        if self.allow_dataset and not self.predict:
+            raise OptionError(
+                "allow_dataset",
+                self.allow_dataset[0],
+                "only applies to training; add {predict} to learn response across models",
+            )
         if self.control is not None and not self.control.strip():
             raise OptionError("control", self.control, "name the control arm, e.g. untreated")
         mapping = self.column_map()
@@ -130,6 +139,60 @@ class RespondRequest:
     def column_map(self) -> dict[str, str]:
         """``--columns`` as ``{role: column}`` (checked against the roles of ``respond``)."""
         return parse_columns(self.columns, command="respond")
+
+
+#: Held-out validation inside a ``--predict`` run (the benchmark runs five seeds, ten folds).
+PREDICT_VALIDATION: dict[str, Any] = {"seeds": 1, "n_folds": 5, "n_boot": 200}
+
+
+@dataclass
+class ResponsePrediction:
+    """Responses predicted for unobserved (model, drug) pairs, and their validation.
+
+    Attributes
+    ----------
+    predictions
+        One row per unobserved (model, drug) pair: predicted ``best_avg_response``,
+        ``best_response`` (%) and growth-rate ``effect`` (when the study has a control
+        arm), each with ``_low``/``_high`` bounds of the ``level`` interval (held-out
+        residual quantiles), and the ``mrecist`` class of the two predicted responses.
+    validation, gain
+        Held-out scores of every method and each method's gain over the additive baseline
+        (:func:`~translocus.treatment.completion.validate_completion`).
+    fits
+        The fitted models' summaries (one row per response).
+    """
+
+    predictions: pd.DataFrame
+    validation: pd.DataFrame
+    gain: pd.DataFrame
+    fits: pd.DataFrame
+    settings: dict[str, Any]
+
+    def write(self, folder: Path) -> None:
+        """Write the four tables as CSV into ``folder``.
+
+        ``predictions.csv``, ``prediction_validation.csv``, ``prediction_gain.csv`` and
+        ``prediction_models.csv``.
+        """
+        self.predictions.to_csv(folder / "predictions.csv", index=False)
+        self.validation.to_csv(folder / "prediction_validation.csv", index=False)
+        self.gain.to_csv(folder / "prediction_gain.csv", index=False)
+        self.fits.to_csv(folder / "prediction_models.csv", index=False)
+
+    def summary(self) -> dict[str, Any]:
+        """Pairs predicted and the held-out best-average-response MAE per split and method."""
+        v = self.validation.loc[self.validation["response"] == "best_avg_response"]
+        return {
+            "pairs_predicted": len(self.predictions),
+            "responses": list(self.fits["response"]),
+            "level": self.settings["level"],
+            "validation": self.settings["validation"],
+            "mae_best_avg_response": {
+                f"{split} / {method}": round(float(mae), 3)
+                for split, method, mae in v[["split", "method", "mae"]].itertuples(index=False)
+            },
+        }
 
 
 @dataclass
@@ -168,6 +231,20 @@ class RespondOutput:
     examples: TreatmentStudy
     example_fits: list[Any] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    prediction: ResponsePrediction | None = None
+
+    def volumes(self) -> pd.DataFrame:
+        """Tumour volume curves with each series' mRECIST class and best average response.
+
+        One row per measurement: ``model, arm, animal, day, volume`` (mm³, days),
+        ``tumor_type`` when known, and the series' ``mrecist`` and ``best_avg_response`` (%).
+        """
+        rec = self.study.records
+        cols = ["model", "arm", "animal", "day", "volume"]
+        cols += [c for c in ("tumor_type",) if c in rec]
+        keys = ["model", "arm", "animal"]
+        joined = self.metrics[[*keys, "mrecist", "best_avg_response"]]
+        return rec[cols].merge(joined, on=keys, how="left", validate="many_to_one")
 
     def write(self, folder: Path) -> None:
         """Tables as CSV and the waterfall, spider and growth-fit plots as PNG."""
@@ -182,6 +259,9 @@ class RespondOutput:
         self.effects.to_csv(folder / "treatment_effects.csv", index=False)
         self.synergy.to_csv(folder / "synergy.csv", index=False)
         self.growth.params_.to_csv(folder / "growth_fits.csv", index=False)
+        self.volumes().to_parquet(folder / "volumes.parquet", index=False)
+        if self.prediction is not None:
+            self.prediction.write(folder)
 
         metrics = self.metrics
         treated = metrics if self.control is None else metrics[metrics["arm"] != self.control]
@@ -234,6 +314,7 @@ class RespondOutput:
             "growth_model": self.request.growth_model,
             "growth_converged": float(self.growth.params_["converged"].mean()),
             "spider_model": self.spider_model,
+            "prediction": self.prediction.summary() if self.prediction is not None else None,
             "notes": [*self.notes, *study.notes],
         }
 
@@ -300,6 +381,7 @@ def run_respond(request: RespondRequest, log: RunLog | None = None) -> RespondOu
     for what, n, reason in study.counts:
         log.count(what, n, reason)
     log.add_provenance(study.provenance)
+    policy = _training_policy(study, request) if request.predict else None
     if study.records.empty:
         raise InputError(
             f"{study.source}: no measurements left to analyse (every row was dropped); "
@@ -350,6 +432,8 @@ def run_respond(request: RespondRequest, log: RunLog | None = None) -> RespondOu
         metrics = response_metrics(study, min_day=request.min_day)
         by = "tumor_type" if "tumor_type" in metrics else "arm"
         counts = category_counts(metrics, by=by)
+    if request.predict:
+        _check_pairs(metrics, control if usable_control else None, study.source)
     unscored = int(metrics["mrecist"].isna().sum())
     if unscored:
         log.count(
@@ -380,6 +464,10 @@ def run_respond(request: RespondRequest, log: RunLog | None = None) -> RespondOu
             "growth_fits.csv); --growth-model exponential always fits",
             detail=unconverged,
         )
+    prediction = None
+    if request.predict:
+        prediction = _predict(study, metrics, effects, control if usable_control else None,
+                              policy, log)  # fmt: skip
     return RespondOutput(
         request=request,
         study=study,
@@ -395,4 +483,125 @@ def run_respond(request: RespondRequest, log: RunLog | None = None) -> RespondOu
         examples=examples,
         example_fits=example_fits,
         notes=notes,
+        prediction=prediction,
+    )
+
+
+def _training_policy(study: TreatmentStudy, request: RespondRequest) -> Any:
+    """``--predict`` trains a model: the licence gate, in command-line terms (before any work)."""
+    from translocus.core.provenance import LicensePolicy, LicenseRefusedError
+
+    unknown = [d for d in request.allow_dataset if d != study.provenance.name]
+    if unknown:
+        raise OptionError(
+            "allow_dataset",
+            unknown[0],
+            f"this run reads only dataset {study.provenance.name!r}; "
+            f"give --allow-dataset {study.provenance.name}",
+        )
+    policy = LicensePolicy(allowed_datasets=frozenset(request.allow_dataset))
+    decision = LicensePolicy(allowed_datasets=policy.allowed_datasets).decide(
+        study.provenance, "response prediction"
+    )
+    if not decision.allowed:
+        name, licence = study.provenance.name, study.provenance.license or "none"
+        raise LicenseRefusedError(
+            f"dataset '{name}' (licence {licence}) may not be used for response prediction "
+            f"(--predict trains a model): {decision.reason}; once its terms permit this use, "
+            f"give --allow-dataset {name}",
+            dataset=name,
+        )
+    return policy
+
+
+def _check_pairs(metrics: pd.DataFrame, control: str | None, source: str) -> None:
+    """``--predict`` needs a response matrix to learn from."""
+    from translocus.treatment.completion import pair_table
+
+    table = pair_table(metrics, control=control)
+    n_models, n_drugs = table["model"].nunique(), table["drug"].nunique()
+    if len(table) < 20 or n_models < 3 or n_drugs < 2:
+        raise OptionError(
+            "predict",
+            None,
+            f"{source} has {len(table)} treated (model, arm) pairs with a best average "
+            f"response ({n_models} models, {n_drugs} treated arms); learning across models "
+            "and drugs needs at least 20 pairs of 3 models and 2 arms — leave out --predict",
+        )
+
+
+def _predict(
+    study: TreatmentStudy,
+    metrics: pd.DataFrame,
+    effects: pd.DataFrame,
+    control: str | None,
+    policy: Any,
+    log: RunLog,
+) -> ResponsePrediction:
+    """``--predict``: learn response across models and drugs, validate, fill the matrix."""
+    from translocus.core.estimator import ConvergenceWarning
+    from translocus.treatment.completion import (
+        ResponseCompletion,
+        model_side_features,
+        pair_table,
+        validate_completion,
+    )
+    from translocus.treatment.metrics import mrecist_category
+
+    table = pair_table(metrics, effects if len(effects) else None, control=control)
+    n_models = table["model"].nunique()
+    features = model_side_features(metrics, control=control)
+    responses = ["best_avg_response", "best_response"]
+    if "effect" in table and table["effect"].notna().sum() >= 20:
+        responses.append("effect")
+    level = 0.9
+    splits = ("pairs", "new_model") if n_models >= 10 else ("pairs",)
+    settings = {"level": level, "validation": {**PREDICT_VALIDATION, "splits": list(splits)}}
+    quiet: list[str] = []
+    with (
+        log.step("response prediction: validation"),
+        log.capture_warnings(quiet=(ConvergenceWarning,), into=quiet),
+    ):
+        checked = validate_completion(
+            table, provenance=study.provenance, model_features=features,
+            responses=responses[:2], splits=splits, policy=policy,
+            n_folds=min(PREDICT_VALIDATION["n_folds"], n_models),
+            seeds=PREDICT_VALIDATION["seeds"], n_boot=PREDICT_VALIDATION["n_boot"],
+        )  # fmt: skip
+    models = sorted(table["model"].unique())
+    drugs = sorted(table["drug"].unique())
+    grid = pd.DataFrame([(m, d) for m in models for d in drugs], columns=["model", "drug"]).merge(
+        table[["model", "drug"]].assign(observed=True), on=["model", "drug"], how="left"
+    )
+    out = grid.loc[grid["observed"].isna(), ["model", "drug"]].reset_index(drop=True)
+    if "tumor_type" in features:
+        out.insert(2, "tumor_type", out["model"].map(features["tumor_type"]))
+    fits = []
+    with (
+        log.step("response prediction: fit"),
+        log.capture_warnings(quiet=(ConvergenceWarning,), into=quiet),
+    ):
+        for resp in responses:
+            fit = ResponseCompletion(response=resp, level=level).fit(
+                table, model_features=features, provenance=study.provenance, policy=policy
+            )
+            band = fit.predict_interval(out)
+            out[resp] = band["prediction"].to_numpy()
+            out[f"{resp}_low"] = band["low"].to_numpy()
+            out[f"{resp}_high"] = band["high"].to_numpy()
+            fits.append(fit.summary)
+            if not fit.converged_:
+                log.warn(f"response prediction ({resp}): the robust fit did not settle")
+    out["mrecist"] = mrecist_category(
+        out["best_response"].to_numpy(float), out["best_avg_response"].to_numpy(float)
+    )
+    log.count(
+        "pairs predicted", len(out), f"unobserved of {len(models)} models x {len(drugs)} arms"
+    )
+    return ResponsePrediction(
+        predictions=out,
+        validation=checked.scores,
+        gain=checked.comparisons,
+        fits=pd.concat(fits, ignore_index=True),
+        settings=settings,
     )

@@ -586,7 +586,7 @@ def _design(
     blocks = [sp.csr_matrix(np.ones((n, 1))), onehot(mi, nm), onehot(di, nd),
               sp.csr_matrix(x), sp.csr_matrix(z)]  # fmt: skip
     if interaction > 0 and x.shape[1] and z.shape[1]:
-        inter = (x[:, :, None] * z[:, None, :]).reshape(n, -1) * interaction
+        inter = (x[:, :, None] * z[:, None, :]).reshape(n, x.shape[1] * z.shape[1]) * interaction
         blocks.append(sp.csr_matrix(inter))
     return sp.hstack(blocks, format="csr")
 
@@ -791,15 +791,15 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float:
     return auc(y, score)
 
 
-def _metrics(frame: pd.DataFrame, resp: str, method: str, mrecist: bool) -> dict[str, float]:
-    y = frame[resp].to_numpy(float)
-    p = frame[f"{resp}|{method}"].to_numpy(float)
+def _metrics(arrays: Mapping[str, np.ndarray], resp: str, method: str, idx: np.ndarray,
+             mrecist: bool) -> dict[str, float]:  # fmt: skip
+    """MAE and Spearman (and mRECIST accuracy, responder AUC) of rows ``idx``."""
+    y = arrays[resp][idx]
+    p = arrays[f"{resp}|{method}"][idx]
     out = {"mae": float(np.mean(np.abs(p - y))), "spearman": _spearman(p, y)}
     if mrecist:
-        from translocus.treatment.metrics import mrecist_category
-
-        cls = mrecist_category(frame[f"best_response|{method}"].to_numpy(float), p)
-        obs = mrecist_category(frame["best_response"].to_numpy(float), y)
+        cls = arrays[f"class|{method}"][idx]
+        obs = arrays["class"][idx]
         ok = pd.notna(obs) & pd.notna(cls)
         out["mrecist_accuracy"] = float(np.mean(cls[ok] == obs[ok])) if ok.any() else np.nan
         responder = np.isin(obs[ok], ["CR", "PR"]).astype(int)
@@ -870,6 +870,8 @@ def validate_completion(
                 train[rng.choice(rows, min(keep, len(rows)), replace=False)] = True
             run.append(("new_model", f, train, ~train))
     for split, rep, train, test in run:
+        if not test.any():  # a fold whose models have no more than `keep` pairs
+            continue
         pred, chosen = _outer_fit(table.loc[train], table.loc[test], responses, model_features,
                                   drug_features, provenance, policy, params,
                                   random_state + rep)  # fmt: skip
@@ -887,31 +889,50 @@ def validate_completion(
     )  # fmt: skip
 
 
+def _percentile(values: Any, q: float) -> float:
+    """Percentile of the finite values (NaN when a tiny bootstrap sample left none)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.percentile(v, q)) if len(v) else float("nan")
+
+
 def _score(
     preds: pd.DataFrame, responses: Sequence[str], mrecist: bool, n_boot: int,
     rng: np.random.Generator,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    from translocus.treatment.metrics import mrecist_category
+
     rows, comps = [], []
     for (split,), frame in preds.groupby(["split"], sort=False):
         frame = frame.reset_index(drop=True)
+        arrays = {
+            c: frame[c].to_numpy(float) for c in frame.columns if c.split("|")[0] in responses
+        }
+        if mrecist:
+            arrays["class"] = mrecist_category(arrays["best_response"], arrays["best_avg_response"])
+            for m in METHODS:
+                arrays[f"class|{m}"] = mrecist_category(
+                    arrays[f"best_response|{m}"], arrays[f"best_avg_response|{m}"]
+                )
         models, inv = np.unique(frame["model"].to_numpy(), return_inverse=True)
         members = [np.flatnonzero(inv == i) for i in range(len(models))]
-        boots = []
-        for _ in range(n_boot):
-            pick = rng.integers(0, len(models), len(models))
-            boots.append(frame.iloc[np.concatenate([members[i] for i in pick])])
+        everything = np.arange(len(frame))
+        boots = [
+            np.concatenate([members[i] for i in rng.integers(0, len(models), len(models))])
+            for _ in range(n_boot)
+        ]
         for resp in responses:
             with_class = mrecist and resp == "best_avg_response"
-            point = {m: _metrics(frame, resp, m, with_class) for m in METHODS}
-            dist = {m: pd.DataFrame([_metrics(b, resp, m, with_class) for b in boots])
+            point = {m: _metrics(arrays, resp, m, everything, with_class) for m in METHODS}
+            dist = {m: pd.DataFrame([_metrics(arrays, resp, m, b, with_class) for b in boots])
                     for m in METHODS}  # fmt: skip
             for m in METHODS:
                 row: dict[str, Any] = {"split": split, "response": resp, "method": m,
                                        "pairs": len(frame), "models": len(models)}  # fmt: skip
                 for k, v in point[m].items():
                     row[k] = v
-                    row[f"{k}_low"] = float(np.nanpercentile(dist[m][k], 2.5))
-                    row[f"{k}_high"] = float(np.nanpercentile(dist[m][k], 97.5))
+                    row[f"{k}_low"] = _percentile(dist[m][k], 2.5)
+                    row[f"{k}_high"] = _percentile(dist[m][k], 97.5)
                 rows.append(row)
                 if m == "additive":
                     continue
@@ -922,7 +943,7 @@ def _score(
                     gain = sign * (v - point["additive"][k])
                     d = sign * (dist[m][k] - dist["additive"][k])
                     comp[f"{k}_gain"] = gain
-                    comp[f"{k}_gain_low"] = float(np.nanpercentile(d, 2.5))
-                    comp[f"{k}_gain_high"] = float(np.nanpercentile(d, 97.5))
+                    comp[f"{k}_gain_low"] = _percentile(d, 2.5)
+                    comp[f"{k}_gain_high"] = _percentile(d, 97.5)
                 comps.append(comp)
     return pd.DataFrame(rows), pd.DataFrame(comps)
