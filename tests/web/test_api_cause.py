@@ -206,3 +206,27 @@ def test_a_file_linked_out_of_the_run_is_refused(tmp_path: Path, demo_run: Path,
     endpoint = "/api/cause/peaks" if name == "peaks.csv" else "/api/cause/summary"
     response = client.get(endpoint, params={"run": "scan_copy"})
     assert response.status_code == 400 and "leaves the run's folder" in response.text
+
+
+def test_effects_computed_on_request_equal_the_scans(bxd_scan_run: Path, client_for: Any) -> None:
+    """A peak among the 50 with effects but past the 20 with effects along the chromosome."""
+    client = client_for([bxd_scan_run])
+    run = bxd_scan_run.name
+    at_peak = pd.read_csv(bxd_scan_run / "peak_effects.csv", dtype={"lodcolumn": str, "chr": str})
+    along = pd.read_parquet(bxd_scan_run / "effects_along.parquet")
+    with_along = set(zip(along.lodcolumn.astype(str), along.chr.astype(str), strict=True))
+    candidates = at_peak[[(t, c) not in with_along
+                          for t, c in zip(at_peak.lodcolumn, at_peak.chr, strict=True)]]  # fmt: skip
+    trait, chrom = str(candidates.lodcolumn.iloc[0]), str(candidates.chr.iloc[0])
+    answer = client.get("/api/cause/effects", params={"run": run, "trait": trait,
+                                                       "chr": chrom}).json()  # fmt: skip
+    assert answer["source"] == "computed", answer.get("message")
+    kept = at_peak[(at_peak.lodcolumn == trait) & (at_peak.chr == chrom)]
+    assert answer["marker"] == kept.marker.iloc[0]
+    got = pd.DataFrame(answer["table"])
+    pair = kept.merge(got, on=["method", "coefficient"], suffixes=("_kept", ""))
+    assert len(pair) == len(kept)
+    np.testing.assert_allclose(pair["estimate"], pair["estimate_kept"], rtol=1e-10)
+    np.testing.assert_allclose(pair["se"], pair["se_kept"], rtol=1e-10)
+    names = {d["name"] for d in answer["along"]["data"]}
+    assert names == {"B", "D"}

@@ -8,7 +8,9 @@ the support interval in Mbp (and ``assembly`` when the scan recorded its build).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +251,8 @@ def cause_summary(run: str = _run_query(), index: RunIndex = Depends(get_index))
     else:
         facts["has_profiles"] = True
         facts["method"] = data.summary.get("method")
+        if info.meta.get("command") == "scan":
+            _warm(index, info)
     if facts["has_profiles"]:
         markers = data.markers()
         facts["n_markers"] = len(markers)
@@ -386,6 +390,18 @@ def cause_effects(
     source = "precomputed" if along is not None or len(at_peak) else "none"
     answer: dict[str, Any] = {"run": info.id, "trait": trait, "chr": chr, "unit": data.unit,
                               "source": source, "peak": peak}  # fmt: skip
+    if along is None and isinstance(data, ScanReader) and info.meta.get("command") == "scan":
+        computed = _compute_effects(index, info, data, trait, chr)
+        if isinstance(computed, str):
+            answer["message"] = computed
+        else:
+            along = computed.along
+            at_peak = computed.at_peak.assign(marker=computed.marker)
+            answer["source"] = "computed"
+            answer["marker"] = computed.marker
+            if peak is None:
+                peak = {"trait": trait, "chr": chr, "pos": computed.pos, "marker": computed.marker}
+                answer["peak"] = peak
     if along is not None:
         answer["along"] = effects_along_figure(along, trait=trait, chrom=chr, unit=data.unit,
                                                peak=peak)  # fmt: skip
@@ -394,7 +410,7 @@ def cause_effects(
         answer["at_peak"] = peak_effects_figure(at_peak, trait=trait, label=marker)
         answer["table"] = at_peak[["method", "coefficient", "estimate", "se"]].to_dict(
             orient="records")  # fmt: skip
-    if source == "none":
+    if answer["source"] == "none" and "message" not in answer:
         answer["message"] = (f"no allele effects were kept for {trait} on chr {chr} "
                              "(effects are kept at the highest peaks)")  # fmt: skip
     return _json(answer)
@@ -418,6 +434,48 @@ def cause_peak_effects(
         table = data.effects_of(data.peaks())
     name = f"{info.id.replace('/', '_')}_peak_effects" + (f"_{trait}" if trait else "")
     return table_response(table, request=request, name=name, params=params)
+
+
+def _scan_inputs(index: RunIndex, info: RunInfo) -> Any:
+    from translocus.pipelines.effects import ScanInputs
+
+    return index.cached(info, "cause:scan_inputs", lambda: ScanInputs.from_run(info.path))
+
+
+_warming: set[str] = set()
+_warming_lock = threading.Lock()
+
+
+def _warm(index: RunIndex, info: RunInfo) -> None:
+    """Read a scan run's cross (and kinship) in the background, for effects on request."""
+    with _warming_lock:
+        if info.id in _warming:
+            return
+        _warming.add(info.id)
+
+    def work() -> None:
+        with contextlib.suppress(Exception):  # the request itself reports what went wrong
+            _scan_inputs(index, info).kinship_of(str(info.meta.get("summary", {}).get(
+                "chromosomes", ["1"])[0]))  # fmt: skip
+
+    threading.Thread(target=work, daemon=True, name=f"warm {info.id}").start()
+
+
+def _compute_effects(index: RunIndex, info: RunInfo, data: ScanReader, trait: str,
+                     chrom: str) -> Any:  # fmt: skip
+    """Effects recomputed from the scan's inputs, or the reason they cannot be (a string)."""
+    from translocus.core.errors import UserError
+    from translocus.pipelines.effects import scan_effects
+
+    try:
+        inputs = _scan_inputs(index, info)
+        markers = data.markers()
+        rows = np.flatnonzero(markers["chr"].to_numpy() == chrom)
+        lod = data.profile(trait)[rows]
+        return scan_effects(inputs, trait, chrom, lod=lod,
+                            markers=list(markers["marker"].to_numpy()[rows]))  # fmt: skip
+    except UserError as exc:
+        return f"effects cannot be computed here: {exc}"
 
 
 def _related(index: RunIndex, info: RunInfo, command: str) -> list[RunInfo]:
