@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from estimator_contract import Case, check_estimator
 from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import NotFittedError
 from translocus.core.provenance import LicenseRefusedError, Provenance
@@ -170,6 +171,10 @@ def test_licence_gate_and_estimator_contract() -> None:
         est.fit(obs, provenance=Provenance(name="mine"))
     with pytest.raises(OptionError, match="licence once"):
         est.fit(obs)
+    check_estimator(
+        Case("ResponseCompletion", lambda: ResponseCompletion(alpha=2.0, interaction=0),
+             lambda m: m.fit(obs, license="CC-BY-4.0"), lambda m: m.predict(obs))
+    )  # fmt: skip
     est.fit(obs, license="CC-BY-4.0")
     assert est.licence_decision_.allowed and est.summary.loc[0, "pairs"] == len(obs)
     with pytest.raises(OptionError, match="level"):
