@@ -173,3 +173,37 @@ def test_bad_input_is_one_clear_error() -> None:
         warnings.simplefilter("error")
         with pytest.raises(InputError, match="no column"):
             JointModel().fit(measures.drop(columns="value"), lifespans, license="CC0-1.0")
+
+
+def test_random_curvature_keeps_the_closed_forms() -> None:
+    """Three random effects: zero association gives the Gompertz risk; the posterior is exact."""
+    measures, lifespans = simulate_joint(80, association=0.3, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = JointModel(association=("value",), random_degree=2, max_iter=5).fit(
+            measures, lifespans, license="CC0-1.0"
+        )
+    assert model.params_.index.str.startswith("random:").sum() == 6
+    model.params_["association:value"] = 0.0
+    risk = model.predict_risk(measures, lifespans, landmarks=[20.0], horizons=[6.0])
+    g0 = model.params_["survival:gompertz_log_level"]
+    g1 = model.params_["survival:gompertz_age"]
+    s0, s1 = (20.0 - model.centre_) / 12.0, (26.0 - model.centre_) / 12.0
+    expected = -np.expm1(-np.exp(g0) * 12.0 / g1 * (np.exp(g1 * s1) - np.exp(g1 * s0)))
+    np.testing.assert_allclose(risk["risk"], expected, rtol=1e-8)
+    # with no hazard link the current value is the mixed model's best prediction (BLUP),
+    # computed here from the marginal covariance Z D Z' + sigma^2 I of one animal
+    par = model._unpack(model.params_.to_numpy(), 0)
+    rows = measures[(measures["animal"] == "a3") & (measures["age"] <= 20.0)]
+    s = (rows["age"].to_numpy() - model.centre_) / 12.0
+    z = np.stack([s**0, s, s**2], 1)
+    d = par["chol"] @ par["chol"].T
+    fixed = np.stack([s**k for k in range(3)], 1) @ par["beta"]
+    y = (rows["value"].to_numpy() - model.value_mean_) / model.value_sd_
+    v = z @ d @ z.T + par["sigma"] ** 2 * np.eye(len(s))
+    blup = d @ z.T @ np.linalg.solve(v, y - fixed)
+    sl = (20.0 - model.centre_) / 12.0
+    fixed_now = np.array([1.0, sl, sl**2]) @ par["beta"]
+    value = (fixed_now + np.array([1.0, sl, sl**2]) @ blup) * model.value_sd_ + model.value_mean_
+    got = risk.set_index("animal").loc["a3", "value"]
+    assert got == pytest.approx(value, rel=1e-10)

@@ -3,11 +3,12 @@
 Longitudinal submodel (one measure, e.g. body weight, on the scale of the data)::
 
     y_ij = m_i(t_ij) + e_ij,   e_ij ~ N(0, sigma^2)
-    m_i(t) = sum_d beta_d s^d + beta_w' w_i + b_i0 + b_i1 s,   s = (t - centre) / 12
+    m_i(t) = sum_d beta_d s^d + beta_w' w_i + b_i0 + b_i1 s [+ b_i2 s^2],   s = (t - centre) / 12
 
 with ``t`` the age in months, a polynomial age trend of ``degree`` (2: rise and fall),
-covariates ``w_i`` (sex, strain, ...) and per-animal random intercept and slope
-``b_i ~ N(0, D)``. Survival submodel (Gompertz baseline in age, proportional hazards)::
+covariates ``w_i`` (sex, strain, ...) and per-animal random intercept and slope (and
+curvature with ``random_degree=2``: each animal's own rise and fall) ``b_i ~ N(0, D)``.
+Survival submodel (Gompertz baseline in age, proportional hazards)::
 
     h_i(t | b_i) = exp(g0 + g1 s + gamma' w_i + alpha m_i(t) + alpha_slope dm_i/ds(t))
 
@@ -72,6 +73,8 @@ ASSOCIATIONS = ("value", "slope")
 _AGE_SCALE = 12.0
 #: Largest exponent taken (hazards beyond exp(700) are infinite anyway).
 _EXP_MAX = 700.0
+#: Names of the random effects (per-animal intercept, slope and curvature in age).
+_RANDOM_NAMES = ("intercept", "slope", "curvature")
 
 
 @dataclass
@@ -88,13 +91,13 @@ class _Data:
     y: np.ndarray  # (m,) standardised value
 
 
-def _gauss_hermite(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Product grid of ``k`` x ``k`` probabilists' nodes and weights summing to 1."""
+def _gauss_hermite(k: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Product grid of ``k**dim`` probabilists' nodes (K, dim) and weights summing to 1."""
     x, w = np.polynomial.hermite_e.hermegauss(k)
     w = w / w.sum()
-    u0, u1 = np.meshgrid(x, x, indexing="ij")
-    ww = np.outer(w, w)
-    return np.c_[u0.ravel(), u1.ravel()], ww.ravel()
+    grids = np.meshgrid(*([x] * dim), indexing="ij")
+    weights = np.meshgrid(*([w] * dim), indexing="ij")
+    return np.stack([g.ravel() for g in grids], 1), np.prod([g.ravel() for g in weights], 0)
 
 
 def _polynomial(s: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +122,12 @@ class JointModel(Estimator):
     association
         Features of the animal's course in its hazard: ``"value"`` (current value),
         ``"slope"`` (current slope), or both.
+    random_degree
+        Per-animal random effects: 1 an intercept and a slope in age, 2 also a curvature
+        (each animal's own rise and fall).
     n_quadrature
-        Gauss-Hermite nodes per random effect (``n_quadrature**2`` in all).
+        Gauss-Hermite nodes per random effect (``n_quadrature ** (random_degree + 1)`` in
+        all); ``None``: 7 for two random effects, 5 for three.
     n_legendre
         Gauss-Legendre nodes of each cumulative hazard.
     level
@@ -147,13 +154,15 @@ class JointModel(Estimator):
         *,
         degree: int = 2,
         association: Sequence[str] = ("value", "slope"),
-        n_quadrature: int = 7,
+        random_degree: int = 1,
+        n_quadrature: int | None = None,
         n_legendre: int = 15,
         level: float = 0.95,
         max_iter: int = 500,
     ) -> None:
         self.degree = degree
         self.association = association
+        self.random_degree = random_degree
         self.n_quadrature = n_quadrature
         self.n_legendre = n_legendre
         self.level = level
@@ -169,18 +178,26 @@ class JointModel(Estimator):
             raise OptionError(
                 "association", self.association, f"use some of {', '.join(ASSOCIATIONS)}, once"
             )
+        if self.random_degree not in (1, 2):
+            raise OptionError("random_degree", self.random_degree, "use 1 or 2")
         for name in ("n_quadrature", "n_legendre", "max_iter"):
             value = getattr(self, name)
+            if name == "n_quadrature" and value is None:
+                continue
             if not isinstance(value, int | np.integer) or value < 1:
                 raise OptionError(name, value, "use a positive whole number")
         as_levels(self.level)
 
+    @property
+    def _n_random(self) -> int:
+        return int(self.random_degree) + 1
+
     def _layout(self, q: int) -> dict[str, slice]:
-        p = self.degree + 1 + q
+        r = self._n_random
         names = [
-            ("beta", p),
+            ("beta", self.degree + 1 + q),
             ("log_sigma", 1),
-            ("chol", 3),
+            ("chol", r * (r + 1) // 2),
             ("gompertz", 2),
             ("gamma", q),
             ("alpha", len(tuple(self.association))),
@@ -193,10 +210,16 @@ class JointModel(Estimator):
 
     def _names(self) -> list[str]:
         terms = [f"age^{d}" for d in range(self.degree + 1)]
+        effects = _RANDOM_NAMES[: self._n_random]
+        chol = [
+            f"random:log_sd_{effects[i]}" if i == j else f"random:chol_{i + 1}{j + 1}"
+            for i in range(self._n_random)
+            for j in range(i + 1)
+        ]
         return (
             [f"longitudinal:{t}" for t in [*terms, *self.covariates_]]
-            + ["longitudinal:log_sigma", "random:log_sd_intercept", "random:chol_21"]
-            + ["random:log_sd_slope", "survival:gompertz_log_level", "survival:gompertz_age"]
+            + ["longitudinal:log_sigma", *chol]
+            + ["survival:gompertz_log_level", "survival:gompertz_age"]
             + [f"survival:{c}" for c in self.covariates_]
             + [f"association:{a}" for a in self.association]
         )
@@ -204,14 +227,15 @@ class JointModel(Estimator):
     # ---------------------------------------------------------------- likelihood pieces
     def _unpack(self, theta: np.ndarray, q: int) -> dict[str, Any]:
         lay = self._layout(q)
-        chol = theta[lay["chol"]]
+        r = self._n_random
+        lower = np.zeros((r, r))
+        lower[np.tril_indices(r)] = theta[lay["chol"]]
+        lower[np.diag_indices(r)] = np.exp(np.diag(lower))
         alpha = dict(zip(self.association, theta[lay["alpha"]], strict=True))
         return {
             "beta": theta[lay["beta"]],
             "sigma": float(np.exp(theta[lay["log_sigma"]][0])),
-            "l11": float(np.exp(chol[0])),
-            "l21": float(chol[1]),
-            "l22": float(np.exp(chol[2])),
+            "chol": lower,
             "g0": float(theta[lay["gompertz"]][0]),
             "g1": float(theta[lay["gompertz"]][1]),
             "gamma": theta[lay["gamma"]],
@@ -231,48 +255,56 @@ class JointModel(Estimator):
     def _posterior(
         self, par: dict[str, Any], data: _Data
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Closed-form ``log p(y_i)`` and the Gaussian ``b | y_i``: mean and Cholesky factor."""
-        n = data.animals.size
+        """Closed-form ``log p(y_i)`` and the Gaussian ``b | y_i``: mean and Cholesky factor.
+
+        With ``P_i = D^-1 + Z_i'Z_i / sigma^2`` and ``c_i = Z_i'r_i / sigma^2`` (``r_i`` the
+        residuals from the fixed course): ``b | y_i ~ N(P_i^-1 c_i, P_i^-1)`` and
+        ``log p(y_i) = -(n_i log(2 pi sigma^2) + log|D| + log|P_i| + r'r / sigma^2
+        - c'P^-1 c) / 2`` (Woodbury and the determinant lemma).
+        """
+        n, r = data.animals.size, self._n_random
         sigma2 = par["sigma"] ** 2
-        l11, l21, l22 = par["l11"], par["l21"], par["l22"]
-        d11, d21, d22 = l11**2, l11 * l21, l21**2 + l22**2
-        det_d = d11 * d22 - d21**2
-        # D^-1
-        i11, i21, i22 = d22 / det_d, -d21 / det_d, d11 / det_d
+        lower = par["chol"]
+        d_inv = np.linalg.inv(lower @ lower.T)
+        log_det_d = 2.0 * float(np.sum(np.log(np.diag(lower))))
         idx, s = data.index, data.s
         mean_fixed, _ = self._fixed(par, s, data.w[idx])
-        r = data.y - mean_fixed
+        res = data.y - mean_fixed
         cnt = np.bincount(idx, minlength=n).astype(float)
-        s1 = np.bincount(idx, s, minlength=n)
-        s2 = np.bincount(idx, s * s, minlength=n)
-        r0 = np.bincount(idx, r, minlength=n)
-        r1 = np.bincount(idx, s * r, minlength=n)
-        rr = np.bincount(idx, r * r, minlength=n)
-        p11, p21, p22 = i11 + cnt / sigma2, i21 + s1 / sigma2, i22 + s2 / sigma2
-        det_p = p11 * p22 - p21**2
-        c0, c1 = r0 / sigma2, r1 / sigma2
-        # posterior covariance P^-1 and mean P^-1 c
-        v11, v21, v22 = p22 / det_p, -p21 / det_p, p11 / det_p
-        mean = np.c_[v11 * c0 + v21 * c1, v21 * c0 + v22 * c1]
-        quad = c0 * mean[:, 0] + c1 * mean[:, 1]
+        moments = [cnt] + [np.bincount(idx, s**k, minlength=n) for k in range(1, 2 * r - 1)]
+        ztz = np.empty((n, r, r))
+        for i in range(r):
+            for j in range(r):
+                ztz[:, i, j] = moments[i + j]
+        c = np.stack([np.bincount(idx, s**k * res, minlength=n) for k in range(r)], 1) / sigma2
+        rr = np.bincount(idx, res * res, minlength=n)
+        prec = d_inv[None, :, :] + ztz / sigma2
+        prec_chol = np.linalg.cholesky(prec)
+        log_det_p = 2.0 * np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
+        cov = np.linalg.inv(prec)
+        mean = np.einsum("nij,nj->ni", cov, c)
+        quad = np.einsum("ni,ni->n", c, mean)
         logpy = -0.5 * (
-            cnt * np.log(2 * np.pi * sigma2) + np.log(det_d) + np.log(det_p) + rr / sigma2 - quad
+            cnt * np.log(2 * np.pi * sigma2) + log_det_d + log_det_p + rr / sigma2 - quad
         )
-        c11 = np.sqrt(v11)
-        c21 = v21 / c11
-        c22 = np.sqrt(np.maximum(v22 - c21**2, 0.0))
-        return logpy, mean, np.stack([c11, c21, c22], axis=1)
+        return logpy, mean, np.linalg.cholesky(cov)
 
-    def _nodes(self, mean: np.ndarray, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _nodes(self, mean: np.ndarray, chol: np.ndarray) -> np.ndarray:
+        """Random effects at the quadrature nodes (n, K, r)."""
         u, _ = self._gh
-        b0 = mean[:, :1] + chol[:, :1] * u[None, :, 0]
-        b1 = mean[:, 1:] + chol[:, 1:2] * u[None, :, 0] + chol[:, 2:] * u[None, :, 1]
-        return b0, b1
+        return mean[:, None, :] + np.einsum("nij,kj->nki", chol, u)
 
-    def _log_hazard_parts(
-        self, par: dict[str, Any], t: np.ndarray, w: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``log h = eta + alpha b0 + slope_coef b1`` at ages ``t`` (n, L): eta, slope_coef."""
+    def _random_terms(self, b: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The random part of the course and of its slope at ``s`` (n, L): each (n, K, L)."""
+        r = self._n_random
+        powers = np.stack([s**k for k in range(r)], -1)  # (n, L, r)
+        deriv = np.stack([k * s ** (k - 1) if k else np.zeros_like(s) for k in range(r)], -1)
+        return np.einsum("nkr,nlr->nkl", b, powers), np.einsum("nkr,nlr->nkl", b, deriv)
+
+    def _log_hazard(
+        self, par: dict[str, Any], t: np.ndarray, w: np.ndarray, b: np.ndarray
+    ) -> np.ndarray:
+        """``log h(t | b)`` at ages ``t`` (n, L) for the nodes ``b`` (n, K, r): (n, K, L)."""
         s = (t - self.centre_) / _AGE_SCALE
         level, slope = self._fixed(par, s, w[:, None, :])
         eta = (
@@ -282,7 +314,21 @@ class JointModel(Estimator):
             + par["alpha"] * level
             + par["alpha_slope"] * slope
         )
-        return eta, par["alpha"] * s + par["alpha_slope"]
+        r = self._n_random
+        coef = np.stack(
+            [
+                par["alpha"] * s**k + (par["alpha_slope"] * k * s ** (k - 1) if k else 0.0)
+                for k in range(r)
+            ],
+            -1,
+        )  # (n, L, r)
+        return eta[:, None, :] + np.einsum("nkr,nlr->nkl", b, coef)
+
+    def _legendre(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gauss-Legendre ages (n, L) and weights (n, L) on each ``[start, stop]``."""
+        x, wl = self._gl
+        half = (stop - start)[:, None] / 2.0
+        return start[:, None] + half * (x[None, :] + 1.0), half * wl[None, :]
 
     def _log_survival(
         self,
@@ -290,25 +336,22 @@ class JointModel(Estimator):
         start: np.ndarray,
         stop: np.ndarray,
         w: np.ndarray,
-        b0: np.ndarray,
-        b1: np.ndarray,
+        b: np.ndarray,
     ) -> np.ndarray:
         """``-(H(stop | b) - H(start | b))`` per animal and node (n, K)."""
-        x, wl = self._gl
-        half = (stop - start)[:, None] / 2.0
-        t = start[:, None] + half * (x[None, :] + 1.0)
-        eta, coef = self._log_hazard_parts(par, t, w)
-        expo = eta[:, None, :] + par["alpha"] * b0[:, :, None] + b1[:, :, None] * coef[:, None, :]
-        h = np.exp(np.minimum(expo, _EXP_MAX))
-        return -np.einsum("nkl,l->nk", h, wl) * half
+        t, cw = self._legendre(start, stop)
+        h = np.exp(np.minimum(self._log_hazard(par, t, w, b), _EXP_MAX))
+        return -np.einsum("nkl,nl->nk", h, cw)
 
     def _loglik(self, theta: np.ndarray, data: _Data, per_animal: bool = False) -> Any:
         par = self._unpack(theta, data.w.shape[1])
-        logpy, mean, chol = self._posterior(par, data)
-        b0, b1 = self._nodes(mean, chol)
-        log_s = self._log_survival(par, data.t0, data.time, data.w, b0, b1)
-        eta, coef = self._log_hazard_parts(par, data.time[:, None], data.w)
-        log_h = eta + par["alpha"] * b0 + coef * b1
+        try:
+            logpy, mean, chol = self._posterior(par, data)
+        except np.linalg.LinAlgError:  # a random-effects covariance too close to singular
+            return np.full(data.animals.size, -np.inf) if per_animal else -np.inf
+        b = self._nodes(mean, chol)
+        log_s = self._log_survival(par, data.t0, data.time, data.w, b)
+        log_h = self._log_hazard(par, data.time[:, None], data.w, b)[:, :, 0]
         _, wk = self._gh
         a = log_s + data.event[:, None] * log_h
         ll = logpy + special.logsumexp(a, b=wk[None, :], axis=1)
@@ -326,23 +369,26 @@ class JointModel(Estimator):
         """
         q = data.w.shape[1]
         par = self._unpack(theta, q)
-        logpy, mean, chol = self._posterior(par, data)
-        b0, b1 = self._nodes(mean, chol)
-        x, wl = self._gl
-        half = (data.time - data.t0)[:, None] / 2.0
-        t = data.t0[:, None] + half * (x[None, :] + 1.0)
+        lay = self._layout(q)
+        try:
+            logpy, mean, chol = self._posterior(par, data)
+        except np.linalg.LinAlgError:
+            return -np.inf, np.zeros(lay["alpha"].stop - lay["gompertz"].start)
+        b = self._nodes(mean, chol)
+        t, cw = self._legendre(data.t0, data.time)
         s = (t - self.centre_) / _AGE_SCALE
         level, slope = self._fixed(par, s, data.w[:, None, :])
-        eta, coef = self._log_hazard_parts(par, t, data.w)
-        expo = eta[:, None, :] + par["alpha"] * b0[:, :, None] + b1[:, :, None] * coef[:, None, :]
-        h = np.exp(np.minimum(expo, _EXP_MAX))
-        cw = half * wl[None, :]
-        moments = np.einsum("nkl,nlj->nkj", h, np.stack([cw, cw * s, cw * level, cw * slope], -1))
-        big_h, h_s, h_level, h_slope = (moments[..., j] for j in range(4))
-        s_t = (data.time - self.centre_) / _AGE_SCALE
-        level_t, slope_t = self._fixed(par, s_t, data.w)
-        eta_t, coef_t = self._log_hazard_parts(par, data.time[:, None], data.w)
-        log_h = eta_t + par["alpha"] * b0 + coef_t * b1
+        h = np.exp(np.minimum(self._log_hazard(par, t, data.w, b), _EXP_MAX))
+        rand_level, rand_slope = self._random_terms(b, s)
+        big_h = np.einsum("nkl,nl->nk", h, cw)
+        h_s = np.einsum("nkl,nl->nk", h, cw * s)
+        h_value = np.einsum("nkl,nkl->nk", h, cw[:, None, :] * (level[:, None, :] + rand_level))
+        h_slope = np.einsum("nkl,nkl->nk", h, cw[:, None, :] * (slope[:, None, :] + rand_slope))
+        t_end = data.time[:, None]
+        s_t = (t_end - self.centre_) / _AGE_SCALE
+        level_t, slope_t = self._fixed(par, s_t, data.w[:, None, :])
+        rl_t, rs_t = self._random_terms(b, s_t)
+        log_h = self._log_hazard(par, t_end, data.w, b)[:, :, 0]
         d = data.event[:, None]
         a = -big_h + d * log_h
         _, wk = self._gh
@@ -350,14 +396,13 @@ class JointModel(Estimator):
         ll = logpy + norm
         pi = wk[None, :] * np.exp(a - norm[:, None])
         d_g0 = d - big_h
-        parts = [d_g0, d * s_t[:, None] - h_s]
+        parts = [d_g0, d * s_t - h_s]
         parts += [data.w[:, [j]] * d_g0 for j in range(q)]
         for name in self.association:
             if name == "value":
-                m_t = level_t[:, None] + b0 + b1 * s_t[:, None]
-                parts.append(d * m_t - (h_level + b0 * big_h + b1 * h_s))
+                parts.append(d * (level_t + rl_t[:, :, 0]) - h_value)
             else:
-                parts.append(d * (slope_t[:, None] + b1) - (h_slope + b1 * big_h))
+                parts.append(d * (slope_t + rs_t[:, :, 0]) - h_slope)
         grad = np.array([float(np.sum(pi * part)) for part in parts])
         total = float(ll.sum())
         return (total if np.isfinite(total) else -np.inf), grad
@@ -550,7 +595,8 @@ class JointModel(Estimator):
             for col, levs in levels.items()
             for name in ([col] if levs is None else [f"{col}[{lev}]" for lev in levs[1:]])
         ]
-        self._gh = _gauss_hermite(int(self.n_quadrature))
+        nodes = self.n_quadrature or (7 if self._n_random == 2 else 5)
+        self._gh = _gauss_hermite(int(nodes), self._n_random)
         self._gl = np.polynomial.legendre.leggauss(int(self.n_legendre))
         ages = pd.to_numeric(measures[age], errors="coerce") if age in measures else None
         self.centre_ = float(np.nanmedian(ages)) if ages is not None and ages.notna().any() else 0
@@ -584,17 +630,31 @@ class JointModel(Estimator):
         resid = float(np.std(data.y - x @ beta)) or 1.0
         theta[lay["beta"]] = beta
         theta[lay["log_sigma"]] = np.log(0.5 * resid)
-        theta[lay["chol"]] = [np.log(0.8 * resid), 0.0, np.log(0.3)]
+        start_chol = np.zeros((self._n_random, self._n_random))
+        start_chol[np.diag_indices(self._n_random)] = np.log(
+            [0.8 * resid, 0.3, 0.1][: self._n_random]
+        )
+        theta[lay["chol"]] = start_chol[np.tril_indices(self._n_random)]
         # longitudinal only: the survival part with no association does not depend on b
         idx = np.r_[np.arange(lay["beta"].start, lay["chol"].stop)]
-        self._fit_subset(theta, idx, lambda th: float(self._posterior(
-            self._unpack(th, q), data)[0].sum()))  # fmt: skip
+        self._fit_subset(theta, idx, self._longitudinal_loglik(data))
         deaths = max(data.event.sum(), 1.0)
         exposure = float(np.sum(data.time - data.t0)) or 1.0
         theta[lay["gompertz"]] = [np.log(deaths / exposure), 0.5]
         idx = np.r_[np.arange(lay["gompertz"].start, lay["gamma"].stop)]
         self._fit_subset(theta, idx, lambda th: self._loglik(th, data))
         return theta
+
+    def _longitudinal_loglik(self, data: _Data) -> Any:
+        q = data.w.shape[1]
+
+        def loglik(theta: np.ndarray) -> float:
+            try:
+                return float(self._posterior(self._unpack(theta, q), data)[0].sum())
+            except np.linalg.LinAlgError:
+                return -np.inf
+
+        return loglik
 
     def _fit_subset(self, theta: np.ndarray, idx: np.ndarray, loglik: Any) -> None:
         def objective(sub: np.ndarray) -> float:
@@ -742,19 +802,21 @@ class JointModel(Estimator):
         for landmark in landmarks:
             data, par = self._history(measures, animals, float(landmark), source)
             _, mean, chol = self._posterior(par, data)
-            b0, b1 = self._nodes(mean, chol)
-            log_s = self._log_survival(par, data.t0, data.time, data.w, b0, b1)
+            b = self._nodes(mean, chol)
+            log_s = self._log_survival(par, data.t0, data.time, data.w, b)
             log_w = np.log(wk)[None, :] + log_s
             norm = special.logsumexp(log_w, axis=1)
             post = np.exp(log_w - norm[:, None])
             s_l = np.full(data.animals.size, (landmark - self.centre_) / _AGE_SCALE)
             level, slope = self._fixed(par, s_l, data.w)
-            value = level[:, None] + b0 + b1 * s_l[:, None]
+            rand_level, rand_slope = self._random_terms(b, s_l[:, None])
+            value = level[:, None] + rand_level[:, :, 0]
             cur = (post * value).sum(1) * self.value_sd_ + self.value_mean_
-            cur_slope = (post * (slope[:, None] + b1)).sum(1) * self.value_sd_ / _AGE_SCALE
+            cur_slope = (post * (slope[:, None] + rand_slope[:, :, 0])).sum(1)
+            cur_slope = cur_slope * self.value_sd_ / _AGE_SCALE
             n_meas = np.bincount(data.index, minlength=data.animals.size)
             for h in horizons:
-                later = self._log_survival(par, data.time, data.time + float(h), data.w, b0, b1)
+                later = self._log_survival(par, data.time, data.time + float(h), data.w, b)
                 surv = special.logsumexp(log_w + later, axis=1) - norm
                 rows.append(
                     pd.DataFrame(
@@ -796,15 +858,15 @@ class JointModel(Estimator):
         levels = as_levels(level)
         data, par = self._history(measures, animals, float(landmark), source)
         _, mean, chol = self._posterior(par, data)
-        b0, b1 = self._nodes(mean, chol)
+        b = self._nodes(mean, chol)
         _, wk = self._gh
-        log_s = self._log_survival(par, data.t0, data.time, data.w, b0, b1)
+        log_s = self._log_survival(par, data.t0, data.time, data.w, b)
         log_w = np.log(wk)[None, :] + log_s
         norm = special.logsumexp(log_w, axis=1)
         rows = []
         for a in ages:
             later = (
-                self._log_survival(par, data.time, np.maximum(data.time, a), data.w, b0, b1)
+                self._log_survival(par, data.time, np.maximum(data.time, a), data.w, b)
                 if a > landmark
                 else np.zeros_like(log_w)
             )
@@ -813,7 +875,7 @@ class JointModel(Estimator):
             post = np.exp(lw - lnorm[:, None])
             s_a = np.full(data.animals.size, (a - self.centre_) / _AGE_SCALE)
             level_a, _ = self._fixed(par, s_a, data.w)
-            m = level_a[:, None] + b0 + b1 * s_a[:, None]
+            m = level_a[:, None] + self._random_terms(b, s_a[:, None])[0][:, :, 0]
             frame = {
                 "animal": data.animals,
                 "landmark": float(landmark),
