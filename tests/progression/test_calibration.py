@@ -171,3 +171,27 @@ def test_course_options_given_are_kept_and_bad_ones_refused() -> None:
         DiseaseCourseModel(onset_sd="auto").fit(train, measures=["a"])
     with pytest.raises(OptionError, match="calibration_fraction"):
         LinearMixedModel(calibration_fraction=1.0).fit(train)
+
+
+def test_a_split_that_leaves_a_group_without_training_animals_skips_calibration() -> None:
+    cohort = DiseaseCourseModel.example_cohort(n_animals=30, random_state=4)
+    frame = cohort.data.assign(sex=lambda d: np.where(d["animal"] == "7", "M", "F"))
+    table = MeasureTable(frame, cohort.provenance)
+    seed = next(
+        s
+        for s in range(100)
+        if "7" in set(calibration_split(table, random_state=s).history.data["animal"])  # type: ignore[union-attr]
+    )
+    # the lone male is held out: the others hold one sex, which cannot be a covariate
+    model = DiseaseCourseModel(onset_sd=0.5, speed_sd=0.02, max_iter=5, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(table, measures=["a"], covariates=["sex"])
+    assert model.calibration_.method.startswith("none (the animals left after holding some out")
+    assert "one value only" in model.calibration_.method
+    assert model.interval_scale_.tolist() == [1.0]
+    fc = model.forecast(table, frame.loc[frame["measure"] == "a", ["animal", "age", "measure"]])
+    assert (fc["calibration"] == "none").all()
+    # the LMM drops the animal it cannot forecast and calibrates on the others
+    lmm = LinearMixedModel(random_state=seed).fit(table, measures=["a"], covariates=["sex"])
+    assert lmm.calibration_.method == "split-conformal"

@@ -617,9 +617,10 @@ class DiseaseCourseModel(Estimator):
             "set_by": "given" if given else ("selected" if selection is not None else "default"),
         }
         self.selection_ = selection if selection is not None else pd.DataFrame()
-        if calibration is None or self.calibration == "none":
-            reason = "" if self.calibration == "none" else "too few animals to hold any out"
-            calibration = Calibration.none(self.measures_, reason)
+        if self.calibration == "none":
+            calibration = Calibration.none(self.measures_)
+        elif calibration is None:
+            calibration = Calibration.none(self.measures_, "too few animals to hold any out")
         self._set_calibration(calibration)
         return self
 
@@ -672,10 +673,15 @@ class DiseaseCourseModel(Estimator):
             inner = DiseaseCourseModel(
                 **{**self.get_params(), "onset_sd": onset, "speed_sd": speed, "calibration": "none"}
             )
-            with warnings.catch_warnings():
-                # the inner fits are a means; convergence is reported for the final fit
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                inner._fit_table(split.train, measures, covariates, (onset, speed))
+            try:
+                with warnings.catch_warnings():
+                    # the inner fits are a means; convergence is reported for the final fit
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    inner._fit_table(split.train, measures, covariates, (onset, speed))
+            except InputError as refused:
+                # e.g. a covariate group all of whose animals were held out
+                reason = f"the animals left after holding some out cannot be fitted: {refused}"
+                return candidates[0], Calibration.none(list(measures or ()), reason), None
             history, targets = known_animals(split, inner.measures_, inner.levels_)
             if targets.empty:
                 return candidates[0], None, None
@@ -705,8 +711,8 @@ class DiseaseCourseModel(Estimator):
         return candidates[best], calibration, selection if len(candidates) > 1 else None
 
     def _set_calibration(self, calibration: Calibration) -> None:
-        self.calibration_ = calibration
-        self.interval_scale_ = np.array([calibration.scale.get(m, 1.0) for m in self.measures_])
+        self.calibration_ = calibration.for_measures(self.measures_)
+        self.interval_scale_ = np.array([self.calibration_.scale[m] for m in self.measures_])
 
     def _fit_table(
         self,

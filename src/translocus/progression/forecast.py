@@ -186,6 +186,14 @@ class Calibration:
             {m: 0 for m in measures},
         )
 
+    def for_measures(self, measures: Sequence[str]) -> Calibration:
+        """The same record with every one of ``measures`` (those it lacks keep factor 1)."""
+        return dataclasses.replace(
+            self,
+            scale={m: self.scale.get(m, 1.0) for m in measures},
+            values={m: self.values.get(m, 0) for m in measures},
+        )
+
     @property
     def calibrated(self) -> bool:
         """Whether the factors come from held-out animals."""
@@ -214,7 +222,9 @@ class Calibration:
         return pd.DataFrame(
             {
                 "calibration": "split-conformal" if self.calibrated else "none",
-                "interval_scale": measures.map(self.scale).to_numpy(dtype=float),
+                "interval_scale": measures.map(lambda m: self.scale.get(m, 1.0)).to_numpy(
+                    dtype=float
+                ),
                 "calibration_animals": self.animals,
             },
             index=measures.index,
@@ -574,10 +584,16 @@ class LinearMixedModel(Estimator):
             )
         if split is not None:
             inner = LinearMixedModel(**{**self.get_params(), "calibration": "none"})
-            with warnings.catch_warnings():
-                # the inner fit is a means; convergence is reported for the final fit
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                inner._fit_table(split.train, measures, covariates)
+            try:
+                with warnings.catch_warnings():
+                    # the inner fit is a means; convergence is reported for the final fit
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    inner._fit_table(split.train, measures, covariates)
+            except InputError as refused:
+                reason = f"the animals left after holding some out cannot be fitted: {refused}"
+                calibration = Calibration.none(list(measures or ()), reason)
+                split = None
+        if split is not None:
             history, targets = known_animals(split, inner.measures_, inner.levels_)
             if not targets.empty:
                 calibration = inner._conformal(history, targets, max(as_levels(self.level)))
@@ -592,8 +608,8 @@ class LinearMixedModel(Estimator):
         return self
 
     def _set_calibration(self, calibration: Calibration) -> None:
-        self.calibration_ = calibration
-        self.interval_scale_ = np.array([calibration.scale.get(m, 1.0) for m in self.measures_])
+        self.calibration_ = calibration.for_measures(self.measures_)
+        self.interval_scale_ = np.array([self.calibration_.scale[m] for m in self.measures_])
 
     def _fit_table(
         self, table: MeasureTable, measures: Sequence[str] | None, covariates: Sequence[str]
