@@ -62,3 +62,20 @@ def test_bad_requests_are_input_errors(doex_scan: Path, tmp_path: Path) -> None:
         scan_effects(inputs, "OF_immobile_pct", "42")
     with pytest.raises(InputError, match="not a translocus scan run folder"):
         ScanInputs.from_run(tmp_path)
+
+
+def test_blups_along_the_chromosome_end_at_the_peak_blups(doex_scan: Path) -> None:
+    """BLUPs along the chromosome at the peak marker equal the scan's BLUPs at the peak."""
+    peaks = pd.read_csv(doex_scan / "peaks.csv", dtype={"chr": str})
+    chrom, trait = str(peaks.chr.iloc[0]), str(peaks.lodcolumn.iloc[0])
+    lod = pd.read_parquet(doex_scan / "lod.parquet")
+    here = lod[lod.chr.astype(str) == chrom]
+    effects = scan_effects(ScanInputs.from_run(doex_scan), trait, chrom, method="blup",
+                           lod=here[trait].to_numpy(), markers=list(here.marker))  # fmt: skip
+    assert effects.along_method == "blup" and effects.along["marker"].nunique() <= 200
+    at_marker = effects.along[effects.along.marker == effects.marker].set_index("coefficient")
+    kept = pd.read_csv(doex_scan / "peak_effects.csv")
+    blup = kept[kept.method == "blup"].set_index("coefficient").loc[list("ABCDEFGH")]
+    np.testing.assert_allclose(at_marker.loc[blup.index, "estimate"], blup["estimate"],
+                               rtol=1e-5, atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(at_marker.loc[blup.index, "se"], blup["se"], rtol=1e-5, atol=1e-7)

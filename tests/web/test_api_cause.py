@@ -59,6 +59,10 @@ def test_scan_profile_thresholds_peaks_and_effects(demo_run: Path, client_for: A
     np.testing.assert_allclose(got["se"], at_peak["se"], rtol=1e-12)
     assert list(got["method"]) == list(at_peak["method"])
 
+    blup = client.get("/api/cause/effects", params={"run": run, "trait": "trait1", "chr": chrom,
+                                                     "method": "blup"}).json()  # fmt: skip
+    assert "along" not in blup and "records none" in blup["message"]
+
     csv = client.get("/api/cause/peak_effects", params={"run": run, "format": "csv"})
     assert csv.headers["content-disposition"].endswith('_peak_effects.csv"')
     assert len(pd.read_csv(io.StringIO(csv.text))) == len(at_peak)

@@ -197,6 +197,12 @@ def test_cause_page_over_5806_bxd_traits(bxd_scan_run: Path, live_server: Any,
                        & at_peak.coefficient.isin(["B", "D"])]  # fmt: skip
         (coef,) = [d for d in plot_data(page, "effects-peak") if d["name"] == "coef"]
         np.testing.assert_allclose(coef["y"], mine["estimate"], rtol=1e-12)
+        # BLUPs along the chromosome, computed on request from the scan's inputs
+        page.check("input[name='effects-method'][value='blup']")
+        wait_js(page, "() => ((document.getElementById('effects-along').layout || {}).title"
+                      " || {text: ''}).text.includes('(blup)')", timeout=120)  # fmt: skip
+        assert parse_qs(urlparse(page.url).query)["method"] == ["blup"]
+        assert {d["name"] for d in plot_data(page, "effects-along")} == {"B", "D"}
 
         # the run's whole peak table, downloaded
         with page.expect_download() as download:

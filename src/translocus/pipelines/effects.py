@@ -23,10 +23,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from translocus.core.errors import InputError
+from translocus.core.errors import InputError, OptionError
 from translocus.core.runs import RunLog, read_run
 
-__all__ = ["ScanEffects", "ScanInputs", "scan_effects"]
+__all__ = ["MAX_BLUP_POSITIONS", "ScanEffects", "ScanInputs", "scan_effects"]
+
+#: BLUPs along a chromosome at this many positions at most (each fits its own h²).
+MAX_BLUP_POSITIONS = 200
 
 
 def _recorded_path(record: dict[str, Any], given: str | None, run: Path) -> Path | None:
@@ -144,16 +147,20 @@ class ScanEffects:
     pos: float
     along: pd.DataFrame  # marker, pos, coefficient, estimate, se
     at_peak: pd.DataFrame  # method (coef|blup), coefficient, estimate, se
-    method: str
+    method: str  # of the scan: hk or lmm
+    along_method: str = "coef"
 
 
 def scan_effects(inputs: ScanInputs, trait: str, chromosome: str, *, lod: np.ndarray | None = None,
-                 markers: list[str] | None = None, max_positions: int | None = None
-                 ) -> ScanEffects:  # fmt: skip
+                 markers: list[str] | None = None, max_positions: int | None = None,
+                 method: str = "coef") -> ScanEffects:  # fmt: skip
     """Effects of ``trait`` on ``chromosome`` as the scan's model gives them.
 
     ``lod`` (with ``markers``, the chromosome's LODs of the scan) picks the peak marker; without
-    it the marker in the middle of the chromosome is used.
+    it the marker in the middle of the chromosome is used. ``method`` is what is estimated
+    along the chromosome: ``coef`` (``scan1coef``, at up to ``max_positions`` positions, by
+    default :data:`~translocus.pipelines.scan.MAX_EFFECT_POSITIONS`) or ``blup``
+    (``scan1blup`` with SEs, an h² fitted per position: at up to :data:`MAX_BLUP_POSITIONS`).
     """
     from translocus.genetics.effects import scan1blup, scan1coef
     from translocus.pipelines.scan import MAX_EFFECT_POSITIONS
@@ -173,11 +180,16 @@ def scan_effects(inputs: ScanInputs, trait: str, chromosome: str, *, lod: np.nda
         peak_marker = names[len(names) // 2]
     kin = inputs.kinship_of(chromosome)
     pheno = inputs.pheno[[trait]]
-    limit = max_positions or MAX_EFFECT_POSITIONS
+    if method not in ("coef", "blup"):
+        raise OptionError("method", method, "use coef (fixed effects) or blup")
+    limit = max_positions or (MAX_EFFECT_POSITIONS if method == "coef" else MAX_BLUP_POSITIONS)
     keep = np.unique(np.r_[np.linspace(0, len(names) - 1, min(len(names), limit)).round()
                            .astype(int), names.index(peak_marker)])  # fmt: skip
     some = arr if keep.size == len(names) else arr.isel(marker=keep)
-    coef = scan1coef(pheno, some, kinship=kin, addcovar=inputs.addcovar)
+    if method == "coef":
+        coef = scan1coef(pheno, some, kinship=kin, addcovar=inputs.addcovar)
+    else:
+        coef = scan1blup(pheno, some, kinship=kin, addcovar=inputs.addcovar, se=True)
     map_name = inputs.map_name if inputs.map_name in some.coords else "pos_cM"
     positions = np.asarray(some.coords[map_name].values, dtype=float)
     states = list(alleles.alleles) or [str(s) for s in arr.coords[arr.dims[2]].values]
@@ -200,4 +212,5 @@ def scan_effects(inputs: ScanInputs, trait: str, chromosome: str, *, lod: np.nda
     pos = float(positions[list(coef.index).index(peak_marker)])
     return ScanEffects(trait=trait, chromosome=chromosome, marker=peak_marker, pos=pos,
                        along=along, at_peak=pd.DataFrame(rows),
-                       method="hk" if inputs.kinship == "none" else "lmm")  # fmt: skip
+                       method="hk" if inputs.kinship == "none" else "lmm",
+                       along_method=method)  # fmt: skip

@@ -12,7 +12,7 @@ import contextlib
 import math
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -175,8 +175,9 @@ def chromosome_lod_figure(markers: pd.DataFrame, lod: np.ndarray, *, trait: str,
 
 
 def effects_along_figure(along: pd.DataFrame, *, trait: str, chrom: str, unit: str,
-                         peak: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
-    """Founder effects (``coef``) along a chromosome: one line per founder, SEs on hover."""
+                         peak: dict[str, Any] | None, method: str = "coef"
+                         ) -> dict[str, Any]:  # fmt: skip
+    """Founder effects (``coef`` or ``blup``) along a chromosome: a line per founder, SEs on hover."""
     data = []
     for name, rows in along.groupby("coefficient", sort=False):
         rows = rows.sort_values("pos", kind="stable")
@@ -198,9 +199,9 @@ def effects_along_figure(along: pd.DataFrame, *, trait: str, chrom: str, unit: s
                            "x1": peak["ci_hi"], "y0": 0, "y1": 1, "line": {"width": 0},
                            "fillcolor": "rgba(0,0,0,0.06)", "layer": "below"})  # fmt: skip
     return {"data": data, "layout": {
-        "title": {"text": f"{trait}: founder allele effects along chr {chrom}"},
+        "title": {"text": f"{trait}: founder allele effects ({method}) along chr {chrom}"},
         "xaxis": {"title": {"text": f"chr {chrom} ({unit})"}},
-        "yaxis": {"title": {"text": "effect (coef)"}}, "shapes": shapes,
+        "yaxis": {"title": {"text": f"effect ({method})"}}, "shapes": shapes,
         "legend": {"orientation": "h"}, "hovermode": "closest",
     }}  # fmt: skip
 
@@ -372,9 +373,15 @@ def cause_peaks(
 def cause_effects(
     run: str = _run_query(), trait: str = _trait_query(),
     chr: str = Query(..., min_length=1, max_length=20, description="The peak's chromosome."),  # noqa: A002
+    method: Literal["coef", "blup"] = Query(
+        "coef", description="Along the chromosome: coef (fixed effects) or blup (computed)."),
     index: RunIndex = Depends(get_index),
 ) -> JSONResponse:  # fmt: skip
-    """Founder allele effects on ``chr``: along the chromosome and at the peak (coef, BLUP)."""
+    """Founder allele effects on ``chr``: along the chromosome and at the peak (coef, BLUP).
+
+    ``coef`` along the chromosome is the run's when kept, else computed from the scan's
+    inputs, as BLUPs (``method=blup``) always are (scan runs only).
+    """
     info, data = _run(index, run)
     data.check_trait(trait)
     peaks = data.trait_peaks(trait)
@@ -386,12 +393,13 @@ def cause_effects(
                 if k in best.index}  # fmt: skip
     at_peak = data.peak_effects(trait)
     at_peak = at_peak[at_peak["chr"].astype(str) == chr] if len(at_peak) else at_peak
-    along = data.effects_along(trait, chr)
+    along = data.effects_along(trait, chr) if method == "coef" else None
     source = "precomputed" if along is not None or len(at_peak) else "none"
     answer: dict[str, Any] = {"run": info.id, "trait": trait, "chr": chr, "unit": data.unit,
-                              "source": source, "peak": peak}  # fmt: skip
-    if along is None and isinstance(data, ScanReader) and info.meta.get("command") == "scan":
-        computed = _compute_effects(index, info, data, trait, chr)
+                              "source": source, "peak": peak, "method": method}  # fmt: skip
+    recomputable = isinstance(data, ScanReader) and info.meta.get("command") == "scan"
+    if along is None and recomputable and isinstance(data, ScanReader):
+        computed = _compute_effects(index, info, data, trait, chr, method)
         if isinstance(computed, str):
             answer["message"] = computed
         else:
@@ -404,12 +412,15 @@ def cause_effects(
                 answer["peak"] = peak
     if along is not None:
         answer["along"] = effects_along_figure(along, trait=trait, chrom=chr, unit=data.unit,
-                                               peak=peak)  # fmt: skip
+                                               peak=peak, method=method)  # fmt: skip
     if len(at_peak):
         marker = str(at_peak["marker"].iloc[0]) if "marker" in at_peak else ""
         answer["at_peak"] = peak_effects_figure(at_peak, trait=trait, label=marker)
         answer["table"] = at_peak[["method", "coefficient", "estimate", "se"]].to_dict(
             orient="records")  # fmt: skip
+    if method == "blup" and not recomputable:
+        answer["message"] = ("BLUPs along the chromosome are computed from a scan run's inputs; "
+                             f"run {info.id} records none")  # fmt: skip
     if answer["source"] == "none" and "message" not in answer:
         answer["message"] = (f"no allele effects were kept for {trait} on chr {chr} "
                              "(effects are kept at the highest peaks)")  # fmt: skip
@@ -462,7 +473,7 @@ def _warm(index: RunIndex, info: RunInfo) -> None:
 
 
 def _compute_effects(index: RunIndex, info: RunInfo, data: ScanReader, trait: str,
-                     chrom: str) -> Any:  # fmt: skip
+                     chrom: str, method: str) -> Any:  # fmt: skip
     """Effects recomputed from the scan's inputs, or the reason they cannot be (a string)."""
     from translocus.core.errors import UserError
     from translocus.pipelines.effects import scan_effects
@@ -472,7 +483,7 @@ def _compute_effects(index: RunIndex, info: RunInfo, data: ScanReader, trait: st
         markers = data.markers()
         rows = np.flatnonzero(markers["chr"].to_numpy() == chrom)
         lod = data.profile(trait)[rows]
-        return scan_effects(inputs, trait, chrom, lod=lod,
+        return scan_effects(inputs, trait, chrom, lod=lod, method=method,
                             markers=list(markers["marker"].to_numpy()[rows]))  # fmt: skip
     except UserError as exc:
         return f"effects cannot be computed here: {exc}"

@@ -29,7 +29,10 @@
     const peaks = card("peaks-card", "Peaks of the trait");
     peaks.append(h("div", { id: "peaks-table" }));
     const effects = card("effects-card", "Founder allele effects");
-    effects.append(h("div", { id: "effects-message" }),
+    effects.append(h("div", { class: "controls" }, "along the chromosome: ",
+      h("label", {}, h("input", { type: "radio", name: "effects-method", value: "coef", checked: true }), " coef"),
+      h("label", {}, h("input", { type: "radio", name: "effects-method", value: "blup" }), " BLUP (computed)")),
+      h("div", { id: "effects-message" }),
       h("div", { class: "row" }, h("div", { id: "effects-along", class: "plot" }),
         h("div", { id: "effects-peak", class: "plot" })),
       h("div", { id: "effects-table" }));
@@ -186,6 +189,18 @@
     return apiUrl("/human", params);
   }
 
+  function setupMethod() {
+    const current = getState().method || "coef";
+    document.querySelectorAll('input[name="effects-method"]').forEach((input) => {
+      input.checked = input.value === current;
+      input.onchange = () => {
+        setState({ method: input.value === "coef" ? null : input.value });
+        const chrom = getState().effects;
+        if (chrom) loadEffects(chrom);
+      };
+    });
+  }
+
   function openEffects(chrom) {
     setState({ effects: chrom });
     loadEffects(chrom);
@@ -205,7 +220,7 @@
     message(note, `chr ${chrom}: loading…`);
     let answer;
     try {
-      answer = await api("/api/cause/effects", { run: run, trait: state.trait, chr: chrom });
+      answer = await api("/api/cause/effects", { run: run, trait: state.trait, chr: chrom, method: state.method || null });
     } catch (err) {
       message(note, err.message, "error");
       return;
@@ -290,6 +305,7 @@
       ...(summary.chromosomes || []).map((c) => h("option", { value: c }, `chr ${c}`)));
     select.onchange = () => zoom(select.value);
     document.getElementById("genome-button").onclick = () => zoom("");
+    setupMethod();
     loadRunViews();
     showTrait();
   }
@@ -298,7 +314,7 @@
     layout();
     setupSearch();
     const id = await runPicker(["scan", "eqtl"], (chosen) => {
-      setState({ trait: null, chr: null, effects: null });
+      setState({ trait: null, chr: null, effects: null, method: null });
       layout();
       setupSearch();
       loadRun(chosen);
