@@ -90,6 +90,63 @@ def test_cell_likelihood_equals_dense_gaussian() -> None:
     assert np.isclose(got, ref, rtol=1e-8)
 
 
+def test_cell_likelihood_with_covariate_shifts_equals_dense_gaussian() -> None:
+    """Cells split by covariate value (two study families share an age); their shift has
+    prior variance v: the cell factorisation equals the dense normal density."""
+    rng = np.random.default_rng(4)
+    knots = np.linspace(0.0, 24.0, 9)
+    age = np.array([4.0, 4.0, 4.0, 8.0, 8.0, 12.0, 12.0, 12.0, 4.0, 4.0, 12.0, 12.0])
+    shift = np.r_[np.zeros(8), np.ones(4)][:, None]
+    y = rng.normal(size=len(age)) + 2.0 * shift[:, 0]
+    w = rng.uniform(0.5, 1.0, len(age))
+    s_e, s_c, v = 0.5, 0.2, 4.0
+    q = _prior_precision(len(knots) + 2, 3.0, 0.3, 5.0)
+    k = np.linalg.inv(q)
+    ages_all = np.array([4.0, 8.0, 12.0])
+    b_all = bspline_basis(ages_all, knots)
+    got = _cell_loglik(
+        age, y, w, ages_all, (b_all @ k @ b_all.T)[None], np.array([s_e**2]),
+        np.array([s_c**2]), shift, v,
+    )[0]  # fmt: skip
+    basis = bspline_basis(age, knots)
+    keys = np.c_[age, shift]
+    same_cell = (keys[:, None, :] == keys[None, :, :]).all(axis=2).astype(float)
+    cov = basis @ k @ basis.T + v * shift @ shift.T + s_c**2 * same_cell + np.diag(s_e**2 / w)
+    yc = y - np.average(y, weights=w)
+    ref = stats.multivariate_normal(np.zeros(len(y)), cov).logpdf(yc)
+    assert np.isclose(got, ref, rtol=1e-8)
+
+
+def test_all_zero_stratum_is_fitted() -> None:
+    """A stratum whose values are all zero (controls without plaques) is a constant curve
+    on the log scale, not an error."""
+    frame = _simulated()
+    zeros = frame.assign(measure="plaque", value=0.0)
+    fit = AgeTrajectoryModel(n_boot=0).fit(
+        pd.concat([frame, zeros]), group=["mouse_model", "sex"], control="ctrl"
+    )
+    pred = fit.predict([16.0], stratum=("plaque",), n_animals=4)
+    # the SD is bounded by the smallest variances of the grid (spread 1: 0.02 and 1e-4)
+    assert np.allclose(pred["point"], 0.0) and (pred["sd_analysis"] < 0.05).all()
+
+
+def test_effects_compare_within_study_family() -> None:
+    """Model and control of two study families, family b 2 log units lower for both: with
+    the family as a covariate the effect is that of the families' own controls."""
+    frame = _simulated(n=6, seed=5)
+    other = _simulated(n=6, seed=6)
+    other = other[other["age"].isin([4.0, 12.0])].assign(
+        animal=lambda f: "b" + f["animal"], value=lambda f: f["value"] * np.exp(-2.0)
+    )
+    both = pd.concat([frame.assign(family="a"), other.assign(family="b")], ignore_index=True)
+    fit = AgeTrajectoryModel(n_boot=10).fit(
+        both, group=["mouse_model", "sex"], control="ctrl", covariates=["family"]
+    )
+    eff = fit.effects_[np.isclose(fit.effects_["age"], 16.0)]
+    assert np.allclose(eff["difference"], 0.45, atol=0.15)
+    assert (fit.onsets_["status"] == "ok").all()
+
+
 def _simulated(onset: float = 8.0, n: int = 8, seed: int = 0) -> pd.DataFrame:
     """Control flat; the model rises linearly from 4 months with slope 0.15 / (onset - 4)
     log units per month, so with residual SD 0.15 the effect |d| = 1 is reached at

@@ -803,7 +803,9 @@ class AgeTrajectoryModel(Estimator):
                         }
                     )
                     continue
-                cmean, csd = self._curve(cfit, grid)
+                # the control at the group's (reference) covariate value where it has it
+                c_level = cfit.levels.index(gfit.levels[0]) if gfit.levels[0] in cfit.levels else 0
+                cmean, csd = self._curve(cfit, grid, c_level)
                 unit = self._effect_scale(gfit, cfit)
                 diff = mean - cmean
                 dsd = np.sqrt(sd**2 + csd**2)
@@ -825,7 +827,7 @@ class AgeTrajectoryModel(Estimator):
                 g_first = max(first, float(min(gfit.age.min(), cfit.age.min())))
                 g_last = float(min(gfit.age.max(), cfit.age.max()))
                 onset, censoring = self._onset(grid, diff / unit, g_first, g_last)
-                boots = self._bootstrap_onsets(gfit, cfit, grid, g_first, g_last, rng)
+                boots = self._bootstrap_onsets(gfit, cfit, c_level, grid, g_first, g_last, rng)
                 lo, hi = _censored_percentiles(boots, self.level, g_first, g_last)
                 onset_rows.append(
                     {
@@ -894,6 +896,7 @@ class AgeTrajectoryModel(Estimator):
         self,
         gfit: _GroupFit,
         cfit: _GroupFit,
+        c_level: int,
         grid: np.ndarray,
         first: float,
         last: float,
@@ -906,7 +909,7 @@ class AgeTrajectoryModel(Estimator):
         n_basis = grid_basis.shape[1]
         unit = self._effect_scale(gfit, cfit)
         curves = []
-        for g in (gfit, cfit):
+        for g, level in ((gfit, 0), (cfit, c_level)):
             # Row multiplicities of every replicate, so that all replicates are solved as
             # one batch of normal equations.
             counts = _bootstrap_counts(g.animal, g.age, self.n_boot, rng)
@@ -918,7 +921,8 @@ class AgeTrajectoryModel(Estimator):
             )
             rhs = np.einsum("bn,ni->bi", cw * yc, g.design) / g.sigma_e**2
             coef = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-            curves.append(coef[:, :n_basis] @ grid_basis.T + center[:, None])
+            shift = coef[:, n_basis + level - 1] if level > 0 else np.zeros(len(coef))
+            curves.append(coef[:, :n_basis] @ grid_basis.T + (center + shift)[:, None])
         effect = (curves[0] - curves[1]) / unit
         out = np.array([self._onset(grid, e, first, last)[0] for e in effect])
         return out
