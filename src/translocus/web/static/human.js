@@ -3,14 +3,14 @@
  * ?run=&chr=&start=&end=) translated on request. */
 "use strict";
 
-function huCard(title, id, note) {
+function huCard(title, id, note, plot) {
   return h(
     "section",
     { class: "card", id: id + "-card" },
     h("h2", {}, title),
     note ? h("p", { class: "note" }, note) : "",
     h("div", { class: "controls", id: id + "-controls" }),
-    h("div", { class: "plot", id: id }),
+    plot === false ? "" : h("div", { class: "plot", id: id }),
     h("div", { id: id + "-table" }),
   );
 }
@@ -99,13 +99,13 @@ async function renderRun(runId) {
   holder.append(...(opts.messages || []).map((m) => h("p", { class: "message missing" }, m)));
   const files = opts.files || {};
   if (files["peak_summary.csv"]) {
-    holder.append(huCard("Translated peaks", "peaks", "Pick a peak to see its candidates."));
+    holder.append(huCard("Translated peaks", "peaks", "Pick a peak to see its candidates.", false));
   }
   if (files["candidates.csv"]) {
     holder.append(huCard("Candidates near disease loci", "candidates", "Top ranked human orthologs; bars: distance to the nearest disease-locus lead SNP (coloured: within the window)."));
   }
-  if (files["orthologs.csv"]) holder.append(huCard("Orthologs", "orthologs", "Homology type and confidence of each gene's human orthologs."));
-  if (files["genes.csv"]) holder.append(huCard("Mouse genes in the interval", "genes"));
+  if (files["orthologs.csv"]) holder.append(huCard("Orthologs", "orthologs", "Homology type and confidence of each gene's human orthologs.", false));
+  if (files["genes.csv"]) holder.append(huCard("Mouse genes in the interval", "genes", "", false));
 
   const state = getState();
   const peaks = opts.peaks || [];
