@@ -23,18 +23,26 @@ _CSV_CACHE = 48
 #: Rows of a parquet table one view may read (a spider plot of one model, one animal).
 MAX_ROWS = 200_000
 
-_duckdb_local = threading.local()
+_duckdb: dict[str, Any] = {}
+_duckdb_lock = threading.Lock()
 
 
-def _connection() -> Any:
+def _query(sql: str, params: list[Any]) -> pd.DataFrame:
+    """Run ``sql`` on a cursor of the one in-memory DuckDB connection, closed at once.
+
+    A cursor per query (about 10 ms) rather than a connection kept per worker thread: the
+    server's worker threads outlive requests, and connections left in them at exit abort.
+    """
     import duckdb
 
-    con = getattr(_duckdb_local, "con", None)
-    if con is None:
-        con = duckdb.connect(":memory:")
-        con.execute("SET threads TO 1")
-        _duckdb_local.con = con
-    return con
+    with _duckdb_lock:
+        if "con" not in _duckdb:
+            con = duckdb.connect(":memory:")
+            con.execute("SET threads TO 1")
+            _duckdb["con"] = con
+        con = _duckdb["con"]
+    with con.cursor() as cursor:
+        return cursor.execute(sql, params).df()
 
 
 def _version(path: Path) -> tuple[str, int, int]:
@@ -98,7 +106,7 @@ def read_parquet(
     if order_by:
         sql += " ORDER BY " + ", ".join(f'"{c}"' for c in order_by)
     sql += f" LIMIT {int(limit)}"
-    return _connection().execute(sql, [str(path), *params]).df()
+    return _query(sql, [str(path), *params])
 
 
 def distinct(path: Path, columns: Sequence[str]) -> pd.DataFrame:
@@ -116,7 +124,7 @@ def _distinct(key: tuple[str, int, int], columns: tuple[str, ...]) -> pd.DataFra
             return pd.DataFrame(columns=list(columns))
         select = ", ".join(f'"{c}"' for c in present)
         sql = f"SELECT DISTINCT {select} FROM read_parquet(?) ORDER BY {select}"
-        return _connection().execute(sql, [str(path)]).df()
+        return _query(sql, [str(path)])
     frame = read_csv(path)
     present = [c for c in columns if c in frame.columns]
     return frame[present].drop_duplicates().sort_values(present).reset_index(drop=True)
