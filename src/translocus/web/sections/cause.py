@@ -9,8 +9,10 @@ the support interval in Mbp (and ``assembly`` when the scan recorded its build).
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +27,15 @@ from translocus.web.runs import RunIndex, RunInfo, get_index
 from translocus.web.sections import Page
 from translocus.web.tables import TableParams, table_params, table_response
 
-__all__ = ["genome_lod_figure", "human_link", "page", "router"]
+__all__ = [
+    "GenomeAxis",
+    "genome_axis",
+    "genome_lod_figure",
+    "genome_lod_json",
+    "human_link",
+    "page",
+    "router",
+]
 
 router = APIRouter(prefix="/api/cause", tags=["cause"])
 page = Page(name="cause", title="Cause")
@@ -88,10 +98,24 @@ def _threshold_shapes(thresholds: list[dict[str, Any]]) -> tuple[list[Any], list
     return shapes, notes
 
 
-def genome_lod_figure(markers: pd.DataFrame, lod: np.ndarray, *, trait: str, unit: str,
-                      thresholds: list[dict[str, Any]], peaks: pd.DataFrame
-                      ) -> dict[str, Any]:  # fmt: skip
-    """The genome-wide LOD profile: one trace per chromosome (``meta.chr``), then the peaks."""
+@dataclass(frozen=True)
+class GenomeAxis:
+    """A run's genome-wide x axis, made once: chromosome offsets and each trace but its LODs.
+
+    A genome-wide profile is thousands of points; the positions, marker names and styles of
+    its traces are the same for every trait, so they are serialised once (``traces``: each
+    chromosome's trace as JSON, open before its ``y``) and a request only writes its LODs.
+    """
+
+    chroms: list[str]
+    offsets: dict[str, float]
+    rows: list[np.ndarray]
+    mids: list[float]
+    traces: list[str]
+
+
+def genome_axis(markers: pd.DataFrame, unit: str) -> GenomeAxis:
+    """The :class:`GenomeAxis` of ``markers`` (``marker``, ``chr``, ``pos`` in ``unit``)."""
     chroms = list(dict.fromkeys(markers["chr"]))
     ends = markers.groupby("chr", sort=False)["pos"].agg(["min", "max"])
     total = float((ends["max"] - ends["min"]).sum()) or 1.0
@@ -101,39 +125,66 @@ def genome_lod_figure(markers: pd.DataFrame, lod: np.ndarray, *, trait: str, uni
     for c in chroms:
         offsets[c] = at - float(ends.loc[c, "min"])
         at += float(ends.loc[c, "max"] - ends.loc[c, "min"]) + gap
-    data: list[dict[str, Any]] = []
     groups = markers.groupby("chr", sort=False).indices
+    positions = markers["pos"].to_numpy(dtype=float)
+    names = markers["marker"].to_numpy()
+    rows, traces = [], []
     for k, c in enumerate(chroms):
-        rows = groups[c]
-        pos = markers["pos"].to_numpy(dtype=float)[rows]
-        data.append({
+        index = np.asarray(groups[c])
+        pos = positions[index]
+        trace = plain({
             "type": "scatter", "mode": "lines", "name": f"chr {c}", "meta": {"chr": c},
-            "x": np.round(pos + offsets[c], 6), "y": lod[rows], "customdata": pos,
-            "text": markers["marker"].to_numpy()[rows],
+            "x": np.round(pos + offsets[c], 6), "customdata": pos, "text": names[index],
             "line": {"color": _CHROM_COLOURS[k % 2], "width": 1.5}, "showlegend": False,
             "hovertemplate": f"%{{text}}<br>chr {c} %{{customdata:.3f}} {unit}"
                              "<br>LOD %{y:.2f}<extra></extra>",
         })  # fmt: skip
+        rows.append(index)
+        traces.append(json.dumps(trace, allow_nan=False)[:-1])
+    mids = [offsets[c] + float(ends.loc[c, "min"] + ends.loc[c, "max"]) / 2 for c in chroms]
+    return GenomeAxis(chroms, offsets, rows, mids, traces)
+
+
+def _floats(values: np.ndarray) -> str:
+    """A JSON list of numbers (NaN and inf as null)."""
+    if np.isfinite(values).all():
+        return json.dumps(values.astype(float).tolist())
+    return json.dumps([v if math.isfinite(v) else None for v in values.astype(float).tolist()])
+
+
+def genome_lod_json(axis: GenomeAxis, lod: np.ndarray, *, trait: str, unit: str,
+                    thresholds: list[dict[str, Any]], peaks: pd.DataFrame) -> str:  # fmt: skip
+    """The genome-wide LOD profile as plotly JSON: a trace per chromosome, then the peaks."""
+    parts = [f'{trace},"y":{_floats(lod[rows])}}}'
+             for trace, rows in zip(axis.traces, axis.rows, strict=True)]  # fmt: skip
     if len(peaks):
-        data.append({
+        parts.append(json.dumps(plain({
             "type": "scatter", "mode": "markers", "name": "peaks",
-            "x": [float(p.pos) + offsets.get(str(p.chr), 0.0) for p in peaks.itertuples()],
+            "x": [float(p.pos) + axis.offsets.get(str(p.chr), 0.0) for p in peaks.itertuples()],
             "y": peaks["lod"].to_numpy(dtype=float), "meta": {"peaks": True},
             "customdata": [[str(p.chr), float(p.pos)] for p in peaks.itertuples()],
             "marker": {"color": "#c0392b", "size": 8, "symbol": "diamond"},
             "hovertemplate": "peak chr %{customdata[0]} %{customdata[1]:.3f} " + unit
                              + "<br>LOD %{y:.2f}<extra></extra>", "showlegend": False,
-        })  # fmt: skip
+        })))  # fmt: skip
     shapes, notes = _threshold_shapes(thresholds)
-    mids = [offsets[c] + float(ends.loc[c, "min"] + ends.loc[c, "max"]) / 2 for c in chroms]
     layout = {
         "title": {"text": f"{trait}: LOD genome-wide (click a chromosome to zoom)"},
-        "xaxis": {"tickmode": "array", "tickvals": mids, "ticktext": chroms,
+        "xaxis": {"tickmode": "array", "tickvals": axis.mids, "ticktext": axis.chroms,
                   "title": {"text": "chromosome"}, "showgrid": False, "zeroline": False},
         "yaxis": {"title": {"text": "LOD"}, "rangemode": "tozero"},
         "shapes": shapes, "annotations": notes, "hovermode": "closest",
     }  # fmt: skip
-    return {"data": data, "layout": layout}
+    return '{"data":[' + ",".join(parts) + '],"layout":' + json.dumps(plain(layout)) + "}"
+
+
+def genome_lod_figure(markers: pd.DataFrame, lod: np.ndarray, *, trait: str, unit: str,
+                      thresholds: list[dict[str, Any]], peaks: pd.DataFrame
+                      ) -> dict[str, Any]:  # fmt: skip
+    """The genome-wide LOD profile as a plotly ``{"data", "layout"}`` (see :func:`genome_lod_json`)."""
+    text = genome_lod_json(genome_axis(markers, unit), lod, trait=trait, unit=unit,
+                           thresholds=thresholds, peaks=peaks)  # fmt: skip
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def chromosome_lod_figure(markers: pd.DataFrame, lod: np.ndarray, *, trait: str, chrom: str,
@@ -247,6 +298,7 @@ def cause_summary(run: str = _run_query(), index: RunIndex = Depends(get_index))
     }  # fmt: skip
     if isinstance(data, EqtlReader):
         facts["has_profiles"] = data.store_path is not None
+        _warm_eqtl(index, info, data)
         facts["has_hotspots"] = data.hotspots() is not None
         facts["method"] = data.summary.get("method")
     else:
@@ -309,7 +361,7 @@ def cause_lod(
     trait: str = _trait_query(),
     chr: str | None = _chrom_query(),  # noqa: A002 - the URL's word
     index: RunIndex = Depends(get_index),
-) -> JSONResponse:
+) -> Response:
     """A trait's LOD profile (genome-wide, or on ``chr``) with thresholds and peaks."""
     info, data = _run(index, run)
     data.check_trait(trait)
@@ -320,16 +372,19 @@ def cause_lod(
     thresholds = data.thresholds(trait)
     peaks = data.trait_peaks(trait)
     if chr is None:
-        fig = genome_lod_figure(markers, lod, trait=trait, unit=data.unit,
-                                thresholds=thresholds, peaks=peaks)  # fmt: skip
+        axis = index.cached(info, f"cause:axis:{data.unit}",
+                            lambda: genome_axis(markers, data.unit))  # fmt: skip
+        fig = genome_lod_json(axis, lod, trait=trait, unit=data.unit, thresholds=thresholds,
+                              peaks=peaks)  # fmt: skip
     else:
-        fig = chromosome_lod_figure(markers, lod, trait=trait, chrom=chr, unit=data.unit,
-                                    thresholds=thresholds, peaks=peaks)  # fmt: skip
-    return _json({
+        fig = json.dumps(plain(chromosome_lod_figure(
+            markers, lod, trait=trait, chrom=chr, unit=data.unit, thresholds=thresholds,
+            peaks=peaks)))  # fmt: skip
+    head = json.dumps(plain({
         "run": info.id, "trait": trait, "chr": chr, "unit": data.unit, "map": data.map_name,
         "thresholds": thresholds, "peaks": _peak_records(info, data, peaks, trait),
-        "figure": fig,
-    })  # fmt: skip
+    }))  # fmt: skip
+    return Response(head[:-1] + ',"figure":' + fig + "}", media_type="application/json")
 
 
 def _peak_records(info: RunInfo, data: ScanReader | EqtlReader, peaks: pd.DataFrame,
@@ -468,6 +523,23 @@ def _warm(index: RunIndex, info: RunInfo) -> None:
         with contextlib.suppress(Exception):  # the request itself reports what went wrong
             _scan_inputs(index, info).kinship_of(str(info.meta.get("summary", {}).get(
                 "chromosomes", ["1"])[0]))  # fmt: skip
+
+    threading.Thread(target=work, daemon=True, name=f"warm {info.id}").start()
+
+
+def _warm_eqtl(index: RunIndex, info: RunInfo, data: EqtlReader) -> None:
+    """Group an eqtl run's peaks by trait and read its map in the background."""
+    with _warming_lock:
+        if info.id in _warming:
+            return
+        _warming.add(info.id)
+
+    def work() -> None:
+        with contextlib.suppress(Exception):  # the request itself reports what went wrong
+            data.trait_peaks("")
+            if data.store_path is not None:
+                index.cached(info, f"cause:axis:{data.unit}",
+                             lambda: genome_axis(data.markers(), data.unit))  # fmt: skip
 
     threading.Thread(target=work, daemon=True, name=f"warm {info.id}").start()
 
