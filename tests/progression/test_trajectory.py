@@ -128,6 +128,9 @@ def test_all_zero_stratum_is_fitted() -> None:
     pred = fit.predict([16.0], stratum=("plaque",), n_animals=4)
     # the SD is bounded by the smallest variances of the grid (spread 1: 0.02 and 1e-4)
     assert np.allclose(pred["point"], 0.0) and (pred["sd_analysis"] < 0.05).all()
+    # hyper_ keeps one row per stratum (its log offset); variances_ one per group
+    assert len(fit.hyper_) == 2 and len(fit.variances_) == 8
+    assert fit.hyper_.set_index("measure").loc["plaque", "offset"] == 1.0
 
 
 def test_effects_compare_within_study_family() -> None:
