@@ -10,9 +10,11 @@ covariates ``w_i`` (sex, strain, ...) and per-animal random intercept and slope 
 curvature with ``random_degree=2``: each animal's own rise and fall) ``b_i ~ N(0, D)``.
 Survival submodel (Gompertz baseline in age, proportional hazards)::
 
-    h_i(t | b_i) = exp(g0 + g1 s + gamma' w_i + alpha m_i(t) + alpha_slope dm_i/ds(t))
+    h_i(t | b_i) = exp(g0 + g1 s + gamma' w_i + (alpha + alpha_age s) m_i(t)
+                       + alpha_slope dm_i/ds(t))
 
-The current value and slope of the animal's own course enter its hazard (``association``).
+The current value and slope of the animal's own course enter its hazard (``association``;
+``"value_by_age"`` lets the value's log hazard ratio change with age, ``alpha_age``).
 The parameters are fitted by maximum likelihood with the random effects integrated out:
 ``p(y_i) p(b | y_i)`` is Gaussian in closed form, so each animal's likelihood is
 ``p(y_i) E_{b | y_i}[h_i(T_i | b)^delta_i S_i(T_i | b) / S_i(t0_i | b)]``, the expectation by
@@ -68,7 +70,13 @@ __all__ = [
 ]
 
 #: Features of the course that may enter the hazard.
-ASSOCIATIONS = ("value", "slope")
+ASSOCIATIONS = ("value", "slope", "value_by_age")
+#: What one unit of each association's feature is, on the measure's own scale.
+_PER = {
+    "value": "unit of the measure",
+    "slope": "unit per month of its slope",
+    "value_by_age": "unit of the measure, per year of age past centre_",
+}
 #: Months per unit of the scaled age ``s`` (slopes are per year in the model).
 _AGE_SCALE = 12.0
 #: Largest exponent taken (hazards beyond exp(700) are infinite anyway).
@@ -121,6 +129,7 @@ class JointModel(Estimator):
         Degree of the fixed polynomial age trend of the measure (2: rise and fall).
     association
         Features of the animal's course in its hazard: ``"value"`` (current value),
+        ``"value_by_age"`` (its association changing linearly with age),
         ``"slope"`` (current slope), or both.
     random_degree
         Per-animal random effects: 1 an intercept and a slope in age, 2 also a curvature
@@ -241,6 +250,7 @@ class JointModel(Estimator):
             "gamma": theta[lay["gamma"]],
             "alpha": float(alpha.get("value", 0.0)),
             "alpha_slope": float(alpha.get("slope", 0.0)),
+            "alpha_age": float(alpha.get("value_by_age", 0.0)),
         }
 
     def _fixed(
@@ -311,13 +321,14 @@ class JointModel(Estimator):
             par["g0"]
             + par["g1"] * s
             + (w @ par["gamma"])[:, None]
-            + par["alpha"] * level
+            + (par["alpha"] + par["alpha_age"] * s) * level
             + par["alpha_slope"] * slope
         )
         r = self._n_random
         coef = np.stack(
             [
-                par["alpha"] * s**k + (par["alpha_slope"] * k * s ** (k - 1) if k else 0.0)
+                (par["alpha"] + par["alpha_age"] * s) * s**k
+                + (par["alpha_slope"] * k * s ** (k - 1) if k else 0.0)
                 for k in range(r)
             ],
             -1,
@@ -384,6 +395,9 @@ class JointModel(Estimator):
         h_s = np.einsum("nkl,nl->nk", h, cw * s)
         h_value = np.einsum("nkl,nkl->nk", h, cw[:, None, :] * (level[:, None, :] + rand_level))
         h_slope = np.einsum("nkl,nkl->nk", h, cw[:, None, :] * (slope[:, None, :] + rand_slope))
+        h_value_age = np.einsum(
+            "nkl,nkl->nk", h, (cw * s)[:, None, :] * (level[:, None, :] + rand_level)
+        )
         t_end = data.time[:, None]
         s_t = (t_end - self.centre_) / _AGE_SCALE
         level_t, slope_t = self._fixed(par, s_t, data.w[:, None, :])
@@ -401,8 +415,10 @@ class JointModel(Estimator):
         for name in self.association:
             if name == "value":
                 parts.append(d * (level_t + rl_t[:, :, 0]) - h_value)
-            else:
+            elif name == "slope":
                 parts.append(d * (slope_t + rs_t[:, :, 0]) - h_slope)
+            else:
+                parts.append(d * s_t * (level_t + rl_t[:, :, 0]) - h_value_age)
         grad = np.array([float(np.sum(pi * part)) for part in parts])
         total = float(ll.sum())
         return (total if np.isfinite(total) else -np.inf), grad
@@ -733,8 +749,9 @@ class JointModel(Estimator):
     def summary(self) -> pd.DataFrame:
         """Every parameter with standard error and interval; associations on the data's scale.
 
-        ``association:value`` is the log hazard ratio per unit of the measure,
-        ``association:slope`` per unit per month of its slope; the other rows are on the
+        ``association:value`` is the log hazard ratio per unit of the measure (at age
+        ``centre_`` when ``value_by_age`` is also given: that row is its change per year of
+        age), ``association:slope`` per unit per month of its slope; the other rows are on the
         internal scale (measure standardised by ``value_mean_``/``value_sd_``, age in years
         from ``centre_`` months).
         """
@@ -743,7 +760,7 @@ class JointModel(Estimator):
         est = self.params_.to_numpy().copy()
         scale = np.ones_like(est)
         for j, name in enumerate(self.params_.index):
-            if name == "association:value":
+            if name in ("association:value", "association:value_by_age"):
                 scale[j] = 1.0 / self.value_sd_
             elif name == "association:slope":
                 scale[j] = _AGE_SCALE / self.value_sd_
@@ -760,10 +777,7 @@ class JointModel(Estimator):
         """The association rows of :attr:`summary` with their hazard ratios."""
         table = self.summary.loc[[f"association:{a}" for a in self.association]].copy()
         table["hazard_ratio"] = np.exp(table["estimate"])
-        table["per"] = [
-            "unit of the measure" if a == "value" else "unit per month of its slope"
-            for a in self.association
-        ]
+        table["per"] = [_PER[a] for a in self.association]
         return table
 
     def _history(
