@@ -92,6 +92,7 @@ class RunIndex:
         self._runs: dict[str, RunInfo] = {}
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[tuple[str, str], threading.Lock] = {}
         if not roots:
             raise InputError("no run folder given; give one or more, e.g. translocus serve demo")
         for root in roots:
@@ -177,17 +178,31 @@ class RunIndex:
         return resolved if resolved.is_file() else None
 
     def cached(self, run: RunInfo, key: str, make: Callable[[], T]) -> T:
-        """``make()`` once per run and key (kept for small things: trait lists, footers)."""
+        """``make()`` once per run and key (kept for small things: trait lists, footers).
+
+        Requests asking for the same thing at once wait for the one making it.
+        """
         slot = (run.id, key)
         with self._lock:
             if slot in self._cache:
                 self._cache.move_to_end(slot)
                 return self._cache[slot]  # type: ignore[no-any-return]
-        value = make()
-        with self._lock:
-            self._cache[slot] = value
-            while len(self._cache) > CACHE_ITEMS:
-                self._cache.popitem(last=False)
+            making = self._making.setdefault(slot, threading.Lock())
+        with making:
+            with self._lock:
+                if slot in self._cache:
+                    return self._cache[slot]  # type: ignore[no-any-return]
+            try:
+                value = make()
+            except BaseException:
+                with self._lock:
+                    self._making.pop(slot, None)
+                raise
+            with self._lock:
+                self._cache[slot] = value
+                self._making.pop(slot, None)
+                while len(self._cache) > CACHE_ITEMS:
+                    self._cache.popitem(last=False)
         return value
 
 
