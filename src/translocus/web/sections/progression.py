@@ -217,6 +217,13 @@ def trajectory_figure(
                         legendgroup=name,
                     )
                 )
+    if "observed" in curves.columns and len(curves):
+        seen = curves.loc[curves["observed"].astype(str) == "True", "age"]
+        last, end = (float(seen.max()) if len(seen) else None), float(curves["age"].max())
+        if last is not None and last < end:
+            # The curves go on past the oldest measured age: say where the data stop.
+            fig.add_vrect(x0=last, x1=end, fillcolor="#888", opacity=0.08, line_width=0,
+                          annotation_text="past the data", annotation_position="top left")  # fmt: skip
     scale = str(curves["scale"].iloc[0]) if "scale" in curves.columns and len(curves) else ""
     fig.update_layout(
         title=title,

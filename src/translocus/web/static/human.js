@@ -17,8 +17,12 @@ function huCard(title, id, note, plot) {
 
 async function huDraw(id, path, params) {
   const el = document.getElementById(id);
+  // Only the latest request of a plot draws: an older answer arriving late is dropped.
+  const ticket = String(Number(el.dataset.ticket || 0) + 1);
+  el.dataset.ticket = ticket;
   try {
     const answer = await api(path, params);
+    if (el.dataset.ticket !== ticket) return null;
     if (!answer.figure) {
       message(el, (answer.messages || []).join(" ") || "nothing to draw", "missing");
       return answer;
@@ -26,7 +30,7 @@ async function huDraw(id, path, params) {
     await drawFigure(el, answer.figure, { filename: id });
     return answer;
   } catch (err) {
-    message(el, err.message, "error");
+    if (el.dataset.ticket === ticket) message(el, err.message, "error");
     return null;
   }
 }
@@ -69,7 +73,8 @@ function renderInterval(linkedRun) {
       const heading = document.querySelector("#interval-card h2");
       if (answer && answer.query) {
         const q = answer.query;
-        heading.textContent = `Human candidates of mouse chr${q.chr}:${q.start}–${q.end} Mbp (${q.assembly})`;
+        const of = s.trait ? `${s.trait}'s peak, ` : "";
+        heading.textContent = `Human candidates of ${of}mouse chr${q.chr}:${q.start}–${q.end} Mbp (${q.assembly})`;
         const notes = (answer.messages || []).map((m) => h("p", { class: "message missing" }, m));
         document.getElementById("interval").after(h("div", { class: "notes", dataset: { for: "interval" } }, notes));
       }

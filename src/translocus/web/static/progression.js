@@ -23,8 +23,12 @@ function withWhere(path, where) {
 
 async function drawInto(id, path, params, filename) {
   const el = document.getElementById(id);
+  // Only the latest request of a plot draws: an older answer arriving late is dropped.
+  const ticket = String(Number(el.dataset.ticket || 0) + 1);
+  el.dataset.ticket = ticket;
   try {
     const answer = await api(path, params);
+    if (el.dataset.ticket !== ticket) return null;
     if (!answer.figure) {
       message(el, (answer.messages || []).join(" ") || "nothing to draw", "missing");
       return answer;
@@ -34,7 +38,7 @@ async function drawInto(id, path, params, filename) {
     if (notes.length) el.after(h("div", { class: "notes", dataset: { for: id } }, notes));
     return answer;
   } catch (err) {
-    message(el, err.message, "error");
+    if (el.dataset.ticket === ticket) message(el, err.message, "error");
     return null;
   }
 }

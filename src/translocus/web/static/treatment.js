@@ -16,9 +16,13 @@ function trCard(title, id, note) {
 
 async function trDraw(id, path, params, key) {
   const el = document.getElementById(id);
+  // Only the latest request of a plot draws: an older answer arriving late is dropped.
+  const ticket = String(Number(el.dataset.ticket || 0) + 1);
+  el.dataset.ticket = ticket;
   document.querySelectorAll(`div.notes[data-for="${id}"]`).forEach((n) => n.remove());
   try {
     const answer = await api(path, params);
+    if (el.dataset.ticket !== ticket) return null;
     const fig = answer[key || "figure"];
     if (!fig) {
       message(el, (answer.messages || []).join(" ") || "nothing to draw", "missing");
@@ -29,7 +33,7 @@ async function trDraw(id, path, params, key) {
     if (notes.length && !key) el.after(h("div", { class: "notes", dataset: { for: id } }, notes));
     return answer;
   } catch (err) {
-    message(el, err.message, "error");
+    if (el.dataset.ticket === ticket) message(el, err.message, "error");
     return null;
   }
 }
@@ -68,6 +72,7 @@ function renderRespond(runId, opts) {
     setState({ model: model });
     trDraw("spider", "/api/treatment/spider", { run: runId, model: model });
     trDraw("fits", "/api/treatment/fits", { run: runId, model: model }).then((answer) => {
+      if (!answer) return; // an older model's answer, or an error shown in the fits plot
       const el = document.getElementById("effects");
       if (answer && answer.effects) drawFigure(el, answer.effects, { filename: "effects" });
       else message(el, "no treatment effects for this model", "missing");
