@@ -66,11 +66,16 @@ def read_csv(path: Path, *, index_col: int | None = None) -> pd.DataFrame:
         raise HTTPException(422, f"{path.name}: cannot be read as a table ({exc})") from None
 
 
+def _name(column: str) -> str:
+    """``column`` quoted as an SQL identifier (names come from the file's own schema)."""
+    return '"' + column.replace('"', '""') + '"'
+
+
 def _where(filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
     clauses = []
     params: list[Any] = []
     for column, value in filters.items():
-        clauses.append(f'CAST("{column}" AS VARCHAR) = ?')
+        clauses.append(f"CAST({_name(column)} AS VARCHAR) = ?")
         params.append(str(value))
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
@@ -99,12 +104,12 @@ def read_parquet(
     names = parquet_columns(path)
     wanted = [c for c in (columns or names) if c in names]
     filters = {k: v for k, v in (filters or {}).items() if k in names}
-    select = ", ".join(f'"{c}"' for c in wanted) or "*"
+    select = ", ".join(_name(c) for c in wanted) or "*"
     where, params = _where(filters)
     order_by = [c for c in order if c in names]
     sql = f"SELECT {select} FROM read_parquet(?){where}"
     if order_by:
-        sql += " ORDER BY " + ", ".join(f'"{c}"' for c in order_by)
+        sql += " ORDER BY " + ", ".join(_name(c) for c in order_by)
     sql += f" LIMIT {int(limit)}"
     return _query(sql, [str(path), *params])
 
@@ -122,7 +127,7 @@ def _distinct(key: tuple[str, int, int], columns: tuple[str, ...]) -> pd.DataFra
         present = [c for c in columns if c in names]
         if not present:
             return pd.DataFrame(columns=list(columns))
-        select = ", ".join(f'"{c}"' for c in present)
+        select = ", ".join(_name(c) for c in present)
         sql = f"SELECT DISTINCT {select} FROM read_parquet(?) ORDER BY {select}"
         return _query(sql, [str(path)])
     frame = read_csv(path)
