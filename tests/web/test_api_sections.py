@@ -199,6 +199,17 @@ def test_spider_lines_are_percent_change_of_the_volumes(client: Any, runs: Path)
         v = rows["volume"].to_numpy()
         assert model == SPIDER_MODEL and line["name"] == arm
         np.testing.assert_allclose(line["y"], 100 * (v - v[0]) / v[0], rtol=1e-12)
+    arm = volumes["arm"].iloc[0]
+    across = get(client, "/api/treatment/spider", run="respond", arm=arm)["figure"]["data"]
+    rows = volumes[volumes.arm == arm]
+    assert len(across) == rows.groupby(["model", "animal"]).ngroups
+    for line in across:  # one arm across models: coloured by each series' mRECIST class
+        series = line["meta"]["series"]  # "model arm animal"; an arm may hold spaces
+        model, animal = series.split(" ", 1)[0], series.rsplit(" ", 1)[1]
+        own = rows[(rows.model == model) & (rows.animal.astype(str) == animal)]
+        assert line["name"] == (
+            own["mrecist"].iloc[0] if isinstance(own["mrecist"].iloc[0], str) else "NA"
+        )
     older = get(client, "/api/treatment/spider", run="older_respond", model=SPIDER_MODEL)
     assert older["figure"] is None and "volumes.parquet" in older["messages"][0]
 

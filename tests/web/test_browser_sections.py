@@ -197,6 +197,14 @@ def test_treatment_page(runs: Path, demo_run: Path, live_server: Any, open_page:
         assert {t["name"] for t in spider} == set(volumes["arm"])
         wait_title(page, "synergy", SPIDER_MODEL)
 
+        page.select_option("#spider-of", "arm")  # the waterfall's arm across models
+        wait_title(page, "spider", arm)
+        across = plot_data(page, "spider")
+        rows = volumes[volumes.arm == arm]
+        assert len(across) == rows.groupby(["model", "animal"]).ngroups
+        assert {t["name"] for t in across} == set(rows["mrecist"].fillna("NA"))
+        assert state(page)["spider"] == ["arm"]
+
 
 def test_human_page(demo_run: Path, runs: Path, live_server: Any, open_page: Any) -> None:
     from translocus.translate import translate_interval

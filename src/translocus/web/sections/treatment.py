@@ -100,19 +100,28 @@ def percent_change(volumes: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def spider_figure(volumes: pd.DataFrame, *, title: str = "") -> go.Figure:
-    """% volume change from baseline over days, one line per animal, coloured by arm."""
+def spider_figure(volumes: pd.DataFrame, *, colour_by: str = "arm", title: str = "") -> go.Figure:
+    """% volume change from baseline over days, one line per animal.
+
+    ``colour_by="arm"`` (one model's arms) or ``"mrecist"`` (one arm across models, coloured
+    by each series' mRECIST class, a column of ``volumes.parquet``).
+    """
     data = percent_change(volumes)
     keys = [c for c in ("model", "arm", "animal") if c in data.columns]
-    arms = sorted(data["arm"].astype(str).unique()) if "arm" in data.columns else ["all"]
-    colour = {arm: _colour(i) for i, arm in enumerate(arms)}
+    if colour_by == "mrecist" and "mrecist" in data.columns:
+        group = data["mrecist"].map(_mrecist)
+        colour = dict(MRECIST_COLOURS)
+    else:
+        group = data["arm"].astype(str) if "arm" in data.columns else pd.Series("all", data.index)
+        colour = {arm: _colour(i) for i, arm in enumerate(sorted(group.unique()))}
+    data["_group"] = group
     fig = go.Figure()
     shown: set[str] = set()
     for i, (key, rows) in enumerate(data.groupby(keys, sort=True) if keys else [((), data)]):
         if i >= MAX_SERIES:
             break
         parts = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
-        arm = str(parts.get("arm", "all"))
+        name = str(rows["_group"].iloc[0])
         label = " ".join(str(parts[k]) for k in keys)
         fig.add_trace(
             go.Scatter(
@@ -120,17 +129,17 @@ def spider_figure(volumes: pd.DataFrame, *, title: str = "") -> go.Figure:
                 y=[clean(v) for v in rows["change"].tolist()],
                 mode="lines+markers",
                 marker={"size": 4},
-                line={"color": colour[arm], "width": 1.5},
-                name=arm,
-                legendgroup=arm,
-                showlegend=arm not in shown,
+                line={"color": colour.get(name, "#999999"), "width": 1.5},
+                name=name,
+                legendgroup=name,
+                showlegend=name not in shown,
                 customdata=rows["volume"].tolist(),
                 hovertemplate=f"{label}<br>day %{{x}}<br>%{{y:.1f}}% (%{{customdata:.0f}} mm³)"
                 "<extra></extra>",
                 meta={"series": label},
             )
         )
-        shown.add(arm)
+        shown.add(name)
     for y, dash in ((0, "solid"), (-30, "dot"), (20, "dot")):
         fig.add_hline(y=y, line_dash=dash, line_color="#666", line_width=1)
     changes = data["change"][np.isfinite(data["change"])]
@@ -525,12 +534,17 @@ def options(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> di
 @router.get("/spider")
 def spider(
     run: str = _run_query(),
-    model: str = Query(..., max_length=200),
+    model: str | None = _text(),
     arm: str | None = _text(),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
-    """% volume change of one model's animals over days, per arm (``volumes.parquet``)."""
+    """% volume change over days (``volumes.parquet``): one model's arms, or one arm's models.
+
+    With ``model`` the lines are coloured by arm; with ``arm`` alone, by mRECIST class.
+    """
     info = _run(index, run, "respond")
+    if model is None and arm is None:
+        raise HTTPException(422, "give model= (its arms) or arm= (its models), or both")
     path = index.file(info, "volumes.parquet")
     if path is None:
         return {
@@ -542,12 +556,24 @@ def spider(
         }
     names = parquet_columns(path)
     filters = {k: v for k, v in (("model", model), ("arm", arm)) if v is not None}
-    columns = [c for c in ("model", "arm", "animal", "day", "volume") if c in names]
-    volumes = read_parquet(path, columns=columns, filters=filters, order=["arm", "day"])
+    columns = [c for c in ("model", "arm", "animal", "day", "volume", "mrecist") if c in names]
+    volumes = read_parquet(path, columns=columns, filters=filters, order=["model", "arm", "day"])
     if not len(volumes):
-        raise HTTPException(404, f"volumes.parquet of run {info.id!r} has no rows for {model!r}")
-    title = f"{model}" + (f" · {arm}" if arm else "")
-    return {"figure": figure_json(spider_figure(volumes, title=title)), "messages": []}
+        raise HTTPException(
+            404, f"volumes.parquet of run {info.id!r} has no rows for {_describe(filters)}"
+        )
+    colour_by = "arm" if model is not None else "mrecist"
+    title = " · ".join(v for v in (model, arm) if v)
+    messages = []
+    series = volumes.groupby([c for c in ("model", "arm", "animal") if c in columns]).ngroups
+    if series > MAX_SERIES:
+        messages.append(f"the first {MAX_SERIES} of {series} series are drawn")
+    figure = spider_figure(volumes, colour_by=colour_by, title=title)
+    return {"figure": figure_json(figure), "messages": messages}
+
+
+def _describe(filters: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in filters.items())
 
 
 @router.get("/waterfall")

@@ -52,7 +52,7 @@ function renderRespond(runId, opts) {
   const app = document.getElementById("app");
   app.append(
     h("div", { class: "controls", id: "treatment-controls" }),
-    trCard("Spider plot", "spider", "Volume change from baseline (%) of one model's animals, coloured by arm."),
+    trCard("Spider plot", "spider", "Volume change from baseline (%) of each animal: one model's arms, or one arm across models."),
     trCard("Waterfall", "waterfall", "Best (average) response of each series, sorted, coloured by mRECIST."),
     trCard("Growth fits", "fits", "The model's fitted growth curves over its measured volumes."),
     trCard("Treatment effects", "effects", "Difference in growth rate (treated − control) with 95% intervals."),
@@ -67,10 +67,17 @@ function renderRespond(runId, opts) {
   let arm = arms.includes(state.arm) ? state.arm : arms[0];
   let tumour = (opts.tumor_types || []).includes(state.tumor_type) ? state.tumor_type : "";
   let value = (opts.values || []).includes(state.value) ? state.value : (opts.values || [])[0];
+  let spiderOf = state.spider === "arm" ? "arm" : "model";
+
+  function drawSpider() {
+    setState({ spider: spiderOf === "arm" ? "arm" : null });
+    const params = spiderOf === "arm" ? { run: runId, arm: arm } : { run: runId, model: model };
+    trDraw("spider", "/api/treatment/spider", params);
+  }
 
   function drawModel() {
     setState({ model: model });
-    trDraw("spider", "/api/treatment/spider", { run: runId, model: model });
+    if (spiderOf === "model") drawSpider();
     trDraw("fits", "/api/treatment/fits", { run: runId, model: model }).then((answer) => {
       if (!answer) return; // an older model's answer, or an error shown in the fits plot
       const el = document.getElementById("effects");
@@ -96,6 +103,7 @@ function renderRespond(runId, opts) {
 
   function drawArm() {
     setState({ arm: arm, tumor_type: tumour || null, value: value });
+    if (spiderOf === "arm") drawSpider();
     trDraw("waterfall", "/api/treatment/waterfall", { run: runId, arm: arm, tumor_type: tumour, value: value });
     drawTable(document.getElementById("waterfall-table"), "/api/treatment/metrics", {
       params: { run: runId, arm: arm, tumor_type: tumour }, name: "metrics", limit: 10,
@@ -105,6 +113,12 @@ function renderRespond(runId, opts) {
   document.getElementById("treatment-controls").replaceChildren(
     trSelect("model", "model", models, model, (v) => { model = v; drawModel(); }),
   );
+  const spiderSelect = h("select", { id: "spider-of", name: "spider-of" },
+    h("option", { value: "model" }, "the model's arms (coloured by arm)"),
+    h("option", { value: "arm" }, "the waterfall's arm across models (coloured by mRECIST)"));
+  spiderSelect.value = spiderOf;
+  spiderSelect.addEventListener("change", () => { spiderOf = spiderSelect.value; drawSpider(); });
+  document.getElementById("spider-controls").replaceChildren(h("label", {}, "lines of ", spiderSelect));
   document.getElementById("waterfall-controls").replaceChildren(
     trSelect("arm", "arm", arms, arm, (v) => { arm = v; drawArm(); }),
     trSelect("tumor_type", "tumour type", opts.tumor_types || [], tumour, (v) => { tumour = v; drawArm(); }, "all"),
@@ -158,7 +172,7 @@ async function render(runId) {
 
 (async function () {
   const runId = await runPicker(["respond", "lifespan"], (id) => {
-    setState({ model: null, arm: null, tumor_type: null, value: null, drug: null });
+    setState({ model: null, arm: null, tumor_type: null, value: null, drug: null, spider: null });
     render(id);
   });
   render(runId);
