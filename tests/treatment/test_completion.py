@@ -205,3 +205,17 @@ def test_pdxe_completion_beats_the_baselines(pdxe, pdxe_metrics) -> None:  # typ
     assert set(result.comparisons["method"]) == {
         "drug mean", "model mean", "additive huber", "completion",
     }  # fmt: skip
+
+
+def test_model_features_missing_together_share_one_indicator() -> None:
+    """A panel measured on some models only: its columns get one missing-value indicator."""
+    obs, _, features = _simulate(20, 6, types=2, seed=6)
+    panel = pd.DataFrame(
+        {"expr:A": np.linspace(0, 1, 20), "expr:B": np.linspace(1, 0, 20)}, index=features.index
+    )
+    panel.iloc[:8] = np.nan
+    fit = ResponseCompletion(alpha=1.0, interaction=0).fit(
+        obs, model_features=features.join(panel), license="MIT"
+    )
+    flags = [c for c in fit.coef_.index if str(c).endswith(":missing")]
+    assert flags == ["expr:A:missing"]

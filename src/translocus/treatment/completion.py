@@ -191,7 +191,11 @@ def _encode_models(features: pd.DataFrame | None) -> pd.DataFrame:
             parts.append(
                 pd.get_dummies(v.astype(str), prefix=str(col), prefix_sep=":", dtype=float)
             )
-    return pd.concat(parts, axis=1).astype(float)
+    out = pd.concat(parts, axis=1).astype(float)
+    # one indicator per pattern of missing values (a panel's columns are missing together)
+    flags = [c for c in out.columns if str(c).endswith(":missing")]
+    repeated = out[flags].T.duplicated().to_numpy() if flags else np.array([], bool)
+    return out.drop(columns=[c for c, r in zip(flags, repeated, strict=True) if r])
 
 
 # -- the estimator -----------------------------------------------------------------------
