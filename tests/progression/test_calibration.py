@@ -9,6 +9,7 @@ The full SLAM check (all 2,466 animals) is ``benchmarks/forecast_calibration.py`
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -21,6 +22,7 @@ from translocus.progression.course import SELECT_PRIOR_SD, DiseaseCourseModel
 from translocus.progression.data import MeasureTable, from_frame
 from translocus.progression.forecast import (
     CALIBRATION_COLUMNS,
+    Calibration,
     LinearMixedModel,
     calibration_split,
     conformal_factors,
@@ -141,16 +143,23 @@ def test_course_default_selects_prior_sds_and_calibrates_on_held_out_animals() -
     assert cal.method == "split-conformal" and cal.animals == 14
     assert min(cal.values.values()) >= 20 and "random visit" in cal.procedure
     assert model.interval_scale_.tolist() == [cal.scale["a"], cal.scale["b"]]
-    # the final fit is the plain fit with the chosen prior SDs; only the intervals differ
-    plain = DiseaseCourseModel(onset_sd=chosen[0], speed_sd=chosen[1], calibration="none")
-    plain.fit(train, measures=["a", "b"], covariates=["sex"])
+    # calibration moves the intervals only: the predictive SD times the measure's factor
     fc = model.forecast(history, targets, level=0.9)
-    own = plain.forecast(history, targets, level=0.9)
-    np.testing.assert_allclose(fc["mean_analysis"], own["mean_analysis"], rtol=1e-10)
+    uncalibrated = copy.copy(model)
+    uncalibrated._set_calibration(Calibration.none(model.measures_))
+    own = uncalibrated.forecast(history, targets, level=0.9)
+    np.testing.assert_array_equal(fc["mean_analysis"], own["mean_analysis"])
     factor = fc["measure"].map(cal.scale).to_numpy()
-    np.testing.assert_allclose(fc["sd_analysis"], own["sd_analysis"] * factor, rtol=1e-10)
+    np.testing.assert_allclose(fc["sd_analysis"], own["sd_analysis"] * factor, rtol=1e-12)
     assert (fc["calibration"] == "split-conformal").all()
     assert (own["calibration"] == "none").all() and (own["interval_scale"] == 1.0).all()
+    # the final fit starts from the held-out fit and ends where a fit from scratch with the
+    # chosen prior SDs ends (both converged), up to a small part of the forecast SD
+    plain = DiseaseCourseModel(onset_sd=chosen[0], speed_sd=chosen[1], calibration="none")
+    plain.fit(train, measures=["a", "b"], covariates=["sex"])
+    cold = plain.forecast(history, targets, level=0.9)
+    gap = np.abs(fc["mean_analysis"] - cold["mean_analysis"]) / cold["sd_analysis"]
+    assert gap.max() < 0.1, gap.max()
     summary = model.summary
     assert summary.attrs["calibration"].startswith("split-conformal at level 0.9")
     rows = summary.set_index(["parameter", "term"])["estimate"]
