@@ -37,6 +37,13 @@ quantiles).
 (models held out in folds; each keeps three random drugs in training), with cluster-bootstrap
 intervals (models resampled) of each method's gain over the additive baseline.
 
+On the PDXE (``benchmarks/pdx_completion.py``) the additive model is strong: for held-out
+pairs the completion lowers the best-average-response MAE from 27.38 to 26.94 % (gain 0.44,
+95 % interval 0.21 to 0.68; Spearman +0.009, 0.0002 to 0.019), a third of it from the Huber
+loss alone; for new models (three drugs known) the gain (0.36) is within noise; the
+growth-rate effect gains on both splits. The low-rank part, drug targets and the breast
+panel's molecular features did not lower held-out error there, so ``rank`` defaults to 0.
+
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
 >>> models, drugs = [f"M{i}" for i in range(30)], [f"D{j}" for j in range(8)]
