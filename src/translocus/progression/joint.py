@@ -302,7 +302,7 @@ class JointModel(Estimator):
     def _nodes(self, mean: np.ndarray, chol: np.ndarray) -> np.ndarray:
         """Random effects at the quadrature nodes (n, K, r)."""
         u, _ = self._gh
-        return mean[:, None, :] + np.einsum("nij,kj->nki", chol, u)
+        return mean[:, None, :] + np.matmul(u[None, :, :], np.swapaxes(chol, 1, 2))
 
     def _random_terms(self, b: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The random part of the course and of its slope at ``s`` (n, L): each (n, K, L)."""
@@ -333,7 +333,7 @@ class JointModel(Estimator):
             ],
             -1,
         )  # (n, L, r)
-        return eta[:, None, :] + np.einsum("nkr,nlr->nkl", b, coef)
+        return eta[:, None, :] + np.matmul(b, np.swapaxes(coef, 1, 2))
 
     def _legendre(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Legendre ages (n, L) and weights (n, L) on each ``[start, stop]``."""
@@ -352,7 +352,7 @@ class JointModel(Estimator):
         """``-(H(stop | b) - H(start | b))`` per animal and node (n, K)."""
         t, cw = self._legendre(start, stop)
         h = np.exp(np.minimum(self._log_hazard(par, t, w, b), _EXP_MAX))
-        return -np.einsum("nkl,nl->nk", h, cw)
+        return -np.matmul(h, cw[:, :, None])[:, :, 0]
 
     def _loglik(self, theta: np.ndarray, data: _Data, per_animal: bool = False) -> Any:
         par = self._unpack(theta, data.w.shape[1])
@@ -390,14 +390,24 @@ class JointModel(Estimator):
         s = (t - self.centre_) / _AGE_SCALE
         level, slope = self._fixed(par, s, data.w[:, None, :])
         h = np.exp(np.minimum(self._log_hazard(par, t, data.w, b), _EXP_MAX))
-        rand_level, rand_slope = self._random_terms(b, s)
-        big_h = np.einsum("nkl,nl->nk", h, cw)
-        h_s = np.einsum("nkl,nl->nk", h, cw * s)
-        h_value = np.einsum("nkl,nkl->nk", h, cw[:, None, :] * (level[:, None, :] + rand_level))
-        h_slope = np.einsum("nkl,nkl->nk", h, cw[:, None, :] * (slope[:, None, :] + rand_slope))
-        h_value_age = np.einsum(
-            "nkl,nkl->nk", h, (cw * s)[:, None, :] * (level[:, None, :] + rand_level)
-        )
+        # every weighted integral of h the gradient needs, in one batched product
+        r = self._n_random
+        columns = [cw * s**k for k in range(r + 1)] + [cw * level, cw * slope, cw * s * level]
+        moments = np.matmul(h, np.stack(columns, -1))  # (n, K, r + 4)
+        big_h, h_s = moments[..., 0], moments[..., 1]
+
+        def random_sum(shift: int, factor: Any = None) -> np.ndarray:
+            total = np.zeros_like(big_h)
+            for k in range(r):
+                if k + shift < 0:
+                    continue
+                coef = b[..., k] * (1.0 if factor is None else factor[k])
+                total += coef * moments[..., k + shift]
+            return total
+
+        h_value = moments[..., r + 1] + random_sum(0)
+        h_slope = moments[..., r + 2] + random_sum(-1, list(range(r)))
+        h_value_age = moments[..., r + 3] + random_sum(1)
         t_end = data.time[:, None]
         s_t = (t_end - self.centre_) / _AGE_SCALE
         level_t, slope_t = self._fixed(par, s_t, data.w[:, None, :])
