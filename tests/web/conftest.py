@@ -80,7 +80,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if given:
         return Path(given)
     return _shared_run(tmp_path_factory, "viewer_demo",
-                       lambda out: _invoke(["demo", "--out", str(out), "--n", "100"]))  # fmt: skip
+                       lambda out: _invoke(["demo", "--out", str(out)]))  # fmt: skip
 
 
 @pytest.fixture(scope="session")

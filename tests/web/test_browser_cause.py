@@ -1,8 +1,9 @@
 """The Cause page in a real browser (Debian's chromium through Playwright).
 
 Over the demo's LMM scan and a 5,806-trait BXD scan: search a trait, read what is drawn
-(the plot's trace data, from the page), zoom to a chromosome, open a peak's allele effects,
-follow the human-candidates link and download a table — each compared with the run's files.
+(the plot's trace data, from the page), download the figure as SVG and PNG, zoom to a
+chromosome, open a peak's allele effects, follow the human-candidates link and download a
+table — each compared with the run's files.
 The page runs under the viewer's content security policy; any script error or policy
 violation fails the test.
 """
@@ -105,6 +106,21 @@ def test_cause_page_over_the_demo(demo_run: Path, live_server: Any, open_page: A
         np.testing.assert_allclose(drawn, lod[trait].to_numpy(), rtol=1e-12)
         (peak_trace,) = [d for d in plot_data(page, "lod-plot") if d["name"] == "peaks"]
         np.testing.assert_allclose(peak_trace["y"], peaks.loc[peaks.lodcolumn == trait, "lod"])
+
+        # the figure downloads as SVG and PNG (plotly's own export, under the page's policy)
+        page.hover("#lod-plot")
+        titles = page.eval_on_selector_all(
+            "#lod-plot .modebar-btn", "els => els.map(e => e.dataset.title)"
+        )
+        assert not [t for t in titles if "Share" in t or "Chart Studio" in t], titles
+        for title, head in (
+            ("Download plot as SVG", b"<svg"),
+            ("Download plot as a PNG", b"\x89PNG"),
+        ):
+            with page.expect_download() as download:
+                page.click(f"#lod-plot .modebar-btn[data-title='{title}']")
+            assert download.value.suggested_filename.startswith(f"{trait}_lod.")
+            assert Path(download.value.path()).read_bytes().startswith(head)
 
         # zoom: a click on the peak's chromosome in the genome-wide plot
         k = [t["meta"]["chr"] for t in traces].index(chrom)

@@ -107,7 +107,9 @@ function drawFigure(el, fig, opts) {
     displaylogo: false,
     toImageButtonOptions: { format: "png", filename: filename, scale: 2 },
     modeBarButtonsToAdd: [svgButton],
-    modeBarButtonsToRemove: ["lasso2d", "select2d"],
+    modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
+    showSendToCloud: false,  // the viewer sends nothing anywhere
+    showEditInChartStudio: false,
   };
   const layout = Object.assign({ margin: { t: 40, r: 20, b: 50, l: 60 } }, fig.layout || {});
   return Plotly.newPlot(el, fig.data || [], layout, config);
