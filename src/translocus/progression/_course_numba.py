@@ -129,17 +129,20 @@ def loglik_gradient(
     su2: np.ndarray,
     se2: np.ndarray,
     ell: np.ndarray,
-) -> tuple[float, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Laplace log marginal likelihood of the residuals and its gradient sums.
 
     For each animal the blocks of its measures are factorised; with ``laplace`` the
     animal's (tau, xi) are integrated out through ``-1/2 log|J' V^-1 J + P^-1|``.
-    Animals are split into chunks that run in parallel; each chunk sums into its own row,
-    so the result does not depend on the number of threads' scheduling.
+    Animals are split into 64 chunks that run in parallel; each chunk sums into its own
+    row and the caller adds the rows up (a reduction here would be split by thread, and
+    its rounding would change with the number of threads).
 
     Returns
     -------
-    loglik and ``grad [6, K]``: d loglik / d (sb2, cbs, ss2, su2, se2, ell) per measure.
+    ``loglik [C]`` and ``grad [C, 6, K]`` per chunk of animals: the log-likelihood and
+    d loglik / d (sb2, cbs, ss2, su2, se2, ell) per measure; their sums over the chunks are
+    the totals.
     """
     n_a, n_k, n_t = t.shape
     n_chunks = min(n_a, 64)
@@ -232,7 +235,7 @@ def loglik_gradient(
                             grad[4, k] += 0.5 * g
                         grad[5, k] += 0.5 * g * su2[k] * e * abs(ti - tj) / (ell[k] * ell[k])
         totals[c] = total
-    return totals.sum(), grads.sum(axis=0)
+    return totals, grads
 
 
 @njit(cache=True)
