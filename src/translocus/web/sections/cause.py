@@ -579,12 +579,29 @@ def _chrom_key(name: str) -> tuple[int, str]:
 
 
 @router.get("/cistrans")
-def cause_cistrans(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
-    """eqtl runs: each peak's position against its trait's gene position (local/distal)."""
+def cause_cistrans(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> Response:
+    """eqtl runs: each peak's position against its trait's gene position (local/distal).
+
+    At most :data:`MAX_CISTRANS_POINTS` peaks, the highest (a browser draws no more at ease);
+    the title says so when there are more.
+    """
     info, data = _run(index, run)
     if not isinstance(data, EqtlReader):
         raise HTTPException(400, f"run {info.id} is not an eqtl run; the cis/trans map needs one")
+    body = index.cached(info, "cause:cistrans", lambda: _cistrans_json(info, data))
+    return Response(body, media_type="application/json")
+
+
+#: The cis/trans map shows this many peaks at most (the highest).
+MAX_CISTRANS_POINTS = 20_000
+
+
+def _cistrans_json(info: RunInfo, data: EqtlReader) -> str:
     peaks = data.peaks()
+    shown = ""
+    if len(peaks) > MAX_CISTRANS_POINTS:
+        shown = f" (the {MAX_CISTRANS_POINTS:,} highest of {len(peaks):,} peaks)"
+        peaks = peaks.sort_values("lod", ascending=False, kind="stable").head(MAX_CISTRANS_POINTS)
     if "gene_chr" not in peaks.columns or "gene_start" not in peaks.columns:
         raise HTTPException(404, f"run {info.id}: its peaks carry no gene positions (features "
                                  "without annotation); the cis/trans map needs them")  # fmt: skip
@@ -624,12 +641,12 @@ def cause_cistrans(run: str = _run_query(), index: RunIndex = Depends(get_index)
     ticks = [offsets[c] + lengths[c] / 2 for c in chroms]
     axis = {"tickmode": "array", "tickvals": ticks, "ticktext": chroms, "showgrid": False,
             "zeroline": False}  # fmt: skip
-    return _json({"data": data_traces, "layout": {
-        "title": {"text": f"{info.id}: peak position against gene position"},
+    return json.dumps(plain({"data": data_traces, "layout": {
+        "title": {"text": f"{info.id}: peak position against gene position{shown}"},
         "xaxis": {**axis, "title": {"text": "QTL position"}},
         "yaxis": {**axis, "title": {"text": "gene position"}},
         "legend": {"orientation": "h"}, "hovermode": "closest", "height": 560,
-    }})  # fmt: skip
+    }}))  # fmt: skip
 
 
 @router.get("/hotspots")
