@@ -226,3 +226,25 @@ def test_cause_page_over_5806_bxd_traits(bxd_scan_run: Path, live_server: Any,
         got = pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()))
         assert len(got) == len(peaks)
         assert sorted(got["lod"].round(9)) == sorted(peaks["lod"].round(9))
+
+
+def test_cause_page_over_an_eqtl_run(eqtl_run: Path, live_server: Any, open_page: Any) -> None:
+    from translocus.genetics.eqtl import read_lod
+
+    peaks = pd.read_parquet(eqtl_run / "peaks.parquet")
+    best = peaks.sort_values("lod", ascending=False).iloc[0]
+    trait, symbol = str(best["trait"]), str(best["symbol"])
+    with live_server([eqtl_run]) as base:
+        page = open_page(f"{base}/cause?run={eqtl_run.name}")
+        wait_js(page, "() => (document.getElementById('cistrans-plot').data || []).length > 0")
+        drawn = plot_data(page, "cistrans-plot")
+        annotated = peaks.dropna(subset=["gene_chr", "gene_start"])
+        assert sum(len(d["x"]) for d in drawn) == len(annotated)
+        assert trait in _search(page, symbol.lower())
+        page.click(f"#trait-suggestions li[data-trait='{trait}']")
+        wait_js(page, "() => (document.getElementById('lod-plot').data || []).length > 1")
+        np.testing.assert_allclose(np.concatenate([t["y"] for t in _lod_traces(page)]),
+                                   read_lod(eqtl_run / "lod.zarr", trait).to_numpy(),
+                                   rtol=1e-12)  # fmt: skip
+        rows = page.eval_on_selector_all("#peaks-table tbody tr", "trs => trs.length")
+        assert rows == int((peaks.trait == trait).sum())
