@@ -508,16 +508,16 @@ def _scan_inputs(index: RunIndex, info: RunInfo) -> Any:
     return index.cached(info, "cause:scan_inputs", lambda: ScanInputs.from_run(info.path))
 
 
-_warming: set[str] = set()
+_warming: set[tuple[int, str]] = set()  # (the index, run id) already warmed
 _warming_lock = threading.Lock()
 
 
 def _warm(index: RunIndex, info: RunInfo) -> None:
     """Read a scan run's cross (and kinship) in the background, for effects on request."""
     with _warming_lock:
-        if info.id in _warming:
+        if (id(index), info.id) in _warming:
             return
-        _warming.add(info.id)
+        _warming.add((id(index), info.id))
 
     def work() -> None:
         with contextlib.suppress(Exception):  # the request itself reports what went wrong
@@ -530,9 +530,9 @@ def _warm(index: RunIndex, info: RunInfo) -> None:
 def _warm_eqtl(index: RunIndex, info: RunInfo, data: EqtlReader) -> None:
     """Group an eqtl run's peaks by trait and read its map in the background."""
     with _warming_lock:
-        if info.id in _warming:
+        if (id(index), info.id) in _warming:
             return
-        _warming.add(info.id)
+        _warming.add((id(index), info.id))
 
     def work() -> None:
         with contextlib.suppress(Exception):  # the request itself reports what went wrong
