@@ -234,3 +234,19 @@ def test_effects_computed_on_request_equal_the_scans(bxd_scan_run: Path, client_
     np.testing.assert_allclose(pair["se"], pair["se_kept"], rtol=1e-10)
     names = {d["name"] for d in answer["along"]["data"]}
     assert names == {"B", "D"}
+
+
+def test_eqtl_run_without_kept_lods_says_so(eqtl_run: Path, tmp_path: Path,
+                                            client_for: Any) -> None:  # fmt: skip
+    import shutil
+
+    copy = tmp_path / "no_lods"
+    shutil.copytree(eqtl_run, copy, ignore=shutil.ignore_patterns("lod.zarr"))
+    client = client_for([copy])
+    summary = client.get("/api/cause/summary", params={"run": "no_lods"}).json()
+    assert summary["has_profiles"] is False and "n_markers" not in summary
+    trait = summary["top_traits"][0]["trait"]
+    lod = client.get("/api/cause/lod", params={"run": "no_lods", "trait": trait})
+    assert lod.status_code == 404 and "--keep-lod" in lod.json()["detail"]
+    peaks = client.get("/api/cause/peaks", params={"run": "no_lods", "trait": trait})
+    assert peaks.status_code == 200
