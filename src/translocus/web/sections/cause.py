@@ -412,14 +412,17 @@ def cause_peaks(
 ) -> Response:  # fmt: skip
     """The peak table (support intervals), highest first; one trait's with ``trait``."""
     info, data = _run(index, run)
+
+    def ranked(peaks: pd.DataFrame) -> pd.DataFrame:
+        keep = [c for c in ("trait", "symbol", "chr", "pos", "lod", "ci_lo", "ci_hi", "marker",
+                            "class", "gene_chr", "gene_start", "hsq") if c in peaks.columns]  # fmt: skip
+        return peaks[keep].sort_values("lod", ascending=False, kind="stable")
+
     if trait is not None:
         data.check_trait(trait)
-        peaks = data.trait_peaks(trait)
-    else:
-        peaks = data.peaks()
-    keep = [c for c in ("trait", "symbol", "chr", "pos", "lod", "ci_lo", "ci_hi", "marker",
-                        "class", "gene_chr", "gene_start", "hsq") if c in peaks.columns]  # fmt: skip
-    table = peaks[keep].sort_values("lod", ascending=False, kind="stable")
+        table = ranked(data.trait_peaks(trait))
+    else:  # a study's peaks (173,764 in a 20,000-trait eqtl run) ranked once
+        table = index.cached(info, "cause:ranked_peaks", lambda: ranked(data.peaks()))
     name = f"{info.id.replace('/', '_')}_peaks" + (f"_{trait}" if trait else "")
     return table_response(table, request=request, name=name, params=params)
 
