@@ -364,8 +364,12 @@ def test_progress_reports_dropped_and_merged_rows(files: dict[str, Path], tmp_pa
     assert record["options"]["age_unit"] == "day"
     assert {r["what"] for r in record["rows"]} >= {"rows dropped", "duplicate visits merged"}
     assert sorted(record["files"]) == sorted(
-        ["curves.csv", "effects.csv", "onsets.csv", "hyper.csv", "skipped.csv", "trajectories.png"]
-    )
+        ["curves.csv", "effects.csv", "onsets.csv", "hyper.csv", "skipped.csv", "trajectories.png",
+         "measurements.parquet"]
+    )  # fmt: skip
+    kept = pd.read_parquet(out / "measurements.parquet")  # the fitted rows, for the viewer
+    assert list(kept.columns) == ["animal", "age", "measure", "value", "mouse_model", "sex"]
+    assert len(kept) == len(cs) - 3 - 1  # three rows dropped, one duplicate merged
     onsets = pd.read_csv(out / "onsets.csv")
     assert len(onsets) == 2 and (onsets["onset_age"] < 10).all()
 
