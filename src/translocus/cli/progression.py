@@ -75,7 +75,9 @@ def progress(
         "their measurements so far; writes forecast.csv and forecast.png. Needs --at.",
     ),
     at: str = typer.Option(
-        None, "--at", help="Ages to forecast --forecast-from animals at, e.g. 12,18,24."
+        None,
+        "--at",
+        help="Ages (in --age-unit) to forecast the --forecast-from animals at, e.g. 12,18,24.",
     ),
     allow_dataset: list[str] = typer.Option(
         [], "--allow-dataset", help="Dataset whose terms you accept for training (repeat)."
