@@ -108,6 +108,12 @@ def survival(
         help="With --dynamic: fraction of animals held out whole (seeded) to validate the "
         "risks (AUC, Brier score, calibration); 0 fits all animals.",
     ),
+    random_degree: int = typer.Option(
+        2,
+        "--random-degree",
+        help="With --dynamic: per-animal random effects of the course, 1 intercept and slope, "
+        "2 also a curvature (each animal's own rise and fall).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out animals."),
     license_: str = typer.Option(
         "NOASSERTION",
@@ -138,7 +144,7 @@ def survival(
         longitudinal=longitudinal, measure=measure,
         horizon=_months(horizon, "horizon"),
         landmarks=_months(landmarks, "landmarks") if landmarks is not None else None,
-        holdout=holdout, seed=seed, license_=license_,
+        holdout=holdout, random_degree=random_degree, seed=seed, license_=license_,
         allow_dataset=tuple(split_list(allow_dataset)),
     )  # fmt: skip
     inputs = [data] + ([longitudinal] if longitudinal is not None else [])

@@ -66,6 +66,7 @@ class SurvivalRequest:
     horizon: tuple[float, ...] = DEFAULT_HORIZONS
     landmarks: tuple[float, ...] | None = None
     holdout: float = 0.25
+    random_degree: int = 2
     seed: int = 0
     license_: str = "NOASSERTION"
     allow_dataset: tuple[str, ...] = ()
@@ -103,6 +104,7 @@ class SurvivalRequest:
                 "horizon": None if self.horizon == DEFAULT_HORIZONS else self.horizon,
                 "landmarks": self.landmarks,
                 "holdout": None if self.holdout == 0.25 else self.holdout,
+                "random_degree": None if self.random_degree == 2 else self.random_degree,
             }
             for name, value in given.items():
                 if value is not None:
@@ -123,6 +125,11 @@ class SurvivalRequest:
             raise OptionError(
                 "holdout", self.holdout, "give the fraction of animals held out, 0 to 0.5"
             )
+        if self.random_degree not in (1, 2):
+            raise OptionError(
+                "random_degree", self.random_degree, "use 1 (intercept and slope per animal) "
+                "or 2 (also a curvature)",
+            )  # fmt: skip
         try:
             parse_license(self.license_)
         except ValueError:
@@ -721,10 +728,18 @@ def _run_dynamic(
     measures = table.data[["animal", "age", "value"]].assign(
         animal=lambda d: d["animal"].astype(str)
     )
+    twice = life["animal"].duplicated(keep=False)
+    if twice.any():
+        log.count(
+            "animals dropped from the joint model", int(twice.sum()),
+            f"their {key} is on two rows of {request.data}, so their measurements cannot be "
+            f"told apart ({_shown(life.loc[twice, 'animal'].unique(), 5)})",
+        )  # fmt: skip
+        life = life.loc[~twice].reset_index(drop=True)
     measured = life["animal"].isin(set(measures["animal"]))
     if not measured.all():
         log.count(
-            "animals left out of the joint model", int((~measured).sum()),
+            "animals dropped from the joint model", int((~measured).sum()),
             f"no {measure} measurement in {source}",
         )  # fmt: skip
     life = life.loc[measured].reset_index(drop=True)
@@ -759,7 +774,7 @@ def _run_dynamic(
         fit_measures = dataclasses.replace(table, data=fit_measures)
         fit_life = LifespanTable(fit_life, provenance, source=str(request.data))
     with log.step(f"joint model of {measure} and survival"), log.capture_warnings():
-        model = JointModel().fit(
+        model = JointModel(random_degree=request.random_degree).fit(
             fit_measures, fit_life, covariates=groups, policy=policy, source=source,
             license=None if request.license_ == "NOASSERTION" else request.license_,
         )  # fmt: skip
