@@ -166,8 +166,13 @@ def scan_command(
     plots = (
         f", effects/ ({s['n_effect_plots']} founder-effect plots)" if s["n_effect_plots"] else ""
     )
+    lod_files = (
+        "lod.csv, lod.parquet"
+        if s["lod_csv"]
+        else "lod.parquet (lod.csv left out: over 5 million LODs)"
+    )
     out.print(
-        f"results in {folder}: lod.csv, peaks.csv, peak_effects.csv{plots}, lod.png, lod.html"
+        f"results in {folder}: {lod_files}, peaks.csv, peak_effects.csv{plots}, lod.png, lod.html"
     )
 
 

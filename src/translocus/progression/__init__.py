@@ -7,6 +7,8 @@
 - :mod:`translocus.progression.forecast`: held-out splits, reference forecasters and
   interval calibration.
 - survival analysis of lifespans (Kaplan-Meier, Cox, parametric, competing risks).
+- :class:`JointModel`: a repeated measure and survival together (the course's current value
+  and slope in the hazard), dynamic death risks updated at each visit.
 
 Plain data frames become tables with a licence through :func:`from_frame` (measure tables,
 ``columns=``, ``license=`` or ``provenance=``) and :meth:`LifespanTable.from_frame`; the
@@ -30,6 +32,7 @@ from translocus.progression.forecast import (
     last_value_forecast,
     select_by_forecast,
 )
+from translocus.progression.joint import JointModel
 from translocus.progression.lifespan_data import (
     LifespanTable,
     read_itp_lifespans,
@@ -57,6 +60,7 @@ __all__ = [
     "AalenJohansen",
     "CoxPH",
     "GammaFrailtyCox",
+    "JointModel",
     "KaplanMeier",
     "LifespanForecaster",
     "LifespanTable",

@@ -2,10 +2,12 @@
 
 Tumour studies: :class:`TreatmentStudy` and its readers (``study``), response metrics and
 mRECIST (``metrics``), growth models, mixed models, treatment effects and synergy
-(``growth``), response prediction (``predict``) and plots (``plot``).
+(``growth``), response prediction from molecular features (``predict``) and learnt across
+models and drugs (``completion``) and plots (``plot``).
 """
 
 # tumour-volume studies
+from translocus.treatment.completion import ResponseCompletion, validate_completion
 from translocus.treatment.growth import (
     GROWTH_MODELS,
     GrowthModel,
@@ -84,3 +86,4 @@ __all__ = [
     "tumor_growth_inhibition",
 ]
 __all__ += ["LifespanInterventionEffects", "lifespan_effects"]
+__all__ += ["ResponseCompletion", "validate_completion"]
