@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test browser lint typecheck docs pytest bench clean
+.PHONY: demo view test browser lint typecheck docs pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 ## demo: set up, simulate a study, run every engine and write demo/report.html
 demo: $(STAMP)
 	$(BIN)/translocus demo --out demo
+
+## view: the demo study (after `make demo`) in the viewer at http://127.0.0.1:8765/
+view: $(STAMP)
+	$(BIN)/translocus serve demo
 
 ## test: set up, lint, type-check, build the API reference and run the whole test suite
 test: $(STAMP) browser lint typecheck docs pytest
