@@ -780,7 +780,7 @@ def _run_dynamic(
         )  # fmt: skip
     for what, n in model.counts_.items():
         what, _, reason = what.partition(": ")
-        log.count(what, n, reason)
+        log.count(f"{what} from the joint model", n, reason)
     with log.step("dynamic predictions"):
         predictions = pd.concat(
             [
