@@ -207,3 +207,22 @@ def test_random_curvature_keeps_the_closed_forms() -> None:
     value = (fixed_now + np.array([1.0, sl, sl**2]) @ blup) * model.value_sd_ + model.value_mean_
     got = risk.set_index("animal").loc["a3", "value"]
     assert got == pytest.approx(value, rel=1e-10)
+
+
+def test_covariates_by_age_give_each_group_its_own_gompertz_rate() -> None:
+    measures, lifespans = simulate_joint(80, association=0.3, random_state=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = JointModel(association=("value",), covariates_by_age=True, max_iter=5).fit(
+            measures, lifespans, covariates=["sex"], license="CC0-1.0"
+        )
+    p = model.params_
+    assert "survival:sex[M]:age" in p.index
+    p["association:value"] = 0.0
+    risk = model.predict_risk(measures, lifespans, landmarks=[20.0], horizons=[6.0])
+    male = lifespans.set_index("animal").loc[risk["animal"], "sex"].eq("M").to_numpy(float)
+    level = p["survival:gompertz_log_level"] + p["survival:sex[M]"] * male
+    rate = p["survival:gompertz_age"] + p["survival:sex[M]:age"] * male
+    s0, s1 = (20.0 - model.centre_) / 12.0, (26.0 - model.centre_) / 12.0
+    expected = -np.expm1(-np.exp(level) * 12.0 / rate * (np.exp(rate * s1) - np.exp(rate * s0)))
+    np.testing.assert_allclose(risk["risk"], expected, rtol=1e-8)

@@ -134,6 +134,9 @@ class JointModel(Estimator):
     random_degree
         Per-animal random effects: 1 an intercept and a slope in age, 2 also a curvature
         (each animal's own rise and fall).
+    covariates_by_age
+        Let each covariate's log hazard ratio change linearly with age (each group its own
+        Gompertz rate of ageing; rows ``survival:<covariate>:age``, per year).
     n_quadrature
         Gauss-Hermite nodes per random effect (``n_quadrature ** (random_degree + 1)`` in
         all); ``None``: 7 for two random effects, 5 for three.
@@ -164,6 +167,7 @@ class JointModel(Estimator):
         degree: int = 2,
         association: Sequence[str] = ("value", "slope"),
         random_degree: int = 1,
+        covariates_by_age: bool = False,
         n_quadrature: int | None = None,
         n_legendre: int = 15,
         level: float = 0.95,
@@ -172,6 +176,7 @@ class JointModel(Estimator):
         self.degree = degree
         self.association = association
         self.random_degree = random_degree
+        self.covariates_by_age = covariates_by_age
         self.n_quadrature = n_quadrature
         self.n_legendre = n_legendre
         self.level = level
@@ -209,6 +214,7 @@ class JointModel(Estimator):
             ("chol", r * (r + 1) // 2),
             ("gompertz", 2),
             ("gamma", q),
+            ("gamma_age", q if self.covariates_by_age else 0),
             ("alpha", len(tuple(self.association))),
         ]
         out, start = {}, 0
@@ -230,6 +236,7 @@ class JointModel(Estimator):
             + ["longitudinal:log_sigma", *chol]
             + ["survival:gompertz_log_level", "survival:gompertz_age"]
             + [f"survival:{c}" for c in self.covariates_]
+            + [f"survival:{c}:age" for c in (self.covariates_ if self.covariates_by_age else [])]
             + [f"association:{a}" for a in self.association]
         )
 
@@ -248,6 +255,7 @@ class JointModel(Estimator):
             "g0": float(theta[lay["gompertz"]][0]),
             "g1": float(theta[lay["gompertz"]][1]),
             "gamma": theta[lay["gamma"]],
+            "gamma_age": theta[lay["gamma_age"]],
             "alpha": float(alpha.get("value", 0.0)),
             "alpha_slope": float(alpha.get("slope", 0.0)),
             "alpha_age": float(alpha.get("value_by_age", 0.0)),
@@ -321,6 +329,7 @@ class JointModel(Estimator):
             par["g0"]
             + par["g1"] * s
             + (w @ par["gamma"])[:, None]
+            + ((w @ par["gamma_age"])[:, None] * s if self.covariates_by_age else 0.0)
             + (par["alpha"] + par["alpha_age"] * s) * level
             + par["alpha_slope"] * slope
         )
@@ -422,6 +431,8 @@ class JointModel(Estimator):
         d_g0 = d - big_h
         parts = [d_g0, d * s_t - h_s]
         parts += [data.w[:, [j]] * d_g0 for j in range(q)]
+        if self.covariates_by_age:
+            parts += [data.w[:, [j]] * (d * s_t - h_s) for j in range(q)]
         for name in self.association:
             if name == "value":
                 parts.append(d * (level_t + rl_t[:, :, 0]) - h_value)
@@ -667,7 +678,7 @@ class JointModel(Estimator):
         deaths = max(data.event.sum(), 1.0)
         exposure = float(np.sum(data.time - data.t0)) or 1.0
         theta[lay["gompertz"]] = [np.log(deaths / exposure), 0.5]
-        idx = np.r_[np.arange(lay["gompertz"].start, lay["gamma"].stop)]
+        idx = np.r_[np.arange(lay["gompertz"].start, lay["gamma_age"].stop)]
         self._fit_subset(theta, idx, lambda th: self._loglik(th, data))
         return theta
 
