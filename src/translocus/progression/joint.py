@@ -1074,6 +1074,12 @@ def calibration_table(
     One row per group of animals alive at ``landmark`` (equal-sized groups by predicted
     risk): ``n``, ``predicted`` (mean risk), ``observed`` (1 - Kaplan-Meier survival at
     ``landmark + horizon``) with its interval ``observed_lower``/``observed_upper``.
+
+    >>> calibration_table([0.1, 0.2, 0.8, 0.9], [9.0, 8.0, 2.0, 3.0], [0, 0, 1, 1],
+    ...                   landmark=0.0, horizon=5.0, bins=2)[["n", "predicted", "observed"]]
+       n  predicted  observed
+    0  2       0.15       0.0
+    1  2       0.85       1.0
     """
     from translocus.progression.survival import KaplanMeier
 
