@@ -774,7 +774,8 @@ def _run_dynamic(
         fit_measures = dataclasses.replace(table, data=fit_measures)
         fit_life = LifespanTable(fit_life, provenance, source=str(request.data))
     with log.step(f"joint model of {measure} and survival"), log.capture_warnings():
-        model = JointModel(random_degree=request.random_degree).fit(
+        # each group ages at its own Gompertz rate: on SLAM this ranks deaths better
+        model = JointModel(random_degree=request.random_degree, covariates_by_age=True).fit(
             fit_measures, fit_life, covariates=groups, policy=policy, source=source,
             license=None if request.license_ == "NOASSERTION" else request.license_,
         )  # fmt: skip
