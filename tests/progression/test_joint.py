@@ -7,7 +7,10 @@
 - time-dependent AUC and Brier score without censoring equal scikit-learn's AUC and the
   mean squared error of the animals alive at the landmark;
 - course forecasts that account for drop-out lie below the longitudinal submodel's own
-  when higher values carry a higher hazard.
+  when higher values carry a higher hazard;
+- the fall of the course below its own peak (``from_peak``): its closed form equals the
+  running maximum on a dense grid, its exact gradient central differences, and a planted
+  one is recovered.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from translocus.core.estimator import ConvergenceWarning
 from translocus.core.provenance import LicenseRefusedError
 from translocus.progression.joint import (
     JointModel,
+    _gradient,
     brier_score,
     calibration_table,
     simulate_joint,
@@ -169,6 +173,8 @@ def test_bad_input_is_one_clear_error() -> None:
         JointModel().fit(measures, pd.concat([lifespans, lifespans]), license="CC0-1.0")
     with pytest.raises(InputError, match="at least 10 animals"):
         JointModel().fit(measures, lifespans.head(5), license="CC0-1.0")
+    with pytest.raises(OptionError, match="from_peak needs degree=2"):
+        JointModel(association=("from_peak",), degree=3).fit(measures, lifespans, license="CC0-1.0")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(InputError, match="no column"):
@@ -226,3 +232,58 @@ def test_covariates_by_age_give_each_group_its_own_gompertz_rate() -> None:
     s0, s1 = (20.0 - model.centre_) / 12.0, (26.0 - model.centre_) / 12.0
     expected = -np.expm1(-np.exp(level) * 12.0 / rate * (np.exp(rate * s1) - np.exp(rate * s0)))
     np.testing.assert_allclose(risk["risk"], expected, rtol=1e-8)
+
+
+def test_fall_from_peak_is_the_running_maximum_and_its_gradient_is_exact() -> None:
+    measures, lifespans = simulate_joint(60, association=0.3, random_state=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = JointModel(
+            association=("value", "slope", "from_peak"), random_degree=2, max_iter=5
+        ).fit(measures, lifespans, covariates=["sex"], license="CC0-1.0")
+    data, _ = model._design(measures, lifespans, fitting=True, source="test")
+    data.y = (data.y - model.value_mean_) / model.value_sd_
+    theta = model.params_.to_numpy().copy()
+    theta[-1] = 0.7
+    par = model._unpack(theta, 1)
+    # random effects wide enough for courses that rise, fall, or rise then fall
+    b = np.random.default_rng(0).normal(0.0, 1.0, (data.animals.size, 3, 3))
+    ages = data.t0[:, None] + np.array([[1.0, 6.0, 15.0]])
+    fall = model._from_peak(par, ages, data.w, b, data.t0)
+    grid = np.linspace(0.0, 1.0, 2001)
+    for i in range(data.animals.size):
+        for j in range(ages.shape[1]):
+            s = (data.t0[i] + grid * (ages[i, j] - data.t0[i]) - model.centre_) / 12.0
+            fixed, _ = model._fixed(par, s, data.w[i][None, :])
+            course = fixed[None, :] + b[i, :, :1] + b[i, :, 1:2] * s + b[i, :, 2:] * s**2
+            np.testing.assert_allclose(
+                fall[i, :, j], course.max(1) - course[:, -1], atol=1e-6
+            )  # fmt: skip
+    assert (fall > 0).mean() > 0.1 and (fall == 0).mean() > 0.1
+    value, grad = model._loglik_survival_gradient(theta, data)
+    lay = model._layout(1)
+    idx = np.arange(lay["gompertz"].start, lay["alpha"].stop)
+
+    def loglik(sub: np.ndarray) -> float:
+        full = theta.copy()
+        full[idx] = sub
+        return float(model._loglik(full, data))
+
+    assert value == pytest.approx(loglik(theta[idx]), rel=1e-12)
+    np.testing.assert_allclose(grad, _gradient(loglik, theta[idx], central=True), rtol=1e-5)
+
+
+def test_planted_fall_from_peak_is_recovered() -> None:
+    measures, lifespans = simulate_joint(
+        300, association=0.0, association_peak=4.0, random_state=11
+    )
+    model = JointModel(association=("value", "from_peak")).fit(
+        measures, lifespans, license="CC0-1.0"
+    )
+    assert model.converged_
+    table = model.association_
+    peak = table.loc["association:from_peak"]
+    assert peak["lower_0.95"] < 4.0 < peak["upper_0.95"]
+    assert peak["lower_0.95"] > 0.0
+    value = table.loc["association:value"]
+    assert value["lower_0.95"] < 0.0 < value["upper_0.95"]

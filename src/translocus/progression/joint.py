@@ -11,10 +11,15 @@ curvature with ``random_degree=2``: each animal's own rise and fall) ``b_i ~ N(0
 Survival submodel (Gompertz baseline in age, proportional hazards)::
 
     h_i(t | b_i) = exp(g0 + g1 s + gamma' w_i + (alpha + alpha_age s) m_i(t)
-                       + alpha_slope dm_i/ds(t))
+                       + alpha_slope dm_i/ds(t) + alpha_peak (max_{t0_i<=u<=t} m_i(u) - m_i(t)))
 
 The current value and slope of the animal's own course enter its hazard (``association``;
-``"value_by_age"`` lets the value's log hazard ratio change with age, ``alpha_age``).
+``"value_by_age"`` lets the value's log hazard ratio change with age, ``alpha_age``;
+``"from_peak"`` adds how far the course has fallen below its own peak since the animal's
+entry ``t0_i``, zero while it still rises: with a course quadratic in age the peak is the
+largest of the values at ``t0_i``, at ``t`` and, for a concave course, at its vertex
+``-c1 / (2 c2)`` when that lies between them, so the fall is
+``max(0, m(t0) - m(t), -c2 (s - vertex)^2)``).
 The parameters are fitted by maximum likelihood with the random effects integrated out:
 ``p(y_i) p(b | y_i)`` is Gaussian in closed form, so each animal's likelihood is
 ``p(y_i) E_{b | y_i}[h_i(T_i | b)^delta_i S_i(T_i | b) / S_i(t0_i | b)]``, the expectation by
@@ -70,12 +75,13 @@ __all__ = [
 ]
 
 #: Features of the course that may enter the hazard.
-ASSOCIATIONS = ("value", "slope", "value_by_age")
+ASSOCIATIONS = ("value", "slope", "value_by_age", "from_peak")
 #: What one unit of each association's feature is, on the measure's own scale.
 _PER = {
     "value": "unit of the measure",
     "slope": "unit per month of its slope",
     "value_by_age": "unit of the measure, per year of age past centre_",
+    "from_peak": "unit of the measure below the course's own peak since entry",
 }
 #: Months per unit of the scaled age ``s`` (slopes are per year in the model).
 _AGE_SCALE = 12.0
@@ -130,7 +136,8 @@ class JointModel(Estimator):
     association
         Features of the animal's course in its hazard: ``"value"`` (current value),
         ``"value_by_age"`` (its association changing linearly with age),
-        ``"slope"`` (current slope), or both.
+        ``"slope"`` (current slope), ``"from_peak"`` (the course's decline from its own
+        peak since the animal's first measurement; needs ``degree`` at most 2), or several.
     random_degree
         Per-animal random effects: 1 an intercept and a slope in age, 2 also a curvature
         (each animal's own rise and fall).
@@ -191,6 +198,13 @@ class JointModel(Estimator):
         if bad or len(set(assoc)) != len(assoc):
             raise OptionError(
                 "association", self.association, f"use some of {', '.join(ASSOCIATIONS)}, once"
+            )
+        if "from_peak" in assoc and self.degree > 2:
+            raise OptionError(
+                "association",
+                self.association,
+                "from_peak needs degree=2 or less (a course "
+                "quadratic in age has its peak in closed form)",
             )
         if self.random_degree not in (1, 2):
             raise OptionError("random_degree", self.random_degree, "use 1 or 2")
@@ -259,6 +273,7 @@ class JointModel(Estimator):
             "alpha": float(alpha.get("value", 0.0)),
             "alpha_slope": float(alpha.get("slope", 0.0)),
             "alpha_age": float(alpha.get("value_by_age", 0.0)),
+            "alpha_peak": float(alpha.get("from_peak", 0.0)),
         }
 
     def _fixed(
@@ -319,10 +334,45 @@ class JointModel(Estimator):
         deriv = np.stack([k * s ** (k - 1) if k else np.zeros_like(s) for k in range(r)], -1)
         return np.einsum("nkr,nlr->nkl", b, powers), np.einsum("nkr,nlr->nkl", b, deriv)
 
-    def _log_hazard(
-        self, par: dict[str, Any], t: np.ndarray, w: np.ndarray, b: np.ndarray
+    def _from_peak(
+        self, par: dict[str, Any], t: np.ndarray, w: np.ndarray, b: np.ndarray, entry: np.ndarray
     ) -> np.ndarray:
-        """``log h(t | b)`` at ages ``t`` (n, L) for the nodes ``b`` (n, K, r): (n, K, L)."""
+        """How far the course at ages ``t`` (n, L) is below its peak since ``entry`` (n,).
+
+        The course is ``c0 + c1 s + c2 s^2`` per animal and node (degree and random degree
+        at most 2); its largest value on ``[entry, t]`` is at an end or, when concave, at the
+        vertex ``v = -c1 / (2 c2)`` inside, where ``m(v) - m(t) = -c2 (s - v)^2``. (n, K, L).
+        """
+        beta = par["beta"]
+        d1 = self.degree + 1
+        coef = [np.zeros(b.shape[:2]) for _ in range(3)]
+        coef[0] = coef[0] + (w @ beta[d1:])[:, None]
+        for k in range(d1):
+            coef[k] = coef[k] + beta[k]
+        for k in range(self._n_random):
+            coef[k] = coef[k] + b[..., k]
+        c0, c1, c2 = (c[:, :, None] for c in coef)
+        s = ((t - self.centre_) / _AGE_SCALE)[:, None, :]
+        s_e = ((entry - self.centre_) / _AGE_SCALE)[:, None, None]
+        from_entry = c1 * (s - s_e) + c2 * (s * s - s_e * s_e)
+        concave = c2 < 0
+        vertex = -c1 / (2.0 * np.where(concave, c2, -1.0))
+        inside = concave & (vertex > s_e) & (vertex < s)
+        from_vertex = np.where(inside, c2 * (s - vertex) ** 2, 0.0)
+        return -np.minimum(np.minimum(from_entry, 0.0), from_vertex)
+
+    def _log_hazard(
+        self,
+        par: dict[str, Any],
+        t: np.ndarray,
+        w: np.ndarray,
+        b: np.ndarray,
+        entry: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``log h(t | b)`` at ages ``t`` (n, L) for the nodes ``b`` (n, K, r): (n, K, L).
+
+        ``entry`` (n,): the age from which the course's peak is taken (``from_peak``).
+        """
         s = (t - self.centre_) / _AGE_SCALE
         level, slope = self._fixed(par, s, w[:, None, :])
         eta = (
@@ -342,7 +392,12 @@ class JointModel(Estimator):
             ],
             -1,
         )  # (n, L, r)
-        return eta[:, None, :] + np.matmul(b, np.swapaxes(coef, 1, 2))
+        out = eta[:, None, :] + np.matmul(b, np.swapaxes(coef, 1, 2))
+        if "from_peak" in self.association:
+            if entry is None:
+                raise ValueError("from_peak needs the entry ages")
+            out = out + par["alpha_peak"] * self._from_peak(par, t, w, b, entry)
+        return out
 
     def _legendre(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Legendre ages (n, L) and weights (n, L) on each ``[start, stop]``."""
@@ -357,10 +412,15 @@ class JointModel(Estimator):
         stop: np.ndarray,
         w: np.ndarray,
         b: np.ndarray,
+        entry: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``-(H(stop | b) - H(start | b))`` per animal and node (n, K)."""
+        """``-(H(stop | b) - H(start | b))`` per animal and node (n, K).
+
+        ``entry``: the age the course's peak is taken from (``start`` when not given).
+        """
         t, cw = self._legendre(start, stop)
-        h = np.exp(np.minimum(self._log_hazard(par, t, w, b), _EXP_MAX))
+        entry = start if entry is None else entry
+        h = np.exp(np.minimum(self._log_hazard(par, t, w, b, entry), _EXP_MAX))
         return -np.matmul(h, cw[:, :, None])[:, :, 0]
 
     def _loglik(self, theta: np.ndarray, data: _Data, per_animal: bool = False) -> Any:
@@ -371,7 +431,7 @@ class JointModel(Estimator):
             return np.full(data.animals.size, -np.inf) if per_animal else -np.inf
         b = self._nodes(mean, chol)
         log_s = self._log_survival(par, data.t0, data.time, data.w, b)
-        log_h = self._log_hazard(par, data.time[:, None], data.w, b)[:, :, 0]
+        log_h = self._log_hazard(par, data.time[:, None], data.w, b, data.t0)[:, :, 0]
         _, wk = self._gh
         a = log_s + data.event[:, None] * log_h
         ll = logpy + special.logsumexp(a, b=wk[None, :], axis=1)
@@ -398,7 +458,7 @@ class JointModel(Estimator):
         t, cw = self._legendre(data.t0, data.time)
         s = (t - self.centre_) / _AGE_SCALE
         level, slope = self._fixed(par, s, data.w[:, None, :])
-        h = np.exp(np.minimum(self._log_hazard(par, t, data.w, b), _EXP_MAX))
+        h = np.exp(np.minimum(self._log_hazard(par, t, data.w, b, data.t0), _EXP_MAX))
         # every weighted integral of h the gradient needs, in one batched product
         r = self._n_random
         columns = [cw * s**k for k in range(r + 1)] + [cw * level, cw * slope, cw * s * level]
@@ -421,7 +481,7 @@ class JointModel(Estimator):
         s_t = (t_end - self.centre_) / _AGE_SCALE
         level_t, slope_t = self._fixed(par, s_t, data.w[:, None, :])
         rl_t, rs_t = self._random_terms(b, s_t)
-        log_h = self._log_hazard(par, t_end, data.w, b)[:, :, 0]
+        log_h = self._log_hazard(par, t_end, data.w, b, data.t0)[:, :, 0]
         d = data.event[:, None]
         a = -big_h + d * log_h
         _, wk = self._gh
@@ -438,6 +498,10 @@ class JointModel(Estimator):
                 parts.append(d * (level_t + rl_t[:, :, 0]) - h_value)
             elif name == "slope":
                 parts.append(d * (slope_t + rs_t[:, :, 0]) - h_slope)
+            elif name == "from_peak":
+                peak_t = self._from_peak(par, t_end, data.w, b, data.t0)[:, :, 0]
+                peak = self._from_peak(par, t, data.w, b, data.t0)
+                parts.append(d * peak_t - np.einsum("nkl,nkl->nk", h, peak * cw[:, None, :]))
             else:
                 parts.append(d * s_t * (level_t + rl_t[:, :, 0]) - h_value_age)
         grad = np.array([float(np.sum(pi * part)) for part in parts])
@@ -781,7 +845,7 @@ class JointModel(Estimator):
         est = self.params_.to_numpy().copy()
         scale = np.ones_like(est)
         for j, name in enumerate(self.params_.index):
-            if name in ("association:value", "association:value_by_age"):
+            if name in ("association:value", "association:value_by_age", "association:from_peak"):
                 scale[j] = 1.0 / self.value_sd_
             elif name == "association:slope":
                 scale[j] = _AGE_SCALE / self.value_sd_
@@ -851,7 +915,7 @@ class JointModel(Estimator):
             cur_slope = cur_slope * self.value_sd_ / _AGE_SCALE
             n_meas = np.bincount(data.index, minlength=data.animals.size)
             for h in horizons:
-                later = self._log_survival(par, data.time, data.time + float(h), data.w, b)
+                later = self._log_survival(par, data.time, data.time + float(h), data.w, b, data.t0)
                 surv = special.logsumexp(log_w + later, axis=1) - norm
                 rows.append(
                     pd.DataFrame(
@@ -901,7 +965,7 @@ class JointModel(Estimator):
         rows = []
         for a in ages:
             later = (
-                self._log_survival(par, data.time, np.maximum(data.time, a), data.w, b)
+                self._log_survival(par, data.time, np.maximum(data.time, a), data.w, b, data.t0)
                 if a > landmark
                 else np.zeros_like(log_w)
             )
@@ -1118,6 +1182,7 @@ def simulate_joint(
     *,
     association: float = 0.8,
     association_slope: float = 0.0,
+    association_peak: float = 0.0,
     visit_every: float = 3.0,
     entry: float = 6.0,
     random_state: int | None = None,
@@ -1127,7 +1192,9 @@ def simulate_joint(
     Course ``m(t) = 30 + 4 s - 1.5 s^2 + b0 + b1 s`` (s in years from 18 months; ``b0`` sd
     3, ``b1`` sd 1.5, correlation 0.3), residual sd 1; Gompertz hazard
     ``exp(-4.5 + 1.5 s + association (m(t) - 30) + association_slope dm/dt)`` per month with
-    ``association`` per unit of the measure and ``association_slope`` per unit per month;
+    ``association`` per unit of the measure and ``association_slope`` per unit per month,
+    plus ``association_peak`` per unit the course lies below its running maximum since
+    ``entry`` (taken on the simulation grid);
     visits every ``visit_every`` months from ``entry``; censoring uniform between 24 and 40
     months. Returns (measures, lifespans) with ``sex`` as a covariate (no effect).
 
@@ -1143,7 +1210,14 @@ def simulate_joint(
     s = (grid - centre) / _AGE_SCALE
     course = 30 + 4 * s[None, :] - 1.5 * s[None, :] ** 2 + b[:, :1] + b[:, 1:] * s[None, :]
     slope = (4 - 3 * s[None, :] + b[:, 1:]) / _AGE_SCALE
-    log_h = -4.5 + 1.5 * s[None, :] + association * (course - 30) + association_slope * slope
+    fall = np.maximum.accumulate(course, axis=1) - course
+    log_h = (
+        -4.5
+        + 1.5 * s[None, :]
+        + association * (course - 30)
+        + association_slope * slope
+        + association_peak * fall
+    )
     h = np.exp(log_h)
     cum = np.concatenate(
         [np.zeros((n_animals, 1)), np.cumsum((h[:, 1:] + h[:, :-1]) / 2 * np.diff(grid), 1)],
