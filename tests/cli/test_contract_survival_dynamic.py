@@ -52,6 +52,7 @@ CASES = [
     (["--measure", "fat"], "--measure fat"),
     (["--landmarks", "200"], "no animal is alive and measured"),
     (["--random-degree", "3"], "--random-degree 3: use 1"),
+    (["--association", "value,peak"], "--association value,peak: give comma-separated"),
 ]
 
 
@@ -70,6 +71,10 @@ def test_dynamic_needs_its_inputs(tables: dict[str, Path], tmp_path: Path) -> No
     life = str(tables["life"])
     for argv, expect in (
         (["survival", life, "--horizon", "3"], "--horizon 3.0: belongs to the joint model"),
+        (
+            ["survival", life, "--association", "from_peak"],
+            "--association from_peak: belongs to the joint model",
+        ),
         (["survival", life, "--dynamic"], "--longitudinal TABLE"),
         (
             ["survival", life, "--dynamic", "--longitudinal", str(tmp_path / "no.csv")],
@@ -110,7 +115,8 @@ def test_dynamic_run_on_tables_finds_the_planted_association(
     tables: dict[str, Path], tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    result = invoke([*_argv(tables, "--landmarks", "18,24"), "--out", str(out)])
+    argv = _argv(tables, "--landmarks", "18,24", "--association", "value,from_peak")
+    result = invoke([*argv, "--out", str(out)])
     assert result.exit_code == 0, result.output
     record = assert_complete_run(out)
     for name in ("dynamic_predictions.csv", "joint_association.csv", "joint_validation.csv",
@@ -128,6 +134,10 @@ def test_dynamic_run_on_tables_finds_the_planted_association(
     km = pd.read_csv(out / "km.csv")
     assert list(km.columns) == ["group", "time", "survival", "lower", "upper", "at_risk"]
     assert "association (value)" in result.stdout
+    # the fall below the course's own peak is in the hazard too (none planted)
+    peak = assoc.loc["association:from_peak"]
+    assert peak["lower_0.95"] < 0.0 < peak["upper_0.95"]
+    assert "association (from_peak)" in result.stdout
 
 
 @pytest.fixture(scope="module")

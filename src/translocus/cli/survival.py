@@ -114,6 +114,13 @@ def survival(
         help="With --dynamic: per-animal random effects of the course, 1 intercept and slope, "
         "2 also a curvature (each animal's own rise and fall).",
     ),
+    association: str = typer.Option(
+        "value,slope",
+        "--association",
+        help="With --dynamic: comma-separated features of the animal's course in its hazard: "
+        "value, slope, value_by_age, from_peak (how far the course has fallen below its own "
+        "peak since the first measurement).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out animals."),
     license_: str = typer.Option(
         "NOASSERTION",
@@ -144,7 +151,8 @@ def survival(
         longitudinal=longitudinal, measure=measure,
         horizon=_months(horizon, "horizon"),
         landmarks=_months(landmarks, "landmarks") if landmarks is not None else None,
-        holdout=holdout, random_degree=random_degree, seed=seed, license_=license_,
+        holdout=holdout, random_degree=random_degree,
+        association=tuple(split_list(association)), seed=seed, license_=license_,
         allow_dataset=tuple(split_list(allow_dataset)),
     )  # fmt: skip
     inputs = [data] + ([longitudinal] if longitudinal is not None else [])

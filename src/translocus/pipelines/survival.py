@@ -35,6 +35,8 @@ __all__ = [
 DISTRIBUTIONS = ("gompertz", "weibull")
 #: Horizons (months) of the dynamic death risks of ``--dynamic``.
 DEFAULT_HORIZONS = (3.0, 6.0)
+#: Default features of the course in the joint model's hazard (``--association``).
+DEFAULT_ASSOCIATION = ("value", "slope")
 #: Default SLAM measure of ``--dynamic``.
 _DEFAULT_MEASURE = "body_weight"
 DUPLICATE_CHOICES = ("error", "first")
@@ -67,6 +69,7 @@ class SurvivalRequest:
     landmarks: tuple[float, ...] | None = None
     holdout: float = 0.25
     random_degree: int = 2
+    association: tuple[str, ...] = DEFAULT_ASSOCIATION
     seed: int = 0
     license_: str = "NOASSERTION"
     allow_dataset: tuple[str, ...] = ()
@@ -105,6 +108,9 @@ class SurvivalRequest:
                 "landmarks": self.landmarks,
                 "holdout": None if self.holdout == 0.25 else self.holdout,
                 "random_degree": None if self.random_degree == 2 else self.random_degree,
+                "association": None
+                if self.association == DEFAULT_ASSOCIATION
+                else ",".join(self.association),
             }
             for name, value in given.items():
                 if value is not None:
@@ -129,6 +135,15 @@ class SurvivalRequest:
             raise OptionError(
                 "random_degree", self.random_degree, "use 1 (intercept and slope per animal) "
                 "or 2 (also a curvature)",
+            )  # fmt: skip
+        from translocus.progression.joint import ASSOCIATIONS
+
+        assoc = tuple(self.association)
+        if not assoc or any(a not in ASSOCIATIONS for a in assoc) or len(set(assoc)) < len(assoc):
+            raise OptionError(
+                "association", ",".join(assoc),
+                f"give comma-separated features of the course, each once, of "
+                f"{', '.join(ASSOCIATIONS)}",
             )  # fmt: skip
         try:
             parse_license(self.license_)
@@ -775,7 +790,11 @@ def _run_dynamic(
         fit_life = LifespanTable(fit_life, provenance, source=str(request.data))
     with log.step(f"joint model of {measure} and survival"), log.capture_warnings():
         # each group ages at its own Gompertz rate: on SLAM this ranks deaths better
-        model = JointModel(random_degree=request.random_degree, covariates_by_age=True).fit(
+        model = JointModel(
+            random_degree=request.random_degree,
+            association=request.association,
+            covariates_by_age=True,
+        ).fit(
             fit_measures, fit_life, covariates=groups, policy=policy, source=source,
             license=None if request.license_ == "NOASSERTION" else request.license_,
         )  # fmt: skip
