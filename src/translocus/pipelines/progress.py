@@ -331,17 +331,16 @@ class ProgressOutput:
 
 def _forecast_figure(history: pd.DataFrame, forecast: pd.DataFrame) -> Any:
     """Each measure's panel: the first animals' measurements and their 90% forecasts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     measures = sorted(map(str, forecast["measure"].unique()))
     animals = sorted(map(str, forecast["animal"].unique()))[:_PLOTTED_ANIMALS]
     levels = [c[len("lower_") :] for c in forecast.columns if c.startswith("lower_")]
     level = max(levels, key=float)
-    fig, axes = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.6), squeeze=False)
-    colours = plt.get_cmap("tab10")
+    fig = Figure(figsize=(4.5 * len(measures), 3.6))
+    axes = fig.subplots(1, len(measures), squeeze=False)
+    colours = colormaps["tab10"]
     for ax, measure in zip(axes[0], measures, strict=True):
         for i, animal in enumerate(animals):
             seen = history[
