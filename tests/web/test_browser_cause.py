@@ -11,7 +11,6 @@ violation fails the test.
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,56 +20,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("playwright")
-
-
-def wait_js(page: Any, expression: str, timeout: float = 30.0) -> Any:
-    """Poll ``expression`` in the page until truthy (wait_for_function evals, which CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        time.sleep(0.05)
-
-
-def plot_data(page: Any, element: str) -> list[dict[str, Any]]:
-    expression = f"""() => (document.getElementById({element!r}).data || []).map(d => ({{
-        name: d.name, meta: d.meta || null, x: Array.from(d.x || []), y: Array.from(d.y || [])}}))"""
-    return page.evaluate(expression)  # type: ignore[no-any-return]
+from browser import launch, open_pages, plot_data, wait_js
 
 
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium)
-        yield launched
-        launched.close()
+    yield from launch(chromium)
 
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Callable[[str], Any]]:
     """A page that records console errors and policy violations (asserted empty at the end)."""
-    pages: list[tuple[Any, list[str]]] = []
-
-    def make(url: str) -> Any:
-        context = browser.new_context(accept_downloads=True)
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        pages.append((page, problems))
-        page.goto(url)
-        return page
-
-    yield make
-    for page, problems in pages:
-        page.context.close()
-        assert not problems, problems
+    yield from open_pages(browser)
 
 
 def _search(page: Any, text: str) -> list[str]:

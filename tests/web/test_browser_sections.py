@@ -8,7 +8,6 @@ is compared with the run's files. Any script error or content-policy violation f
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,28 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from browser import launch, open_pages, plot_data, wait_js
 from viewer_runs import SPIDER_MODEL, build_section_runs
-
-pytest.importorskip("playwright")
-
-
-def wait_js(page: Any, expression: str, timeout: float = 30.0) -> Any:
-    """Poll ``expression`` until truthy (``wait_for_function`` evals, which the CSP forbids)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {expression}")
-        time.sleep(0.05)
-
-
-def plot_data(page: Any, element: str) -> list[dict[str, Any]]:
-    expression = f"""() => (document.getElementById({element!r}).data || []).map(d => ({{
-        name: d.name, meta: d.meta || null, x: Array.from(d.x || []), y: Array.from(d.y || []),
-        customdata: Array.from(d.customdata || [])}}))"""
-    return page.evaluate(expression)  # type: ignore[no-any-return]
 
 
 def wait_title(page: Any, element: str, text: str) -> None:
@@ -77,35 +56,13 @@ def runs(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(chromium: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium)
-        yield launched
-        launched.close()
+    yield from launch(chromium)
 
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Callable[[str], Any]]:
     """A page that records console errors and policy violations (asserted empty at the end)."""
-    pages: list[tuple[Any, list[str]]] = []
-
-    def make(url: str) -> Any:
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        pages.append((page, problems))
-        page.goto(url)
-        return page
-
-    yield make
-    for page, problems in pages:
-        page.context.close()
-        assert not problems, problems
+    yield from open_pages(browser)
 
 
 def test_study_page(demo_run: Path, runs: Path, live_server: Any, open_page: Any,
