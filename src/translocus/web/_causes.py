@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -64,7 +65,7 @@ def _missing(what: str) -> HTTPException:
     return HTTPException(404, what)
 
 
-class _Reader:
+class _Reader(ABC):
     """What both kinds of run answer (see the subclasses)."""
 
     kind = ""
@@ -74,24 +75,23 @@ class _Reader:
         self.index = index
         self._lock = threading.Lock()
 
-    # the subclasses fill these in
-    def trait_table(self) -> pd.DataFrame:
-        raise NotImplementedError
+    @abstractmethod
+    def trait_table(self) -> pd.DataFrame: ...
 
-    def markers(self) -> pd.DataFrame:
-        raise NotImplementedError
+    @abstractmethod
+    def markers(self) -> pd.DataFrame: ...
 
-    def profile(self, trait: str) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def profile(self, trait: str) -> np.ndarray: ...
 
-    def peaks(self) -> pd.DataFrame:
-        raise NotImplementedError
+    @abstractmethod
+    def peaks(self) -> pd.DataFrame: ...
 
-    def peak_effects(self, trait: str) -> pd.DataFrame:
-        raise NotImplementedError
+    @abstractmethod
+    def peak_effects(self, trait: str) -> pd.DataFrame: ...
 
-    def thresholds(self, trait: str) -> list[dict[str, Any]]:
-        raise NotImplementedError
+    @abstractmethod
+    def thresholds(self, trait: str) -> list[dict[str, Any]]: ...
 
     @property
     def unit(self) -> str:
