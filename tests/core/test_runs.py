@@ -197,3 +197,22 @@ def test_a_file_added_during_the_run_stops_the_swap(tmp_path: Path) -> None:
     assert (out / "notes.txt").read_text() == "written by the user meanwhile"
     assert (out / "a.csv").read_text() == "1"
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_relative_inputs_are_found_from_the_folder_the_command_ran_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "cross.zip").write_text("x")
+    monkeypatch.chdir(work)
+    out = _run(tmp_path / "runs" / "scan1", {"a.csv": "1"}, inputs=(Path("data/cross.zip"),))
+    record = read_run(out)
+    assert record is not None and record["cwd"] == str(work)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # neither the run's parent nor the current folder has data/
+    found = runs.recorded_path(record, "data/cross.zip", out)
+    assert found == (work / "data" / "cross.zip").resolve()
+    assert runs.recorded_path(record, "data/other.zip", out) is None
+    assert runs.recorded_path({}, None, out) is None

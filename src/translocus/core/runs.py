@@ -13,8 +13,8 @@ The contract (README, "Run folders"):
   moment therefore leaves the previous complete run or the new complete run.
 - Temporary folders of killed runs are removed by the next run into the same place (a
   folder is stale when no process holds its lock).
-- ``run.json`` is written last: command line, resolved options, version, input files with
-  size and SHA-256, provenance and licence decisions, per-step wall and CPU time, rows read /
+- ``run.json`` is written last: command line, the folder it ran in, resolved options,
+  version, input files with size and SHA-256, provenance and licence decisions, per-step wall and CPU time, rows read /
   dropped / merged and why, warnings, the files written with size and SHA-256, and
   ``"status": "complete"``.
 
@@ -66,6 +66,7 @@ __all__ = [
     "check_out",
     "folder_state",
     "read_run",
+    "recorded_path",
     "recover",
     "sha256_file",
 ]
@@ -415,6 +416,28 @@ def describe_inputs(inputs: Sequence[Path]) -> list[dict[str, Any]]:
     return out
 
 
+def recorded_path(record: Mapping[str, Any], given: str | None, run: Path) -> Path | None:
+    """A path of a run's ``run.json`` (an option's value as typed) as it is found now.
+
+    A relative path is taken from the folder the command ran in (``cwd`` in ``run.json``),
+    then, for runs recorded without it or moved since, from the run folder's parent and the
+    current folder; last, a recorded absolute input path of the same name. None if none exists.
+    """
+    if not given:
+        return None
+    path = Path(given)
+    if path.is_absolute():
+        candidates = [path]
+    else:
+        bases = [Path(str(record["cwd"]))] if record.get("cwd") else []
+        candidates = [base / path for base in [*bases, run.parent, Path.cwd()]]
+    for item in record.get("inputs") or []:
+        found = Path(str(item.get("path", "")))
+        if found.is_absolute() and found.name == path.name:
+            candidates.append(found)
+    return next((c.resolve() for c in candidates if c.exists()), None)
+
+
 class RunFolder:
     """A run folder under construction: write into :attr:`path`, then :meth:`commit`.
 
@@ -457,6 +480,7 @@ class RunFolder:
         self.option = option
         self._fd: int | None = None
         self._path: Path | None = None
+        self._cwd = os.getcwd()
         self._started = _dt.datetime.now(_dt.UTC)
         self._wall = time.perf_counter()
         self._cpu = time.process_time()
@@ -520,6 +544,7 @@ class RunFolder:
             "status": "complete",
             "command": self.command,
             "argv": self.argv,
+            "cwd": self._cwd,
             "options": _jsonable(self.options),
             "version": __version__,
             "python": platform.python_version(),

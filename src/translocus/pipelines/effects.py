@@ -24,25 +24,12 @@ import numpy as np
 import pandas as pd
 
 from translocus.core.errors import InputError, OptionError
-from translocus.core.runs import RunLog, read_run
+from translocus.core.runs import RunLog, read_run, recorded_path
 
 __all__ = ["MAX_BLUP_POSITIONS", "ScanEffects", "ScanInputs", "scan_effects"]
 
 #: BLUPs along a chromosome at this many positions at most (each fits its own h²).
 MAX_BLUP_POSITIONS = 200
-
-
-def _recorded_path(record: dict[str, Any], given: str | None, run: Path) -> Path | None:
-    """A path of ``run.json`` as it is found now (relative ones: from the run's parent first)."""
-    if not given:
-        return None
-    path = Path(given)
-    candidates = [path] if path.is_absolute() else [run.parent / path, Path.cwd() / path]
-    for item in record.get("inputs") or []:
-        recorded = Path(str(item.get("path", "")))
-        if recorded.is_absolute() and recorded.name == path.name:
-            candidates.append(recorded)
-    return next((c.resolve() for c in candidates if c.exists()), None)
 
 
 @dataclass
@@ -77,7 +64,7 @@ class ScanInputs:
         options = record.get("options") or {}
         if options.get("probs"):
             log.warn("the scan read stored probabilities; they are recomputed from the cross")
-        cross_path = _recorded_path(record, options.get("cross"), run)
+        cross_path = recorded_path(record, options.get("cross"), run)
         if cross_path is None:
             raise InputError(f"{run}/run.json: the scan's cross {options.get('cross')!r} is not "
                              "found from here; serve the run from the folder the scan was run "

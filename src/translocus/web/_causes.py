@@ -24,41 +24,21 @@ import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from fastapi import HTTPException
 
+from translocus.core.runs import recorded_path
 from translocus.web.runs import RunIndex, RunInfo
 
-__all__ = ["CAUSE_COMMANDS", "EqtlReader", "ScanReader", "find_run_path", "reader"]
+__all__ = ["CAUSE_COMMANDS", "EqtlReader", "ScanReader", "reader"]
 
 #: Runs the Cause page shows.
 CAUSE_COMMANDS = ("scan", "eqtl")
 _COORDS = ("marker", "chr", "pos_cM", "pos_Mbp")
 FOUNDERS = ("A", "B", "C", "D", "E", "F", "G", "H")
-
-
-def find_run_path(meta: dict[str, Any], given: str | None, run_path: Path) -> Path | None:
-    """A path recorded in ``run.json`` as it can be found now.
-
-    Relative paths are relative to where the command ran; try the run folder's parent and the
-    current folder, and the absolute paths among the recorded inputs with the same name.
-    """
-    if not given:
-        return None
-    path = Path(given)
-    candidates = [path] if path.is_absolute() else [run_path.parent / path, Path.cwd() / path]
-    for item in meta.get("inputs") or []:
-        recorded = Path(str(item.get("path", "")))
-        if recorded.is_absolute() and recorded.name == path.name:
-            candidates.append(recorded)
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate.resolve()
-    return None
 
 
 def _missing(what: str) -> HTTPException:
@@ -340,7 +320,7 @@ class EqtlReader(_Reader):
         from translocus.core import qtl2io
 
         options = self.run.meta.get("options") or {}
-        cross = find_run_path(self.run.meta, options.get("cross"), self.run.path)
+        cross = recorded_path(self.run.meta, options.get("cross"), self.run.path)
         if cross is None:
             return None
         try:
