@@ -222,22 +222,54 @@ def forward_backward_tables(
                 out[p, ind, cl[s]] = nxt[s] * inv
 
 
+@numba.njit(cache=True, inline="always")
+def _sum_by_four(x, n):
+    """``x[0] + ... + x[n - 1]`` in four interleaved partial sums.
+
+    One running sum is a chain of dependent additions whose latency, not the arithmetic,
+    bounds the HMM kernels; four chains overlap. The order is fixed, so the result does not
+    depend on the number of threads.
+    """
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    s = 0
+    while s + 4 <= n:
+        a0 += x[s]
+        a1 += x[s + 1]
+        a2 += x[s + 2]
+        a3 += x[s + 3]
+        s += 4
+    while s < n:
+        a0 += x[s]
+        s += 1
+    return (a0 + a1) + (a2 + a3)
+
+
 @numba.njit(parallel=True, cache=True)
-def forward_backward_uniform(
-    geno, rows, marker_index, emit, emit_of, init, stay, move, trans_of, cols, out
-):  # noqa: PLR0913
+def forward_backward_uniform(geno, rows, marker_index, emit, emit_of, init, stay, move, trans_of,
+                             out):  # fmt: skip  # noqa: PLR0913
     """:func:`forward_backward_tables` for transitions that stay with one probability and
     move to every other state with another (``risib8`` autosomes, for example).
 
     ``T = (stay - move) I + move J``, so one step is ``(stay - move) x + move sum(x)``: a
-    multiply-add per state instead of a matrix-vector product.
+    multiply-add per state instead of a matrix-vector product. ``T`` is the same in any
+    order of the states, so the states are the genotype columns themselves (a line's funnel
+    only permutes its prior, ``init``): emission rows and output rows are read and written
+    contiguously. The forward vectors are kept unnormalised (each step divides by the
+    previous sum); the backward ones are divided by their sum before each step, after which
+    they sum to ``stay + (n - 1) move = 1``.
 
     Parameters
     ----------
+    geno, rows, marker_index, out
+        As in :func:`forward_backward_dense`.
+    emit : float64 ``[table, marker, code, genotype]``; ``emit_of`` : int64 ``[k]``.
+    init : float64 ``[k, genotype]`` prior of each individual.
     stay, move : float64 ``[table, position - 1]``
-        The diagonal and the off-diagonal of each interval's transition matrix.
-    geno, rows, marker_index, emit, emit_of, init, trans_of, cols, out
-        As in :func:`forward_backward_tables`.
+        The diagonal and the off-diagonal of each interval's transition matrix;
+        ``trans_of`` : int64 ``[k]`` the table of each individual.
     """
     n_pos = marker_index.shape[0]
     n_state = init.shape[1]
@@ -245,70 +277,50 @@ def forward_backward_uniform(
         ind = rows[ii]
         e = emit_of[ii]
         t = trans_of[ii]
-        cl = cols[ii]
         alpha = np.empty((n_pos, n_state))
-        nxt = np.empty(n_state)
-        total = 0.0
+        beta = np.empty(n_state)
+        y = np.empty(n_state)
         m = marker_index[0]
         for s in range(n_state):
             v = init[ii, s]
             if m >= 0:
-                v *= emit[e, m, geno[ind, m], cl[s]]
+                v *= emit[e, m, geno[ind, m], s]
             alpha[0, s] = v
-            total += v
-        inv = 1.0 / total
-        for s in range(n_state):
-            alpha[0, s] *= inv
+        total = _sum_by_four(alpha[0], n_state)
         for p in range(1, n_pos):
-            # the previous vector sums to 1
-            a = stay[t, p - 1] - move[t, p - 1]
+            a = (stay[t, p - 1] - move[t, p - 1]) / total
             b = move[t, p - 1]
             m = marker_index[p]
-            total = 0.0
+            now = alpha[p]
+            before = alpha[p - 1]
             if m >= 0:
-                g = geno[ind, m]
+                em = emit[e, m, geno[ind, m]]
                 for s in range(n_state):
-                    v = (a * alpha[p - 1, s] + b) * emit[e, m, g, cl[s]]
-                    alpha[p, s] = v
-                    total += v
+                    now[s] = (a * before[s] + b) * em[s]
             else:
                 for s in range(n_state):
-                    v = a * alpha[p - 1, s] + b
-                    alpha[p, s] = v
-                    total += v
-            inv = 1.0 / total
-            for s in range(n_state):
-                alpha[p, s] *= inv
-        beta = np.ones(n_state)
+                    now[s] = a * before[s] + b
+            total = _sum_by_four(now, n_state)
+        inv = 1.0 / total
         for s in range(n_state):
-            out[n_pos - 1, ind, cl[s]] = alpha[n_pos - 1, s]
+            beta[s] = 1.0
+            out[n_pos - 1, ind, s] = alpha[n_pos - 1, s] * inv
         for p in range(n_pos - 2, -1, -1):
             m = marker_index[p + 1]
-            bsum = 0.0
             if m >= 0:
-                g = geno[ind, m]
+                em = emit[e, m, geno[ind, m]]
                 for s in range(n_state):
-                    nxt[s] = beta[s] * emit[e, m, g, cl[s]]
-                    bsum += nxt[s]
-            else:
-                for s in range(n_state):
-                    nxt[s] = beta[s]
-                    bsum += nxt[s]
-            a = stay[t, p] - move[t, p]
-            b = move[t, p] * bsum
-            total = 0.0
+                    beta[s] *= em[s]
+            a = (stay[t, p] - move[t, p]) / _sum_by_four(beta, n_state)
+            b = move[t, p]
+            now = alpha[p]
             for s in range(n_state):
-                beta[s] = a * nxt[s] + b
-                total += beta[s]
-            inv = 1.0 / total
-            total = 0.0
+                beta[s] = a * beta[s] + b
+                y[s] = now[s] * beta[s]
+            inv = 1.0 / _sum_by_four(y, n_state)
+            row = out[p, ind]
             for s in range(n_state):
-                beta[s] *= inv
-                nxt[s] = alpha[p, s] * beta[s]
-                total += nxt[s]
-            inv = 1.0 / total
-            for s in range(n_state):
-                out[p, ind, cl[s]] = nxt[s] * inv
+                row[s] = y[s] * inv
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)

@@ -637,12 +637,19 @@ class _TableBatch:
         init = np.repeat(np.stack([g[2].init for g in groups]), counts, axis=0)
         trans_idx = np.repeat(np.asarray(trans_of, dtype=np.int64), counts)
         cols = np.repeat(np.stack([g[2].cols for g in groups]), counts, axis=0)
+        n_geno = emit.shape[-1]
         uniform = [_stay_move(t) for t in trans_list]
-        if all(u is not None for u in uniform):
+        every_column = cols.shape[1] == n_geno and np.array_equal(
+            np.sort(cols, axis=1), np.broadcast_to(np.arange(n_geno), cols.shape)
+        )
+        if every_column and all(u is not None for u in uniform):
+            # the uniform kernel runs in genotype columns: only the prior follows the funnel
+            init_cols = np.empty((rows.size, n_geno))
+            np.put_along_axis(init_cols, cols, init, axis=1)
             stay = np.ascontiguousarray(np.stack([u[0] for u in uniform if u is not None]))
             move = np.ascontiguousarray(np.stack([u[1] for u in uniform if u is not None]))
-            forward_backward_uniform(self.geno, rows, self.marker_index, emit, emit_idx, init,
-                                     stay, move, trans_idx, cols, self.out)  # fmt: skip
+            forward_backward_uniform(self.geno, rows, self.marker_index, emit, emit_idx,
+                                     init_cols, stay, move, trans_idx, self.out)  # fmt: skip
             return
         trans = np.ascontiguousarray(np.stack(trans_list), dtype=np.float64)
         forward_backward_tables(self.geno, rows, self.marker_index, emit, emit_idx, init, trans,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from translocus.core.errors import InputError
-from translocus.genetics.crosstypes import N_OBS_CODES, CrossModel
+from translocus.genetics.crosstypes import CrossModel
+from translocus.genetics.crosstypes.multiway import founder_emission
 
 __all__ = ["RISib8"]
 
@@ -50,16 +51,9 @@ class RISib8(CrossModel):
         is_female: bool,
         cross_info: np.ndarray,
     ) -> np.ndarray:
-        if founder_geno is None:
-            raise InputError("risib8 cross needs founder genotypes (founder_geno); add them")
-        fg = np.asarray(founder_geno, dtype=np.int64)
-        out = np.ones((n_markers, N_OBS_CODES, 8))
-        for g in range(8):
-            f = fg[g]
-            known = (f == 1) | (f == 3)
-            for code in range(1, N_OBS_CODES):
-                out[known, code, g] = np.where(f[known] == code, 1.0 - error_prob, error_prob)
-        return out
+        return founder_emission(
+            founder_geno, n_founders=8, n_markers=n_markers, error_prob=error_prob, name=self.name
+        )
 
     def transition(
         self, rf: np.ndarray, *, is_x: bool, is_female: bool, cross_info: np.ndarray
