@@ -266,11 +266,15 @@ def _probs_block(arr: xr.DataArray, rows: np.ndarray, is_x: bool) -> np.ndarray:
 
 class ChromosomeBlocks(Mapping[str, np.ndarray]):
     """``Prepared.geno`` of probabilities read from a store: each chromosome's block is read
-    when a scan reaches it, and only the ``keep`` most recently used blocks are held.
+    when a scan reaches it, and at most ``keep`` blocks are held, the one being read included.
 
     A scan reads a chromosome's block once per chunk of markers, and whole chromosomes run
-    in parallel, so ``keep`` is at least the number of worker threads. A block is formed
-    exactly as :func:`prepare` forms it from probabilities in memory (same values).
+    in parallel (one per worker thread), so ``keep`` is at least the number of worker
+    threads. Room for a new block is made *before* it is read: first by dropping blocks that
+    no thread works on any more (a thread that asks for another chromosome is done with its
+    last one), then the least recently used. Two threads that move on to new chromosomes at
+    once thus hold two blocks and read two, not four. A block is formed exactly as
+    :func:`prepare` forms it from probabilities in memory (same values).
     """
 
     def __init__(self, probs: GenoProbs, rows: np.ndarray, is_x: Mapping[str, bool],
@@ -281,9 +285,11 @@ class ChromosomeBlocks(Mapping[str, np.ndarray]):
         self._keep = max(1, int(keep))
         self._held: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._current: dict[int, str] = {}  # the chromosome each thread asked for last
+        self._reading = 0
         #: blocks formed per chromosome (a chromosome formed twice was dropped in between)
         self.loads: Counter[str] = Counter()
-        #: the most blocks held at once
+        #: the most blocks held at once (those being read included)
         self.most_held = 0
 
     def __len__(self) -> int:
@@ -295,23 +301,58 @@ class ChromosomeBlocks(Mapping[str, np.ndarray]):
     def __contains__(self, chrom: object) -> bool:
         return chrom in self._is_x
 
+    def _make_room(self) -> None:
+        """Drop blocks (under the lock) until one more fits: idle ones first, then LRU."""
+        busy = set(self._current.values())
+        for chrom in [c for c in self._held if c not in busy]:
+            if len(self._held) + self._reading < self._keep:
+                return
+            del self._held[chrom]
+        while self._held and len(self._held) + self._reading >= self._keep:
+            self._held.popitem(last=False)
+
     def __getitem__(self, chrom: str) -> np.ndarray:
         with self._lock:
+            self._current[threading.get_ident()] = chrom
             block = self._held.get(chrom)
             if block is not None:
                 self._held.move_to_end(chrom)
                 return block
-        if chrom not in self._is_x:
-            raise KeyError(chrom)
-        block = _probs_block(self._probs[chrom], self._rows, self._is_x[chrom])
+            if chrom not in self._is_x:
+                raise KeyError(chrom)
+            self._make_room()
+            self._reading += 1
+            self.most_held = max(self.most_held, len(self._held) + self._reading)
+        try:
+            block = _probs_block(self._probs[chrom], self._rows, self._is_x[chrom])
+        finally:
+            with self._lock:
+                self._reading -= 1
         with self._lock:
             self.loads[chrom] += 1
             self._held[chrom] = block
             self._held.move_to_end(chrom)
-            while len(self._held) > self._keep:
+            while len(self._held) + self._reading > self._keep:
                 self._held.popitem(last=False)
-            self.most_held = max(self.most_held, len(self._held))
         return block
+
+
+def _kinship_frame(kinship: Any, samples: Sequence[str], *, label: str) -> pd.DataFrame:
+    """:func:`~translocus.genetics.lmm.as_kinship_frame` without copying a float64 DataFrame
+    whose rows and columns are the same string IDs in the same order (the scan only reads it;
+    twenty LOCO matrices of 2,000 mice are 640 MB). The same checks run on its values.
+    """
+    if (
+        isinstance(kinship, pd.DataFrame)
+        and kinship.shape[0] == kinship.shape[1]
+        and len(kinship.dtypes.unique()) == 1
+        and kinship.dtypes.iloc[0] == np.float64
+        and kinship.index.equals(kinship.columns)
+        and all(isinstance(i, str) for i in kinship.index)
+    ):
+        as_kinship_frame(kinship.to_numpy(), list(kinship.index), label=label)  # its checks
+        return kinship
+    return as_kinship_frame(kinship, samples, label=label)
 
 
 def prepare(
@@ -350,7 +391,7 @@ def prepare(
     if kinship is None:
         kin = None
     elif loco:
-        kin = {str(c): as_kinship_frame(k, samples_all, label=f"kinship[{c!r}]")
+        kin = {str(c): _kinship_frame(k, samples_all, label=f"kinship[{c!r}]")
                for c, k in kinship.items()}  # fmt: skip
         missing = [c for c in probs.chromosomes if c not in kin]
         if missing:
@@ -359,7 +400,7 @@ def prepare(
                 "compute it with calc_kinship(probs, type='loco')"
             )
     else:
-        kin = as_kinship_frame(kinship, samples_all, label="kinship")
+        kin = _kinship_frame(kinship, samples_all, label="kinship")
 
     keep = pd.Index(samples_all)
     keep = keep[keep.isin(ph.index[np.isfinite(ph.to_numpy()).any(axis=1)])]
@@ -423,7 +464,7 @@ def prepare(
         sqrt_w=sqrt_w,
         chroms=list(probs.chromosomes),
         is_x=is_x,
-        geno=ChromosomeBlocks(probs, rows, is_x, keep=max(2, worker_count())) if stored else geno,
+        geno=ChromosomeBlocks(probs, rows, is_x, keep=worker_count()) if stored else geno,
         markers=markers,
         coords=coords,
         batches=batch_by_missing(y),

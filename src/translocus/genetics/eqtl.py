@@ -45,10 +45,20 @@ from translocus.core.errors import InputError, OptionError
 from translocus.core.model import GenoProbs
 from translocus.core.runs import checkpoint as checkpoint_reached
 
-__all__ = ["EqtlResult", "eqtl_scan", "pooled_thresholds", "read_lod", "trait_chunks"]
+__all__ = [
+    "EqtlResult",
+    "MemoryPlan",
+    "eqtl_scan",
+    "memory_plan",
+    "pooled_thresholds",
+    "read_lod",
+    "trait_chunks",
+]
 
-#: LOD values kept per chunk of traits (markers x traits): 32 million (256 MB).
+#: LOD values kept per chunk of traits (markers x traits): 32 million (256 MB) at most.
 CHUNK_CELLS = 32_000_000
+#: Bytes per LOD value of a chunk: the scan's table and what its reduction and result add.
+LOD_BYTES = 16
 #: Traits per zarr chunk of the kept LODs.
 LOD_CHUNK_TRAITS = 64
 PEAK_COLUMNS = ["trait", "chr", "marker", "pos", "lod", "ci_lo", "ci_hi", "hsq"]
@@ -84,16 +94,97 @@ class EqtlResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def trait_chunks(n_traits: int, n_markers: int, chunk_traits: int | None = None
-                 ) -> list[tuple[int, int]]:  # fmt: skip
+def trait_chunks(n_traits: int, n_markers: int, chunk_traits: int | None = None,
+                 cells: int = CHUNK_CELLS) -> list[tuple[int, int]]:  # fmt: skip
     """``[(start, end), ...]``: traits per chunk, a multiple of the zarr chunk of the LODs.
 
-    By default a chunk's LOD table holds at most :data:`CHUNK_CELLS` values.
+    By default a chunk's LOD table holds at most ``cells`` values (:data:`CHUNK_CELLS`), in
+    a multiple of :data:`LOD_CHUNK_TRAITS` traits unless fewer traits fit.
+
+    >>> trait_chunks(300, 100_000)
+    [(0, 320)]
+    >>> chunks = trait_chunks(300, 100_000, cells=1_000_000)
+    >>> len(chunks), chunks[0]
+    (30, (0, 10))
     """
     if chunk_traits is None:
-        per = max(1, CHUNK_CELLS // max(n_markers, 1))
-        chunk_traits = max(LOD_CHUNK_TRAITS, per // LOD_CHUNK_TRAITS * LOD_CHUNK_TRAITS)
+        per = max(1, cells // max(n_markers, 1))
+        chunk_traits = per // LOD_CHUNK_TRAITS * LOD_CHUNK_TRAITS or per
+        if cells >= CHUNK_CELLS:
+            chunk_traits = max(LOD_CHUNK_TRAITS, chunk_traits)
     return [(s, min(n_traits, s + chunk_traits)) for s in range(0, n_traits, chunk_traits)]
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How a many-trait scan keeps within its memory budget (:func:`memory_plan`).
+
+    Attributes
+    ----------
+    budget
+        Bytes the scan may hold beside its inputs.
+    block_bytes
+        The largest chromosome's probabilities as the scan holds them while it scans that
+        chromosome (0 when the probabilities are in memory already).
+    chromosomes
+        Whole chromosomes scanned at once (one per thread).
+    threads
+        The threads asked for (or the default).
+    lod_cells
+        LOD values of one chunk of traits at most.
+    """
+
+    budget: int
+    block_bytes: int
+    chromosomes: int
+    threads: int
+    lod_cells: int
+
+    def describe(self) -> str:
+        """One sentence for the run log."""
+        gib = 2**30
+        if not self.block_bytes:
+            held = "the probabilities are in memory"
+        else:
+            held = (f"the largest chromosome's probabilities take {self.block_bytes / gib:.2f} "
+                    f"GiB")  # fmt: skip
+        way = ("whole chromosomes one at a time" if self.chromosomes == 1
+               else f"{self.chromosomes} whole chromosomes at once")  # fmt: skip
+        if self.chromosomes < self.threads:
+            way += f" (not {self.threads}: their probabilities would not fit)"
+        return (f"{held}, the memory budget is {self.budget / gib:.2f} GiB (memory= or "
+                f"$TRANSLOCUS_MEMORY): {way}, a chunk of traits holds at most "
+                f"{self.lod_cells:,} LOD values")  # fmt: skip
+
+
+def memory_plan(probs: GenoProbs, threads: int | None = None,
+                memory: int | str | None = None) -> MemoryPlan:  # fmt: skip
+    """How many chromosomes to scan at once and how large a trait chunk within ``memory``.
+
+    ``memory`` is the budget in bytes or as ``"4G"``, else ``$TRANSLOCUS_MEMORY``, else the
+    default of genotype probabilities (2 GiB; ``memory_budget``). Probabilities read from a
+    store (:class:`~translocus.core.lazyprobs.LazyProbs`) are held one chromosome per thread
+    while it is scanned: as many chromosomes go at once as their largest one fits the budget
+    (at least one, at most ``threads``). What is left holds a chunk's LOD table
+    (:data:`LOD_BYTES` per value, :data:`CHUNK_CELLS` at most, one trait at least).
+    Probabilities already in memory cost nothing more: every thread is used.
+    """
+    from translocus.core.lazyprobs import LazyProbs
+    from translocus.core.threads import worker_count
+    from translocus.pipelines.genoprob import memory_budget
+
+    budget = memory_budget(memory)
+    workers = int(threads) if threads is not None else worker_count()
+    n_markers = sum(int(probs[c].sizes["marker"]) for c in probs.chromosomes)
+    block = 0
+    if isinstance(probs.probs, LazyProbs):
+        block = max((int(np.prod(probs[c].shape[:2])) * max(int(probs[c].shape[2]) - 1, 0) * 8
+                     for c in probs.chromosomes), default=0)  # fmt: skip
+    at_once = workers if block == 0 else max(1, min(workers, budget // block))
+    rest = max(budget - at_once * block, 0)
+    cells = max(n_markers, min(CHUNK_CELLS, rest // LOD_BYTES))
+    return MemoryPlan(budget=budget, block_bytes=block, chromosomes=at_once, threads=workers,
+                      lod_cells=cells)  # fmt: skip
 
 
 def _fingerprint(traits: Sequence[str], pheno: pd.DataFrame, options: dict[str, Any]) -> str:
@@ -198,13 +289,22 @@ def _reduce_chunk(result: Any, map_name: str, thresholds: np.ndarray, drop: floa
     names = list(dict.fromkeys(chroms))
     starts = np.array([int(np.flatnonzero(chroms == c)[0]) for c in names])
     ends = np.append(starts[1:], chroms.size)
-    filled = np.where(np.isnan(lod), -np.inf, lod)
-    chrom_max = np.maximum.reduceat(filled, starts, axis=0)  # [chromosome, trait]
+    # per chromosome (no copy of the whole table): each trait's maximum and its first row
+    n_traits = lod.shape[1]
+    chrom_max = np.full((len(names), n_traits), -np.inf)
+    best = np.zeros(n_traits, dtype=np.int64)
+    for ci, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        part = np.where(np.isnan(lod[s:e]), -np.inf, lod[s:e])
+        at = np.argmax(part, axis=0)
+        chrom_max[ci] = part[at, np.arange(n_traits)]
+        higher = chrom_max[ci] > (chrom_max[:ci].max(axis=0) if ci else -np.inf)
+        best[higher] = s + at[higher]
     hsq = result.hsq
     rows: list[tuple[Any, ...]] = []
     for ci, j in zip(*np.nonzero(chrom_max > thresholds[None, :]), strict=True):
         s, e = int(starts[ci]), int(ends[ci])
-        found = chromosome_peaks(np.ascontiguousarray(filled[s:e, j]),
+        curve = np.where(np.isnan(lod[s:e, j]), -np.inf, lod[s:e, j])
+        found = chromosome_peaks(np.ascontiguousarray(curve),
                                  np.ascontiguousarray(positions[s:e]), float(thresholds[j]),
                                  np.inf, 1, float(drop))  # fmt: skip
         for k in range(found.shape[0]):
@@ -228,7 +328,6 @@ def _reduce_chunk(result: Any, map_name: str, thresholds: np.ndarray, drop: floa
     peaks["threshold"] = thresholds[peaks["j"].to_numpy()] if len(peaks) else np.zeros(0)
     peaks = peaks.drop(columns="j")
     all_nan = np.all(np.isnan(lod), axis=0)
-    best = np.argmax(filled, axis=0)
     maxima = pd.DataFrame({"trait": traits, "chr": chroms[best], "marker": markers[best],
                            "pos": positions[best],
                            "lod": np.where(all_nan, np.nan, lod[best, np.arange(len(traits))]),
@@ -353,6 +452,7 @@ def eqtl_scan(
     device: str | None = None,
     client: Any = None,
     threads: int | None = None,
+    memory: int | str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> EqtlResult:
     """Scan many traits chunk by chunk and keep their peaks (module docstring).
@@ -379,13 +479,21 @@ def eqtl_scan(
         Genome-wide thresholds by pooled permutations within trait classes (module
         docstring): ``perms`` permutations of ``perm_traits`` traits per class.
     chunk_traits
-        Traits per chunk (default: a chunk's LOD table holds 32 million values).
+        Traits per chunk (default: a chunk's LOD table holds 32 million values, fewer when
+        ``memory`` leaves less room).
     keep_lod
         A new folder for the LODs of all traits as a zarr store (``read_lod``).
     checkpoint
         A folder for finished chunks; a run started again resumes from it.
     backend, device, client, threads
         Where the scans run, as for ``scan``; the results are the same.
+    memory
+        Memory budget (bytes, or ``"4G"``; default ``$TRANSLOCUS_MEMORY``, else 2 GiB) of the
+        probabilities held while chromosomes are scanned and of a chunk's LOD table
+        (:func:`memory_plan`): probabilities streamed from a store go a chromosome per
+        thread only as far as the budget holds them (one at a time at the least), and the
+        chunks of traits shrink when their LODs would not fit beside them. The plan is in
+        ``info["memory_plan"]``; the LODs are the same.
     progress
         Called with the number of traits of each finished chunk.
     """
@@ -403,7 +511,10 @@ def eqtl_scan(
         raise InputError(f"pheno: trait names repeat ({dup}); give each trait one column")
     traits = list(pheno.columns)
     n_markers = sum(len(probs[c].coords["marker"]) for c in probs.chromosomes)
-    chunks = trait_chunks(len(traits), n_markers, chunk_traits)
+    plan = memory_plan(probs, threads, memory)
+    chunks = trait_chunks(len(traits), n_markers, chunk_traits, cells=plan.lod_cells)
+    if client is None and plan.chromosomes < plan.threads:  # whole chromosomes one per thread
+        threads = plan.chromosomes
 
     def spec_for(names: list[str]) -> ModelSpec:
         return ModelSpec(pheno[names], kinship=kinship, addcovar=addcovar, Xcovar=Xcovar)
@@ -493,7 +604,10 @@ def eqtl_scan(
             "chunks_resumed": resumed, "threshold": threshold if perms == 0 else None,
             "threshold_method": "lod" if perms == 0 else
             "pooled permutations by missing-data pattern and h2 class",
-            "drop": drop, "perms": perms, "alpha": alpha if perms else None}  # fmt: skip
+            "drop": drop, "perms": perms, "alpha": alpha if perms else None,
+            "chunk_traits": chunks[0][1] - chunks[0][0] if chunks else 0,
+            "chromosomes_at_once": None if client is not None else plan.chromosomes,
+            "memory_plan": plan.describe()}  # fmt: skip
     return EqtlResult(
         peaks=peaks, max_lod=maxima, thresholds=threshold_table, groups=groups, info=info
     )

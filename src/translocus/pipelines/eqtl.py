@@ -324,12 +324,19 @@ def _run_eqtl(request: EqtlRequest, log: RunLog, cross: Cross | None) -> EqtlOut
                                seed=request.seed, chunk_traits=request.chunk_traits,
                                keep_lod=lod_store, checkpoint=request.checkpoint,
                                backend=request.backend, client=client,
-                               threads=request.threads, progress=advance)  # fmt: skip
+                               threads=request.threads, memory=request.memory,
+                               progress=advance)  # fmt: skip
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
+    if result.info.get("chromosomes_at_once") is not None:
+        log.count("chromosomes scanned at once", result.info["chromosomes_at_once"],
+                  result.info["memory_plan"])  # fmt: skip
+    log.count("traits per scan chunk", result.info["chunk_traits"],
+              "--chunk-traits" if request.chunk_traits else "a chunk's LODs within the memory "
+              "budget (--memory)")  # fmt: skip
     if result.info.get("chunks_resumed"):
         notes.append(f"{result.info['chunks_resumed']} of {result.info['chunks']} trait chunks "
                      "taken from the checkpoint of an interrupted run")  # fmt: skip
