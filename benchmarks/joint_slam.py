@@ -1,7 +1,8 @@
-"""SLAM: dynamic death risk from body weight, joint model against landmark Cox models.
+"""SLAM: dynamic death risk from body composition, joint model against landmark Cox models.
 
-Animals of the SLAM census with body-weight scans (NMR) and a lifespan record are split
-by animal (seeded, ``--test`` of them held out whole). On the training animals:
+Animals of the SLAM census with scans (NMR) of ``--measure`` (body weight, lean mass or fat
+mass; every method uses the same measure) and a lifespan record are split by animal
+(seeded, ``--test`` of them held out whole). On the training animals:
 
 - ``joint``: :class:`~translocus.progression.joint.JointModel` (quadratic age trend,
   per-animal random intercept, slope and curvature with ``--random-degree 2``, Gompertz
@@ -22,19 +23,25 @@ and Brier score are computed per landmark and averaged over landmarks, with perc
 intervals from ``--n-boot`` bootstrap samples of held-out animals (the differences to the
 joint model too). A calibration plot of the joint model is written next to the JSON.
 
-The joint model's association (which features of the course enter the hazard) is chosen
-among ``--candidates`` by ``--cv-folds``-fold cross-validation on the TRAINING animals only
-(folds of whole animals; the mean time-dependent AUC of death within 6 months over the
-landmarks of each fold's animals); the held-out animals are not used to choose it.
-``--cv-folds 0`` uses ``--association`` as given.
+The joint model's association (which features of the course enter the hazard, among
+``--candidates``, with associations that change with age among them) and its baseline
+hazard (Gompertz, or a natural spline in age with ``--knots-candidates`` knots) are chosen
+together by ``--cv-folds``-fold cross-validation on the TRAINING animals only (folds of
+whole animals; the mean time-dependent AUC of death within 6 months over the landmarks of
+each fold's animals); the held-out animals are not used to choose them. Every candidate's
+fold AUCs are kept in the JSON. ``--cv-folds 0`` uses ``--association`` and
+``--baseline-knots`` as given.
 
 The committed results: ``--random-degree 2 --covariates-by-age`` (the defaults of
-``translocus survival --dynamic``) with the association chosen by 3-fold cross-validation.
+``translocus survival --dynamic``) with the association and baseline chosen by 3-fold
+cross-validation, for body weight (``joint_slam.json``), lean mass
+(``joint_slam_lean_mass.json``) and fat mass (``joint_slam_fat_mass.json``).
 
-Run: nice -n 10 python benchmarks/joint_slam.py [--out benchmarks/results/joint_slam.json]
+Run: nice -n 10 python benchmarks/joint_slam.py [--measure body_weight] [--out FILE]
      [--test 0.3] [--seed 0] [--n-boot 200] [--max-animals N] [--random-degree 2]
      [--association value,slope] [--covariates-by-age] [--cv-folds 3]
-     [--candidates "value,slope;value,slope,from_peak"]
+     [--candidates "value,slope;value,slope,value_by_age,slope_by_age"]
+     [--knots-candidates 0,5] [--baseline-knots 0]   (a candidate "value,slope@5": 5 knots)
 """
 
 from __future__ import annotations
@@ -66,8 +73,13 @@ HORIZONS = (3.0, 6.0)
 COVARIATES = ("sex", "strain")
 
 
-def load(max_animals: int | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    measures = read_slam(measures=("body_weight",)).data
+MEASURES = ("body_weight", "lean_mass", "fat_mass")
+
+
+def load(
+    max_animals: int | None, seed: int, measure: str = "body_weight"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    measures = read_slam(measures=(measure,)).data
     life = read_slam_lifespans().data
     life = life.assign(animal=life["idno"].astype(str), time=life["time"] / DAYS_PER_MONTH)
     life = life[life["animal"].isin(set(measures["animal"]))].reset_index(drop=True)
@@ -159,24 +171,25 @@ def averaged(per: dict[tuple[float, float], dict[str, float]], horizon: float, k
 def cross_validate(
     measures: pd.DataFrame,
     life: pd.DataFrame,
-    candidates: list[tuple[str, ...]],
+    candidates: list[tuple[tuple[str, ...], int]],
     folds: int,
     seed: int,
     **options: Any,
 ) -> list[dict[str, Any]]:
-    """Mean AUC of death within 6 months of each candidate association over training folds."""
+    """Mean AUC of death within 6 months of each candidate (association, baseline knots)."""
     rng = np.random.default_rng(seed + 1)
     fold = rng.permutation(len(life)) % folds
     rows = []
-    for assoc in candidates:
+    for assoc, knots in candidates:
         per_fold = []
+        start = time.perf_counter()
         for f in range(folds):
             fit_life, val_life = life[fold != f], life[fold == f]
             fit_m = measures[measures["animal"].isin(set(fit_life["animal"]))]
             val_m = measures[measures["animal"].isin(set(val_life["animal"]))]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = JointModel(association=assoc, **options).fit(
+                model = JointModel(association=assoc, baseline_knots=knots, **options).fit(
                     fit_m, fit_life, covariates=list(COVARIATES), license="MIT"
                 )
             preds = [
@@ -188,17 +201,22 @@ def cross_validate(
             per = metrics(pd.concat(preds, ignore_index=True), val_life)
             per_fold.append(averaged(per, 6.0, "auc"))
         rows.append(
-            {"association": list(assoc), "fold_auc_6": per_fold, "mean_auc_6": float(
-                np.mean(per_fold))}
+            {"association": list(assoc), "baseline_knots": knots, "fold_auc_6": per_fold,
+             "mean_auc_6": float(np.mean(per_fold)),
+             "seconds": time.perf_counter() - start}
         )  # fmt: skip
-        print(f"cross-validation (training animals only) {','.join(assoc)}: AUC(6 mo) "
-              f"{np.mean(per_fold):.3f} per fold {np.round(per_fold, 3).tolist()}")  # fmt: skip
+        print(f"cross-validation (training animals only) {','.join(assoc)}, baseline knots "
+              f"{knots}: AUC(6 mo) {np.mean(per_fold):.3f} per fold "
+              f"{np.round(per_fold, 3).tolist()}", flush=True)  # fmt: skip
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="benchmarks/results/joint_slam.json")
+    parser.add_argument("--measure", default="body_weight", choices=MEASURES)
+    parser.add_argument(
+        "--out", default="", help="default benchmarks/results/joint_slam[_<measure>].json"
+    )
     parser.add_argument("--test", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-boot", type=int, default=200)
@@ -207,13 +225,18 @@ def main() -> None:
     parser.add_argument("--covariates-by-age", action="store_true")
     parser.add_argument(
         "--association", default="value,slope", help="comma-separated, of value, slope, "
-        "value_by_age",
+        "value_by_age, slope_by_age, from_peak",
     )  # fmt: skip
+    parser.add_argument("--baseline-knots", type=int, default=0)
     parser.add_argument("--cv-folds", type=int, default=3)
-    parser.add_argument("--candidates", default="value,slope;value,slope,from_peak")
+    parser.add_argument("--candidates", default="value,slope;value,slope,value_by_age,slope_by_age")
+    parser.add_argument("--knots-candidates", default="0,5")
     args = parser.parse_args()
+    if not args.out:
+        suffix = "" if args.measure == "body_weight" else f"_{args.measure}"
+        args.out = f"benchmarks/results/joint_slam{suffix}.json"
 
-    measures, life = load(args.max_animals or None, args.seed)
+    measures, life = load(args.max_animals or None, args.seed, args.measure)
     rng = np.random.default_rng(args.seed)
     animals = life["animal"].to_numpy()
     test_ids = set(rng.choice(animals, size=int(round(args.test * animals.size)), replace=False))
@@ -225,23 +248,31 @@ def main() -> None:
     timings = {}
     start = time.perf_counter()
     association = tuple(a.strip() for a in args.association.split(",") if a.strip())
+    knots = args.baseline_knots
     cv: list[dict[str, Any]] = []
     if args.cv_folds > 1:
+        # "assoc,...@K" is one candidate with K baseline knots; without "@" the association
+        # is tried with each of --knots-candidates
         candidates = [
-            tuple(a.strip() for a in c.split(",") if a.strip()) for c in args.candidates.split(";")
+            (tuple(a.strip() for a in c.split("@")[0].split(",") if a.strip()), int(k))
+            for c in args.candidates.split(";")
+            for k in (c.split("@")[1:] or args.knots_candidates.split(","))
         ]
         cv = cross_validate(
             m_train, life_train, candidates, args.cv_folds, args.seed,
             random_degree=args.random_degree, covariates_by_age=args.covariates_by_age,
         )  # fmt: skip
-        association = tuple(max(cv, key=lambda r: r["mean_auc_6"])["association"])
-        print(f"association chosen on the training animals only: {','.join(association)}")
+        best = max(cv, key=lambda r: r["mean_auc_6"])
+        association, knots = tuple(best["association"]), int(best["baseline_knots"])
+        print(f"chosen on the training animals only: {','.join(association)}, baseline "
+              f"knots {knots}")  # fmt: skip
         timings["cross-validation (s)"] = time.perf_counter() - start
         start = time.perf_counter()
     joint = JointModel(
         random_degree=args.random_degree,
         association=association,
         covariates_by_age=args.covariates_by_age,
+        baseline_knots=knots,
     ).fit(m_train, life_train, covariates=list(COVARIATES), license="MIT")
     timings["joint fit (s)"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -370,7 +401,9 @@ def main() -> None:
 
     result = {
         "benchmark": "joint_slam",
-        "data": "SLAM body weight (NMR) and lifespans, animals held out whole",
+        "data": f"SLAM {args.measure.replace('_', ' ')} (NMR) and lifespans, animals held out "
+        "whole",
+        "measure": args.measure,
         "split": {
             "test_fraction": args.test,
             "seed": args.seed,
@@ -381,12 +414,15 @@ def main() -> None:
         "n_boot": args.n_boot,
         "random_degree": args.random_degree,
         "association": list(association),
+        "baseline_knots": knots,
+        "baseline_knot_ages_months": joint.baseline_knots_,
         "association_choice": {
             "how": f"{args.cv_folds}-fold cross-validation on the training animals only "
-            "(mean time-dependent AUC of death within 6 months over the landmarks); the "
-            "held-out animals were not used"
+            "(mean time-dependent AUC of death within 6 months over the landmarks), the "
+            "association and the baseline (knots) chosen together; the held-out animals were "
+            "not used to choose"
             if cv
-            else "given (--association)",
+            else "given (--association, --baseline-knots)",
             "candidates": cv,
         },
         "covariates_by_age": args.covariates_by_age,

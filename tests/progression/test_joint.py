@@ -10,7 +10,11 @@
   when higher values carry a higher hazard;
 - the fall of the course below its own peak (``from_peak``): its closed form equals the
   running maximum on a dense grid, its exact gradient central differences, and a planted
-  one is recovered.
+  one is recovered;
+- associations that change with age (``value_by_age``, ``slope_by_age``) and the natural
+  spline baseline: exact gradients, the null risk equals the spline hazard's integral
+  (scipy quadrature), the spline terms span scipy's natural cubic spline, and planted
+  age-varying associations are recovered.
 """
 
 from __future__ import annotations
@@ -287,3 +291,98 @@ def test_planted_fall_from_peak_is_recovered() -> None:
     assert peak["lower_0.95"] > 0.0
     value = table.loc["association:value"]
     assert value["lower_0.95"] < 0.0 < value["upper_0.95"]
+
+
+def test_natural_spline_terms_span_scipys_natural_cubic_spline() -> None:
+    """With ``1`` and ``s`` the terms reproduce any natural cubic spline on the same knots."""
+    from scipy.interpolate import CubicSpline
+
+    from translocus.progression.joint import _natural_spline
+
+    knots = np.array([-1.2, -0.4, 0.1, 0.5, 1.3])
+    values = np.random.default_rng(2).normal(0.0, 1.0, knots.size)
+    spline = CubicSpline(knots, values, bc_type="natural")
+    x = np.linspace(-1.2, 1.3, 401)
+    design = np.c_[np.ones_like(x), x, _natural_spline(x, knots)]
+    coef, *_ = np.linalg.lstsq(design, spline(x), rcond=None)
+    np.testing.assert_allclose(design @ coef, spline(x), atol=1e-10)
+    # linear beyond the outer knots
+    outside = np.r_[np.linspace(-4.0, -1.2, 9), np.linspace(1.3, 4.0, 9)]
+    basis = _natural_spline(outside, knots)
+    for part in (basis[:9], basis[9:]):
+        np.testing.assert_allclose(np.diff(part, 2, axis=0), 0.0, atol=1e-10)
+
+
+def test_spline_baseline_risk_is_its_integral_and_gradients_are_exact() -> None:
+    """Associations by age and a spline baseline: exact gradients, closed-form null risk."""
+    from scipy import integrate
+
+    from translocus.progression.joint import _natural_spline
+
+    measures, lifespans = simulate_joint(60, association=0.3, random_state=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = JointModel(
+            association=("value", "slope", "value_by_age", "slope_by_age"),
+            random_degree=2,
+            baseline_knots=4,
+            covariates_by_age=True,
+            max_iter=5,
+        ).fit(measures, lifespans, covariates=["sex"], license="CC0-1.0")
+    assert len(model.baseline_knots_) == 4
+    assert model.params_.index.str.startswith("survival:baseline_spline_").sum() == 2
+    data, _ = model._design(measures, lifespans, fitting=True, source="test")
+    data.y = (data.y - model.value_mean_) / model.value_sd_
+    lay = model._layout(1)
+    idx = np.arange(lay["gompertz"].start, lay["alpha"].stop)
+    theta = model.params_.to_numpy().copy()
+    theta[idx] += np.random.default_rng(1).normal(0.0, 0.2, idx.size)
+    value, grad = model._loglik_survival_gradient(theta, data)
+
+    def loglik(sub: np.ndarray) -> float:
+        full = theta.copy()
+        full[idx] = sub
+        return float(model._loglik(full, data))
+
+    assert value == pytest.approx(loglik(theta[idx]), rel=1e-12)
+    np.testing.assert_allclose(grad, _gradient(loglik, theta[idx], central=True), rtol=1e-5)
+    # no association: the risk of a female is 1 - exp(-integral of the spline hazard)
+    p = model.params_
+    p[p.index.str.startswith("association:")] = 0.0
+    p[["survival:baseline_spline_1", "survival:baseline_spline_2"]] = [1.5, -2.0]
+    risk = model.predict_risk(measures, lifespans, landmarks=[20.0], horizons=[6.0])
+    knots = (np.asarray(model.baseline_knots_) - model.centre_) / 12.0
+
+    def hazard(age: float) -> float:
+        s = (age - model.centre_) / 12.0
+        spline = _natural_spline(np.array([s]), knots)[0]
+        return float(np.exp(p["survival:gompertz_log_level"] + p["survival:gompertz_age"] * s
+                            + spline @ [1.5, -2.0]))  # fmt: skip
+
+    expected = -np.expm1(-integrate.quad(hazard, 20.0, 26.0, epsabs=1e-12)[0])
+    female = lifespans.set_index("animal").loc[risk["animal"], "sex"].eq("F").to_numpy()
+    np.testing.assert_allclose(risk["risk"][female], expected, rtol=1e-6)
+
+
+def test_planted_associations_changing_with_age_are_recovered() -> None:
+    measures, lifespans = simulate_joint(
+        300, association=0.3, association_age=0.4, association_slope_age=-8.0, random_state=12
+    )
+    model = JointModel(association=("value", "slope", "value_by_age", "slope_by_age")).fit(
+        measures, lifespans, license="CC0-1.0"
+    )
+    assert model.converged_
+    table = model.association_
+    for name, planted in (("value_by_age", 0.4), ("slope_by_age", -8.0)):
+        row = table.loc[f"association:{name}"]
+        assert row["lower_0.95"] < planted < row["upper_0.95"]
+    # the value's association is the planted one at the model's centre age (not 18 months)
+    value = table.loc["association:value"]
+    at_centre = 0.3 + 0.4 * (model.centre_ - 18.0) / 12.0
+    assert value["lower_0.95"] < at_centre < value["upper_0.95"]
+
+
+def test_baseline_knots_must_be_zero_or_three_to_eight() -> None:
+    measures, lifespans = simulate_joint(30, random_state=0)
+    with pytest.raises(OptionError, match="baseline_knots"):
+        JointModel(baseline_knots=2).fit(measures, lifespans, license="CC0-1.0")

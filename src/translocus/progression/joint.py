@@ -10,11 +10,16 @@ covariates ``w_i`` (sex, strain, ...) and per-animal random intercept and slope 
 curvature with ``random_degree=2``: each animal's own rise and fall) ``b_i ~ N(0, D)``.
 Survival submodel (Gompertz baseline in age, proportional hazards)::
 
-    h_i(t | b_i) = exp(g0 + g1 s + gamma' w_i + (alpha + alpha_age s) m_i(t)
-                       + alpha_slope dm_i/ds(t) + alpha_peak (max_{t0_i<=u<=t} m_i(u) - m_i(t)))
+    h_i(t | b_i) = exp(g0 + g1 s + sum_j g_j B_j(s) + gamma' w_i + (alpha + alpha_age s) m_i(t)
+                       + (alpha_slope + alpha_slope_age s) dm_i/ds(t)
+                       + alpha_peak (max_{t0_i<=u<=t} m_i(u) - m_i(t)))
 
+The log baseline hazard is Gompertz (linear in age) or, with ``baseline_knots = K``, a
+natural (restricted) cubic spline in age: the Gompertz line plus ``K - 2`` terms
+``B_j`` with knots at quantiles of the ages at death, linear beyond the outer knots.
 The current value and slope of the animal's own course enter its hazard (``association``;
-``"value_by_age"`` lets the value's log hazard ratio change with age, ``alpha_age``;
+``"value_by_age"`` and ``"slope_by_age"`` let their log hazard ratios change linearly with
+age, ``alpha_age`` and ``alpha_slope_age``, as a landmark model refitted at each age would;
 ``"from_peak"`` adds how far the course has fallen below its own peak since the animal's
 entry ``t0_i``, zero while it still rises: with a course quadratic in age the peak is the
 largest of the values at ``t0_i``, at ``t`` and, for a concave course, at its vertex
@@ -75,12 +80,13 @@ __all__ = [
 ]
 
 #: Features of the course that may enter the hazard.
-ASSOCIATIONS = ("value", "slope", "value_by_age", "from_peak")
+ASSOCIATIONS = ("value", "slope", "value_by_age", "slope_by_age", "from_peak")
 #: What one unit of each association's feature is, on the measure's own scale.
 _PER = {
     "value": "unit of the measure",
     "slope": "unit per month of its slope",
     "value_by_age": "unit of the measure, per year of age past centre_",
+    "slope_by_age": "unit per month of its slope, per year of age past centre_",
     "from_peak": "unit of the measure below the course's own peak since entry",
 }
 #: Months per unit of the scaled age ``s`` (slopes are per year in the model).
@@ -114,6 +120,37 @@ def _gauss_hermite(k: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([g.ravel() for g in grids], 1), np.prod([g.ravel() for g in weights], 0)
 
 
+def _natural_spline(s: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Nonlinear terms of a natural cubic spline (Harrell's restricted cubic spline).
+
+    ``len(knots) - 2`` columns (last axis added), each cubic between the knots and linear
+    beyond the outer ones, scaled by ``(k_K - k_1)^2``; with ``1`` and ``s`` they span the
+    natural cubic splines with these knots.
+
+    >>> x = np.linspace(-3.0, 3.0, 7)
+    >>> basis = _natural_spline(x, np.array([-1.0, 0.0, 1.0]))
+    >>> basis.shape, bool(np.allclose(np.diff(basis[-3:, 0], 2), 0.0))
+    ((7, 1), True)
+    """
+    k = np.asarray(knots, dtype=float)
+    last, before = k[-1], k[-2]
+    span = (last - before) * (last - k[0]) ** 2
+
+    def cube(x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0.0) ** 3
+
+    cols = [
+        (
+            cube(s - k[j]) * (last - before)
+            - cube(s - before) * (last - k[j])
+            + cube(s - last) * (before - k[j])
+        )
+        / span
+        for j in range(k.size - 2)
+    ]
+    return np.stack(cols, -1) if cols else np.zeros((*np.shape(s), 0))
+
+
 def _polynomial(s: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """Powers ``s^0..s^degree`` and their derivatives in ``s`` (last axis added)."""
     powers = np.stack([s**d for d in range(degree + 1)], axis=-1)
@@ -136,11 +173,16 @@ class JointModel(Estimator):
     association
         Features of the animal's course in its hazard: ``"value"`` (current value),
         ``"value_by_age"`` (its association changing linearly with age),
-        ``"slope"`` (current slope), ``"from_peak"`` (the course's decline from its own
-        peak since the animal's first measurement; needs ``degree`` at most 2), or several.
+        ``"slope"`` (current slope), ``"slope_by_age"`` (its association changing linearly
+        with age), ``"from_peak"`` (the course's decline from its own peak since the
+        animal's first measurement; needs ``degree`` at most 2), or several.
     random_degree
         Per-animal random effects: 1 an intercept and a slope in age, 2 also a curvature
         (each animal's own rise and fall).
+    baseline_knots
+        0: Gompertz baseline hazard (log hazard linear in age); 3 to 8: a natural cubic
+        spline in age for the log baseline hazard with that many knots at quantiles of the
+        ages at death (``baseline_knots_``, months; rows ``survival:baseline_spline_<j>``).
     covariates_by_age
         Let each covariate's log hazard ratio change linearly with age (each group its own
         Gompertz rate of ageing; rows ``survival:<covariate>:age``, per year).
@@ -175,6 +217,7 @@ class JointModel(Estimator):
         association: Sequence[str] = ("value", "slope"),
         random_degree: int = 1,
         covariates_by_age: bool = False,
+        baseline_knots: int = 0,
         n_quadrature: int | None = None,
         n_legendre: int = 15,
         level: float = 0.95,
@@ -184,6 +227,7 @@ class JointModel(Estimator):
         self.association = association
         self.random_degree = random_degree
         self.covariates_by_age = covariates_by_age
+        self.baseline_knots = baseline_knots
         self.n_quadrature = n_quadrature
         self.n_legendre = n_legendre
         self.level = level
@@ -208,6 +252,11 @@ class JointModel(Estimator):
             )
         if self.random_degree not in (1, 2):
             raise OptionError("random_degree", self.random_degree, "use 1 or 2")
+        knots = self.baseline_knots
+        if not isinstance(knots, int | np.integer) or not (knots == 0 or 3 <= knots <= 8):
+            raise OptionError(
+                "baseline_knots", knots, "use 0 (Gompertz) or 3 to 8 knots of a spline in age"
+            )
         for name in ("n_quadrature", "n_legendre", "max_iter"):
             value = getattr(self, name)
             if name == "n_quadrature" and value is None:
@@ -227,6 +276,7 @@ class JointModel(Estimator):
             ("log_sigma", 1),
             ("chol", r * (r + 1) // 2),
             ("gompertz", 2),
+            ("spline", max(int(self.baseline_knots) - 2, 0)),
             ("gamma", q),
             ("gamma_age", q if self.covariates_by_age else 0),
             ("alpha", len(tuple(self.association))),
@@ -249,6 +299,7 @@ class JointModel(Estimator):
             [f"longitudinal:{t}" for t in [*terms, *self.covariates_]]
             + ["longitudinal:log_sigma", *chol]
             + ["survival:gompertz_log_level", "survival:gompertz_age"]
+            + [f"survival:baseline_spline_{j + 1}" for j in range(max(self.baseline_knots - 2, 0))]
             + [f"survival:{c}" for c in self.covariates_]
             + [f"survival:{c}:age" for c in (self.covariates_ if self.covariates_by_age else [])]
             + [f"association:{a}" for a in self.association]
@@ -268,11 +319,13 @@ class JointModel(Estimator):
             "chol": lower,
             "g0": float(theta[lay["gompertz"]][0]),
             "g1": float(theta[lay["gompertz"]][1]),
+            "spline": theta[lay["spline"]],
             "gamma": theta[lay["gamma"]],
             "gamma_age": theta[lay["gamma_age"]],
             "alpha": float(alpha.get("value", 0.0)),
             "alpha_slope": float(alpha.get("slope", 0.0)),
             "alpha_age": float(alpha.get("value_by_age", 0.0)),
+            "alpha_slope_age": float(alpha.get("slope_by_age", 0.0)),
             "alpha_peak": float(alpha.get("from_peak", 0.0)),
         }
 
@@ -375,19 +428,22 @@ class JointModel(Estimator):
         """
         s = (t - self.centre_) / _AGE_SCALE
         level, slope = self._fixed(par, s, w[:, None, :])
+        slope_coef = par["alpha_slope"] + par["alpha_slope_age"] * s
         eta = (
             par["g0"]
             + par["g1"] * s
             + (w @ par["gamma"])[:, None]
             + ((w @ par["gamma_age"])[:, None] * s if self.covariates_by_age else 0.0)
             + (par["alpha"] + par["alpha_age"] * s) * level
-            + par["alpha_slope"] * slope
+            + slope_coef * slope
         )
+        if self.baseline_knots:
+            eta = eta + self._spline(s) @ par["spline"]
         r = self._n_random
         coef = np.stack(
             [
                 (par["alpha"] + par["alpha_age"] * s) * s**k
-                + (par["alpha_slope"] * k * s ** (k - 1) if k else 0.0)
+                + (slope_coef * k * s ** (k - 1) if k else 0.0)
                 for k in range(r)
             ],
             -1,
@@ -398,6 +454,11 @@ class JointModel(Estimator):
                 raise ValueError("from_peak needs the entry ages")
             out = out + par["alpha_peak"] * self._from_peak(par, t, w, b, entry)
         return out
+
+    def _spline(self, s: np.ndarray) -> np.ndarray:
+        """The baseline's spline terms at scaled ages ``s`` (last axis added)."""
+        knots = (np.asarray(self.baseline_knots_) - self.centre_) / _AGE_SCALE
+        return _natural_spline(s, knots)
 
     def _legendre(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Gauss-Legendre ages (n, L) and weights (n, L) on each ``[start, stop]``."""
@@ -461,8 +522,14 @@ class JointModel(Estimator):
         h = np.exp(np.minimum(self._log_hazard(par, t, data.w, b, data.t0), _EXP_MAX))
         # every weighted integral of h the gradient needs, in one batched product
         r = self._n_random
-        columns = [cw * s**k for k in range(r + 1)] + [cw * level, cw * slope, cw * s * level]
-        moments = np.matmul(h, np.stack(columns, -1))  # (n, K, r + 4)
+        columns = [cw * s**k for k in range(r + 1)] + [
+            cw * level, cw * slope, cw * s * level, cw * s * slope,
+        ]  # fmt: skip
+        n_spline = max(int(self.baseline_knots) - 2, 0)
+        if n_spline:
+            basis = self._spline(s)
+            columns += [cw * basis[..., j] for j in range(n_spline)]
+        moments = np.matmul(h, np.stack(columns, -1))  # (n, K, r + 5 + n_spline)
         big_h, h_s = moments[..., 0], moments[..., 1]
 
         def random_sum(shift: int, factor: Any = None) -> np.ndarray:
@@ -477,6 +544,7 @@ class JointModel(Estimator):
         h_value = moments[..., r + 1] + random_sum(0)
         h_slope = moments[..., r + 2] + random_sum(-1, list(range(r)))
         h_value_age = moments[..., r + 3] + random_sum(1)
+        h_slope_age = moments[..., r + 4] + random_sum(0, list(range(r)))
         t_end = data.time[:, None]
         s_t = (t_end - self.centre_) / _AGE_SCALE
         level_t, slope_t = self._fixed(par, s_t, data.w[:, None, :])
@@ -490,6 +558,9 @@ class JointModel(Estimator):
         pi = wk[None, :] * np.exp(a - norm[:, None])
         d_g0 = d - big_h
         parts = [d_g0, d * s_t - h_s]
+        if n_spline:
+            basis_t = self._spline(s_t)
+            parts += [d * basis_t[..., j] - moments[..., r + 5 + j] for j in range(n_spline)]
         parts += [data.w[:, [j]] * d_g0 for j in range(q)]
         if self.covariates_by_age:
             parts += [data.w[:, [j]] * (d * s_t - h_s) for j in range(q)]
@@ -498,6 +569,8 @@ class JointModel(Estimator):
                 parts.append(d * (level_t + rl_t[:, :, 0]) - h_value)
             elif name == "slope":
                 parts.append(d * (slope_t + rs_t[:, :, 0]) - h_slope)
+            elif name == "slope_by_age":
+                parts.append(d * s_t * (slope_t + rs_t[:, :, 0]) - h_slope_age)
             elif name == "from_peak":
                 peak_t = self._from_peak(par, t_end, data.w, b, data.t0)[:, :, 0]
                 peak = self._from_peak(par, t, data.w, b, data.t0)
@@ -709,6 +782,18 @@ class JointModel(Estimator):
                 f"{int(data.event.sum())} deaths and {data.y.size} measurements; a joint model "
                 "needs at least 10 animals, 5 deaths and 20 measurements"
             )
+        deaths = data.time[data.event == 1]
+        if self.baseline_knots:
+            if deaths.size < 5 * self.baseline_knots:
+                raise InputError(
+                    f"{source}: {deaths.size} deaths are too few for a baseline spline with "
+                    f"{self.baseline_knots} knots (at least {5 * self.baseline_knots}); use "
+                    "fewer knots or baseline_knots=0"
+                )
+            probs = np.linspace(0.05, 0.95, int(self.baseline_knots))
+            self.baseline_knots_ = np.quantile(deaths, probs).tolist()
+        else:
+            self.baseline_knots_ = []
         self.value_mean_ = float(data.y.mean())
         self.value_sd_ = float(data.y.std()) or 1.0
         data.y = (data.y - self.value_mean_) / self.value_sd_
@@ -847,7 +932,7 @@ class JointModel(Estimator):
         for j, name in enumerate(self.params_.index):
             if name in ("association:value", "association:value_by_age", "association:from_peak"):
                 scale[j] = 1.0 / self.value_sd_
-            elif name == "association:slope":
+            elif name in ("association:slope", "association:slope_by_age"):
                 scale[j] = _AGE_SCALE / self.value_sd_
         z = normal_quantile(self.level)
         est, se = est * scale, se * scale
@@ -1183,6 +1268,8 @@ def simulate_joint(
     association: float = 0.8,
     association_slope: float = 0.0,
     association_peak: float = 0.0,
+    association_age: float = 0.0,
+    association_slope_age: float = 0.0,
     visit_every: float = 3.0,
     entry: float = 6.0,
     random_state: int | None = None,
@@ -1194,7 +1281,9 @@ def simulate_joint(
     ``exp(-4.5 + 1.5 s + association (m(t) - 30) + association_slope dm/dt)`` per month with
     ``association`` per unit of the measure and ``association_slope`` per unit per month,
     plus ``association_peak`` per unit the course lies below its running maximum since
-    ``entry`` (taken on the simulation grid);
+    ``entry`` (taken on the simulation grid); ``association_age`` and
+    ``association_slope_age`` add ``s (m(t) - 30)`` and ``s dm/dt`` (associations that
+    change per year of age);
     visits every ``visit_every`` months from ``entry``; censoring uniform between 24 and 40
     months. Returns (measures, lifespans) with ``sex`` as a covariate (no effect).
 
@@ -1217,6 +1306,7 @@ def simulate_joint(
         + association * (course - 30)
         + association_slope * slope
         + association_peak * fall
+        + s[None, :] * (association_age * (course - 30) + association_slope_age * slope)
     )
     h = np.exp(log_h)
     cum = np.concatenate(
