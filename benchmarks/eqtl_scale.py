@@ -60,6 +60,16 @@ columns with the intercept, L = LOCO chromosomes):
 - HK: ``X' y`` per marker and trait and the shared ``X' X``, ``X' C`` per marker:
   ``2 n M (T p + p(p+1)/2 + p c)``.
 
+These are the *equivalent* flops (``moment_flops``: what the moments cost from the weights).
+The LMM scan forms ``X' W X`` and ``C' W X`` through a basis of K columns of the weights in
+the eigenvalues (``translocus.genetics._weight_basis``; K about 113 of n = 742 here), so the
+flops it does (``flops_done``) are ``2 M T (K (p(p+1)/2 + p c) + n p)`` plus the
+trait-independent ``2 n M K (p(p+1)/2 + p c)`` and the rotations, with K the mean over the
+LOCO kinships (computed from the cached kinships); both rates are reported.
+
+R/qtl2 and tensorQTL entries of an earlier run in ``--out`` are kept when those steps are not
+run now (marked ``carried_from_earlier_run``), so a re-timing of the scans keeps them.
+
 The load average before and after is recorded. Run (nice'd, on a quiet machine)::
 
     nice python benchmarks/eqtl_scale.py [--large] [--quick] [--traits N] [--mice N]
@@ -455,13 +465,32 @@ def child(step: str, folder: Path, opts: dict[str, Any], tmp: Path | None = None
 
 
 def moment_flops(method: str, n: int, markers: int, traits: int, founders: int,
-                 covariates: int, chromosomes: int) -> float:  # fmt: skip
-    """Flops of the moment products (module docstring)."""
+                 covariates: int, chromosomes: int, basis: float | None = None
+                 ) -> float:  # fmt: skip
+    """Flops of the moment products (module docstring); ``basis``: the LMM's mean weight
+    basis size K (None: the equivalent flops, from the weights)."""
     p, c = founders - 1, covariates + 1
     if method == "hk":
         return 2.0 * n * markers * (traits * p + p * (p + 1) / 2 + p * c)
-    per_trait = 2.0 * n * markers * traits * (p * (p + 1) / 2 + p * (c + 1))
-    return per_trait + 2.0 * n**2 * p * markers + 2.0 * n**2 * traits * chromosomes
+    rotations = 2.0 * n**2 * p * markers + 2.0 * n**2 * traits * chromosomes
+    if basis is None:
+        return 2.0 * n * markers * traits * (p * (p + 1) / 2 + p * (c + 1)) + rotations
+    weighted = p * (p + 1) / 2 + p * c  # X'WX and C'WX through the basis
+    return (2.0 * markers * traits * (basis * weighted + n * p)
+            + 2.0 * n * markers * basis * weighted + rotations)  # fmt: skip
+
+
+def basis_sizes(folder: Path) -> dict[str, int]:
+    """Each LOCO kinship's weight basis size K (n where the scan takes the weights)."""
+    from translocus.genetics._weight_basis import weight_basis
+
+    out = {}
+    with np.load(folder / "kinship.npz") as saved:
+        for chrom in saved.files:
+            values = np.linalg.eigvalsh(2.0 * saved[chrom])
+            basis = weight_basis(values)
+            out[chrom] = values.size if basis is None else basis.size
+    return out
 
 
 # ---- the run -------------------------------------------------------------------------------
@@ -566,10 +595,30 @@ def run(folder: Path, steps: list[str], *, mice: int, markers: int, traits: int,
                                      "tensorqtl)"}  # fmt: skip
     if "rqtl2" in steps and not with_r:
         rows["rqtl2"] = {"note": "not run (--no-r)"}
+    carried = _carry_over(out, rows)
     summarise(result, folder)
+    if carried:
+        result["notes"] += (f"; {', '.join(carried)} carried from the earlier run in this file "
+                            "(not run now)")  # fmt: skip
     result["load_average_after"] = os.getloadavg()
     _save(out, result)
     return result
+
+
+def _carry_over(out: Path, rows: dict[str, Any]) -> list[str]:
+    """R/qtl2 and tensorQTL entries of the earlier run in ``out`` for the steps not run now."""
+    if not out.is_file():
+        return []
+    try:
+        earlier = json.loads(out.read_text()).get("steps", {})
+    except (OSError, ValueError):
+        return []
+    carried = []
+    for tool in ("rqtl2", "tensorqtl"):
+        if tool not in rows and tool in earlier:
+            rows[tool] = {**earlier[tool], "carried_from_earlier_run": True}
+            carried.append(tool)
+    return carried
 
 
 def run_r(folder: Path, tmp: Path, traits: int) -> dict[str, Any]:
@@ -621,6 +670,15 @@ def summarise(result: dict[str, Any], folder: Path) -> None:
                  "gflops_reached": flops / seconds / 1e9}  # fmt: skip
         if rate:
             entry["fraction_of_matmul_rate"] = flops / seconds / 1e9 / rate
+        if method == "lmm" and (folder / "kinship.npz").is_file():
+            sizes = basis_sizes(folder)
+            k_mean = float(np.mean(list(sizes.values())))
+            done = moment_flops(method, result["mice"], result["markers"], result["traits"],
+                                founders, 1, chromosomes, basis=k_mean)  # fmt: skip
+            entry.update(weight_basis_size=sizes, weight_basis_mean=k_mean, flops_done=done,
+                         gflops_done=done / seconds / 1e9)  # fmt: skip
+            if rate:
+                entry["fraction_of_matmul_rate_done"] = done / seconds / 1e9 / rate
         if result["shape"] == "study":
             entry["target_s"] = TARGET_S[method]
         r = steps.get("rqtl2", {}).get(f"scan1_{method}_extrapolated_s")
@@ -635,7 +693,9 @@ def summarise(result: dict[str, Any], folder: Path) -> None:
         summary["memory_bound_gb"] = MEMORY_BOUND_GB
     result["summary"] = summary
     result["flops_formula"] = (
-        "LMM LOCO: 2 n M T (p(p+1)/2 + p(c+1)) + 2 n^2 p M + 2 n^2 T L; "
+        "LMM LOCO: 2 n M T (p(p+1)/2 + p(c+1)) + 2 n^2 p M + 2 n^2 T L (equivalent, from the "
+        "weights); done through the weight basis of K columns: 2 M T (K (p(p+1)/2 + p c) + "
+        "n p) + 2 n M K (p(p+1)/2 + p c) + the same rotations; "
         "HK: 2 n M (T p + p(p+1)/2 + p c); n mice, M markers, T traits, p = founders - 1, "
         "c = covariate columns with the intercept, L = LOCO chromosomes"
     )
@@ -684,6 +744,13 @@ def print_table(result: dict[str, Any]) -> None:
         most = result["threads"]
         print(f"  FP64 matrix product: {mm['gflops_1_threads']:.1f} GFLOP/s on 1 thread, "
               f"{mm[f'gflops_{most}_threads']:.1f} on {most}")  # fmt: skip
+    lmm = summary.get("lmm", {})
+    if "flops_done" in lmm:
+        print(f"  LMM through the weight basis (mean K {lmm['weight_basis_mean']:.0f} of "
+              f"{result['mice']}): {lmm['flops_done']:.3g} flops done of "
+              f"{lmm['moment_flops']:.3g} equivalent, {lmm['gflops_done']:.1f} GFLOP/s done"
+              + (f", {lmm['fraction_of_matmul_rate_done']:.2f} of the rate"
+                 if "fraction_of_matmul_rate_done" in lmm else ""))  # fmt: skip
     for method in ("hk", "lmm"):
         if method in steps.get("check", {}):
             c = steps["check"][method]

@@ -31,6 +31,7 @@ from translocus.genetics._scan_numba import (
     rss_from_moment_rows,
     weighted_moments,
 )
+from translocus.genetics._weight_basis import WeightBasis, weight_basis, weights
 from translocus.genetics._wide_numba import covariate_factors, rss_lanes, rss_shared
 from translocus.genetics.lmm import KinshipEigen
 
@@ -66,6 +67,9 @@ WIDE_BLOCK = 512
 WIDE_BLOCK_SHARED = 1024
 #: Bytes of rotated genotype columns and their pair products held per marker chunk there.
 WIDE_CHUNK_BYTES = 48 << 20
+#: Whether the wide LMM path forms its weighted moments through the eigenvalues' weight
+#: basis (:mod:`~translocus.genetics._weight_basis`) where one pays; else from the weights.
+WEIGHT_BASIS = True
 
 
 def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
@@ -184,7 +188,9 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
             return a
     else:
         vt = eig.vectors_t
-        w = 1.0 / (hsq[None, :] * eig.values[:, None] + 1.0 - hsq[None, :])  # [n, T]
+        # h λ + (1 - h): exact to rounding where λ is tiny and h near 1 (the sum taken left to
+        # right would lose the digits of h λ), as the weight basis reproduces it
+        w = weights(hsq, eig.values).T  # [n, T]
 
         def rotate(a: np.ndarray) -> np.ndarray:
             return np.asarray(vt @ a)
@@ -436,6 +442,33 @@ def _padded(a: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _projected_moments(pairs2: np.ndarray, xr3: np.ndarray, parts: list[Part], ts: TraitSide,
+                       starts: np.ndarray, part_basis: list[bool],
+                       basis: WeightBasis) -> list[np.ndarray | None]:  # fmt: skip
+    """Per part, ``[mc * (npair + p c), K]``: the chunk's pair products (rows ``m, pair``) and
+    genotype-covariate products (rows ``m, a, covariate``) summed against the weight basis.
+
+    The same for all traits of the part: a block's ``X'WX`` and ``C'WX`` are its product
+    with the block's node weights (:meth:`WeightBasis.coefficients`).
+    """
+    mc, p, n = xr3.shape
+    npair = pairs2.shape[0] // mc
+    pair_part = pairs2 @ basis.basis  # the same for every part (and its traits)
+    out: list[np.ndarray | None] = []
+    for pi, use in enumerate(part_basis):
+        if not use:
+            out.append(None)
+            continue
+        ca = ts.trait_cov[int(starts[pi])]
+        c = ca.shape[1]
+        cov_rows = xr3[:, :, None, :] * ca.T[None, None, :, :]  # [mc, p, c, n]
+        res = np.empty((mc * (npair + p * c), basis.size))
+        res[: mc * npair] = pair_part
+        np.dot(cov_rows.reshape(mc * p * c, n), basis.basis, out=res[mc * npair :])
+        out.append(res)
+    return out
+
+
 def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                          eig: KinshipEigen | None, parts: list[Part],
                          ts: TraitSide) -> np.ndarray:  # fmt: skip
@@ -463,10 +496,14 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
     rows64 = np.ascontiguousarray(rows, dtype=np.int64)
     geno_buf = np.empty(chunk * p * n)
     pair_buf = np.empty(0 if eig is None else chunk * npair * n)
-    rss1 = np.zeros((n_trait, m_count))
-    ok = np.zeros((n_trait, m_count), dtype=np.bool_)
+    rss1 = np.zeros((m_count, n_trait))  # markers first: the LOD table's layout
+    ok = np.zeros((m_count, n_trait), dtype=np.bool_)
     u_mat = None if eig is None else eig.vectors_t.T
     starts = np.cumsum([0] + [part.hsq.size for part in parts])
+    basis = None if eig is None or not WEIGHT_BASIS else weight_basis(eig.values)
+    # the basis reproduces the weights of h² in [0, 1] only
+    part_basis = [basis is not None and bool(np.all((part.hsq >= 0) & (part.hsq <= 1)))
+                  for part in parts]  # fmt: skip
     fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
@@ -479,6 +516,9 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
             pair_products(xr.reshape(mc, p, n), pairs)
             pairs2 = pairs.reshape(mc * npair, n)
         xr3 = xr.reshape(mc, p, n)
+        projected = None
+        if basis is not None and pairs2 is not None and any(part_basis):
+            projected = _projected_moments(pairs2, xr3, parts, ts, starts, part_basis, basis)
         for pi, part in enumerate(parts):
             t0 = int(starts[pi])
             ca = ts.trait_cov[t0]
@@ -508,14 +548,24 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                 usable = np.zeros(width, dtype=np.bool_)
                 covariate_factors(cov_gram, cov_y, yty, low, z, rss0, usable)
                 wy = _padded(ts.w[:, sl] * ts.y_r[:, sl], width)
-                out_rss = np.empty((width, mc))
-                out_ok = np.zeros((width, mc), dtype=np.bool_)
+                out_rss = np.empty((mc, width))
+                out_ok = np.zeros((mc, width), dtype=np.bool_)
                 if shared is not None:
                     gram, fxc = shared
                     fxy = (xr @ wy).reshape(mc, p, width)
                     rss_shared(gram, fxc, fxy, np.ascontiguousarray(low[:, :, 0]),
                                bool(usable[0]), z, rss0, pa, pb, MOMENT_GUARD, RANK_CLEAR,
                                out_rss, out_ok)  # fmt: skip
+                elif projected is not None and basis is not None and part_basis[pi]:
+                    # X'WX and C'WX of the block from the chunk's moments against the basis:
+                    # K nodes instead of n individuals per trait (``_weight_basis``)
+                    coef = _padded(basis.coefficients(part.hsq[s:e]), width)
+                    both = projected[pi] @ coef
+                    gram = both[: mc * npair].reshape(mc, npair, width)
+                    fxc = both[mc * npair :].reshape(mc, p, c, width)
+                    fxy = (xr @ wy).reshape(mc, p, width)
+                    rss_lanes(gram, fxc, fxy, low, z, rss0, usable, pa, pb, MOMENT_GUARD,
+                              RANK_CLEAR, out_rss, out_ok)  # fmt: skip
                 else:
                     assert pairs2 is not None
                     wb = _padded(ts.w[:, sl], width)
@@ -525,21 +575,21 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                     rhs[:, :c, :] = ca[:, :, None] * wb[:, None, :]
                     rhs[:, c, :] = wy
                     fx = (xr @ rhs.reshape(n, (c + 1) * width)).reshape(mc, p, c + 1, width)
-                    rss_lanes(gram, fx, low, z, rss0, usable, pa, pb, MOMENT_GUARD,
-                              RANK_CLEAR, out_rss, out_ok)  # fmt: skip
-                rss1[sl, m0 : m0 + mc] = out_rss[:lanes]
-                ok[sl, m0 : m0 + mc] = out_ok[:lanes]
+                    rss_lanes(gram, fx[:, :, :c, :], fx[:, :, c, :], low, z, rss0, usable, pa,
+                              pb, MOMENT_GUARD, RANK_CLEAR, out_rss, out_ok)  # fmt: skip
+                rss1[m0 : m0 + mc, sl] = out_rss[:, :lanes]
+                ok[m0 : m0 + mc, sl] = out_ok[:, :lanes]
         # entries the moments would get inaccurate: pivoted QR
-        bad_t, bad_m = np.nonzero(~ok[:, m0 : m0 + mc])
+        bad_m, bad_t = np.nonzero(~ok[m0 : m0 + mc])
         for t, j in zip(bad_t.tolist(), bad_m.tolist(), strict=True):
             if t not in fallback:
                 sw = np.sqrt(ts.w[:, t])
                 q = np.ascontiguousarray(covariate_basis(ts.trait_cov[t] * sw[:, None], tol))
                 fallback[t] = (sw, q, resid_on_basis(q, (ts.y_r[:, t] * sw)[:, None])[:, 0])
             sw, q, ry = fallback[t]
-            rss1[t, m0 + j] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q, ry, tol)
+            rss1[m0 + j, t] = exact_rss_weighted(np.ascontiguousarray(xr3[j].T), sw, q, ry, tol)
     with np.errstate(divide="ignore", invalid="ignore"):  # in place: no temporaries
         lod = np.log10(rss1, out=rss1)
-        lod -= np.log10(ts.rss0)[:, None]
-        lod *= -(ts.n_obs / 2)[:, None]
-    return lod.T  # [M, T]
+        lod -= np.log10(ts.rss0)[None, :]
+        lod *= -(ts.n_obs / 2)[None, :]
+    return lod  # [M, T]

@@ -102,9 +102,12 @@ def _hk_moments(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
         return chromosome_lod(prep, chrom, rows, None, parts[with_x], side=sides[with_x])
 
     order = sorted(range(len(prep.chroms)), key=lambda ci: -len(prep.markers[prep.chroms[ci]]))
+    # all traits in their order (no missing-data batches): rows copied whole, not scattered
+    where: slice | np.ndarray = (slice(None) if np.array_equal(cols, np.arange(lod.shape[1]))
+                                 else cols)  # fmt: skip
     for ci, block in zip(order, parallel_map(chrom_scan, order, worker_count()), strict=True):
         if block is not None:
-            lod[offsets[ci] : offsets[ci + 1], cols] = block
+            lod[offsets[ci] : offsets[ci + 1], where] = block
     return lod, sizes
 
 

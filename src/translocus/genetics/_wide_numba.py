@@ -73,19 +73,19 @@ def covariate_factors(cov_gram: np.ndarray, cov_y: np.ndarray, yty: np.ndarray,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
-              rss0: np.ndarray, usable: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray,
-              rel_tol: float, rank_clear: float, rss: np.ndarray,
+def rss_lanes(gram: np.ndarray, fxc: np.ndarray, fxy: np.ndarray, low: np.ndarray,
+              z: np.ndarray, rss0: np.ndarray, usable: np.ndarray, pair_a: np.ndarray,
+              pair_b: np.ndarray, rel_tol: float, rank_clear: float, rss: np.ndarray,
               ok: np.ndarray) -> None:  # fmt: skip
     """Alternative-model RSS of every lane (trait) and marker of a chunk, each with its weights.
 
-    ``gram`` ``[mc, npair, L]`` packed ``X'WX``; ``fx`` ``[mc, p, c + 1, L]``: ``C'WX``
-    (``0..c-1`` on the third axis) and ``X'Wy`` (``c``); ``low``, ``z``, ``rss0``, ``usable`` from
-    :func:`covariate_factors`. Writes ``rss[k, j]`` and ``ok[k, j]`` (``[L, mc]``).
+    ``gram`` ``[mc, npair, L]`` packed ``X'WX``; ``fxc`` ``[mc, p, c, L]`` ``C'WX`` and ``fxy``
+    ``[mc, p, L]`` ``X'Wy``; ``low``, ``z``, ``rss0``, ``usable`` from
+    :func:`covariate_factors`. Writes ``rss[j, k]`` and ``ok[j, k]`` (``[mc, L]``).
     """
     mc, npair, n_lane = gram.shape
-    p = fx.shape[1]
-    c = fx.shape[2] - 1
+    p = fxy.shape[1]
+    c = fxc.shape[2]
     h = np.empty((c, p, n_lane))
     g = np.empty((p, p, n_lane))
     lg = np.zeros((p, p, n_lane))
@@ -106,7 +106,7 @@ def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
         for a in range(p):
             for i in range(c):
                 for k in range(n_lane):
-                    tmp[k] = fx[j, a, i, k]
+                    tmp[k] = fxc[j, a, i, k]
                 for q in range(i):
                     for k in range(n_lane):
                         tmp[k] -= low[i, q, k] * h[q, a, k]
@@ -173,7 +173,7 @@ def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
             quad[k] = 0.0
         for a in range(p):
             for k in range(n_lane):
-                tmp[k] = fx[j, a, c, k]
+                tmp[k] = fxy[j, a, k]
             for q in range(c):
                 for k in range(n_lane):
                     tmp[k] -= h[q, a, k] * z[q, k]
@@ -188,10 +188,10 @@ def rss_lanes(gram: np.ndarray, fx: np.ndarray, low: np.ndarray, z: np.ndarray,
         for k in range(n_lane):
             r1 = rss0[k] - quad[k]
             if st[k] and r1 > rel_tol * rss0[k]:
-                rss[k, j] = r1
-                ok[k, j] = True
+                rss[j, k] = r1
+                ok[j, k] = True
             else:
-                ok[k, j] = False
+                ok[j, k] = False
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -204,7 +204,8 @@ def rss_shared(gram: np.ndarray, fxc: np.ndarray, fxy: np.ndarray, low: np.ndarr
     ``gram`` ``[mc, npair]`` packed ``X'WX``; ``fxc`` ``[c, mc, p]`` ``C'WX``; ``fxy``
     ``[mc, p, L]`` each lane's ``X'Wy``; ``low`` ``[c, c]`` the factor of ``C'WC`` (``usable``
     when clearly positive definite), ``z`` ``[c, L]`` and ``rss0`` ``[L]`` per lane. One
-    factorisation per marker serves all lanes. Writes ``rss[k, j]`` and ``ok[k, j]``.
+    factorisation per marker serves all lanes. Writes ``rss[j, k]`` and ``ok[j, k]``
+    (``[mc, L]``).
     """
     mc, p, n_lane = fxy.shape
     c = fxc.shape[0]
@@ -262,7 +263,7 @@ def rss_shared(gram: np.ndarray, fxc: np.ndarray, fxy: np.ndarray, low: np.ndarr
                 good = False
         if not good:
             for k in range(n_lane):
-                ok[k, j] = False
+                ok[j, k] = False
             continue
         for k in range(n_lane):
             quad[k] = 0.0
@@ -283,7 +284,7 @@ def rss_shared(gram: np.ndarray, fxc: np.ndarray, fxy: np.ndarray, low: np.ndarr
         for k in range(n_lane):
             r1 = rss0[k] - quad[k]
             if r1 > rel_tol * rss0[k]:
-                rss[k, j] = r1
-                ok[k, j] = True
+                rss[j, k] = r1
+                ok[j, k] = True
             else:
-                ok[k, j] = False
+                ok[j, k] = False
