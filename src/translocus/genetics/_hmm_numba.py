@@ -22,26 +22,21 @@ __all__ = [
     "forward_backward_uniform",
 ]
 
-# allele pair (a <= b) of each of the 36 unphased DO genotypes, in R/qtl2 order, and the
-# position of each ordered pair (i, j) of the 8 x 8 haplotype-pair layout in that order
+# allele pair (a <= b) of each of the 36 unphased DO genotypes, in R/qtl2 order (AA, AB, BB,
+# AC, BC, CC, ...: the pairs of b = 0..7 with a = 0..b), and how many of the 8 x 8 ordered
+# haplotype pairs each stands for
 _PAIR_A = np.array([a for b in range(8) for a in range(b + 1)], dtype=np.int64)
 _PAIR_B = np.array([b for b in range(8) for a in range(b + 1)], dtype=np.int64)
 _PAIR_MULT = np.where(_PAIR_A == _PAIR_B, 1.0, 2.0)
-DO_ORDERED = np.empty(64, dtype=np.int64)
-for _k, (_a, _b) in enumerate(zip(_PAIR_A, _PAIR_B, strict=True)):
-    DO_ORDERED[8 * _a + _b] = DO_ORDERED[8 * _b + _a] = _k
 
 
-def do_ordered_tables(emit: np.ndarray, init: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Emission ``[marker, code, 36]`` and prior ``[36]`` in the ordered 8 x 8 pair layout.
+def do_pair_prior(init: np.ndarray) -> np.ndarray:
+    """The 36-genotype prior as one cell of the symmetric 8 x 8 haplotype-pair matrix each.
 
-    A heterozygote's prior is split equally between its two phases; emissions do not depend
-    on phase.
+    A heterozygote's prior is split equally between its two phases, so each off-diagonal
+    cell holds half of it (:func:`forward_backward_do`).
     """
-    emit64 = np.ascontiguousarray(emit[:, :, DO_ORDERED])
-    split = np.where(_PAIR_A == _PAIR_B, 1.0, 0.5)
-    init64 = np.ascontiguousarray((init * split)[DO_ORDERED])
-    return emit64, init64
+    return np.ascontiguousarray(np.asarray(init, dtype=np.float64) / _PAIR_MULT)
 
 
 @numba.njit(cache=True, inline="always")
@@ -324,22 +319,26 @@ def forward_backward_uniform(geno, rows, marker_index, emit, emit_of, init, stay
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def forward_backward_do(geno, rows, marker_index, emit64, init64, stay, move, out, col0):
+def forward_backward_do(geno, rows, marker_index, emit, init36, stay, move, out, col0):
     """Forward-backward for the 36 unphased DO genotypes (autosome or female X).
 
     Each haplotype follows ``t = stay I + move J`` (``stay = 1 - 8R/7``, ``move = R/7``) and the
     pair of haplotypes follows ``t (x) t``. Held as a symmetric 8 x 8 matrix ``X`` over ordered
     haplotype pairs (a heterozygote's mass split between its phases), one step is
     ``X' = t X t = stay^2 X + stay move (r 1' + 1 r') + move^2 sum(X) 11'`` with ``r`` the row
-    sums: 64 multiply-adds instead of a 36 x 36 matrix-vector product. The backward step is the
-    same map applied to the (unsplit) backward variables.
+    sums: a few multiply-adds per genotype instead of a 36 x 36 matrix-vector product. ``X`` is
+    symmetric, so only its 36 cells ``a <= b`` are kept, one per genotype in R/qtl2's order.
+    The backward step is the same map applied to the (unsplit, also symmetric) backward
+    variables.
 
     Parameters
     ----------
     geno, rows, marker_index, out
         As in :func:`forward_backward_dense`.
-    emit64 : float64 ``[marker, code, 64]``, init64 : float64 ``[64]``
-        From :func:`do_ordered_tables`.
+    emit : float64 ``[marker, code, 36]``
+        Emission probabilities of the 36 genotypes.
+    init36 : float64 ``[36]``
+        From :func:`do_pair_prior`.
     stay, move : float64 ``[position - 1]``.
     col0 : int
         Column of ``out`` holding genotype AA; the 36 genotypes are contiguous.
@@ -347,85 +346,102 @@ def forward_backward_do(geno, rows, marker_index, emit64, init64, stay, move, ou
     n_pos = marker_index.shape[0]
     for ii in prange(rows.shape[0]):
         ind = rows[ii]
-        alpha = np.empty((n_pos, 64))
-        x = np.empty(64)
-        y = np.empty(64)
+        alpha = np.empty((n_pos, 36))
+        x = np.empty(36)
+        y = np.empty(36)
         r = np.empty(8)
         # forward pass. The step coefficients divide by the sum of the previous vector, so
         # every vector is normalised before it is propagated without a separate pass over it.
         m = marker_index[0]
-        for k in range(64):
-            v = init64[k]
+        for k in range(36):
+            v = init36[k]
             if m >= 0:
-                v *= emit64[m, geno[ind, m], k]
+                v *= emit[m, geno[ind, m], k]
             x[k] = v
             alpha[0, k] = v
         for p in range(1, n_pos):
             a2, c = _pair_step_coefficients(x, stay[p - 1], move[p - 1], r)
             m = marker_index[p]
+            now = alpha[p]
             if m >= 0:
-                g = geno[ind, m]
-                for i in range(8):
-                    ri = r[i] + c
-                    for j in range(8):
-                        k = 8 * i + j
-                        x[k] = (a2 * x[k] + ri + r[j]) * emit64[m, g, k]
+                em = emit[m, geno[ind, m]]
+                k = 0
+                for b in range(8):
+                    rb = r[b] + c
+                    for a in range(b + 1):
+                        v = (a2 * x[k] + r[a] + rb) * em[k]
+                        x[k] = v
+                        now[k] = v
+                        k += 1
             else:
-                for i in range(8):
-                    ri = r[i] + c
-                    for j in range(8):
-                        k = 8 * i + j
-                        x[k] = a2 * x[k] + ri + r[j]
-            for k in range(64):
-                alpha[p, k] = x[k]
+                k = 0
+                for b in range(8):
+                    rb = r[b] + c
+                    for a in range(b + 1):
+                        v = a2 * x[k] + r[a] + rb
+                        x[k] = v
+                        now[k] = v
+                        k += 1
         # backward pass: x now holds the backward variables, combined with alpha on the fly
         tot = 0.0
-        for k in range(64):
-            tot += alpha[n_pos - 1, k]
-        inv = 1.0 / tot
         for k in range(36):
-            out[n_pos - 1, ind, col0 + k] = alpha[n_pos - 1, 8 * _PAIR_A[k] + _PAIR_B[k]] * (
-                _PAIR_MULT[k] * inv
-            )
-        for k in range(64):
+            y[k] = alpha[n_pos - 1, k] * _PAIR_MULT[k]
+            tot += y[k]
+        inv = 1.0 / tot
+        row = out[n_pos - 1, ind]
+        for k in range(36):
+            row[col0 + k] = y[k] * inv
+        for k in range(36):
             x[k] = 1.0
         for p in range(n_pos - 2, -1, -1):
             m = marker_index[p + 1]
             if m >= 0:
-                g = geno[ind, m]
-                for k in range(64):
-                    y[k] = x[k] * emit64[m, g, k]
+                em = emit[m, geno[ind, m]]
+                for k in range(36):
+                    y[k] = x[k] * em[k]
             else:
-                for k in range(64):
+                for k in range(36):
                     y[k] = x[k]
             a2, c = _pair_step_coefficients(y, stay[p], move[p], r)
+            now = alpha[p]
             tot = 0.0
-            for i in range(8):
-                ri = r[i] + c
-                for j in range(8):
-                    k = 8 * i + j
-                    v = a2 * y[k] + ri + r[j]
+            k = 0
+            for b in range(8):
+                rb = r[b] + c
+                for a in range(b + 1):
+                    v = a2 * y[k] + r[a] + rb
                     x[k] = v
-                    y[k] = alpha[p, k] * v
-                    tot += y[k]
+                    w = now[k] * v * _PAIR_MULT[k]
+                    y[k] = w
+                    tot += w
+                    k += 1
             inv = 1.0 / tot
+            row = out[p, ind]
             for k in range(36):
-                out[p, ind, col0 + k] = y[8 * _PAIR_A[k] + _PAIR_B[k]] * (_PAIR_MULT[k] * inv)
+                row[col0 + k] = y[k] * inv
 
 
 @numba.njit(cache=True, fastmath=True, inline="always")
 def _pair_step_coefficients(x, stay, move, r):
-    """Coefficients of ``t x t / sum(x)`` for the symmetric 8 x 8 ``x``.
+    """Coefficients of ``t X t / sum(X)`` for the symmetric 8 x 8 ``X`` held as its 36 cells
+    ``a <= b`` (:func:`forward_backward_do`).
 
-    Writes the row sums of ``x`` times ``stay * move / sum(x)`` into ``r`` and returns
-    ``stay^2 / sum(x)`` and ``move^2``; then ``(t x t)[i, j] / sum(x) =
-    a2 x[i, j] + r[i] + r[j] + c``.
+    Writes the row sums of ``X`` times ``stay * move / sum(X)`` into ``r`` and returns
+    ``stay^2 / sum(X)`` and ``move^2``; then ``(t X t)[a, b] / sum(X) =
+    a2 X[a, b] + r[a] + r[b] + c``.
     """
     for i in range(8):
         r[i] = 0.0
-    for j in range(8):  # column sums, contiguous; equal to row sums by symmetry
-        for i in range(8):
-            r[i] += x[8 * j + i]
+    k = 0
+    for b in range(8):
+        rb = 0.0
+        for a in range(b):  # cell (a, b) also stands for (b, a)
+            v = x[k]
+            r[a] += v
+            rb += v
+            k += 1
+        r[b] += rb + x[k]
+        k += 1
     total = 0.0
     for i in range(8):
         total += r[i]

@@ -41,7 +41,7 @@ from translocus.core.errors import InputError
 from translocus.core.model import Cross, GenoProbs
 from translocus.genetics._hmm_numba import (
     collapse_states,
-    do_ordered_tables,
+    do_pair_prior,
     forward_backward_do,
     forward_backward_tables,
     forward_backward_uniform,
@@ -579,7 +579,10 @@ class _FunnelTables:
             args: dict[str, Any] = {"is_x": is_x, "is_female": is_female, "cross_info": canon}
             poss = np.asarray(self.model.possible(**args), dtype=np.int64)
             self.tables = {k: v for k, v in self.tables.items() if k[0] == key[0]}
-            self.tables[key] = self.model.transition(rf, **args)[:, poss][:, :, poss]
+            table = self.model.transition(rf, **args)
+            if not np.array_equal(poss, np.arange(table.shape[1])):
+                table = table[:, poss][:, :, poss]
+            self.tables[key] = table
         return self.tables[key]
 
 
@@ -663,8 +666,11 @@ def _stay_move(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     stay = trans[:, 0, 0].astype(np.float64)
     move = trans[:, 0, 1].astype(np.float64)
-    eye = np.eye(n_state, dtype=bool)
-    if not np.array_equal(trans, np.where(eye, stay[:, None, None], move[:, None, None])):
+    flat = trans.reshape(trans.shape[0], n_state * n_state)
+    diagonal = np.arange(0, n_state * n_state, n_state + 1)
+    off = np.ones(n_state * n_state, dtype=bool)
+    off[diagonal] = False
+    if not (np.all(flat[:, diagonal] == stay[:, None]) and np.all(flat[:, off] == move[:, None])):
         return None
     return stay, move
 
@@ -737,9 +743,11 @@ def _genoprob_chromosome(
                         error_prob=error_prob, founder_geno=founder, n_markers=len(gmap), **args
                     )
                 )
-                # lines of different funnels often share one table: keep a single copy
-                digest = hashlib.blake2b(table.tobytes(), digest_size=16).digest()
-                emissions[ekey] = distinct.setdefault((table.shape, digest), table)
+                if is_x:
+                    # lines of different funnels often share one table: keep a single copy
+                    digest = hashlib.blake2b(table.tobytes(), digest_size=16).digest()
+                    table = distinct.setdefault((table.shape, digest), table)
+                emissions[ekey] = table
             emit = emissions[ekey]
             if isinstance(model, DiversityOutbred) and not model.is_haploid(
                 is_x=is_x, is_female=female
@@ -749,10 +757,13 @@ def _genoprob_chromosome(
                 stay = np.ascontiguousarray(1.0 - 8.0 * rec / 7.0)
                 move = np.ascontiguousarray(rec / 7.0)
                 if ekey not in ordered:
-                    ordered[ekey] = do_ordered_tables(emit[:, :, :36], init[:36])
-                emit64, init64 = ordered[ekey]
+                    ordered[ekey] = (
+                        np.ascontiguousarray(emit[:, :, :36]),
+                        do_pair_prior(init[:36]),
+                    )
+                emit36, init36 = ordered[ekey]
                 forward_backward_do(
-                    geno, rows, marker_index, emit64, init64, stay, move, probs, 0
+                    geno, rows, marker_index, emit36, init36, stay, move, probs, 0
                 )  # fmt: skip
                 continue
             setup = lines.setup(**args)

@@ -83,12 +83,15 @@ def founder_emission(
             f"founder genotypes have {fg.shape[0]} founders, a {name} cross has {n_founders}; "
             "fix the founder genotype file"
         )
-    out = np.ones((n_markers, N_OBS_CODES, n_founders))
-    codes = np.arange(1, N_OBS_CODES)[None, :, None]
-    allele = fg.T[:, None, :]  # [marker, 1, founder]
-    known = (allele == 1) | (allele == 3)
-    out[:, 1:, :] = np.where(known, np.where(codes == allele, 1.0 - error_prob, error_prob), 1.0)
-    return out
+    # one row of call probabilities per founder genotype code: a founder typed 1 or 3 gives
+    # its own code with 1 - error_prob and every other call with error_prob; a missing call
+    # (code 0), and any call at an untyped founder, is uninformative
+    by_code = np.ones((N_OBS_CODES, N_OBS_CODES))
+    for f in (1, 3):
+        by_code[f, 1:] = error_prob
+        by_code[f, f] = 1.0 - error_prob
+    typed = np.where((fg == 1) | (fg == 3), fg, 0)
+    return np.ascontiguousarray(by_code[typed.T].transpose(0, 2, 1))
 
 
 def _funnel_position(cross_info: np.ndarray) -> np.ndarray:
