@@ -34,7 +34,7 @@ ratios R / ours of both (on a busy machine the CPU ratio is the steadier one).
 Run: python benchmarks/study_speed.py [--scale full|small] [--shapes do750,do2000,cc70]
      [--lmm-shapes do750,cc70] [--lmm-every N] [--threads 1,2] [--backend cpu|torch]
      [--device cuda]
-     [--no-r] [--out benchmarks/results/study_speed.json]
+     [--no-r | --r-cached] [--out benchmarks/results/study_speed.json]
 """
 
 from __future__ import annotations
@@ -145,15 +145,21 @@ def r_subset_cross(cross: Cross, shape: str) -> Cross:
     )
 
 
-def run_r(cross: Cross, shape: str, scale: str) -> pd.DataFrame | None:
-    """R/qtl2's timings on the subset cross (None when Rscript is missing)."""
+def run_r(cross: Cross, shape: str, scale: str, *, cached: bool = False) -> pd.DataFrame | None:
+    """R/qtl2's timings on the subset cross (None when Rscript is missing).
+
+    ``cached``: the timings of an earlier run (``r_times.csv`` in the cache) where there are
+    some, instead of running R again.
+    """
+    out = CACHE / f"{shape}_{scale}" / "r_times.csv"
+    if cached and out.is_file():
+        return pd.read_csv(out)
     rscript = shutil.which("Rscript")
     if rscript is None:
         return None
     folder = CACHE / f"{shape}_{scale}" / "r_subset"
     if not (folder / "cross.json").is_file():
         write_cross(r_subset_cross(cross, shape), folder, name="cross")
-    out = CACHE / f"{shape}_{scale}" / "r_times.csv"
     script = Path(__file__).with_name("study_speed.R")
     env = {**os.environ, "R_LIBS": os.environ.get("R_LIBS", "/opt/rlib")}
     subprocess.run([rscript, str(script), str(folder / "cross.json"), str(out),
@@ -288,7 +294,7 @@ def lmm_steps(cross: Cross, alleles: GenoProbs, threads: list[int], *, backend: 
 
 def run(shapes: list[str], *, scale: str, with_r: bool, json_path: Path | None,
         threads: list[int], lmm_shapes: list[str], backend: str = "cpu",
-        device: str | None = None, lmm_every: int = 0) -> dict:  # fmt: skip
+        device: str | None = None, lmm_every: int = 0, r_cached: bool = False) -> dict:  # fmt: skip
     load_before = os.getloadavg()
     rows: list[dict[str, Any]] = []
     details: dict[str, Any] = {}
@@ -305,10 +311,15 @@ def run(shapes: list[str], *, scale: str, with_r: bool, json_path: Path | None,
         cross = study_cross(shape, scale)
         n_chrom = len(cross.chromosomes)
         label = f"{shape} ({crosstype}, {n} x {markers:,} markers)"
-        r_times = run_r(cross, shape, scale) if with_r else None
+        r_file = CACHE / f"{shape}_{scale}" / "r_times.csv"
+        reused = r_cached and with_r and r_file.is_file()
+        r_times = run_r(cross, shape, scale, cached=r_cached) if with_r else None
         r = r_extrapolated(r_times, cross.n_markers, n_chrom) if r_times is not None else {}
         note_r = (f"R/qtl2 cores=1 extrapolated from the chr 18+19 subset {R_SUBSET[shape]} "
                   "markers" if r else "R/qtl2 not run")  # fmt: skip
+        if r and reused:
+            stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(r_file.stat().st_mtime))
+            note_r += f" (R/qtl2 timed in an earlier run, {stamp}, not in this one)"
         every = lmm_every or LMM_EVERY[scale].get(shape, 1)
         gp = genoprob_by_chromosome(cross, threads, keep_alleles=shape in lmm_shapes,
                                     every=every)  # fmt: skip
@@ -391,6 +402,9 @@ def main() -> None:
     parser.add_argument("--lmm-every", type=int, default=0,
                         help="kinship and LMM on every n-th marker (default: LMM_EVERY)")  # fmt: skip
     parser.add_argument("--no-r", action="store_true", help="skip R/qtl2")
+    parser.add_argument("--r-cached", action="store_true",
+                        help="reuse R/qtl2's subset timings of an earlier run where cached "
+                        "(the rows say so) instead of running R again")  # fmt: skip
     parser.add_argument("--out", default="benchmarks/results/study_speed.json")
     args = parser.parse_args()
     shapes = [s for s in args.shapes.split(",") if s]
@@ -400,7 +414,8 @@ def main() -> None:
     threads = [int(t) for t in args.threads.split(",") if t]
     result = run(shapes, scale=args.scale, with_r=not args.no_r, json_path=Path(args.out),
                  threads=threads, lmm_shapes=[s for s in args.lmm_shapes.split(",") if s],
-                 backend=args.backend, device=args.device, lmm_every=args.lmm_every)  # fmt: skip
+                 backend=args.backend, device=args.device, lmm_every=args.lmm_every,
+                 r_cached=args.r_cached)  # fmt: skip
     print_table(result)
 
 
