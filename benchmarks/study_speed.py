@@ -145,13 +145,19 @@ def r_subset_cross(cross: Cross, shape: str) -> Cross:
     )
 
 
-def run_r(cross: Cross, shape: str, scale: str, *, cached: bool = False) -> pd.DataFrame | None:
+def r_times_file(shape: str, scale: str, *, with_lmm: bool) -> Path:
+    """Where R/qtl2's subset timings of a shape are cached (with or without the LMM scans)."""
+    return CACHE / f"{shape}_{scale}" / ("r_times.csv" if with_lmm else "r_times_genoprob.csv")
+
+
+def run_r(cross: Cross, shape: str, scale: str, *, cached: bool = False,
+          with_lmm: bool = True) -> pd.DataFrame | None:  # fmt: skip
     """R/qtl2's timings on the subset cross (None when Rscript is missing).
 
     ``cached``: the timings of an earlier run (``r_times.csv`` in the cache) where there are
-    some, instead of running R again.
+    some, instead of running R again. ``with_lmm=False`` leaves out the LMM scans.
     """
-    out = CACHE / f"{shape}_{scale}" / "r_times.csv"
+    out = r_times_file(shape, scale, with_lmm=with_lmm)
     if cached and out.is_file():
         return pd.read_csv(out)
     rscript = shutil.which("Rscript")
@@ -162,8 +168,9 @@ def run_r(cross: Cross, shape: str, scale: str, *, cached: bool = False) -> pd.D
         write_cross(r_subset_cross(cross, shape), folder, name="cross")
     script = Path(__file__).with_name("study_speed.R")
     env = {**os.environ, "R_LIBS": os.environ.get("R_LIBS", "/opt/rlib")}
+    traits = TRAITS if with_lmm else ()
     subprocess.run([rscript, str(script), str(folder / "cross.json"), str(out),
-                    *map(str, TRAITS)], check=True, env=env)  # fmt: skip
+                    *map(str, traits)], check=True, env=env)  # fmt: skip
     return pd.read_csv(out)
 
 
@@ -176,6 +183,8 @@ def r_extrapolated(times: pd.DataFrame, n_markers: int, n_chrom: int
         scale = n_markers / float(row.markers)
         out[step] = (float(row.seconds) * scale, float(row.cpu_seconds) * scale)
     for t in TRAITS:
+        if not ((times.step == "scan1_lmm_loco_chromosome") & (times.traits == t)).any():
+            continue  # R ran without the LMM scans
         whole = times[(times.step == "scan1_lmm_loco_chromosome") & (times.traits == t)].iloc[0]
         one = times[(times.step == "scan1_lmm_loco_one_marker") & (times.traits == t)].iloc[0]
         pair = []
@@ -311,9 +320,11 @@ def run(shapes: list[str], *, scale: str, with_r: bool, json_path: Path | None,
         cross = study_cross(shape, scale)
         n_chrom = len(cross.chromosomes)
         label = f"{shape} ({crosstype}, {n} x {markers:,} markers)"
-        r_file = CACHE / f"{shape}_{scale}" / "r_times.csv"
+        with_lmm = shape in lmm_shapes
+        r_file = r_times_file(shape, scale, with_lmm=with_lmm)
         reused = r_cached and with_r and r_file.is_file()
-        r_times = run_r(cross, shape, scale, cached=r_cached) if with_r else None
+        r_times = (run_r(cross, shape, scale, cached=r_cached, with_lmm=with_lmm)
+                   if with_r else None)  # fmt: skip
         r = r_extrapolated(r_times, cross.n_markers, n_chrom) if r_times is not None else {}
         note_r = (f"R/qtl2 cores=1 extrapolated from the chr 18+19 subset {R_SUBSET[shape]} "
                   "markers" if r else "R/qtl2 not run")  # fmt: skip
