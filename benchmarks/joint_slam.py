@@ -48,9 +48,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 import warnings
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -168,42 +170,66 @@ def averaged(per: dict[tuple[float, float], dict[str, float]], horizon: float, k
     return float(np.nanmean([v[key] for (_, h), v in per.items() if h == horizon]))
 
 
+def _fit(
+    measures: pd.DataFrame, life: pd.DataFrame, options: dict[str, Any]
+) -> tuple[JointModel, float, float]:
+    """A joint model fitted on the animals given, with its wall and CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = JointModel(**options).fit(
+            measures, life, covariates=list(COVARIATES), license="MIT"
+        )
+    return model, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _fold_auc(
+    measures: pd.DataFrame, fit_life: pd.DataFrame, val_life: pd.DataFrame,
+    options: dict[str, Any],
+) -> tuple[float, float]:  # fmt: skip
+    """Mean AUC of death within 6 months over the landmarks of one validation fold."""
+    fit_m = measures[measures["animal"].isin(set(fit_life["animal"]))]
+    val_m = measures[measures["animal"].isin(set(val_life["animal"]))]
+    model, _, cpu = _fit(fit_m, fit_life, options)
+    preds = [
+        model.predict_risk(val_m, at_landmark(val_m, val_life, lm), landmarks=[lm], horizons=[6.0])
+        for lm in LANDMARKS
+    ]
+    per = metrics(pd.concat(preds, ignore_index=True), val_life)
+    return averaged(per, 6.0, "auc"), cpu
+
+
 def cross_validate(
     measures: pd.DataFrame,
     life: pd.DataFrame,
     candidates: list[tuple[tuple[str, ...], int]],
     folds: int,
     seed: int,
+    pool: Executor,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """Mean AUC of death within 6 months of each candidate (association, baseline knots)."""
     rng = np.random.default_rng(seed + 1)
     fold = rng.permutation(len(life)) % folds
+    jobs = {
+        (c, f): pool.submit(
+            _fold_auc,
+            measures,
+            life[fold != f],
+            life[fold == f],
+            {"association": assoc, "baseline_knots": knots, **options},
+        )  # fmt: skip
+        for c, (assoc, knots) in enumerate(candidates)
+        for f in range(folds)
+    }
     rows = []
-    for assoc, knots in candidates:
-        per_fold = []
-        start = time.perf_counter()
-        for f in range(folds):
-            fit_life, val_life = life[fold != f], life[fold == f]
-            fit_m = measures[measures["animal"].isin(set(fit_life["animal"]))]
-            val_m = measures[measures["animal"].isin(set(val_life["animal"]))]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = JointModel(association=assoc, baseline_knots=knots, **options).fit(
-                    fit_m, fit_life, covariates=list(COVARIATES), license="MIT"
-                )
-            preds = [
-                model.predict_risk(
-                    val_m, at_landmark(val_m, val_life, lm), landmarks=[lm], horizons=[6.0]
-                )
-                for lm in LANDMARKS
-            ]
-            per = metrics(pd.concat(preds, ignore_index=True), val_life)
-            per_fold.append(averaged(per, 6.0, "auc"))
+    for c, (assoc, knots) in enumerate(candidates):
+        done = [jobs[(c, f)].result() for f in range(folds)]
+        per_fold = [auc for auc, _ in done]
         rows.append(
             {"association": list(assoc), "baseline_knots": knots, "fold_auc_6": per_fold,
              "mean_auc_6": float(np.mean(per_fold)),
-             "seconds": time.perf_counter() - start}
+             "fit_cpu_seconds": [cpu for _, cpu in done]}
         )  # fmt: skip
         print(f"cross-validation (training animals only) {','.join(assoc)}, baseline knots "
               f"{knots}: AUC(6 mo) {np.mean(per_fold):.3f} per fold "
@@ -231,6 +257,13 @@ def main() -> None:
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--candidates", default="value,slope;value,slope,value_by_age,slope_by_age")
     parser.add_argument("--knots-candidates", default="0,5")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="processes for the cross-validation fits"
+    )
+    parser.add_argument(
+        "--reuse-cv", default="", help="results JSON of an earlier run with the same split "
+        "and folds: its cross-validated candidates are taken from it, not refitted",
+    )  # fmt: skip
     args = parser.parse_args()
     if not args.out:
         suffix = "" if args.measure == "body_weight" else f"_{args.measure}"
@@ -245,11 +278,14 @@ def main() -> None:
     m_train = measures[measures["animal"].isin(set(life_train["animal"]))]
     m_test = measures[measures["animal"].isin(test_ids)]
 
-    timings = {}
+    timings: dict[str, float] = {}
+    load_before = os.getloadavg()
     start = time.perf_counter()
     association = tuple(a.strip() for a in args.association.split(",") if a.strip())
     knots = args.baseline_knots
     cv: list[dict[str, Any]] = []
+    common = {"random_degree": args.random_degree}
+    pool = ProcessPoolExecutor(max_workers=max(1, args.jobs))
     if args.cv_folds > 1:
         # "assoc,...@K" is one candidate with K baseline knots; without "@" the association
         # is tried with each of --knots-candidates
@@ -258,28 +294,48 @@ def main() -> None:
             for c in args.candidates.split(";")
             for k in (c.split("@")[1:] or args.knots_candidates.split(","))
         ]
-        cv = cross_validate(
-            m_train, life_train, candidates, args.cv_folds, args.seed,
-            random_degree=args.random_degree, covariates_by_age=args.covariates_by_age,
+        reused: list[dict[str, Any]] = []
+        if args.reuse_cv:
+            earlier = json.loads(Path(args.reuse_cv).read_text())
+            same = (
+                earlier["split"]["seed"] == args.seed
+                and earlier["split"]["test_fraction"] == args.test
+                and earlier.get("measure", "body_weight") == args.measure
+                and earlier["random_degree"] == args.random_degree
+                and earlier["covariates_by_age"] == args.covariates_by_age
+                and len(earlier["association_choice"]["candidates"][0]["fold_auc_6"])
+                == args.cv_folds
+            )
+            if not same:
+                raise SystemExit(f"{args.reuse_cv}: another split, measure or model")
+            reused = [
+                {**row, "baseline_knots": row.get("baseline_knots", 0),
+                 "reused_from": Path(args.reuse_cv).name}
+                for row in earlier["association_choice"]["candidates"]
+            ]  # fmt: skip
+            done = {(tuple(r["association"]), r["baseline_knots"]) for r in reused}
+            candidates = [c for c in candidates if c not in done]
+        cv = reused + cross_validate(
+            m_train, life_train, candidates, args.cv_folds, args.seed, pool,
+            covariates_by_age=args.covariates_by_age, **common,
         )  # fmt: skip
         best = max(cv, key=lambda r: r["mean_auc_6"])
         association, knots = tuple(best["association"]), int(best["baseline_knots"])
         print(f"chosen on the training animals only: {','.join(association)}, baseline "
               f"knots {knots}")  # fmt: skip
         timings["cross-validation (s)"] = time.perf_counter() - start
-        start = time.perf_counter()
-    joint = JointModel(
-        random_degree=args.random_degree,
-        association=association,
-        covariates_by_age=args.covariates_by_age,
-        baseline_knots=knots,
-    ).fit(m_train, life_train, covariates=list(COVARIATES), license="MIT")
-    timings["joint fit (s)"] = time.perf_counter() - start
-    start = time.perf_counter()
-    course = JointModel(association=(), random_degree=args.random_degree).fit(
-        m_train, life_train, covariates=list(COVARIATES), license="MIT"
+    # the joint model and the course model alone, fitted side by side
+    joint_job = pool.submit(
+        _fit, m_train, life_train,
+        {"association": association, "covariates_by_age": args.covariates_by_age,
+         "baseline_knots": knots, **common},
+    )  # fmt: skip
+    course_job = pool.submit(_fit, m_train, life_train, {"association": (), **common})
+    joint, timings["joint fit (s)"], timings["joint fit (CPU s)"] = joint_job.result()
+    course, timings["course model fit (s)"], timings["course model fit (CPU s)"] = (
+        course_job.result()
     )
-    timings["course model fit (s)"] = time.perf_counter() - start
+    pool.shutdown()
 
     predictions: dict[str, list[pd.DataFrame]] = {
         "joint": [],
@@ -441,6 +497,8 @@ def main() -> None:
         "results": table.to_dict(orient="records"),
         "calibration": calib,
         "timings_s": timings,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "machine": {"python": platform.python_version(), "processor": platform.processor()},
     }
     atomic_write_text(out, json.dumps(result, indent=2, default=float))

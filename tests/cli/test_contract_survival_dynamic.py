@@ -53,6 +53,7 @@ CASES = [
     (["--landmarks", "200"], "no animal is alive and measured"),
     (["--random-degree", "3"], "--random-degree 3: use 1"),
     (["--association", "value,peak"], "--association value,peak: give comma-separated"),
+    (["--baseline-knots", "2"], "--baseline-knots 2: use 0 (Gompertz baseline hazard) or 3"),
 ]
 
 
@@ -74,6 +75,10 @@ def test_dynamic_needs_its_inputs(tables: dict[str, Path], tmp_path: Path) -> No
         (
             ["survival", life, "--association", "from_peak"],
             "--association from_peak: belongs to the joint model",
+        ),
+        (
+            ["survival", life, "--baseline-knots", "4"],
+            "--baseline-knots 4: belongs to the joint model",
         ),
         (["survival", life, "--dynamic"], "--longitudinal TABLE"),
         (
@@ -138,6 +143,29 @@ def test_dynamic_run_on_tables_finds_the_planted_association(
     peak = assoc.loc["association:from_peak"]
     assert peak["lower_0.95"] < 0.0 < peak["upper_0.95"]
     assert "association (from_peak)" in result.stdout
+
+
+def test_dynamic_run_with_associations_by_age_and_a_spline_baseline(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    argv = _argv(
+        tables, "--landmarks", "20", "--association", "value,slope,value_by_age,slope_by_age",
+        "--baseline-knots", "3",
+    )  # fmt: skip
+    result = invoke([*argv, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert_complete_run(out)
+    assoc = pd.read_csv(out / "joint_association.csv").set_index("term")
+    for name in ("association:value_by_age", "association:slope_by_age",
+                 "survival:baseline_spline_1"):  # fmt: skip
+        assert name in assoc.index, name
+    # none planted: the age-varying parts of the associations are not found
+    by_age = assoc.loc["association:value_by_age"]
+    assert by_age["lower_0.95"] < 0.0 < by_age["upper_0.95"]
+    summary = json.loads((out / "run.json").read_text())
+    assert "association (slope_by_age)" in result.stdout
+    assert summary["status"] == "complete"
 
 
 @pytest.fixture(scope="module")

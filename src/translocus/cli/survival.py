@@ -118,8 +118,15 @@ def survival(
         "value,slope",
         "--association",
         help="With --dynamic: comma-separated features of the animal's course in its hazard: "
-        "value, slope, value_by_age, from_peak (how far the course has fallen below its own "
-        "peak since the first measurement).",
+        "value, slope, value_by_age, slope_by_age (their log hazard ratios changing with "
+        "age), from_peak (how far the course has fallen below its own peak since the first "
+        "measurement).",
+    ),
+    baseline_knots: int = typer.Option(
+        0,
+        "--baseline-knots",
+        help="With --dynamic: 0 a Gompertz baseline hazard; 3 to 8 a natural spline in age "
+        "with that many knots at quantiles of the ages at death.",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the held-out animals."),
     license_: str = typer.Option(
@@ -152,7 +159,8 @@ def survival(
         horizon=_months(horizon, "horizon"),
         landmarks=_months(landmarks, "landmarks") if landmarks is not None else None,
         holdout=holdout, random_degree=random_degree,
-        association=tuple(split_list(association)), seed=seed, license_=license_,
+        association=tuple(split_list(association)), baseline_knots=baseline_knots,
+        seed=seed, license_=license_,
         allow_dataset=tuple(split_list(allow_dataset)),
     )  # fmt: skip
     inputs = [data] + ([longitudinal] if longitudinal is not None else [])

@@ -70,6 +70,7 @@ class SurvivalRequest:
     holdout: float = 0.25
     random_degree: int = 2
     association: tuple[str, ...] = DEFAULT_ASSOCIATION
+    baseline_knots: int = 0
     seed: int = 0
     license_: str = "NOASSERTION"
     allow_dataset: tuple[str, ...] = ()
@@ -111,6 +112,7 @@ class SurvivalRequest:
                 "association": None
                 if self.association == DEFAULT_ASSOCIATION
                 else ",".join(self.association),
+                "baseline_knots": self.baseline_knots or None,
             }
             for name, value in given.items():
                 if value is not None:
@@ -144,6 +146,11 @@ class SurvivalRequest:
                 "association", ",".join(assoc),
                 f"give comma-separated features of the course, each once, of "
                 f"{', '.join(ASSOCIATIONS)}",
+            )  # fmt: skip
+        if not (self.baseline_knots == 0 or 3 <= self.baseline_knots <= 8):
+            raise OptionError(
+                "baseline_knots", self.baseline_knots, "use 0 (Gompertz baseline hazard) or 3 "
+                "to 8 knots of a natural spline in age",
             )  # fmt: skip
         try:
             parse_license(self.license_)
@@ -337,6 +344,7 @@ class DynamicOutput:
             "held_out": self.held_out,
             "landmarks": list(self.landmarks),
             "converged": bool(self.model.converged_),
+            "baseline_knots": self.model.baseline_knots,
             "association": {
                 str(k).split(":")[1]: {
                     "estimate": float(r["estimate"]),
@@ -794,6 +802,7 @@ def _run_dynamic(
             random_degree=request.random_degree,
             association=request.association,
             covariates_by_age=True,
+            baseline_knots=request.baseline_knots,
         ).fit(
             fit_measures, fit_life, covariates=groups, policy=policy, source=source,
             license=None if request.license_ == "NOASSERTION" else request.license_,
