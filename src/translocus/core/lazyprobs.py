@@ -46,6 +46,12 @@ from xarray.core import indexing
 
 __all__ = ["LazyProbs", "Scratch"]
 
+#: Chunks a read decodes at once (zarr's default is 10: a third of a GB of chunk buffers
+#: beside a DO chromosome of 2,000 mice); reads of the process go one at a time, so two
+#: threads that each start a chromosome do not hold both reads' buffers at once.
+READ_CONCURRENCY = 4
+_READ_LOCK = threading.Lock()
+
 
 class Scratch:
     """A temporary folder removed when no object refers to this one (or at exit)."""
@@ -79,9 +85,12 @@ class _StoredArray(BackendArray):
         )
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
+        import zarr
+
         with self._lock:
             self._reads[self._chrom] += 1
-        return np.asarray(self._array.oindex[key])
+        with _READ_LOCK, zarr.config.set({"async.concurrency": READ_CONCURRENCY}):
+            return np.asarray(self._array.oindex[key])
 
 
 class LazyProbs(Mapping[str, xr.DataArray]):

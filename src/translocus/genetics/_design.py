@@ -242,26 +242,37 @@ def _probs_block(arr: xr.DataArray, rows: np.ndarray, is_x: bool) -> np.ndarray:
     """``[M, n, p]`` block of one chromosome: empty X columns and the first column dropped.
 
     A view of the probabilities (no copy) when all individuals are kept; the kernels that
-    need another layout copy it themselves.
+    need another layout copy it themselves. Outside the X chromosome the first column and the
+    individuals left out are not read at all (probabilities in a store are read without them).
     """
-    values = np.asarray(arr.values, dtype=float)
-    if values.ndim != 3:
+    if arr.ndim != 3:
         raise InputError(
             f"genotype probabilities must be [marker, sample, genotype]; got {arr.dims}"
         )
-    # one pass (a sum is not finite when any value is not), the full check only to be sure
-    if not np.isfinite(np.sum(values)) and not np.all(np.isfinite(values)):
-        raise InputError("genotype probabilities contain missing values; recompute them")
+    all_rows = rows.size == arr.shape[1] and np.array_equal(rows, np.arange(rows.size))
+    if not is_x:
+        part = arr[:, :, 1:] if all_rows else arr[:, rows, 1:]
+        values = np.asarray(part.values, dtype=float)
+        _check_finite(values)
+        return values
+    values = np.asarray(arr.values, dtype=float)
+    _check_finite(values)
     cols = np.arange(values.shape[2])
-    if is_x and values.shape[0]:
+    if values.shape[0]:
         means = values.mean(axis=(0, 1))
         cols = cols[means >= X_COL_TOL]
     cols = cols[1:]
-    if rows.size != values.shape[1] or not np.array_equal(rows, np.arange(rows.size)):
+    if not all_rows:
         values = values[:, rows, :]
     if cols.size and np.array_equal(cols, np.arange(cols[0], cols[0] + cols.size)):
         return values[:, :, cols[0] : cols[0] + cols.size]
     return values[:, :, cols]
+
+
+def _check_finite(values: np.ndarray) -> None:
+    # one pass (a sum is not finite when any value is not), the full check only to be sure
+    if not np.isfinite(np.sum(values)) and not np.all(np.isfinite(values)):
+        raise InputError("genotype probabilities contain missing values; recompute them")
 
 
 class ChromosomeBlocks(Mapping[str, np.ndarray]):
