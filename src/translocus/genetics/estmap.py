@@ -14,7 +14,9 @@ cross type's closed-form estimate from those pairs, as R/qtl2 0.43-5 computes it
 - RIL by sib mating: ``r = R / (4 - 6 R)`` on autosomes, the root of R/qtl2's quadratic on
   the X;
 - 4-way RIL: ``R / (3 - 2R)`` by selfing, ``R / (6 (1 - R))`` (X: ``R / (4 (1 - R))``) by
-  sib mating; 8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of
+  sib mating; 8-way RIL by sib mating: ``R / (7 - 6R)`` on autosomes, on the X R/qtl2's root
+  from the shares of pairs that stay with the funnel's third founder, stay with another or
+  change; 8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of
   founders that met in the first, second (or later) generation of the funnel (each line's
   transitions are one matrix in its funnel order).
 
@@ -70,6 +72,7 @@ __all__ = ["EstimatedMap", "est_map"]
 #: Cross types whose M step is written here (R/qtl2 0.43-5 has none for ``do`` and ``hs``).
 SUPPORTED = (
     "bc", "dh", "haploid", "f2", "riself", "risib", "riself4", "riself8", "riself16", "risib4",
+    "risib8",
 )  # fmt: skip
 
 #: Individuals per call of the E-step kernel: bounds the memory of the per-individual pair
@@ -135,8 +138,8 @@ def est_map(
     ----------
     cross
         The cross, with a genetic map as the starting point; cross types ``bc``, ``dh``,
-        ``haploid``, ``f2``, ``riself``, ``risib``, ``riself4``, ``riself8``, ``riself16`` and
-        ``risib4``.
+        ``haploid``, ``f2``, ``riself``, ``risib``, ``riself4``, ``riself8``, ``riself16``,
+        ``risib4`` and ``risib8``.
     error_prob
         Genotyping error probability, in ``[0, 1)`` (R/qtl2's default ``1e-4``).
     map_function
@@ -421,6 +424,8 @@ def _m_step(
         return (2.0 * denom - sum00 - 3.0 * sum01 - root) / 8.0 / (sum01 + sum00 - denom)
     if crosstype in _FUNNEL_ORDER:
         return _funnel_rf(crosstype, groups, sums)
+    if crosstype == "risib8" and is_x:
+        return _risib8_x_rf(groups, sums)
     diagonal = sum(np.trace(s, axis1=1, axis2=2) for s in sums)
     big_r = np.maximum(1.0 - diagonal / n_ind, 0.0)
     if crosstype == "riself":
@@ -431,7 +436,27 @@ def _m_step(
         return big_r / (3.0 - 2.0 * big_r)
     if crosstype == "risib4":
         return big_r / (4.0 if is_x else 6.0) / (1.0 - big_r)
+    if crosstype == "risib8":  # autosome: R = 7r / (1 + 6r)
+        return big_r / (7.0 - 6.0 * big_r)
     return big_r
+
+
+def _risib8_x_rf(groups: list[_Group], sums: list[np.ndarray]) -> np.ndarray:
+    """8-way RIL by sib mating, X chromosome: R/qtl2's root from three shares of pairs.
+
+    ``c``: staying with the funnel's third founder (the one with prior 1/3); ``a``: staying
+    with any other founder; ``b``: a change of founder.
+    """
+    n_int = sums[0].shape[0]
+    a, b, c = np.zeros(n_int), np.zeros(n_int), np.zeros(n_int)
+    for group, s in zip(groups, sums, strict=True):
+        third = int(group.info[2]) - 1
+        diagonal = np.diagonal(s, axis1=1, axis2=2)  # [interval, founder]
+        c += diagonal[:, third]
+        a += diagonal.sum(axis=1) - diagonal[:, third]
+        b += s.sum(axis=(1, 2)) - diagonal.sum(axis=1)
+    root = np.sqrt(16.0 * c * c + 8.0 * (5.0 * a - b) * c + b * b + 10.0 * a * b + 25.0 * a * a)
+    return (4.0 * c + b + 5.0 * a - root) / 8.0 / c
 
 
 def _funnel_rf(crosstype: str, groups: list[_Group], sums: list[np.ndarray]) -> np.ndarray:
