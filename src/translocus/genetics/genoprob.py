@@ -221,6 +221,8 @@ def _interp_pmap(gmap: pd.Series, pmap: pd.Series, positions: pd.Series) -> np.n
     """Physical positions of (pseudo)markers by linear interpolation of the two maps."""
     g = gmap.to_numpy(dtype=float)
     p = pmap.reindex(gmap.index).to_numpy(dtype=float)
+    if positions.index.equals(gmap.index):  # markers only
+        return p
     x = positions.to_numpy(dtype=float)
     known = positions.index.isin(gmap.index)
     out = np.empty(x.size)
@@ -666,11 +668,12 @@ def _stay_move(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     stay = trans[:, 0, 0].astype(np.float64)
     move = trans[:, 0, 1].astype(np.float64)
-    flat = trans.reshape(trans.shape[0], n_state * n_state)
-    diagonal = np.arange(0, n_state * n_state, n_state + 1)
-    off = np.ones(n_state * n_state, dtype=bool)
-    off[diagonal] = False
-    if not (np.all(flat[:, diagonal] == stay[:, None]) and np.all(flat[:, off] == move[:, None])):
+    flat = np.ascontiguousarray(trans).reshape(trans.shape[0], n_state * n_state)
+    # row-major, the cells between two diagonal ones are n_state contiguous off-diagonal ones
+    between = flat[:, 1:].reshape(trans.shape[0], n_state - 1, n_state + 1)[:, :, :n_state]
+    if not (
+        np.all(flat[:, :: n_state + 1] == stay[:, None]) and np.all(between == move[:, None, None])
+    ):
         return None
     return stay, move
 
