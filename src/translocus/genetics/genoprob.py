@@ -797,7 +797,8 @@ def genoprob_to_alleleprob(probs: GenoProbs) -> GenoProbs:
 
     Genotype ``ab`` contributes 1/2 to allele ``a`` and 1/2 to ``b``; a male X genotype ``aY``
     contributes 1 to ``a``. Crosses whose genotypes are already single alleles (RI lines) are
-    relabelled only.
+    relabelled only: their allele probabilities share the genotype probabilities' memory
+    instead of copying it (neither is ever changed in place).
 
     Parameters
     ----------
@@ -837,7 +838,7 @@ def genoprob_to_alleleprob(probs: GenoProbs) -> GenoProbs:
                 f"a {probs.crosstype} cross has {weights.shape[0]}; recompute them"
             )
         if weights.shape[0] == weights.shape[1] and np.array_equal(weights, np.eye(len(weights))):
-            allele_values = values.copy()
+            allele_values = values
         else:
             n_pos, n_ind, n_geno = values.shape
             n_entries = max(1, int((weights != 0).sum(axis=1).max()))
