@@ -16,7 +16,7 @@ cross type's closed-form estimate from those pairs, as R/qtl2 0.43-5 computes it
 - 4-way RIL: ``R / (3 - 2R)`` by selfing, ``R / (6 (1 - R))`` (X: ``R / (4 (1 - R))``) by
   sib mating; 8-way RIL by sib mating: ``R / (7 - 6R)`` on autosomes, on the X R/qtl2's root
   from the shares of pairs that stay with the funnel's third founder, stay with another or
-  change; 8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of
+  change; 19-way MAGIC by selfing: R/qtl2's closed-form root of its cubic in ``r``; 8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of
   founders that met in the first, second (or later) generation of the funnel (each line's
   transitions are one matrix in its funnel order).
 
@@ -72,7 +72,7 @@ __all__ = ["EstimatedMap", "est_map"]
 #: Cross types whose M step is written here (R/qtl2 0.43-5 has none for ``do`` and ``hs``).
 SUPPORTED = (
     "bc", "dh", "haploid", "f2", "riself", "risib", "riself4", "riself8", "riself16", "risib4",
-    "risib8",
+    "risib8", "magic19",
 )  # fmt: skip
 
 #: Individuals per call of the E-step kernel: bounds the memory of the per-individual pair
@@ -139,7 +139,7 @@ def est_map(
     cross
         The cross, with a genetic map as the starting point; cross types ``bc``, ``dh``,
         ``haploid``, ``f2``, ``riself``, ``risib``, ``riself4``, ``riself8``, ``riself16``,
-        ``risib4`` and ``risib8``.
+        ``risib4``, ``risib8`` and ``magic19``.
     error_prob
         Genotyping error probability, in ``[0, 1)`` (R/qtl2's default ``1e-4``).
     map_function
@@ -438,7 +438,20 @@ def _m_step(
         return big_r / (4.0 if is_x else 6.0) / (1.0 - big_r)
     if crosstype == "risib8":  # autosome: R = 7r / (1 + 6r)
         return big_r / (7.0 - 6.0 * big_r)
+    if crosstype == "magic19":
+        return _magic19_rf(big_r)
     return big_r
+
+
+def _magic19_rf(big_r: np.ndarray) -> np.ndarray:
+    """19-way MAGIC by selfing: ``r`` from the share ``R`` of pairs that change founder.
+
+    R/qtl2 0.43-5's closed-form root of its cubic, term for term.
+    """
+    d = 18.0 - 19.0 * big_r
+    e = np.sqrt(2475.0 - 304.0 * big_r) * d / 4.0 / 3.0**4.5
+    cube = np.power(e + d / 12.0, 1.0 / 3.0)
+    return 1.0 - cube + d / (27.0 * cube)
 
 
 def _risib8_x_rf(groups: list[_Group], sums: list[np.ndarray]) -> np.ndarray:

@@ -20,6 +20,8 @@
 #                       and 6 (some chromosomes take thousands of iterations; about 40 minutes)
 #   sim_risib8          8-way RIL by sib mating (each line its own funnel, with X): `--cross
 #                       risib8 --n 60 --markers 120 --seed 7`
+#   sim_magic19         19-way MAGIC lines by selfing: `--cross magic19 --n 60 --markers 120
+#                       --seed 8`, chromosomes 5, 13 and 18 kept
 #   DOex raises an error in R/qtl2 (est_map is not implemented for Diversity Outbred).
 suppressPackageStartupMessages(library(qtl2))
 args <- commandArgs(trailingOnly=TRUE)
@@ -27,7 +29,7 @@ data <- if(length(args)) args[1] else "../../../../../shared/data/qtl2"
 runs <- if(length(args) > 1) args[-1] else c("iron_haldane", "iron_kosambi", "grav2", "bxd_19_X",
                                               "bxd_19_X_first60", "sim_bc", "sim_dh",
                                               "sim_riself4", "sim_riself8", "sim_riself16",
-                                              "sim_risib4", "sim_risib8")
+                                              "sim_risib4", "sim_risib8", "sim_magic19")
 num <- function(x) sprintf("%.17g", x)
 
 times <- c()
@@ -52,7 +54,7 @@ run("bxd_19_X", bxd[, c("19", "X")], error_prob=0.002)
 first60 <- unlist(lapply(bxd$gmap[c("19", "X")], function(m) names(m)[1:60]))
 run("bxd_19_X_first60", pull_markers(bxd[, c("19", "X")], first60), error_prob=0.002)
 for(name in c("sim_bc", "sim_dh", "sim_riself4", "sim_riself8", "sim_riself16", "sim_risib4",
-              "sim_risib8"))
+              "sim_risib8", "sim_magic19"))
   run(name, read_cross2(paste0(name, ".zip"), quiet=TRUE), error_prob=0.002)
 write.csv(data.frame(name=names(times), seconds=unlist(times)),
           if(length(args) > 1) paste0("timing_", paste(runs, collapse="_"), ".csv")
