@@ -33,9 +33,19 @@ fold AUCs are kept in the JSON. ``--cv-folds 0`` uses ``--association`` and
 ``--baseline-knots`` as given.
 
 The committed results: ``--random-degree 2 --covariates-by-age`` (the defaults of
-``translocus survival --dynamic``) with the association and baseline chosen by 3-fold
-cross-validation, for body weight (``joint_slam.json``), lean mass
-(``joint_slam_lean_mass.json``) and fat mass (``joint_slam_fat_mass.json``).
+``translocus survival --dynamic``). Body weight (``joint_slam.json``): the association
+chosen by 3-fold cross-validation among value and slope (its folds reused from the earlier
+run with the same split, ``--reuse-cv``), value and slope with the fall from peak (idem)
+and value and slope with both changing with age, Gompertz baseline::
+
+    B=value,slope,value_by_age,slope_by_age
+    nice -n 10 python benchmarks/joint_slam.py --covariates-by-age --jobs 6 --speculate \
+        --candidates "value,slope@0;$B@0" --reuse-cv joint_slam_5917db3.json
+
+(``joint_slam_5917db3.json``: ``benchmarks/results/joint_slam.json`` as of commit
+5917db3). Lean mass (``joint_slam_lean_mass.json``) and fat mass
+(``joint_slam_fat_mass.json``): value and slope as given (``--cv-folds 0``), every
+comparator on the same measure.
 
 Run: nice -n 10 python benchmarks/joint_slam.py [--measure body_weight] [--out FILE]
      [--test 0.3] [--seed 0] [--n-boot 200] [--max-animals N] [--random-degree 2]
@@ -261,6 +271,10 @@ def main() -> None:
         "--jobs", type=int, default=1, help="processes for the cross-validation fits"
     )
     parser.add_argument(
+        "--speculate", action="store_true", help="fit every candidate on all training "
+        "animals while the cross-validation runs (needs --jobs of at least the candidates + 4)",
+    )  # fmt: skip
+    parser.add_argument(
         "--reuse-cv", default="", help="results JSON of an earlier run with the same split "
         "and folds: its cross-validated candidates are taken from it, not refitted",
     )  # fmt: skip
@@ -286,6 +300,16 @@ def main() -> None:
     cv: list[dict[str, Any]] = []
     common = {"random_degree": args.random_degree}
     pool = ProcessPoolExecutor(max_workers=max(1, args.jobs))
+
+    def options(assoc: tuple[str, ...], n_knots: int) -> dict[str, Any]:
+        return {"association": assoc, "covariates_by_age": args.covariates_by_age,
+                "baseline_knots": n_knots, **common}  # fmt: skip
+
+    # the course model alone, and with --speculate every candidate's joint model on all
+    # training animals, fitted while the cross-validation runs (only the chosen one is
+    # compared in the results table; the others are reported apart, as not chosen)
+    course_job = pool.submit(_fit, m_train, life_train, {"association": (), **common})
+    fits: dict[tuple[tuple[str, ...], int], Any] = {}
     if args.cv_folds > 1:
         # "assoc,...@K" is one candidate with K baseline knots; without "@" the association
         # is tried with each of --knots-candidates
@@ -294,6 +318,8 @@ def main() -> None:
             for c in args.candidates.split(";")
             for k in (c.split("@")[1:] or args.knots_candidates.split(","))
         ]
+        if args.speculate:
+            fits = {c: pool.submit(_fit, m_train, life_train, options(*c)) for c in candidates}
         reused: list[dict[str, Any]] = []
         if args.reuse_cv:
             earlier = json.loads(Path(args.reuse_cv).read_text())
@@ -324,14 +350,13 @@ def main() -> None:
         print(f"chosen on the training animals only: {','.join(association)}, baseline "
               f"knots {knots}")  # fmt: skip
         timings["cross-validation (s)"] = time.perf_counter() - start
-    # the joint model and the course model alone, fitted side by side
-    joint_job = pool.submit(
-        _fit, m_train, life_train,
-        {"association": association, "covariates_by_age": args.covariates_by_age,
-         "baseline_knots": knots, **common},
-    )  # fmt: skip
-    course_job = pool.submit(_fit, m_train, life_train, {"association": (), **common})
+    chosen = (association, knots)
+    joint_job = fits.pop(chosen, None) or pool.submit(_fit, m_train, life_train, options(*chosen))
     joint, timings["joint fit (s)"], timings["joint fit (CPU s)"] = joint_job.result()
+    not_chosen = {
+        f"joint, not chosen ({','.join(a)}; baseline knots {k})": job.result()[0]
+        for (a, k), job in fits.items()
+    }
     course, timings["course model fit (s)"], timings["course model fit (CPU s)"] = (
         course_job.result()
     )
@@ -342,6 +367,7 @@ def main() -> None:
         "landmark Cox (last value)": [],
         "landmark Cox (last value and change)": [],
         "course model + Cox": [],
+        **{name: [] for name in not_chosen},
     }
     for lm in LANDMARKS:
         test_rows = at_landmark(m_test, life_test, lm)
@@ -350,6 +376,10 @@ def main() -> None:
         pred = joint.predict_risk(m_test, test_rows, landmarks=[lm], horizons=HORIZONS)
         timings[f"joint predict at {lm:g} (s)"] = time.perf_counter() - start
         predictions["joint"].append(pred)
+        for name, model in not_chosen.items():
+            predictions[name].append(
+                model.predict_risk(m_test, test_rows, landmarks=[lm], horizons=HORIZONS)
+            )
         predictions["landmark Cox (last value)"].append(
             landmark_cox(train_rows, test_rows, ["last_value"], lm)
         )
@@ -482,6 +512,13 @@ def main() -> None:
             "candidates": cv,
         },
         "covariates_by_age": args.covariates_by_age,
+        "not_chosen": {
+            name: {
+                "converged": bool(m.converged_),
+                "association": m.association_.reset_index(names="term").to_dict(orient="records"),
+            }
+            for name, m in not_chosen.items()
+        },  # fmt: skip
         "joint": {
             "converged": bool(joint.converged_),
             "iterations": joint.n_iter_,

@@ -386,3 +386,19 @@ def test_baseline_knots_must_be_zero_or_three_to_eight() -> None:
     measures, lifespans = simulate_joint(30, random_state=0)
     with pytest.raises(OptionError, match="baseline_knots"):
         JointModel(baseline_knots=2).fit(measures, lifespans, license="CC0-1.0")
+
+
+def test_censoring_curve_is_the_kaplan_meier_of_the_censoring_times() -> None:
+    """The numpy censoring curve of the metrics equals KaplanMeier (lifelines) on ties too."""
+    from translocus.progression.joint import _censoring_survival
+    from translocus.progression.survival import KaplanMeier
+
+    rng = np.random.default_rng(5)
+    for decimals in (0, 1, 3):
+        t = np.round(rng.uniform(0.0, 30.0, 200), decimals)
+        e = rng.integers(0, 2, 200).astype(float)
+        e[np.argmax(t)] = 0.0  # the curve reaches 0 at the last time
+        at = np.r_[t, rng.uniform(-1.0, 35.0, 50)]
+        km = KaplanMeier().fit(t, 1.0 - e)
+        expected = np.maximum(km.survival_at(at - 1e-9), 1e-12)
+        np.testing.assert_allclose(_censoring_survival(t, e, at), expected, rtol=1e-12)

@@ -1161,13 +1161,21 @@ def _at_risk(time: Any, event: Any, risk: Any, landmark: float) -> tuple[np.ndar
 
 
 def _censoring_survival(t: np.ndarray, e: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Kaplan-Meier of the censoring times just before ``at`` (``G(at-)``)."""
-    from translocus.progression.survival import KaplanMeier
+    """Kaplan-Meier of the censoring times just before ``at`` (``G(at-)``).
 
-    if not np.any(e == 0):
+    The product ``prod_{c <= u} (1 - d_c / n_c)`` over the censoring times ``c`` (``d_c``
+    censored at ``c``, ``n_c`` with time at or after it), in numpy: the metrics are
+    recomputed for every bootstrap sample.
+    """
+    censored = e == 0
+    if not np.any(censored):
         return np.ones_like(at)
-    km = KaplanMeier().fit(t, 1.0 - e)
-    return np.maximum(km.survival_at(at - 1e-9), 1e-12)
+    times, count = np.unique(t[censored], return_counts=True)
+    ordered = np.sort(t)
+    at_risk = ordered.size - np.searchsorted(ordered, times, side="left")
+    with np.errstate(divide="ignore"):  # all censored at the last time: the curve ends at 0
+        curve = np.r_[1.0, np.exp(np.cumsum(np.log1p(-count / at_risk)))]
+    return np.maximum(curve[np.searchsorted(times, at - 1e-9, side="right")], 1e-12)
 
 
 def time_dependent_auc(
