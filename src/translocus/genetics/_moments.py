@@ -29,6 +29,7 @@ from translocus.genetics._scan_numba import (
     gather_columns,
     pair_products,
     rss_from_moment_rows,
+    weighted_cov_gram,
     weighted_moments,
 )
 from translocus.genetics._weight_basis import WeightBasis, weight_basis, weights
@@ -237,7 +238,9 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
         # per trait, in products whose shapes do not depend on the other traits
         # each trait's C'WC summed over the individuals in one order (not by BLAS), so it
         # does not depend on the traits beside it
-        cov_gram[sl, :c, :c] = np.einsum("nt,na,nb->tab", w[:, sl], ca, ca, optimize=False)
+        gram_part = np.empty((tb, c, c))
+        weighted_cov_gram(wt[sl], np.ascontiguousarray(ca), gram_part)
+        cov_gram[sl, :c, :c] = gram_part
         cov_y_t = np.empty((c, tb))
         column_blocks(np.ascontiguousarray(ca.T), wy[:, sl], cov_y_t)
         cov_y[sl, :c] = cov_y_t.T

@@ -21,6 +21,7 @@ __all__ = [
     "basis_batch",
     "basis_single",
     "weighted_null_rss",
+    "weighted_cov_gram",
     "exact_rss_weighted",
     "rss_from_moment_rows",
     "clearly_full_rank",
@@ -139,16 +140,16 @@ def weighted_null_rss(c: np.ndarray, y: np.ndarray, w: np.ndarray, tol: float) -
     n_trait = y.shape[1]
     out = np.empty(n_trait)
     a = np.empty((n, k))
+    q = np.empty((n, k))
+    r = np.empty(n)
     for t in range(n_trait):
         for i in range(n):
             sw = math.sqrt(w[t, i])
             for j in range(k):
                 a[i, j] = c[i, j] * sw
-        q = np.zeros((n, k))
+                q[i, j] = 0.0
+            r[i] = y[i, t] * sw
         rank = _basis_one(a, q, tol)
-        r = np.empty(n)
-        for i in range(n):
-            r[i] = y[i, t] * math.sqrt(w[t, i])
         for j in range(rank):
             d = 0.0
             for i in range(n):
@@ -160,6 +161,29 @@ def weighted_null_rss(c: np.ndarray, y: np.ndarray, w: np.ndarray, tol: float) -
             s += r[i] * r[i]
         out[t] = s
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def weighted_cov_gram(wt: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    """``out[t] = c' diag(wt[t]) c`` (``[T, k, k]``) for weights ``wt`` ``[T, n]``: each trait
+    summed over the individuals in order, so it does not depend on the traits beside it."""
+    n_trait, n = wt.shape
+    k = c.shape[1]
+    acc = np.empty((k, k))
+    for t in range(n_trait):
+        for a in range(k):
+            for b in range(k):
+                acc[a, b] = 0.0
+        for i in range(n):
+            wi = wt[t, i]
+            for a in range(k):
+                wa = wi * c[i, a]
+                for b in range(a + 1):
+                    acc[a, b] += wa * c[i, b]
+        for a in range(k):
+            for b in range(a + 1):
+                out[t, a, b] = acc[a, b]
+                out[t, b, a] = acc[a, b]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
