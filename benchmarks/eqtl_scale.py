@@ -482,10 +482,14 @@ def moment_flops(method: str, n: int, markers: int, traits: int, founders: int,
 
 def basis_sizes(folder: Path) -> dict[str, int]:
     """Each LOCO kinship's weight basis size K (n where the scan takes the weights)."""
-    from translocus.genetics._weight_basis import weight_basis
+    try:
+        from translocus.genetics._weight_basis import weight_basis
+    except ImportError:  # code from before the basis (an A/B run): the weights themselves
+        return {}
+    from translocus.core.threads import blas_threads
 
     out = {}
-    with np.load(folder / "kinship.npz") as saved:
+    with np.load(folder / "kinship.npz") as saved, blas_threads(1):  # as the scan decomposes
         for chrom in saved.files:
             values = np.linalg.eigvalsh(2.0 * saved[chrom])
             basis = weight_basis(values)
@@ -670,8 +674,9 @@ def summarise(result: dict[str, Any], folder: Path) -> None:
                  "gflops_reached": flops / seconds / 1e9}  # fmt: skip
         if rate:
             entry["fraction_of_matmul_rate"] = flops / seconds / 1e9 / rate
-        if method == "lmm" and (folder / "kinship.npz").is_file():
-            sizes = basis_sizes(folder)
+        lmm = method == "lmm" and (folder / "kinship.npz").is_file()
+        sizes = basis_sizes(folder) if lmm else {}
+        if sizes:
             k_mean = float(np.mean(list(sizes.values())))
             done = moment_flops(method, result["mice"], result["markers"], result["traits"],
                                 founders, 1, chromosomes, basis=k_mean)  # fmt: skip
