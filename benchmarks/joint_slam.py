@@ -43,9 +43,8 @@ and value and slope with both changing with age, Gompertz baseline::
         --candidates "value,slope@0;$B@0" --reuse-cv joint_slam_5917db3.json
 
 (``joint_slam_5917db3.json``: ``benchmarks/results/joint_slam.json`` as of commit
-5917db3). Lean mass (``joint_slam_lean_mass.json``) and fat mass
-(``joint_slam_fat_mass.json``): value and slope as given (``--cv-folds 0``), every
-comparator on the same measure.
+5917db3). ``--measure lean_mass`` or ``fat_mass`` runs the same comparison on that
+measure, every comparator on it too (``--out`` defaults to ``joint_slam_<measure>.json``).
 
 Run: nice -n 10 python benchmarks/joint_slam.py [--measure body_weight] [--out FILE]
      [--test 0.3] [--seed 0] [--n-boot 200] [--max-animals N] [--random-degree 2]
