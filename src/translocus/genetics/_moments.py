@@ -33,13 +33,7 @@ from translocus.genetics._scan_numba import (
     weighted_moments,
 )
 from translocus.genetics._weight_basis import WeightBasis, weight_basis, weights
-from translocus.genetics._wide_numba import (
-    covariate_factors,
-    rss_lanes,
-    rss_rotated,
-    rss_shared,
-    shared_factors,
-)
+from translocus.genetics._wide_numba import covariate_factors, rss_lanes, rss_shared
 from translocus.genetics.lmm import KinshipEigen
 
 __all__ = [
@@ -149,8 +143,6 @@ class TraitSide:
     lhs: np.ndarray | None  # [n, K] weighted covariates and phenotypes of all traits
     lhs_t: np.ndarray | None  # (None on the wide path, which forms them block by block)
     share: np.ndarray
-    #: [T, n] weighted phenotypes, trait by trait (wide Haley-Knott path only, else None)
-    wy_t: np.ndarray | None = None
 
 
 def wide_traits(n_trait: int) -> bool:
@@ -257,8 +249,7 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
                       cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
                       yty=np.einsum("nt,nt->t", wy, y_r, optimize=False), rss0=rss0, n_obs=n_obs, lhs=lhs,
                       lhs_t=None if lhs is None else np.ascontiguousarray(lhs.T),
-                      share=share,
-                      wy_t=np.ascontiguousarray(wy.T) if identity and lhs is None else None)  # fmt: skip
+                      share=share)  # fmt: skip
 
 
 def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEigen | None,
@@ -454,40 +445,6 @@ def _padded(a: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _shared_rows(xr3: np.ndarray, ts: TraitSide, t0: int, pa: np.ndarray,
-                 pb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """Haley-Knott traits of one part (first trait ``t0``) share weights and covariates, so
-    one packed ``X'WX`` and ``C'WX`` per marker and their factors serve them all
-    (:func:`~translocus.genetics._wide_numba.shared_factors`).
-
-    Returns the rows ``M X'`` (``[mc * p, n]``), ``M H'`` (``[mc, p, c]``) and whether each
-    marker's moments are usable (``[mc]``).
-    """
-    mc, p, n = xr3.shape
-    wv = ts.w[:, t0]
-    ca = ts.trait_cov[t0]
-    c = ca.shape[1]
-    gram = np.ascontiguousarray(
-        np.matmul(xr3 * wv[None, None, :], xr3.transpose(0, 2, 1))[:, pa, pb]
-    )
-    fxc = np.ascontiguousarray(
-        (xr3.reshape(mc * p, n) @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)
-    )
-    low = np.zeros((c, c, 1))
-    z = np.zeros((c, 1))
-    usable = np.zeros(1, dtype=np.bool_)
-    covariate_factors(np.ascontiguousarray(ts.cov_gram[t0 : t0 + 1, :c, :c].transpose(1, 2, 0)),
-                      np.ascontiguousarray(ts.cov_y[t0 : t0 + 1, :c].T), ts.yty[t0 : t0 + 1],
-                      low, z, np.zeros(1), usable)  # fmt: skip
-    mmat = np.empty((mc, p, p))
-    gmat = np.empty((mc, p, c))
-    good = np.zeros(mc, dtype=np.bool_)
-    shared_factors(gram, fxc, np.ascontiguousarray(low[:, :, 0]), bool(usable[0]), pa, pb,
-                   MOMENT_GUARD, RANK_CLEAR, mmat, gmat, good)  # fmt: skip
-    xt = np.matmul(mmat, xr3).reshape(mc * p, n)
-    return xt, gmat, good
-
-
 def _projected_moments(pairs2: np.ndarray, xr3: np.ndarray, parts: list[Part], ts: TraitSide,
                        starts: np.ndarray, part_basis: list[bool],
                        basis: WeightBasis) -> list[np.ndarray | None]:  # fmt: skip
@@ -570,10 +527,15 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
             ca = ts.trait_cov[t0]
             c = ca.shape[1]
             widest = WIDE_BLOCK_SHARED if eig is None else WIDE_BLOCK
-            shared: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+            shared: tuple[np.ndarray, np.ndarray] | None = None
             if eig is None:  # Haley-Knott: the part's traits share weights and covariates,
-                shared = _shared_rows(xr3, ts, t0, pa, pb)  # so their factors too
-            wy_t = ts.wy_t
+                wv = ts.w[:, t0]  # so one packed X'WX and C'WX per marker serve them all
+                shared = (
+                    np.ascontiguousarray(
+                        np.matmul(xr3 * wv[None, None, :], xr3.transpose(0, 2, 1))[:, pa, pb]),
+                    np.ascontiguousarray(
+                        (xr @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)),
+                )  # fmt: skip
             for s, e, width in _trait_blocks(part.hsq.size, widest):
                 sl = slice(t0 + s, t0 + e)
                 lanes = e - s
@@ -588,30 +550,11 @@ def _chromosome_lod_wide(prep: Prepared, chrom: str, rows: np.ndarray,
                 rss0 = np.zeros(width)
                 usable = np.zeros(width, dtype=np.bool_)
                 covariate_factors(cov_gram, cov_y, yty, low, z, rss0, usable)
+                wy = _padded(ts.w[:, sl] * ts.y_r[:, sl], width)
                 out_rss = np.empty((mc, width))
                 out_ok = np.zeros((mc, width), dtype=np.bool_)
-                if shared is not None and wy_t is not None:
-                    # M X'Wy of every marker and trait in one product of the rows M X'
-                    xt, gmat, good = shared
-                    if lanes == width:
-                        wy_block = wy_t[sl]
-                    else:
-                        wy_block = np.zeros((width, n))
-                        wy_block[:lanes] = wy_t[sl]
-                    fty = (xt @ wy_block.T).reshape(mc, p, width)
-                    rss_rotated(fty, gmat, good, z, rss0, MOMENT_GUARD, out_rss, out_ok)
-                    rss1[m0 : m0 + mc, sl] = out_rss[:, :lanes]
-                    ok[m0 : m0 + mc, sl] = out_ok[:, :lanes]
-                    continue
-                wy = _padded(ts.w[:, sl] * ts.y_r[:, sl], width)
                 if shared is not None:
-                    wv = ts.w[:, t0]
-                    gram = np.ascontiguousarray(
-                        np.matmul(xr3 * wv[None, None, :], xr3.transpose(0, 2, 1))[:, pa, pb]
-                    )
-                    fxc = np.ascontiguousarray(
-                        (xr @ (wv[:, None] * ca)).reshape(mc, p, c).transpose(2, 0, 1)
-                    )
+                    gram, fxc = shared
                     fxy = (xr @ wy).reshape(mc, p, width)
                     rss_shared(gram, fxc, fxy, np.ascontiguousarray(low[:, :, 0]),
                                bool(usable[0]), z, rss0, pa, pb, MOMENT_GUARD, RANK_CLEAR,

@@ -25,7 +25,7 @@ from numba import njit
 
 from translocus.genetics._scan_numba import clearly_full_rank
 
-__all__ = ["covariate_factors", "rss_lanes", "rss_rotated", "rss_shared", "shared_factors"]
+__all__ = ["covariate_factors", "rss_lanes", "rss_shared"]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -281,133 +281,6 @@ def rss_shared(gram: np.ndarray, fxc: np.ndarray, fxy: np.ndarray, low: np.ndarr
             for k in range(n_lane):
                 zz[a, k] = tmp[k] / lg[a, a]
                 quad[k] += zz[a, k] * zz[a, k]
-        for k in range(n_lane):
-            r1 = rss0[k] - quad[k]
-            if r1 > rel_tol * rss0[k]:
-                rss[j, k] = r1
-                ok[j, k] = True
-            else:
-                ok[j, k] = False
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def shared_factors(gram: np.ndarray, fxc: np.ndarray, low: np.ndarray, usable: bool,
-                   pair_a: np.ndarray, pair_b: np.ndarray, rel_tol: float, rank_clear: float,
-                   mmat: np.ndarray, gmat: np.ndarray, good: np.ndarray) -> None:  # fmt: skip
-    """Per marker, the factors that turn lanes sharing weights and covariates into RSS.
-
-    With ``H = low⁻¹ C'WX``, the Schur complement ``G = X'WX - H'H``, its Jacobi scaling
-    ``D`` and the Cholesky factor ``Lg`` of ``D G D`` (as :func:`rss_shared`), a lane's
-    explained sum of squares is ``|M X'Wy - M H' z|²`` with ``M = Lg⁻¹ D``. Writes
-    ``mmat`` (``[mc, p, p]``, ``M``), ``gmat`` (``[mc, p, c]``, ``M H'``) and ``good``
-    (``[mc]``: the marker's moments accurate and its block clearly of full rank). So the
-    rows ``M X'`` meet all lanes' ``Wy`` in one matrix product (:func:`rss_rotated`).
-    """
-    mc, npair = gram.shape
-    c = fxc.shape[0]
-    p = fxc.shape[2]
-    h = np.empty((c, p))
-    g = np.empty((p, p))
-    lg = np.zeros((p, p))
-    ds = np.empty(p)
-    piv = np.empty((p, p))
-    for j in range(mc):
-        good_j = usable
-        for a in range(p):
-            for i in range(c):
-                u = fxc[i, j, a]
-                for q in range(i):
-                    u -= low[i, q] * h[q, a]
-                h[i, a] = u / low[i, i]
-        for q in range(npair):
-            g[pair_a[q], pair_b[q]] = gram[j, q]
-            g[pair_b[q], pair_a[q]] = gram[j, q]
-        for a in range(p):
-            raw = g[a, a]
-            for b in range(a, p):
-                u = g[a, b]
-                for q in range(c):
-                    u -= h[q, a] * h[q, b]
-                g[a, b] = u
-                g[b, a] = u
-            if not (g[a, a] > rel_tol * raw) or raw <= 0.0:
-                good_j = False
-        if good_j:
-            gmax = 0.0
-            for a in range(p):
-                ds[a] = 1.0 / math.sqrt(g[a, a])
-                gmax = max(gmax, g[a, a])
-            bound = 1.0
-            for a in range(p):
-                s = 1.0
-                for q in range(a):
-                    s -= lg[a, q] * lg[a, q]
-                if s <= rel_tol:
-                    good_j = False
-                    break
-                lg[a, a] = math.sqrt(s)
-                bound *= s * (g[a, a] / gmax)
-                for i in range(a + 1, p):
-                    u = g[i, a] * ds[i] * ds[a]
-                    for q in range(a):
-                        u -= lg[i, q] * lg[a, q]
-                    lg[i, a] = u / lg[a, a]
-            if good_j and not (bound > rank_clear) and not clearly_full_rank(g, p, rank_clear,
-                                                                             piv):  # fmt: skip
-                good_j = False
-        good[j] = good_j
-        if not good_j:
-            for a in range(p):
-                for b in range(p):
-                    mmat[j, a, b] = 0.0
-                for q in range(c):
-                    gmat[j, a, q] = 0.0
-            continue
-        # M = Lg⁻¹ D by forward substitution on the columns of D
-        for b in range(p):
-            for a in range(p):
-                if a < b:
-                    mmat[j, a, b] = 0.0
-                    continue
-                u = ds[b] if a == b else 0.0
-                for q in range(b, a):
-                    u -= lg[a, q] * mmat[j, q, b]
-                mmat[j, a, b] = u / lg[a, a]
-        for a in range(p):
-            for q in range(c):
-                u = 0.0
-                for b in range(a + 1):
-                    u += mmat[j, a, b] * h[q, b]
-                gmat[j, a, q] = u
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def rss_rotated(fty: np.ndarray, gmat: np.ndarray, good: np.ndarray, z: np.ndarray,
-                rss0: np.ndarray, rel_tol: float, rss: np.ndarray,
-                ok: np.ndarray) -> None:  # fmt: skip
-    """Alternative-model RSS of lanes from :func:`shared_factors`: ``fty`` ``[mc, p, L]`` is
-    ``M X'Wy`` of every marker and lane, ``z`` ``[c, L]`` and ``rss0`` ``[L]`` per lane.
-    Writes ``rss[j, k]`` and ``ok[j, k]`` (``[mc, L]``)."""
-    mc, p, n_lane = fty.shape
-    c = gmat.shape[2]
-    quad = np.empty(n_lane)
-    tmp = np.empty(n_lane)
-    for j in range(mc):
-        if not good[j]:
-            for k in range(n_lane):
-                ok[j, k] = False
-            continue
-        for k in range(n_lane):
-            quad[k] = 0.0
-        for a in range(p):
-            for k in range(n_lane):
-                tmp[k] = fty[j, a, k]
-            for q in range(c):
-                gq = gmat[j, a, q]
-                for k in range(n_lane):
-                    tmp[k] -= gq * z[q, k]
-            for k in range(n_lane):
-                quad[k] += tmp[k] * tmp[k]
         for k in range(n_lane):
             r1 = rss0[k] - quad[k]
             if r1 > rel_tol * rss0[k]:
