@@ -1,7 +1,7 @@
 """The wide scan path (>= 256 traits) against the per-trait path (fewer traits per call).
 
-Scans of many traits take ``_chromosome_lod_wide``: Haley-Knott through each marker's factors
-applied to its genotype rows, the LMM through the weight basis. Scans of fewer traits take
+Scans of many traits take ``_chromosome_lod_wide``: Haley-Knott with one factorisation per
+marker shared by the traits, the LMM through the weight basis. Scans of fewer traits take
 the moment path that the R/qtl2 comparisons check; a trait's LODs must not depend on which
 of the two ran, nor on the traits scanned beside it.
 """
