@@ -81,7 +81,10 @@ def eqtl_command(
         None, "--scheduler", help="Run on the Dask cluster of this scheduler address."
     ),  # fmt: skip
     memory: str | None = typer.Option(
-        None, "--memory", help="Memory budget of the genotype probabilities, e.g. 4GB."
+        None,
+        "--memory",
+        help="Memory budget of the probabilities and the scan (chromosomes at once, traits per "
+        "chunk), e.g. 4GB.",
     ),  # fmt: skip
 ) -> None:
     """Map every trait of an expression or protein data set: peaks, cis/trans, hotspots.
