@@ -557,6 +557,7 @@ def run(folder: Path, steps: list[str], *, mice: int, markers: int, traits: int,
         opts: dict[str, Any], tensorqtl: str | None, with_r: bool, shape: str, out: Path
         ) -> dict[str, Any]:  # fmt: skip
     load_before = os.getloadavg()
+    earlier = _earlier_steps(out)  # read now: each step below rewrites the file
     t0 = time.perf_counter()
     # in a child: this process stays light, as its peak would show in every child's ru_maxrss
     sim = measure(child("simulate", folder, opts), "simulate")
@@ -599,7 +600,7 @@ def run(folder: Path, steps: list[str], *, mice: int, markers: int, traits: int,
                                      "tensorqtl)"}  # fmt: skip
     if "rqtl2" in steps and not with_r:
         rows["rqtl2"] = {"note": "not run (--no-r)"}
-    carried = _carry_over(out, rows)
+    carried = _carry_over(earlier, rows)
     summarise(result, folder)
     if carried:
         result["notes"] += (f"; {', '.join(carried)} carried from the earlier run in this file "
@@ -609,14 +610,18 @@ def run(folder: Path, steps: list[str], *, mice: int, markers: int, traits: int,
     return result
 
 
-def _carry_over(out: Path, rows: dict[str, Any]) -> list[str]:
-    """R/qtl2 and tensorQTL entries of the earlier run in ``out`` for the steps not run now."""
+def _earlier_steps(out: Path) -> dict[str, Any]:
+    """The steps of the earlier run in ``out`` (empty when there is none)."""
     if not out.is_file():
-        return []
+        return {}
     try:
-        earlier = json.loads(out.read_text()).get("steps", {})
+        return dict(json.loads(out.read_text()).get("steps", {}))
     except (OSError, ValueError):
-        return []
+        return {}
+
+
+def _carry_over(earlier: dict[str, Any], rows: dict[str, Any]) -> list[str]:
+    """R/qtl2 and tensorQTL entries of the earlier run for the steps not run now."""
     carried = []
     for tool in ("rqtl2", "tensorqtl"):
         if tool not in rows and tool in earlier:
