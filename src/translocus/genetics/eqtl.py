@@ -101,8 +101,8 @@ def trait_chunks(n_traits: int, n_markers: int, chunk_traits: int | None = None,
     By default a chunk's LOD table holds at most ``cells`` values (:data:`CHUNK_CELLS`), in
     a multiple of :data:`LOD_CHUNK_TRAITS` traits unless fewer traits fit.
 
-    >>> trait_chunks(300, 100_000)
-    [(0, 320)]
+    >>> trait_chunks(1000, 100_000)
+    [(0, 320), (320, 640), (640, 960), (960, 1000)]
     >>> chunks = trait_chunks(300, 100_000, cells=1_000_000)
     >>> len(chunks), chunks[0]
     (30, (0, 10))
