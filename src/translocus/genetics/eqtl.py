@@ -170,8 +170,8 @@ def memory_plan(probs: GenoProbs, threads: int | None = None,
     Probabilities already in memory cost nothing more: every thread is used.
     """
     from translocus.core.lazyprobs import LazyProbs
+    from translocus.core.memory import memory_budget
     from translocus.core.threads import worker_count
-    from translocus.pipelines.genoprob import memory_budget
 
     budget = memory_budget(memory)
     workers = int(threads) if threads is not None else worker_count()

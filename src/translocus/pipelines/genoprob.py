@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from translocus.core.errors import InputError, OptionError
+from translocus.core.memory import memory_budget
 from translocus.core.model import Cross, GenoProbs
 from translocus.core.runs import RunLog
 
@@ -228,41 +229,9 @@ def resolve_assembly(
     return None, None
 
 
-#: Memory for genotype probabilities when neither ``memory=`` nor ``$TRANSLOCUS_MEMORY`` sets
-#: it (bytes): above it they are formed chromosome by chromosome and streamed to a store.
-DEFAULT_MEMORY = 2 << 30
 #: Copies of a block's genotype probabilities held while it is formed and reduced (the HMM's
 #: output, its reordering and the allele probabilities, rounded up).
 BLOCK_COPIES = 3
-_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def memory_budget(memory: int | str | None = None) -> int:
-    """Bytes the genotype probabilities may take: ``memory``, else ``$TRANSLOCUS_MEMORY``.
-
-    Numbers of bytes or sizes such as ``"4G"`` or ``"512M"``; :data:`DEFAULT_MEMORY` when
-    neither is given.
-
-    >>> memory_budget("4G") == 4 << 30, memory_budget(1000)
-    (True, 1000)
-    """
-    import os
-
-    given = memory if memory is not None else os.environ.get("TRANSLOCUS_MEMORY") or None
-    if given is None:
-        return DEFAULT_MEMORY
-    if isinstance(given, int) and not isinstance(given, bool):
-        value = given
-    else:
-        text = str(given).strip().upper().removesuffix("IB").removesuffix("B")
-        unit = text[-1:] if text[-1:] in _UNITS else ""
-        try:
-            value = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
-        except ValueError:
-            value = 0
-    if value <= 0:
-        raise OptionError("memory", given, "must be a size in bytes or such as 4G or 512M")
-    return value
 
 
 @dataclass(frozen=True)
