@@ -117,6 +117,20 @@ def test_plan(study: dict) -> None:
         eqtl_scan(study["pheno"], study["lazy"], memory="lots")
 
 
+def test_plan_keeps_the_loco_decompositions_in_memory_when_they_fit(study: dict) -> None:
+    """All of them beside the LOD table, or none (they go to disk); the chunks stay the same."""
+    each = 8 * 100 * 101  # [100, 100] eigenvectors and 100 eigenvalues
+    roomy = memory_plan(study["probs"], threads=2, memory="1G", decompositions=20, samples=100)
+    assert roomy.eigen_bytes == 20 * each and roomy.decompositions == 20
+    assert "20 LOCO kinship decompositions are made once and kept in memory" in roomy.describe()
+    block = _largest_block(study["lazy"])
+    tight = memory_plan(study["lazy"], threads=2, memory=3 * block, decompositions=20,
+                        samples=100)  # fmt: skip
+    assert tight.eigen_bytes == 0 and "on disk in a temporary folder" in tight.describe()
+    assert tight.lod_cells == memory_plan(study["lazy"], threads=2, memory=3 * block).lod_cells
+    assert "decompositions" not in memory_plan(study["probs"], threads=2).describe()
+
+
 def test_two_threads_keep_the_block_still_in_use(study: dict) -> None:
     lazy = study["lazy"]
     rows = np.arange(len(lazy.samples))

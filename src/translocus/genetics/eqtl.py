@@ -29,11 +29,12 @@ have exactly the same distribution, so one group's pooled threshold is exact.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -132,6 +133,12 @@ class MemoryPlan:
         The threads asked for (or the default).
     lod_cells
         LOD values of one chunk of traits at most.
+    decompositions
+        LOCO kinship decompositions the scan makes once and keeps for all its chunks (0 when
+        it keeps none: no LOCO kinship, or a single scan).
+    eigen_bytes
+        Bytes of those decompositions kept in memory: all of them when they fit beside the
+        rest, else 0 (they wait in a temporary folder on disk).
     """
 
     budget: int
@@ -139,6 +146,8 @@ class MemoryPlan:
     chromosomes: int
     threads: int
     lod_cells: int
+    decompositions: int = 0
+    eigen_bytes: int = 0
 
     def describe(self) -> str:
         """One sentence for the run log."""
@@ -152,13 +161,19 @@ class MemoryPlan:
                else f"{self.chromosomes} whole chromosomes at once")  # fmt: skip
         if self.chromosomes < self.threads:
             way += f" (not {self.threads}: their probabilities would not fit)"
-        return (f"{held}, the memory budget is {self.budget / gib:.2f} GiB (memory= or "
+        text = (f"{held}, the memory budget is {self.budget / gib:.2f} GiB (memory= or "
                 f"$TRANSLOCUS_MEMORY): {way}, a chunk of traits holds at most "
                 f"{self.lod_cells:,} LOD values")  # fmt: skip
+        if self.decompositions:
+            where = (f"in memory ({self.eigen_bytes / gib:.2f} GiB)" if self.eigen_bytes
+                     else "on disk in a temporary folder (they do not fit beside the rest)")  # fmt: skip
+            text += (f"; the {self.decompositions} LOCO kinship decompositions are made once "
+                     f"and kept {where}")  # fmt: skip
+        return text
 
 
-def memory_plan(probs: GenoProbs, threads: int | None = None,
-                memory: int | str | None = None) -> MemoryPlan:  # fmt: skip
+def memory_plan(probs: GenoProbs, threads: int | None = None, memory: int | str | None = None,
+                *, decompositions: int = 0, samples: int = 0) -> MemoryPlan:  # fmt: skip
     """How many chromosomes to scan at once and how large a trait chunk within ``memory``.
 
     ``memory`` is the budget in bytes or as ``"4G"``, else ``$TRANSLOCUS_MEMORY``, else the
@@ -167,7 +182,10 @@ def memory_plan(probs: GenoProbs, threads: int | None = None,
     while it is scanned: as many chromosomes go at once as their largest one fits the budget
     (at least one, at most ``threads``). What is left holds a chunk's LOD table
     (:data:`LOD_BYTES` per value, :data:`CHUNK_CELLS` at most, one trait at least).
-    Probabilities already in memory cost nothing more: every thread is used.
+    Probabilities already in memory cost nothing more: every thread is used. The
+    ``decompositions`` LOCO kinship decompositions of ``samples`` individuals a scan of several
+    chunks keeps (``8 n (n + 1)`` bytes each) stay in memory when all of them fit in what the
+    LOD table leaves, else on disk.
     """
     from translocus.core.lazyprobs import LazyProbs
     from translocus.core.memory import memory_budget
@@ -183,8 +201,11 @@ def memory_plan(probs: GenoProbs, threads: int | None = None,
     at_once = workers if block == 0 else max(1, min(workers, budget // block))
     rest = max(budget - at_once * block, 0)
     cells = max(n_markers, min(CHUNK_CELLS, rest // LOD_BYTES))
+    eigen = decompositions * 8 * samples * (samples + 1)
+    kept = eigen if eigen <= rest - cells * LOD_BYTES else 0
     return MemoryPlan(budget=budget, block_bytes=block, chromosomes=at_once, threads=workers,
-                      lod_cells=cells)  # fmt: skip
+                      lod_cells=cells, decompositions=decompositions,
+                      eigen_bytes=kept)  # fmt: skip
 
 
 def _fingerprint(traits: Sequence[str], pheno: pd.DataFrame, options: dict[str, Any]) -> str:
@@ -466,7 +487,11 @@ def eqtl_scan(
         Allele (or genotype) probabilities of the cross.
     kinship, addcovar, Xcovar
         As for :func:`~translocus.genetics.scan.scan` (``None``: Haley-Knott; a LOCO dict:
-        one h² per trait and chromosome).
+        one h² per trait and chromosome). A LOCO scan of several chunks (or with
+        permutations) decomposes each matrix once for all of them
+        (:func:`~translocus.genetics.lmm.eigen_store`): in memory when the memory plan leaves
+        room for all of them, else in a temporary folder removed when the scan ends; the
+        matrices must not change while it runs.
     threshold
         LOD threshold of the peaks when ``perms`` is 0.
     drop
@@ -497,7 +522,7 @@ def eqtl_scan(
     progress
         Called with the number of traits of each finished chunk.
     """
-    from translocus.genetics.scan import scan
+    from translocus.genetics.lmm import eigen_store, kinship_ids
     from translocus.genetics.spec import ModelSpec
 
     _check_options(threshold, drop, perms, alpha, chunk_traits)
@@ -511,8 +536,17 @@ def eqtl_scan(
         raise InputError(f"pheno: trait names repeat ({dup}); give each trait one column")
     traits = list(pheno.columns)
     n_markers = sum(len(probs[c].coords["marker"]) for c in probs.chromosomes)
-    plan = memory_plan(probs, threads, memory)
+    # a LOCO scan of several chunks (or with permutations) decomposes each matrix once
+    loco_names = ([str(c) for c in probs.chromosomes if str(c) in {str(k) for k in kinship}]
+                  if isinstance(kinship, Mapping) and client is None else [])  # fmt: skip
+    ids = kinship_ids(kinship) if loco_names else None
+    n_samples = len(pheno.index) if ids is None else len(ids.intersection(pheno.index))
+    plan = memory_plan(probs, threads, memory, decompositions=len(loco_names),
+                       samples=n_samples)  # fmt: skip
     chunks = trait_chunks(len(traits), n_markers, chunk_traits, cells=plan.lod_cells)
+    if len(chunks) == 1 and perms == 0:  # one scan: nothing to keep
+        loco_names = []
+        plan = replace(plan, decompositions=0, eigen_bytes=0)
     if client is None and plan.chromosomes < plan.threads:  # whole chromosomes one per thread
         threads = plan.chromosomes
 
@@ -527,7 +561,7 @@ def eqtl_scan(
                "markers": n_markers}  # fmt: skip
     state = _Checkpoint(None if checkpoint is None else Path(checkpoint),
                         _fingerprint(traits, pheno, options))  # fmt: skip
-    store = None
+    lod_store = None
     if keep_lod is not None:
         import zarr
 
@@ -535,10 +569,51 @@ def eqtl_scan(
         if keep_path.exists():
             raise OptionError("keep_lod", str(keep_path),
                               "exists; give a new folder for the LOD store")  # fmt: skip
-        store = zarr.open_group(str(keep_path), mode="w-")
-        store.attrs["traits"] = traits
-        store.attrs["chromosomes"] = [str(c) for c in probs.chromosomes]
-        store.attrs["map_name"] = map_name
+        lod_store = zarr.open_group(str(keep_path), mode="w-")
+        lod_store.attrs["traits"] = traits
+        lod_store.attrs["chromosomes"] = [str(c) for c in probs.chromosomes]
+        lod_store.attrs["map_name"] = map_name
+
+    with contextlib.ExitStack() as scope:
+        eigens = None
+        if loco_names:
+            eigens = scope.enter_context(eigen_store(loco_names, memory_bytes=plan.eigen_bytes))
+        peaks, maxima, threshold_table, groups, resumed = _scan_chunks(
+            pheno, probs, traits, chunks, spec_for, state, lod_store, kinship=kinship,
+            addcovar=addcovar, threshold=threshold, drop=drop, map_name=map_name,
+            effects=effects, perms=perms, alpha=alpha, perm_traits=perm_traits,
+            hsq_bins=hsq_bins, seed=seed, backend=backend, device=device, client=client,
+            threads=threads, progress=progress)  # fmt: skip
+    info: dict[str, Any] = {"method": "hk" if kinship is None else "lmm",
+            "kinship": "none" if kinship is None else ("loco" if isinstance(kinship, dict)
+                                                       else "overall"),
+            "map_name": map_name, "traits": len(traits), "chunks": len(chunks),
+            "chunks_resumed": resumed, "threshold": threshold if perms == 0 else None,
+            "threshold_method": "lod" if perms == 0 else
+            "pooled permutations by missing-data pattern and h2 class",
+            "drop": drop, "perms": perms, "alpha": alpha if perms else None,
+            "chunk_traits": chunks[0][1] - chunks[0][0] if chunks else 0,
+            "chromosomes_at_once": None if client is not None else plan.chromosomes,
+            "memory_plan": plan.describe()}  # fmt: skip
+    if eigens is not None:
+        info["decompositions"] = {"made": eigens.made, "reused": eigens.reused,
+                                  "on_disk": eigens.on_disk}  # fmt: skip
+    return EqtlResult(
+        peaks=peaks, max_lod=maxima, thresholds=threshold_table, groups=groups, info=info
+    )
+
+
+def _scan_chunks(pheno: pd.DataFrame, probs: GenoProbs, traits: list[str],
+                 chunks: list[tuple[int, int]], spec_for: Callable[[list[str]], Any],
+                 state: _Checkpoint, store: Any, *, kinship: Any, addcovar: Any,
+                 threshold: float, drop: float, map_name: str, effects: bool, perms: int,
+                 alpha: float, perm_traits: int, hsq_bins: int, seed: int, backend: Any,
+                 device: Any, client: Any, threads: int | None,
+                 progress: Callable[[int], None] | None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None,
+                            pd.DataFrame | None, int]:  # fmt: skip
+    """The thresholds and each chunk's scan of :func:`eqtl_scan`: peaks, maxima, resumed."""
+    from translocus.genetics.scan import scan
 
     # thresholds: one LOD, or pooled permutations (they need the traits' h² first)
     thresholds = np.full(len(traits), float(threshold))
@@ -597,17 +672,4 @@ def eqtl_scan(
         columns=PEAK_COLUMNS)  # fmt: skip
     peaks = peaks.reset_index(drop=True)  # traits in their order, chromosomes in genome order
     maxima = pd.concat(all_max, ignore_index=True)
-    info = {"method": "hk" if kinship is None else "lmm",
-            "kinship": "none" if kinship is None else ("loco" if isinstance(kinship, dict)
-                                                       else "overall"),
-            "map_name": map_name, "traits": len(traits), "chunks": len(chunks),
-            "chunks_resumed": resumed, "threshold": threshold if perms == 0 else None,
-            "threshold_method": "lod" if perms == 0 else
-            "pooled permutations by missing-data pattern and h2 class",
-            "drop": drop, "perms": perms, "alpha": alpha if perms else None,
-            "chunk_traits": chunks[0][1] - chunks[0][0] if chunks else 0,
-            "chromosomes_at_once": None if client is not None else plan.chromosomes,
-            "memory_plan": plan.describe()}  # fmt: skip
-    return EqtlResult(
-        peaks=peaks, max_lod=maxima, thresholds=threshold_table, groups=groups, info=info
-    )
+    return peaks, maxima, threshold_table, groups, resumed

@@ -20,11 +20,16 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import shutil
+import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,11 +42,13 @@ from translocus.genetics._null_numba import brent_fit_lmm
 from translocus.genetics._scan_kernels import rotate_traits
 
 __all__ = [
+    "EigenStore",
     "KinshipEigen",
     "NullFit",
     "as_kinship_frame",
     "decompose_kinship",
     "eigen_2k",
+    "eigen_store",
     "fit_null_lmm",
     "logdet_xpx",
 ]
@@ -151,6 +158,175 @@ def decompose_kinship(kinship: Any, *, label: str = "kinship") -> KinshipEigen:
 EIGEN_CACHE_BYTES = 256 << 20
 _EIGEN_CACHE: OrderedDict[bytes, KinshipEigen] = OrderedDict()
 _EIGEN_LOCK = threading.Lock()
+#: the open :class:`EigenStore` objects, innermost last
+_STORES: list[EigenStore] = []
+#: entries of a matrix read for its sketch (:func:`_sketch`), besides its diagonal
+_SKETCH_CELLS = 4096
+
+
+def _content_key(values: np.ndarray, samples: tuple[str, ...]) -> bytes:
+    """Digest of a contiguous matrix and its sample IDs: the cache key of its decomposition."""
+    # SHA-256 is hardware-accelerated on current x86 and ARM cores (3x blake2b's speed here),
+    # and hashing the buffer itself saves a copy of the matrix
+    digest = hashlib.sha256(values.data)
+    digest.update(repr(values.shape).encode())
+    digest.update("\0".join(samples).encode())
+    return digest.digest()
+
+
+def _sketch(values: np.ndarray) -> bytes:
+    """A few thousand entries and the diagonal of a matrix: a cheap check, not a key."""
+    flat = values.reshape(-1)
+    step = max(1, flat.size // _SKETCH_CELLS)
+    return hashlib.sha256(np.diagonal(values).tobytes() + flat[::step].tobytes()).digest()
+
+
+def _cache_put(key: bytes, eig: KinshipEigen) -> None:
+    with _EIGEN_LOCK:
+        _EIGEN_CACHE[key] = eig
+        _EIGEN_CACHE.move_to_end(key)
+        while sum(e.vectors_t.nbytes for e in _EIGEN_CACHE.values()) > EIGEN_CACHE_BYTES \
+                and len(_EIGEN_CACHE) > 1:  # fmt: skip
+            _EIGEN_CACHE.popitem(last=False)
+
+
+class EigenStore:
+    """The LOCO decompositions of one many-trait scan, each made once (:func:`eigen_store`).
+
+    A decomposition is kept in memory while those kept take at most ``memory_bytes``, the
+    others in a temporary folder the store makes (``translocus-eigen-*`` in the system's
+    temporary directory) and removes when it closes; one read back from there has the same
+    bits. The first time, a matrix is hashed in full (the key of :func:`eigen_2k`'s cache);
+    after that it is found by its LOCO name (``kinship for chromosome <name>``) and sample IDs,
+    without hashing it again: within one scan a name stands for one matrix. A sketch of its
+    entries (the diagonal and a few thousand others) guards that: a name that comes with
+    another matrix while the store is open (another scan running beside, in another thread)
+    is hashed in full every time from then on.
+
+    Attributes
+    ----------
+    made
+        Decompositions made (eigen-decompositions computed) while the store was open.
+    reused
+        Decompositions given again from the store.
+    on_disk
+        Decompositions written to the temporary folder.
+    memory_bytes
+        Bytes of decompositions the store may keep in memory.
+    """
+
+    def __init__(self, names: Sequence[str], memory_bytes: int = 0) -> None:
+        self.labels = frozenset(f"kinship for chromosome {name}" for name in names)
+        self.memory_bytes = int(memory_bytes)
+        self.held_bytes = 0
+        self.made = 0
+        self.reused = 0
+        self.on_disk = 0
+        self.folder: Path | None = None
+        self._entries: dict[bytes, KinshipEigen | Path] = {}
+        self._quick: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
+        self._ambiguous: set[tuple[str, tuple[str, ...]]] = set()
+        self._lock = threading.Lock()
+
+    def find(self, key: bytes) -> KinshipEigen | None:
+        """The decomposition stored under ``key`` (a content key), or ``None``."""
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if isinstance(entry, Path):
+            with np.load(entry) as saved:
+                eig = KinshipEigen(values=saved["values"], vectors_t=saved["vectors_t"],
+                                   samples=tuple(str(s) for s in saved["samples"]))  # fmt: skip
+        else:
+            eig = entry
+        with self._lock:
+            self.reused += 1
+        return eig
+
+    def find_quick(self, name: tuple[str, tuple[str, ...]], sketch: bytes
+                   ) -> KinshipEigen | None:  # fmt: skip
+        """The decomposition kept for ``name`` (label and samples), or ``None``.
+
+        ``None`` too when ``sketch`` is not that of the matrix kept for ``name``: the name is
+        then hashed in full from now on (:meth:`keep` no longer files it).
+        """
+        with self._lock:
+            found = self._quick.get(name)
+            if found is not None and found[0] != sketch:
+                self._ambiguous.add(name)
+                del self._quick[name]
+                found = None
+        return None if found is None else self.find(found[1])
+
+    def keep(self, name: tuple[str, tuple[str, ...]], sketch: bytes, key: bytes,
+             eig: KinshipEigen, made: bool) -> None:  # fmt: skip
+        """Keep ``eig`` under its content ``key``, and under ``name`` with its ``sketch``."""
+        size = eig.vectors_t.nbytes + eig.values.nbytes
+        with self._lock:
+            self.made += int(made)
+            if name not in self._ambiguous and \
+                    self._quick.setdefault(name, (sketch, key)) != (sketch, key):  # fmt: skip
+                self._ambiguous.add(name)  # another matrix for the name: hash it always
+                del self._quick[name]
+            if key in self._entries:  # two threads made the same one
+                return
+            if self.held_bytes + size <= self.memory_bytes:
+                self._entries[key] = eig
+                self.held_bytes += size
+                return
+            if self.folder is None:
+                self.folder = Path(tempfile.mkdtemp(prefix="translocus-eigen-"))
+            path = self.folder / f"{len(self._entries):05d}.npz"
+            self._entries[key] = path  # before it is written: no other thread writes it
+            self.on_disk += 1
+        partial = path.with_name(path.stem + f".{threading.get_ident()}.partial.npz")
+        np.savez(partial, values=eig.values, vectors_t=eig.vectors_t,
+                 samples=np.asarray(eig.samples, dtype=str))  # fmt: skip
+        os.replace(partial, path)
+
+    def close(self) -> None:
+        """Remove the temporary folder; the decompositions held in memory go to the cache."""
+        with self._lock:
+            entries = list(self._entries.items())
+            self._entries.clear()
+            self._quick.clear()
+            self._ambiguous.clear()
+            folder, self.folder = self.folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        for key, entry in entries:
+            if isinstance(entry, KinshipEigen):
+                _cache_put(key, entry)
+
+
+@contextlib.contextmanager
+def eigen_store(names: Sequence[str], *, memory_bytes: int = 0) -> Iterator[EigenStore]:
+    """Make each LOCO decomposition once while the block runs (:class:`EigenStore`).
+
+    Scans run in the block (in any thread) that decompose the kinship matrix of a chromosome
+    in ``names`` take it from the store after the first time; decompositions beyond
+    ``memory_bytes`` wait in a temporary folder, removed when the block ends (also when it
+    raises). Within the block a name stands for one matrix (:class:`EigenStore`); a new block
+    hashes the matrices again, so a matrix changed under the same name is decomposed again.
+
+    >>> g = np.random.default_rng(2).random((30, 60))
+    >>> kin, ids = g @ g.T / 60, tuple(str(i) for i in range(30))
+    >>> with eigen_store(["1"]) as store:
+    ...     first = eigen_2k(kin, ids, label="kinship for chromosome 1")
+    ...     again = eigen_2k(kin.copy(), ids, label="kinship for chromosome 1")
+    >>> store.made, store.on_disk, store.reused, bool(np.all(again.vectors_t == first.vectors_t))
+    (1, 1, 1, True)
+    """
+    store = EigenStore(names, memory_bytes)
+    with _EIGEN_LOCK:
+        _STORES.append(store)
+    try:
+        yield store
+    finally:
+        with _EIGEN_LOCK:
+            _STORES.remove(store)
+        store.close()
 
 
 def eigen_2k(kinship: np.ndarray, samples: tuple[str, ...], *, label: str = "kinship"
@@ -158,23 +334,32 @@ def eigen_2k(kinship: np.ndarray, samples: tuple[str, ...], *, label: str = "kin
     """:func:`decompose_kinship` of an already validated (finite, symmetric) numpy matrix.
 
     The last decompositions (by content and samples, :data:`EIGEN_CACHE_BYTES` of them) are
-    kept and given again for the same matrix.
+    kept and given again for the same matrix; within :func:`eigen_store`, the LOCO ones are
+    kept there instead (all of them).
     """
     values = np.ascontiguousarray(kinship, dtype=float)
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(values.tobytes())
-    digest.update("\0".join(samples).encode())
-    key = digest.digest()
     with _EIGEN_LOCK:
-        if key in _EIGEN_CACHE:
-            _EIGEN_CACHE.move_to_end(key)
-            return _EIGEN_CACHE[key]
-    eig = _eigen_2k(values, samples, label)
-    with _EIGEN_LOCK:
-        _EIGEN_CACHE[key] = eig
-        while sum(e.vectors_t.nbytes for e in _EIGEN_CACHE.values()) > EIGEN_CACHE_BYTES \
-                and len(_EIGEN_CACHE) > 1:  # fmt: skip
-            _EIGEN_CACHE.popitem(last=False)
+        stores = list(_STORES)
+    store = next((s for s in reversed(stores) if label in s.labels), None)
+    name, sketch = (label, samples), _sketch(values) if store is not None else b""
+    if store is not None:
+        found = store.find_quick(name, sketch)
+        if found is not None:
+            return found
+    key = _content_key(values, samples)
+    eig = next((e for e in (s.find(key) for s in reversed(stores)) if e is not None), None)
+    if eig is None:
+        with _EIGEN_LOCK:
+            if key in _EIGEN_CACHE:
+                _EIGEN_CACHE.move_to_end(key)
+                eig = _EIGEN_CACHE[key]
+    made = eig is None
+    if eig is None:
+        eig = _eigen_2k(values, samples, label)
+    if store is not None:
+        store.keep(name, sketch, key, eig, made)
+    elif made:
+        _cache_put(key, eig)
     return eig
 
 
