@@ -25,6 +25,7 @@ from translocus.core.errors import InputError
 from translocus.core.lazyprobs import LazyProbs
 from translocus.core.model import GenoProbs
 from translocus.core.threads import worker_count
+from translocus.genetics._scan_numba import symmetric_finite
 from translocus.genetics.lmm import as_kinship_frame, kinship_ids
 from translocus.genetics.results import ScanResult
 
@@ -348,20 +349,39 @@ class ChromosomeBlocks(Mapping[str, np.ndarray]):
         return block
 
 
+#: The symmetry rule of :func:`~translocus.genetics.lmm.as_kinship_frame`:
+#: ``|K - K'| <= KINSHIP_ATOL + KINSHIP_RTOL |K|`` (``np.allclose``'s).
+KINSHIP_RTOL = 1e-8
+KINSHIP_ATOL = 1e-10
+
+
 def _kinship_frame(kinship: Any, samples: Sequence[str], *, label: str) -> pd.DataFrame:
     """:func:`~translocus.genetics.lmm.as_kinship_frame` without copying a float64 DataFrame
     whose rows and columns are the same string IDs in the same order (the scan only reads it;
-    twenty LOCO matrices of 2,000 mice are 640 MB). The same checks run on its values.
+    twenty LOCO matrices of 2,000 mice are 640 MB). The same checks run on its values, in one
+    compiled pass (:func:`~translocus.genetics._scan_numba.symmetric_finite`); where they
+    fail, ``as_kinship_frame`` says why. A 2-D ``xr.DataArray`` with the same string IDs on
+    both axes becomes such a frame first (as ``as_kinship_frame`` makes it).
     """
+    if isinstance(kinship, xr.DataArray) and kinship.ndim == 2 and kinship.dtype == np.float64:
+        axes = [kinship.indexes.get(dim) for dim in kinship.dims]
+        if (axes[0] is not None and axes[1] is not None and axes[0].equals(axes[1])
+                and axes[0].inferred_type == "string"):  # fmt: skip
+            kinship = pd.DataFrame(kinship.values, index=axes[0], columns=axes[1])
     if (
         isinstance(kinship, pd.DataFrame)
         and kinship.shape[0] == kinship.shape[1]
         and len(kinship.dtypes.unique()) == 1
         and kinship.dtypes.iloc[0] == np.float64
         and kinship.index.equals(kinship.columns)
-        and all(isinstance(i, str) for i in kinship.index)
+        and kinship.index.inferred_type == "string"
     ):
-        as_kinship_frame(kinship.to_numpy(), list(kinship.index), label=label)  # its checks
+        values = kinship.to_numpy()
+        # the rule is the same for the transpose, which is in C order when a frame built
+        # from a C-ordered array hands back its block's F-ordered view
+        if not symmetric_finite(values.T if values.flags.f_contiguous else values,
+                                KINSHIP_RTOL, KINSHIP_ATOL):  # fmt: skip
+            as_kinship_frame(kinship.to_numpy(), list(kinship.index), label=label)  # raises
         return kinship
     return as_kinship_frame(kinship, samples, label=label)
 

@@ -31,6 +31,7 @@ from translocus.genetics._scan_numba import (
     rss_from_moment_rows,
     weighted_cov_gram,
     weighted_moments,
+    weighted_squares,
 )
 from translocus.genetics._weight_basis import WeightBasis, weight_basis, weights
 from translocus.genetics._wide_numba import covariate_factors, rss_lanes, rss_shared
@@ -247,7 +248,7 @@ def _trait_side(prep: Prepared, eig: KinshipEigen | None, parts: list[Part],
     return TraitSide(w=w, wt=wt, part_w=part_w, part_of=part_of, y_r=y_r,
                       trait_cov=trait_cov, cov_gram=cov_gram, cov_y=cov_y, cov_cnt=cov_cnt,
                       cov_row=cov_row, y_row=row + np.arange(n_trait, dtype=np.int64),
-                      yty=np.einsum("nt,nt->t", wy, y_r, optimize=False), rss0=rss0, n_obs=n_obs, lhs=lhs,
+                      yty=weighted_squares(wy, y_r), rss0=rss0, n_obs=n_obs, lhs=lhs,
                       lhs_t=None if lhs is None else np.ascontiguousarray(lhs.T),
                       share=share)  # fmt: skip
 
@@ -303,7 +304,8 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
     chunk = max(1, min(m_count, max(MARKER_CHUNK, CHUNK_CELLS // max(per_marker, 1))))
     # one compiled pass for few traits, but only for permutations: a scan's traits go through
     # the same fixed-width products however many there are (their LODs then do not depend on
-    # the traits beside them)
+    # the traits beside them; the compiled sums round otherwise, which moves the LOD of a
+    # marker whose genotype columns are nearly collinear with the covariates by up to 1e-7)
     fused = perm_given and n_trait <= FUSED_TRAITS and p <= FUSED_COLUMNS
     perm = None if geno_rows is None else np.atleast_2d(np.asarray(geno_rows, dtype=np.int64))
     n_block = 1 if perm is None else perm.shape[0]

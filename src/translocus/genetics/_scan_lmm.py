@@ -66,7 +66,10 @@ def kinship_eigen(prep: Prepared, key: str, rows: np.ndarray) -> KinshipEigen:
     if np.any(pos < 0):  # prepare() keeps only individuals the kinship has
         lacking = [i for i, q in zip(ids, pos, strict=True) if q < 0][:3]
         raise InputError(f"kinship {key!r} lacks samples {lacking}; compute it for all of them")
-    k = values[np.ix_(pos, pos)]
+    if pos.size == values.shape[0] and np.array_equal(pos, np.arange(pos.size)):
+        k = values  # all individuals in the kinship's order: no copy (decomposed as it is)
+    else:
+        k = values[np.ix_(pos, pos)]
     if prep.sqrt_w is not None:
         sw = prep.sqrt_w[rows]
         k = k * np.outer(sw, sw)
@@ -109,11 +112,14 @@ def _lmm_group(prep: Prepared, group: Group, reml: bool, hsq_fixed: np.ndarray |
     def null_fit(si: int, bi: int, eig: KinshipEigen) -> tuple[np.ndarray, np.ndarray]:
         """The batch's h² and its phenotypes rotated (shared with the scan's trait side)."""
         batch = group.batches[bi][0]
-        y_rot = rotate_traits(eig.vectors_t, ys[bi])
+        c0 = designs[(bi, sets[si][1])]
+        n_y = ys[bi].shape[1]
+        # phenotypes and covariates in one rotation: each column's bits are its own anyway
+        both = rotate_traits(eig.vectors_t, np.column_stack([ys[bi], c0]))
+        y_rot = np.ascontiguousarray(both[:, :n_y])
         if hsq_fixed is not None:
             return np.asarray(hsq_fixed[si, batch.cols], dtype=float), y_rot
-        c0 = designs[(bi, sets[si][1])]
-        fit = fit_null_lmm(eig, y_rot, rotate_traits(eig.vectors_t, c0), reml=reml,
+        fit = fit_null_lmm(eig, y_rot, np.ascontiguousarray(both[:, n_y:]), reml=reml,
                            tol=prep.tol, rotated=True, xpx_logdet=logdet_xpx(c0))  # fmt: skip
         return fit.hsq, y_rot
 

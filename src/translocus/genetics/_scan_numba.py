@@ -28,6 +28,8 @@ __all__ = [
     "pair_products",
     "weighted_moments",
     "gather_columns",
+    "symmetric_finite",
+    "weighted_squares",
 ]
 
 
@@ -502,3 +504,53 @@ def rss_from_moment_rows(
                 continue
             rss[t, m] = r1
             ok[t, m] = True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def symmetric_finite(a: np.ndarray, rtol: float, atol: float) -> bool:
+    """Whether the square ``a`` is finite and ``|a_ij - a_ji| <= atol + rtol |a_ij|`` everywhere.
+
+    The rule of :func:`~translocus.genetics.lmm.as_kinship_frame` (``np.allclose``'s, for every
+    entry against its transpose), in one pass over ``a`` without the temporaries of
+    ``a - a.T``: a LOCO scan checks twenty matrices before it starts. Tiles of the transpose
+    are copied to a small buffer so that the comparisons run over contiguous rows.
+    """
+    n = a.shape[0]
+    tile = 64
+    buf = np.empty((tile, tile))
+    for i0 in range(0, n, tile):
+        i1 = min(n, i0 + tile)
+        for j0 in range(0, i1, tile):
+            j1 = min(n, j0 + tile)
+            for j in range(j0, j1):  # buf[i - i0, j - j0] = a[j, i]
+                for i in range(i0, i1):
+                    buf[i - i0, j - j0] = a[j, i]
+            bad = 0
+            for i in range(i0, i1):
+                for j in range(j0, j1):
+                    x = a[i, j]
+                    y = buf[i - i0, j - j0]
+                    d = abs(x - y)
+                    # NaN and infinity fail the comparisons (inf - inf is NaN)
+                    ok = d <= abs(x) * rtol + atol and d <= abs(y) * rtol + atol
+                    bad += not (ok and abs(x) < math.inf)
+            if bad:
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def weighted_squares(wy: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``[T]``: ``sum_i wy[i, t] y[i, t]``, each column summed over the individuals in order.
+
+    So a trait's ``y' W y`` does not depend on the columns beside it (``np.einsum`` takes
+    another inner loop for one column than for several, which rounds differently).
+    """
+    n, n_col = y.shape
+    out = np.zeros(n_col)
+    for t in range(n_col):
+        s = 0.0
+        for i in range(n):
+            s += wy[i, t] * y[i, t]
+        out[t] = s
+    return out

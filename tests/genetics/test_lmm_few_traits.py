@@ -1,0 +1,109 @@
+"""The LMM LOCO scan of a few traits: its kinship checks and the bits of a trait's LODs.
+
+- The compiled symmetry and finiteness check of the scan's kinships (one pass per matrix)
+  decides exactly as ``as_kinship_frame``'s ``|K - K'| <= 1e-10 + 1e-8 |K|`` and finiteness
+  rule on matrices perturbed around its edges, and a bad LOCO matrix is refused with that
+  function's message naming the chromosome.
+- A trait's LODs and h² are the same to the last bit scanned alone, beside one or two other
+  traits, and on one or two threads (each trait's ``y' W y`` is summed over the individuals
+  in one order, whatever the traits beside it).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from translocus.core.errors import InputError
+from translocus.core.simulate import simulate_cross
+from translocus.genetics._design import KINSHIP_ATOL, KINSHIP_RTOL
+from translocus.genetics._scan_numba import symmetric_finite, weighted_squares
+from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
+from translocus.genetics.kinship import calc_kinship
+from translocus.genetics.scan import scan
+
+
+def _numpy_rule(v: np.ndarray) -> bool:
+    """``as_kinship_frame``'s checks, as numpy computes them."""
+    if not np.all(np.isfinite(v)):
+        return False
+    return bool(np.all(np.abs(v - v.T) <= np.abs(v) * KINSHIP_RTOL + KINSHIP_ATOL))
+
+
+def test_symmetry_check_decides_as_the_numpy_rule():
+    rng = np.random.default_rng(3)
+    n = 150  # tiles of 64: full, partial and diagonal tiles
+    base = rng.random((n, n))
+    base = base + base.T
+    assert symmetric_finite(base, KINSHIP_RTOL, KINSHIP_ATOL)
+    for case in range(240):
+        m = base.copy()
+        i, j = (int(v) for v in rng.integers(0, n, 2))
+        kind = case % 8
+        if kind == 0:  # just over the bound, either side of the diagonal
+            m[i, j] += abs(m[i, j]) * 1.01e-8 + 1e-10
+        elif kind == 1:  # just under it
+            m[i, j] += abs(m[i, j]) * 0.99e-8
+        elif kind == 2:
+            m[i, j] = np.nan
+        elif kind == 3:
+            m[i, j] = m[j, i] = np.inf
+        elif kind == 4:
+            m[i, j] = m[j, i] = -np.inf
+        elif kind == 5:  # near zero, where only the absolute part counts
+            m[i, j], m[j, i] = 0.0, 0.99e-10
+        elif kind == 6:
+            m[i, j], m[j, i] = 0.0, 1.01e-10
+        else:
+            m[i, j] = -m[i, j]
+        assert symmetric_finite(m, KINSHIP_RTOL, KINSHIP_ATOL) == _numpy_rule(m), (case, i, j)
+        # the rule is symmetric in K and K': the check of the transpose agrees
+        assert symmetric_finite(np.ascontiguousarray(m.T), KINSHIP_RTOL, KINSHIP_ATOL) == (
+            _numpy_rule(m)
+        )
+
+
+def test_weighted_squares_is_each_column_on_its_own():
+    rng = np.random.default_rng(4)
+    wy, y = rng.normal(size=(301, 5)), rng.normal(size=(301, 5))
+    all_cols = weighted_squares(wy, y)
+    for t in range(5):
+        alone = weighted_squares(np.ascontiguousarray(wy[:, [t]]), np.ascontiguousarray(y[:, [t]]))
+        assert alone[0] == all_cols[t]
+    np.testing.assert_allclose(all_cols, np.einsum("nt,nt->t", wy, y), rtol=1e-13)
+
+
+@pytest.fixture(scope="module")
+def cross():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sim = simulate_cross(cross_type="do", n=90, seed=11, n_markers=120, n_traits=3)
+        apr = genoprob_to_alleleprob(calc_genoprob(sim.cross, error_prob=0.002))
+    sex = pd.DataFrame({"sex": (np.arange(90) % 2).astype(float)}, index=sim.cross.pheno.index)
+    return apr, sim.cross.pheno, calc_kinship(apr, type="loco"), sex
+
+
+def test_bad_loco_matrix_is_refused_naming_its_chromosome(cross):
+    apr, pheno, loco, _ = cross
+    chrom = list(loco)[1]
+    for value, message in ((np.nan, "missing or infinite"), (9.0, "not symmetric")):
+        bad = dict(loco)
+        frame = loco[chrom].copy()
+        frame.values[3, 7] = value
+        bad[chrom] = frame
+        with pytest.raises(InputError, match=message) as err:
+            scan(pheno, apr, kinship=bad)
+        assert f"kinship[{chrom!r}]" in str(err.value)
+
+
+def test_a_traits_lods_do_not_depend_on_the_traits_beside_it(cross):
+    apr, pheno, loco, sex = cross
+    ref = scan(pheno.iloc[:, [0]], apr, kinship=loco, addcovar=sex, threads=1)
+    for cols, threads in (([0, 1], 2), ([2, 0], 1), ([1, 2, 0], 2)):
+        out = scan(pheno.iloc[:, cols], apr, kinship=loco, addcovar=sex, threads=threads)
+        name = pheno.columns[0]
+        assert np.array_equal(out.lod[name].to_numpy(), ref.lod[name].to_numpy())
+        assert np.array_equal(out.hsq[name].to_numpy(), ref.hsq[name].to_numpy())
