@@ -90,6 +90,7 @@ from translocus.genetics._scan_torch import (
     packed_pairs,
     unpack_matrix,
 )
+from translocus.genetics._weight_basis import weights
 from translocus.genetics.accelerated import array_backend
 from translocus.genetics.lmm import (
     KinshipEigen,
@@ -451,7 +452,7 @@ def _perm_batch_backend(prep: Prepared, ps: _PermSetup, be: ArrayBackend, chunk_
         m_count, _, p0 = block.shape
         p = p0 * len(scales)
         hsq = part.hsq
-        w = 1.0 / (hsq[:, None] * eig.values[None, :] + 1.0 - hsq[:, None])  # [T, n]
+        w = weights(hsq, eig.values)  # [T, n], h λ + (1 - h) as the scans sum it
         y_r = eig.vectors_t @ part.y
         c_r = eig.vectors_t @ part.c_alt
         c_null = c_r if part.c_null is part.c_alt else eig.vectors_t @ part.c_null
