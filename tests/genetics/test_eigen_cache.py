@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -177,3 +178,21 @@ def test_store_and_cache_never_stale() -> None:
     kin[5, 17] = kin[17, 5] = kin[5, 17] * 1.01  # the same array, changed
     assert lmm.eigen_2k(kin, ids) is not cached
     np.testing.assert_array_equal(lmm.eigen_2k(kin, ids).values, second.values)
+
+
+def test_threads_asking_for_one_matrix_at_once(own_tmp) -> None:
+    """Two threads decomposing the same matrix together: one file kept, the same bits."""
+    g = np.random.default_rng(4).random((120, 150))
+    kin = g @ g.T / 150
+    ids = tuple(f"m{i}" for i in range(120))
+    label = "kinship for chromosome 3"
+    lmm._EIGEN_CACHE.clear()
+    with lmm.eigen_store(["3"]) as store, ThreadPoolExecutor(2) as pool:
+        got = list(pool.map(lambda k: lmm.eigen_2k(k, ids, label=label), [kin.copy()] * 6))
+        assert store.folder is not None and len(list(store.folder.iterdir())) == 1
+        assert store.on_disk == 1 and store.made >= 1 and store.made + store.reused == 6
+    values, vectors = np.linalg.eigh(2.0 * kin)
+    for eig in got:
+        np.testing.assert_array_equal(eig.values, values)
+        np.testing.assert_array_equal(eig.vectors_t, np.ascontiguousarray(vectors.T))
+    assert list(own_tmp.iterdir()) == []  # type: ignore[attr-defined]

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import tempfile
 import threading
@@ -226,6 +225,7 @@ class EigenStore:
         self._entries: dict[bytes, KinshipEigen | Path] = {}
         self._quick: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
         self._ambiguous: set[tuple[str, tuple[str, ...]]] = set()
+        self._written = 0
         self._lock = threading.Lock()
 
     def find(self, key: bytes) -> KinshipEigen | None:
@@ -277,13 +277,17 @@ class EigenStore:
                 return
             if self.folder is None:
                 self.folder = Path(tempfile.mkdtemp(prefix="translocus-eigen-"))
-            path = self.folder / f"{len(self._entries):05d}.npz"
-            self._entries[key] = path  # before it is written: no other thread writes it
-            self.on_disk += 1
-        partial = path.with_name(path.stem + f".{threading.get_ident()}.partial.npz")
-        np.savez(partial, values=eig.values, vectors_t=eig.vectors_t,
+            self._written += 1
+            path = self.folder / f"{self._written:05d}.npz"
+        # written whole before it is filed: a thread that finds it reads all of it
+        np.savez(path, values=eig.values, vectors_t=eig.vectors_t,
                  samples=np.asarray(eig.samples, dtype=str))  # fmt: skip
-        os.replace(partial, path)
+        with self._lock:
+            if key in self._entries:  # another thread filed the same one meanwhile
+                path.unlink()
+                return
+            self._entries[key] = path
+            self.on_disk += 1
 
     def close(self) -> None:
         """Remove the temporary folder; the decompositions held in memory go to the cache."""
