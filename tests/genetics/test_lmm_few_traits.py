@@ -4,6 +4,8 @@
   decides exactly as ``as_kinship_frame``'s ``|K - K'| <= 1e-10 + 1e-8 |K|`` and finiteness
   rule on matrices perturbed around its edges, and a bad LOCO matrix is refused with that
   function's message naming the chromosome.
+- The pair products of a marker chunk formed in cache-sized pieces cover the chunk and give
+  the LODs of the whole chunk.
 - A trait's LODs and h² are the same to the last bit scanned alone, beside one or two other
   traits, and on one or two threads (each trait's ``y' W y`` is summed over the individuals
   in one order, whatever the traits beside it).
@@ -19,7 +21,9 @@ import pytest
 
 from translocus.core.errors import InputError
 from translocus.core.simulate import simulate_cross
+from translocus.genetics import _moments as moments
 from translocus.genetics._design import KINSHIP_ATOL, KINSHIP_RTOL
+from translocus.genetics._moments import PAIR_ROWS_N, pair_pieces
 from translocus.genetics._scan_numba import symmetric_finite, weighted_squares
 from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
 from translocus.genetics.kinship import calc_kinship
@@ -107,3 +111,25 @@ def test_a_traits_lods_do_not_depend_on_the_traits_beside_it(cross):
         name = pheno.columns[0]
         assert np.array_equal(out.lod[name].to_numpy(), ref.lod[name].to_numpy())
         assert np.array_equal(out.hsq[name].to_numpy(), ref.hsq[name].to_numpy())
+
+
+@pytest.mark.parametrize(("mc", "npair", "n"), [(48, 28, 742), (20, 28, 742), (5, 28, 742),
+                                                (48, 28, 261), (48, 105, 90), (1, 28, 50)])  # fmt: skip
+def test_pair_pieces_cover_the_chunk_each_of_the_minimum_size(mc, npair, n):
+    pieces = pair_pieces(mc, npair, n)
+    assert pieces[0][0] == 0 and pieces[-1][1] == mc
+    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    if len(pieces) > 1:  # else the chunk is smaller than one piece and stays whole
+        assert min(e - s for s, e in pieces) * npair * n >= PAIR_ROWS_N
+
+
+def test_pair_pieces_leave_the_lods_as_the_whole_chunk_gives_them(cross, monkeypatch):
+    apr, pheno, loco, sex = cross
+    n, npair = pheno.shape[0], 28
+    assert len(pair_pieces(48, npair, n)) == 1  # 90 mice: a chunk is one piece by default
+    monkeypatch.setattr(moments, "PAIR_ROWS_N", 8 * npair * n)  # pieces of 8 markers
+    assert len(pair_pieces(48, npair, n)) == 6
+    pieces = scan(pheno, apr, kinship=loco, addcovar=sex, threads=1).lod.to_numpy()
+    monkeypatch.setattr(moments, "PAIR_ROWS_N", 10**12)  # one piece per chunk
+    whole = scan(pheno, apr, kinship=loco, addcovar=sex, threads=1).lod.to_numpy()
+    np.testing.assert_allclose(pieces, whole, rtol=0, atol=1e-12)

@@ -55,6 +55,9 @@ MARKER_CHUNK = 48
 #: 261 individuals): small problems (few individuals, columns and traits) take larger chunks,
 #: so that a chromosome is a few calls rather than many small ones.
 CHUNK_CELLS = 48 * 7 * 261
+#: Rows times individuals of the pair products formed at once (:func:`pair_pieces`): with
+#: :data:`BLOCK_COLUMNS` weight columns, 1.2 million multiply-adds per product.
+PAIR_ROWS_N = 150_000
 #: Up to this many traits and genotype columns the moments of a chunk come from one compiled
 #: pass (``weighted_moments``); beyond, from pair products and matrix products over all traits.
 FUSED_TRAITS = 3
@@ -84,6 +87,24 @@ def _columns_t(prep: Prepared, chrom: str, rows: np.ndarray, m0: int, m1: int,
     if prep.intcovar is None and prep.sqrt_w is None:
         return res
     return np.concatenate([res * s[None, None, :] for s in genotype_scales(prep, rows)], axis=1)
+
+
+def pair_pieces(mc: int, npair: int, n: int) -> list[tuple[int, int]]:
+    """``(start, end)``: a chunk's ``mc`` markers in pieces for their pair products.
+
+    The packed products of a whole chunk (``mc * npair * n`` values, 8 MB for 48 DO markers
+    of 742 individuals) would go out to memory between being written and being read by the
+    product with the weights; pieces of :data:`PAIR_ROWS_N` rows times individuals (about
+    1.3 MB there) stay in a core's cache. Each piece is at least that size (the remainder
+    joins the last piece), so its product with the weights keeps BLAS's general kernel, whose
+    rows do not depend on how many come with them (a BLAS may take a small-matrix kernel
+    below about a million multiply-adds, as OpenBLAS does, and round otherwise); a chunk
+    smaller than one piece stays whole, as before.
+    """
+    size = max(1, -(-PAIR_ROWS_N // max(npair * n, 1)))
+    count = max(1, mc // size)
+    edges = [k * size for k in range(count)] + [mc]
+    return list(zip(edges[:-1], edges[1:], strict=True))
 
 
 def column_blocks(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
@@ -356,15 +377,21 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
             else:
                 xr2 = np.ascontiguousarray(xr3).reshape(mc * p, n)
                 column_blocks(xr2, lhs, fx.reshape(mc * p, n_rows))
-                pairs = pair_buf[: mc * npair * n].reshape(mc, npair, n)
-                pair_products(xr2.reshape(mc, p, n), pairs)
-                if part_w is not None and part_of is not None:  # one X_m' X_m per part
-                    by_part = np.empty((mc * npair, part_w.shape[1]))
-                    column_blocks(pairs.reshape(mc * npair, n), part_w, by_part)
-                    np.take(by_part, part_of, axis=1, out=gram.reshape(mc * npair, n_trait))
-                else:
-                    column_blocks(pairs.reshape(mc * npair, n), w,
-                                  gram.reshape(mc * npair, n_trait))  # fmt: skip
+                gram2 = gram.reshape(mc * npair, n_trait)
+                # the pair products in pieces that stay in a core's cache until the product
+                # with the weights reads them (a marker's rows come out the same: see
+                # :func:`pair_pieces`)
+                for s0, s1 in pair_pieces(mc, npair, n):
+                    pairs = pair_buf[: (s1 - s0) * npair * n].reshape(s1 - s0, npair, n)
+                    pair_products(xr2.reshape(mc, p, n)[s0:s1], pairs)
+                    rows2 = pairs.reshape((s1 - s0) * npair, n)
+                    out = gram2[s0 * npair : s1 * npair]
+                    if part_w is not None and part_of is not None:  # one X_m' X_m per part
+                        by_part = np.empty(((s1 - s0) * npair, part_w.shape[1]))
+                        column_blocks(rows2, part_w, by_part)
+                        np.take(by_part, part_of, axis=1, out=out)
+                    else:
+                        column_blocks(rows2, w, out)
             rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
                                  ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
                                  share, RANK_CLEAR)  # fmt: skip
