@@ -40,7 +40,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "--covar-file", folder / "expression_covar.csv",
             "--hotspot-perms", "200"]  # fmt: skip
     run = root / "run"
-    done = invoke(["eqtl", *base, "-o", run])
+    done = invoke(["eqtl", *base, "--chunk-traits", "600", "-o", run])  # two chunks
     assert done.exit_code == 0, done.output + done.stderr
     return {"sim": sim, "folder": folder, "cross": cross, "base": base, "run": run,
             "root": root}  # fmt: skip
@@ -51,6 +51,9 @@ def test_complete_run(study: dict) -> None:
     summary = record["summary"]
     assert summary["traits"] == 1200 and summary["n_samples"] == 742
     assert summary["method"] == "lmm" and summary["kinship"] == "loco"
+    # both trait chunks use one decomposition per LOCO kinship
+    made = {r["what"]: r["n"] for r in record["rows"]}["kinship decompositions made"]
+    assert made == len(study["sim"].cross.cross.chromosomes)
     peaks = pd.read_parquet(study["run"] / "peaks.parquet")
     assert {"trait", "chr", "marker", "pos", "lod", "ci_lo", "ci_hi", "hsq", "coef_A", "se_H",
             "gene_id", "symbol", "gene_chr", "class", "distance"} <= set(peaks.columns)  # fmt: skip

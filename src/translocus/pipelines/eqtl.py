@@ -337,6 +337,14 @@ def _run_eqtl(request: EqtlRequest, log: RunLog, cross: Cross | None) -> EqtlOut
     log.count("traits per scan chunk", result.info["chunk_traits"],
               "--chunk-traits" if request.chunk_traits else "a chunk's LODs within the memory "
               "budget (--memory)")  # fmt: skip
+    made = result.info.get("decompositions")
+    if made is not None:
+        where = f", {made['on_disk']} kept on disk meanwhile" if made["on_disk"] else ""
+        log.count(
+            "kinship decompositions made",
+            made["made"],
+            f"each LOCO matrix once for all trait chunks ({made['reused']} reused{where})",
+        )
     if result.info.get("chunks_resumed"):
         notes.append(f"{result.info['chunks_resumed']} of {result.info['chunks']} trait chunks "
                      "taken from the checkpoint of an interrupted run")  # fmt: skip
