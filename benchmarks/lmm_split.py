@@ -29,7 +29,7 @@ alone on the machine::
 
     flock /tmp/translocus-bench.lock nice -n 5 python benchmarks/lmm_split.py
         [--traits 2] [--threads 2] [--repeat 3] [--cache DIR] [--baseline-src DIR]
-        [--out benchmarks/results/lmm_split.json]
+        [--baseline-note TEXT] [--out benchmarks/results/lmm_split.json]
 """
 
 from __future__ import annotations
@@ -171,6 +171,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default=None,
         help="the src folder of another checkout to time beside this one",
     )
+    ap.add_argument("--baseline-note", default="", help="what the baseline is (kept in the JSON)")
     ap.add_argument("--out", default=str(HERE / "results" / "lmm_split.json"))
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child-lod", default=None, help=argparse.SUPPRESS)
@@ -208,6 +209,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "lmm_split", "data": str(opts.cache), "traits": opts.traits,
         "threads": opts.threads, "repeat": opts.repeat, **parts,
         "rotation_pct_of_eigh": 100 * rotation / eigh, "scan": split,
+        "baseline_note": opts.baseline_note,
         "load_average_before": load_before, "load_average_after": os.getloadavg(),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
