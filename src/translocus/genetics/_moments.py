@@ -290,8 +290,10 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
     phenotypes against the rotated genotypes give ``C_t' W_t X_m`` and ``X_m' W_t y_t``, and
     the weights against the packed genotype products give every ``X_m' W_t X_m``. The small
     systems are solved in numba, and entries the moments would get inaccurate by pivoted QR.
-    With few traits and columns (``FUSED_TRAITS``, ``FUSED_COLUMNS``) one compiled pass
-    gives the moments instead.
+    A chunk's pair products are formed in cache-sized pieces (:func:`pair_pieces`). For a
+    block of permutations with few traits and columns (``FUSED_TRAITS``, ``FUSED_COLUMNS``)
+    one compiled pass gives the moments instead; scans keep the products, whose rounding
+    does not depend on the number of traits.
 
     ``eig=None`` is the identity (all h² zero): Haley-Knott regression, with no rotation and
     the parts' ``present`` weights (0 at a missing value). The traits of a part then share
