@@ -17,8 +17,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 import pytest
+from frames import assert_same_frames
 
 from translocus.core.simulate import simulate_cross
 from translocus.genetics import eqtl, lmm
@@ -70,16 +70,6 @@ def _scan(study: dict, **kwargs) -> eqtl.EqtlResult:
                      effects=False, threads=2, **kwargs)  # fmt: skip
 
 
-def _identical(a: pd.DataFrame, b: pd.DataFrame, tol: float = 0.0) -> None:
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for col in a.columns:
-        if pd.api.types.is_numeric_dtype(a[col]):
-            np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float),
-                                       rtol=0, atol=tol)  # fmt: skip
-        else:
-            assert a[col].tolist() == b[col].tolist()
-
-
 @pytest.mark.parametrize("memory", ["1G", "64M"])
 def test_each_chromosome_decomposed_once(study: dict, eighs: list[int], own_tmp, memory: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
@@ -102,15 +92,15 @@ def test_each_chromosome_decomposed_once(study: dict, eighs: list[int], own_tmp,
     assert list(own_tmp.iterdir()) == []  # type: ignore[attr-defined]
     assert lmm._STORES == []
     assert len(many.peaks) > 0
-    _identical(many.peaks, one.peaks, TOL)
-    _identical(many.max_lod, one.max_lod, TOL)
+    assert_same_frames(many.peaks, one.peaks, TOL)
+    assert_same_frames(many.max_lod, one.max_lod, TOL)
     if in_memory:  # the same chunks without the store: the same bits
         monkeypatch.setattr(lmm, "eigen_store", lambda names, memory_bytes=0:
                             contextlib.nullcontext(lmm.EigenStore(names)))  # fmt: skip
         lmm._EIGEN_CACHE.clear()
         plain = _scan(study, chunk_traits=3, memory=memory)
-        _identical(many.peaks, plain.peaks)
-        _identical(many.max_lod, plain.max_lod)
+        assert_same_frames(many.peaks, plain.peaks)
+        assert_same_frames(many.max_lod, plain.max_lod)
 
 
 def test_no_folder_left_when_a_chunk_fails(study: dict, own_tmp,
@@ -142,8 +132,8 @@ def test_changed_matrix_under_the_same_name_is_decomposed_again(study: dict, eig
     after = _scan(changed, chunk_traits=3)
     lmm._EIGEN_CACHE.clear()
     fresh = _scan(changed, chunk_traits=3)  # nothing cached
-    _identical(after.max_lod, fresh.max_lod)
-    _identical(after.peaks, fresh.peaks)
+    assert_same_frames(after.max_lod, fresh.max_lod)
+    assert_same_frames(after.peaks, fresh.peaks)
     assert not before.max_lod["lod"].equals(after.max_lod["lod"])
 
 

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pytest
+from frames import assert_same_frames
 
 from translocus.core.errors import OptionError
 from translocus.core.simulate import simulate_cross
@@ -60,16 +61,6 @@ def _largest_block(lazy) -> int:
                for c in lazy.chromosomes)  # fmt: skip
 
 
-def _same(a: pd.DataFrame, b: pd.DataFrame, tol: float) -> None:
-    assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    for col in a.columns:
-        if pd.api.types.is_numeric_dtype(a[col]):
-            np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float),
-                                       rtol=0, atol=tol)  # fmt: skip
-        else:
-            assert a[col].tolist() == b[col].tolist()
-
-
 @pytest.mark.parametrize("model", ["hk", "loco"])
 def test_one_chromosome_at_a_time_gives_the_same_peaks(study: dict, model: str,
                                                        monkeypatch) -> None:  # fmt: skip
@@ -98,10 +89,10 @@ def test_one_chromosome_at_a_time_gives_the_same_peaks(study: dict, model: str,
         if model == "loco":  # (Haley-Knott by pivoted QR reads them once per missing pattern)
             assert set(blocks.loads.values()) == {1}
     assert len(default.peaks) > 0
-    _same(small.peaks, default.peaks, 0.0)
-    _same(small.max_lod, default.max_lod, 0.0)
-    _same(default.peaks, in_memory.peaks, TOL)
-    _same(default.max_lod, in_memory.max_lod, TOL)
+    assert_same_frames(small.peaks, default.peaks, 0.0)
+    assert_same_frames(small.max_lod, default.max_lod, 0.0)
+    assert_same_frames(default.peaks, in_memory.peaks, TOL)
+    assert_same_frames(default.max_lod, in_memory.max_lod, TOL)
 
 
 def test_plan(study: dict) -> None:
