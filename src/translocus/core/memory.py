@@ -12,14 +12,14 @@ from translocus.core.errors import OptionError
 
 __all__ = ["DEFAULT_MEMORY", "memory_budget"]
 
-#: Memory for genotype probabilities when neither ``memory=`` nor ``$TRANSLOCUS_MEMORY`` sets
-#: it (bytes): above it they are formed chromosome by chromosome and streamed to a store.
+#: The budget when neither ``memory=`` nor ``$TRANSLOCUS_MEMORY`` sets it (bytes): genotype
+#: probabilities above it are formed chromosome by chromosome and streamed to a store.
 DEFAULT_MEMORY = 2 << 30
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 def memory_budget(memory: int | str | None = None) -> int:
-    """Bytes the genotype probabilities may take: ``memory``, else ``$TRANSLOCUS_MEMORY``.
+    """The memory budget in bytes: ``memory``, else ``$TRANSLOCUS_MEMORY``.
 
     Numbers of bytes or sizes such as ``"4G"`` or ``"512M"``; :data:`DEFAULT_MEMORY` when
     neither is given.

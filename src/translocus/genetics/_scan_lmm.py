@@ -18,7 +18,13 @@ from translocus.core.threads import parallel_map, worker_count
 from translocus.genetics._design import Batch, Prepared, design, hsq_sets, set_for_chrom
 from translocus.genetics._moments import Part, TraitSide, chromosome_lod, trait_side
 from translocus.genetics._scan_kernels import rotate_traits
-from translocus.genetics.lmm import KinshipEigen, eigen_2k, fit_null_lmm, logdet_xpx
+from translocus.genetics.lmm import (
+    KinshipEigen,
+    eigen_2k,
+    fit_null_lmm,
+    loco_label,
+    logdet_xpx,
+)
 
 __all__ = [
     "Group",
@@ -73,7 +79,7 @@ def kinship_eigen(prep: Prepared, key: str, rows: np.ndarray) -> KinshipEigen:
     if prep.sqrt_w is not None:
         sw = prep.sqrt_w[rows]
         k = k * np.outer(sw, sw)
-    label = f"kinship for chromosome {key}" if prep.loco else "kinship"
+    label = loco_label(key) if prep.loco else "kinship"
     return eigen_2k(k, tuple(ids), label=label)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "decompose_kinship",
     "eigen_2k",
     "eigen_store",
+    "loco_label",
     "fit_null_lmm",
     "logdet_xpx",
 ]
@@ -159,8 +160,11 @@ _EIGEN_CACHE: OrderedDict[bytes, KinshipEigen] = OrderedDict()
 _EIGEN_LOCK = threading.Lock()
 #: the open :class:`EigenStore` objects, innermost last
 _STORES: list[EigenStore] = []
-#: entries of a matrix read for its sketch (:func:`_sketch`), besides its diagonal
-_SKETCH_CELLS = 4096
+
+
+def loco_label(name: str) -> str:
+    """The label of chromosome ``name``'s LOCO kinship: in messages, and what a store keeps."""
+    return f"kinship for chromosome {name}"
 
 
 def _content_key(values: np.ndarray, samples: tuple[str, ...]) -> bytes:
@@ -171,13 +175,6 @@ def _content_key(values: np.ndarray, samples: tuple[str, ...]) -> bytes:
     digest.update(repr(values.shape).encode())
     digest.update("\0".join(samples).encode())
     return digest.digest()
-
-
-def _sketch(values: np.ndarray) -> bytes:
-    """A few thousand entries and the diagonal of a matrix: a cheap check, not a key."""
-    flat = values.reshape(-1)
-    step = max(1, flat.size // _SKETCH_CELLS)
-    return hashlib.sha256(np.diagonal(values).tobytes() + flat[::step].tobytes()).digest()
 
 
 def _cache_put(key: bytes, eig: KinshipEigen) -> None:
@@ -195,12 +192,9 @@ class EigenStore:
     A decomposition is kept in memory while those kept take at most ``memory_bytes``, the
     others in a temporary folder the store makes (``translocus-eigen-*`` in the system's
     temporary directory) and removes when it closes; one read back from there has the same
-    bits. The first time, a matrix is hashed in full (the key of :func:`eigen_2k`'s cache);
-    after that it is found by its LOCO name (``kinship for chromosome <name>``) and sample IDs,
-    without hashing it again: within one scan a name stands for one matrix. A sketch of its
-    entries (the diagonal and a few thousand others) guards that: a name that comes with
-    another matrix while the store is open (another scan running beside, in another thread)
-    is hashed in full every time from then on.
+    bits. It keeps the decompositions labelled as the LOCO kinships of its chromosomes
+    (:func:`loco_label`), found by their content (the key of :func:`eigen_2k`'s cache), so a
+    changed matrix is never given an old decomposition.
 
     Attributes
     ----------
@@ -215,7 +209,7 @@ class EigenStore:
     """
 
     def __init__(self, names: Sequence[str], memory_bytes: int = 0) -> None:
-        self.labels = frozenset(f"kinship for chromosome {name}" for name in names)
+        self.labels = frozenset(loco_label(name) for name in names)
         self.memory_bytes = int(memory_bytes)
         self.held_bytes = 0
         self.made = 0
@@ -223,8 +217,6 @@ class EigenStore:
         self.on_disk = 0
         self.folder: Path | None = None
         self._entries: dict[bytes, KinshipEigen | Path] = {}
-        self._quick: dict[tuple[str, tuple[str, ...]], tuple[bytes, bytes]] = {}
-        self._ambiguous: set[tuple[str, tuple[str, ...]]] = set()
         self._written = 0
         self._lock = threading.Lock()
 
@@ -244,31 +236,11 @@ class EigenStore:
             self.reused += 1
         return eig
 
-    def find_quick(self, name: tuple[str, tuple[str, ...]], sketch: bytes
-                   ) -> KinshipEigen | None:  # fmt: skip
-        """The decomposition kept for ``name`` (label and samples), or ``None``.
-
-        ``None`` too when ``sketch`` is not that of the matrix kept for ``name``: the name is
-        then hashed in full from now on (:meth:`keep` no longer files it).
-        """
-        with self._lock:
-            found = self._quick.get(name)
-            if found is not None and found[0] != sketch:
-                self._ambiguous.add(name)
-                del self._quick[name]
-                found = None
-        return None if found is None else self.find(found[1])
-
-    def keep(self, name: tuple[str, tuple[str, ...]], sketch: bytes, key: bytes,
-             eig: KinshipEigen, made: bool) -> None:  # fmt: skip
-        """Keep ``eig`` under its content ``key``, and under ``name`` with its ``sketch``."""
+    def keep(self, key: bytes, eig: KinshipEigen, made: bool) -> None:
+        """Keep ``eig`` under its content ``key``."""
         size = eig.vectors_t.nbytes + eig.values.nbytes
         with self._lock:
             self.made += int(made)
-            if name not in self._ambiguous and \
-                    self._quick.setdefault(name, (sketch, key)) != (sketch, key):  # fmt: skip
-                self._ambiguous.add(name)  # another matrix for the name: hash it always
-                del self._quick[name]
             if key in self._entries:  # two threads made the same one
                 return
             if self.held_bytes + size <= self.memory_bytes:
@@ -294,8 +266,6 @@ class EigenStore:
         with self._lock:
             entries = list(self._entries.items())
             self._entries.clear()
-            self._quick.clear()
-            self._ambiguous.clear()
             folder, self.folder = self.folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -311,14 +281,14 @@ def eigen_store(names: Sequence[str], *, memory_bytes: int = 0) -> Iterator[Eige
     Scans run in the block (in any thread) that decompose the kinship matrix of a chromosome
     in ``names`` take it from the store after the first time; decompositions beyond
     ``memory_bytes`` wait in a temporary folder, removed when the block ends (also when it
-    raises). Within the block a name stands for one matrix (:class:`EigenStore`); a new block
-    hashes the matrices again, so a matrix changed under the same name is decomposed again.
+    raises). Matrices are found by their content, so a matrix changed under the same name is
+    decomposed again.
 
     >>> g = np.random.default_rng(2).random((30, 60))
     >>> kin, ids = g @ g.T / 60, tuple(str(i) for i in range(30))
     >>> with eigen_store(["1"]) as store:
-    ...     first = eigen_2k(kin, ids, label="kinship for chromosome 1")
-    ...     again = eigen_2k(kin.copy(), ids, label="kinship for chromosome 1")
+    ...     first = eigen_2k(kin, ids, label=loco_label("1"))
+    ...     again = eigen_2k(kin.copy(), ids, label=loco_label("1"))
     >>> store.made, store.on_disk, store.reused, bool(np.all(again.vectors_t == first.vectors_t))
     (1, 1, 1, True)
     """
@@ -345,11 +315,6 @@ def eigen_2k(kinship: np.ndarray, samples: tuple[str, ...], *, label: str = "kin
     with _EIGEN_LOCK:
         stores = list(_STORES)
     store = next((s for s in reversed(stores) if label in s.labels), None)
-    name, sketch = (label, samples), _sketch(values) if store is not None else b""
-    if store is not None:
-        found = store.find_quick(name, sketch)
-        if found is not None:
-            return found
     key = _content_key(values, samples)
     eig = next((e for e in (s.find(key) for s in reversed(stores)) if e is not None), None)
     if eig is None:
@@ -361,7 +326,7 @@ def eigen_2k(kinship: np.ndarray, samples: tuple[str, ...], *, label: str = "kin
     if eig is None:
         eig = _eigen_2k(values, samples, label)
     if store is not None:
-        store.keep(name, sketch, key, eig, made)
+        store.keep(key, eig, made)
     elif made:
         _cache_put(key, eig)
     return eig
