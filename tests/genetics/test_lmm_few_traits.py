@@ -22,11 +22,11 @@ import pytest
 from translocus.core.errors import InputError
 from translocus.core.simulate import simulate_cross
 from translocus.genetics import _moments as moments
-from translocus.genetics._design import KINSHIP_ATOL, KINSHIP_RTOL
 from translocus.genetics._moments import PAIR_ROWS_N, pair_pieces
 from translocus.genetics._scan_numba import symmetric_finite, weighted_squares
 from translocus.genetics.genoprob import calc_genoprob, genoprob_to_alleleprob
 from translocus.genetics.kinship import calc_kinship
+from translocus.genetics.lmm import KINSHIP_ATOL, KINSHIP_RTOL
 from translocus.genetics.scan import scan
 
 

@@ -25,8 +25,7 @@ from translocus.core.errors import InputError
 from translocus.core.lazyprobs import LazyProbs
 from translocus.core.model import GenoProbs
 from translocus.core.threads import worker_count
-from translocus.genetics._scan_numba import symmetric_finite
-from translocus.genetics.lmm import as_kinship_frame, kinship_ids
+from translocus.genetics.lmm import as_kinship_frame, kinship_ids, kinship_symmetric
 from translocus.genetics.results import ScanResult
 
 __all__ = [
@@ -349,17 +348,11 @@ class ChromosomeBlocks(Mapping[str, np.ndarray]):
         return block
 
 
-#: The symmetry rule of :func:`~translocus.genetics.lmm.as_kinship_frame`:
-#: ``|K - K'| <= KINSHIP_ATOL + KINSHIP_RTOL |K|`` (``np.allclose``'s).
-KINSHIP_RTOL = 1e-8
-KINSHIP_ATOL = 1e-10
-
-
 def _kinship_frame(kinship: Any, samples: Sequence[str], *, label: str) -> pd.DataFrame:
     """:func:`~translocus.genetics.lmm.as_kinship_frame` without copying a float64 DataFrame
     whose rows and columns are the same string IDs in the same order (the scan only reads it;
     twenty LOCO matrices of 2,000 mice are 640 MB). The same checks run on its values, in one
-    compiled pass (:func:`~translocus.genetics._scan_numba.symmetric_finite`); where they
+    compiled pass (:func:`~translocus.genetics.lmm.kinship_symmetric`); where they
     fail, ``as_kinship_frame`` says why. A 2-D ``xr.DataArray`` with the same string IDs on
     both axes becomes such a frame first (as ``as_kinship_frame`` makes it).
     """
@@ -376,11 +369,7 @@ def _kinship_frame(kinship: Any, samples: Sequence[str], *, label: str) -> pd.Da
         and kinship.index.equals(kinship.columns)
         and kinship.index.inferred_type == "string"
     ):
-        values = kinship.to_numpy()
-        # the rule is the same for the transpose, which is in C order when a frame built
-        # from a C-ordered array hands back its block's F-ordered view
-        if not symmetric_finite(values.T if values.flags.f_contiguous else values,
-                                KINSHIP_RTOL, KINSHIP_ATOL):  # fmt: skip
+        if not kinship_symmetric(kinship.to_numpy()):
             as_kinship_frame(kinship.to_numpy(), list(kinship.index), label=label)  # raises
         return kinship
     return as_kinship_frame(kinship, samples, label=label)

@@ -537,8 +537,9 @@ def eqtl_scan(
     traits = list(pheno.columns)
     n_markers = sum(len(probs[c].coords["marker"]) for c in probs.chromosomes)
     # a LOCO scan of several chunks (or with permutations) decomposes each matrix once
-    loco_names = ([str(c) for c in probs.chromosomes if str(c) in {str(k) for k in kinship}]
-                  if isinstance(kinship, Mapping) and client is None else [])  # fmt: skip
+    loco_keys = {str(k) for k in kinship} if isinstance(kinship, Mapping) else set()
+    loco_names = ([str(c) for c in probs.chromosomes if str(c) in loco_keys]
+                  if client is None else [])  # fmt: skip
     ids = kinship_ids(kinship) if loco_names else None
     n_samples = len(pheno.index) if ids is None else len(ids.intersection(pheno.index))
     plan = memory_plan(probs, threads, memory, decompositions=len(loco_names),

@@ -39,6 +39,7 @@ from translocus.core.errors import InputError
 from translocus.core.threads import blas_threads
 from translocus.genetics._null_numba import brent_fit_lmm
 from translocus.genetics._scan_kernels import rotate_traits
+from translocus.genetics._scan_numba import symmetric_finite
 
 __all__ = [
     "EigenStore",
@@ -129,15 +130,23 @@ def as_kinship_frame(
     values = frame.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
         raise InputError(f"{label}: contains missing or infinite values; recompute the kinship")
-    # |K - K'| <= 1e-10 + 1e-8 |K| (np.allclose's rule), with two temporaries
-    diff = values - values.T
-    np.abs(diff, out=diff)
-    bound = np.abs(values)
-    bound *= 1e-8
-    bound += 1e-10
-    if not np.all(diff <= bound):
+    if not kinship_symmetric(values):
         raise InputError(f"{label}: the matrix is not symmetric; pass calc_kinship's output")
     return frame if (frame.dtypes == np.float64).all() else frame.astype(float)
+
+
+#: The symmetry rule of a kinship matrix: ``|K - K'| <= KINSHIP_ATOL + KINSHIP_RTOL |K|``
+#: (``np.allclose``'s, every entry against its transpose).
+KINSHIP_RTOL = 1e-8
+KINSHIP_ATOL = 1e-10
+
+
+def kinship_symmetric(values: np.ndarray) -> bool:
+    """Whether a square matrix is finite and symmetric by :data:`KINSHIP_RTOL`'s rule."""
+    # the rule is the same for the transpose, which is in C order when a frame built from a
+    # C-ordered array hands back its block's F-ordered view
+    a = values.T if values.flags.f_contiguous else np.ascontiguousarray(values)
+    return bool(symmetric_finite(a, KINSHIP_RTOL, KINSHIP_ATOL))
 
 
 def decompose_kinship(kinship: Any, *, label: str = "kinship") -> KinshipEigen:
