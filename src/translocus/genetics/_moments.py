@@ -64,6 +64,9 @@ FUSED_TRAITS = 3
 #: Width of the products of genotype moments with trait columns (:func:`column_blocks`).
 BLOCK_COLUMNS = 8
 FUSED_COLUMNS = 8
+#: From this many traits with their own weights (LMM), a chunk's small systems are solved
+#: with the traits side by side in vectorised lanes (:class:`_LaneGroup`), same bits.
+LANE_TRAITS = 4
 #: A scan of at least this many traits takes the wide path (:func:`_chromosome_lod_wide`):
 #: moments of whole blocks of :data:`WIDE_BLOCK` traits by wide matrix products.
 WIDE_TRAITS = 256
@@ -348,6 +351,7 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
     ok = np.zeros((n_block, n_trait, m_count), dtype=np.bool_)
     fallback: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     u_mat = None if eig is None else eig.vectors_t.T  # rows of U' X are (columns of X)' U
+    lanes = _lane_groups(ts) if n_trait >= LANE_TRAITS and not share.any() else None
     for m0 in range(0, m_count, chunk):
         mc = min(chunk, m_count - m0)
         if rot is not None:  # every permutation of the block in one product
@@ -394,9 +398,14 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
                         np.take(by_part, part_of, axis=1, out=out)
                     else:
                         column_blocks(rows2, w, out)
-            rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row, ts.cov_gram,
-                                 ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD, rss1[bi], ok[bi],
-                                 share, RANK_CLEAR)  # fmt: skip
+            if lanes is None:
+                rss_from_moment_rows(gram, fx, m0, ts.cov_row, ts.cov_cnt, ts.y_row,
+                                     ts.cov_gram, ts.cov_y, ts.yty, pa, pb, MOMENT_GUARD,
+                                     rss1[bi], ok[bi], share, RANK_CLEAR)  # fmt: skip
+            else:
+                for group in lanes:
+                    group.solve(gram, fx, pa, pb, rss1[bi, :, m0 : m0 + mc],
+                                ok[bi, :, m0 : m0 + mc])  # fmt: skip
             if ok[bi, :, m0 : m0 + mc].all():
                 continue
             bad_t, bad_m = np.nonzero(~ok[bi, :, m0 : m0 + mc])
@@ -414,6 +423,50 @@ def chromosome_lod(prep: Prepared, chrom: str, rows: np.ndarray, eig: KinshipEig
         lod *= -(ts.n_obs / 2)[None, :, None]
     lod = lod.transpose(0, 2, 1)  # [B, M, T]
     return lod if geno_rows is not None and np.ndim(geno_rows) == 2 else lod[0]
+
+
+class _LaneGroup:
+    """Traits with the same number of covariates, solved side by side (:func:`rss_lanes`).
+
+    Each trait has its own weights (LMM), so every (trait, marker) is its own ``p x p``
+    system; :func:`rss_lanes` factorises them with the arithmetic of
+    :func:`rss_from_moment_rows` with the traits in the innermost, vectorised loop, so each
+    entry has the same bits either way and does not depend on the traits beside it.
+    """
+
+    def __init__(self, ts: TraitSide, traits: np.ndarray, c: int) -> None:
+        self.traits = traits
+        self.whole = bool(traits.size == ts.cov_cnt.size and np.all(np.diff(traits) == 1))
+        # C'WX and X'Wy of the group's traits are these columns of the chunk's moments
+        self.cov_cols = ts.cov_row[traits][None, :] + np.arange(c)[:, None]  # [c, L]
+        self.y_cols = ts.y_row[traits]
+        lanes = traits.size
+        self.low = np.zeros((c, c, lanes))
+        self.z = np.zeros((c, lanes))
+        self.rss0 = np.zeros(lanes)
+        self.usable = np.zeros(lanes, dtype=np.bool_)
+        covariate_factors(np.ascontiguousarray(ts.cov_gram[traits][:, :c, :c].transpose(1, 2, 0)),
+                          np.ascontiguousarray(ts.cov_y[traits][:, :c].T), ts.yty[traits],
+                          self.low, self.z, self.rss0, self.usable)  # fmt: skip
+
+    def solve(self, gram: np.ndarray, fx: np.ndarray, pa: np.ndarray, pb: np.ndarray,
+              rss: np.ndarray, ok: np.ndarray) -> None:  # fmt: skip
+        """RSS of the group's traits at a chunk's markers into ``rss``/``ok`` (``[T, mc]``)."""
+        mc = gram.shape[0]
+        g = gram if self.whole else np.ascontiguousarray(gram[:, :, self.traits])
+        out_rss = np.empty((mc, self.traits.size))
+        out_ok = np.zeros((mc, self.traits.size), dtype=np.bool_)
+        rss_lanes(g, np.ascontiguousarray(fx[:, :, self.cov_cols]),
+                  np.ascontiguousarray(fx[:, :, self.y_cols]), self.low, self.z, self.rss0,
+                  self.usable, pa, pb, MOMENT_GUARD, RANK_CLEAR, out_rss, out_ok)  # fmt: skip
+        rss[self.traits] = out_rss.T
+        ok[self.traits] = out_ok.T
+
+
+def _lane_groups(ts: TraitSide) -> list[_LaneGroup]:
+    """The scan's traits by number of covariates, for :class:`_LaneGroup` solves."""
+    return [_LaneGroup(ts, np.flatnonzero(ts.cov_cnt == c), int(c))
+            for c in np.unique(ts.cov_cnt)]  # fmt: skip
 
 
 def genotype_scales(prep: Prepared, rows: np.ndarray) -> list[np.ndarray]:
