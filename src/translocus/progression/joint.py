@@ -31,7 +31,10 @@ The parameters are fitted by maximum likelihood with the random effects integrat
 Gauss-Hermite quadrature on the Gaussian posterior of the longitudinal submodel (centred
 and scaled per animal, Rizopoulos 2012 section 4.6) and the cumulative hazards by
 Gauss-Legendre quadrature. Animals enter the risk set at their first measurement (or
-``entry``): the likelihood conditions on survival to entry given ``b``.
+``entry``): the likelihood conditions on survival to entry given ``b``. Compiled kernels
+(:mod:`translocus.progression._joint_numba`) compute each animal's posterior and its
+survival terms, animals in parallel, without the (animals, nodes, ages) arrays numpy
+would build.
 
 Dynamic predictions (Rizopoulos 2011) use the posterior of ``b`` given the measurements
 up to a landmark ``t`` and survival to ``t``::
@@ -55,6 +58,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +73,15 @@ from translocus.core.estimator import ConvergenceWarning, Estimator, check_fitte
 from translocus.core.intervals import POINT, as_levels, interval_columns, normal_quantile
 from translocus.core.provenance import LicensePolicy, Provenance
 from translocus.core.table import ProvenanceTable, licence_gate, provenance_for
+from translocus.core.threads import blas_threads
+from translocus.progression._joint_numba import (
+    HAZARD_FIELDS,
+    fall_from_peak,
+    natural_spline,
+    posterior,
+    product_grid,
+    survival_terms,
+)
 
 __all__ = [
     "ASSOCIATIONS",
@@ -91,8 +104,6 @@ _PER = {
 }
 #: Months per unit of the scaled age ``s`` (slopes are per year in the model).
 _AGE_SCALE = 12.0
-#: Largest exponent taken (hazards beyond exp(700) are infinite anyway).
-_EXP_MAX = 700.0
 #: Names of the random effects (per-animal intercept, slope and curvature in age).
 _RANDOM_NAMES = ("intercept", "slope", "curvature")
 
@@ -111,13 +122,21 @@ class _Data:
     y: np.ndarray  # (m,) standardised value
 
 
-def _gauss_hermite(k: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Product grid of ``k**dim`` probabilists' nodes (K, dim) and weights summing to 1."""
+@functools.lru_cache
+def _hermite(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` probabilists' Gauss-Hermite nodes and their weights summing to 1."""
     x, w = np.polynomial.hermite_e.hermegauss(k)
-    w = w / w.sum()
-    grids = np.meshgrid(*([x] * dim), indexing="ij")
-    weights = np.meshgrid(*([w] * dim), indexing="ij")
-    return np.stack([g.ravel() for g in grids], 1), np.prod([g.ravel() for g in weights], 0)
+    return x, w / w.sum()
+
+
+def _gauss_hermite(k: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Product grid of ``k**dim`` probabilists' nodes (K, dim) and weights summing to 1.
+
+    The last dimension varies fastest (the order of the likelihood kernel's grid).
+    """
+    x, w = _hermite(k)
+    index, nodes = product_grid(x, dim)
+    return nodes, np.prod(w[index], axis=1)
 
 
 def _natural_spline(s: np.ndarray, knots: np.ndarray) -> np.ndarray:
@@ -133,22 +152,9 @@ def _natural_spline(s: np.ndarray, knots: np.ndarray) -> np.ndarray:
     ((7, 1), True)
     """
     k = np.asarray(knots, dtype=float)
-    last, before = k[-1], k[-2]
-    span = (last - before) * (last - k[0]) ** 2
-
-    def cube(x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0.0) ** 3
-
-    cols = [
-        (
-            cube(s - k[j]) * (last - before)
-            - cube(s - before) * (last - k[j])
-            + cube(s - last) * (before - k[j])
-        )
-        / span
-        for j in range(k.size - 2)
-    ]
-    return np.stack(cols, -1) if cols else np.zeros((*np.shape(s), 0))
+    x = np.asarray(s, dtype=float)
+    flat = natural_spline(np.ascontiguousarray(x.ravel()), np.ascontiguousarray(k))
+    return flat.reshape(*x.shape, max(k.size - 2, 0))
 
 
 def _polynomial(s: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
@@ -346,34 +352,21 @@ class JointModel(Estimator):
         With ``P_i = D^-1 + Z_i'Z_i / sigma^2`` and ``c_i = Z_i'r_i / sigma^2`` (``r_i`` the
         residuals from the fixed course): ``b | y_i ~ N(P_i^-1 c_i, P_i^-1)`` and
         ``log p(y_i) = -(n_i log(2 pi sigma^2) + log|D| + log|P_i| + r'r / sigma^2
-        - c'P^-1 c) / 2`` (Woodbury and the determinant lemma).
+        - c'P^-1 c) / 2`` (Woodbury and the determinant lemma); compiled
+        (:func:`~translocus.progression._joint_numba.posterior`). Raises ``LinAlgError`` when
+        some ``P_i`` is not positive definite.
         """
-        n, r = data.animals.size, self._n_random
-        sigma2 = par["sigma"] ** 2
         lower = par["chol"]
         d_inv = np.linalg.inv(lower @ lower.T)
         log_det_d = 2.0 * float(np.sum(np.log(np.diag(lower))))
-        idx, s = data.index, data.s
-        mean_fixed, _ = self._fixed(par, s, data.w[idx])
-        res = data.y - mean_fixed
-        cnt = np.bincount(idx, minlength=n).astype(float)
-        moments = [cnt] + [np.bincount(idx, s**k, minlength=n) for k in range(1, 2 * r - 1)]
-        ztz = np.empty((n, r, r))
-        for i in range(r):
-            for j in range(r):
-                ztz[:, i, j] = moments[i + j]
-        c = np.stack([np.bincount(idx, s**k * res, minlength=n) for k in range(r)], 1) / sigma2
-        rr = np.bincount(idx, res * res, minlength=n)
-        prec = d_inv[None, :, :] + ztz / sigma2
-        prec_chol = np.linalg.cholesky(prec)
-        log_det_p = 2.0 * np.sum(np.log(np.diagonal(prec_chol, axis1=1, axis2=2)), axis=1)
-        cov = np.linalg.inv(prec)
-        mean = np.einsum("nij,nj->ni", cov, c)
-        quad = np.einsum("ni,ni->n", c, mean)
-        logpy = -0.5 * (
-            cnt * np.log(2 * np.pi * sigma2) + log_det_d + log_det_p + rr / sigma2 - quad
-        )
-        return logpy, mean, np.linalg.cholesky(cov)
+        mean_fixed, _ = self._fixed(par, data.s, data.w[data.index])
+        logpy, mean, chol, ok = posterior(
+            data.index, data.s, data.y - mean_fixed, data.animals.size, d_inv,
+            par["sigma"] ** 2, log_det_d,
+        )  # fmt: skip
+        if not ok:
+            raise np.linalg.LinAlgError("a posterior precision is not positive definite")
+        return logpy, mean, chol
 
     def _nodes(self, mean: np.ndarray, chol: np.ndarray) -> np.ndarray:
         """Random effects at the quadrature nodes (n, K, r)."""
@@ -394,77 +387,60 @@ class JointModel(Estimator):
 
         The course is ``c0 + c1 s + c2 s^2`` per animal and node (degree and random degree
         at most 2); its largest value on ``[entry, t]`` is at an end or, when concave, at the
-        vertex ``v = -c1 / (2 c2)`` inside, where ``m(v) - m(t) = -c2 (s - v)^2``. (n, K, L).
+        vertex ``v = -c1 / (2 c2)`` inside, where ``m(v) - m(t) = -c2 (s - v)^2``. (n, K, L):
+        the likelihood kernel's own fall (``_joint_numba.fall_from_peak``) at the nodes ``b``
+        (n, K, r).
         """
         beta = par["beta"]
         d1 = self.degree + 1
-        coef = [np.zeros(b.shape[:2]) for _ in range(3)]
-        coef[0] = coef[0] + (w @ beta[d1:])[:, None]
-        for k in range(d1):
-            coef[k] = coef[k] + beta[k]
-        for k in range(self._n_random):
-            coef[k] = coef[k] + b[..., k]
-        c0, c1, c2 = (c[:, :, None] for c in coef)
-        s = ((t - self.centre_) / _AGE_SCALE)[:, None, :]
-        s_e = ((entry - self.centre_) / _AGE_SCALE)[:, None, None]
-        from_entry = c1 * (s - s_e) + c2 * (s * s - s_e * s_e)
-        concave = c2 < 0
-        vertex = -c1 / (2.0 * np.where(concave, c2, -1.0))
-        inside = concave & (vertex > s_e) & (vertex < s)
-        from_vertex = np.where(inside, c2 * (s - vertex) ** 2, 0.0)
-        return -np.minimum(np.minimum(from_entry, 0.0), from_vertex)
+        c1 = (beta[1] if d1 > 1 else 0.0) + b[..., 1]
+        c2 = (beta[2] if d1 > 2 else 0.0) + (b[..., 2] if b.shape[-1] > 2 else 0.0)
+        c2 = np.broadcast_to(c2, c1.shape)
+        s = (np.asarray(t, dtype=float) - self.centre_) / _AGE_SCALE
+        s_e = (np.asarray(entry, dtype=float) - self.centre_) / _AGE_SCALE
+        return fall_from_peak(
+            np.ascontiguousarray(c1), np.ascontiguousarray(c2), np.ascontiguousarray(s), s_e
+        )
 
-    def _log_hazard(
+    def _survival_terms(
         self,
         par: dict[str, Any],
-        t: np.ndarray,
         w: np.ndarray,
-        b: np.ndarray,
-        entry: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """``log h(t | b)`` at ages ``t`` (n, L) for the nodes ``b`` (n, K, r): (n, K, L).
+        mean: np.ndarray,
+        chol: np.ndarray,
+        start: np.ndarray,
+        stop: np.ndarray,
+        entry: np.ndarray,
+        event: np.ndarray | None = None,
+        *,
+        gradient: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per animal and node ``-(H(stop | b) - H(start | b)) + event log h(stop | b)``.
 
-        ``entry`` (n,): the age from which the course's peak is taken (``from_peak``).
+        The nodes ``b`` are those of the posterior ``mean``/``chol``; the course's peak is
+        taken from ``entry``; ``event`` None: no hazard term. Returns the terms (n, K),
+        their log Gauss-Hermite means (n,) and, with ``gradient``, the gradient columns
+        (n, 7 + spline terms) of :func:`~translocus.progression._joint_numba.survival_terms`.
         """
-        s = (t - self.centre_) / _AGE_SCALE
-        level, slope = self._fixed(par, s, w[:, None, :])
-        slope_coef = par["alpha_slope"] + par["alpha_slope_age"] * s
-        eta = (
-            par["g0"]
-            + par["g1"] * s
-            + (w @ par["gamma"])[:, None]
-            + ((w @ par["gamma_age"])[:, None] * s if self.covariates_by_age else 0.0)
-            + (par["alpha"] + par["alpha_age"] * s) * level
-            + slope_coef * slope
-        )
-        if self.baseline_knots:
-            eta = eta + self._spline(s) @ par["spline"]
-        r = self._n_random
-        coef = np.stack(
-            [
-                (par["alpha"] + par["alpha_age"] * s) * s**k
-                + (slope_coef * k * s ** (k - 1) if k else 0.0)
-                for k in range(r)
-            ],
-            -1,
-        )  # (n, L, r)
-        out = eta[:, None, :] + np.matmul(b, np.swapaxes(coef, 1, 2))
-        if "from_peak" in self.association:
-            if entry is None:
-                raise ValueError("from_peak needs the entry ages")
-            out = out + par["alpha_peak"] * self._from_peak(par, t, w, b, entry)
-        return out
-
-    def _spline(self, s: np.ndarray) -> np.ndarray:
-        """The baseline's spline terms at scaled ages ``s`` (last axis added)."""
-        knots = (np.asarray(self.baseline_knots_) - self.centre_) / _AGE_SCALE
-        return _natural_spline(s, knots)
-
-    def _legendre(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Gauss-Legendre ages (n, L) and weights (n, L) on each ``[start, stop]``."""
+        _, wk = self._gh
+        hermite, _ = _hermite(round(wk.size ** (1.0 / self._n_random)))
         x, wl = self._gl
-        half = (stop - start)[:, None] / 2.0
-        return start[:, None] + half * (x[None, :] + 1.0), half * wl[None, :]
+        d1 = self.degree + 1
+        beta = par["beta"]
+        n = mean.shape[0]
+        hazard = np.array([self.centre_ if f == "centre" else par[f] for f in HAZARD_FIELDS],
+                          dtype=float)  # fmt: skip
+        knots = (np.asarray(self.baseline_knots_, dtype=float) - self.centre_) / _AGE_SCALE
+        by_age = w @ par["gamma_age"] if self.covariates_by_age else np.zeros(n)
+        return survival_terms(
+            mean, chol, hermite, np.log(wk), x, wl,
+            np.ascontiguousarray(start, dtype=float), np.ascontiguousarray(stop, dtype=float),
+            np.ascontiguousarray(entry, dtype=float),
+            np.zeros(n) if event is None else np.ascontiguousarray(event, dtype=float),
+            w @ beta[d1:], w @ par["gamma"], by_age, np.ascontiguousarray(beta[:d1]), hazard,
+            np.ascontiguousarray(par["spline"], dtype=float), knots,
+            "from_peak" in self.association, gradient,
+        )  # fmt: skip
 
     def _log_survival(
         self,
@@ -472,17 +448,16 @@ class JointModel(Estimator):
         start: np.ndarray,
         stop: np.ndarray,
         w: np.ndarray,
-        b: np.ndarray,
+        mean: np.ndarray,
+        chol: np.ndarray,
         entry: np.ndarray | None = None,
     ) -> np.ndarray:
         """``-(H(stop | b) - H(start | b))`` per animal and node (n, K).
 
         ``entry``: the age the course's peak is taken from (``start`` when not given).
         """
-        t, cw = self._legendre(start, stop)
         entry = start if entry is None else entry
-        h = np.exp(np.minimum(self._log_hazard(par, t, w, b, entry), _EXP_MAX))
-        return -np.matmul(h, cw[:, :, None])[:, :, 0]
+        return self._survival_terms(par, w, mean, chol, start, stop, entry)[0]
 
     def _loglik(self, theta: np.ndarray, data: _Data, per_animal: bool = False) -> Any:
         par = self._unpack(theta, data.w.shape[1])
@@ -490,12 +465,10 @@ class JointModel(Estimator):
             logpy, mean, chol = self._posterior(par, data)
         except np.linalg.LinAlgError:  # a random-effects covariance too close to singular
             return np.full(data.animals.size, -np.inf) if per_animal else -np.inf
-        b = self._nodes(mean, chol)
-        log_s = self._log_survival(par, data.t0, data.time, data.w, b)
-        log_h = self._log_hazard(par, data.time[:, None], data.w, b, data.t0)[:, :, 0]
-        _, wk = self._gh
-        a = log_s + data.event[:, None] * log_h
-        ll = logpy + special.logsumexp(a, b=wk[None, :], axis=1)
+        _, log_mean, _ = self._survival_terms(
+            par, data.w, mean, chol, data.t0, data.time, data.t0, data.event
+        )
+        ll = logpy + log_mean
         if per_animal:
             return ll
         total = float(ll.sum())
@@ -506,7 +479,7 @@ class JointModel(Estimator):
 
         Those parameters leave the quadrature nodes (the posterior of the longitudinal
         submodel) unchanged, so ``d log L_i = sum_k pi_ik d a_ik`` with ``pi_ik`` the
-        normalised integrand at node ``k``.
+        normalised integrand at node ``k`` (summed per animal by the kernel).
         """
         q = data.w.shape[1]
         par = self._unpack(theta, q)
@@ -515,69 +488,19 @@ class JointModel(Estimator):
             logpy, mean, chol = self._posterior(par, data)
         except np.linalg.LinAlgError:
             return -np.inf, np.zeros(lay["alpha"].stop - lay["gompertz"].start)
-        b = self._nodes(mean, chol)
-        t, cw = self._legendre(data.t0, data.time)
-        s = (t - self.centre_) / _AGE_SCALE
-        level, slope = self._fixed(par, s, data.w[:, None, :])
-        h = np.exp(np.minimum(self._log_hazard(par, t, data.w, b, data.t0), _EXP_MAX))
-        # every weighted integral of h the gradient needs, in one batched product
-        r = self._n_random
-        columns = [cw * s**k for k in range(r + 1)] + [
-            cw * level, cw * slope, cw * s * level, cw * s * slope,
-        ]  # fmt: skip
+        _, log_mean, columns = self._survival_terms(
+            par, data.w, mean, chol, data.t0, data.time, data.t0, data.event, gradient=True
+        )
+        ll = logpy + log_mean
         n_spline = max(int(self.baseline_knots) - 2, 0)
-        if n_spline:
-            basis = self._spline(s)
-            columns += [cw * basis[..., j] for j in range(n_spline)]
-        moments = np.matmul(h, np.stack(columns, -1))  # (n, K, r + 5 + n_spline)
-        big_h, h_s = moments[..., 0], moments[..., 1]
-
-        def random_sum(shift: int, factor: Any = None) -> np.ndarray:
-            total = np.zeros_like(big_h)
-            for k in range(r):
-                if k + shift < 0:
-                    continue
-                coef = b[..., k] * (1.0 if factor is None else factor[k])
-                total += coef * moments[..., k + shift]
-            return total
-
-        h_value = moments[..., r + 1] + random_sum(0)
-        h_slope = moments[..., r + 2] + random_sum(-1, list(range(r)))
-        h_value_age = moments[..., r + 3] + random_sum(1)
-        h_slope_age = moments[..., r + 4] + random_sum(0, list(range(r)))
-        t_end = data.time[:, None]
-        s_t = (t_end - self.centre_) / _AGE_SCALE
-        level_t, slope_t = self._fixed(par, s_t, data.w[:, None, :])
-        rl_t, rs_t = self._random_terms(b, s_t)
-        log_h = self._log_hazard(par, t_end, data.w, b, data.t0)[:, :, 0]
-        d = data.event[:, None]
-        a = -big_h + d * log_h
-        _, wk = self._gh
-        norm = special.logsumexp(a, b=wk[None, :], axis=1)
-        ll = logpy + norm
-        pi = wk[None, :] * np.exp(a - norm[:, None])
-        d_g0 = d - big_h
-        parts = [d_g0, d * s_t - h_s]
-        if n_spline:
-            basis_t = self._spline(s_t)
-            parts += [d * basis_t[..., j] - moments[..., r + 5 + j] for j in range(n_spline)]
-        parts += [data.w[:, [j]] * d_g0 for j in range(q)]
+        first = 2 + n_spline  # the association columns follow the baseline's
+        parts = [columns[:, j] for j in range(first)]
+        parts += [data.w[:, j] * columns[:, 0] for j in range(q)]
         if self.covariates_by_age:
-            parts += [data.w[:, [j]] * (d * s_t - h_s) for j in range(q)]
-        for name in self.association:
-            if name == "value":
-                parts.append(d * (level_t + rl_t[:, :, 0]) - h_value)
-            elif name == "slope":
-                parts.append(d * (slope_t + rs_t[:, :, 0]) - h_slope)
-            elif name == "slope_by_age":
-                parts.append(d * s_t * (slope_t + rs_t[:, :, 0]) - h_slope_age)
-            elif name == "from_peak":
-                peak_t = self._from_peak(par, t_end, data.w, b, data.t0)[:, :, 0]
-                peak = self._from_peak(par, t, data.w, b, data.t0)
-                parts.append(d * peak_t - np.einsum("nkl,nkl->nk", h, peak * cw[:, None, :]))
-            else:
-                parts.append(d * s_t * (level_t + rl_t[:, :, 0]) - h_value_age)
-        grad = np.array([float(np.sum(pi * part)) for part in parts])
+            parts += [data.w[:, j] * columns[:, 1] for j in range(q)]
+        offset = {"value": 0, "slope": 1, "value_by_age": 2, "slope_by_age": 3, "from_peak": 4}
+        parts += [columns[:, first + offset[name]] for name in self.association]
+        grad = np.array([float(np.sum(part)) for part in parts])
         total = float(ll.sum())
         return (total if np.isfinite(total) else -np.inf), grad
 
@@ -800,9 +723,11 @@ class JointModel(Estimator):
         self.n_animals_ = int(data.animals.size)
         self.n_deaths_ = int(data.event.sum())
         self.n_measurements_ = int(data.y.size)
-        theta = self._start(data)
-        self.params_, self.converged_, self.n_iter_, self.loglik_ = self._optimise(theta, data)
-        self._covariance(data)
+        # many small products: a threaded BLAS would only spin next to the kernels' threads
+        with blas_threads(1):
+            theta = self._start(data)
+            self.params_, self.converged_, self.n_iter_, self.loglik_ = self._optimise(theta, data)
+            self._covariance(data)
         return self
 
     def _start(self, data: _Data) -> np.ndarray:
@@ -987,7 +912,7 @@ class JointModel(Estimator):
             data, par = self._history(measures, animals, float(landmark), source)
             _, mean, chol = self._posterior(par, data)
             b = self._nodes(mean, chol)
-            log_s = self._log_survival(par, data.t0, data.time, data.w, b)
+            log_s = self._log_survival(par, data.t0, data.time, data.w, mean, chol)
             log_w = np.log(wk)[None, :] + log_s
             norm = special.logsumexp(log_w, axis=1)
             post = np.exp(log_w - norm[:, None])
@@ -1000,7 +925,9 @@ class JointModel(Estimator):
             cur_slope = cur_slope * self.value_sd_ / _AGE_SCALE
             n_meas = np.bincount(data.index, minlength=data.animals.size)
             for h in horizons:
-                later = self._log_survival(par, data.time, data.time + float(h), data.w, b, data.t0)
+                later = self._log_survival(
+                    par, data.time, data.time + float(h), data.w, mean, chol, data.t0
+                )
                 surv = special.logsumexp(log_w + later, axis=1) - norm
                 rows.append(
                     pd.DataFrame(
@@ -1044,13 +971,15 @@ class JointModel(Estimator):
         _, mean, chol = self._posterior(par, data)
         b = self._nodes(mean, chol)
         _, wk = self._gh
-        log_s = self._log_survival(par, data.t0, data.time, data.w, b)
+        log_s = self._log_survival(par, data.t0, data.time, data.w, mean, chol)
         log_w = np.log(wk)[None, :] + log_s
         norm = special.logsumexp(log_w, axis=1)
         rows = []
         for a in ages:
             later = (
-                self._log_survival(par, data.time, np.maximum(data.time, a), data.w, b, data.t0)
+                self._log_survival(
+                    par, data.time, np.maximum(data.time, a), data.w, mean, chol, data.t0
+                )
                 if a > landmark
                 else np.zeros_like(log_w)
             )
