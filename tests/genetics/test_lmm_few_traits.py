@@ -151,18 +151,45 @@ def eight_traits():
     return apr, pheno, calc_kinship(apr, type="loco"), sex
 
 
-@pytest.mark.parametrize("guard", [None, 0.3])
-def test_lane_solves_give_the_bits_of_one_system_at_a_time(eight_traits, monkeypatch, guard):
+@pytest.mark.parametrize(("guard", "views"), [(None, True), (0.3, True), (None, False)])
+def test_lane_solves_give_the_bits_of_one_system_at_a_time(eight_traits, monkeypatch, guard,
+                                                          views):  # fmt: skip
     # traits side by side in vectorised lanes against one (trait, marker) system at a time;
-    # a coarse moment guard sends many entries to the exact path in both
+    # a coarse moment guard sends many entries to the exact path in both; the lanes read the
+    # chunk's moments through views where the columns are regular, else through copies
     apr, pheno, loco, sex = eight_traits
     if guard is not None:
         monkeypatch.setattr(moments, "MOMENT_GUARD", guard)
+    init, regular = moments._LaneGroup.__init__, []
+
+    def recorded(self, *args):
+        init(self, *args)
+        if not views:
+            self.regular = False
+        regular.append(self.regular)
+
+    monkeypatch.setattr(moments._LaneGroup, "__init__", recorded)
     assert pheno.shape[1] >= moments.LANE_TRAITS
     lanes = scan(pheno, apr, kinship=loco, addcovar=sex, threads=2)
     monkeypatch.setattr(moments, "LANE_TRAITS", 10**9)
     rows = scan(pheno, apr, kinship=loco, addcovar=sex, threads=2)
+    assert any(regular) == views  # the batch with dummies for its missing values: copies
     assert np.array_equal(lanes.lod.to_numpy(), rows.lod.to_numpy(), equal_nan=True)
     alone = scan(pheno.iloc[:, [3]], apr, kinship=loco, addcovar=sex, threads=1)
     name = pheno.columns[3]
     assert np.array_equal(alone.lod[name].to_numpy(), lanes.lod[name].to_numpy())
+
+
+def test_lane_solves_refuse_arrays_whose_lanes_differ():
+    from translocus.genetics._wide_numba import rss_lanes
+
+    mc, p, c, lanes = 3, 2, 1, 4
+    pa, pb = np.array([0, 0, 1]), np.array([0, 1, 1])
+    args = [np.ones((mc, 3, lanes)), np.ones((mc, p, c, lanes)), np.ones((mc, p, lanes)),
+            np.ones((c, c, lanes)), np.ones((c, lanes)), np.ones(lanes),
+            np.ones(lanes, dtype=np.bool_), pa, pb, 1e-7, 1e-10, np.empty((mc, lanes)),
+            np.zeros((mc, lanes), dtype=np.bool_)]  # fmt: skip
+    rss_lanes(*args)  # consistent: runs
+    args[0] = np.ones((mc, 3, lanes + 2))  # the moments of more traits than the outputs hold
+    with pytest.raises(ValueError, match="lanes or markers"):
+        rss_lanes(*args)

@@ -436,11 +436,20 @@ class _LaneGroup:
 
     def __init__(self, ts: TraitSide, traits: np.ndarray, c: int) -> None:
         self.traits = traits
-        self.whole = bool(traits.size == ts.cov_cnt.size and np.all(np.diff(traits) == 1))
+        lanes = traits.size
         # C'WX and X'Wy of the group's traits are these columns of the chunk's moments
         self.cov_cols = ts.cov_row[traits][None, :] + np.arange(c)[:, None]  # [c, L]
         self.y_cols = ts.y_row[traits]
-        lanes = traits.size
+        # traits in a row, each one's covariate columns after the previous one's and their
+        # phenotypes side by side (as trait_side lays them out within and across batches of
+        # one design): the solves read and write views, no copies
+        step = np.arange(lanes)
+        self.regular = bool(
+            np.array_equal(traits, traits[0] + step)
+            and np.array_equal(self.cov_cols[0], self.cov_cols[0, 0] + c * step)
+            and np.array_equal(self.y_cols, self.y_cols[0] + step)
+        )
+        self.c = c
         self.low = np.zeros((c, c, lanes))
         self.z = np.zeros((c, lanes))
         self.rss0 = np.zeros(lanes)
@@ -452,11 +461,19 @@ class _LaneGroup:
     def solve(self, gram: np.ndarray, fx: np.ndarray, pa: np.ndarray, pb: np.ndarray,
               rss: np.ndarray, ok: np.ndarray) -> None:  # fmt: skip
         """RSS of the group's traits at a chunk's markers into ``rss``/``ok`` (``[T, mc]``)."""
-        mc = gram.shape[0]
-        g = gram if self.whole else np.ascontiguousarray(gram[:, :, self.traits])
-        out_rss = np.empty((mc, self.traits.size))
-        out_ok = np.zeros((mc, self.traits.size), dtype=np.bool_)
-        rss_lanes(g, np.ascontiguousarray(fx[:, :, self.cov_cols]),
+        mc, p, lanes = gram.shape[0], fx.shape[1], self.traits.size
+        if self.regular:
+            t0, c0, y0 = int(self.traits[0]), int(self.cov_cols[0, 0]), int(self.y_cols[0])
+            fxc = fx[:, :, c0 : c0 + self.c * lanes].reshape(mc, p, lanes, self.c)
+            rss_lanes(gram[:, :, t0 : t0 + lanes], fxc.transpose(0, 1, 3, 2),
+                      fx[:, :, y0 : y0 + lanes], self.low, self.z, self.rss0, self.usable, pa,
+                      pb, MOMENT_GUARD, RANK_CLEAR, rss[t0 : t0 + lanes].T,
+                      ok[t0 : t0 + lanes].T)  # fmt: skip
+            return
+        out_rss = np.empty((mc, lanes))
+        out_ok = np.zeros((mc, lanes), dtype=np.bool_)
+        rss_lanes(np.ascontiguousarray(gram[:, :, self.traits]),
+                  np.ascontiguousarray(fx[:, :, self.cov_cols]),
                   np.ascontiguousarray(fx[:, :, self.y_cols]), self.low, self.z, self.rss0,
                   self.usable, pa, pb, MOMENT_GUARD, RANK_CLEAR, out_rss, out_ok)  # fmt: skip
         rss[self.traits] = out_rss.T

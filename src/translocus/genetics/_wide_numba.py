@@ -86,6 +86,11 @@ def rss_lanes(gram: np.ndarray, fxc: np.ndarray, fxy: np.ndarray, low: np.ndarra
     mc, npair, n_lane = gram.shape
     p = fxy.shape[1]
     c = fxc.shape[2]
+    if (fxc.shape[3] != n_lane or fxy.shape[2] != n_lane or low.shape[2] != n_lane
+            or z.shape[1] != n_lane or rss0.shape[0] != n_lane or usable.shape[0] != n_lane
+            or rss.shape[1] != n_lane or ok.shape[1] != n_lane or rss.shape[0] < mc
+            or ok.shape[0] < mc or fxc.shape[0] < mc or fxy.shape[0] < mc):  # fmt: skip
+        raise ValueError("rss_lanes: the lanes or markers of its arrays differ")
     h = np.empty((c, p, n_lane))
     g = np.empty((p, p, n_lane))
     lg = np.zeros((p, p, n_lane))
