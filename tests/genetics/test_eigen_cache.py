@@ -13,8 +13,10 @@ cache; within one store a name that comes with another matrix is hashed in full 
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,3 +187,50 @@ def test_threads_asking_for_one_matrix_at_once(own_tmp) -> None:
         np.testing.assert_array_equal(eig.values, values)
         np.testing.assert_array_equal(eig.vectors_t, np.ascontiguousarray(vectors.T))
     assert list(own_tmp.iterdir()) == []  # type: ignore[attr-defined]
+
+
+def _dead_pid() -> int:
+    """A process id that no process has (a child that has exited and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_folders_of_killed_scans_are_swept_and_nothing_else(tmp_path) -> None:
+    host, dead, alive = lmm._host(), _dead_pid(), os.getpid()
+    killed = tmp_path / f"translocus-eigen-{host}-{dead}-abc123"
+    killed.mkdir()
+    (killed / "00001.npz").write_bytes(b"x")
+    (killed / "00002.npz").write_bytes(b"y")
+    running = tmp_path / f"translocus-eigen-{host}-{alive}-def456"  # a scan still running
+    running.mkdir()
+    (running / "00001.npz").write_bytes(b"x")
+    elsewhere = tmp_path / f"translocus-eigen-otherhost-{dead}-ghi789"  # shared temp dir
+    elsewhere.mkdir()
+    foreign = tmp_path / f"translocus-eigen-{host}-{dead}-jkl012"  # holds a user's file
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    unrelated = tmp_path / "translocus-eigen-notes"
+    unrelated.mkdir()
+    assert lmm.sweep_stale_eigen_folders(tmp_path) == 1
+    assert not killed.exists()
+    for kept in (running, elsewhere, foreign, unrelated):
+        assert kept.exists()
+    assert (foreign / "notes.txt").read_text() == "mine"
+    assert lmm.sweep_stale_eigen_folders(tmp_path) == 0
+
+
+def test_a_store_that_spills_to_disk_sweeps_before_it_makes_its_folder(own_tmp) -> None:
+    stale = Path(tempfile.gettempdir()) / f"translocus-eigen-{lmm._host()}-{_dead_pid()}-zz"
+    stale.mkdir()
+    (stale / "00001.npz").write_bytes(b"x")
+    g = np.random.default_rng(4).random((20, 40))
+    kin, ids = g @ g.T / 40, tuple(str(i) for i in range(20))
+    with lmm.eigen_store(["1"], memory_bytes=0) as store:
+        lmm.eigen_2k(kin, ids, label=lmm.loco_label("1"))
+        assert store.on_disk == 1 and store.swept == 1
+        assert store.folder is not None and f"-{os.getpid()}-" in store.folder.name
+    assert not stale.exists()
