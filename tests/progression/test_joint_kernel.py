@@ -25,7 +25,7 @@ from translocus.progression.joint import JointModel, _Data, _gauss_hermite, _gra
 
 CENTRE = 18.0
 
-CASES = [
+CASES: list[dict[str, Any]] = [
     dict(degree=2, random_degree=1, association=("value",)),
     dict(degree=0, random_degree=1, association=("slope",), covariates_by_age=True),
     dict(degree=1, random_degree=2, association=("value_by_age", "slope_by_age")),
@@ -117,7 +117,8 @@ class _Animal:
         out += (par["alpha_slope"] + par["alpha_slope_age"] * s) * dm(s)
         if "from_peak" in self.model.association:
             s_e = (self.entry - CENTRE) / 12.0
-            inside = [x.real for x in dm.roots() if abs(x.imag) < 1e-12 and s_e < x.real < s]
+            roots = np.asarray(dm.roots(), dtype=complex)
+            inside = [float(x.real) for x in roots if abs(x.imag) < 1e-12 and s_e < x.real < s]
             out += par["alpha_peak"] * (max(m(x) for x in [s_e, s, *inside]) - m(s))
         return float(out)
 
