@@ -38,7 +38,7 @@ from translocus.genetics.lmm import (
 )
 from translocus.genetics.spec import ModelSpec, resolve_spec
 
-__all__ = ["Fit1Result", "fit1", "peak_coefficients", "scan1blup", "scan1coef"]
+__all__ = ["EffectModel", "Fit1Result", "fit1", "peak_coefficients", "scan1blup", "scan1coef"]
 
 
 def _one_chromosome(probs: GenoProbs | xr.DataArray, chrom: str | None) -> xr.DataArray:
@@ -98,10 +98,15 @@ def _chrom_of(probs: Any) -> str | None:
     return None
 
 
-def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
-           ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame | None,
-                      pd.DataFrame | None, str]:  # fmt: skip
-    samples = [str(s) for s in arr.coords["sample"].values]
+def _individuals(samples: list[str], pheno: Any, addcovar: Any, kinship: Any
+                 ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame | None,
+                            pd.DataFrame | None, str]:  # fmt: skip
+    """Who enters one trait's model, and its data.
+
+    The individuals (in the probabilities' order) with the trait, the covariates and a row of
+    the kinship; their rows among ``samples``, the trait, the covariates (dependent columns
+    dropped), the kinship on them and the trait's name.
+    """
     ph = as_frame(pheno, "pheno", samples)
     if ph is None or ph.shape[1] == 0:
         raise InputError("pheno has no phenotype column")
@@ -119,12 +124,180 @@ def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
         raise InputError(f"only {len(keep)} individuals have the phenotype and the genotypes")
     position = {s: i for i, s in enumerate(samples)}
     rows = np.array([position[s] for s in keep], dtype=np.int64)
-    geno = np.asarray(arr.values, dtype=float)  # [M, n, k]
-    if rows.size != geno.shape[1]:  # (keep follows the probabilities' order)
-        geno = geno[:, rows, :]
     y = ph.loc[keep, trait].to_numpy(dtype=float)
     ac = drop_depcols(ac.loc[keep] if ac is not None else None, add_intercept=True)
-    return keep, geno, y, ac, kin.loc[keep, keep] if kin is not None else None, trait
+    return keep, rows, y, ac, kin.loc[keep, keep] if kin is not None else None, trait
+
+
+def _genotypes(arr: xr.DataArray, rows: np.ndarray) -> np.ndarray:
+    """The probabilities ``[M, n, k]`` of the individuals ``rows`` (in their order)."""
+    geno = np.asarray(arr.values, dtype=float)  # [M, n, k]
+    if rows.size != geno.shape[1]:  # (rows follow the probabilities' order)
+        geno = geno[:, rows, :]
+    return geno
+
+
+def _align(arr: xr.DataArray, pheno: Any, addcovar: Any, kinship: Any
+           ) -> tuple[list[str], np.ndarray, np.ndarray, pd.DataFrame | None,
+                      pd.DataFrame | None, str]:  # fmt: skip
+    samples = [str(s) for s in arr.coords["sample"].values]
+    keep, rows, y, ac, kin, trait = _individuals(samples, pheno, addcovar, kinship)
+    return keep, _genotypes(arr, rows), y, ac, kin, trait
+
+
+@dataclass(frozen=True)
+class EffectModel:
+    """The model of one trait's QTL effects on one set of individuals, fitted once.
+
+    :func:`scan1coef` and :func:`scan1blup` fit it at each call; the effects of one trait at a
+    peak and along its chromosome (``translocus scan``) share it: with a kinship, the
+    decomposition of ``2K`` on the individuals and the null model's h² (REML or ML) are made
+    once. Make it with :meth:`fit`.
+
+    Examples
+    --------
+    >>> from translocus.core.simulate import simulate_cross
+    >>> from translocus.genetics.genoprob import calc_genoprob
+    >>> from translocus.genetics.kinship import calc_kinship
+    >>> cross = simulate_cross(cross_type="f2", n=40, n_markers=60, seed=3, n_traits=1).cross
+    >>> probs = calc_genoprob(cross)
+    >>> arr = probs[probs.chromosomes[0]]
+    >>> kin = calc_kinship(probs)
+    >>> model = EffectModel.fit(cross.pheno, arr, kinship=kin)
+    >>> model.coef(arr).equals(scan1coef(cross.pheno, arr, kinship=kin))
+    True
+    >>> model.blup(arr.isel(marker=[0]), se=True).shape
+    (1, 8)
+    """
+
+    samples: tuple[str, ...]  # the probabilities' individuals, in their order
+    keep: list[str]
+    rows: np.ndarray  # of ``keep`` among ``samples``
+    y: np.ndarray
+    ac: pd.DataFrame | None
+    eig: KinshipEigen | None
+    hsq: float | None
+    reml: bool
+    tol: float
+
+    @classmethod
+    def fit(cls, pheno: Any, probs: xr.DataArray, *, kinship: Any = None, addcovar: Any = None,
+            reml: bool = True, tol: float = 1e-12,
+            decompositions: dict[tuple[str, ...], KinshipEigen] | None = None
+            ) -> EffectModel:  # fmt: skip
+        """The model of the first trait of ``pheno`` on the individuals of ``probs``.
+
+        ``probs`` is one chromosome's probabilities (nothing of them is read but their
+        individuals); ``kinship`` one matrix (e.g. that chromosome's LOCO matrix).
+        ``decompositions`` (by the individuals used, in order) gives the decomposition of
+        ``kinship`` made for another trait with the same individuals, and keeps one made here.
+        """
+        samples = [str(s) for s in probs.coords["sample"].values]
+        keep, rows, y, ac, kin, _ = _individuals(samples, pheno, addcovar, kinship)
+        eig = hsq = None
+        if kin is not None:  # the null LMM, fitted once for every estimate of the trait
+            eig = decompositions.get(tuple(keep)) if decompositions is not None else None
+            if eig is None:
+                eig = _decomposed(kin)
+                if decompositions is not None:
+                    decompositions[tuple(keep)] = eig
+            n = len(keep)
+            cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
+            x0 = np.column_stack([np.ones(n), cov])
+            hsq = float(fit_null_lmm(eig, y[:, None], x0, reml=reml, tol=tol).hsq[0])
+        return cls(samples=tuple(samples), keep=keep, rows=rows, y=y, ac=ac, eig=eig,
+                   hsq=hsq, reml=bool(reml), tol=float(tol))  # fmt: skip
+
+    @property
+    def x(self) -> np.ndarray:
+        """``[n, c]``: the intercept and the covariates."""
+        n = len(self.keep)
+        if self.ac is None:
+            return np.ones((n, 1))
+        return np.column_stack([np.ones(n), self.ac.to_numpy(dtype=float)])
+
+    def genotypes(self, probs: xr.DataArray) -> np.ndarray:
+        """The probabilities ``[M, n, k]`` of the model's individuals (``probs`` read once)."""
+        samples = tuple(str(s) for s in probs.coords["sample"].values)
+        if samples != self.samples:
+            raise InputError("the probabilities hold other individuals than the effect model; "
+                             "fit it on these (EffectModel.fit)")  # fmt: skip
+        return _genotypes(probs, self.rows)
+
+    def coef(self, arr: xr.DataArray, *, se: bool = True, zerosum: bool = True) -> pd.DataFrame:
+        """:func:`scan1coef` at the positions of ``arr`` (one chromosome's probabilities)."""
+        geno = self.genotypes(arr)
+        m_count, n, k = geno.shape
+        states = [str(s) for s in arr.coords[arr.dims[2]].values]
+        ac = self.ac
+        cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
+        q = k + cov.shape[1]
+        design_t = np.empty((m_count, q, n))  # [M, q, n]: each position's design, transposed
+        design_t[:, :k, :] = geno.transpose(0, 2, 1)
+        design_t[:, k:, :] = cov.T[None, :, :]
+        y = self.y
+        if self.eig is not None and self.hsq is not None:  # GLS: rotate and weight the rows
+            eig, h = self.eig, self.hsq
+            sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+            rot = eig.vectors_t.T * sw[None, :]  # rows of (W^1/2 U' X)' are X' U W^1/2
+            design_t = (design_t.reshape(m_count * q, n) @ rot).reshape(m_count, q, n)
+            y = y @ rot
+        coef, ses = _ols_batch(design_t, y, self.tol)
+        names = states + ([] if ac is None else list(ac.columns))
+        out = pd.DataFrame(coef, index=[str(m) for m in arr.coords["marker"].values], columns=names)
+        se_out = pd.DataFrame(ses, index=out.index, columns=names)
+        if zerosum:
+            mu = np.nanmean(coef[:, :k], axis=1)
+            out[states] = coef[:, :k] - mu[:, None]
+            out["intercept"] = mu
+            se_out["intercept"] = np.sqrt(np.nanmean(ses[:, :k] ** 2, axis=1))
+        if se:
+            se_out.columns = [f"SE_{c}" for c in se_out.columns]
+            out = pd.concat([out, se_out], axis=1)
+        out.attrs["sample_size"] = n
+        return out
+
+    def blup(self, arr: xr.DataArray, *, se: bool = False, hsq: Any = None) -> pd.DataFrame:
+        """:func:`scan1blup` at the positions of ``arr`` (one chromosome's probabilities)."""
+        geno = self.genotypes(arr)
+        m_count, n, k = geno.shape
+        x, y = self.x, self.y
+        c = x.shape[1]
+        polygenic = self.hsq
+        if self.eig is not None and polygenic is not None:  # R/qtl2's scan1blup_pg
+            eig = self.eig
+            rot = eig.vectors_t * (1.0 / np.sqrt(polygenic * eig.values + 1.0 - polygenic))[:, None]
+            geno = np.einsum("ij,mjk->mik", rot, geno)
+            y = rot @ y
+            x = rot @ x
+        xy = np.column_stack([x, y])
+        ldx = logdet_xpx(x)
+        reml, tol = self.reml, self.tol
+        coef = np.zeros((m_count, k + c))
+        ses = np.full((m_count, k + c), np.nan)
+        fixed = None if hsq is None else np.broadcast_to(np.asarray(hsq, dtype=float), (m_count,))
+        h_all = np.empty(m_count)
+        loglik = np.empty(m_count)
+        for m in range(m_count):
+            h_m = None if fixed is None else float(fixed[m])
+            coef[m], h_all[m], loglik[m], se_m = blup_position(geno[m], xy, ldx, reml=reml,
+                                                               tol=tol, hsq=h_m, se=se)  # fmt: skip
+            if se_m is not None:
+                ses[m] = se_m
+        states = [str(s) for s in arr.coords[arr.dims[2]].values]
+        ac = self.ac
+        names = states + ["intercept"] + ([] if ac is None else list(ac.columns))
+        markers = [str(mk) for mk in arr.coords["marker"].values]
+        out = pd.DataFrame(coef, index=markers, columns=names)
+        if se:
+            out = pd.concat([out, pd.DataFrame(ses, index=markers,
+                                               columns=[f"SE_{c}" for c in names])], axis=1)  # fmt: skip
+        out.attrs["sample_size"] = n
+        out.attrs["hsq"] = h_all
+        out.attrs["loglik"] = loglik
+        if polygenic is not None:
+            out.attrs["hsq_polygenic"] = polygenic
+        return out
 
 
 #: Peaks whose designs :func:`peak_coefficients` holds at once.
@@ -255,38 +428,9 @@ def scan1coef(
     arr = _one_chromosome(_need_probs(probs, "scan1coef"), chrom)
     model = _model(pheno, spec, reml, "scan1coef", kinship=kinship, addcovar=addcovar,
                    chrom=chrom if chrom is not None else _chrom_of(probs))  # fmt: skip
-    reml = model.reml
-    keep, geno, y, ac, kin, _ = _align(arr, model.phenotypes, model.addcovar, model.kinship)
-    m_count, n, k = geno.shape
-    states = [str(s) for s in arr.coords[arr.dims[2]].values]
-    cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
-    q = k + cov.shape[1]
-    design_t = np.empty((m_count, q, n))  # [M, q, n]: each position's design, transposed
-    design_t[:, :k, :] = geno.transpose(0, 2, 1)
-    design_t[:, k:, :] = cov.T[None, :, :]
-    if kin is not None:  # generalised least squares: rotate and weight the rows
-        eig = _decomposed(kin)
-        x0 = np.column_stack([np.ones(n), cov])
-        fit = fit_null_lmm(eig, y[:, None], x0, reml=reml, tol=tol)
-        h = float(fit.hsq[0])
-        sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
-        rot = eig.vectors_t.T * sw[None, :]  # rows of (W^1/2 U' X)' are X' U W^1/2
-        design_t = (design_t.reshape(m_count * q, n) @ rot).reshape(m_count, q, n)
-        y = y @ rot
-    coef, ses = _ols_batch(design_t, y, tol)
-    names = states + ([] if ac is None else list(ac.columns))
-    out = pd.DataFrame(coef, index=[str(m) for m in arr.coords["marker"].values], columns=names)
-    se_out = pd.DataFrame(ses, index=out.index, columns=names)
-    if zerosum:
-        mu = np.nanmean(coef[:, :k], axis=1)
-        out[states] = coef[:, :k] - mu[:, None]
-        out["intercept"] = mu
-        se_out["intercept"] = np.sqrt(np.nanmean(ses[:, :k] ** 2, axis=1))
-    if se:
-        se_out.columns = [f"SE_{c}" for c in se_out.columns]
-        out = pd.concat([out, se_out], axis=1)
-    out.attrs["sample_size"] = n
-    return out
+    fitted = EffectModel.fit(model.phenotypes, arr, kinship=model.kinship,
+                             addcovar=model.addcovar, reml=model.reml, tol=tol)  # fmt: skip
+    return fitted.coef(arr, se=se, zerosum=zerosum)
 
 
 def peak_coefficients(
@@ -457,45 +601,9 @@ def scan1blup(
     arr = _one_chromosome(_need_probs(probs, "scan1blup"), chrom)
     model = _model(pheno, spec, reml, "scan1blup", kinship=kinship, addcovar=addcovar,
                    chrom=chrom if chrom is not None else _chrom_of(probs))  # fmt: skip
-    reml = model.reml
-    keep, geno, y, ac, kin, _ = _align(arr, model.phenotypes, model.addcovar, model.kinship)
-    m_count, n, k = geno.shape
-    x = np.ones((n, 1)) if ac is None else np.column_stack([np.ones(n), ac.to_numpy(float)])
-    c = x.shape[1]
-    polygenic = None
-    if kin is not None:  # R/qtl2's scan1blup_pg: rotate and weight by the null LMM
-        eig = _decomposed(kin)
-        polygenic = float(fit_null_lmm(eig, y[:, None], x, reml=reml, tol=tol).hsq[0])
-        rot = eig.vectors_t * (1.0 / np.sqrt(polygenic * eig.values + 1.0 - polygenic))[:, None]
-        geno = np.einsum("ij,mjk->mik", rot, geno)
-        y = rot @ y
-        x = rot @ x
-    xy = np.column_stack([x, y])
-    ldx = logdet_xpx(x)
-    coef = np.zeros((m_count, k + c))
-    ses = np.full((m_count, k + c), np.nan)
-    fixed = None if hsq is None else np.broadcast_to(np.asarray(hsq, dtype=float), (m_count,))
-    h_all = np.empty(m_count)
-    loglik = np.empty(m_count)
-    for m in range(m_count):
-        h_m = None if fixed is None else float(fixed[m])
-        coef[m], h_all[m], loglik[m], se_m = blup_position(geno[m], xy, ldx, reml=reml,
-                                                           tol=tol, hsq=h_m, se=se)  # fmt: skip
-        if se_m is not None:
-            ses[m] = se_m
-    states = [str(s) for s in arr.coords[arr.dims[2]].values]
-    names = states + ["intercept"] + ([] if ac is None else list(ac.columns))
-    markers = [str(mk) for mk in arr.coords["marker"].values]
-    out = pd.DataFrame(coef, index=markers, columns=names)
-    if se:
-        out = pd.concat([out, pd.DataFrame(ses, index=markers,
-                                           columns=[f"SE_{c}" for c in names])], axis=1)  # fmt: skip
-    out.attrs["sample_size"] = n
-    out.attrs["hsq"] = h_all
-    out.attrs["loglik"] = loglik
-    if polygenic is not None:
-        out.attrs["hsq_polygenic"] = polygenic
-    return out
+    fitted = EffectModel.fit(model.phenotypes, arr, kinship=model.kinship,
+                             addcovar=model.addcovar, reml=model.reml, tol=tol)  # fmt: skip
+    return fitted.blup(arr, se=se, hsq=hsq)
 
 
 @dataclass(frozen=True)

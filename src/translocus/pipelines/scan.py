@@ -473,9 +473,12 @@ def _peak_effects(
     along the chromosome of each of the :data:`MAX_EFFECT_PLOTS` highest peaks, at
     :data:`MAX_EFFECT_POSITIONS` positions at most (evenly spaced over the chromosome's markers,
     and the peak marker): a plot shows no more, and a study-size chromosome costs a tenth.
-    """
-    from translocus.genetics.effects import scan1blup, scan1coef
 
+    The peaks are taken a chromosome at a time: its probabilities at the positions used are
+    read once, its kinship decomposed once (for each set of individuals) and each trait's
+    null model fitted once (:class:`~translocus.genetics.effects.EffectModel`), for all the
+    estimates of its peaks there.
+    """
     columns = ["lodindex", "lodcolumn", "chr", "pos", "lod", "marker", "method", "coefficient",
                "estimate", "se"]  # fmt: skip
     along_cols = ["peak", "lodindex", "lodcolumn", "chr", "peak_pos", "ci_lo", "ci_hi", "lod",
@@ -490,51 +493,94 @@ def _peak_effects(
         log.count("peaks without a founder-effect plot", len(top) - MAX_EFFECT_PLOTS,
                   f"effects along the chromosome are plotted for the {MAX_EFFECT_PLOTS} "
                   "highest peaks")  # fmt: skip
-    rows: list[dict[str, Any]] = []
-    along: list[pd.DataFrame] = []
-    states = list(alleles.alleles) or None
+    by_chrom: dict[str, list[tuple[int, Any]]] = {}
+    for rank, peak in enumerate(top.itertuples(index=False)):
+        by_chrom.setdefault(str(peak.chr), []).append((rank, peak))
+    rows: dict[int, list[dict[str, Any]]] = {}
+    along: dict[int, list[pd.DataFrame]] = {}
     with log.step("allele effects at peaks", total=len(top)) as advance:
-        for rank, peak in enumerate(top.itertuples(index=False)):
-            trait, chrom = str(peak.lodcolumn), str(peak.chr)
-            marker = _peak_marker(result, map_name, trait, chrom, float(peak.pos))
+        for chrom, on_chrom in by_chrom.items():
             kin = kinship.get(chrom) if isinstance(kinship, dict) else kinship
-            arr = alleles[chrom]
-            names = states or [str(s) for s in arr.coords[arr.dims[2]].values]
-            one = arr.sel(marker=[marker])
-            fits = {"coef": scan1coef(pheno[[trait]], one, kinship=kin, addcovar=addcovar),
-                    "blup": scan1blup(pheno[[trait]], one, kinship=kin, addcovar=addcovar,
-                                      se=True)}  # fmt: skip
-            for method, fit in fits.items():
-                first = fit.iloc[0]
-                for name in (c for c in fit.columns if not str(c).startswith("SE_")):
-                    se = first.get(f"SE_{name}")
-                    rows.append({"lodindex": int(peak.lodindex), "lodcolumn": trait,
-                                 "chr": chrom, "pos": float(peak.pos), "lod": float(peak.lod),
-                                 "marker": marker, "method": method, "coefficient": str(name),
-                                 "estimate": float(first[name]),
-                                 "se": float(se) if se is not None else np.nan})  # fmt: skip
-            if rank < MAX_EFFECT_PLOTS:
-                markers = [str(m) for m in arr.coords["marker"].values]
-                keep = np.unique(np.r_[np.linspace(0, len(markers) - 1,
-                                                   min(len(markers), MAX_EFFECT_POSITIONS)
-                                                   ).round().astype(int),
-                                       markers.index(marker)])  # fmt: skip
-                some = arr if keep.size == len(markers) else arr.isel(marker=keep)
-                coef = scan1coef(pheno[[trait]], some, kinship=kin, addcovar=addcovar)
-                positions = np.asarray(some.coords[map_name].values, dtype=float)
-                key = f"{trait}_chr{chrom}_{float(peak.pos):.3f}".replace("/", "_")
-                for name in names:
-                    along.append(pd.DataFrame({
-                        "peak": key, "lodindex": int(peak.lodindex), "lodcolumn": trait,
-                        "chr": chrom, "peak_pos": float(peak.pos), "ci_lo": float(peak.ci_lo),
-                        "ci_hi": float(peak.ci_hi), "lod": float(peak.lod),
-                        "marker": list(coef.index), "pos": positions, "coefficient": name,
-                        "estimate": coef[name].to_numpy(dtype=float),
-                        "se": coef[f"SE_{name}"].to_numpy(dtype=float),
-                    }))  # fmt: skip
-            advance(1)
-    along_frame = pd.concat(along, ignore_index=True) if along else pd.DataFrame(columns=along_cols)
-    return pd.DataFrame(rows, columns=columns), along_frame
+            done = _chromosome_effects(result, on_chrom, pheno, alleles, chrom, kin, addcovar,
+                                       map_name)  # fmt: skip
+            for rank, (peak_rows, peak_along) in done.items():
+                rows[rank], along[rank] = peak_rows, peak_along
+            advance(len(on_chrom))
+    at_peaks = [row for rank in sorted(rows) for row in rows[rank]]
+    frames = [frame for rank in sorted(along) for frame in along[rank]]
+    along_frame = (pd.concat(frames, ignore_index=True) if frames
+                   else pd.DataFrame(columns=along_cols))  # fmt: skip
+    return pd.DataFrame(at_peaks, columns=columns), along_frame
+
+
+def _chromosome_effects(
+    result: Any,
+    on_chrom: list[tuple[int, Any]],
+    pheno: pd.DataFrame,
+    alleles: GenoProbs,
+    chrom: str,
+    kin: Any,
+    addcovar: pd.DataFrame | None,
+    map_name: str,
+) -> dict[int, tuple[list[dict[str, Any]], list[pd.DataFrame]]]:
+    """:func:`_peak_effects` of the peaks of one chromosome, by their rank among the highest.
+
+    The rows at each peak and, for the :data:`MAX_EFFECT_PLOTS` highest, the frames along.
+    """
+    from translocus.genetics.effects import EffectModel
+
+    arr = alleles[chrom]
+    names = list(alleles.alleles) or [str(s) for s in arr.coords[arr.dims[2]].values]
+    markers = [str(m) for m in arr.coords["marker"].values]
+    spread = np.linspace(0, len(markers) - 1, min(len(markers), MAX_EFFECT_POSITIONS)
+                         ).round().astype(int)  # fmt: skip
+    at = {rank: markers.index(_peak_marker(result, map_name, str(peak.lodcolumn), chrom,
+                                           float(peak.pos)))
+          for rank, peak in on_chrom}  # fmt: skip
+    plotted = any(rank < MAX_EFFECT_PLOTS for rank, _ in on_chrom)
+    need = np.unique(np.r_[spread if plotted else np.zeros(0, dtype=int), list(at.values())])
+    # read once (a stored chromosome is read from disk at each look-up of its values)
+    held = (arr if need.size == len(markers) else arr.isel(marker=need)).load()
+    column = {int(i): j for j, i in enumerate(need)}
+    decompositions: dict[tuple[str, ...], Any] = {}  # of this chromosome's kinship
+    models: dict[str, EffectModel] = {}
+    out: dict[int, tuple[list[dict[str, Any]], list[pd.DataFrame]]] = {}
+    for rank, peak in on_chrom:
+        trait, marker = str(peak.lodcolumn), markers[at[rank]]
+        if trait not in models:
+            models[trait] = EffectModel.fit(pheno[[trait]], held, kinship=kin,
+                                            addcovar=addcovar, decompositions=decompositions)  # fmt: skip
+        model = models[trait]
+        one = held.isel(marker=[column[at[rank]]])
+        fits = {"coef": model.coef(one), "blup": model.blup(one, se=True)}
+        rows: list[dict[str, Any]] = []
+        for method, fit in fits.items():
+            first = fit.iloc[0]
+            for name in (c for c in fit.columns if not str(c).startswith("SE_")):
+                se = first.get(f"SE_{name}")
+                rows.append({"lodindex": int(peak.lodindex), "lodcolumn": trait,
+                             "chr": chrom, "pos": float(peak.pos), "lod": float(peak.lod),
+                             "marker": marker, "method": method, "coefficient": str(name),
+                             "estimate": float(first[name]),
+                             "se": float(se) if se is not None else np.nan})  # fmt: skip
+        frames: list[pd.DataFrame] = []
+        if rank < MAX_EFFECT_PLOTS:
+            keep = np.unique(np.r_[spread, at[rank]])
+            some = held.isel(marker=[column[int(i)] for i in keep])
+            coef = model.coef(some)
+            positions = np.asarray(some.coords[map_name].values, dtype=float)
+            key = f"{trait}_chr{chrom}_{float(peak.pos):.3f}".replace("/", "_")
+            for name in names:
+                frames.append(pd.DataFrame({
+                    "peak": key, "lodindex": int(peak.lodindex), "lodcolumn": trait,
+                    "chr": chrom, "peak_pos": float(peak.pos), "ci_lo": float(peak.ci_lo),
+                    "ci_hi": float(peak.ci_hi), "lod": float(peak.lod),
+                    "marker": list(coef.index), "pos": positions, "coefficient": name,
+                    "estimate": coef[name].to_numpy(dtype=float),
+                    "se": coef[f"SE_{name}"].to_numpy(dtype=float),
+                }))  # fmt: skip
+        out[rank] = (rows, frames)
+    return out
 
 
 def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | None = None
