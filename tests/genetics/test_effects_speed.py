@@ -4,8 +4,11 @@
 peaks and ``scan1coef`` along the chromosome of the highest ones, each with the LOCO kinship of
 the peak's chromosome. The reference here is that computation done peak by peak with the
 public :func:`scan1coef` and :func:`scan1blup` (each call decomposing the kinship and fitting
-the null model again): the tables must be equal to the last bit, while the kinship of a
-chromosome is decomposed once per set of individuals and its stored probabilities read once.
+the null model again): the estimates at the peaks must be equal to the last bit, those along
+the chromosome (rotated once for the traits with the same individuals, then weighted per trait)
+to rounding, while the kinship of a chromosome is decomposed once per set of individuals and
+its stored probabilities read once. The shared rotation is also checked against generalised
+least squares written out with the n x n covariance matrix.
 """
 
 from __future__ import annotations
@@ -123,7 +126,10 @@ def test_peak_effects_equal_the_estimates_made_one_by_one(study, eighs):
     pd.testing.assert_frame_equal(at_peaks, rows, check_exact=True)
     assert np.isfinite(at_peaks["se"]).all()
     got = along[["marker", "coefficient", "lodcolumn", "chr", "estimate", "se"]]
-    pd.testing.assert_frame_equal(got, along_ref, check_exact=True)
+    pd.testing.assert_frame_equal(got, along_ref, check_exact=False, rtol=1e-9, atol=1e-12)
+    for column in ("estimate", "se"):  # to rounding: ~1e-15 of the values' scale
+        scale = np.abs(along_ref[column]).max()
+        assert np.abs(got[column] - along_ref[column]).max() < 1e-12 * scale
 
 
 def test_stored_probabilities_read_once_per_chromosome(study, tmp_path: Path):
@@ -153,6 +159,45 @@ def test_effect_model_is_fitted_once_for_many_estimates(study, eighs):
         pd.testing.assert_frame_equal(ours, blup, check_exact=True)
         assert ours.attrs["hsq_polygenic"] == blup.attrs["hsq_polygenic"] == model.hsq
     assert len(eighs) == 1 + 6
+
+
+def _gls(x: np.ndarray, y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised least squares with the covariance ``v`` written out: estimates and SEs."""
+    vinv = np.linalg.inv(v)
+    xvx = x.T @ vinv @ x
+    beta = np.linalg.solve(xvx, x.T @ vinv @ y)
+    resid = y - x @ beta
+    sigmasq = float(resid @ vinv @ resid) / (x.shape[0] - x.shape[1])
+    return beta, np.sqrt(np.diag(np.linalg.inv(xvx)) * sigmasq)
+
+
+def test_rotation_shared_by_traits_is_generalised_least_squares(study):
+    """Positions rotated once for two traits, each weighting by its h², against plain GLS."""
+    arr = study["alleles"]["5"]
+    kin = study["kinship"]["5"]
+    decompositions: dict = {}
+    first, second = (EffectModel.fit(study["pheno"].iloc[:, [j]], arr, kinship=kin,
+                                     decompositions=decompositions) for j in (0, 1))  # fmt: skip
+    assert first.eig is second.eig and first.hsq != second.hsq
+    rotated = first.rotate(arr)
+    samples = first.keep
+    k2 = 2 * lmm.as_kinship_frame(kin).loc[samples, samples].to_numpy()
+    geno = arr.sel(sample=samples).to_numpy()
+    for model in (first, second):
+        shared = model.coef(arr, rotated=rotated, zerosum=False)
+        own = model.coef(arr, zerosum=False)
+        scale = np.abs(own.to_numpy()).max()  # equal to rounding: ~1e-15 of the scale
+        np.testing.assert_allclose(shared.to_numpy(), own.to_numpy(), rtol=1e-12,
+                                   atol=1e-13 * scale)  # fmt: skip
+        h = float(model.hsq)
+        v = h * k2 + (1 - h) * np.eye(len(samples))
+        for m in range(0, arr.sizes["marker"], 3):
+            beta, se = _gls(geno[m], model.y, v)
+            row = shared.iloc[m]
+            np.testing.assert_allclose(row[list(arr.coords[arr.dims[2]].values)], beta,
+                                       rtol=1e-8)  # fmt: skip
+            np.testing.assert_allclose(row[[f"SE_{a}" for a in arr.coords[arr.dims[2]].values]],
+                                       se, rtol=1e-8)  # fmt: skip
 
 
 def test_effect_model_needs_the_probabilities_of_its_individuals(study):

@@ -224,24 +224,59 @@ class EffectModel:
                              "fit it on these (EffectModel.fit)")  # fmt: skip
         return _genotypes(probs, self.rows)
 
-    def coef(self, arr: xr.DataArray, *, se: bool = True, zerosum: bool = True) -> pd.DataFrame:
-        """:func:`scan1coef` at the positions of ``arr`` (one chromosome's probabilities)."""
+    def _design(self, arr: xr.DataArray) -> np.ndarray:
+        """``[M, q, n]``: each position's design (genotypes, covariates), transposed."""
         geno = self.genotypes(arr)
         m_count, n, k = geno.shape
-        states = [str(s) for s in arr.coords[arr.dims[2]].values]
-        ac = self.ac
-        cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
-        q = k + cov.shape[1]
-        design_t = np.empty((m_count, q, n))  # [M, q, n]: each position's design, transposed
+        cov = np.zeros((n, 0)) if self.ac is None else self.ac.to_numpy(dtype=float)
+        design_t = np.empty((m_count, k + cov.shape[1], n))
         design_t[:, :k, :] = geno.transpose(0, 2, 1)
         design_t[:, k:, :] = cov.T[None, :, :]
-        y = self.y
-        if self.eig is not None and self.hsq is not None:  # GLS: rotate and weight the rows
+        return design_t
+
+    def rotate(self, arr: xr.DataArray) -> np.ndarray:
+        """The designs of the positions of ``arr`` rotated by the kinship's eigenvectors.
+
+        ``[M, q, n]``, the rows of ``X'U`` (not yet weighted by the model's h²): traits with
+        the same individuals and kinship share them (:meth:`coef` with ``rotated=``).
+        """
+        if self.eig is None:
+            raise InputError("EffectModel.rotate: the model has no kinship; use coef(arr)")
+        design_t = self._design(arr)
+        m_count, q, n = design_t.shape
+        return (design_t.reshape(m_count * q, n) @ self.eig.vectors_t.T).reshape(m_count, q, n)
+
+    def coef(self, arr: xr.DataArray, *, se: bool = True, zerosum: bool = True,
+             rotated: np.ndarray | None = None) -> pd.DataFrame:  # fmt: skip
+        """:func:`scan1coef` at the positions of ``arr`` (one chromosome's probabilities).
+
+        ``rotated`` (:meth:`rotate` of the same positions, possibly made for another trait
+        with the same individuals and kinship) saves the product with the eigenvectors: the
+        rotated designs are weighted, ``(X'U) W^1/2`` instead of ``X' (U W^1/2)`` (equal but
+        for rounding: the same estimates to about 1e-15 of their scale).
+        """
+        states = [str(s) for s in arr.coords[arr.dims[2]].values]
+        k, ac, y = len(states), self.ac, self.y
+        if rotated is not None:
+            if self.eig is None or self.hsq is None:
+                raise InputError("EffectModel.coef: rotated= needs a model with a kinship")
             eig, h = self.eig, self.hsq
+            if rotated.shape[0] != arr.sizes["marker"] or rotated.shape[2] != len(self.keep):
+                raise InputError("EffectModel.coef: rotated= holds other positions or "
+                                 "individuals than arr")  # fmt: skip
             sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
-            rot = eig.vectors_t.T * sw[None, :]  # rows of (W^1/2 U' X)' are X' U W^1/2
-            design_t = (design_t.reshape(m_count * q, n) @ rot).reshape(m_count, q, n)
-            y = y @ rot
+            design_t = rotated * sw
+            y = (y @ eig.vectors_t.T) * sw
+        else:
+            design_t = self._design(arr)
+            if self.eig is not None and self.hsq is not None:  # GLS: rotate and weight
+                eig, h = self.eig, self.hsq
+                sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+                rot = eig.vectors_t.T * sw[None, :]  # rows of (W^1/2 U' X)' are X' U W^1/2
+                m_count, q, n = design_t.shape
+                design_t = (design_t.reshape(m_count * q, n) @ rot).reshape(m_count, q, n)
+                y = y @ rot
+        n = design_t.shape[2]
         coef, ses = _ols_batch(design_t, y, self.tol)
         names = states + ([] if ac is None else list(ac.columns))
         out = pd.DataFrame(coef, index=[str(m) for m in arr.coords["marker"].values], columns=names)

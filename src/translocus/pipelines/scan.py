@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ import pandas as pd
 from translocus.core.errors import InputError, OptionError
 from translocus.core.model import Cross, GenoProbs
 from translocus.core.runs import RunLog
-from translocus.core.threads import thread_limit
+from translocus.core.threads import parallel_map, thread_limit, worker_count
 from translocus.pipelines.genoprob import (
     check_hmm_options,
     cross_for,
@@ -477,7 +478,10 @@ def _peak_effects(
     The peaks are taken a chromosome at a time: its probabilities at the positions used are
     read once, its kinship decomposed once (for each set of individuals) and each trait's
     null model fitted once (:class:`~translocus.genetics.effects.EffectModel`), for all the
-    estimates of its peaks there.
+    estimates of its peaks there; the positions along it are rotated by the eigenvectors once
+    for all its traits with the same individuals, each weighting them by its own h². Chromosomes run side by side, each on a single-threaded BLAS
+    (:func:`~translocus.core.threads.parallel_map`, as the scan runs them), so the numbers do
+    not depend on the number of threads.
     """
     columns = ["lodindex", "lodcolumn", "chr", "pos", "lod", "marker", "method", "coefficient",
                "estimate", "se"]  # fmt: skip
@@ -498,14 +502,22 @@ def _peak_effects(
         by_chrom.setdefault(str(peak.chr), []).append((rank, peak))
     rows: dict[int, list[dict[str, Any]]] = {}
     along: dict[int, list[pd.DataFrame]] = {}
+    # chromosomes side by side, those with the most effects along them first
+    order = sorted(by_chrom, key=lambda c: -sum(rank < MAX_EFFECT_PLOTS for rank, _ in by_chrom[c]))
+    lock = threading.Lock()
     with log.step("allele effects at peaks", total=len(top)) as advance:
-        for chrom, on_chrom in by_chrom.items():
+
+        def effects_on(chrom: str) -> dict[int, tuple[list[dict[str, Any]], list[pd.DataFrame]]]:
             kin = kinship.get(chrom) if isinstance(kinship, dict) else kinship
-            done = _chromosome_effects(result, on_chrom, pheno, alleles, chrom, kin, addcovar,
-                                       map_name)  # fmt: skip
+            done = _chromosome_effects(result, by_chrom[chrom], pheno, alleles, chrom, kin,
+                                       addcovar, map_name)  # fmt: skip
+            with lock:
+                advance(len(by_chrom[chrom]))
+            return done
+
+        for done in parallel_map(effects_on, order, worker_count()):
             for rank, (peak_rows, peak_along) in done.items():
                 rows[rank], along[rank] = peak_rows, peak_along
-            advance(len(on_chrom))
     at_peaks = [row for rank in sorted(rows) for row in rows[rank]]
     frames = [frame for rank in sorted(along) for frame in along[rank]]
     along_frame = (pd.concat(frames, ignore_index=True) if frames
@@ -537,12 +549,16 @@ def _chromosome_effects(
     at = {rank: markers.index(_peak_marker(result, map_name, str(peak.lodcolumn), chrom,
                                            float(peak.pos)))
           for rank, peak in on_chrom}  # fmt: skip
-    plotted = any(rank < MAX_EFFECT_PLOTS for rank, _ in on_chrom)
-    need = np.unique(np.r_[spread if plotted else np.zeros(0, dtype=int), list(at.values())])
+    plotted = [at[rank] for rank, _ in on_chrom if rank < MAX_EFFECT_PLOTS]
+    along = np.unique(np.r_[spread, plotted]) if plotted else np.zeros(0, dtype=int)
+    need = np.unique(np.r_[along, list(at.values())])
     # read once (a stored chromosome is read from disk at each look-up of its values)
     held = (arr if need.size == len(markers) else arr.isel(marker=need)).load()
     column = {int(i): j for j, i in enumerate(need)}
+    along_held = held.isel(marker=[column[int(i)] for i in along])
+    along_row = {int(i): j for j, i in enumerate(along)}
     decompositions: dict[tuple[str, ...], Any] = {}  # of this chromosome's kinship
+    rotated: dict[int, np.ndarray] = {}  # the positions along, rotated: by decomposition
     models: dict[str, EffectModel] = {}
     out: dict[int, tuple[list[dict[str, Any]], list[pd.DataFrame]]] = {}
     for rank, peak in on_chrom:
@@ -565,9 +581,14 @@ def _chromosome_effects(
                              "se": float(se) if se is not None else np.nan})  # fmt: skip
         frames: list[pd.DataFrame] = []
         if rank < MAX_EFFECT_PLOTS:
-            keep = np.unique(np.r_[spread, at[rank]])
-            some = held.isel(marker=[column[int(i)] for i in keep])
-            coef = model.coef(some)
+            keep = [along_row[int(i)] for i in np.unique(np.r_[spread, at[rank]])]
+            some = along_held.isel(marker=keep)
+            if model.eig is None:
+                coef = model.coef(some)
+            else:  # rotated once for the traits with the same individuals
+                if id(model.eig) not in rotated:
+                    rotated[id(model.eig)] = model.rotate(along_held)
+                coef = model.coef(some, rotated=rotated[id(model.eig)][keep])
             positions = np.asarray(some.coords[map_name].values, dtype=float)
             key = f"{trait}_chr{chrom}_{float(peak.pos):.3f}".replace("/", "_")
             for name in names:
