@@ -555,7 +555,9 @@ def _chromosome_effects(
     # read once (a stored chromosome is read from disk at each look-up of its values)
     held = (arr if need.size == len(markers) else arr.isel(marker=need)).load()
     column = {int(i): j for j, i in enumerate(need)}
-    along_held = held.isel(marker=[column[int(i)] for i in along])
+    along_held = held
+    if along.size < need.size:  # peaks without a plot at markers off those along
+        along_held = held.isel(marker=[column[int(i)] for i in along])
     along_row = {int(i): j for j, i in enumerate(along)}
     decompositions: dict[tuple[str, ...], Any] = {}  # of this chromosome's kinship
     rotated: dict[int, np.ndarray] = {}  # the positions along, rotated: by decomposition
@@ -582,13 +584,15 @@ def _chromosome_effects(
         frames: list[pd.DataFrame] = []
         if rank < MAX_EFFECT_PLOTS:
             keep = [along_row[int(i)] for i in np.unique(np.r_[spread, at[rank]])]
-            some = along_held.isel(marker=keep)
+            every = len(keep) == along.size  # (no copies of the positions then)
+            some = along_held if every else along_held.isel(marker=keep)
             if model.eig is None:
                 coef = model.coef(some)
             else:  # rotated once for the traits with the same individuals
                 if id(model.eig) not in rotated:
                     rotated[id(model.eig)] = model.rotate(along_held)
-                coef = model.coef(some, rotated=rotated[id(model.eig)][keep])
+                mine = rotated[id(model.eig)]
+                coef = model.coef(some, rotated=mine if every else mine[keep])
             positions = np.asarray(some.coords[map_name].values, dtype=float)
             key = f"{trait}_chr{chrom}_{float(peak.pos):.3f}".replace("/", "_")
             for name in names:
