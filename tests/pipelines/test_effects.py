@@ -7,6 +7,7 @@ formed from per-chromosome sums instead of by calc_kinship.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -79,3 +80,12 @@ def test_blups_along_the_chromosome_end_at_the_peak_blups(doex_scan: Path) -> No
     np.testing.assert_allclose(at_marker.loc[blup.index, "estimate"], blup["estimate"],
                                rtol=1e-5, atol=1e-7)  # fmt: skip
     np.testing.assert_allclose(at_marker.loc[blup.index, "se"], blup["se"], rtol=1e-5, atol=1e-7)
+
+
+def test_effects_reuse_the_scans_loco_decompositions(doex_scan: Path) -> None:
+    run = json.loads((doex_scan / "run.json").read_text())
+    made = [r for r in run["rows"] if r["what"] == "kinship decompositions made"]
+    chromosomes = pd.read_parquet(doex_scan / "lod.parquet").chr.astype(str).nunique()
+    assert len(made) == 1 and made[0]["n"] == chromosomes  # one per LOCO matrix, all in all
+    peaks = pd.read_csv(doex_scan / "peaks.csv", dtype={"chr": str})
+    assert f"({peaks.chr.nunique()} reused" in made[0]["reason"]  # the effects made none
