@@ -179,6 +179,15 @@ def averaged(per: dict[tuple[float, float], dict[str, float]], horizon: float, k
     return float(np.nanmean([v[key] for (_, h), v in per.items() if h == horizon]))
 
 
+def _one_core() -> None:
+    """A ``--jobs`` worker's compiled kernels and BLAS on one thread."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    numba.set_num_threads(1)
+    threadpool_limits(1)
+
+
 def _fit(
     measures: pd.DataFrame, life: pd.DataFrame, options: dict[str, Any]
 ) -> tuple[JointModel, float, float]:
@@ -298,7 +307,9 @@ def main() -> None:
     knots = args.baseline_knots
     cv: list[dict[str, Any]] = []
     common = {"random_degree": args.random_degree}
-    pool = ProcessPoolExecutor(max_workers=max(1, args.jobs))
+    # side by side, each worker's fits on one core (numba would give each of them every core)
+    pool = ProcessPoolExecutor(max_workers=max(1, args.jobs),
+                               initializer=_one_core if args.jobs > 1 else None)  # fmt: skip
 
     def options(assoc: tuple[str, ...], n_knots: int) -> dict[str, Any]:
         return {"association": assoc, "covariates_by_age": args.covariates_by_age,
