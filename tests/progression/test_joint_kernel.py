@@ -21,7 +21,7 @@ import pytest
 from scipy import integrate, stats
 
 from translocus.progression._joint_numba import survival_terms
-from translocus.progression.joint import JointModel, _Data, _gauss_hermite, _gradient
+from translocus.progression.joint import JointModel, _Data, _gradient
 
 CENTRE = 18.0
 
@@ -49,8 +49,7 @@ def _case(options: dict[str, Any], seed: int) -> tuple[JointModel, _Data, np.nda
     model.centre_ = CENTRE
     knots = int(options.get("baseline_knots", 0))
     model.baseline_knots_ = sorted(rng.uniform(12.0, 30.0, knots).tolist())
-    model._gh = _gauss_hermite(3, model._n_random)
-    model._gl = np.polynomial.legendre.leggauss(12)
+    model._quadrature()  # 3 Gauss-Hermite nodes per effect, 12 Gauss-Legendre
     t0 = rng.uniform(6.0, 12.0, n)
     time = t0 + rng.uniform(8.0, 24.0, n)
     visits = rng.integers(2, 6, n)

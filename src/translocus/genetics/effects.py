@@ -129,6 +129,13 @@ def _individuals(samples: list[str], pheno: Any, addcovar: Any, kinship: Any
     return keep, rows, y, ac, kin.loc[keep, keep] if kin is not None else None, trait
 
 
+def _with_intercept(ac: pd.DataFrame | None, n: int) -> np.ndarray:
+    """``[n, c]``: a column of ones, then the covariates."""
+    if ac is None:
+        return np.ones((n, 1))
+    return np.column_stack([np.ones(n), ac.to_numpy(dtype=float)])
+
+
 def _genotypes(arr: xr.DataArray, rows: np.ndarray) -> np.ndarray:
     """The probabilities ``[M, n, k]`` of the individuals ``rows`` (in their order)."""
     geno = np.asarray(arr.values, dtype=float)  # [M, n, k]
@@ -201,20 +208,21 @@ class EffectModel:
                 eig = _decomposed(kin)
                 if decompositions is not None:
                     decompositions[tuple(keep)] = eig
-            n = len(keep)
-            cov = np.zeros((n, 0)) if ac is None else ac.to_numpy(dtype=float)
-            x0 = np.column_stack([np.ones(n), cov])
-            hsq = float(fit_null_lmm(eig, y[:, None], x0, reml=reml, tol=tol).hsq[0])
+            hsq = float(fit_null_lmm(eig, y[:, None], _with_intercept(ac, len(keep)),
+                                     reml=reml, tol=tol).hsq[0])  # fmt: skip
         return cls(samples=tuple(samples), keep=keep, rows=rows, y=y, ac=ac, eig=eig,
                    hsq=hsq, reml=bool(reml), tol=float(tol))  # fmt: skip
 
     @property
     def x(self) -> np.ndarray:
         """``[n, c]``: the intercept and the covariates."""
-        n = len(self.keep)
-        if self.ac is None:
-            return np.ones((n, 1))
-        return np.column_stack([np.ones(n), self.ac.to_numpy(dtype=float)])
+        return _with_intercept(self.ac, len(self.keep))
+
+    def _sqrt_weights(self) -> tuple[KinshipEigen, np.ndarray]:
+        """The decomposition and ``1 / sqrt(h λ + 1 - h)`` of the null model's h²."""
+        assert self.eig is not None and self.hsq is not None
+        h = self.hsq
+        return self.eig, 1.0 / np.sqrt(h * self.eig.values + 1.0 - h)
 
     def genotypes(self, probs: xr.DataArray) -> np.ndarray:
         """The probabilities ``[M, n, k]`` of the model's individuals (``probs`` read once)."""
@@ -260,18 +268,16 @@ class EffectModel:
         if rotated is not None:
             if self.eig is None or self.hsq is None:
                 raise InputError("EffectModel.coef: rotated= needs a model with a kinship")
-            eig, h = self.eig, self.hsq
             if rotated.shape[0] != arr.sizes["marker"] or rotated.shape[2] != len(self.keep):
                 raise InputError("EffectModel.coef: rotated= holds other positions or "
                                  "individuals than arr")  # fmt: skip
-            sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+            eig, sw = self._sqrt_weights()
             design_t = rotated * sw
             y = (y @ eig.vectors_t.T) * sw
         else:
             design_t = self._design(arr)
             if self.eig is not None and self.hsq is not None:  # GLS: rotate and weight
-                eig, h = self.eig, self.hsq
-                sw = 1.0 / np.sqrt(h * eig.values + 1.0 - h)
+                eig, sw = self._sqrt_weights()
                 rot = eig.vectors_t.T * sw[None, :]  # rows of (W^1/2 U' X)' are X' U W^1/2
                 m_count, q, n = design_t.shape
                 design_t = (design_t.reshape(m_count * q, n) @ rot).reshape(m_count, q, n)
@@ -300,8 +306,8 @@ class EffectModel:
         c = x.shape[1]
         polygenic = self.hsq
         if self.eig is not None and polygenic is not None:  # R/qtl2's scan1blup_pg
-            eig = self.eig
-            rot = eig.vectors_t * (1.0 / np.sqrt(polygenic * eig.values + 1.0 - polygenic))[:, None]
+            eig, sw = self._sqrt_weights()
+            rot = eig.vectors_t * sw[:, None]
             geno = np.einsum("ij,mjk->mik", rot, geno)
             y = rot @ y
             x = rot @ x

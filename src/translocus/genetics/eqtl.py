@@ -597,8 +597,7 @@ def eqtl_scan(
             "chromosomes_at_once": None if client is not None else plan.chromosomes,
             "memory_plan": plan.describe()}  # fmt: skip
     if eigens is not None:
-        info["decompositions"] = {"made": eigens.made, "reused": eigens.reused,
-                                  "on_disk": eigens.on_disk}  # fmt: skip
+        info["decompositions"] = eigens.counts()
     return EqtlResult(
         peaks=peaks, max_lod=maxima, thresholds=threshold_table, groups=groups, info=info
     )

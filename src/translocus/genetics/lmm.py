@@ -52,8 +52,8 @@ __all__ = [
     "decompose_kinship",
     "eigen_2k",
     "eigen_store",
-    "loco_label",
     "fit_null_lmm",
+    "loco_label",
     "logdet_xpx",
     "sweep_stale_eigen_folders",
 ]
@@ -278,6 +278,11 @@ class EigenStore:
                 return
             self._entries[key] = path
             self.on_disk += 1
+
+    def counts(self) -> dict[str, int]:
+        """Decompositions ``made``, ``reused`` and kept ``on_disk`` so far."""
+        with self._lock:
+            return {"made": self.made, "reused": self.reused, "on_disk": self.on_disk}
 
     def close(self) -> None:
         """Remove the temporary folder; the decompositions held in memory go to the cache."""

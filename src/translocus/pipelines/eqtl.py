@@ -38,7 +38,7 @@ from translocus.pipelines.genoprob import (
     genotype_probabilities,
     resolve_assembly,
 )
-from translocus.pipelines.scan import KINSHIPS
+from translocus.pipelines.scan import KINSHIPS, count_decompositions
 
 __all__ = ["CHECKPOINT_TAG", "EqtlOutput", "EqtlRequest", "checkpoint_folder", "run_eqtl"]
 
@@ -339,12 +339,7 @@ def _run_eqtl(request: EqtlRequest, log: RunLog, cross: Cross | None) -> EqtlOut
               "budget (--memory)")  # fmt: skip
     made = result.info.get("decompositions")
     if made is not None:
-        where = f", {made['on_disk']} kept on disk meanwhile" if made["on_disk"] else ""
-        log.count(
-            "kinship decompositions made",
-            made["made"],
-            f"each LOCO matrix once for all trait chunks ({made['reused']} reused{where})",
-        )
+        count_decompositions(log, made, "all trait chunks")
     if result.info.get("chunks_resumed"):
         notes.append(f"{result.info['chunks_resumed']} of {result.info['chunks']} trait chunks "
                      "taken from the checkpoint of an interrupted run")  # fmt: skip

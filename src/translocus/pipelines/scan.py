@@ -480,7 +480,8 @@ def _peak_effects(
     read once, its kinship decomposed once (for each set of individuals) and each trait's
     null model fitted once (:class:`~translocus.genetics.effects.EffectModel`), for all the
     estimates of its peaks there; the positions along it are rotated by the eigenvectors once
-    for all its traits with the same individuals, each weighting them by its own h². Chromosomes run side by side, each on a single-threaded BLAS
+    for all its traits with the same individuals, each weighting them by its own h².
+    Chromosomes run side by side, each on a single-threaded BLAS
     (:func:`~translocus.core.threads.parallel_map`, as the scan runs them), so the numbers do
     not depend on the number of threads.
     """
@@ -609,6 +610,16 @@ def _chromosome_effects(
     return out
 
 
+def count_decompositions(log: RunLog, counts: dict[str, int], serving: str) -> None:
+    """Record in the run log the LOCO decompositions an ``eigen_store`` made for ``serving``.
+
+    ``counts``: :meth:`~translocus.genetics.lmm.EigenStore.counts`.
+    """
+    where = f", {counts['on_disk']} kept on disk meanwhile" if counts["on_disk"] else ""
+    log.count("kinship decompositions made", counts["made"],
+              f"each LOCO matrix once for {serving} ({counts['reused']} reused{where})")  # fmt: skip
+
+
 def run_scan(request: ScanRequest, log: RunLog | None = None, *, cross: Cross | None = None
              ) -> ScanOutput:  # fmt: skip
     """Run the scan ``request`` describes.
@@ -687,10 +698,8 @@ def _run_scan(request: ScanRequest, log: RunLog, cross: Cross | None) -> ScanOut
         effects, along = _peak_effects(result, peaks, pheno, scanned, kinship, addcovar,
                                        map_name, log)  # fmt: skip
         if store is not None:
-            where = f", {store.on_disk} kept on disk meanwhile" if store.on_disk else ""
-            log.count("kinship decompositions made", store.made,
-                      f"each LOCO matrix once for the scan, its permutations and the effects "
-                      f"at its peaks ({store.reused} reused{where})")  # fmt: skip
+            count_decompositions(log, store.counts(), "the scan, its permutations and the "
+                                 "effects at its peaks")  # fmt: skip
     n_lod = len(result.markers) * len(result.traits)
     if n_lod > MAX_LOD_CSV_VALUES:
         log.count("LOD values left out of lod.csv", n_lod,

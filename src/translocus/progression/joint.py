@@ -423,7 +423,7 @@ class JointModel(Estimator):
         (n, 7 + spline terms) of :func:`~translocus.progression._joint_numba.survival_terms`.
         """
         _, wk = self._gh
-        hermite, _ = _hermite(round(wk.size ** (1.0 / self._n_random)))
+        hermite, _ = _hermite(self._n_hermite)
         x, wl = self._gl
         d1 = self.degree + 1
         beta = par["beta"]
@@ -692,9 +692,7 @@ class JointModel(Estimator):
             for col, levs in levels.items()
             for name in ([col] if levs is None else [f"{col}[{lev}]" for lev in levs[1:]])
         ]
-        nodes = self.n_quadrature or (7 if self._n_random == 2 else 5)
-        self._gh = _gauss_hermite(int(nodes), self._n_random)
-        self._gl = np.polynomial.legendre.leggauss(int(self.n_legendre))
+        self._quadrature()
         ages = pd.to_numeric(measures[age], errors="coerce") if age in measures else None
         self.centre_ = float(np.nanmedian(ages)) if ages is not None and ages.notna().any() else 0
         data, counts = self._design(measures, lifespans, fitting=True, source=source)
@@ -729,6 +727,12 @@ class JointModel(Estimator):
             self.params_, self.converged_, self.n_iter_, self.loglik_ = self._optimise(theta, data)
             self._covariance(data)
         return self
+
+    def _quadrature(self) -> None:
+        """The Gauss-Hermite grid of the random effects and the Gauss-Legendre rule."""
+        self._n_hermite = int(self.n_quadrature or (7 if self._n_random == 2 else 5))
+        self._gh = _gauss_hermite(self._n_hermite, self._n_random)
+        self._gl = np.polynomial.legendre.leggauss(int(self.n_legendre))
 
     def _start(self, data: _Data) -> np.ndarray:
         """Starting values: the longitudinal submodel alone, then the survival one alone."""
