@@ -26,7 +26,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["fall_from_peak", "natural_spline", "posterior", "product_grid", "survival_terms"]
+__all__ = [
+    "fall_from_peak",
+    "natural_spline",
+    "posterior",
+    "posterior_gradient",
+    "product_grid",
+    "survival_terms",
+]
 
 #: Months per unit of the scaled age ``s``.
 _AGE_SCALE = 12.0
@@ -238,7 +245,6 @@ def _points(
     hazard: np.ndarray,
     spline: np.ndarray,
     knots: np.ndarray,
-    r: int,
     out: np.ndarray,
     powers: np.ndarray,
     derivs: np.ndarray,
@@ -250,7 +256,7 @@ def _points(
     ``out[p]``: scaled age, quadrature weight (months; 0 at the event age), fixed part of
     ``log h``, the fixed course and its slope; ``powers``/``derivs``: ``s^k`` and
     ``k s^(k-1)``; ``basis``: spline terms; ``coef``: the coefficients of the random
-    effects in ``log h``.
+    effects in ``log h`` (and of the course's other coefficients: its ``n_pow`` columns).
     """
     l_count = x_legendre.size
     half = (stop - start) / 2.0
@@ -279,7 +285,7 @@ def _points(
             _spline_row(s, knots, basis[p])
             for j in range(spline.size):
                 eta += spline[j] * basis[p, j]
-        for k in range(r):
+        for k in range(coef.shape[1]):
             coef[p, k] = value_coef * powers[p, k] + slope_coef * derivs[p, k]
         out[p, 0] = s
         out[p, 1] = weight
@@ -372,9 +378,12 @@ def survival_terms(
 
     Returns
     -------
-    ``a [n, K]``, ``log_mean [n]`` (``log sum_k w_k exp(a_ik)``) and ``grad [n, 7 + J]``
-    (empty without ``gradient``): ``sum_k pi_ik d a_ik / d theta`` with ``pi_ik`` the
-    normalised integrand, in the columns ``N_FIXED_FEATURES`` describes.
+    ``a [n, K]``, ``log_mean [n]`` (``log sum_k w_k exp(a_ik)``) and
+    ``grad [n, 7 + J + n_pow + r r]`` (empty without ``gradient``;
+    ``n_pow = max(degree + 1, r, 3)``): first ``sum_k pi_ik d a_ik / d theta`` with
+    ``pi_ik`` the normalised integrand, in the columns ``N_FIXED_FEATURES`` describes, then
+    the course columns of :func:`_course_gradient` (how the log mean moves with the course's
+    coefficients and with the nodes' mean and Cholesky factor).
     """
     n, r = mean.shape
     grid, nodes = product_grid(hermite, r)
@@ -388,8 +397,9 @@ def survival_terms(
     l_count = x_legendre.size
     n_pts = l_count + 1
     n_spline = spline.size
-    n_feat = N_FIXED_FEATURES + n_spline if gradient else 0
     n_pow = max(beta.size, r, 3)
+    n_survival = N_FIXED_FEATURES + n_spline
+    n_feat = n_survival + n_pow + r * r if gradient else 0
     beta_full = np.zeros(n_pow)
     beta_full[: beta.size] = beta
     a_out = np.empty((n, k_count))
@@ -400,10 +410,10 @@ def survival_terms(
         powers = np.empty((n_pts, n_pow))
         derivs = np.empty((n_pts, n_pow))
         basis = np.zeros((n_pts, max(n_spline, 1)))
-        coef = np.empty((n_pts, r))
+        coef = np.empty((n_pts, n_pow))
         _points(
             start[i], stop[i], x_legendre, w_legendre, wbeta[i], hazard[1] + wgamma[i],
-            hazard[2] + wgamma_age[i], beta_full, hazard, spline, knots, r, pts, powers,
+            hazard[2] + wgamma_age[i], beta_full, hazard, spline, knots, pts, powers,
             derivs, basis, coef,
         )  # fmt: skip
         s_e = (entry[i] - hazard[0]) / _AGE_SCALE
@@ -493,15 +503,18 @@ def survival_terms(
             for k in range(k_count):
                 terms[k] /= total
             _gradient(
-                i, terms, b, store, pts, powers, derivs, basis, beta_full, s_e, event[i], peak,
-                grad_out,
+                terms, b, store, pts, powers, derivs, basis, beta_full, s_e, event[i], peak,
+                grad_out[i, :n_survival],
+            )  # fmt: skip
+            _course_gradient(
+                terms, b, nodes, store, pts, coef, beta_full, s_e, event[i], hazard[7], peak,
+                grad_out[i, n_survival:],
             )  # fmt: skip
     return a_out, log_mean, grad_out
 
 
 @njit(cache=True, nogil=True)
 def _gradient(
-    i: int,
     pi: np.ndarray,
     b: np.ndarray,
     store: np.ndarray,
@@ -515,7 +528,7 @@ def _gradient(
     peak: bool,
     out: np.ndarray,
 ) -> None:
-    """``sum_k pi_k d a_k / d theta`` of one animal into ``out[i]`` (``pi``: normalised).
+    """``sum_k pi_k d a_k / d theta`` of one animal into ``out`` (``pi``: normalised).
 
     Every feature of ``log h`` but the fall from the peak is ``A(s) + b'B(s)``, so the
     sums over nodes collapse to ``W_p = sum_k pi_k h_kp`` and ``V_p = sum_k pi_k h_kp b_k``
@@ -523,7 +536,7 @@ def _gradient(
     """
     k_count, r = b.shape
     l_count = store.shape[1]
-    n_spline = out.shape[1] - N_FIXED_FEATURES
+    n_spline = out.size - N_FIXED_FEATURES
     psum = 0.0
     bbar = np.zeros(r)
     fall_event = 0.0
@@ -540,7 +553,7 @@ def _gradient(
             for p in range(l_count):
                 inner += store[k, p] * _fall(c1, c2, pts[p, 0], s_e)
             fall_hazard += pi[k] * inner
-    grad = out[i]
+    grad = out
     o = 2 + n_spline
     # the event's own terms (at the event age, the last point)
     s_t = pts[l_count, 0]
@@ -583,3 +596,323 @@ def _gradient(
         grad[o + 1] -= rise
         grad[o + 2] -= s * value
         grad[o + 3] -= s * rise
+
+
+@njit(cache=True, nogil=True)
+def _fall_slopes(c1: float, c2: float, s: float, s_e: float) -> tuple[float, float]:
+    """Derivatives in ``c1`` and ``c2`` of :func:`_fall`, on the branch it takes.
+
+    From entry the fall is ``-(c1 (s - s_e) + c2 (s^2 - s_e^2))``; from the vertex
+    ``v = -c1 / (2 c2)`` it is ``m(v) - m(s) = -c1^2 / (4 c2) - c1 s - c2 s^2``, with the
+    derivatives ``v - s`` and ``v^2 - s^2``; zero while the course still rises.
+    """
+    from_entry = c1 * (s - s_e) + c2 * (s * s - s_e * s_e)
+    from_vertex = 0.0
+    vertex = 0.0
+    if c2 < 0.0:
+        vertex = -c1 / (2.0 * c2)
+        if s_e < vertex < s:
+            from_vertex = c2 * (s - vertex) ** 2
+    if from_vertex < min(from_entry, 0.0):
+        return vertex - s, vertex * vertex - s * s
+    if from_entry < 0.0:
+        return s_e - s, s_e * s_e - s * s
+    return 0.0, 0.0
+
+
+@njit(cache=True, nogil=True)
+def _course_gradient(
+    pi: np.ndarray,
+    b: np.ndarray,
+    nodes: np.ndarray,
+    store: np.ndarray,
+    pts: np.ndarray,
+    coef: np.ndarray,
+    beta_full: np.ndarray,
+    s_e: float,
+    event: float,
+    alpha_peak: float,
+    peak: bool,
+    out: np.ndarray,
+) -> None:
+    """How one animal's survival term moves with its course's coefficients, into ``out``.
+
+    The course at node ``k`` has the coefficients ``c_j = beta_j + b_kj`` (and
+    ``w'beta_w`` in ``c_0``), with ``b_k = mean + chol u_k``. ``out[j]`` (``j < n_pow``) is
+    ``sum_k pi_k d a_k / d c_j`` and ``out[n_pow + j r + m]`` is
+    ``sum_k pi_k u_km d a_k / d c_j`` (``j, m < r``): with them the derivative of the
+    animal's log mean in the posterior's mean and Cholesky factor is a sum over ``j``
+    (and ``m``). Without the fall from the peak ``d log h / d c_j`` is ``coef[p, j]`` at
+    every node, so the sums over nodes collapse to ``W_p = sum_k pi_k h_kp`` and
+    ``U_p = sum_k pi_k h_kp u_k`` per age; the fall's own terms go node by node.
+    """
+    k_count, r = b.shape
+    l_count = store.shape[1]
+    n_pow = coef.shape[1]
+    psum = 0.0
+    ubar = np.zeros(r)
+    wp = np.zeros(l_count)
+    up = np.zeros((r, l_count))
+    for k in range(k_count):
+        psum += pi[k]
+        for p in range(l_count):
+            wp[p] += pi[k] * store[k, p]
+        for m in range(r):
+            weight = pi[k] * nodes[k, m]
+            ubar[m] += weight
+            for p in range(l_count):
+                up[m, p] += weight * store[k, p]
+    for j in range(n_pow):
+        g = event * coef[l_count, j] * psum
+        for p in range(l_count):
+            g -= coef[p, j] * wp[p]
+        out[j] = g
+    for j in range(r):
+        for m in range(r):
+            g = event * coef[l_count, j] * ubar[m]
+            for p in range(l_count):
+                g -= coef[p, j] * up[m, p]
+            out[n_pow + j * r + m] = g
+    if not peak:
+        return
+    for k in range(k_count):
+        c1 = beta_full[1] + (b[k, 1] if r > 1 else 0.0)
+        c2 = beta_full[2] + (b[k, 2] if r > 2 else 0.0)
+        g1, g2 = _fall_slopes(c1, c2, pts[l_count, 0], s_e)
+        g1 *= event
+        g2 *= event
+        for p in range(l_count):
+            d1, d2 = _fall_slopes(c1, c2, pts[p, 0], s_e)
+            g1 -= store[k, p] * d1
+            g2 -= store[k, p] * d2
+        g1 *= alpha_peak * pi[k]
+        g2 *= alpha_peak * pi[k]
+        out[1] += g1
+        out[2] += g2
+        for m in range(r):
+            if r > 1:
+                out[n_pow + r + m] += g1 * nodes[k, m]
+            if r > 2:
+                out[n_pow + 2 * r + m] += g2 * nodes[k, m]
+
+
+@njit(cache=True, nogil=True)
+def _chol_change(low: np.ndarray, low_inv: np.ndarray, change: np.ndarray, out: np.ndarray) -> None:
+    """How the lower Cholesky factor ``low`` of ``S`` moves when ``S`` moves by ``change``.
+
+    ``out = low Phi(low^-1 change low^-T)``, ``Phi`` the lower triangle with its diagonal
+    halved (``low_inv``: the inverse of ``low``).
+    """
+    r = low.shape[0]
+    inner = np.zeros((r, r))
+    for a in range(r):
+        for b in range(a + 1):
+            v = 0.0
+            for p in range(a + 1):
+                for q in range(b + 1):
+                    v += low_inv[a, p] * change[p, q] * low_inv[b, q]
+            inner[a, b] = 0.5 * v if a == b else v
+    for a in range(r):
+        for b in range(a + 1):
+            v = 0.0
+            for p in range(b, a + 1):
+                v += low[a, p] * inner[p, b]
+            out[a, b] = v
+
+
+@njit(cache=True, nogil=True)
+def _through_nodes(
+    course: np.ndarray, r: int, n_pow: int, d_mean: np.ndarray, d_chol: np.ndarray
+) -> float:
+    """The change of an animal's survival log mean when its nodes' mean and factor move."""
+    total = 0.0
+    for j in range(r):
+        total += course[j] * d_mean[j]
+        for m in range(j + 1):
+            total += course[n_pow + j * r + m] * d_chol[j, m]
+    return total
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def posterior_gradient(
+    index: np.ndarray,
+    s: np.ndarray,
+    resid: np.ndarray,
+    d_inv: np.ndarray,
+    d_slopes: np.ndarray,
+    sigma2: float,
+    mean: np.ndarray,
+    chol: np.ndarray,
+    n_fixed: int,
+    course: np.ndarray,
+) -> np.ndarray:
+    """Each animal's log-likelihood gradient in the longitudinal submodel's parameters.
+
+    The log-likelihood is ``log p(y_i) + log E_b[exp(a(b))]`` with the expectation over
+    nodes ``b_k = mu_i + C_i u_k`` (:func:`posterior`, :func:`survival_terms`). With
+    ``Sigma = P^-1``, ``rho = r_i - Z mu`` (the residuals from the posterior mean) and
+    ``tau = 1 / sigma^2``:
+
+    - a coefficient of the fixed course with column ``x`` (``s^j``): ``d log p = tau x'rho``,
+      ``d mu = -tau Sigma Z'x``, ``C`` unchanged;
+    - ``log sigma``: ``d log p = -n_i + tau tr(Sigma Z'Z) + tau rho'rho``,
+      ``d mu = -2 tau Sigma Z'rho``, ``d Sigma = 2 tau Sigma Z'Z Sigma``;
+    - a parameter of ``D`` moving it by ``dD`` (``A = D^-1 dD D^-1``):
+      ``d log p = (tr(A (Sigma + mu mu')) - tr(D^-1 dD)) / 2``, ``d mu = Sigma A mu``,
+      ``d Sigma = Sigma A Sigma``;
+
+    the factor moves by ``dC = C Phi(C^-1 dSigma C^-T)`` and the survival log mean by
+    ``course`` (:func:`_course_gradient`) times ``d mu`` and ``dC``, plus, for the fixed
+    course's coefficient ``j``, its own column ``course[j]``.
+
+    Parameters
+    ----------
+    index, s, resid
+        ``[m]``: as :func:`posterior`.
+    d_inv, d_slopes
+        ``[r, r]`` the inverse of ``D``; ``[c, r, r]`` its derivative in each of its ``c``
+        parameters.
+    sigma2
+        Residual variance.
+    mean, chol
+        ``[n, r]``, ``[n, r, r]``: the posteriors of :func:`posterior`.
+    n_fixed
+        Terms ``s^0 .. s^(n_fixed - 1)`` of the fixed course.
+    course
+        ``[n, n_pow + r r]``: the course columns of :func:`survival_terms` (zeros for the
+        longitudinal submodel alone).
+
+    Returns
+    -------
+    ``[n, n_fixed + 1 + c]``: the derivatives in ``beta_0 .. beta_(n_fixed - 1)``,
+    ``log sigma`` and ``D``'s parameters (a covariate's ``beta_w`` takes ``w`` times the
+    first column).
+    """
+    n, r = mean.shape
+    n_pow = course.shape[1] - r * r
+    n_chol = d_slopes.shape[0]
+    n_mom = max(2 * r - 1, r + n_fixed - 1)
+    n_rho = max(r, n_fixed)
+    tau = 1.0 / sigma2
+    moments = np.zeros((n, n_mom))
+    rho_x = np.zeros((n, n_rho))
+    rho2 = np.zeros(n)
+    for j in range(index.size):
+        i = index[j]
+        rho = resid[j]
+        power = 1.0
+        for k in range(r):
+            rho -= mean[i, k] * power
+            power *= s[j]
+        power = 1.0
+        for k in range(max(n_mom, n_rho)):
+            if k < n_mom:
+                moments[i, k] += power
+            if k < n_rho:
+                rho_x[i, k] += rho * power
+            power *= s[j]
+        rho2[i] += rho * rho
+    out = np.zeros((n, n_fixed + 1 + n_chol))
+    for i in prange(n):
+        low = chol[i]
+        low_inv = np.zeros((r, r))
+        for a in range(r):
+            low_inv[a, a] = 1.0 / low[a, a]
+            for b in range(a):
+                v = 0.0
+                for p in range(b, a):
+                    v -= low[a, p] * low_inv[p, b]
+                low_inv[a, b] = v / low[a, a]
+        cov = np.zeros((r, r))
+        for a in range(r):
+            for b in range(r):
+                v = 0.0
+                for p in range(min(a, b) + 1):
+                    v += low[a, p] * low[b, p]
+                cov[a, b] = v
+        d_mean = np.empty(r)
+        d_cov = np.empty((r, r))
+        d_chol = np.zeros((r, r))
+        work = np.empty((r, r))
+        # the fixed course's coefficients: the nodes shift, their spread stays
+        for k in range(n_fixed):
+            for a in range(r):
+                v = 0.0
+                for b in range(r):
+                    v += cov[a, b] * moments[i, b + k]
+                d_mean[a] = -tau * v
+            d_chol[:] = 0.0
+            out[i, k] = (
+                tau * rho_x[i, k]
+                + course[i, k]
+                + _through_nodes(course[i], r, n_pow, d_mean, d_chol)
+            )
+        # log sigma
+        trace = 0.0
+        for a in range(r):
+            for b in range(r):
+                trace += cov[a, b] * moments[i, a + b]
+        for a in range(r):
+            v = 0.0
+            for b in range(r):
+                v += cov[a, b] * rho_x[i, b]
+            d_mean[a] = -2.0 * tau * v
+            for b in range(r):  # work = Sigma M
+                v = 0.0
+                for p in range(r):
+                    v += cov[a, p] * moments[i, p + b]
+                work[a, b] = v
+        for a in range(r):
+            for b in range(r):
+                v = 0.0
+                for p in range(r):
+                    v += work[a, p] * cov[p, b]
+                d_cov[a, b] = 2.0 * tau * v
+        _chol_change(low, low_inv, d_cov, d_chol)
+        out[i, n_fixed] = (
+            -moments[i, 0] + tau * trace + tau * rho2[i]
+            + _through_nodes(course[i], r, n_pow, d_mean, d_chol)
+        )  # fmt: skip
+        # the random effects' covariance
+        for c in range(n_chol):
+            slope = d_slopes[c]
+            for a in range(r):  # work = D^-1 dD
+                for b in range(r):
+                    v = 0.0
+                    for p in range(r):
+                        v += d_inv[a, p] * slope[p, b]
+                    work[a, b] = v
+            amat = np.empty((r, r))  # D^-1 dD D^-1
+            for a in range(r):
+                for b in range(r):
+                    v = 0.0
+                    for p in range(r):
+                        v += work[a, p] * d_inv[p, b]
+                    amat[a, b] = v
+            d_logp = 0.0
+            for a in range(r):
+                d_logp -= work[a, a]
+                for b in range(r):
+                    d_logp += amat[a, b] * (cov[b, a] + mean[i, b] * mean[i, a])
+            sa = np.empty((r, r))  # Sigma A
+            for a in range(r):
+                for b in range(r):
+                    v = 0.0
+                    for p in range(r):
+                        v += cov[a, p] * amat[p, b]
+                    sa[a, b] = v
+            for a in range(r):
+                v = 0.0
+                for b in range(r):
+                    v += sa[a, b] * mean[i, b]
+                d_mean[a] = v
+                for b in range(r):
+                    v = 0.0
+                    for p in range(r):
+                        v += sa[a, p] * cov[p, b]
+                    d_cov[a, b] = v
+            _chol_change(low, low_inv, d_cov, d_chol)
+            out[i, n_fixed + 1 + c] = 0.5 * d_logp + _through_nodes(
+                course[i], r, n_pow, d_mean, d_chol
+            )
+    return out

@@ -76,9 +76,11 @@ from translocus.core.table import ProvenanceTable, licence_gate, provenance_for
 from translocus.core.threads import blas_threads
 from translocus.progression._joint_numba import (
     HAZARD_FIELDS,
+    N_FIXED_FEATURES,
     fall_from_peak,
     natural_spline,
     posterior,
+    posterior_gradient,
     product_grid,
     survival_terms,
 )
@@ -356,17 +358,55 @@ class JointModel(Estimator):
         (:func:`~translocus.progression._joint_numba.posterior`). Raises ``LinAlgError`` when
         some ``P_i`` is not positive definite.
         """
-        lower = par["chol"]
-        d_inv = np.linalg.inv(lower @ lower.T)
-        log_det_d = 2.0 * float(np.sum(np.log(np.diag(lower))))
-        mean_fixed, _ = self._fixed(par, data.s, data.w[data.index])
+        resid, d_inv = self._residuals(par, data)
+        log_det_d = 2.0 * float(np.sum(np.log(np.diag(par["chol"]))))
         logpy, mean, chol, ok = posterior(
-            data.index, data.s, data.y - mean_fixed, data.animals.size, d_inv,
-            par["sigma"] ** 2, log_det_d,
-        )  # fmt: skip
+            data.index, data.s, resid, data.animals.size, d_inv, par["sigma"] ** 2, log_det_d
+        )
         if not ok:
             raise np.linalg.LinAlgError("a posterior precision is not positive definite")
         return logpy, mean, chol
+
+    def _residuals(self, par: dict[str, Any], data: _Data) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals of the measurements from the fixed course (m,) and ``D^-1`` (r, r)."""
+        lower = par["chol"]
+        mean_fixed, _ = self._fixed(par, data.s, data.w[data.index])
+        return data.y - mean_fixed, np.linalg.inv(lower @ lower.T)
+
+    def _longitudinal_gradient(
+        self,
+        par: dict[str, Any],
+        data: _Data,
+        mean: np.ndarray,
+        chol: np.ndarray,
+        course: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Gradient of the log-likelihood in ``beta``, ``log_sigma`` and ``chol`` (summed).
+
+        ``course``: the course columns of the survival kernel (how each animal's survival
+        term moves with its course and its posterior); None for the longitudinal submodel
+        alone. Compiled (:func:`~translocus.progression._joint_numba.posterior_gradient`).
+        """
+        r = self._n_random
+        d1 = self.degree + 1
+        if course is None:
+            course = np.zeros((mean.shape[0], max(d1, r, 3) + r * r))
+        lower = par["chol"]
+        rows, cols = np.tril_indices(r)
+        slopes = np.empty((rows.size, r, r))
+        for c, (a, b) in enumerate(zip(rows, cols, strict=True)):
+            step = np.zeros((r, r))
+            step[a, b] = lower[a, b] if a == b else 1.0  # the diagonal is exp(theta)
+            slopes[c] = step @ lower.T + lower @ step.T
+        resid, d_inv = self._residuals(par, data)
+        per_animal = posterior_gradient(
+            data.index, data.s, resid, d_inv, slopes, par["sigma"] ** 2, mean, chol, d1,
+            np.ascontiguousarray(course),
+        )  # fmt: skip
+        total = per_animal.sum(axis=0)
+        return np.concatenate(
+            [total[:d1], data.w.T @ per_animal[:, 0], total[d1:]]  # beta_w: w times beta_0's
+        )
 
     def _nodes(self, mean: np.ndarray, chol: np.ndarray) -> np.ndarray:
         """Random effects at the quadrature nodes (n, K, r)."""
@@ -474,12 +514,15 @@ class JointModel(Estimator):
         total = float(ll.sum())
         return total if np.isfinite(total) else -np.inf
 
-    def _loglik_survival_gradient(self, theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
-        """Log-likelihood and its exact gradient in the survival submodel's parameters.
+    def _loglik_gradient(self, theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
+        """Log-likelihood and its exact gradient in every parameter.
 
-        Those parameters leave the quadrature nodes (the posterior of the longitudinal
-        submodel) unchanged, so ``d log L_i = sum_k pi_ik d a_ik`` with ``pi_ik`` the
-        normalised integrand at node ``k`` (summed per animal by the kernel).
+        The survival submodel's parameters leave the quadrature nodes (the posterior of
+        the longitudinal submodel) unchanged, so ``d log L_i = sum_k pi_ik d a_ik`` with
+        ``pi_ik`` the normalised integrand at node ``k`` (summed per animal by the kernel).
+        The longitudinal ones move ``log p(y_i)``, the course in the hazard and the nodes
+        ``b_k = mean_i + chol_i u_k`` through the posterior's mean and Cholesky factor
+        (:meth:`_longitudinal_gradient`). The value is that of :meth:`_loglik`, bit for bit.
         """
         q = data.w.shape[1]
         par = self._unpack(theta, q)
@@ -487,7 +530,7 @@ class JointModel(Estimator):
         try:
             logpy, mean, chol = self._posterior(par, data)
         except np.linalg.LinAlgError:
-            return -np.inf, np.zeros(lay["alpha"].stop - lay["gompertz"].start)
+            return -np.inf, np.zeros(theta.size)
         _, log_mean, columns = self._survival_terms(
             par, data.w, mean, chol, data.t0, data.time, data.t0, data.event, gradient=True
         )
@@ -500,9 +543,17 @@ class JointModel(Estimator):
             parts += [data.w[:, j] * columns[:, 1] for j in range(q)]
         offset = {"value": 0, "slope": 1, "value_by_age": 2, "slope_by_age": 3, "from_peak": 4}
         parts += [columns[:, first + offset[name]] for name in self.association]
-        grad = np.array([float(np.sum(part)) for part in parts])
+        grad = np.empty(theta.size)
+        grad[lay["gompertz"].start :] = [float(np.sum(part)) for part in parts]
+        course = columns[:, first + N_FIXED_FEATURES - 2 :]
+        grad[: lay["chol"].stop] = self._longitudinal_gradient(par, data, mean, chol, course)
         total = float(ll.sum())
         return (total if np.isfinite(total) else -np.inf), grad
+
+    def _loglik_survival_gradient(self, theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
+        """Log-likelihood and its exact gradient in the survival submodel's parameters."""
+        value, grad = self._loglik_gradient(theta, data)
+        return value, grad[self._layout(data.w.shape[1])["gompertz"].start :]
 
     # ---------------------------------------------------------------- data
     def _design(
@@ -757,54 +808,49 @@ class JointModel(Estimator):
         exposure = float(np.sum(data.time - data.t0)) or 1.0
         theta[lay["gompertz"]] = [np.log(deaths / exposure), 0.5]
         idx = np.r_[np.arange(lay["gompertz"].start, lay["gamma_age"].stop)]
-        self._fit_subset(theta, idx, lambda th: self._loglik(th, data))
+        self._fit_subset(theta, idx, lambda th: self._loglik_gradient(th, data))
         return theta
 
     def _longitudinal_loglik(self, data: _Data) -> Any:
+        """The longitudinal submodel's log-likelihood and its gradient (its parameters)."""
         q = data.w.shape[1]
+        n_long = self._layout(q)["chol"].stop
 
-        def loglik(theta: np.ndarray) -> float:
+        def loglik(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            par = self._unpack(theta, q)
+            grad = np.zeros(theta.size)
             try:
-                return float(self._posterior(self._unpack(theta, q), data)[0].sum())
+                logpy, mean, chol = self._posterior(par, data)
             except np.linalg.LinAlgError:
-                return -np.inf
+                return -np.inf, grad
+            grad[:n_long] = self._longitudinal_gradient(par, data, mean, chol)
+            return float(logpy.sum()), grad
 
         return loglik
 
     def _fit_subset(self, theta: np.ndarray, idx: np.ndarray, loglik: Any) -> None:
-        def objective(sub: np.ndarray) -> float:
+        """Maximise ``loglik`` (value and full gradient) in the parameters ``idx`` only."""
+
+        def objective(sub: np.ndarray) -> tuple[float, np.ndarray]:
             full = theta.copy()
             full[idx] = sub
-            value = loglik(full)
-            return -value if np.isfinite(value) else 1e300
+            value, grad = loglik(full)
+            if not np.isfinite(value):
+                return 1e300, np.zeros(sub.size)
+            return -value, -grad[idx]
 
-        res = optimize.minimize(objective, theta[idx], method="L-BFGS-B",
-                                jac=lambda v: _gradient(objective, v),
+        res = optimize.minimize(objective, theta[idx], method="L-BFGS-B", jac=True,
                                 options={"maxiter": 200})  # fmt: skip
         theta[idx] = res.x
 
     def _optimise(self, theta: np.ndarray, data: _Data) -> tuple[pd.Series, bool, int, float]:
         n = data.animals.size
-        lay = self._layout(data.w.shape[1])
-        survival = np.arange(lay["gompertz"].start, lay["alpha"].stop)
-        longitudinal = np.arange(lay["beta"].start, lay["chol"].stop)
-
-        def objective(th: np.ndarray) -> float:
-            value = self._loglik(th, data)
-            return -value / n if np.isfinite(value) else 1e300
 
         def value_and_gradient(th: np.ndarray) -> tuple[float, np.ndarray]:
-            # exact in the survival parameters, forward differences in the others
-            value, grad_s = self._loglik_survival_gradient(th, data)
-            f0 = -value / n if np.isfinite(value) else 1e300
-            grad = np.empty_like(th)
-            grad[survival] = -grad_s / n
-            for j in longitudinal:
-                step = 1e-7 * max(1.0, abs(th[j]))
-                moved = th.copy()
-                moved[j] += step
-                grad[j] = (objective(moved) - f0) / step
-            return f0, grad
+            value, grad = self._loglik_gradient(th, data)
+            if not np.isfinite(value):
+                return 1e300, np.zeros_like(th)
+            return -value / n, -grad / n
 
         res = optimize.minimize(
             value_and_gradient,
@@ -813,7 +859,7 @@ class JointModel(Estimator):
             jac=True,
             options={"maxiter": int(self.max_iter), "ftol": 1e-12, "gtol": 1e-6},
         )
-        grad = _gradient(objective, res.x, central=True)
+        _, grad = value_and_gradient(res.x)
         converged = bool(res.success) or float(np.max(np.abs(grad))) < 1e-4
         if not converged:
             warnings.warn(
@@ -827,7 +873,12 @@ class JointModel(Estimator):
 
     def _covariance(self, data: _Data) -> None:
         theta = self.params_.to_numpy()
-        hess = _hessian(lambda th: -self._loglik(th, data), theta)
+
+        def gradient(th: np.ndarray) -> np.ndarray:
+            value, grad = self._loglik_gradient(th, data)
+            return -grad if np.isfinite(value) else np.full_like(grad, np.nan)
+
+        hess = _jacobian(gradient, theta)
         try:
             cov = np.linalg.inv(hess)
             ok = bool(np.all(np.diag(cov) > 0))
@@ -1061,23 +1112,20 @@ def _gradient(f: Any, x: np.ndarray, *, central: bool = False) -> np.ndarray:
     return g
 
 
-def _hessian(f: Any, x: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian of a scalar function."""
+def _jacobian(grad: Any, x: np.ndarray) -> np.ndarray:
+    """Symmetrised central-difference Jacobian of a gradient: a Hessian in ``2 k`` gradients.
+
+    A gradient exact to rounding takes steps of ``1e-5`` (truncation ``~1e-10``) where
+    second differences of the function itself need ``O(k^2)`` evaluations and larger ones.
+    """
     k = x.size
-    h = 1e-4 * np.maximum(1.0, np.abs(x))
-    f0 = f(x)
+    h = 1e-5 * np.maximum(1.0, np.abs(x))
     hess = np.empty((k, k))
     for i in range(k):
-        ei = np.zeros(k)
-        ei[i] = h[i]
-        hess[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2
-        for j in range(i):
-            ej = np.zeros(k)
-            ej[j] = h[j]
-            hess[i, j] = hess[j, i] = (
-                f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)
-            ) / (4 * h[i] * h[j])
-    return hess
+        e = np.zeros(k)
+        e[i] = h[i]
+        hess[i] = (grad(x + e) - grad(x - e)) / (2 * h[i])
+    return (hess + hess.T) / 2
 
 
 # ---------------------------------------------------------------------------------------
