@@ -1,4 +1,9 @@
-"""Fit time of the SLAM joint model: the compiled likelihood against the code before it.
+"""Fit time of the SLAM joint model: the current code against the code before it.
+
+Last run: the exact gradient in every parameter (and the Hessian as central differences of
+it) against forward differences in the longitudinal parameters and second differences of
+the likelihood for the Hessian (``--baseline-commit 60fd0d9``); before that, the compiled
+likelihood against the numpy one (``40dd1d9``).
 
 The model of ``translocus survival --dynamic`` and ``benchmarks/joint_slam.py`` (body
 weight; quadratic age trend, random intercept, slope and curvature, Gompertz hazard with the
@@ -10,17 +15,19 @@ strain: ``random_degree=2, covariates_by_age=True``), fitted on
   lifespan, 30 % held out with seed 0), the fit ``translocus survival --dynamic`` makes.
 
 Each fit runs in a child process per source tree: this checkout's ``src`` and
-``--baseline-src`` (the ``src`` folder of the code before, e.g. ``git archive 40dd1d9 src |
+``--baseline-src`` (the ``src`` folder of the code before, e.g. ``git archive 60fd0d9 src |
 tar -x -C /tmp/base``; with ``--baseline-commit`` instead, that commit is unpacked so into a
 temporary folder). A child first fits a small simulated model (compiled kernels, imports),
-then times ``JointModel.fit`` (wall and CPU seconds, ``time.process_time``: all threads) and
+then times ``JointModel.fit`` (wall and CPU seconds, ``time.process_time``: all threads), its
+Hessian for the standard errors once more (``_covariance``, wall seconds) and
 ``predict_risk`` at landmarks 18, 21, 24, 27 months and horizons 3, 6 months on the same
 animals. The parent compares the two fits: the largest absolute difference of ``params_``
-(and relative to the standard errors), of ``loglik_`` and of the predicted risks. Load
-averages before and after are recorded; run it alone on the machine::
+(and relative to the standard errors), of ``loglik_``, of the predicted risks and the
+largest relative difference of the standard errors. Load averages before and after are
+recorded; run it alone on the machine::
 
     flock /tmp/translocus-bench.lock nice -n 5 python benchmarks/joint_speed.py
-        [--sizes 600,training] [--baseline-src DIR | --baseline-commit 40dd1d9]
+        [--sizes 600,training] [--baseline-src DIR | --baseline-commit 60fd0d9]
         [--out benchmarks/results/joint_speed.json]
 """
 
@@ -70,6 +77,7 @@ def _animals(size: str) -> tuple[Any, Any]:
 def child(size: str, out: Path) -> None:
     """Time one fit and its predictions with the ``translocus`` on ``sys.path``."""
     import translocus.progression.joint as joint
+    from translocus.core.threads import blas_threads
     from translocus.progression.joint import JointModel, simulate_joint
 
     measures, life = _animals(size)
@@ -83,6 +91,13 @@ def child(size: str, out: Path) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         risk = model.predict_risk(measures, life, landmarks=LANDMARKS, horizons=HORIZONS)
         pred_wall, pred_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        # the standard errors' share of the fit: the Hessian once more, as the fit makes it
+        data, _ = model._design(measures, life, fitting=True, source="benchmark")
+        data.y = (data.y - model.value_mean_) / model.value_sd_
+        with blas_threads(1):
+            wall = time.perf_counter()
+            model._covariance(data)
+            hessian_wall = time.perf_counter() - wall
     se = np.sqrt(np.diag(model.covariance_.to_numpy()))
     result = {
         "source": str(Path(joint.__file__).resolve().parents[2]),
@@ -90,6 +105,7 @@ def child(size: str, out: Path) -> None:
         "n_measurements": model.n_measurements_,
         "fit_wall_s": fit_wall,
         "fit_cpu_s": fit_cpu,
+        "hessian_wall_s": hessian_wall,
         "predict_wall_s": pred_wall,
         "predict_cpu_s": pred_cpu,
         "n_iter": model.n_iter_,
@@ -121,9 +137,11 @@ def _compare(base: dict[str, Any], new: dict[str, Any]) -> dict[str, float]:
     pb = np.array([base["params"][k] for k in names])
     pn = np.array([new["params"][k] for k in names])
     se = np.array([base["std_error"][k] for k in names])
+    se_new = np.array([new["std_error"][k] for k in names])
     return {
         "max_abs_params": float(np.max(np.abs(pb - pn))),
         "max_abs_params_over_se": float(np.nanmax(np.abs(pb - pn) / se)),
+        "max_rel_std_error": float(np.nanmax(np.abs(se_new - se) / se)),
         "abs_loglik": abs(base["loglik"] - new["loglik"]),
         "max_abs_risk": float(np.max(np.abs(np.subtract(base["risk"], new["risk"])))),
     }
@@ -138,7 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="600,training")
     parser.add_argument("--baseline-src", default=None)
-    parser.add_argument("--baseline-commit", default="40dd1d9")
+    parser.add_argument("--baseline-commit", default="60fd0d9")
     parser.add_argument("--out", default=str(HERE / "results" / "joint_speed.json"))
     parser.add_argument("--child", default=None)
     parser.add_argument("--child-out", default=None)
@@ -168,9 +186,11 @@ def main() -> None:
                 f" -> {new['fit_wall_s']:6.1f} s ({base['fit_wall_s'] / new['fit_wall_s']:4.1f}x)"
                 f"  cpu {base['fit_cpu_s']:7.1f} -> {new['fit_cpu_s']:6.1f} s"
                 f"  iterations {base['n_iter']} -> {new['n_iter']}"
+                f"  hessian {base['hessian_wall_s']:4.1f} -> {new['hessian_wall_s']:4.1f} s"
                 f"  predict {base['predict_wall_s']:5.2f} -> {new['predict_wall_s']:5.2f} s"
                 f"  max|dparam| {diff['max_abs_params']:.1e}"
                 f" ({diff['max_abs_params_over_se']:.1e} se)  |dloglik| {diff['abs_loglik']:.1e}"
+                f"  max|dse|/se {diff['max_rel_std_error']:.1e}"
                 f"  max|drisk| {diff['max_abs_risk']:.1e}",
                 flush=True,
             )

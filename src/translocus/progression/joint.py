@@ -34,7 +34,12 @@ Gauss-Legendre quadrature. Animals enter the risk set at their first measurement
 ``entry``): the likelihood conditions on survival to entry given ``b``. Compiled kernels
 (:mod:`translocus.progression._joint_numba`) compute each animal's posterior and its
 survival terms, animals in parallel, without the (animals, nodes, ages) arrays numpy
-would build.
+would build. L-BFGS-B maximises it with its exact gradient: the survival parameters leave
+the quadrature nodes where they are, while the longitudinal ones (``beta``, ``sigma`` and
+the Cholesky factor of ``D``) move ``p(y_i)``, the course in the hazard and the nodes
+``b_k = mu_i + C_i u_k`` themselves, through the posterior mean ``mu_i`` and Cholesky
+factor ``C_i`` (``dC = C Phi(C^-1 dSigma C^-T)``). The standard errors come from the
+Hessian as central differences of that gradient.
 
 Dynamic predictions (Rizopoulos 2011) use the posterior of ``b`` given the measurements
 up to a landmark ``t`` and survival to ``t``::
