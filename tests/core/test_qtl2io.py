@@ -309,3 +309,50 @@ def test_map_columns_are_read_by_position_as_r_qtl2_does(shared_data: Path) -> N
     assert sum(cross.markers_per_chromosome()) == 110_054
     assert cross.pmap is not None
     assert 3.0 < float(cross.pmap["1"].iloc[0]) < 4.0  # chr 1 starts near 3 Mbp on mm10
+
+
+def _replace_in_rows(path: Path, rows: list[int], old: str, new: str) -> list[tuple[str, str]]:
+    """Replace the first ``old`` in each of the data ``rows``; (row ID, column name) of each."""
+    lines = path.read_text().splitlines()
+    head = _header(lines)
+    columns = lines[head].split(",")
+    where = []
+    for row in rows:
+        cells = lines[head + 1 + row].split(",")
+        col = cells.index(old, 1)
+        cells[col] = new
+        lines[head + 1 + row] = ",".join(cells)
+        where.append((cells[0], columns[col]))
+    path.write_text("\n".join(lines) + "\n")
+    return where
+
+
+def test_genotypes_coded_in_chunks_as_in_one_read(doex_dir, shared_data, monkeypatch):
+    """Genotype files are coded a few rows at a time (a GigaMUGA-size file is never held as
+    strings): the codes equal one read's for a plain and a transposed file, the undeclared
+    calls of every chunk are counted in one warning naming the first, and a strict read names
+    the individual and the marker of a transposed file's call."""
+    from translocus.core import qtl2io
+
+    whole = _read(doex_dir / "DOex.json")
+    where = _replace_in_rows(doex_dir / "DOex_geno.csv", [0, 100, 200], "A", "Q")
+    monkeypatch.setattr(qtl2io, "_CHUNK_CELLS", 50)  # one row per chunk
+    pattern = rf"individual '{where[0][0]}', column '{where[0][1]}': .*3 undeclared call\(s\) \(Q\)"
+    with pytest.warns(UndeclaredGenotypeWarning, match=pattern):
+        chunked = read_cross(doex_dir / "DOex.json")
+    ours = np.concatenate([chunked.geno[c] for c in chunked.chromosomes], axis=1)
+    before = np.concatenate([whole.geno[c] for c in whole.chromosomes], axis=1)
+    changed = np.argwhere(ours != before)
+    rows = {ind: i for i, ind in enumerate(chunked.individuals)}
+    cols = {m: j for j, m in enumerate(chunked.marker_names)}
+    assert sorted(map(tuple, changed)) == sorted((rows[i], cols[m]) for i, m in where)
+    assert (before[tuple(changed.T)] == 1).all() and (ours[tuple(changed.T)] == 0).all()
+    for chrom in whole.chromosomes:
+        np.testing.assert_array_equal(chunked.founder_geno[chrom], whole.founder_geno[chrom])
+
+    shutil.copy(shared_data / "qtl2" / "DOex" / "DOex_geno.csv", doex_dir)
+    ((marker, founder),) = _replace_in_rows(doex_dir / "DOex_foundergeno.csv", [5], "A", "Q")
+    with pytest.raises(
+        InputError, match=rf"DOex_foundergeno.csv, founder '{founder}', column '{marker}'"
+    ):
+        read_cross(doex_dir / "DOex.json", undeclared_genotypes="error")

@@ -289,42 +289,137 @@ def _covar_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _encode(
-    table: pd.DataFrame,
-    codes: Mapping[str, int],
-    label: str,
-    what: str,
-    undeclared: str = "missing",
-) -> np.ndarray:
-    """Map genotype strings to integer codes (0 = missing).
+#: Cells of a genotype table parsed at a time: a GigaMUGA-size file (2,000 animals x 110,000
+#: markers) is never held as strings all at once, only as one-byte codes.
+_CHUNK_CELLS = 4_000_000
 
-    Codes not declared in the control file raise (``undeclared="error"``) or, as R/qtl2
-    does, become missing with a warning that names the file, the codes and the fix.
-    """
-    values = table.to_numpy(dtype=object)
-    flat = pd.Series(values.ravel())
-    known = {str(k): int(v) for k, v in codes.items()}
-    mapped = flat.map(known)
-    bad = mapped.isna() & flat.notna()
-    if bad.any():
-        pos = int(np.flatnonzero(bad.to_numpy())[0])
-        r, c = divmod(pos, values.shape[1])
-        code = flat.iloc[pos]
-        message = (
-            f"{label}, {what} {table.index[r]!r}, column {table.columns[c]!r}: genotype code "
-            f"{code!r} is not declared in the control file's 'genotypes' ({sorted(known)}); "
+
+@dataclass
+class _Undeclared:
+    """Undeclared genotype calls met while coding a field's files."""
+
+    label: str
+    what: str
+    codes: dict[str, int]
+    count: int = 0
+    first: str = ""
+    seen: set[str] | None = None
+
+    def message(self, individual: str, marker: str, code: str) -> str:
+        return (
+            f"{self.label}, {self.what} {individual!r}, column {marker!r}: genotype code "
+            f"{code!r} is not declared in the control file's 'genotypes' ({sorted(self.codes)}); "
             "declare it there or list it in na.strings"
         )
+
+
+def _code_block(
+    chunk: pd.DataFrame, known: Mapping[str, int], transposed: bool, bad: _Undeclared,
+    undeclared: str,
+) -> np.ndarray:  # fmt: skip
+    """One chunk of a genotype table (strings) as integer codes, 0 = missing."""
+    values = chunk.to_numpy(dtype=object)
+    which, calls = pd.factorize(values.ravel())  # each distinct call once; missing -> -1
+    # the code of each distinct call, then 0 for missing (index -1)
+    lookup = np.array([known.get(str(call), 0) for call in calls] + [0], dtype=np.int8)
+    undeclared_calls = [i for i, call in enumerate(calls) if str(call) not in known]
+    if undeclared_calls:
+        wrong = np.isin(which, undeclared_calls)
+        pos = int(np.flatnonzero(wrong)[0])
+        r, c = divmod(pos, values.shape[1])
+        row, col = str(chunk.index[r]), str(chunk.columns[c])
+        individual, marker = (col, row) if transposed else (row, col)
+        code = str(calls[which[pos]])
         if undeclared == "error":
-            raise InputError(message)
-        others = sorted(set(flat[bad].astype(str)))
+            raise InputError(bad.message(individual, marker, code))
+        if not bad.count:
+            bad.first = bad.message(individual, marker, code)
+        bad.count += int(wrong.sum())
+        bad.seen = (bad.seen or set()) | {str(calls[i]) for i in undeclared_calls}
+    return lookup[which].reshape(values.shape)
+
+
+def _read_coded(
+    source: _Source, name: str, control: Mapping[str, Any], known: Mapping[str, int],
+    transposed: bool, bad: _Undeclared, undeclared: str,
+) -> pd.DataFrame:  # fmt: skip
+    """One genotype file as integer codes (individuals x markers, int8), read in chunks."""
+    sep = control.get("sep", ",")
+    comment = control.get("comment.char", "#")
+    na = control.get("na.strings", ["-", "NA"])
+    options: dict[str, Any] = {
+        "sep": sep, "comment": comment or None, "dtype": str, "keep_default_na": False,
+        "na_values": ([na] if isinstance(na, str) else list(na)) + [""],
+        "skipinitialspace": True,
+    }  # fmt: skip
+    raw = source.read_bytes(name)
+    blocks: list[np.ndarray] = []
+    labels: list[str] = []
+    try:
+        header = pd.read_csv(io.BytesIO(raw), nrows=0, **options).columns
+        if len(header) < 1:
+            raise InputError(f"{name}: the table is empty; it needs an ID column and data columns")
+        rows = max(1, _CHUNK_CELLS // len(header))
+        with pd.read_csv(io.BytesIO(raw), chunksize=rows, **options) as reader:
+            for chunk in reader:
+                chunk = chunk.set_index(chunk.columns[0])
+                labels.extend(str(i) for i in chunk.index)
+                blocks.append(_code_block(chunk, known, transposed, bad, undeclared))
+    except InputError:
+        raise
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{name}: cannot be parsed as a '{sep}'-separated table ({exc})") from None
+    del raw
+    columns = [str(c) for c in header[1:]]
+    codes = np.concatenate(blocks) if blocks else np.zeros((0, len(columns)), dtype=np.int8)
+    index = pd.Index(labels)
+    dup = index[index.duplicated()].unique()
+    if len(dup):
+        raise InputError(
+            f"{name}: duplicate ID{'s' if len(dup) > 1 else ''} "
+            f"{', '.join(map(repr, dup[:5]))} in the first column; IDs must be unique"
+        )
+    if transposed:
+        return pd.DataFrame(np.ascontiguousarray(codes.T), index=pd.Index(columns), columns=index)
+    return pd.DataFrame(codes, index=index, columns=pd.Index(columns))
+
+
+def _read_genotypes(
+    source: _Source, control: Mapping[str, Any], field: str, codes: Mapping[str, Any],
+    what: str, undeclared: str,
+) -> tuple[pd.DataFrame | None, str]:  # fmt: skip
+    """A genotype field's file(s) as integer codes, 0 = missing (individuals x markers).
+
+    Codes not declared in the control file raise (``undeclared="error"``) or, as R/qtl2
+    does, become missing with a warning that names the file, the codes and the fix. Several
+    files are bound by columns (markers), matched by individual.
+    """
+    names = _files(control, field)
+    if not names:
+        return None, ""
+    label = ", ".join(names)
+    known = {str(k): int(v) for k, v in codes.items()}
+    transposed = bool(control.get(f"{field}_transposed", False))
+    bad = _Undeclared(label=label, what=what, codes=known)
+    tables = [_read_coded(source, n, control, known, transposed, bad, undeclared) for n in names]
+    if bad.count:
         warnings.warn(
-            f"{message}. {int(bad.sum())} undeclared call(s) ({', '.join(others)}) "
+            f"{bad.first}. {bad.count} undeclared call(s) ({', '.join(sorted(bad.seen or ()))}) "
             "were set to missing.",
             UndeclaredGenotypeWarning,
             stacklevel=4,
         )
-    return mapped.fillna(0).to_numpy(dtype=np.int8).reshape(values.shape)
+    if len(tables) == 1:
+        return tables[0], label
+    out = pd.concat(tables, axis=1)
+    dup = out.columns[out.columns.duplicated()]
+    if len(dup):
+        raise InputError(
+            f"{label}: ID {dup[0]!r} appears in more than one file; IDs must be unique"
+        )
+    if any(t.shape[0] != out.shape[0] for t in tables):  # individuals absent from a file
+        out = out.fillna(0).astype(np.int8)
+    return out, label
 
 
 def _read_map(source: _Source, control: Mapping[str, Any], field: str) -> tuple[pd.DataFrame, str]:
@@ -519,7 +614,8 @@ def _build_cross(
             raise InputError(f"{control_name}: the control file has no '{field}' field; add it")
     codes = control.get("genotypes") or {"A": 1, "H": 2, "B": 3}
 
-    geno_tab, geno_label = _read_bound(source, control, "geno", axis=1)
+    geno_tab, geno_label = _read_genotypes(source, control, "geno", codes, "individual",
+                                           undeclared)  # fmt: skip
     assert geno_tab is not None
     gmap, gmap_label = _read_map(source, control, "gmap")
     pmap = _read_map(source, control, "pmap")[0] if _files(control, "pmap") else None
@@ -532,15 +628,15 @@ def _build_cross(
             f"absent from the genetic map {gmap_label} ({shown}); add them to the map or "
             "remove them from the genotype file"
         )
-    geno_codes = _encode(geno_tab, codes, geno_label, "individual", undeclared)
+    geno_codes = geno_tab.to_numpy(dtype=np.int8)
     ids = [str(i) for i in geno_tab.index]
     col_of = {m: j for j, m in enumerate(geno_tab.columns)}
 
     founder_codes = None
     founders: tuple[str, ...] = ()
-    fg_tab, fg_label = _read_bound(source, control, "founder_geno", axis=1)
+    fg_tab, _ = _read_genotypes(source, control, "founder_geno", codes, "founder", undeclared)
     if fg_tab is not None:
-        founder_codes = _encode(fg_tab, codes, fg_label, "founder", undeclared)
+        founder_codes = fg_tab.to_numpy(dtype=np.int8)
         founders = tuple(str(f) for f in fg_tab.index)
         fcol_of = {m: j for j, m in enumerate(fg_tab.columns)}
 

@@ -308,7 +308,9 @@ class EffectModel:
         if self.eig is not None and polygenic is not None:  # R/qtl2's scan1blup_pg
             eig, sw = self._sqrt_weights()
             rot = eig.vectors_t * sw[:, None]
-            geno = np.einsum("ij,mjk->mik", rot, geno)
+            # one BLAS product for every position: (n, n) @ (n, m * k)
+            flat = np.ascontiguousarray(geno.transpose(1, 0, 2)).reshape(n, m_count * k)
+            geno = np.ascontiguousarray((rot @ flat).reshape(n, m_count, k).transpose(1, 0, 2))
             y = rot @ y
             x = rot @ x
         xy = np.column_stack([x, y])
