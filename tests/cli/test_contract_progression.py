@@ -356,8 +356,8 @@ def test_progress_reports_dropped_and_merged_rows(files: dict[str, Path], tmp_pa
     assert result.exit_code == 0, result.output
     text = " ".join(result.stderr.split())
     assert "2 rows dropped: no age (column 'age_days' blank)" in text
-    assert "1 rows dropped: no value" in text
-    assert "1 duplicate visits merged" in text
+    assert "1 row dropped: no value" in text
+    assert "1 duplicate visit merged" in text
     assert "RuntimeWarning" not in result.output and "Traceback" not in result.output
     assert "onset ages (months)" in result.stdout and "{" not in result.stdout
     record = assert_complete_run(out)

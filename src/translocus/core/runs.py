@@ -330,7 +330,7 @@ class RunLog:
         self.rows.append({"what": what, "n": int(n), "reason": reason})
         _LOG.info("%s: %d (%s)", what, n, reason)
         if n and any(word in what for word in ("dropped", "merged", "skipped", "duplicate")):
-            self.warn(f"{n:,} {what}: {reason}")
+            self.warn(f"{n:,} {_singular(what) if n == 1 else what}: {reason}")
 
     def warn(self, message: str, *, detail: Any = None) -> None:
         """Record a warning (one line; the detail goes to ``run.json`` only)."""
@@ -617,3 +617,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _singular(what: str) -> str:
+    """``what`` of one row: its noun before the verb in the singular.
+
+    >>> _singular("duplicate visits merged"), _singular("animals dropped (--forecast-from)")
+    ('duplicate visit merged', 'animal dropped (--forecast-from)')
+    """
+    words = what.split(" ")
+    verb = next((i for i, w in enumerate(words) if w in ("dropped", "merged", "skipped")), 0)
+    noun = words[verb - 1] if verb else ""
+    if noun.endswith("ies"):
+        words[verb - 1] = noun[:-3] + "y"
+    elif noun.endswith("s") and not noun.endswith("ss") and len(noun) > 3:
+        words[verb - 1] = noun[:-1]
+    return " ".join(words)
