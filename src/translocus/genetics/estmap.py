@@ -16,15 +16,27 @@ cross type's closed-form estimate from those pairs, as R/qtl2 0.43-5 computes it
 - 4-way RIL: ``R / (3 - 2R)`` by selfing, ``R / (6 (1 - R))`` (X: ``R / (4 (1 - R))``) by
   sib mating; 8-way RIL by sib mating: ``R / (7 - 6R)`` on autosomes, on the X R/qtl2's root
   from the shares of pairs that stay with the funnel's third founder, stay with another or
-  change; 19-way MAGIC by selfing: R/qtl2's closed-form root of its cubic in ``r``; 8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of
-  founders that met in the first, second (or later) generation of the funnel (each line's
-  transitions are one matrix in its funnel order).
+  change; 19-way MAGIC by selfing: R/qtl2's closed-form root of its cubic in ``r`` (below);
+  8- and 16-way RIL by selfing: R/qtl2's root from the shares of pairs of founders that met
+  in the first, second (or later) generation of the funnel (each line's transitions are one
+  matrix in its funnel order).
 
 Iteration starts from the cross's map (Haldane's function, as R/qtl2 does whatever
 ``map_function`` is), keeps every fraction in ``[tol / 1000, 0.999]`` and stops when no
 fraction moved more than ``tol * (r + 100 tol)``; the estimated map starts at the first
-marker's position and adds the distances of ``map_function``. Individuals typed at fewer
-than two markers of a chromosome are left out of it, as in R/qtl2.
+marker's position and adds the distances of ``map_function`` (a fraction at or above 0.5
+counts as ``0.5 - 1e-14``, as in R/qtl2). Individuals typed at fewer than two markers of a
+chromosome are left out of it, as in R/qtl2.
+
+19-way MAGIC intervals without linkage: where the expected share of pairs of adjacent
+markers that change founder reaches ``18/19`` (that of unlinked markers, ``r = 1`` in the
+model), R/qtl2 0.43-5's closed form has no root: it returns NaN for that fraction, then for
+every fraction and the log likelihood, and stops as if converged, with NaN positions and
+no warning. Here the M step there gives ``r = 1``, the maximum of its expected log
+likelihood on ``[0, 1]``, so the fraction stays at the upper bound ``0.999``, the EM goes
+on for the other intervals, and :class:`UnlinkedIntervalWarning` names the interval: the
+chromosome's two sides are then fitted almost independently (as R/qtl2 fits them when the
+chromosome is cut there) and the gap between them is the map function's longest distance.
 
 Examples
 --------
@@ -67,7 +79,7 @@ from translocus.genetics.genoprob import (
 )
 from translocus.genetics.mapfunctions import interval_rf, rf_to_map
 
-__all__ = ["EstimatedMap", "est_map"]
+__all__ = ["EstimatedMap", "UnlinkedIntervalWarning", "est_map"]
 
 #: Cross types whose M step is written here (R/qtl2 0.43-5 has none for ``do`` and ``hs``).
 SUPPORTED = (
@@ -86,6 +98,14 @@ _SERIAL_WORK = 2_000_000
 #: Multi-way RIL by selfing whose transitions are one matrix with rows and columns in each
 #: line's funnel order (R/qtl2's ``est_map2_founderorder``).
 _FUNNEL_ORDER = ("riself8", "riself16")
+
+#: Largest recombination fraction the EM keeps (R/qtl2's ``rf_uptol``); the smallest is
+#: ``tol / 1000``.
+_RF_UPPER = 0.999
+
+
+class UnlinkedIntervalWarning(UserWarning):
+    """An interval's markers look unlinked: its fraction stayed at the upper bound 0.999."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +181,15 @@ def est_map(
         The map (per chromosome a ``Series`` of cM by marker), the recombination fractions,
         the log likelihoods and the iteration counts.
 
+    Warns
+    -----
+    ConvergenceWarning
+        A chromosome reached ``maxit`` iterations.
+    UnlinkedIntervalWarning
+        ``magic19`` only: an interval's markers change founder in 18/19 of the expected
+        pairs or more, so its fraction is the upper bound 0.999 where R/qtl2 0.43-5 gives
+        NaN positions for the whole chromosome (module docstring).
+
     Examples
     --------
     See the module docstring.
@@ -182,6 +211,7 @@ def est_map(
     logliks: dict[str, float] = {}
     iterations: dict[str, int] = {}
     unconverged: list[str] = []
+    unlinked: list[str] = []
     with _threads(cores):
         for chrom in chroms:
             rf, loglik, n_it, ok = _estimate_chromosome(
@@ -198,11 +228,23 @@ def est_map(
             iterations[chrom] = n_it
             if not ok:
                 unconverged.append(chrom)
+            if cross.crosstype == "magic19":
+                unlinked.extend(_unlinked_intervals(chrom, gmap.index, rf, steps))
     if unconverged:
         warnings.warn(
             f"est_map reached maxit={maxit} iterations without converging on chromosomes "
             f"{unconverged}; raise maxit or tol",
             ConvergenceWarning,
+            stacklevel=2,
+        )
+    if unlinked:
+        warnings.warn(
+            f"est_map: the markers of {'; '.join(unlinked)} look unlinked (they change "
+            "founder in 18/19 or more of the expected pairs): the recombination fraction "
+            "stays at its upper bound 0.999 and the interval gets the map function's longest "
+            "distance, where R/qtl2 0.43-5 returns NaN positions; check those markers' order "
+            "and genotypes",
+            UnlinkedIntervalWarning,
             stacklevel=2,
         )
     return EstimatedMap(
@@ -212,6 +254,16 @@ def est_map(
         n_iterations=pd.Series(iterations, dtype=np.int64, name="n_iterations"),
         converged=not unconverged,
     )
+
+
+def _unlinked_intervals(
+    chrom: str, markers: pd.Index, rf: np.ndarray, steps: np.ndarray
+) -> list[str]:
+    """``magic19`` intervals whose fraction is at the upper bound, as text for the warning."""
+    return [
+        f"chromosome {chrom} interval {markers[k]}-{markers[k + 1]} ({steps[k]:.1f} cM)"
+        for k in np.flatnonzero(rf >= _RF_UPPER)
+    ]
 
 
 @dataclass
@@ -446,12 +498,20 @@ def _m_step(
 def _magic19_rf(big_r: np.ndarray) -> np.ndarray:
     """19-way MAGIC by selfing: ``r`` from the share ``R`` of pairs that change founder.
 
-    R/qtl2 0.43-5's closed-form root of its cubic, term for term.
+    R/qtl2 0.43-5's closed-form root of its cubic, term for term, where ``R < 18/19``. The
+    model's share ``R(r) = r (90 - 54r + 18r^2) / (19 (1 + 2r))`` rises from 0 at ``r = 0``
+    to ``18/19`` (unlinked markers) at ``r = 1``; for ``R >= 18/19`` the expected log
+    likelihood of the pairs rises on all of ``[0, 1]``, so its maximum is ``r = 1`` (clipped
+    to the upper bound by the caller), where R/qtl2's closed form is NaN.
     """
     d = 18.0 - 19.0 * big_r
-    e = np.sqrt(2475.0 - 304.0 * big_r) * d / 4.0 / 3.0**4.5
+    rf = np.ones_like(big_r)
+    root = d > 0.0
+    d = d[root]
+    e = np.sqrt(2475.0 - 304.0 * big_r[root]) * d / 4.0 / 3.0**4.5
     cube = np.power(e + d / 12.0, 1.0 / 3.0)
-    return 1.0 - cube + d / (27.0 * cube)
+    rf[root] = 1.0 - cube + d / (27.0 * cube)
+    return rf
 
 
 def _risib8_x_rf(groups: list[_Group], sums: list[np.ndarray]) -> np.ndarray:
@@ -549,7 +609,7 @@ def _estimate_chromosome(
     stack = _stack(groups)
     if cross.crosstype in _FUNNEL_ORDER:
         stack.funnel = _funnel_positions(groups)
-    low, high = tol / 1000.0, 0.999
+    low, high = tol / 1000.0, _RF_UPPER
     current = rf
     converged = False
     n_it = 0
