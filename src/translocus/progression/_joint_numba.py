@@ -19,6 +19,13 @@ animal at node ``b`` is the polynomial ``m(s) = sum_j c_j s^j`` with
                + alpha_peak fall(s)
 
 with ``fall`` the course's fall below its peak since entry (:func:`fall_from_peak`).
+
+The gradient: the survival parameters leave the nodes ``b_k = mean_i + chol_i u_k`` where
+they are (:func:`_gradient`); the longitudinal ones also move the course's coefficients
+``c_j`` in the hazard and the nodes themselves, so :func:`survival_terms` sums, per
+animal, how its term moves with each ``c_j`` and with the nodes' mean and factor
+(:func:`_course_gradient`), and :func:`posterior_gradient` chains those through the
+posterior's closed form (animals in parallel).
 """
 
 from __future__ import annotations
