@@ -29,12 +29,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from estimator_contract import Case, check_estimator
+from numdiff import central_gradient
 from translocus.core.errors import InputError, OptionError
 from translocus.core.estimator import ConvergenceWarning
 from translocus.core.provenance import LicenseRefusedError
 from translocus.progression.joint import (
     JointModel,
-    _gradient,
     brier_score,
     calibration_table,
     simulate_joint,
@@ -294,7 +294,7 @@ def test_fall_from_peak_is_the_running_maximum_and_its_gradient_is_exact() -> No
         return float(model._loglik(full, data))
 
     assert value == pytest.approx(loglik(theta[idx]), rel=1e-12)
-    np.testing.assert_allclose(grad, _gradient(loglik, theta[idx], central=True), rtol=1e-5)
+    np.testing.assert_allclose(grad, central_gradient(loglik, theta[idx]), rtol=1e-5)
 
 
 def test_planted_fall_from_peak_is_recovered() -> None:
@@ -365,7 +365,7 @@ def test_spline_baseline_risk_is_its_integral_and_gradients_are_exact() -> None:
         return float(model._loglik(full, data))
 
     assert value == pytest.approx(loglik(theta[idx]), rel=1e-12)
-    np.testing.assert_allclose(grad, _gradient(loglik, theta[idx], central=True), rtol=1e-5)
+    np.testing.assert_allclose(grad, central_gradient(loglik, theta[idx]), rtol=1e-5)
     # no association: the risk of a female is 1 - exp(-integral of the spline hazard)
     p = model.params_
     p[p.index.str.startswith("association:")] = 0.0

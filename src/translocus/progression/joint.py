@@ -1107,18 +1107,6 @@ def _mixture_quantile(m: np.ndarray, weights: np.ndarray, sigma: float, p: float
     return (lo + hi) / 2
 
 
-def _gradient(f: Any, x: np.ndarray, *, central: bool = False) -> np.ndarray:
-    """Finite-difference gradient: forward (one evaluation a parameter) or central."""
-    g = np.empty_like(x)
-    f0 = None if central else f(x)
-    for j in range(x.size):
-        h = (1e-5 if central else 1e-7) * max(1.0, abs(x[j]))
-        e = np.zeros_like(x)
-        e[j] = h
-        g[j] = (f(x + e) - f(x - e)) / (2 * h) if central else (f(x + e) - f0) / h
-    return g
-
-
 def _jacobian(grad: Any, x: np.ndarray) -> np.ndarray:
     """Symmetrised central-difference Jacobian of a gradient: a Hessian in ``2 k`` gradients.
 
