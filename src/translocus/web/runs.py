@@ -177,6 +177,14 @@ class RunIndex:
             raise HTTPException(status_code=400, detail=f"{name!r}: leaves the run's folder")
         return resolved if resolved.is_file() else None
 
+    def need(self, run: RunInfo, *names: str) -> Path:
+        """The first of the files ``names`` that ``run`` has; a 404 naming them when none."""
+        for name in names:
+            path = self.file(run, name)
+            if path is not None:
+                return path
+        raise HTTPException(status_code=404, detail=f"run {run.id!r} has no {' or '.join(names)}")
+
     def cached(self, run: RunInfo, key: str, make: Callable[[], T]) -> T:
         """``make()`` once per run and key (kept for small things: trait lists, footers).
 

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from translocus.web._causes import EqtlReader, ScanReader, reader
 from translocus.web.figures import plain
 from translocus.web.runs import RunIndex, RunInfo, get_index
-from translocus.web.sections import Page
+from translocus.web.sections import Page, run_query
 from translocus.web.tables import TableParams, table_params, table_response
 
 __all__ = [
@@ -42,8 +42,6 @@ page = Page(name="cause", title="Cause")
 
 
 # A new Query per parameter: FastAPI must not share one between parameters.
-def _run_query() -> Any:
-    return Query(..., min_length=1, max_length=300, description="Run id (from /api/runs).")
 
 
 def _trait_query() -> Any:
@@ -282,7 +280,7 @@ def peak_effects_figure(effects: pd.DataFrame, *, trait: str, label: str) -> dic
 
 # -- routes -------------------------------------------------------------------------------------
 @router.get("/summary")
-def cause_summary(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
+def cause_summary(run: str = run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
     """What a scan or eqtl run holds: traits, markers, chromosomes, map, related runs."""
     info, data = _run(index, run)
     traits = data.trait_table()
@@ -316,7 +314,7 @@ def cause_summary(run: str = _run_query(), index: RunIndex = Depends(get_index))
 
 @router.get("/traits")
 def cause_traits(
-    run: str = _run_query(),
+    run: str = run_query(),
     q: str = Query("", max_length=200, description="Text to find in trait names (any case)."),
     limit: int = Query(20, ge=1, le=200, description="At most this many traits."),
     index: RunIndex = Depends(get_index),
@@ -357,7 +355,7 @@ def cause_traits(
 
 @router.get("/lod")
 def cause_lod(
-    run: str = _run_query(),
+    run: str = run_query(),
     trait: str = _trait_query(),
     chr: str | None = _chrom_query(),  # noqa: A002 - the URL's word
     index: RunIndex = Depends(get_index),
@@ -404,7 +402,7 @@ def _peak_records(info: RunInfo, data: ScanReader | EqtlReader, peaks: pd.DataFr
 @router.get("/peaks")
 def cause_peaks(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     trait: str | None = Query(None, min_length=1, max_length=300,
                               description="Only this trait's peaks."),
     params: TableParams = Depends(table_params),
@@ -429,7 +427,7 @@ def cause_peaks(
 
 @router.get("/effects")
 def cause_effects(
-    run: str = _run_query(), trait: str = _trait_query(),
+    run: str = run_query(), trait: str = _trait_query(),
     chr: str = Query(..., min_length=1, max_length=20, description="The peak's chromosome."),  # noqa: A002
     method: Literal["coef", "blup"] = Query(
         "coef", description="Along the chromosome: coef (fixed effects) or blup (computed)."),
@@ -487,7 +485,7 @@ def cause_effects(
 
 @router.get("/peak_effects")
 def cause_peak_effects(
-    request: Request, run: str = _run_query(),
+    request: Request, run: str = run_query(),
     trait: str | None = Query(None, min_length=1, max_length=300,
                               description="Only this trait's effects."),
     params: TableParams = Depends(table_params), index: RunIndex = Depends(get_index),
@@ -582,7 +580,7 @@ def _chrom_key(name: str) -> tuple[int, str]:
 
 
 @router.get("/cistrans")
-def cause_cistrans(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> Response:
+def cause_cistrans(run: str = run_query(), index: RunIndex = Depends(get_index)) -> Response:
     """eqtl runs: each peak's position against its trait's gene position (local/distal).
 
     At most :data:`MAX_CISTRANS_POINTS` peaks, the highest (a browser draws no more at ease);
@@ -653,7 +651,7 @@ def _cistrans_json(info: RunInfo, data: EqtlReader) -> str:
 
 
 @router.get("/hotspots")
-def cause_hotspots(request: Request, run: str = _run_query(),
+def cause_hotspots(request: Request, run: str = run_query(),
                    params: TableParams = Depends(table_params),
                    index: RunIndex = Depends(get_index)) -> Response:  # fmt: skip
     """eqtl runs: the trans hotspots (windows with more distal peaks than chance)."""
@@ -680,7 +678,7 @@ def _csv_of(index: RunIndex, info: RunInfo, name: str) -> pd.DataFrame:
 
 
 @router.get("/mediation")
-def cause_mediation(request: Request, run: str = _run_query(),
+def cause_mediation(request: Request, run: str = run_query(),
                     params: TableParams = Depends(table_params),
                     index: RunIndex = Depends(get_index)) -> Response:  # fmt: skip
     """A ``mediate`` run's candidates, ranked by their LOD drop."""
@@ -691,7 +689,7 @@ def cause_mediation(request: Request, run: str = _run_query(),
 
 
 @router.get("/snps")
-def cause_snps(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
+def cause_snps(run: str = run_query(), index: RunIndex = Depends(get_index)) -> JSONResponse:
     """A ``snps`` run's association: LOD of every variant in the interval."""
     import pyarrow.parquet as pq
 
@@ -719,7 +717,7 @@ def cause_snps(run: str = _run_query(), index: RunIndex = Depends(get_index)) ->
 
 
 @router.get("/top_snps")
-def cause_top_snps(request: Request, run: str = _run_query(),
+def cause_top_snps(request: Request, run: str = run_query(),
                    params: TableParams = Depends(table_params),
                    index: RunIndex = Depends(get_index)) -> Response:  # fmt: skip
     """A ``snps`` run's top variants (within the LOD drop of the best)."""

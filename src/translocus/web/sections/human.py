@@ -14,7 +14,6 @@ from the Cause page), translates it on request with :func:`translocus.translate.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -25,30 +24,23 @@ from fastapi.responses import Response
 from translocus.core.errors import InputError
 from translocus.web.figures import figure_json
 from translocus.web.runs import RunIndex, RunInfo, get_index
-from translocus.web.sections import Page
+from translocus.web.sections import Page, run_query, text_query
 from translocus.web.sections._read import clean, read_csv, select_rows
 from translocus.web.tables import TableParams, table_params, table_response
 
 __all__ = ["candidates_figure", "interval_candidates", "page", "router"]
 
-page = Page(name="human", title="Human")
-router = APIRouter(prefix="/api/human", tags=["human"])
-
 #: Commands whose runs this page shows.
 COMMANDS = ("translate",)
+
+page = Page(name="human", title="Human", commands=COMMANDS)
+router = APIRouter(prefix="/api/human", tags=["human"])
+
 #: Widest mouse interval translated on request (Mbp); a support interval is a few Mbp.
 MAX_INTERVAL_MBP = 100.0
 #: Candidates drawn in the distance figure.
 TOP = 30
 _NEAR, _FAR = "#0072B2", "#BBBBBB"
-
-
-def _run_query(required: bool = True) -> Any:
-    return Query(... if required else None, max_length=300, description="Run id (see /api/runs).")
-
-
-def _text() -> Any:
-    return Query(None, max_length=200)
 
 
 def candidates_figure(candidates: pd.DataFrame, *, top: int = TOP, title: str = "") -> go.Figure:
@@ -116,20 +108,6 @@ def interval_candidates(
 
 
 # -- reading a run --------------------------------------------------------------------------
-def _run(index: RunIndex, run_id: str) -> RunInfo:
-    run = index.get(run_id)
-    if run.command not in COMMANDS:
-        raise HTTPException(
-            422, f"run {run_id!r} is a {run.command} run; the Human page shows translate runs"
-        )
-    return run
-
-
-def _need(index: RunIndex, run: RunInfo, name: str) -> Path:
-    path = index.file(run, name)
-    if path is None:
-        raise HTTPException(404, f"run {run.id!r} has no {name}")
-    return path
 
 
 def _assembly(index: RunIndex, run_id: str | None) -> str:
@@ -167,22 +145,22 @@ def run_options(index: RunIndex, run: RunInfo) -> dict[str, Any]:
 
 # -- routes ---------------------------------------------------------------------------------
 @router.get("/options")
-def options(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
+def options(run: str = run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
     """A translate run's tables and peaks."""
-    info = _run(index, run)
+    info = page.run(index, run)
     return index.cached(info, "human.options", lambda: run_options(index, info))
 
 
 @router.get("/orthologs")
 def orthologs(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Orthologs of the run's mouse genes with homology type and confidence."""
-    info = _run(index, run)
-    table = read_csv(_need(index, info, "orthologs.csv"))
+    info = page.run(index, run)
+    table = read_csv(index.need(info, "orthologs.csv"))
     return table_response(table, request=request, name="orthologs", params=params)
 
 
@@ -193,27 +171,27 @@ def _peak_rows(frame: pd.DataFrame, peak: int | None, lodcolumn: str | None) -> 
 @router.get("/candidates")
 def candidates(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     peak: int | None = Query(None, ge=0, le=10**7),
-    lodcolumn: str | None = _text(),
+    lodcolumn: str | None = text_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Ranked human candidates with their distance to disease loci (``candidates.csv``)."""
-    info = _run(index, run)
-    table = _peak_rows(read_csv(_need(index, info, "candidates.csv")), peak, lodcolumn)
+    info = page.run(index, run)
+    table = _peak_rows(read_csv(index.need(info, "candidates.csv")), peak, lodcolumn)
     return table_response(table, request=request, name="candidates", params=params)
 
 
 @router.get("/candidates_figure")
 def candidates_plot(
-    run: str = _run_query(),
+    run: str = run_query(),
     peak: int | None = Query(None, ge=0, le=10**7),
-    lodcolumn: str | None = _text(),
+    lodcolumn: str | None = text_query(),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """The top candidates' distances to the nearest disease locus."""
-    info = _run(index, run)
+    info = page.run(index, run)
     path = index.file(info, "candidates.csv")
     if path is None:
         return {"figure": None, "messages": [f"run {info.id!r} has no candidates.csv"]}
@@ -228,26 +206,26 @@ def candidates_plot(
 @router.get("/peaks")
 def peaks(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Translated scan peaks: interval, genes, one-to-one orthologs, the top candidate."""
-    info = _run(index, run)
-    table = read_csv(_need(index, info, "peak_summary.csv"))
+    info = page.run(index, run)
+    table = read_csv(index.need(info, "peak_summary.csv"))
     return table_response(table, request=request, name="peak_summary", params=params)
 
 
 @router.get("/genes")
 def genes(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Every mouse gene of a translated interval with its orthologs (``genes.csv``)."""
-    info = _run(index, run)
-    table = read_csv(_need(index, info, "genes.csv"))
+    info = page.run(index, run)
+    table = read_csv(index.need(info, "genes.csv"))
     return table_response(table, request=request, name="genes", params=params)
 
 
@@ -261,7 +239,7 @@ def _interval_query(
     ),
     window_kb: float = Query(500.0, gt=0.0, le=10_000.0,
                              description="A candidate is near a locus within this distance."),
-    run: str | None = _run_query(required=False),
+    run: str | None = run_query(required=False),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:  # fmt: skip
     return {

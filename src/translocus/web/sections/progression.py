@@ -25,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from translocus.web.figures import figure_json
 from translocus.web.runs import RunIndex, RunInfo, get_index
-from translocus.web.sections import Page
+from translocus.web.sections import Page, run_query, text_query
 from translocus.web.sections._read import (
     clean,
     distinct,
@@ -46,11 +46,12 @@ __all__ = [
     "trajectory_figure",
 ]
 
-page = Page(name="progression", title="Progression")
-router = APIRouter(prefix="/api/progression", tags=["progression"])
-
 #: Commands whose runs this page shows.
 COMMANDS = ("progress", "survival")
+
+page = Page(name="progression", title="Progression", commands=COMMANDS)
+router = APIRouter(prefix="/api/progression", tags=["progression"])
+
 #: Strata columns of a progress run's tables (a curve is one measure in one tissue).
 STRATA = ("measure", "tissue")
 #: Columns that are not group columns in a Kaplan-Meier table.
@@ -59,14 +60,6 @@ _PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
     "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
 )  # fmt: skip
-
-
-def _run_query() -> Any:
-    return Query(..., max_length=300, description="Run id (see /api/runs).")
-
-
-def _text() -> Any:
-    return Query(None, max_length=200)
 
 
 def _join(first: list[Any], second: list[Any]) -> list[Any]:
@@ -473,14 +466,6 @@ def hazard_figure(cox: pd.DataFrame, *, title: str = "") -> go.Figure:
 
 
 # -- reading a run --------------------------------------------------------------------------
-def _run(index: RunIndex, run_id: str) -> RunInfo:
-    run = index.get(run_id)
-    if run.command not in COMMANDS:
-        raise HTTPException(
-            422, f"run {run_id!r} is a {run.command} run; the Progression page shows "
-            f"{' and '.join(COMMANDS)} runs"
-        )  # fmt: skip
-    return run
 
 
 def _file(index: RunIndex, run: RunInfo, *names: str) -> Path | None:
@@ -489,13 +474,6 @@ def _file(index: RunIndex, run: RunInfo, *names: str) -> Path | None:
         if path is not None:
             return path
     return None
-
-
-def _need(index: RunIndex, run: RunInfo, *names: str) -> Path:
-    path = _file(index, run, *names)
-    if path is None:
-        raise HTTPException(404, f"run {run.id!r} has no {' or '.join(names)}")
-    return path
 
 
 def _offset(index: RunIndex, run: RunInfo, measure: str, tissue: str | None) -> float | None:
@@ -606,16 +584,16 @@ def _natural(text: str) -> tuple[int, float, str]:
 
 # -- routes ---------------------------------------------------------------------------------
 @router.get("/options")
-def options(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
+def options(run: str = run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
     """A run's panels (measure, tissue, groups), animals, and the files it lacks."""
-    info = _run(index, run)
+    info = page.run(index, run)
     return index.cached(info, "progression.options", lambda: run_options(index, info))
 
 
 def _panel(
     index: RunIndex, info: RunInfo, measure: str, tissue: str | None, where: list[str]
 ) -> tuple[pd.DataFrame, dict[str, Any], str | None]:
-    path = _need(index, info, "curves.csv")
+    path = index.need(info, "curves.csv")
     curves = read_csv(path)
     groups = group_columns(curves)
     filters: dict[str, Any] = {"measure": measure, "tissue": tissue, **parse_where(where, groups)}
@@ -635,14 +613,14 @@ def _describe(filters: dict[str, Any]) -> str:
 
 @router.get("/trajectory")
 def trajectory(
-    run: str = _run_query(),
+    run: str = run_query(),
     measure: str = Query(..., max_length=200),
-    tissue: str | None = _text(),
+    tissue: str | None = text_query(),
     where: list[str] = Query([], max_length=8, description="Group filters: COLUMN=VALUE."),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """Group trajectories against the control with onset ages (and measurements if kept)."""
-    info = _run(index, run)
+    info = page.run(index, run)
     if any(len(w) > 200 for w in where):
         raise HTTPException(422, "where: each COLUMN=VALUE must be at most 200 characters")
     rows, filters, trace = _panel(index, info, measure, tissue, where)
@@ -673,16 +651,16 @@ def trajectory(
 @router.get("/curves")
 def curves_table(
     request: Request,
-    run: str = _run_query(),
-    measure: str | None = _text(),
-    tissue: str | None = _text(),
+    run: str = run_query(),
+    measure: str | None = text_query(),
+    tissue: str | None = text_query(),
     where: list[str] = Query([], max_length=8),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Rows of ``curves.csv`` (mean and intervals per group and age), optionally one panel."""
-    info = _run(index, run)
-    curves = read_csv(_need(index, info, "curves.csv"))
+    info = page.run(index, run)
+    curves = read_csv(index.need(info, "curves.csv"))
     filters = {"measure": measure, "tissue": tissue, **parse_where(where, group_columns(curves))}
     return table_response(select_rows(curves, filters), request=request, name="curves",
                           params=params)  # fmt: skip
@@ -691,15 +669,15 @@ def curves_table(
 @router.get("/effects")
 def effects_table(
     request: Request,
-    run: str = _run_query(),
-    measure: str | None = _text(),
-    tissue: str | None = _text(),
+    run: str = run_query(),
+    measure: str | None = text_query(),
+    tissue: str | None = text_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Rows of ``effects.csv``: differences and effect sizes against the control by age."""
-    info = _run(index, run)
-    effects = read_csv(_need(index, info, "effects.csv"))
+    info = page.run(index, run)
+    effects = read_csv(index.need(info, "effects.csv"))
     rows = select_rows(effects, {"measure": measure, "tissue": tissue})
     return table_response(rows, request=request, name="effects", params=params)
 
@@ -707,28 +685,28 @@ def effects_table(
 @router.get("/onsets")
 def onsets_table(
     request: Request,
-    run: str = _run_query(),
-    measure: str | None = _text(),
-    tissue: str | None = _text(),
+    run: str = run_query(),
+    measure: str | None = text_query(),
+    tissue: str | None = text_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Rows of ``onsets.csv``: onset ages with their bootstrap intervals."""
-    info = _run(index, run)
-    onsets = read_csv(_need(index, info, "onsets.csv"))
+    info = page.run(index, run)
+    onsets = read_csv(index.need(info, "onsets.csv"))
     rows = select_rows(onsets, {"measure": measure, "tissue": tissue})
     return table_response(rows, request=request, name="onsets", params=params)
 
 
 @router.get("/animal")
 def animal(
-    run: str = _run_query(),
+    run: str = run_query(),
     animal: str = Query(..., max_length=200),
-    measure: str | None = _text(),
+    measure: str | None = text_query(),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """One animal's measurements with its forecast and interval (where the run has them)."""
-    info = _run(index, run)
+    info = page.run(index, run)
     messages: list[str] = []
     measurements = None
     meas_path = index.file(info, "measurements.parquet")
@@ -782,13 +760,13 @@ def animal(
 @router.get("/forecast")
 def forecast_table(
     request: Request,
-    run: str = _run_query(),
-    animal: str | None = _text(),
+    run: str = run_query(),
+    animal: str | None = text_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Rows of the run's forecast table (``forecast.csv`` or a course run's ``forecasts.csv``)."""
-    info = _run(index, run)
+    info = page.run(index, run)
     forecast = _forecast_table(index, info)
     if forecast is None:
         raise HTTPException(404, f"run {info.id!r} has no forecast.csv or forecasts.csv")
@@ -797,9 +775,9 @@ def forecast_table(
 
 
 @router.get("/survival")
-def survival(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
+def survival(run: str = run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
     """Kaplan-Meier curves with numbers at risk (``km.csv``); a message when it is missing."""
-    info = _run(index, run)
+    info = page.run(index, run)
     path = index.file(info, "km.csv")
     if path is None:
         return {
@@ -816,33 +794,33 @@ def survival(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> d
 @router.get("/km")
 def km_table(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """The curves (``km.csv``), or where the run lacks it the summary (``km_summary.csv``)."""
-    info = _run(index, run)
-    path = _need(index, info, "km.csv", "km_summary.csv")
+    info = page.run(index, run)
+    path = index.need(info, "km.csv", "km_summary.csv")
     return table_response(read_csv(path), request=request, name=path.stem, params=params)
 
 
 @router.get("/km_summary")
 def km_summary_table(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Medians and restricted mean survival per group (``km_summary.csv``)."""
-    info = _run(index, run)
-    path = _need(index, info, "km_summary.csv")
+    info = page.run(index, run)
+    path = index.need(info, "km_summary.csv")
     return table_response(read_csv(path), request=request, name="km_summary", params=params)
 
 
 @router.get("/hazards")
-def hazards(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
+def hazards(run: str = run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
     """Hazard ratios with their intervals from the run's Cox model (``cox.csv``)."""
-    info = _run(index, run)
+    info = page.run(index, run)
     path = index.file(info, "cox.csv")
     if path is None:
         return {"figure": None, "messages": [f"run {info.id!r} has no cox.csv (no Cox model)"]}
@@ -857,11 +835,11 @@ def hazards(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> di
 @router.get("/cox")
 def cox_table(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """The Cox model's coefficients, hazard ratios and intervals (``cox.csv``)."""
-    info = _run(index, run)
-    path = _need(index, info, "cox.csv")
+    info = page.run(index, run)
+    path = index.need(info, "cox.csv")
     return table_response(read_csv(path), request=request, name="cox", params=params)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from translocus.web.runs import RunIndex, RunInfo, get_index
-from translocus.web.sections import Page
+from translocus.web.sections import Page, run_query
 from translocus.web.sections._read import read_csv
 from translocus.web.tables import TableParams, table_params, table_response
 
@@ -51,10 +51,6 @@ RUN_FIELDS = (
 PROVENANCE_COLUMNS = [
     "name", "license", "source", "citation", "retrieved", "usage_terms", "description", "runs",
 ]  # fmt: skip
-
-
-def _run_query() -> Any:
-    return Query(..., max_length=300, description="Run id (see /api/runs).")
 
 
 def section_of(command: str) -> str:
@@ -212,7 +208,7 @@ def runs(
 
 
 @router.get("/run")
-def run(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
+def run(run: str = run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
     """One run's record: command, versions, inputs, provenance, steps, warnings, files."""
     info = index.get(run)
     return run_detail(index, info)
@@ -221,7 +217,7 @@ def run(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[s
 @router.get("/files")
 def files(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
@@ -274,7 +270,7 @@ RECORD_TABLES = {
 @router.get("/record")
 def record(
     request: Request,
-    run: str = _run_query(),
+    run: str = run_query(),
     key: Literal["inputs", "steps", "rows", "warnings", "licence_decisions"] = Query(
         "inputs", description="Which list of run.json."
     ),

@@ -14,7 +14,6 @@ Reads ``respond`` runs (``metrics.csv``, ``categories.csv``, ``growth_fits.csv``
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -25,7 +24,7 @@ from fastapi.responses import Response
 
 from translocus.web.figures import figure_json
 from translocus.web.runs import RunIndex, RunInfo, get_index
-from translocus.web.sections import Page
+from translocus.web.sections import Page, run_query, text_query
 from translocus.web.sections._read import (
     clean,
     parquet_columns,
@@ -48,11 +47,12 @@ __all__ = [
     "waterfall_figure",
 ]
 
-page = Page(name="treatment", title="Treatment")
-router = APIRouter(prefix="/api/treatment", tags=["treatment"])
-
 #: Commands whose runs this page shows.
 COMMANDS = ("respond", "lifespan")
+
+page = Page(name="treatment", title="Treatment", commands=COMMANDS)
+router = APIRouter(prefix="/api/treatment", tags=["treatment"])
+
 #: Colours of the mRECIST classes (the matplotlib plots' colour-blind-safe palette).
 MRECIST_COLOURS = {
     "CR": "#0072B2",
@@ -67,14 +67,6 @@ _PALETTE = (
 )  # fmt: skip
 #: Spider lines drawn at most (a model of the PDX Encyclopedia has about 20 arms).
 MAX_SERIES = 400
-
-
-def _run_query() -> Any:
-    return Query(..., max_length=300, description="Run id (see /api/runs).")
-
-
-def _text() -> Any:
-    return Query(None, max_length=200)
 
 
 def _colour(i: int) -> str:
@@ -435,22 +427,6 @@ def lifespan_figure(effects: pd.DataFrame, *, value: str = "hr", title: str = ""
 
 
 # -- reading a run --------------------------------------------------------------------------
-def _run(index: RunIndex, run_id: str, *commands: str) -> RunInfo:
-    run = index.get(run_id)
-    allowed = commands or COMMANDS
-    if run.command not in allowed:
-        raise HTTPException(
-            422,
-            f"run {run_id!r} is a {run.command} run; this view shows {' and '.join(allowed)} runs",
-        )
-    return run
-
-
-def _need(index: RunIndex, run: RunInfo, name: str) -> Path:
-    path = index.file(run, name)
-    if path is None:
-        raise HTTPException(404, f"run {run.id!r} has no {name}")
-    return path
 
 
 def _control(metrics: pd.DataFrame, effects: pd.DataFrame | None) -> str | None:
@@ -525,24 +501,24 @@ def run_options(index: RunIndex, run: RunInfo) -> dict[str, Any]:
 
 # -- routes ---------------------------------------------------------------------------------
 @router.get("/options")
-def options(run: str = _run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
+def options(run: str = run_query(), index: RunIndex = Depends(get_index)) -> dict[str, Any]:
     """A run's models, arms, tumour types and the files it lacks."""
-    info = _run(index, run)
+    info = page.run(index, run)
     return index.cached(info, "treatment.options", lambda: run_options(index, info))
 
 
 @router.get("/spider")
 def spider(
-    run: str = _run_query(),
-    model: str | None = _text(),
-    arm: str | None = _text(),
+    run: str = run_query(),
+    model: str | None = text_query(),
+    arm: str | None = text_query(),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """% volume change over days (``volumes.parquet``): one model's arms, or one arm's models.
 
     With ``model`` the lines are coloured by arm; with ``arm`` alone, by mRECIST class.
     """
-    info = _run(index, run, "respond")
+    info = page.run(index, run, "respond")
     if model is None and arm is None:
         raise HTTPException(422, "give model= (its arms) or arm= (its models), or both")
     path = index.file(info, "volumes.parquet")
@@ -578,16 +554,16 @@ def _describe(filters: dict[str, Any]) -> str:
 
 @router.get("/waterfall")
 def waterfall(
-    run: str = _run_query(),
-    arm: str | None = _text(),
-    model: str | None = _text(),
-    tumor_type: str | None = _text(),
+    run: str = run_query(),
+    arm: str | None = text_query(),
+    model: str | None = text_query(),
+    tumor_type: str | None = text_query(),
     value: Literal["best_avg_response", "best_response"] = "best_avg_response",
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """Best (average) response per series, sorted, coloured by mRECIST (``metrics.csv``)."""
-    info = _run(index, run, "respond")
-    metrics = read_csv(_need(index, info, "metrics.csv"))
+    info = page.run(index, run, "respond")
+    metrics = read_csv(index.need(info, "metrics.csv"))
     rows = select_rows(metrics, {"arm": arm, "model": model, "tumor_type": tumor_type})
     messages = [] if len(rows) else ["no series match this selection"]
     title = " · ".join(str(v) for v in (arm, model, tumor_type) if v) or "all series"
@@ -601,15 +577,15 @@ def _table_route(name: str, doc: str, *filters: str) -> None:
 
     def endpoint(
         request: Request,
-        run: str = _run_query(),
-        model: str | None = _text(),
-        arm: str | None = _text(),
-        tumor_type: str | None = _text(),
+        run: str = run_query(),
+        model: str | None = text_query(),
+        arm: str | None = text_query(),
+        tumor_type: str | None = text_query(),
         index: RunIndex = Depends(get_index),
         params: TableParams = Depends(table_params),
     ) -> Response:
-        info = _run(index, run, "respond")
-        frame = read_csv(_need(index, info, f"{stem}.csv"))
+        info = page.run(index, run, "respond")
+        frame = read_csv(index.need(info, f"{stem}.csv"))
         given = {"model": model, "arm": arm, "tumor_type": tumor_type}
         rows = select_rows(frame, {k: v for k, v in given.items() if k in filters})
         return table_response(rows, request=request, name=stem, params=params)
@@ -633,14 +609,14 @@ _table_route("tgi", "Tumour growth inhibition (T/C, ΔT/ΔC) per arm", "model", 
 
 @router.get("/fits")
 def fits(
-    run: str = _run_query(),
+    run: str = run_query(),
     model: str = Query(..., max_length=200),
-    arm: str | None = _text(),
+    arm: str | None = text_query(),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """One model's growth fits over its measured volumes, and its treatment effects."""
-    info = _run(index, run, "respond")
-    growth = select_rows(read_csv(_need(index, info, "growth_fits.csv")), {"model": model})
+    info = page.run(index, run, "respond")
+    growth = select_rows(read_csv(index.need(info, "growth_fits.csv")), {"model": model})
     if arm is not None:
         growth = select_rows(growth, {"arm": arm})
     if not len(growth):
@@ -674,13 +650,13 @@ def fits(
 
 @router.get("/synergy_figure")
 def synergy_plot(
-    run: str = _run_query(),
+    run: str = run_query(),
     model: str = Query(..., max_length=200),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """Bliss and HSA excess of one model's combinations with their intervals."""
-    info = _run(index, run, "respond")
-    synergy = select_rows(read_csv(_need(index, info, "synergy.csv")), {"model": model})
+    info = page.run(index, run, "respond")
+    synergy = select_rows(read_csv(index.need(info, "synergy.csv")), {"model": model})
     if not len(synergy):
         return {"figure": None, "messages": [f"model {model!r} has no combination arms"]}
     return {"figure": figure_json(synergy_figure(synergy, title=f"{model}: synergy")),
@@ -689,14 +665,14 @@ def synergy_plot(
 
 @router.get("/lifespan")
 def lifespan(
-    run: str = _run_query(),
+    run: str = run_query(),
     value: Literal["hr", "median_ext_pct", "rmst_diff"] = "hr",
-    drug: str | None = _text(),
+    drug: str | None = text_query(),
     index: RunIndex = Depends(get_index),
 ) -> dict[str, Any]:
     """Lifespan effects per drug and sex with their intervals (``lifespan_effects.csv``)."""
-    info = _run(index, run, "lifespan")
-    effects = select_rows(read_csv(_need(index, info, "lifespan_effects.csv")), {"drug": drug})
+    info = page.run(index, run, "lifespan")
+    effects = select_rows(read_csv(index.need(info, "lifespan_effects.csv")), {"drug": drug})
     if not len(effects):
         raise HTTPException(404, f"no lifespan effects for drug {drug!r}")
     fig = lifespan_figure(effects.reset_index(drop=True), value=value, title="Lifespan effects")
@@ -706,15 +682,15 @@ def lifespan(
 @router.get("/lifespan_effects")
 def lifespan_table(
     request: Request,
-    run: str = _run_query(),
-    drug: str | None = _text(),
+    run: str = run_query(),
+    drug: str | None = text_query(),
     sex: str | None = Query(None, max_length=20),
     index: RunIndex = Depends(get_index),
     params: TableParams = Depends(table_params),
 ) -> Response:
     """Rows of ``lifespan_effects.csv``: median, RMST and hazard-ratio effects per arm and sex."""
-    info = _run(index, run, "lifespan")
+    info = page.run(index, run, "lifespan")
     rows = select_rows(
-        read_csv(_need(index, info, "lifespan_effects.csv")), {"drug": drug, "sex": sex}
+        read_csv(index.need(info, "lifespan_effects.csv")), {"drug": drug, "sex": sex}
     )
     return table_response(rows, request=request, name="lifespan_effects", params=params)
