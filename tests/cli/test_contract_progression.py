@@ -474,7 +474,7 @@ def test_survival_skips_a_group_whose_fit_does_not_converge(
     out = tmp_path / "run"
     result = invoke(["survival", str(data), "--group", "strain", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 groups skipped: the gompertz likelihood did not converge: C" in " ".join(
+    assert "1 group skipped: the gompertz likelihood did not converge: C" in " ".join(
         result.stderr.split()
     )
     assert list(pd.read_csv(out / "gompertz.csv")["strain"].unique()) == ["A", "B"]
