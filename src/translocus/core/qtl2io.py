@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -303,9 +304,10 @@ class _Undeclared:
     codes: dict[str, int]
     count: int = 0
     first: str = ""
-    seen: set[str] | None = None
+    seen: set[str] = dataclasses.field(default_factory=set)
 
     def message(self, individual: str, marker: str, code: str) -> str:
+        """The error (or the warning's first sentence) for one undeclared call."""
         return (
             f"{self.label}, {self.what} {individual!r}, column {marker!r}: genotype code "
             f"{code!r} is not declared in the control file's 'genotypes' ({sorted(self.codes)}); "
@@ -335,7 +337,7 @@ def _code_block(
         if not bad.count:
             bad.first = bad.message(individual, marker, code)
         bad.count += int(wrong.sum())
-        bad.seen = (bad.seen or set()) | {str(calls[i]) for i in undeclared_calls}
+        bad.seen.update(str(calls[i]) for i in undeclared_calls)
     return lookup[which].reshape(values.shape)
 
 
@@ -404,7 +406,7 @@ def _read_genotypes(
     tables = [_read_coded(source, n, control, known, transposed, bad, undeclared) for n in names]
     if bad.count:
         warnings.warn(
-            f"{bad.first}. {bad.count} undeclared call(s) ({', '.join(sorted(bad.seen or ()))}) "
+            f"{bad.first}. {bad.count} undeclared call(s) ({', '.join(sorted(bad.seen))}) "
             "were set to missing.",
             UndeclaredGenotypeWarning,
             stacklevel=4,
