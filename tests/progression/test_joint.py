@@ -313,6 +313,21 @@ def test_planted_fall_from_peak_is_recovered() -> None:
     assert value["lower_0.95"] < 0.0 < value["upper_0.95"]
 
 
+def test_a_vanishing_random_effect_is_named() -> None:
+    """The simulated courses have no per-animal curvature (``b0 + b1 s`` only): fitted with
+    one, its SD runs to zero and the fit says so, naming it and the fix."""
+    measures, lifespans = simulate_joint(
+        300, association=0.0, association_peak=4.0, random_state=11
+    )
+    with pytest.warns(ConvergenceWarning, match=r"per-animal curvature SD is near zero.*"
+                      r"random_degree=1"):  # fmt: skip
+        model = JointModel(association=("value", "from_peak"), random_degree=2).fit(
+            measures, lifespans, license="CC0-1.0"
+        )
+    assert model.params_["random:log_sd_curvature"] < np.log(1e-3)
+    assert model.params_["random:log_sd_slope"] > np.log(0.1)  # a real one is kept
+
+
 def test_natural_spline_terms_span_scipys_natural_cubic_spline() -> None:
     """With ``1`` and ``s`` the terms reproduce any natural cubic spline on the same knots."""
     from scipy.interpolate import CubicSpline

@@ -111,6 +111,9 @@ _PER = {
 }
 #: Months per unit of the scaled age ``s`` (slopes are per year in the model).
 _AGE_SCALE = 12.0
+#: A per-animal effect whose log SD (on the standardised measure) falls below this has
+#: vanished: its SD is under 1/1000 of the measure's.
+_LOG_SD_VANISHING = float(np.log(1e-3))
 #: Names of the random effects (per-animal intercept, slope and curvature in age).
 _RANDOM_NAMES = ("intercept", "slope", "curvature")
 
@@ -324,12 +327,14 @@ class JointModel(Estimator):
         r = self._n_random
         lower = np.zeros((r, r))
         lower[np.tril_indices(r)] = theta[lay["chol"]]
-        lower[np.diag_indices(r)] = np.exp(np.diag(lower))
+        log_sd = np.diag(lower).copy()
+        lower[np.diag_indices(r)] = np.exp(log_sd)
         alpha = dict(zip(self.association, theta[lay["alpha"]], strict=True))
         return {
             "beta": theta[lay["beta"]],
             "sigma": float(np.exp(theta[lay["log_sigma"]][0])),
             "chol": lower,
+            "log_sd": log_sd,  # log|D| = 2 sum(log_sd), finite where exp(log_sd) underflows
             "g0": float(theta[lay["gompertz"]][0]),
             "g1": float(theta[lay["gompertz"]][1]),
             "spline": theta[lay["spline"]],
@@ -364,7 +369,7 @@ class JointModel(Estimator):
         some ``P_i`` is not positive definite.
         """
         resid, d_inv = self._residuals(par, data)
-        log_det_d = 2.0 * float(np.sum(np.log(np.diag(par["chol"]))))
+        log_det_d = 2.0 * float(np.sum(par["log_sd"]))
         logpy, mean, chol, ok = posterior(
             data.index, data.s, resid, data.animals.size, d_inv, par["sigma"] ** 2, log_det_d
         )
@@ -891,15 +896,39 @@ class JointModel(Estimator):
             ok = bool(np.all(np.diag(cov) > 0))
         except np.linalg.LinAlgError:
             ok = False
+        vanishing = self._vanishing_random_effects()
         if not ok:
             warnings.warn(
                 "JointModel: the information matrix is not positive definite at the optimum; "
-                "standard errors are not given (a parameter may not be identified)",
+                "standard errors are not given (a parameter may not be identified"
+                + (f": {vanishing})" if vanishing else ")"),
                 ConvergenceWarning,
                 stacklevel=3,
             )
             cov = np.full_like(hess, np.nan)
+        elif vanishing:
+            warnings.warn(f"JointModel: {vanishing}", ConvergenceWarning, stacklevel=3)
         self.covariance_ = pd.DataFrame(cov, index=self.params_.index, columns=self.params_.index)
+
+    def _vanishing_random_effects(self) -> str:
+        """Which per-animal effects have an SD at the boundary (near zero), as advice; or ''.
+
+        Their log SD runs towards minus infinity: the fit stops on the tolerance, not at an
+        optimum, and the other parameters' standard errors are those of a boundary.
+        """
+        names = [
+            name.removeprefix("random:log_sd_")
+            for name, value in self.params_.items()
+            if name.startswith("random:log_sd_") and value < _LOG_SD_VANISHING
+        ]
+        if not names:
+            return ""
+        advice = "; fit with random_degree=1" if self.random_degree == 2 else ""
+        return (
+            f"the per-animal {' and '.join(names)} SD is near zero (below "
+            f"{np.exp(_LOG_SD_VANISHING):g} of the measure's SD): the data do not support "
+            f"it{advice}"
+        )
 
     # ---------------------------------------------------------------- results
     @property
