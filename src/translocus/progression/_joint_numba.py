@@ -125,6 +125,19 @@ def natural_spline(s: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _lower_inverse(low: np.ndarray, out: np.ndarray) -> None:
+    """The inverse of the lower-triangular ``low`` into the lower triangle of ``out``."""
+    r = low.shape[0]
+    for a in range(r):
+        out[a, a] = 1.0 / low[a, a]
+        for b in range(a):
+            v = 0.0
+            for p in range(b, a):
+                v -= low[a, p] * out[p, b]
+            out[a, b] = v / low[a, a]
+
+
+@njit(cache=True, nogil=True)
 def _cholesky(a: np.ndarray, low: np.ndarray) -> bool:
     """Lower Cholesky factor of a small symmetric matrix into ``low``; False if not positive."""
     r = a.shape[0]
@@ -210,13 +223,7 @@ def posterior(
         for a in range(r):
             log_det_p += 2.0 * np.log(low[a, a])
         # cov = P^-1 = L^-T L^-1 from the inverse of the factor
-        for a in range(r):
-            linv[a, a] = 1.0 / low[a, a]
-            for b in range(a):
-                v = 0.0
-                for p in range(b, a):
-                    v -= low[a, p] * linv[p, b]
-                linv[a, b] = v / low[a, a]
+        _lower_inverse(low, linv)
         for a in range(r):
             for b in range(r):
                 v = 0.0
@@ -823,13 +830,7 @@ def posterior_gradient(
     for i in prange(n):
         low = chol[i]
         low_inv = np.zeros((r, r))
-        for a in range(r):
-            low_inv[a, a] = 1.0 / low[a, a]
-            for b in range(a):
-                v = 0.0
-                for p in range(b, a):
-                    v -= low[a, p] * low_inv[p, b]
-                low_inv[a, b] = v / low[a, a]
+        _lower_inverse(low, low_inv)
         cov = np.zeros((r, r))
         for a in range(r):
             for b in range(r):
