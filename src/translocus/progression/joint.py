@@ -560,11 +560,6 @@ class JointModel(Estimator):
         total = float(ll.sum())
         return (total if np.isfinite(total) else -np.inf), grad
 
-    def _loglik_survival_gradient(self, theta: np.ndarray, data: _Data) -> tuple[float, np.ndarray]:
-        """Log-likelihood and its exact gradient in the survival submodel's parameters."""
-        value, grad = self._loglik_gradient(theta, data)
-        return value, grad[self._layout(data.w.shape[1])["gompertz"].start :]
-
     # ---------------------------------------------------------------- data
     def _design(
         self,
