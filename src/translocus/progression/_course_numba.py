@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from translocus.progression._linalg_numba import inverse_from_factor, lower_inverse
+
 
 @njit(cache=True)
 def covariance_inverse(
@@ -97,20 +99,8 @@ def _factor_inverse(
             for p in range(j):
                 s -= low[i, p] * low[j, p]
             low[i, j] = s / d
-    for j in range(n):
-        linv[j, j] = 1.0 / low[j, j]
-        for i in range(j + 1, n):
-            s = 0.0
-            for p in range(j, i):
-                s -= low[i, p] * linv[p, j]
-            linv[i, j] = s / low[i, i]
-    for i in range(n):
-        for j in range(i + 1):
-            s = 0.0
-            for p in range(i, n):
-                s += linv[p, i] * linv[p, j]
-            inv[i, j] = s
-            inv[j, i] = s
+    lower_inverse(low[:n, :n], linv[:n, :n])
+    inverse_from_factor(linv[:n, :n], inv[:n, :n])
     return ld
 
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from translocus.progression._linalg_numba import inverse_from_factor, lower_inverse, matmul
+
 __all__ = [
     "fall_from_peak",
     "natural_spline",
@@ -125,19 +127,6 @@ def natural_spline(s: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _lower_inverse(low: np.ndarray, out: np.ndarray) -> None:
-    """The inverse of the lower-triangular ``low`` into the lower triangle of ``out``."""
-    r = low.shape[0]
-    for a in range(r):
-        out[a, a] = 1.0 / low[a, a]
-        for b in range(a):
-            v = 0.0
-            for p in range(b, a):
-                v -= low[a, p] * out[p, b]
-            out[a, b] = v / low[a, a]
-
-
-@njit(cache=True, nogil=True)
 def _cholesky(a: np.ndarray, low: np.ndarray) -> bool:
     """Lower Cholesky factor of a small symmetric matrix into ``low``; False if not positive."""
     r = a.shape[0]
@@ -223,13 +212,8 @@ def posterior(
         for a in range(r):
             log_det_p += 2.0 * np.log(low[a, a])
         # cov = P^-1 = L^-T L^-1 from the inverse of the factor
-        _lower_inverse(low, linv)
-        for a in range(r):
-            for b in range(r):
-                v = 0.0
-                for p in range(max(a, b), r):
-                    v += linv[p, a] * linv[p, b]
-                cov[a, b] = v
+        lower_inverse(low, linv)
+        inverse_from_factor(linv, cov)
         quad = 0.0
         for a in range(r):
             v = 0.0
@@ -830,7 +814,7 @@ def posterior_gradient(
     for i in prange(n):
         low = chol[i]
         low_inv = np.zeros((r, r))
-        _lower_inverse(low, low_inv)
+        lower_inverse(low, low_inv)
         cov = np.zeros((r, r))
         for a in range(r):
             for b in range(r):
@@ -870,55 +854,33 @@ def posterior_gradient(
                 for p in range(r):
                     v += cov[a, p] * moments[i, p + b]
                 work[a, b] = v
+        matmul(work, cov, d_cov)
         for a in range(r):
             for b in range(r):
-                v = 0.0
-                for p in range(r):
-                    v += work[a, p] * cov[p, b]
-                d_cov[a, b] = 2.0 * tau * v
+                d_cov[a, b] *= 2.0 * tau
         _chol_change(low, low_inv, d_cov, d_chol)
         out[i, n_fixed] = (
             -moments[i, 0] + tau * trace + tau * rho2[i]
             + _through_nodes(course[i], r, n_pow, d_mean, d_chol)
         )  # fmt: skip
         # the random effects' covariance
+        amat = np.empty((r, r))
+        sa = np.empty((r, r))
         for c in range(n_chol):
-            slope = d_slopes[c]
-            for a in range(r):  # work = D^-1 dD
-                for b in range(r):
-                    v = 0.0
-                    for p in range(r):
-                        v += d_inv[a, p] * slope[p, b]
-                    work[a, b] = v
-            amat = np.empty((r, r))  # D^-1 dD D^-1
-            for a in range(r):
-                for b in range(r):
-                    v = 0.0
-                    for p in range(r):
-                        v += work[a, p] * d_inv[p, b]
-                    amat[a, b] = v
+            matmul(d_inv, d_slopes[c], work)  # work = D^-1 dD
+            matmul(work, d_inv, amat)  # A = D^-1 dD D^-1
             d_logp = 0.0
             for a in range(r):
                 d_logp -= work[a, a]
                 for b in range(r):
                     d_logp += amat[a, b] * (cov[b, a] + mean[i, b] * mean[i, a])
-            sa = np.empty((r, r))  # Sigma A
-            for a in range(r):
-                for b in range(r):
-                    v = 0.0
-                    for p in range(r):
-                        v += cov[a, p] * amat[p, b]
-                    sa[a, b] = v
+            matmul(cov, amat, sa)  # Sigma A
             for a in range(r):
                 v = 0.0
                 for b in range(r):
                     v += sa[a, b] * mean[i, b]
                 d_mean[a] = v
-                for b in range(r):
-                    v = 0.0
-                    for p in range(r):
-                        v += sa[a, p] * cov[p, b]
-                    d_cov[a, b] = v
+            matmul(sa, cov, d_cov)
             _chol_change(low, low_inv, d_cov, d_chol)
             out[i, n_fixed + 1 + c] = 0.5 * d_logp + _through_nodes(
                 course[i], r, n_pow, d_mean, d_chol
