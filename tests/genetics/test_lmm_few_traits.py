@@ -83,14 +83,24 @@ def test_weighted_squares_is_each_column_on_its_own():
     np.testing.assert_allclose(all_cols, np.einsum("nt,nt->t", wy, y), rtol=1e-13)
 
 
-@pytest.fixture(scope="module")
-def cross():
+def _simulated_do(n: int, seed: int, n_markers: int, n_traits: int, missing: bool = False):
+    """Allele probabilities, traits, LOCO kinship and sex of a small simulated DO."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sim = simulate_cross(cross_type="do", n=90, seed=11, n_markers=120, n_traits=3)
+        sim = simulate_cross(cross_type="do", n=n, seed=seed, n_markers=n_markers,
+                             n_traits=n_traits)  # fmt: skip
         apr = genoprob_to_alleleprob(calc_genoprob(sim.cross, error_prob=0.002))
-    sex = pd.DataFrame({"sex": (np.arange(90) % 2).astype(float)}, index=sim.cross.pheno.index)
-    return apr, sim.cross.pheno, calc_kinship(apr, type="loco"), sex
+    pheno = sim.cross.pheno.copy()
+    if missing:
+        pheno.iloc[[2, 9, 40], 1] = np.nan  # two other missing-data batches
+        pheno.iloc[[5, 6], 4] = np.nan
+    sex = pd.DataFrame({"sex": (np.arange(n) % 2).astype(float)}, index=pheno.index)
+    return apr, pheno, calc_kinship(apr, type="loco"), sex
+
+
+@pytest.fixture(scope="module")
+def cross():
+    return _simulated_do(90, seed=11, n_markers=120, n_traits=3)
 
 
 def test_bad_loco_matrix_is_refused_naming_its_chromosome(cross):
@@ -140,15 +150,7 @@ def test_pair_pieces_leave_the_lods_as_the_whole_chunk_gives_them(cross, monkeyp
 
 @pytest.fixture(scope="module")
 def eight_traits():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sim = simulate_cross(cross_type="do", n=80, seed=5, n_markers=100, n_traits=8)
-        apr = genoprob_to_alleleprob(calc_genoprob(sim.cross, error_prob=0.002))
-    pheno = sim.cross.pheno.copy()
-    pheno.iloc[[2, 9, 40], 1] = np.nan  # two other missing-data batches
-    pheno.iloc[[5, 6], 4] = np.nan
-    sex = pd.DataFrame({"sex": (np.arange(80) % 2).astype(float)}, index=pheno.index)
-    return apr, pheno, calc_kinship(apr, type="loco"), sex
+    return _simulated_do(80, seed=5, n_markers=100, n_traits=8, missing=True)
 
 
 @pytest.mark.parametrize(("guard", "views"), [(None, True), (0.3, True), (None, False)])
